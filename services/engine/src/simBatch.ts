@@ -1,0 +1,77 @@
+/**
+ * The batch the engine hands to a predictor every iteration (trtllm-scheduling.md §4.1).
+ *
+ * Entries [0, numContext) are context requests, entries [numContext, numContext + numGeneration) are
+ * generation requests, in micro-batch output order. The arrays may be longer than the batch and are
+ * reused by the engine between iterations: a predictor that needs the batch after `predict` returns
+ * (e.g. a remote one that sends it later) must copy what it needs synchronously.
+ */
+export interface SimBatch {
+  numContext: number;
+  numGeneration: number;
+  /** Tokens processed this iteration: the context chunk (after prefix-cache adjustment), or 1. */
+  inputLength: ArrayLike<number>;
+  /** Tokens already in the KV cache before this iteration. */
+  pastKvLength: ArrayLike<number>;
+  /** Σ inputLength over the context entries. */
+  numContextTokens: number;
+}
+
+/** One op's contribution to a batch time (the Predict response's breakdown). */
+export interface OpTime {
+  op: string;
+  /** table | interp | util-extrapolated | sol | roofline-fallback | empirical | constant */
+  source: string;
+  ms: number;
+  flops?: number;
+  bytes?: number;
+}
+
+/**
+ * What the engine needs from a performance model. Implementations: constant, roofline, aic,
+ * calibrated (services/perf) and the remote gRPC client (services/scheduler). A local predictor
+ * returns a number; a remote one a Promise.
+ */
+export interface BatchPredictor {
+  /** One line for reports, e.g. "roofline (h100_sxm, Llama-3.1-8B, TP1, bf16)". */
+  readonly description: string;
+  /** Batch time in milliseconds: finite and > 0. */
+  predict(batch: SimBatch): number | Promise<number>;
+  /** Optional per-op breakdown of the same time. */
+  breakdown?(batch: SimBatch): OpTime[] | Promise<OpTime[]>;
+  /** Releases connections or caches. */
+  close?(): void | Promise<void>;
+}
+
+/** Copies the live part of a batch into plain arrays (for logs, tests and remote calls). */
+export function snapshotBatch(batch: SimBatch): {
+  isContext: boolean[];
+  inputLength: number[];
+  pastKvLength: number[];
+  numContextTokens: number;
+} {
+  const n = batch.numContext + batch.numGeneration;
+  const isContext: boolean[] = new Array(n);
+  const inputLength: number[] = new Array(n);
+  const pastKvLength: number[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    isContext[i] = i < batch.numContext;
+    inputLength[i] = batch.inputLength[i]!;
+    pastKvLength[i] = batch.pastKvLength[i]!;
+  }
+  return { isContext, inputLength, pastKvLength, numContextTokens: batch.numContextTokens };
+}
+
+/** Builds a SimBatch from entries (tests, the predictor service's decoding of a wire batch). */
+export function makeBatch(entries: ReadonlyArray<{ context: boolean; inputLength: number; pastKvLength: number }>): SimBatch {
+  const ctx = entries.filter((e) => e.context);
+  const gen = entries.filter((e) => !e.context);
+  const ordered = [...ctx, ...gen];
+  return {
+    numContext: ctx.length,
+    numGeneration: gen.length,
+    inputLength: ordered.map((e) => e.inputLength),
+    pastKvLength: ordered.map((e) => e.pastKvLength),
+    numContextTokens: ctx.reduce((s, e) => s + e.inputLength, 0),
+  };
+}

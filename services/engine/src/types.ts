@@ -1,0 +1,91 @@
+/** Engine-facing configuration, inputs and outputs. All times are simulated milliseconds (float64). */
+
+export type CapacityPolicy = "guaranteed_no_evict" | "max_utilization" | "static_batch";
+export type ChunkingPolicy = "first_come_first_served" | "equal_progress";
+
+export type Arrivals =
+  /** Every request submitted at t = 0 (trtllm-bench's default). */
+  | { kind: "all_at_once" }
+  /** At most `concurrency` in flight; the next request starts when one ends (start = admission). */
+  | { kind: "concurrency"; concurrency: number }
+  /** Poisson arrivals at `rate` requests per second, seeded. */
+  | { kind: "poisson"; rate: number; seed: number }
+  /** Explicit submit times (ms), one per request, e.g. from a trace. */
+  | { kind: "trace"; submitMs: ArrayLike<number> };
+
+/** Fully resolved engine settings (no heuristics here: callers resolve them first). */
+export interface EngineOptions {
+  maxBatchSize: number;
+  maxNumTokens: number;
+  /** Used as max_input_len by pause (trtllm-scheduling.md §5.3). */
+  maxSeqLen: number;
+  ppSize: number;
+  capacityPolicy: CapacityPolicy;
+  /** null = chunked context disabled. */
+  chunking: ChunkingPolicy | null;
+  tokensPerBlock: number;
+  /** Size of the KV pool in blocks (per GPU rank). */
+  numBlocks: number;
+  enableBlockReuse: boolean;
+  arrivals: Arrivals;
+}
+
+export interface SimRequest {
+  taskId: number;
+  inputLength: number;
+  outputTokens: number;
+  /** Prompt token ids; only used for prefix-cache reuse. Requests without them never share blocks. */
+  inputIds?: ArrayLike<number>;
+}
+
+/** Per-request outcome (trtllm-bench-compat.md §5.1). */
+export interface RequestRecord {
+  taskId: number;
+  inputLength: number;
+  outputLength: number;
+  startMs: number;
+  firstTokenMs: number;
+  endMs: number;
+  ttftMs: number;
+  /** (end − firstToken) / (outputLength − 1); 0 for one output token. */
+  tpotMs: number;
+  e2eMs: number;
+  /** Emission time of every output token. */
+  tokenTimesMs: number[];
+  pausedCount: number;
+  /** Prompt tokens found in the prefix cache (summed over (re-)prefills). */
+  reusedTokens: number;
+  /** Set when the request could never run (trtllm-scheduling.md §13); its times are then 0. */
+  error?: string;
+}
+
+/** One iteration, with TensorRT-LLM's iteration-stats names (trtllm-bench-compat.md §7). */
+export interface IterationStats {
+  iter: number;
+  iterLatencyMS: number;
+  /** Clock at the iteration's end. */
+  simTimeMs: number;
+  numActiveRequests: number;
+  numQueuedRequests: number;
+  numCompletedRequests: number;
+  numNewActiveRequests: number;
+  maxNumActiveRequests: number;
+  inflightBatchingStats: {
+    numScheduledRequests: number;
+    numContextRequests: number;
+    numCtxTokens: number;
+    numGenRequests: number;
+    numPausedRequests: number;
+  };
+  kvCacheStats: {
+    maxNumBlocks: number;
+    freeNumBlocks: number;
+    usedNumBlocks: number;
+    tokensPerBlock: number;
+    allocTotalBlocks: number;
+    allocNewBlocks: number;
+    reusedBlocks: number;
+    missedBlocks: number;
+    cacheHitRate: number;
+  };
+}
