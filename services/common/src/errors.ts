@@ -42,3 +42,10 @@ export class CancelledError extends Error {
     this.name = "CancelledError";
   }
 }
+
+export class DeadlineExceededError extends Error {
+  constructor(message = "deadline exceeded") {
+    super(message);
+    this.name = "DeadlineExceededError";
+  }
+}

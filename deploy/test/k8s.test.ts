@@ -1,0 +1,362 @@
+// Renders the base, every overlay and the optional component, validates every object against the
+// Kubernetes schemas (kubernetes-models) and checks the invariants the services depend on.
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { IContainer } from "kubernetes-models/v1";
+import {
+  allContainers,
+  configMap,
+  effectiveEnv,
+  effectiveSecurity,
+  grpcTarget,
+  id,
+  named,
+  namesService,
+  ofKind,
+  probePort,
+  quantity,
+  selects,
+  sweepEntries,
+  validateObject,
+  workloads,
+  type Workload,
+} from "./manifests.js";
+import { splitImage } from "./miniKustomize.js";
+import { HAS_KUBECTL, K8S_DIR, REPO_ROOT, render, renderBaseWith, renderWithKubectl, type K8sObject } from "./render.js";
+import { miniKustomize } from "./miniKustomize.js";
+
+console.info(`deploy tests render with ${HAS_KUBECTL ? "kubectl kustomize" : "the fallback renderer (kubectl not found)"}`);
+
+const SERVICE_NAMES = { predictor: "servesim.v1.PredictorService", scheduler: "servesim.v1.SchedulerService" } as const;
+const SERVICE_USER = 10001;
+// Defaults of services/common/src/config.ts, used when a manifest leaves the variable unset.
+const DEFAULT_GRACE_MS = 10_000;
+const DEFAULT_SHUTDOWN_DELAY_MS = 0;
+const PSA_RESTRICTED_VOLUMES = new Set(["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"]);
+
+interface Target {
+  name: string;
+  namespace: string | undefined;
+  objects: K8sObject[];
+}
+
+const overlayNames = readdirSync(join(K8S_DIR, "overlays"));
+const OVERLAY_NAMESPACES: Record<string, string> = { dev: "servesim-dev", prod: "servesim" };
+
+const targets: Target[] = [
+  { name: "base", namespace: undefined, objects: render(join(K8S_DIR, "base")).objects },
+  ...overlayNames.map((o) => ({ name: `overlays/${o}`, namespace: OVERLAY_NAMESPACES[o], objects: render(join(K8S_DIR, "overlays", o)).objects })),
+  {
+    name: "base + aic-database",
+    namespace: "servesim-test",
+    objects: renderBaseWith(["aic-database"], HAS_KUBECTL ? renderWithKubectl : miniKustomize),
+  },
+];
+
+/** The Deployment running `servesim serve <role>`. */
+function serving(objects: K8sObject[], role: "predictor" | "scheduler"): Workload & { container: IContainer } {
+  const found = workloads(objects).flatMap((w) =>
+    w.owner.kind === "Deployment" ? w.pod.containers.filter((c) => c.args?.[0] === "serve" && c.args[1] === role).map((container) => ({ ...w, container })) : [],
+  );
+  if (found.length !== 1) throw new Error(`expected one container serving ${role}, found ${found.length}`);
+  return found[0]!;
+}
+
+function grpcPort(c: IContainer): number {
+  const port = (c.ports ?? []).find((p) => p.name === "grpc");
+  if (!port) throw new Error(`${c.name} has no port named grpc`);
+  return port.containerPort;
+}
+
+/** The Service whose selector picks the pods of `w`. */
+function serviceFor(objects: K8sObject[], w: Workload): K8sObject & { spec: { clusterIP?: string; ports: Array<{ name?: string; port: number; targetPort?: string | number }> } } {
+  const found = ofKind(objects, "Service").filter((s) => selects((s["spec"] as { selector?: Record<string, string> }).selector, w.labels));
+  if (found.length !== 1) throw new Error(`expected one Service selecting ${id(w.owner)}, found ${found.length}`);
+  return found[0] as never;
+}
+
+describe.each(targets)("$name", ({ objects, namespace }) => {
+  it("renders valid Kubernetes objects with unique names", () => {
+    expect(objects.length).toBeGreaterThan(0);
+    for (const o of objects) expect(() => validateObject(o), id(o)).not.toThrow();
+    const ids = objects.map(id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("puts every namespaced object in the overlay's namespace (none in the base)", () => {
+    for (const o of objects) {
+      if (o.kind === "Namespace") expect(o.metadata.name).toBe(namespace);
+      else expect(o.metadata.namespace, id(o)).toBe(namespace);
+    }
+    if (namespace !== undefined && objects.some((o) => o.kind === "Namespace")) {
+      const ns = named(objects, "Namespace", namespace);
+      expect(ns.metadata.labels?.["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    }
+  });
+
+  it("runs the predictor and the scheduler from the same image with the CLI's serve command", () => {
+    const p = serving(objects, "predictor");
+    const s = serving(objects, "scheduler");
+    expect(p.container.image).toBe(s.container.image);
+    expect(p.container.command).toBeUndefined();
+    expect(s.container.command).toBeUndefined();
+    for (const w of workloads(objects)) for (const c of allContainers(w.pod)) expect(splitImage(c.image!).name, c.name).toBe(splitImage(p.container.image!).name);
+  });
+
+  it("selects each Deployment's own pods and keeps the scheduler at one replica", () => {
+    for (const w of workloads(objects).filter((x) => x.owner.kind === "Deployment")) {
+      const selector = (w.owner["spec"] as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+      expect(selects(selector, w.labels), id(w.owner)).toBe(true);
+    }
+    expect((serving(objects, "scheduler").owner["spec"] as { replicas?: number }).replicas).toBe(1);
+  });
+
+  it("gives every container resource requests and limits, requests within limits", () => {
+    for (const w of workloads(objects)) {
+      for (const c of allContainers(w.pod)) {
+        for (const r of ["cpu", "memory"]) {
+          const req = c.resources?.requests?.[r];
+          const lim = c.resources?.limits?.[r];
+          expect(req, `${id(w.owner)} ${c.name} requests.${r}`).toBeDefined();
+          expect(lim, `${id(w.owner)} ${c.name} limits.${r}`).toBeDefined();
+          expect(quantity(req!), `${id(w.owner)} ${c.name} ${r}`).toBeLessThanOrEqual(quantity(lim!));
+        }
+      }
+    }
+  });
+
+  it("hardens every pod and container (non-root, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp)", () => {
+    for (const w of workloads(objects)) {
+      const where = id(w.owner);
+      expect(w.pod.automountServiceAccountToken, where).toBe(false);
+      expect(w.pod.enableServiceLinks, where).toBe(false);
+      expect(w.pod.hostNetwork ?? false, where).toBe(false);
+      expect(w.pod.hostPID ?? false, where).toBe(false);
+      expect(w.pod.hostIPC ?? false, where).toBe(false);
+      expect(w.pod.securityContext?.runAsNonRoot, where).toBe(true);
+      expect(w.pod.securityContext?.seccompProfile?.type, where).toBe("RuntimeDefault");
+      for (const c of allContainers(w.pod)) {
+        const s = effectiveSecurity(w.pod, c);
+        const at = `${where} ${c.name}`;
+        expect(s.runAsNonRoot, at).toBe(true);
+        expect(s.runAsUser, at).toBe(SERVICE_USER);
+        expect(s.runAsGroup, at).toBe(SERVICE_USER);
+        expect(s.readOnlyRootFilesystem, at).toBe(true);
+        expect(s.allowPrivilegeEscalation, at).toBe(false);
+        expect(s.privileged ?? false, at).toBe(false);
+        expect(s.capabilities?.drop, at).toEqual(["ALL"]);
+        expect(s.capabilities?.add, at).toBeUndefined();
+        expect(s.seccompProfile?.type, at).toBe("RuntimeDefault");
+        const tmp = (c.volumeMounts ?? []).find((m) => m.mountPath === "/tmp");
+        expect(tmp, `${at} mounts /tmp`).toBeDefined();
+        expect(w.pod.volumes?.find((v) => v.name === tmp!.name)?.emptyDir, `${at} /tmp is an emptyDir`).toBeDefined();
+      }
+      for (const v of w.pod.volumes ?? []) {
+        const types = Object.keys(v).filter((k) => k !== "name");
+        expect(types.every((t) => PSA_RESTRICTED_VOLUMES.has(t)), `${where} volume ${v.name}: ${types.join()}`).toBe(true);
+      }
+    }
+  });
+
+  it("uses dedicated service accounts that mount no token", () => {
+    for (const w of workloads(objects)) {
+      const sa = named(objects, "ServiceAccount", w.pod.serviceAccountName!);
+      expect(sa["automountServiceAccountToken"], id(sa)).toBe(false);
+    }
+  });
+
+  it("references only ConfigMaps that exist", () => {
+    for (const w of workloads(objects)) {
+      for (const c of allContainers(w.pod)) for (const f of c.envFrom ?? []) expect(() => configMap(objects, f.configMapRef!.name!)).not.toThrow();
+      for (const v of w.pod.volumes ?? []) if (v.configMap) expect(() => configMap(objects, v.configMap!.name!)).not.toThrow();
+    }
+  });
+
+  describe.each(["predictor", "scheduler"] as const)("%s", (role) => {
+    it("listens on its grpc port: SERVESIM_PORT = containerPort = every probe's port", () => {
+      const { container: c } = serving(objects, role);
+      const port = grpcPort(c);
+      expect(port).toBe(role === "predictor" ? 50051 : 50052);
+      expect(effectiveEnv(objects, c)["SERVESIM_PORT"]).toBe(String(port));
+      for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) {
+        expect(probe?.grpc, "native grpc probe").toBeDefined();
+        expect(probePort(c, probe!)).toBe(port);
+      }
+      expect(["", SERVICE_NAMES[role]]).toContain(c.readinessProbe!.grpc!.service ?? "");
+    });
+
+    it("drains within the termination grace period and leaves readiness before the drain starts", () => {
+      const w = serving(objects, role);
+      const env = effectiveEnv(objects, w.container);
+      const graceMs = Number(env["SERVESIM_GRACE_MS"] ?? DEFAULT_GRACE_MS);
+      const delayMs = Number(env["SERVESIM_SHUTDOWN_DELAY_MS"] ?? DEFAULT_SHUTDOWN_DELAY_MS);
+      expect(w.pod.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(graceMs + delayMs);
+      const r = w.container.readinessProbe!;
+      expect((r.periodSeconds ?? 10) * (r.failureThreshold ?? 3) * 1000).toBeLessThanOrEqual(delayMs);
+    });
+
+    it("is reachable through a Service port named grpc that targets the container's grpc port", () => {
+      const w = serving(objects, role);
+      const svc = serviceFor(objects, w);
+      const port = svc.spec.ports.find((p) => p.name === "grpc");
+      expect(port?.port).toBe(grpcPort(w.container));
+      const target = port!.targetPort ?? port!.port;
+      expect(typeof target === "number" ? target : (w.container.ports ?? []).find((p) => p.name === target)?.containerPort).toBe(grpcPort(w.container));
+    });
+  });
+
+  it("makes the predictor Service headless", () => {
+    const svc = serviceFor(objects, serving(objects, "predictor"));
+    expect(svc.spec.clusterIP).toBe("None");
+    expect((svc.spec as { publishNotReadyAddresses?: boolean }).publishNotReadyAddresses ?? false).toBe(false);
+  });
+
+  it("points the scheduler at the headless predictor Service with dns:///", () => {
+    const predictor = serving(objects, "predictor");
+    const svc = serviceFor(objects, predictor);
+    const address = effectiveEnv(objects, serving(objects, "scheduler").container)["SERVESIM_PREDICTOR_ADDRESS"];
+    expect(address).toBeDefined();
+    const t = grpcTarget(address!);
+    expect(t.scheme).toBe("dns");
+    expect(namesService(t.host, svc.metadata.name, namespace), t.host).toBe(true);
+    // Headless: clients dial the pods directly, so the address port must be the container port.
+    expect(t.port).toBe(grpcPort(predictor.container));
+  });
+
+  it("matches every Service selector to exactly one Deployment's pods", () => {
+    for (const svc of ofKind(objects, "Service")) {
+      const selector = (svc["spec"] as { selector?: Record<string, string> }).selector;
+      const matching = workloads(objects).filter((w) => w.owner.kind === "Deployment" && selects(selector, w.labels));
+      expect(matching.map((w) => id(w.owner)), id(svc)).toHaveLength(1);
+    }
+  });
+
+  it("autoscales (if it does) the predictor Deployment, which then leaves its replica count to the HPA", () => {
+    const predictor = serving(objects, "predictor");
+    for (const hpa of ofKind(objects, "HorizontalPodAutoscaler")) {
+      const spec = hpa["spec"] as { scaleTargetRef: { apiVersion: string; kind: string; name: string }; minReplicas: number; maxReplicas: number; metrics: Array<{ type: string; resource?: { name: string } }> };
+      expect(spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: predictor.owner.metadata.name });
+      expect(spec.maxReplicas).toBeGreaterThan(spec.minReplicas);
+      expect(spec.metrics.some((m) => m.type === "Resource" && m.resource?.name === "cpu")).toBe(true);
+      expect(predictor.container.resources?.requests?.["cpu"]).toBeDefined();
+      expect((predictor.owner["spec"] as { replicas?: number }).replicas).toBeUndefined();
+    }
+  });
+
+  it("guards (if it does) exactly the predictor pods with a PodDisruptionBudget", () => {
+    for (const pdb of ofKind(objects, "PodDisruptionBudget")) {
+      const selector = (pdb["spec"] as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+      const guarded = workloads(objects).filter((w) => w.owner.kind === "Deployment" && selects(selector, w.labels));
+      expect(guarded.map((w) => w.owner.metadata.name)).toEqual([serving(objects, "predictor").owner.metadata.name]);
+      const hpa = ofKind(objects, "HorizontalPodAutoscaler")[0];
+      const maxUnavailable = (pdb["spec"] as { maxUnavailable?: number }).maxUnavailable;
+      if (hpa && typeof maxUnavailable === "number") expect(maxUnavailable).toBeLessThan((hpa["spec"] as { minReplicas: number }).minReplicas);
+    }
+  });
+
+  describe.each(ofKind(objects, "Job").map((job) => ({ job: job.metadata.name })))("sweep Job $job", ({ job }) => {
+    const w = workloads(objects).find((x) => x.owner.kind === "Job" && x.owner.metadata.name === job)!;
+    const spec = w.owner["spec"] as { completionMode?: string; completions?: number; parallelism?: number; suspend?: boolean };
+    const main = w.pod.containers[0]!;
+    const sweepVolume = w.pod.volumes!.find((v) => v.configMap)!;
+    const data = configMap(objects, sweepVolume.configMap!.name!).data ?? {};
+
+    it("is an Indexed Job with one completion per sweep entry", () => {
+      expect(spec.completionMode).toBe("Indexed");
+      expect(w.pod.restartPolicy).toBe("Never");
+      expect(data["sweep.txt"]).toBeDefined();
+      expect(spec.completions).toBe(sweepEntries(data["sweep.txt"]!).length);
+      expect(spec.parallelism).toBeGreaterThanOrEqual(1);
+      expect(spec.parallelism).toBeLessThanOrEqual(spec.completions!);
+      expect(spec.suspend).toBe(true);
+    });
+
+    it("runs no more entries at once than the scheduler runs jobs", () => {
+      const maxJobs = effectiveEnv(objects, serving(objects, "scheduler").container)["SERVESIM_MAX_CONCURRENT_JOBS"];
+      expect(spec.parallelism).toBeLessThanOrEqual(Number(maxJobs));
+    });
+
+    it("runs the mounted sweep script against the scheduler Service", () => {
+      const mount = main.volumeMounts!.find((m) => m.name === sweepVolume.name)!;
+      expect(main.command).toEqual(["/bin/sh", `${mount.mountPath}/run-sweep.sh`]);
+      expect(Object.keys(data).sort()).toEqual(["dataset.jsonl", "run-sweep.sh", "sweep.txt"]);
+      const env = effectiveEnv(objects, main);
+      expect(env["SWEEP_DIR"]).toBe(mount.mountPath);
+      const results = main.volumeMounts!.find((m) => m.mountPath === env["RESULTS_DIR"]);
+      expect(w.pod.volumes!.find((v) => v.name === results?.name)?.emptyDir).toBeDefined();
+      const scheduler = serving(objects, "scheduler");
+      const svc = serviceFor(objects, scheduler);
+      const t = grpcTarget(env["SERVESIM_SCHEDULER_ADDRESS"]!);
+      expect(namesService(t.host, svc.metadata.name, namespace)).toBe(true);
+      expect(t.port).toBe(svc.spec.ports.find((p) => p.name === "grpc")!.port);
+    });
+
+    it("waits for the scheduler to serve before starting", () => {
+      const wait = w.pod.initContainers?.[0];
+      expect(wait?.command?.slice(0, 2)).toEqual(["node", "/app/deploy/healthcheck.mjs"]);
+      const args = wait!.command!;
+      const svc = serviceFor(objects, serving(objects, "scheduler"));
+      expect(args[args.indexOf("--address") + 1]).toBe(`${svc.metadata.name}:${svc.spec.ports[0]!.port}`);
+      expect(args[args.indexOf("--service") + 1]).toBe(SERVICE_NAMES.scheduler);
+    });
+  });
+});
+
+function target(name: string): Target {
+  return targets.find((t) => t.name === name)!;
+}
+
+describe("overlays/dev", () => {
+  const { objects } = target("overlays/dev");
+
+  it("runs one small predictor with debug logs and the locally built image", () => {
+    const p = serving(objects, "predictor");
+    expect((p.owner["spec"] as { replicas?: number }).replicas).toBe(1);
+    expect(p.container.image).toBe("servesim:dev");
+    for (const role of ["predictor", "scheduler"] as const) {
+      const c = serving(objects, role).container;
+      expect(effectiveEnv(objects, c)["SERVESIM_LOG_LEVEL"]).toBe("debug");
+      const base = serving(target("base").objects, role).container;
+      expect(quantity(c.resources!.limits!["memory"]!)).toBeLessThan(quantity(base.resources!.limits!["memory"]!));
+    }
+    expect(ofKind(objects, "HorizontalPodAutoscaler")).toHaveLength(0);
+  });
+});
+
+describe("overlays/prod", () => {
+  const { objects } = target("overlays/prod");
+
+  it("autoscales the predictor from at least 3 replicas, with a PDB and the sweep Job", () => {
+    const hpa = named(objects, "HorizontalPodAutoscaler", "predictor");
+    expect((hpa["spec"] as { minReplicas: number }).minReplicas).toBeGreaterThanOrEqual(3);
+    expect(ofKind(objects, "PodDisruptionBudget")).toHaveLength(1);
+    expect(ofKind(objects, "Job")).toHaveLength(1);
+    expect(effectiveEnv(objects, serving(objects, "predictor").container)["SERVESIM_LOG_LEVEL"]).toBe("info");
+  });
+
+  it("pins the image: by digest, or by the package version as tag", () => {
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version;
+    for (const w of workloads(objects)) {
+      for (const c of allContainers(w.pod)) {
+        const ref = splitImage(c.image!);
+        if (ref.digest !== undefined) expect(ref.digest, c.image).toMatch(/^sha256:[0-9a-f]{64}$/);
+        else expect(ref.tag, `${id(w.owner)} ${c.name}`).toBe(version);
+        expect(c.imagePullPolicy ?? "IfNotPresent").toBe("IfNotPresent");
+      }
+    }
+  });
+});
+
+describe("component aic-database", () => {
+  const { objects } = target("base + aic-database");
+
+  it.each(["predictor", "scheduler"] as const)("mounts the systems directory read-only into the %s at SERVESIM_AIC_DATABASE_PATH", (role) => {
+    const w = serving(objects, role);
+    const path = effectiveEnv(objects, w.container)["SERVESIM_AIC_DATABASE_PATH"];
+    const mount = w.container.volumeMounts!.find((m) => m.mountPath === path);
+    expect(mount?.readOnly).toBe(true);
+    const volume = w.pod.volumes!.find((v) => v.name === mount!.name);
+    expect(volume?.persistentVolumeClaim).toEqual({ claimName: "aic-systems", readOnly: true });
+  });
+});

@@ -1,0 +1,14 @@
+import type { Logger } from "pino";
+import { startGrpcServer, type ServerHandle } from "../../common/src/server.js";
+import type { PredictorServerConfig } from "./config.js";
+import type { PredictorBuilder } from "./predictorCache.js";
+import { createPredictorService } from "./predictorService.js";
+
+/**
+ * Starts the predictor service (PredictorService + health + reflection) and returns its handle; the
+ * caller decides about signals (handleShutdownSignals) so tests can run several servers on port 0.
+ */
+export async function startPredictorServer(config: PredictorServerConfig, logger: Logger, build?: PredictorBuilder): Promise<ServerHandle> {
+  const service = createPredictorService({ logger, limits: config, build });
+  return startGrpcServer({ config, logger, services: [service] });
+}

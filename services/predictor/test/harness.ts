@@ -1,0 +1,134 @@
+/** Starts a real predictor server on an ephemeral port with the generated grpc-js client. */
+import { credentials, Metadata, type CallOptions, type ServiceError } from "@grpc/grpc-js";
+import { createLogger } from "../../common/src/logger.js";
+import type { ServerHandle } from "../../common/src/server.js";
+import {
+  Phase,
+  PredictorKind,
+  PredictorServiceClient,
+  type BatchEntry,
+  type PredictorConfig,
+  type PredictRequest,
+  type PredictResponse,
+  type PredictStreamRequest,
+  type PredictStreamResponse,
+  type SimBatch,
+} from "../../../gen/ts/servesim/v1/predictor.js";
+import { loadPredictorServerConfig, type PredictorServerConfig } from "../src/config.js";
+import type { PredictorBuilder } from "../src/predictorCache.js";
+import { startPredictorServer } from "../src/server.js";
+
+export interface TestServer {
+  handle: ServerHandle;
+  client: PredictorServiceClient;
+  /** Every log line the server wrote (parsed JSON). */
+  logs: Array<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(
+  opts: { env?: Record<string, string>; build?: PredictorBuilder; config?: Partial<PredictorServerConfig> } = {},
+): Promise<TestServer> {
+  const config = { ...loadPredictorServerConfig({ env: { SERVESIM_HOST: "127.0.0.1", SERVESIM_PORT: "0", ...opts.env } }), ...opts.config };
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = createLogger({ name: "predictor", level: "debug", destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
+  const handle = await startPredictorServer(config, logger, opts.build);
+  const client = new PredictorServiceClient(`127.0.0.1:${handle.port}`, credentials.createInsecure());
+  return {
+    handle,
+    client,
+    logs,
+    async stop() {
+      client.close();
+      handle.forceShutdown();
+      await handle.closed;
+    },
+  };
+}
+
+export const constantConfig = (extra: Partial<PredictorConfig> = {}): PredictorConfig => ({
+  kind: PredictorKind.PREDICTOR_KIND_CONSTANT,
+  deviceName: "",
+  databasePath: "",
+  backendVersion: "",
+  weightDtype: 0,
+  kvCacheDtype: 0,
+  ctxAttention: "",
+  ...extra,
+});
+
+export const ctx = (inputLength: number, pastKvLength = 0): BatchEntry => ({ phase: Phase.PHASE_CONTEXT, inputLength, pastKvLength });
+export const gen = (pastKvLength: number): BatchEntry => ({ phase: Phase.PHASE_GENERATION, inputLength: 1, pastKvLength });
+
+/** A wire batch from entries with correct totals. */
+export function wireBatch(entries: BatchEntry[]): SimBatch {
+  const c = entries.filter((e) => e.phase === Phase.PHASE_CONTEXT);
+  const g = entries.filter((e) => e.phase !== Phase.PHASE_CONTEXT);
+  return {
+    entries,
+    packed: undefined,
+    numContextRequests: c.length,
+    numContextTokens: c.reduce((s, e) => s + e.inputLength, 0),
+    numGenerationRequests: g.length,
+    numGenerationTokens: g.reduce((s, e) => s + e.inputLength, 0),
+  };
+}
+
+export function predict(client: PredictorServiceClient, req: Partial<PredictRequest>, options: Partial<CallOptions> = {}): Promise<PredictResponse> {
+  const request: PredictRequest = { config: undefined, batch: undefined, includeBreakdown: false, ...req };
+  return new Promise((resolve, reject) =>
+    client.predict(request, new Metadata(), options, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+}
+
+/** Awaits a rejected call and returns its error. */
+export async function callError(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as ServiceError;
+  }
+  throw new Error("expected the call to fail");
+}
+
+export const streamMsg = (m: Partial<PredictStreamRequest>): PredictStreamRequest => ({
+  config: undefined,
+  batch: undefined,
+  decodeRun: undefined,
+  sequence: 0,
+  includeBreakdown: false,
+  ...m,
+});
+
+/** An open PredictStream that collects responses and its final status. */
+export function openStream(client: PredictorServiceClient, options: Partial<CallOptions> = {}) {
+  const call = client.predictStream(options);
+  const responses: PredictStreamResponse[] = [];
+  const waiters: Array<() => void> = [];
+  call.on("data", (r: PredictStreamResponse) => {
+    responses.push(r);
+    for (const w of waiters.splice(0)) w();
+  });
+  const status = new Promise<ServiceError | null>((resolve) => {
+    call.on("error", (e: ServiceError) => resolve(e));
+    call.on("end", () => resolve(null));
+  });
+  return {
+    call,
+    responses,
+    status,
+    send: (m: Partial<PredictStreamRequest>) => call.write(streamMsg(m)),
+    /** Resolves once `n` responses have arrived. */
+    async received(n: number): Promise<PredictStreamResponse[]> {
+      while (responses.length < n) await new Promise<void>((r) => waiters.push(r));
+      return responses.slice(0, n);
+    },
+  };
+}
+
+/** A promise with its resolver, for gating a predictor from a test. */
+export function gate<T = void>(): { promise: Promise<T>; open(v: T): void } {
+  let open!: (v: T) => void;
+  const promise = new Promise<T>((r) => (open = r));
+  return { promise, open };
+}
