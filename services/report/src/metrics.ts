@@ -1,0 +1,164 @@
+import type { RequestRecord } from "../../engine/src/types.js";
+import { percentileStats, type PercentileStats } from "./percentiles.js";
+
+/** One request's trtllm-bench fields (trtllm-bench-compat.md §5.1). Times in ms, rates per second. */
+export interface RequestMetrics {
+  taskId: number;
+  inputLength: number;
+  /** `num_total_output_tokens` (first token included). */
+  outputLength: number;
+  numGeneratedTokens: number;
+  startMs: number;
+  firstTokenMs: number;
+  endMs: number;
+  ttftMs: number;
+  e2eMs: number;
+  generationTimeMs: number;
+  /** `intertoken_latency`: (end − first token) / (n − 1), 0 for one token. */
+  tpotMs: number;
+  /** GTPS: generated tokens / generation time; 0 when there is no generation time (n = 1). */
+  generationTokenThroughputTokS: number;
+  /** "[w/ ctx]": output tokens / e2e. */
+  outputTokenThroughputTokS: number;
+}
+
+export interface FailureSummary {
+  reason: string;
+  count: number;
+}
+
+/** Run aggregates (trtllm-bench-compat.md §5.2) over the requests that completed. */
+export interface RunMetrics {
+  /** Completed requests (errored ones are excluded from every aggregate). */
+  numRequests: number;
+  numFailed: number;
+  failures: FailureSummary[];
+  totalInputTokens: number;
+  totalOutputTokens: number;
+  totalLatencyMs: number;
+  requestThroughputReqS: number;
+  systemOutputThroughputTokS: number;
+  systemTotalThroughputTokS: number;
+  outputThroughputPerUserTokS: number;
+  outputThroughputPerGpuTokS: number;
+  /** `token_output_speed_tok_s`: mean GTPS. */
+  tokenOutputSpeedTokS: number;
+  avgRequestLatencyMs: number;
+  avgTtftMs: number;
+  avgTpotMs: number;
+  avgConcurrentRequests: number;
+  /** trtllm-bench's value, unit quirk included: ((max start − min start) / n in ns) × 1e9. */
+  issueRate: number;
+  /** Requests per second between the first and last start; null when all started together. */
+  issueRateReqS: number | null;
+  avgInputLength: number;
+  avgOutputLength: number;
+  requestLatencyMs: PercentileStats;
+  ttftMs: PercentileStats;
+  tpotMs: PercentileStats;
+  /** Every inter-token gap of every request, pooled (no trtllm-bench equivalent). */
+  itlMs: PercentileStats;
+  genTpsTokS: PercentileStats;
+  perRequest: RequestMetrics[];
+}
+
+/** The §5.1 fields of one request. */
+export function requestMetrics(r: RequestRecord): RequestMetrics {
+  const n = r.outputLength;
+  const ttftMs = r.firstTokenMs - r.startMs;
+  const e2eMs = r.endMs - r.startMs;
+  const generationTimeMs = e2eMs - ttftMs;
+  const numGeneratedTokens = n - 1;
+  return {
+    taskId: r.taskId,
+    inputLength: r.inputLength,
+    outputLength: n,
+    numGeneratedTokens,
+    startMs: r.startMs,
+    firstTokenMs: r.firstTokenMs,
+    endMs: r.endMs,
+    ttftMs,
+    e2eMs,
+    generationTimeMs,
+    tpotMs: numGeneratedTokens > 0 ? (r.endMs - r.firstTokenMs) / numGeneratedTokens : 0,
+    generationTokenThroughputTokS: generationTimeMs > 0 ? numGeneratedTokens / (generationTimeMs / 1000) : 0,
+    outputTokenThroughputTokS: e2eMs > 0 ? n / (e2eMs / 1000) : 0,
+  };
+}
+
+function summarizeFailures(records: readonly RequestRecord[]): FailureSummary[] {
+  const counts = new Map<string, number>();
+  for (const r of records) if (r.error !== undefined) counts.set(r.error, (counts.get(r.error) ?? 0) + 1);
+  // Most frequent first; Map iteration keeps first-seen order among equals (stable sort).
+  return [...counts].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count);
+}
+
+const rate = (count: number, ms: number): number => (ms > 0 ? count / (ms / 1000) : 0);
+
+/**
+ * trtllm-bench's statistics over a run. `worldSize` = tp × pp (per-GPU throughput). With no completed
+ * request every aggregate is 0.
+ */
+export function computeMetrics(records: readonly RequestRecord[], options: { worldSize?: number } = {}): RunMetrics {
+  const worldSize = options.worldSize ?? 1;
+  const done = records.filter((r) => r.error === undefined);
+  const perRequest = done.map(requestMetrics);
+  const n = perRequest.length;
+
+  let minStart = Infinity;
+  let maxStart = -Infinity;
+  let maxEnd = -Infinity;
+  let totalInputTokens = 0;
+  let totalOutputTokens = 0;
+  let sumE2e = 0;
+  const gaps: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const m = perRequest[i]!;
+    minStart = Math.min(minStart, m.startMs);
+    maxStart = Math.max(maxStart, m.startMs);
+    maxEnd = Math.max(maxEnd, m.endMs);
+    totalInputTokens += m.inputLength;
+    totalOutputTokens += m.outputLength;
+    sumE2e += m.e2eMs;
+    const times = done[i]!.tokenTimesMs;
+    for (let k = 1; k < times.length; k++) gaps.push(times[k]! - times[k - 1]!);
+  }
+  const totalLatencyMs = n > 0 ? maxEnd - minStart : 0;
+  const issueSpanMs = n > 0 ? maxStart - minStart : 0;
+
+  const requestLatencyMs = percentileStats(perRequest.map((m) => m.e2eMs));
+  const ttftMs = percentileStats(perRequest.map((m) => m.ttftMs));
+  const tpotMs = percentileStats(perRequest.map((m) => m.tpotMs));
+  const genTpsTokS = percentileStats(perRequest.map((m) => m.generationTokenThroughputTokS));
+  const perUserOutput = percentileStats(perRequest.map((m) => m.outputTokenThroughputTokS));
+  const systemOutputThroughputTokS = rate(totalOutputTokens, totalLatencyMs);
+
+  return {
+    numRequests: n,
+    numFailed: records.length - n,
+    failures: summarizeFailures(records),
+    totalInputTokens,
+    totalOutputTokens,
+    totalLatencyMs,
+    requestThroughputReqS: rate(n, totalLatencyMs),
+    systemOutputThroughputTokS,
+    systemTotalThroughputTokS: rate(totalInputTokens + totalOutputTokens, totalLatencyMs),
+    outputThroughputPerUserTokS: perUserOutput.average,
+    outputThroughputPerGpuTokS: systemOutputThroughputTokS / worldSize,
+    tokenOutputSpeedTokS: genTpsTokS.average,
+    avgRequestLatencyMs: requestLatencyMs.average,
+    avgTtftMs: ttftMs.average,
+    avgTpotMs: tpotMs.average,
+    avgConcurrentRequests: totalLatencyMs > 0 ? sumE2e / totalLatencyMs : 0,
+    issueRate: n > 0 ? ((issueSpanMs * 1e6) / n) * 1e9 : 0,
+    issueRateReqS: issueSpanMs > 0 ? n / (issueSpanMs / 1000) : null,
+    avgInputLength: n > 0 ? totalInputTokens / n : 0,
+    avgOutputLength: n > 0 ? totalOutputTokens / n : 0,
+    requestLatencyMs,
+    ttftMs,
+    tpotMs,
+    itlMs: percentileStats(gaps),
+    genTpsTokS,
+    perRequest,
+  };
+}

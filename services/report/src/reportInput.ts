@@ -1,0 +1,69 @@
+import type { IterationStats } from "../../engine/src/types.js";
+import type { DatasetMetadata } from "../../workload/src/metadata.js";
+
+export const DEFAULT_EMULATED_VERSION = "1.2.0rc5 (sim)";
+
+/** Everything the reports need besides the request records. */
+export interface ReportInput {
+  engine: {
+    model: string;
+    /** null prints as `None`. */
+    modelPath: string | null;
+    /** Emulated TensorRT-LLM version; default "1.2.0rc5 (sim)". */
+    version?: string;
+    /** bfloat16 | float16 */
+    dtype: string;
+    /** null (prints `None`) or e.g. "FP8". */
+    kvCacheDtype: string | null;
+    /** null (prints `None`) or e.g. "FP8", "NVFP4". */
+    quantization: string | null;
+  };
+  world: {
+    tp: number;
+    pp: number;
+    /** null prints as `None`. */
+    ep: number | null;
+    maxBatchSize: number;
+    maxNumTokens: number;
+    /** e.g. "guaranteed_no_evict"; printed upper-case. */
+    schedulingPolicy: string;
+    /** KV-cache free GPU memory fraction (0.9); null prints as `None`. */
+    kvCacheFraction: number | null;
+  };
+  dataset: DatasetMetadata;
+  sim: {
+    predictorDescription: string;
+    system: string;
+    backend: string;
+    backendVersion: string;
+    databasePath: string | null;
+    numBlocks: number;
+    tokensPerBlock: number;
+    numIterations: number;
+    numPrefillIterations: number;
+    numDecodeIterations: number;
+    numMixedIterations: number;
+    numPaused: number;
+    simulatedMs: number;
+    wallMs: number;
+    /** Prompt lengths were approximated from text (`--approx-prompt-tokens`). */
+    approxPromptTokens?: boolean;
+  };
+}
+
+/** Prefill (context only), decode (generation only) and mixed iteration counts. */
+export function countIterationKinds(stats: Iterable<IterationStats>): { prefill: number; decode: number; mixed: number } {
+  let prefill = 0;
+  let decode = 0;
+  let mixed = 0;
+  for (const s of stats) {
+    const ctx = s.inflightBatchingStats.numContextRequests > 0;
+    const gen = s.inflightBatchingStats.numGenRequests > 0;
+    if (ctx && gen) mixed++;
+    else if (ctx) prefill++;
+    else decode++;
+  }
+  return { prefill, decode, mixed };
+}
+
+export const worldSize = (input: ReportInput): number => input.world.tp * input.world.pp;

@@ -1,0 +1,120 @@
+import type { DatasetMetadata } from "../../workload/src/metadata.js";
+import type { RunMetrics } from "./metrics.js";
+import type { PercentileStats } from "./percentiles.js";
+import { DEFAULT_EMULATED_VERSION, worldSize, type ReportInput } from "./reportInput.js";
+
+/** A PercentileStats in trtllm-bench's key order (p50, p90, p95, p99, minimum, maximum, average). */
+const stats = (p: PercentileStats): PercentileStats => ({
+  p50: p.p50,
+  p90: p.p90,
+  p95: p.p95,
+  p99: p.p99,
+  minimum: p.minimum,
+  maximum: p.maximum,
+  average: p.average,
+});
+
+/** `DatasetMetadata.model_dump()`: fields, then the computed fields. */
+export function datasetJson(d: DatasetMetadata): Record<string, unknown> {
+  return {
+    isl_stats: stats(d.islStats),
+    osl_stats: stats(d.oslStats),
+    seq_len_stats: stats(d.seqLenStats),
+    num_requests: d.numRequests,
+    dataset_path: d.datasetPath,
+    max_isl: d.maxIsl,
+    max_osl: d.maxOsl,
+    max_sequence_length: d.maxSequenceLength,
+    avg_isl: d.avgIsl,
+    avg_osl: d.avgOsl,
+    avg_sequence_length: d.avgSequenceLength,
+  };
+}
+
+/**
+ * report.json (trtllm-bench-compat.md §6.2): engine, world_info, request_info, performance,
+ * streaming_metrics (always), dataset, then servesim's `sim` and `simulation`.
+ */
+export function buildReportJson(m: RunMetrics, input: ReportInput): Record<string, unknown> {
+  const { engine: e, world: w, sim: s } = input;
+  return {
+    engine: {
+      model: e.model,
+      // trtllm-bench writes str(path): a missing path is the string "None".
+      model_path: String(e.modelPath ?? "None"),
+      engine_dir: "None",
+      version: e.version ?? DEFAULT_EMULATED_VERSION,
+      backend: "Pytorch",
+      dtype: e.dtype,
+      kv_cache_dtype: e.kvCacheDtype,
+      quantization: e.quantization,
+    },
+    world_info: {
+      tp_size: w.tp,
+      pp_size: w.pp,
+      ep_size: w.ep,
+      world_size: worldSize(input),
+      max_batch_size: w.maxBatchSize,
+      max_num_tokens: w.maxNumTokens,
+      scheduling_policy: w.schedulingPolicy.toUpperCase(),
+      kv_cache_percentage: w.kvCacheFraction,
+      issue_rate: m.issueRate,
+    },
+    request_info: {
+      num_requests: m.numRequests,
+      avg_num_concurrent_requests: m.avgConcurrentRequests,
+      avg_input_length: m.avgInputLength,
+      avg_output_length: m.avgOutputLength,
+    },
+    performance: {
+      total_latency_ms: m.totalLatencyMs,
+      avg_request_latency_ms: m.avgRequestLatencyMs,
+      request_throughput_req_s: m.requestThroughputReqS,
+      system_output_throughput_tok_s: m.systemOutputThroughputTokS,
+      system_total_throughput_tok_s: m.systemTotalThroughputTokS,
+      output_throughput_per_user_tok_s: m.outputThroughputPerUserTokS,
+      output_throughput_per_gpu_tok_s: m.outputThroughputPerGpuTokS,
+      request_latency_percentiles_ms: stats(m.requestLatencyMs),
+    },
+    streaming_metrics: {
+      token_output_speed_tok_s: m.tokenOutputSpeedTokS,
+      avg_ttft_ms: m.avgTtftMs,
+      avg_tpot_ms: m.avgTpotMs,
+      tpot_percentiles: stats(m.tpotMs),
+      ttft_percentiles: stats(m.ttftMs),
+      gen_tps_percentiles: stats(m.genTpsTokS),
+    },
+    dataset: datasetJson(input.dataset),
+    sim: {
+      simulated: true,
+      predictor: s.predictorDescription,
+      system: s.system,
+      backend: s.backend,
+      backend_version: s.backendVersion,
+      database_path: s.databasePath,
+      kv_num_blocks: s.numBlocks,
+      tokens_per_block: s.tokensPerBlock,
+      num_iterations: s.numIterations,
+      num_prefill_iterations: s.numPrefillIterations,
+      num_decode_iterations: s.numDecodeIterations,
+      num_mixed_iterations: s.numMixedIterations,
+      num_paused: s.numPaused,
+      num_failed_requests: m.numFailed,
+      failed_requests: m.failures.map((f) => ({ reason: f.reason, count: f.count })),
+      issue_rate_req_s: m.issueRateReqS,
+      approx_prompt_tokens: s.approxPromptTokens ?? false,
+      itl_percentiles_ms: stats(m.itlMs),
+    },
+    simulation: {
+      predictor: s.predictorDescription,
+      iterations: s.numIterations,
+      simulated_duration_ms: s.simulatedMs,
+      wall_time_ms: s.wallMs,
+    },
+  };
+}
+
+/** report.json text, indented by 4 like trtllm-bench's `json.dumps(..., indent=4)`. */
+export function renderReportJson(m: RunMetrics, input: ReportInput): string {
+  return `${JSON.stringify(buildReportJson(m, input), null, 4)}\n`;
+}

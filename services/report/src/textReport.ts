@@ -1,0 +1,163 @@
+import type { DatasetMetadata } from "../../workload/src/metadata.js";
+import type { RunMetrics } from "./metrics.js";
+import type { PercentileStats } from "./percentiles.js";
+import { formatExp, formatFixed } from "./pyFormat.js";
+import { DEFAULT_EMULATED_VERSION, type ReportInput } from "./reportInput.js";
+
+/** trtllm-bench's text report (trtllm-bench-compat.md §6.1) plus servesim's SIMULATION DETAILS. */
+
+export const RULE = "=".repeat(59);
+
+const f4 = (v: number): string => formatFixed(v, 4);
+const none = (v: string | number | null | undefined): string => (v === null || v === undefined ? "None" : String(v));
+const header = (title: string): string => `${RULE}\n${title}\n${RULE}\n`;
+
+export function simBanner(predictorDescription: string): string {
+  return `[SIM] servesim simulated run — no GPU used. Predictor: ${predictorDescription}. Results are predictions.`;
+}
+
+export function backendSection(input: ReportInput): string {
+  const e = input.engine;
+  return (
+    header("= PYTORCH BACKEND") +
+    `Model:\t\t\t${e.model}\n` +
+    `Model Path:\t\t${none(e.modelPath)}\n` +
+    `TensorRT LLM Version:\t${e.version ?? DEFAULT_EMULATED_VERSION}\n` +
+    `Dtype:\t\t\t${e.dtype}\n` +
+    `KV Cache Dtype:\t\t${none(e.kvCacheDtype)}\n` +
+    `Quantization:\t\t${none(e.quantization)}\n` +
+    "\n"
+  );
+}
+
+export function requestSection(m: RunMetrics): string {
+  return (
+    header("= REQUEST DETAILS ") +
+    `Number of requests:             ${m.numRequests}\n` +
+    `Number of concurrent requests:  ${f4(m.avgConcurrentRequests)}\n` +
+    `Average Input Length (tokens):  ${f4(m.avgInputLength)}\n` +
+    `Average Output Length (tokens): ${f4(m.avgOutputLength)}\n`
+  );
+}
+
+export function worldSection(m: RunMetrics, input: ReportInput): string {
+  const w = input.world;
+  const kv = w.kvCacheFraction === null ? "None" : `${formatFixed(w.kvCacheFraction * 100.0, 2)}%`;
+  return (
+    header("= WORLD + RUNTIME INFORMATION ") +
+    `TP Size:                ${w.tp}\n` +
+    `PP Size:                ${w.pp}\n` +
+    `EP Size:                ${none(w.ep)}\n` +
+    `Max Runtime Batch Size: ${w.maxBatchSize}\n` +
+    `Max Runtime Tokens:     ${w.maxNumTokens}\n` +
+    `Scheduling Policy:      ${w.schedulingPolicy.toUpperCase()}\n` +
+    `KV Memory Percentage:   ${kv}\n` +
+    `Issue Rate (req/sec):   ${formatExp(m.issueRate, 4, true)}\n` +
+    "\n"
+  );
+}
+
+const BREAKDOWN_ORDER = ["minimum", "maximum", "average", "p50", "p90", "p95", "p99"] as const;
+const LATENCY_ORDER = ["p50", "p90", "p95", "p99", "minimum", "maximum", "average"] as const;
+
+function breakdown(tag: string, stats: PercentileStats, keys: readonly (keyof PercentileStats)[]): string {
+  return keys.map((k) => `[${tag}] ${k.toUpperCase().padEnd(7)}: ${f4(stats[k])}`).join("\n");
+}
+
+export function performanceSection(m: RunMetrics): string {
+  return (
+    header("= PERFORMANCE OVERVIEW ") +
+    `Request Throughput (req/sec):                     ${f4(m.requestThroughputReqS)}\n` +
+    `Total Output Throughput (tokens/sec):             ${f4(m.systemOutputThroughputTokS)}\n` +
+    `Total Token Throughput (tokens/sec):              ${f4(m.systemTotalThroughputTokS)}\n` +
+    `Total Latency (ms):                               ${f4(m.totalLatencyMs)}\n` +
+    `Average request latency (ms):                     ${f4(m.avgRequestLatencyMs)}\n` +
+    `Per User Output Throughput [w/ ctx] (tps/user):   ${f4(m.outputThroughputPerUserTokS)}\n` +
+    `Per GPU Output Throughput (tps/gpu):              ${f4(m.outputThroughputPerGpuTokS)}\n` +
+    // Streaming block: trtllm-bench prints it only with --streaming; a simulation always knows token times.
+    `Average time-to-first-token [TTFT] (ms):          ${f4(m.avgTtftMs)}\n` +
+    `Average time-per-output-token [TPOT] (ms):        ${f4(m.avgTpotMs)}\n` +
+    `Per User Output Speed (tps/user):                 ${f4(m.tokenOutputSpeedTokS)}\n` +
+    "\n-- Per-Request Time-per-Output-Token [TPOT] Breakdown (ms)\n\n" +
+    `${breakdown("TPOT", m.tpotMs, BREAKDOWN_ORDER)}\n` +
+    "\n-- Per-Request Time-to-First-Token [TTFT] Breakdown (ms) \n\n" +
+    `${breakdown("TTFT", m.ttftMs, BREAKDOWN_ORDER)}\n` +
+    "\n-- Per-Request Generation Throughput [GTPS] Breakdown (tps/user)\n\n" +
+    `${breakdown("GTPS", m.genTpsTokS, BREAKDOWN_ORDER)}\n` +
+    "\n-- Request Latency Breakdown (ms) -----------------------\n\n" +
+    `${breakdown("Latency", m.requestLatencyMs, LATENCY_ORDER)}\n`
+  );
+}
+
+/** `DatasetMetadata._format_number`: `{v:9.4f}` below 100000, else `{v:9.2e}`. */
+export function datasetCell(v: number): string {
+  return (v >= 100000 ? formatExp(v, 2) : formatFixed(v, 4)).padStart(9);
+}
+
+export function datasetSection(d: DatasetMetadata): string {
+  const rows: [string, keyof PercentileStats][] = [
+    ["MIN", "minimum"],
+    ["MAX", "maximum"],
+    ["AVG", "average"],
+    ["P50", "p50"],
+    ["P90", "p90"],
+    ["P95", "p95"],
+    ["P99", "p99"],
+  ];
+  const table = rows
+    .map(([label, k]) => `${label}:  ${datasetCell(d.islStats[k])}          ${datasetCell(d.oslStats[k])}          ${datasetCell(d.seqLenStats[k])}\n`)
+    .join("");
+  return (
+    "\n" +
+    header("= DATASET DETAILS") +
+    `Dataset Path:         ${none(d.datasetPath)}\n` +
+    `Number of Sequences:  ${d.numRequests}\n` +
+    "\n-- Percentiles statistics ---------------------------------\n\n" +
+    "        Input              Output           Seq. Length\n" +
+    "-----------------------------------------------------------\n" +
+    table +
+    `${RULE}\n`
+  );
+}
+
+const SIM_LABEL_WIDTH = 26;
+const simLine = (label: string, value: string | number): string => `${`${label}:`.padEnd(SIM_LABEL_WIDTH)}${value}\n`;
+
+export function simulationSection(m: RunMetrics, input: ReportInput): string {
+  const s = input.sim;
+  let failures = simLine("Failed Requests", m.numFailed);
+  for (const f of m.failures) failures += `  [${f.count}x] ${f.reason}\n`;
+  return (
+    "\n" +
+    header("= SIMULATION DETAILS") +
+    simLine("Predictor", s.predictorDescription) +
+    simLine("System", s.system) +
+    simLine("Backend", `${s.backend} ${s.backendVersion}`) +
+    simLine("Database Path", none(s.databasePath)) +
+    simLine("KV Cache Blocks", s.numBlocks) +
+    simLine("Tokens per Block", s.tokensPerBlock) +
+    simLine("Iterations", s.numIterations) +
+    simLine("Prefill Iterations", s.numPrefillIterations) +
+    simLine("Decode Iterations", s.numDecodeIterations) +
+    simLine("Mixed Iterations", s.numMixedIterations) +
+    simLine("Paused Requests", s.numPaused) +
+    failures +
+    (s.approxPromptTokens ? simLine("Prompt Lengths", "approximated as ceil(characters / 4)") : "") +
+    simLine("Simulated Duration (ms)", f4(s.simulatedMs)) +
+    simLine("Wall Time (ms)", f4(s.wallMs)) +
+    `${RULE}\n`
+  );
+}
+
+/** The whole report: banner, trtllm-bench sections in order, then SIMULATION DETAILS. */
+export function renderTextReport(m: RunMetrics, input: ReportInput): string {
+  return (
+    `${simBanner(input.sim.predictorDescription)}\n\n` +
+    backendSection(input) +
+    requestSection(m) +
+    worldSection(m, input) +
+    performanceSection(m) +
+    datasetSection(input.dataset) +
+    simulationSection(m, input)
+  );
+}
