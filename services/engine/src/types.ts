@@ -50,8 +50,11 @@ export interface RequestRecord {
   /** (end − firstToken) / (outputLength − 1); 0 for one output token. */
   tpotMs: number;
   e2eMs: number;
-  /** Emission time of every output token. */
-  tokenTimesMs: number[];
+  /**
+   * Emission time of every output token (outputLength entries; empty for a failed request). Often a
+   * read-only view on a buffer shared between requests: copy it before modifying it.
+   */
+  tokenTimesMs: Float64Array;
   pausedCount: number;
   /** Prompt tokens found in the prefix cache (summed over (re-)prefills). */
   reusedTokens: number;
@@ -88,4 +91,38 @@ export interface IterationStats {
     missedBlocks: number;
     cacheHitRate: number;
   };
+}
+
+/** Outcome of a whole run (the measured requests; warm-up excluded). */
+export interface SimulationResult {
+  /** One record per measured request, in dataset order. */
+  requests: RequestRecord[];
+  numIterations: number;
+  /** Iterations whose batch had context requests only. */
+  numPrefillIterations: number;
+  /** Iterations whose batch had generation requests only. */
+  numDecodeIterations: number;
+  /** Iterations with both. */
+  numMixedIterations: number;
+  /** Pauses (MAX_UTILIZATION evictions) over the run. */
+  numPaused: number;
+  /** Simulated clock at the end of the run. */
+  simulatedMs: number;
+  numBlocks: number;
+  tokensPerBlock: number;
+  /** Prefix-cache totals over the run (0 with reuse off). */
+  reusedBlocks: number;
+  missedBlocks: number;
+  /** Requests that could never run (RequestRecord.error set). */
+  numFailed: number;
+}
+
+/** Where a run stands (Simulation.progress). */
+export interface SimulationProgress {
+  iterations: number;
+  requestsFinished: number;
+  requestsTotal: number;
+  simTimeMs: number;
+  /** True while the warm-up requests are being simulated (the other fields then stay 0). */
+  warmingUp: boolean;
 }

@@ -1,0 +1,247 @@
+import { BlockPool } from "./blockPool.js";
+import { RequestTable, ST_CONTEXT } from "./requestTable.js";
+
+/**
+ * Per-request KV-cache operations on top of the block pool (trtllm-scheduling.md §6): whole-prompt
+ * allocation at the first chunk with prefix matching, one slot per generation step, storing full written
+ * blocks for reuse, and freeing. Requests without token ids (or with reuse off) hold anonymous blocks
+ * and are handled by counts only; requests with ids ("tracked") keep a block list and a chain of block
+ * keys (a hash of the whole prefix through each block, computed once per block).
+ */
+export class KvCacheManager {
+  readonly pool: BlockPool;
+  private readonly tpb: number;
+  private readonly reuse: boolean;
+  /** Some request takes part in prefix caching (reuse on and token ids given). */
+  readonly hasTracked: boolean;
+  private readonly t: RequestTable;
+  /** Tracked requests: block list (node id, or -1 for an anonymous block). */
+  private readonly blocks: (Int32Array | undefined)[];
+  /** Tracked requests: chain keys of their full blocks, computed lazily. */
+  private readonly keys: (Float64Array | undefined)[];
+  private readonly keysDone: Int32Array;
+  /** Blocks contributed this scheduling pass by context requests (beneficialToSkip, §6.5). */
+  private readonly contributed = new Set<number>();
+
+  constructor(table: RequestTable, numBlocks: number, tokensPerBlock: number, reuse: boolean) {
+    this.t = table;
+    this.pool = new BlockPool(numBlocks);
+    this.tpb = tokensPerBlock;
+    this.reuse = reuse;
+    let anyTracked = false;
+    for (let r = 0; r < table.size && !anyTracked; r++) anyTracked = table.tracked[r] === 1;
+    this.blocks = anyTracked ? new Array<Int32Array | undefined>(table.size) : [];
+    this.keys = anyTracked ? new Array<Float64Array | undefined>(table.size) : [];
+    this.keysDone = new Int32Array(anyTracked ? table.size : 0);
+    this.hasTracked = anyTracked;
+  }
+
+  /** add_sequence for a request's first chunk. Returns the prefix-cache hit in blocks. */
+  addSequence(r: number): number {
+    const t = this.t;
+    const tpb = this.tpb;
+    const P = t.promptLen[r]!;
+    const total = ((P + tpb - 1) / tpb) | 0;
+    const pool = this.pool;
+    let matched = 0;
+    if (t.tracked[r] === 1) {
+      let list = this.blocks[r];
+      if (list === undefined) {
+        const maxLen = t.requests[r]!.inputLength + t.outputTokens[r]! - 1;
+        list = new Int32Array(((maxLen + tpb - 1) / tpb) | 0);
+        this.blocks[r] = list;
+      }
+      // Match the first P-1 tokens, whole blocks only: the last prompt token is always recomputed.
+      const matchable = ((P - 1) / tpb) | 0;
+      this.ensureKeys(r, matchable);
+      const keys = this.keys[r]!;
+      while (matched < matchable) {
+        const node = pool.lookup(keys[matched]!);
+        if (node < 0) break;
+        pool.claim(node);
+        list[matched++] = node;
+      }
+      for (let k = matched; k < total; k++) {
+        pool.takeFresh();
+        list[k] = -1;
+      }
+    } else {
+      for (let k = 0; k < total; k++) pool.takeFresh();
+    }
+    t.held[r] = total;
+    pool.allocTotalBlocks += total;
+    pool.allocNewBlocks += total - matched;
+    if (this.reuse) {
+      pool.reusedBlocks += matched;
+      pool.missedBlocks += total - matched;
+    }
+    return matched;
+  }
+
+  /** add_token: the KV length becomes `kvLen`; a new block is taken when it crosses a block boundary. */
+  addToken(r: number, kvLen: number): void {
+    const t = this.t;
+    const h = t.held[r]!;
+    if ((((kvLen + this.tpb - 1) / this.tpb) | 0) <= h) return;
+    this.pool.takeFresh();
+    if (t.tracked[r] === 1) this.blocks[r]![h] = -1;
+    t.held[r] = h + 1;
+    this.pool.allocTotalBlocks++;
+    this.pool.allocNewBlocks++;
+  }
+
+  /** Stores the full blocks of a just-completed prompt so later requests can match them. */
+  storeContextBlocks(r: number): void {
+    if (this.t.tracked[r] === 1) this.storeFull(r, (this.t.promptLen[r]! / this.tpb) | 0);
+  }
+
+  /**
+   * Frees everything the request holds (finish, pause or failure). Tracked requests first store their
+   * full written blocks, then release in reverse order so leaf blocks are evicted first.
+   */
+  release(r: number): void {
+    const t = this.t;
+    const h = t.held[r]!;
+    if (h === 0) return;
+    if (t.tracked[r] === 1) {
+      this.storeFull(r, (this.writtenTokens(r) / this.tpb) | 0);
+      const list = this.blocks[r]!;
+      let anon = 0;
+      for (let k = h - 1; k >= 0; k--) {
+        const node = list[k]!;
+        if (node >= 0) {
+          if (anon > 0) {
+            this.pool.releaseAnonymous(anon);
+            anon = 0;
+          }
+          this.pool.releaseNode(node);
+        } else {
+          anon++;
+        }
+      }
+      if (anon > 0) this.pool.releaseAnonymous(anon);
+    } else {
+      this.pool.releaseAnonymous(h);
+    }
+    t.held[r] = 0;
+  }
+
+  /** Blocks a pause of `r` would return to the pool (schedulingRemoveSequence). */
+  schedulingFreedBlocks(r: number): number {
+    const t = this.t;
+    const h = t.held[r]!;
+    if (t.tracked[r] !== 1) return h;
+    const list = this.blocks[r]!;
+    let freed = 0;
+    for (let k = 0; k < h; k++) {
+      const node = list[k]!;
+      if (node < 0 || this.pool.schedulingRelease(node)) freed++;
+    }
+    return freed;
+  }
+
+  /** Starts beneficialToSkip bookkeeping: chunked contexts already running contribute their next block. */
+  beginSkipPass(active: Int32Array, count: number): void {
+    this.contributed.clear();
+    const t = this.t;
+    for (let i = 0; i < count; i++) {
+      const r = active[i]!;
+      if (t.tracked[r] === 1 && t.state[r] === ST_CONTEXT && t.held[r]! > 0) {
+        const b = this.findNewContextBlock(r);
+        if (b >= 0) this.contributed.add(b);
+      }
+    }
+  }
+
+  /**
+   * beneficialToSkip (§6.5): a context request on its first chunk is skipped when the first block it
+   * would have to compute is already being computed by an earlier request.
+   */
+  beneficialToSkip(r: number): boolean {
+    const t = this.t;
+    if (t.tracked[r] !== 1 || t.state[r] !== ST_CONTEXT || t.held[r]! > 0) return false;
+    const b = this.findNewContextBlock(r);
+    if (b < 0) return false;
+    if (this.contributed.has(b)) return true;
+    this.contributed.add(b);
+    return false;
+  }
+
+  /** Tokens whose KV has been written: processed prompt tokens, or P + g' - 1 once decoding. */
+  private writtenTokens(r: number): number {
+    const t = this.t;
+    return t.state[r] === ST_CONTEXT ? t.pos[r]! : t.promptLen[r]! + t.genSincePrompt[r]! - 1;
+  }
+
+  /** Key of the first full prompt block not in the cache, or -1 if all are cached. */
+  private findNewContextBlock(r: number): number {
+    const full = (this.t.promptLen[r]! / this.tpb) | 0;
+    this.ensureKeys(r, full);
+    const keys = this.keys[r]!;
+    for (let k = 0; k < full; k++) if (this.pool.lookup(keys[k]!) < 0) return keys[k]!;
+    return -1;
+  }
+
+  private storeFull(r: number, fullBlocks: number): void {
+    const list = this.blocks[r]!;
+    const n = Math.min(fullBlocks, this.t.held[r]!);
+    this.ensureKeys(r, n);
+    const keys = this.keys[r]!;
+    for (let k = 0; k < n; k++) {
+      if (list[k]! >= 0) continue;
+      const node = this.pool.store(keys[k]!);
+      if (node >= 0) list[k] = node;
+    }
+  }
+
+  /**
+   * Computes chain keys for blocks [0, upto). Token p of the sequence is input id p for p < P0 and, for
+   * generated tokens (folded into the prompt by a pause), a value unique to the request: generated
+   * blocks can only ever be matched by the same request's re-prefill.
+   */
+  private ensureKeys(r: number, upto: number): void {
+    const done = this.keysDone[r]!;
+    if (done >= upto) return;
+    const tpb = this.tpb;
+    let keys = this.keys[r];
+    if (keys === undefined) {
+      const maxLen = this.t.requests[r]!.inputLength + this.t.outputTokens[r]! - 1;
+      keys = new Float64Array(Math.max(1, (maxLen / tpb) | 0));
+      this.keys[r] = keys;
+    }
+    const ids = this.t.requests[r]!.inputIds!;
+    const p0 = this.t.requests[r]!.inputLength;
+    const synthetic = -1 - r;
+    let parent = done === 0 ? 0 : keys[done - 1]!;
+    for (let k = done; k < upto; k++) {
+      let h1 = (parent % 4294967296) ^ 0x2f8b5e1d;
+      let h2 = Math.floor(parent / 4294967296) ^ 0x6a09e667;
+      const start = k * tpb;
+      for (let p = start; p < start + tpb; p++) {
+        const tok = p < p0 ? ids[p]! | 0 : synthetic;
+        h1 = mix(h1, Math.imul(tok, 0xcc9e2d51));
+        h2 = mix(h2, Math.imul(tok ^ 0x5bd1e995, 0x1b873593));
+      }
+      h1 = fmix(h1 ^ tpb);
+      h2 = fmix(h2 ^ (tpb * 31));
+      parent = (h1 >>> 0) * 2097152 + (h2 >>> 11);
+      keys[k] = parent;
+    }
+    this.keysDone[r] = upto;
+  }
+}
+
+function mix(h: number, k: number): number {
+  k = (k << 15) | (k >>> 17);
+  h ^= Math.imul(k, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}

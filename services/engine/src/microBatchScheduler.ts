@@ -1,0 +1,148 @@
+import { CHUNK_EQUAL_PROGRESS, CHUNK_NONE, type EngineConfig } from "./engineConfig.js";
+import { RequestTable, ST_CONTEXT, ST_GENERATION } from "./requestTable.js";
+
+/**
+ * The micro-batch scheduler (trtllm-scheduling.md §7): applies the max_batch_size and max_num_tokens
+ * budgets to the capacity scheduler's output and sizes context chunks. Output: `context` (chunk sizes in
+ * table.chunk) and `generation`, in the order the batch is built.
+ */
+export class MicroBatchScheduler {
+  readonly context: Int32Array;
+  contextCount = 0;
+  readonly generation: Int32Array;
+  generationCount = 0;
+  private readonly toChunk: Int32Array;
+  private readonly scratch: Int32Array;
+
+  constructor(
+    private readonly cfg: EngineConfig,
+    private readonly t: RequestTable,
+  ) {
+    this.context = new Int32Array(cfg.maxBatchSize);
+    this.generation = new Int32Array(cfg.maxBatchSize);
+    this.toChunk = new Int32Array(cfg.maxBatchSize);
+    this.scratch = new Int32Array(cfg.maxBatchSize);
+  }
+
+  schedule(fitting: Int32Array, count: number): void {
+    const t = this.t;
+    const { maxBatchSize, maxNumTokens, chunking } = this.cfg;
+    const maxContextLength = maxNumTokens;
+    const context = this.context;
+    const generation = this.generation;
+    const toChunk = this.toChunk;
+    let nCtx = 0;
+    let nGen = 0;
+    let nChunk = 0;
+    let batchTokens = 0;
+    let chunkTokens = 0;
+    let allFit = true;
+    let scheduled = 0;
+    const state = t.state;
+    for (let i = 0; i < count; i++) {
+      const r = fitting[i]!;
+      const st = state[r];
+      if (st === ST_CONTEXT) {
+        if (chunking === CHUNK_NONE) {
+          const tokens = t.promptLen[r]! + t.genSincePrompt[r]!;
+          if (tokens > maxContextLength) {
+            throw new Error(`context of ${tokens} tokens exceeds max_num_tokens ${maxNumTokens}: request should have been rejected`);
+          }
+          if (batchTokens + tokens > maxNumTokens) break;
+          t.chunk[r] = t.promptLen[r]! - t.pos[r]!;
+          context[nCtx++] = r;
+          batchTokens += tokens;
+        } else {
+          const remaining = t.promptLen[r]! - t.pos[r]!;
+          t.chunk[r] = remaining;
+          let tokens = remaining;
+          if (tokens > maxContextLength) {
+            tokens = maxContextLength;
+            allFit = false;
+          }
+          toChunk[nChunk++] = r;
+          chunkTokens += tokens;
+        }
+      } else if (st === ST_GENERATION) {
+        if (batchTokens + 1 > maxNumTokens) break;
+        generation[nGen++] = r;
+        batchTokens += 1;
+      } else {
+        continue;
+      }
+      if (++scheduled >= maxBatchSize) break;
+    }
+    if (chunking !== CHUNK_NONE && nChunk > 0) {
+      if (chunkTokens > maxNumTokens - batchTokens) allFit = false;
+      if (!allFit) {
+        const capacity = maxNumTokens - batchTokens;
+        if (chunking === CHUNK_EQUAL_PROGRESS) this.equalProgress(nChunk, capacity, maxContextLength);
+        else this.firstComeFirstServed(nChunk, capacity, maxContextLength);
+      }
+      for (let i = 0; i < nChunk; i++) {
+        const r = toChunk[i]!;
+        const c = t.chunk[r]!;
+        if (c > 0) {
+          context[nCtx++] = r;
+          batchTokens += c;
+        }
+      }
+      if (!allFit) nCtx = this.lastChunksLast(nCtx);
+    }
+    this.contextCount = nCtx;
+    this.generationCount = nGen;
+  }
+
+  /** §7.1: whole remainders in order; the first that does not fit gets a unit-aligned part. */
+  private firstComeFirstServed(n: number, capacity: number, maxContextLength: number): void {
+    const t = this.t;
+    const unit = this.cfg.chunkUnit;
+    for (let i = 0; i < n; i++) {
+      const r = this.toChunk[i]!;
+      const remaining = t.promptLen[r]! - t.pos[r]!;
+      let a = Math.min(remaining, capacity, maxContextLength);
+      if (a !== remaining) a = Math.floor(a / unit) * unit;
+      t.chunk[r] = a;
+      capacity -= a;
+    }
+  }
+
+  /** §7.2: one unit per request per round until the budget is used up. */
+  private equalProgress(n: number, capacity: number, maxContextLength: number): void {
+    const t = this.t;
+    const unit = this.cfg.chunkUnit;
+    const toChunk = this.toChunk;
+    for (let i = 0; i < n; i++) t.chunk[toChunk[i]!] = 0;
+    let total = 0;
+    let added = 1;
+    while (total < capacity && added > 0) {
+      added = 0;
+      for (let i = 0; i < n; i++) {
+        const r = toChunk[i]!;
+        const old = t.chunk[r]!;
+        const c = Math.min(old + unit, t.promptLen[r]! - t.pos[r]!);
+        const inc = c - old;
+        if (total + inc > capacity || c > maxContextLength) continue;
+        t.chunk[r] = c;
+        total += inc;
+        added += inc;
+      }
+    }
+  }
+
+  /** §7.3: contexts not on their last chunk first, last chunks at the end (stable). */
+  private lastChunksLast(nCtx: number): number {
+    const t = this.t;
+    const context = this.context;
+    const scratch = this.scratch;
+    let k = 0;
+    let m = 0;
+    for (let i = 0; i < nCtx; i++) {
+      const r = context[i]!;
+      if (t.pos[r]! + t.chunk[r]! === t.promptLen[r]) scratch[m++] = r;
+      else context[k++] = r;
+    }
+    for (let i = 0; i < m; i++) context[k++] = scratch[i]!;
+    return k;
+  }
+}

@@ -1,0 +1,118 @@
+import type { SimRequest } from "./types.js";
+
+/** Request states (TensorRT-LLM LlmRequestState values where one exists; trtllm-scheduling.md §3). */
+export const ST_UNRELEASED = 0;
+export const ST_QUEUED = 1;
+export const ST_CONTEXT = 10;
+export const ST_GENERATION = 13;
+export const ST_COMPLETE = 20;
+export const ST_FAILED = 30;
+
+/**
+ * Per-request state as struct-of-arrays, indexed by a global request index: measured requests first
+ * (dataset order), then warm-up requests. Symbols follow trtllm-scheduling.md §1.
+ */
+export class RequestTable {
+  readonly size: number;
+  readonly requests: readonly SimRequest[];
+  /** Current prompt length P (grows when a pause folds generated tokens in). */
+  readonly promptLen: Int32Array;
+  /** Current maxNewTokens N (shrinks on a pause). */
+  readonly maxNew: Int32Array;
+  /** Original output length: the request finishes after exactly this many tokens. */
+  readonly outputTokens: Int32Array;
+  /** g': tokens appended after the current prompt. */
+  readonly genSincePrompt: Int32Array;
+  /** Output tokens emitted so far (all prompts). */
+  readonly emitted: Int32Array;
+  /** contextCurrentPosition. */
+  readonly pos: Int32Array;
+  /** contextChunkSize for the iteration being built. */
+  readonly chunk: Int32Array;
+  /** prepopulatedPromptLen of the current prefill. */
+  readonly pre: Int32Array;
+  /** KV blocks held. */
+  readonly held: Int32Array;
+  readonly state: Uint8Array;
+  /** 1 when the request takes part in prefix caching (reuse on and token ids given). */
+  readonly tracked: Uint8Array;
+  readonly submitMs: Float64Array;
+  readonly endMs: Float64Array;
+  readonly pausedCount: Int32Array;
+  readonly reusedTokens: Float64Array;
+  readonly errors = new Map<number, string>();
+
+  /** Iteration index of the first output token; later tokens follow one per iteration unless irregular. */
+  readonly firstIter: Int32Array;
+  private readonly irregularFlag: Uint8Array;
+  /** Explicit token times for requests whose tokens did not come in consecutive iterations. */
+  private readonly irregular = new Map<number, Float64Array>();
+
+  constructor(requests: readonly SimRequest[], reuse: boolean) {
+    const n = requests.length;
+    this.size = n;
+    this.requests = requests;
+    this.promptLen = new Int32Array(n);
+    this.maxNew = new Int32Array(n);
+    this.outputTokens = new Int32Array(n);
+    this.genSincePrompt = new Int32Array(n);
+    this.emitted = new Int32Array(n);
+    this.pos = new Int32Array(n);
+    this.chunk = new Int32Array(n);
+    this.pre = new Int32Array(n);
+    this.held = new Int32Array(n);
+    this.state = new Uint8Array(n);
+    this.tracked = new Uint8Array(n);
+    this.submitMs = new Float64Array(n);
+    this.endMs = new Float64Array(n);
+    this.pausedCount = new Int32Array(n);
+    this.reusedTokens = new Float64Array(n);
+    this.firstIter = new Int32Array(n);
+    this.irregularFlag = new Uint8Array(n);
+    for (let r = 0; r < n; r++) {
+      const q = requests[r]!;
+      this.promptLen[r] = q.inputLength;
+      this.maxNew[r] = q.outputTokens;
+      this.outputTokens[r] = q.outputTokens;
+      if (reuse && q.inputIds !== undefined) this.tracked[r] = 1;
+    }
+  }
+
+  /**
+   * Appends one output token at iteration `iter` ending at `t` (iterEnd[iter] === t). Returns true when
+   * the request has now produced all its tokens.
+   */
+  emit(r: number, iter: number, t: number, iterEnd: Float64Array): boolean {
+    const e = this.emitted[r]!;
+    if (e === 0) {
+      this.firstIter[r] = iter;
+    } else if (this.irregularFlag[r] === 1) {
+      this.irregular.get(r)![e] = t;
+    } else if (iter !== this.firstIter[r]! + e) {
+      const times = new Float64Array(this.outputTokens[r]!);
+      const f = this.firstIter[r]!;
+      times.set(iterEnd.subarray(f, f + e));
+      times[e] = t;
+      this.irregular.set(r, times);
+      this.irregularFlag[r] = 1;
+    }
+    this.genSincePrompt[r]!++;
+    this.emitted[r] = e + 1;
+    return e + 1 >= this.outputTokens[r]!;
+  }
+
+  /** Emission times of a finished request's tokens (a view on the iteration end times when regular). */
+  tokenTimes(r: number, iterEnd: Float64Array): Float64Array {
+    if (this.irregularFlag[r] === 1) return this.irregular.get(r)!;
+    const f = this.firstIter[r]!;
+    return iterEnd.subarray(f, f + this.emitted[r]!);
+  }
+
+  /** Forgets token times (a failed request keeps none). */
+  dropTokenTimes(r: number): void {
+    if (this.irregularFlag[r] === 1) {
+      this.irregular.delete(r);
+      this.irregularFlag[r] = 0;
+    }
+  }
+}

@@ -1,0 +1,569 @@
+import { FailedPreconditionError } from "../../common/src/errors.js";
+import { planArrivals, type ArrivalPlan } from "./arrivals.js";
+import { CapacityScheduler } from "./capacityScheduler.js";
+import { ceilDiv, CHUNK_NONE, type EngineConfig, POLICY_MAX_UTILIZATION, toEngineConfig } from "./engineConfig.js";
+import { KvCacheManager } from "./kvCacheManager.js";
+import { MicroBatchScheduler } from "./microBatchScheduler.js";
+import {
+  RequestTable,
+  ST_COMPLETE,
+  ST_CONTEXT,
+  ST_FAILED,
+  ST_GENERATION,
+  ST_QUEUED,
+} from "./requestTable.js";
+import type { SimBatch } from "./simBatch.js";
+import type {
+  EngineOptions,
+  IterationStats,
+  RequestRecord,
+  SimRequest,
+  SimulationProgress,
+  SimulationResult,
+} from "./types.js";
+import { validateOptions, validateRequests } from "./validation.js";
+
+const PHASE_WARMUP = 0;
+const PHASE_MEASURED = 1;
+const PHASE_DONE = 2;
+
+const NO_TIMES = new Float64Array(0);
+
+/** The engine's reusable batch: typed arrays sized max_batch_size, overwritten every iteration. */
+class EngineBatch implements SimBatch {
+  numContext = 0;
+  numGeneration = 0;
+  numContextTokens = 0;
+  readonly inputLength: Int32Array;
+  readonly pastKvLength: Int32Array;
+  constructor(capacity: number) {
+    this.inputLength = new Int32Array(capacity);
+    this.pastKvLength = new Int32Array(capacity);
+  }
+}
+
+export interface SimulationInit {
+  /** Requests simulated first from an empty engine (all at t = 0); then clock and stats reset, prefix cache kept. */
+  warmup?: readonly SimRequest[];
+  /** Called after every measured iteration (only then are iteration records built). */
+  onIteration?: (s: IterationStats) => void;
+}
+
+/**
+ * TensorRT-LLM's PyExecutor non-overlap loop on a simulated clock (trtllm-scheduling.md §4). Drive it with
+ * nextBatch() → price the batch → commit(ms), or use runSimulation / runSimulationSync.
+ */
+export class Simulation {
+  private readonly cfg: EngineConfig;
+  private readonly table: RequestTable;
+  private readonly kv: KvCacheManager;
+  private readonly capacity: CapacityScheduler;
+  private readonly micro: MicroBatchScheduler;
+  private readonly numMeasured: number;
+  private readonly plan: ArrivalPlan;
+  private readonly onIteration: ((s: IterationStats) => void) | undefined;
+  private readonly batch: EngineBatch;
+
+  private phase: number;
+  private clock = 0;
+  /** Global request indices of the current phase, in submission order. */
+  private order: Int32Array;
+  private submitted = 0;
+  private released = 0;
+  private concurrency = 0;
+  private readonly queue: Int32Array;
+  private qHead = 0;
+  private qTail = 0;
+  private readonly active: Int32Array;
+  private activeCount = 0;
+  private pending = false;
+  private iterEnd = new Float64Array(1024);
+
+  private iterations = 0;
+  private prefillIterations = 0;
+  private decodeIterations = 0;
+  private mixedIterations = 0;
+  private numPaused = 0;
+  private finished = 0;
+  private failed = 0;
+  private newActiveSinceRecord = 0;
+  private pausedSinceRecord = 0;
+  private activeAtFetch = 0;
+  private queuedAtFetch = 0;
+  private cachedResult: SimulationResult | undefined;
+
+  constructor(options: EngineOptions, requests: readonly SimRequest[], init?: SimulationInit) {
+    validateRequests(requests, "requests");
+    const warmup = init?.warmup ?? [];
+    validateRequests(warmup, "warmup");
+    validateOptions(options, requests.length);
+    this.cfg = toEngineConfig(options);
+    this.numMeasured = requests.length;
+    const all = warmup.length === 0 ? requests : [...requests, ...warmup];
+    this.table = new RequestTable(all, this.cfg.reuse);
+    this.kv = new KvCacheManager(this.table, this.cfg.numBlocks, this.cfg.tokensPerBlock, this.cfg.reuse);
+    this.capacity = new CapacityScheduler(this.cfg, this.table, this.kv);
+    this.micro = new MicroBatchScheduler(this.cfg, this.table);
+    this.batch = new EngineBatch(this.cfg.maxBatchSize);
+    this.active = new Int32Array(this.cfg.maxNumActive);
+    this.queue = new Int32Array(Math.max(requests.length, warmup.length));
+    this.onIteration = init?.onIteration;
+    this.plan = planArrivals(options.arrivals, requests.length);
+    if (warmup.length > 0) {
+      this.phase = PHASE_WARMUP;
+      this.order = new Int32Array(warmup.length);
+      for (let i = 0; i < warmup.length; i++) this.order[i] = requests.length + i;
+      this.submitted = warmup.length;
+    } else {
+      this.phase = PHASE_MEASURED;
+      this.order = this.plan.order;
+      this.startMeasured();
+    }
+  }
+
+  get progress(): SimulationProgress {
+    const warm = this.phase === PHASE_WARMUP;
+    return {
+      iterations: warm ? 0 : this.iterations,
+      requestsFinished: warm ? 0 : this.finished + this.failed,
+      requestsTotal: this.numMeasured,
+      simTimeMs: warm ? 0 : this.clock,
+      warmingUp: warm,
+    };
+  }
+
+  /**
+   * Steps 1-5 of the next iteration: fetch, schedule, pause, allocate KV. Returns the batch to price, or
+   * null when every request has finished or failed. The batch's arrays are reused by the next call.
+   */
+  nextBatch(): SimBatch | null {
+    if (this.pending) throw new Error("nextBatch() called again before commit() of the previous batch");
+    if (this.phase === PHASE_DONE) return null;
+    for (;;) {
+      this.releaseArrivals();
+      this.activate();
+      if (this.activeCount === 0) {
+        const next = this.nextSubmitTime();
+        if (next === Infinity) {
+          if (this.phase === PHASE_WARMUP) {
+            this.startMeasured();
+            continue;
+          }
+          this.phase = PHASE_DONE;
+          return null;
+        }
+        this.clock = next;
+        continue;
+      }
+      this.activeAtFetch = this.activeCount;
+      this.queuedAtFetch = this.qTail - this.qHead;
+      const cap = this.capacity;
+      cap.schedule(this.active, this.activeCount);
+      this.micro.schedule(cap.fitting, cap.fittingCount);
+      if (cap.pausedCount > 0) {
+        let anyFailed = false;
+        for (let i = 0; i < cap.pausedCount; i++) anyFailed = this.pause(cap.paused[i]!) || anyFailed;
+        if (anyFailed) this.dropEndedFromActive();
+      }
+      if (this.micro.contextCount + this.micro.generationCount === 0) {
+        // A pause-only pass has no forward: no clock advance, no iteration record (§13.4).
+        if (cap.pausedCount === 0) this.breakDeadlock();
+        continue;
+      }
+      this.prepareResources();
+      this.pending = true;
+      return this.batch;
+    }
+  }
+
+  /** Steps 6-9 for the batch returned by nextBatch(): advance the clock by `dtMs`, emit tokens, free. */
+  commit(dtMs: number): void {
+    if (!this.pending) throw new Error("commit() called without a batch from nextBatch()");
+    if (typeof dtMs !== "number" || !Number.isFinite(dtMs) || dtMs <= 0) {
+      throw new FailedPreconditionError(
+        `the predictor returned ${String(dtMs)} ms for iteration ${this.iterations}; a batch time must be finite and > 0`,
+      );
+    }
+    this.pending = false;
+    const t = this.table;
+    const clock = this.clock + dtMs;
+    this.clock = clock;
+    const iter = this.iterations;
+    if (iter === this.iterEnd.length) {
+      const grown = new Float64Array(this.iterEnd.length * 2);
+      grown.set(this.iterEnd);
+      this.iterEnd = grown;
+    }
+    const iterEnd = this.iterEnd;
+    iterEnd[iter] = clock;
+
+    const micro = this.micro;
+    const nCtx = micro.contextCount;
+    const nGen = micro.generationCount;
+    const ctx = micro.context;
+    const gen = micro.generation;
+    const state = t.state;
+    let completed = 0;
+    for (let i = 0; i < nCtx; i++) {
+      const r = ctx[i]!;
+      const pos = t.pos[r]! + t.chunk[r]!;
+      t.pos[r] = pos;
+      t.chunk[r] = 0;
+      if (pos === t.promptLen[r]) {
+        state[r] = ST_GENERATION;
+        this.kv.storeContextBlocks(r);
+        if (t.emit(r, iter, clock, iterEnd)) {
+          state[r] = ST_COMPLETE;
+          completed++;
+        }
+      }
+    }
+    for (let i = 0; i < nGen; i++) {
+      const r = gen[i]!;
+      if (t.emit(r, iter, clock, iterEnd)) {
+        state[r] = ST_COMPLETE;
+        completed++;
+      }
+    }
+
+    if (completed > 0) {
+      // Step 9: finished requests leave active_requests in active order, freeing their KV blocks.
+      const active = this.active;
+      const count = this.activeCount;
+      let k = 0;
+      for (let i = 0; i < count; i++) {
+        const r = active[i]!;
+        if (state[r] === ST_COMPLETE) {
+          this.kv.release(r);
+          t.endMs[r] = clock;
+          this.finished++;
+          this.onRequestEnded();
+        } else {
+          active[k++] = r;
+        }
+      }
+      this.activeCount = k;
+    }
+
+    if (nCtx > 0 && nGen > 0) this.mixedIterations++;
+    else if (nCtx > 0) this.prefillIterations++;
+    else this.decodeIterations++;
+    this.iterations = iter + 1;
+    if (this.onIteration !== undefined && this.phase === PHASE_MEASURED) this.record(iter, dtMs, completed);
+    this.newActiveSinceRecord = 0;
+    this.pausedSinceRecord = 0;
+  }
+
+  /** The run's outcome; available once nextBatch() has returned null. */
+  result(): SimulationResult {
+    if (this.phase !== PHASE_DONE) throw new Error("result() is only available after nextBatch() returned null");
+    if (this.cachedResult !== undefined) return this.cachedResult;
+    const t = this.table;
+    const records: RequestRecord[] = new Array(this.numMeasured);
+    for (let r = 0; r < this.numMeasured; r++) {
+      const q = t.requests[r]!;
+      const error = t.errors.get(r);
+      if (error !== undefined) {
+        records[r] = {
+          taskId: q.taskId,
+          inputLength: q.inputLength,
+          outputLength: 0,
+          startMs: 0,
+          firstTokenMs: 0,
+          endMs: 0,
+          ttftMs: 0,
+          tpotMs: 0,
+          e2eMs: 0,
+          tokenTimesMs: NO_TIMES,
+          pausedCount: t.pausedCount[r]!,
+          reusedTokens: t.reusedTokens[r]!,
+          error,
+        };
+        continue;
+      }
+      const n = t.outputTokens[r]!;
+      const times = t.tokenTimes(r, this.iterEnd);
+      const start = t.submitMs[r]!;
+      const first = times[0]!;
+      const end = times[n - 1]!;
+      records[r] = {
+        taskId: q.taskId,
+        inputLength: q.inputLength,
+        outputLength: n,
+        startMs: start,
+        firstTokenMs: first,
+        endMs: end,
+        ttftMs: first - start,
+        tpotMs: n > 1 ? (end - first) / (n - 1) : 0,
+        e2eMs: end - start,
+        tokenTimesMs: times,
+        pausedCount: t.pausedCount[r]!,
+        reusedTokens: t.reusedTokens[r]!,
+      };
+    }
+    const pool = this.kv.pool;
+    this.cachedResult = {
+      requests: records,
+      numIterations: this.iterations,
+      numPrefillIterations: this.prefillIterations,
+      numDecodeIterations: this.decodeIterations,
+      numMixedIterations: this.mixedIterations,
+      numPaused: this.numPaused,
+      simulatedMs: this.clock,
+      numBlocks: this.cfg.numBlocks,
+      tokensPerBlock: this.cfg.tokensPerBlock,
+      reusedBlocks: pool.reusedBlocks,
+      missedBlocks: pool.missedBlocks,
+      numFailed: this.failed,
+    };
+    return this.cachedResult;
+  }
+
+  /** Ends the warm-up (or starts directly): clock, counters and stats reset; KV pool and prefix cache kept. */
+  private startMeasured(): void {
+    this.phase = PHASE_MEASURED;
+    this.clock = 0;
+    this.iterations = 0;
+    this.prefillIterations = 0;
+    this.decodeIterations = 0;
+    this.mixedIterations = 0;
+    this.numPaused = 0;
+    this.finished = 0;
+    this.failed = 0;
+    this.newActiveSinceRecord = 0;
+    this.pausedSinceRecord = 0;
+    this.kv.pool.resetStats();
+    this.order = this.plan.order;
+    this.table.submitMs.set(this.plan.submitMs);
+    this.submitted = this.plan.initiallySubmitted;
+    this.released = 0;
+    this.concurrency = this.plan.concurrency;
+    this.qHead = 0;
+    this.qTail = 0;
+  }
+
+  /** Step 1a: requests submitted by now enter the waiting queue (or fail if they can never run). */
+  private releaseArrivals(): void {
+    const t = this.table;
+    while (this.released < this.submitted) {
+      const r = this.order[this.released]!;
+      if (t.submitMs[r]! > this.clock) break;
+      this.released++;
+      const reason = this.unservableReason(r);
+      if (reason !== null) {
+        this.fail(r, reason);
+      } else {
+        t.state[r] = ST_QUEUED;
+        this.queue[this.qTail++] = r;
+      }
+    }
+  }
+
+  /** Step 1b: FCFS activation up to max_num_active_requests. */
+  private activate(): void {
+    const max = this.cfg.maxNumActive;
+    const t = this.table;
+    while (this.activeCount < max && this.qHead < this.qTail) {
+      const r = this.queue[this.qHead++]!;
+      t.state[r] = ST_CONTEXT;
+      this.active[this.activeCount++] = r;
+      this.newActiveSinceRecord++;
+    }
+  }
+
+  private nextSubmitTime(): number {
+    return this.released < this.submitted ? this.table.submitMs[this.order[this.released]!]! : Infinity;
+  }
+
+  /** A request finished or failed: under a concurrency limit the next one is submitted now. */
+  private onRequestEnded(): void {
+    if (this.concurrency > 0 && this.submitted < this.order.length) {
+      this.table.submitMs[this.order[this.submitted++]!] = this.clock;
+    }
+  }
+
+  /** Requests that can never run (trtllm-scheduling.md §13), checked when they are released. */
+  private unservableReason(r: number): string | null {
+    const cfg = this.cfg;
+    const q = this.table.requests[r]!;
+    const p = q.inputLength;
+    const n = q.outputTokens;
+    if (cfg.chunking === CHUNK_NONE && p > cfg.maxNumTokens) {
+      return `The sum of prompt length (${p}), query length (0) should not exceed max_num_tokens (${cfg.maxNumTokens})`;
+    }
+    if (cfg.chunking !== CHUNK_NONE && p > cfg.maxNumTokens && cfg.maxNumTokens < cfg.chunkUnit) {
+      return (
+        `prompt length (${p}) exceeds max_num_tokens (${cfg.maxNumTokens}), which is smaller than the context ` +
+        `chunk unit (${cfg.chunkUnit} tokens): the prompt can never be chunked`
+      );
+    }
+    if (p + n > cfg.maxSeqLen) {
+      return `prompt length (${p}) + output tokens (${n}) = ${p + n} exceeds max_seq_len (${cfg.maxSeqLen})`;
+    }
+    const maxUtil = cfg.policy === POLICY_MAX_UTILIZATION;
+    const need = ceilDiv(maxUtil ? p + n - 1 : p + n, cfg.tokensPerBlock);
+    if (need > cfg.numBlocks) {
+      return (
+        `needs ${need} KV blocks (${p} prompt + ${n} output tokens${maxUtil ? " - 1" : ""} at ` +
+        `${cfg.tokensPerBlock} tokens per block) but the whole KV cache has ${cfg.numBlocks} blocks`
+      );
+    }
+    return null;
+  }
+
+  /** Step 3: pause = recompute (§5.3). Returns true if the request failed (folded prompt too long). */
+  private pause(r: number): boolean {
+    const t = this.table;
+    this.kv.release(r);
+    const p = t.promptLen[r]!;
+    const folded = Math.min(this.cfg.maxSeqLen, p + t.genSincePrompt[r]!);
+    t.maxNew[r]! -= folded - p;
+    t.promptLen[r] = folded;
+    t.genSincePrompt[r] = 0;
+    t.state[r] = ST_CONTEXT;
+    t.pos[r] = 0;
+    t.pre[r] = 0;
+    t.chunk[r] = 0;
+    t.pausedCount[r]!++;
+    this.numPaused++;
+    this.pausedSinceRecord++;
+    if (this.cfg.chunking === CHUNK_NONE && folded > this.cfg.maxNumTokens) {
+      this.fail(
+        r,
+        `paused after ${t.emitted[r]} tokens; its folded prompt (${folded} tokens) exceeds max_num_tokens ` +
+          `(${this.cfg.maxNumTokens}) and chunked context is disabled, so it can never be re-prefilled`,
+      );
+      return true;
+    }
+    return false;
+  }
+
+  /** Stall safety net (§13.4): nothing scheduled and nothing paused while requests are active. */
+  private breakDeadlock(): void {
+    const cap = this.capacity;
+    let r = cap.stopRequest;
+    let reason: string;
+    if (r >= 0) {
+      reason =
+        `deadlock: the scheduler can make no progress; this request needs ${cap.stopNeed} more KV blocks ` +
+        `and only ${cap.stopAvailable} are available`;
+    } else {
+      r = this.active[0]!;
+      for (let i = 0; i < cap.fittingCount; i++) {
+        if (this.table.state[cap.fitting[i]!] === ST_CONTEXT) {
+          r = cap.fitting[i]!;
+          break;
+        }
+      }
+      reason = "deadlock: the scheduler can make no progress with this request at the head of the queue";
+    }
+    this.fail(r, reason);
+    this.dropEndedFromActive();
+  }
+
+  private fail(r: number, reason: string): void {
+    const t = this.table;
+    this.kv.release(r);
+    t.state[r] = ST_FAILED;
+    t.errors.set(r, reason);
+    t.dropTokenTimes(r);
+    if (r < this.numMeasured) this.failed++;
+    this.onRequestEnded();
+  }
+
+  private dropEndedFromActive(): void {
+    const t = this.table;
+    let k = 0;
+    for (let i = 0; i < this.activeCount; i++) {
+      const r = this.active[i]!;
+      if (t.state[r] !== ST_FAILED && t.state[r] !== ST_COMPLETE) this.active[k++] = r;
+    }
+    this.activeCount = k;
+  }
+
+  /** Step 5 (KV allocation, with prefix matching at a first chunk) and the SimBatch (§4.1). */
+  private prepareResources(): void {
+    const t = this.table;
+    const kv = this.kv;
+    const tpb = this.cfg.tokensPerBlock;
+    const micro = this.micro;
+    const b = this.batch;
+    const inputLength = b.inputLength;
+    const pastKv = b.pastKvLength;
+    let k = 0;
+    let ctxTokens = 0;
+    for (let i = 0; i < micro.contextCount; i++) {
+      const r = micro.context[i]!;
+      if (t.held[r] === 0) {
+        const matched = kv.addSequence(r);
+        if (matched > 0) {
+          // setPrepopulatedPromptLen (§6.4): skip the cached prefix, keep chunk ends on block boundaries.
+          const pre = matched * tpb;
+          const p = t.promptLen[r]!;
+          const c = t.chunk[r]!;
+          t.chunk[r] = pre + c < p ? Math.floor((pre + c) / tpb) * tpb - pre : p - pre;
+          t.pre[r] = pre;
+          t.pos[r] = pre;
+          t.reusedTokens[r]! += pre;
+          if (t.chunk[r]! <= 0) throw new Error(`empty context chunk after prefix reuse (request ${r}): chunk unit not block-aligned`);
+        }
+      }
+      const c = t.chunk[r]!;
+      inputLength[k] = c;
+      pastKv[k] = t.pos[r]!;
+      ctxTokens += c;
+      k++;
+    }
+    const gen = micro.generation;
+    const nGen = micro.generationCount;
+    const promptLen = t.promptLen;
+    const genSincePrompt = t.genSincePrompt;
+    const held = t.held;
+    for (let i = 0; i < nGen; i++) {
+      const r = gen[i]!;
+      const kvLen = promptLen[r]! + genSincePrompt[r]!;
+      if (kvLen > held[r]! * tpb) kv.addToken(r, kvLen);
+      inputLength[k] = 1;
+      pastKv[k] = kvLen - 1;
+      k++;
+    }
+    b.numContext = micro.contextCount;
+    b.numGeneration = micro.generationCount;
+    b.numContextTokens = ctxTokens;
+  }
+
+  private record(iter: number, dtMs: number, completed: number): void {
+    const pool = this.kv.pool;
+    const nCtx = this.batch.numContext;
+    const nGen = this.batch.numGeneration;
+    const hits = pool.reusedBlocks + pool.missedBlocks;
+    this.onIteration!({
+      iter,
+      iterLatencyMS: dtMs,
+      simTimeMs: this.clock,
+      numActiveRequests: this.activeAtFetch,
+      numQueuedRequests: this.queuedAtFetch,
+      numCompletedRequests: completed,
+      numNewActiveRequests: this.newActiveSinceRecord,
+      maxNumActiveRequests: this.cfg.maxNumActive,
+      inflightBatchingStats: {
+        numScheduledRequests: nCtx + nGen,
+        numContextRequests: nCtx,
+        numCtxTokens: this.batch.numContextTokens,
+        numGenRequests: nGen,
+        numPausedRequests: this.pausedSinceRecord,
+      },
+      kvCacheStats: {
+        maxNumBlocks: pool.numBlocks,
+        freeNumBlocks: pool.freeBlocks,
+        usedNumBlocks: pool.usedBlocks,
+        tokensPerBlock: this.cfg.tokensPerBlock,
+        allocTotalBlocks: pool.allocTotalBlocks,
+        allocNewBlocks: pool.allocNewBlocks,
+        reusedBlocks: pool.reusedBlocks,
+        missedBlocks: pool.missedBlocks,
+        cacheHitRate: hits > 0 ? pool.reusedBlocks / hits : 0,
+      },
+    });
+  }
+}
