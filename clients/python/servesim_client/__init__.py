@@ -1,0 +1,81 @@
+"""Python client of the servesim gRPC services (scheduler and predictor).
+
+    from servesim_client import SchedulerClient, job_spec
+
+    with SchedulerClient("localhost:50052") as client:
+        out = client.run_job(job_spec("demo", predictor="roofline", model="llama-3.1-8b", gpu="h100_sxm",
+                                      num_requests=100, input_mean=512, output_mean=128))
+        print(out.report["streaming_metrics"]["avg_ttft_ms"])
+
+The generated protobuf modules are available as ``servesim_client.predictor_pb2`` and
+``servesim_client.scheduler_pb2``.
+"""
+
+from ._channel import DEFAULT_DEADLINE_S, DEFAULT_RETRIES
+from ._stubs import predictor_pb2, predictor_pb2_grpc, scheduler_pb2, scheduler_pb2_grpc
+from .address import resolve_targets
+from .errors import (
+    CancelledError,
+    DeadlineExceededError,
+    FailedPreconditionError,
+    InternalError,
+    InvalidArgumentError,
+    JobFailedError,
+    NotFoundError,
+    ResourceExhaustedError,
+    ServesimError,
+    UnavailableError,
+)
+from .health import check_health, wait_until_serving
+from .predictor import Prediction, PredictorClient
+from .scheduler import JobOutput, SchedulerClient, is_terminal, job_state
+from .specs import (
+    context_entry,
+    dataset_workload,
+    engine_config,
+    generation_entry,
+    inline_workload,
+    job_spec,
+    predictor_config,
+    sim_batch,
+    synthetic_workload,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_DEADLINE_S",
+    "DEFAULT_RETRIES",
+    "CancelledError",
+    "DeadlineExceededError",
+    "FailedPreconditionError",
+    "InternalError",
+    "InvalidArgumentError",
+    "JobFailedError",
+    "JobOutput",
+    "NotFoundError",
+    "Prediction",
+    "PredictorClient",
+    "ResourceExhaustedError",
+    "SchedulerClient",
+    "ServesimError",
+    "UnavailableError",
+    "check_health",
+    "context_entry",
+    "dataset_workload",
+    "engine_config",
+    "generation_entry",
+    "inline_workload",
+    "is_terminal",
+    "job_spec",
+    "job_state",
+    "predictor_config",
+    "predictor_pb2",
+    "predictor_pb2_grpc",
+    "resolve_targets",
+    "scheduler_pb2",
+    "scheduler_pb2_grpc",
+    "sim_batch",
+    "synthetic_workload",
+    "wait_until_serving",
+]

@@ -1,0 +1,327 @@
+"""Builders for the request messages: a JobSpec from simple keyword arguments, predictor configurations
+and SimBatches. Every builder returns the generated protobuf message, so anything it does not cover can
+still be set on the message directly."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Mapping, Optional, Tuple, Union
+
+from ._stubs import predictor_pb2 as ppb
+from ._stubs import scheduler_pb2 as spb
+
+EnumValue = Union[int, str]
+
+_ALIASES = {
+    "PREDICTOR_KIND_": {"aiconfigurator": "aic"},
+    "D_TYPE_": {"bfloat16": "bf16", "float16": "fp16", "auto": "unspecified"},
+}
+
+
+def _enum(wrapper: Any, prefix: str, value: EnumValue, field: str) -> int:
+    """An enum value from its number, its full name (PREDICTOR_KIND_ROOFLINE) or its short name
+    (roofline, token-norm-dist, max_utilization, bf16), case-insensitive."""
+    if isinstance(value, bool):
+        raise TypeError(f"{field}: expected an enum name or number, got {value!r}")
+    if isinstance(value, int):
+        if value not in wrapper.values():
+            raise ValueError(f"{field}: unknown value {value}")
+        return value
+    name = value.strip().lower().replace("-", "_")
+    name = _ALIASES.get(prefix, {}).get(name, name)
+    full = name.upper() if name.upper().startswith(prefix) else prefix + name.upper()
+    if full not in wrapper.keys():
+        choices = ", ".join(k[len(prefix) :].lower() for k in wrapper.keys() if not k.endswith("UNSPECIFIED"))
+        raise ValueError(f"{field}: unknown value {value!r} (one of {choices})")
+    return wrapper.Value(full)
+
+
+# --- predictor ---------------------------------------------------------------------------------------
+
+def predictor_config(
+    kind: EnumValue = "unspecified",
+    *,
+    model: Union[str, Mapping[str, Any], "ppb.ModelArchitecture", None] = None,
+    gpu: Union[str, Mapping[str, Any], "ppb.GpuHardware", None] = None,
+    tp: int = 1,
+    pp: int = 1,
+    ep: int = 1,
+    weight_dtype: EnumValue = "unspecified",
+    kv_cache_dtype: EnumValue = "unspecified",
+    constant_prefill_time_ms: Optional[float] = None,
+    constant_decode_time_ms: Optional[float] = None,
+    prefill_scale_factor: Optional[float] = None,
+    decode_scale_factor: Optional[float] = None,
+    device_name: str = "",
+    database_path: str = "",
+    backend_version: str = "",
+    step_overhead_us: Optional[float] = None,
+    per_request_overhead_us: Optional[float] = None,
+    per_layer_overhead_us: Optional[float] = None,
+    ctx_attention: str = "",
+    calibrated: Optional[Mapping[str, float]] = None,
+) -> "ppb.PredictorConfig":
+    """A PredictorConfig.
+
+    ``kind`` is constant, roofline, aic (aiconfigurator) or calibrated; left unspecified the scheduler
+    picks roofline when a model and a GPU are given, else constant. ``model`` is a catalog name or
+    Hugging Face id (``"llama-3.1-8b"``), or an architecture (a dict of ModelArchitecture fields, i.e. a
+    config.json's). ``gpu`` is an AIConfigurator system name (``"h100_sxm"``) or a dict of GpuHardware
+    fields. Dtypes: bf16, fp16, fp8, nvfp4 (default: the model's).
+    """
+    config = ppb.PredictorConfig(
+        kind=_enum(ppb.PredictorKind, "PREDICTOR_KIND_", kind, "kind"),
+        device_name=device_name,
+        database_path=database_path,
+        backend_version=backend_version,
+        weight_dtype=_enum(ppb.DType, "D_TYPE_", weight_dtype, "weight_dtype"),
+        kv_cache_dtype=_enum(ppb.DType, "D_TYPE_", kv_cache_dtype, "kv_cache_dtype"),
+        ctx_attention=ctx_attention,
+        parallelism=ppb.Parallelism(tp=tp, pp=pp, ep=ep),
+    )
+    optionals = {
+        "constant_prefill_time_ms": constant_prefill_time_ms,
+        "constant_decode_time_ms": constant_decode_time_ms,
+        "prefill_scale_factor": prefill_scale_factor,
+        "decode_scale_factor": decode_scale_factor,
+        "step_overhead_us": step_overhead_us,
+        "per_request_overhead_us": per_request_overhead_us,
+        "per_layer_overhead_us": per_layer_overhead_us,
+    }
+    for name, value in optionals.items():
+        if value is not None:
+            setattr(config, name, value)
+    if isinstance(model, str):
+        config.model.name = model
+    elif isinstance(model, ppb.ModelArchitecture):
+        config.model.inline.CopyFrom(model)
+    elif model is not None:
+        config.model.inline.CopyFrom(ppb.ModelArchitecture(**model))
+    if isinstance(gpu, str):
+        config.gpu.name = gpu
+    elif isinstance(gpu, ppb.GpuHardware):
+        config.gpu.inline.CopyFrom(gpu)
+    elif gpu is not None:
+        config.gpu.inline.CopyFrom(ppb.GpuHardware(**gpu))
+    if calibrated is not None:
+        config.calibrated.CopyFrom(ppb.CalibratedModel(**calibrated))
+    return config
+
+
+# --- batches -----------------------------------------------------------------------------------------
+
+def context_entry(input_length: int, past_kv_length: int = 0) -> "ppb.BatchEntry":
+    """A request processing ``input_length`` prompt tokens (a chunk or the whole prompt)."""
+    return ppb.BatchEntry(phase=ppb.PHASE_CONTEXT, input_length=input_length, past_kv_length=past_kv_length)
+
+
+def generation_entry(past_kv_length: int) -> "ppb.BatchEntry":
+    """A request decoding one token with ``past_kv_length`` tokens in its KV cache."""
+    return ppb.BatchEntry(phase=ppb.PHASE_GENERATION, input_length=1, past_kv_length=past_kv_length)
+
+
+def sim_batch(entries: Iterable["ppb.BatchEntry"], *, packed: bool = False) -> "ppb.SimBatch":
+    """A SimBatch with its totals computed: context entries first, then generation entries (as the
+    scheduler sends them). ``packed=True`` uses the compact parallel-array form."""
+    items = list(entries)
+    ctx = [e for e in items if e.phase == ppb.PHASE_CONTEXT]
+    gen = [e for e in items if e.phase != ppb.PHASE_CONTEXT]
+    ordered = ctx + gen
+    batch = ppb.SimBatch(
+        num_context_requests=len(ctx),
+        num_context_tokens=sum(e.input_length for e in ctx),
+        num_generation_requests=len(gen),
+        num_generation_tokens=sum(e.input_length for e in gen),
+    )
+    if packed:
+        batch.packed.is_context.extend(e.phase == ppb.PHASE_CONTEXT for e in ordered)
+        batch.packed.input_length.extend(e.input_length for e in ordered)
+        batch.packed.past_kv_length.extend(e.past_kv_length for e in ordered)
+    else:
+        batch.entries.extend(ordered)
+    return batch
+
+
+# --- workloads ---------------------------------------------------------------------------------------
+
+def synthetic_workload(
+    num_requests: int,
+    *,
+    input_mean: Optional[float] = None,
+    output_mean: Optional[float] = None,
+    input_stdev: float = 0.0,
+    output_stdev: float = 0.0,
+    input_min: Optional[int] = None,
+    input_max: Optional[int] = None,
+    output_min: Optional[int] = None,
+    output_max: Optional[int] = None,
+    seed: int = 0,
+    vocab_size: int = 0,
+    distribution: Optional[EnumValue] = None,
+) -> "spb.Workload":
+    """A synthetic workload as ``trtllm-bench prepare-dataset`` makes it.
+
+    token-norm-dist takes the means (and stdevs); token-unif-dist takes the min/max bounds. The
+    distribution follows from which of them are given unless ``distribution`` names it. ``seed`` 0
+    means the generator's default (420); ``vocab_size`` 0 the model's.
+    """
+    norm_given = input_mean is not None or output_mean is not None
+    unif_given = any(v is not None for v in (input_min, input_max, output_min, output_max))
+    if distribution is None:
+        if norm_given == unif_given:
+            raise ValueError("synthetic workload: give input_mean/output_mean (token-norm-dist) or the min/max bounds (token-unif-dist)")
+        distribution = "token_norm_dist" if norm_given else "token_unif_dist"
+    dist = _enum(spb.Distribution, "DISTRIBUTION_", distribution, "distribution")
+    synthetic = spb.SyntheticWorkload(distribution=dist, num_requests=num_requests, seed=seed, vocab_size=vocab_size)
+    if dist == spb.DISTRIBUTION_TOKEN_NORM_DIST:
+        if unif_given:
+            raise ValueError("synthetic workload: token-norm-dist takes means and stdevs, not min/max bounds")
+        if input_mean is None or output_mean is None:
+            raise ValueError("synthetic workload: token-norm-dist needs input_mean and output_mean")
+        synthetic.input_mean, synthetic.output_mean = input_mean, output_mean
+        synthetic.input_stdev, synthetic.output_stdev = input_stdev, output_stdev
+    else:
+        if norm_given or input_stdev or output_stdev:
+            raise ValueError("synthetic workload: token-unif-dist takes min/max bounds, not means and stdevs")
+        bounds = (input_min, input_max, output_min, output_max)
+        if any(v is None for v in bounds):
+            raise ValueError("synthetic workload: token-unif-dist needs input_min, input_max, output_min and output_max")
+        synthetic.input_min, synthetic.input_max, synthetic.output_min, synthetic.output_max = bounds  # type: ignore[assignment]
+    return spb.Workload(synthetic=synthetic)
+
+
+def dataset_workload(path: Union[str, "os.PathLike[str]"], *, name: Optional[str] = None) -> "spb.Workload":
+    """A trtllm-bench dataset file (JSONL with input_ids and output_tokens), sent as text; the report
+    names it ``name`` (default: the path)."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return spb.Workload(dataset=spb.DatasetWorkload(jsonl=text, name=os.fspath(path) if name is None else name))
+
+
+RequestLike = Union[Tuple[int, int], Mapping[str, Any], "spb.InlineRequest"]
+
+
+def inline_workload(requests: Iterable[RequestLike]) -> "spb.Workload":
+    """Requests given inline: ``(input_length, output_tokens)`` pairs (task ids 0, 1, ...), dicts of
+    InlineRequest fields (task_id, input_length, output_tokens, input_ids) or InlineRequest messages."""
+    out = spb.InlineWorkload()
+    for i, r in enumerate(requests):
+        if isinstance(r, spb.InlineRequest):
+            out.requests.append(r)
+        elif isinstance(r, Mapping):
+            out.requests.append(spb.InlineRequest(**{"task_id": i, **r}))
+        else:
+            isl, osl = r
+            out.requests.append(spb.InlineRequest(task_id=i, input_length=isl, output_tokens=osl))
+    return spb.Workload(inline=out)
+
+
+# --- engine ------------------------------------------------------------------------------------------
+
+_ENGINE_FIELDS = frozenset(f.name for f in spb.EngineConfig.DESCRIPTOR.fields)
+
+
+def engine_config(**settings: Any) -> "spb.EngineConfig":
+    """An EngineConfig from its field names (trtllm-bench / LLM API names): max_batch_size,
+    max_num_tokens, max_seq_len, scheduler_policy (guaranteed_no_evict, max_utilization, static_batch),
+    enable_chunked_context, chunking_policy (first_come_first_served, equal_progress), tokens_per_block,
+    kv_cache_max_tokens, kv_num_blocks, kv_cache_free_gpu_mem_fraction, enable_block_reuse, concurrency,
+    request_rate, seed, num_requests, warmup. None leaves a setting at its default."""
+    unknown = sorted(set(settings) - _ENGINE_FIELDS)
+    if unknown:
+        raise TypeError(f"engine_config: unknown setting(s) {', '.join(unknown)}")
+    engine = spb.EngineConfig()
+    for name, value in settings.items():
+        if value is None:
+            continue
+        if name == "scheduler_policy":
+            value = _enum(spb.SchedulerPolicy, "SCHEDULER_POLICY_", value, name)
+        elif name == "chunking_policy":
+            value = _enum(spb.ChunkingPolicy, "CHUNKING_POLICY_", value, name)
+        setattr(engine, name, value)
+    return engine
+
+
+# --- job -----------------------------------------------------------------------------------------------
+
+_PREDICTOR_KWARGS = frozenset(
+    {
+        "model", "gpu", "tp", "pp", "ep", "weight_dtype", "kv_cache_dtype", "constant_prefill_time_ms",
+        "constant_decode_time_ms", "prefill_scale_factor", "decode_scale_factor", "device_name", "database_path",
+        "backend_version", "step_overhead_us", "per_request_overhead_us", "per_layer_overhead_us", "ctx_attention",
+        "calibrated",
+    }
+)
+_SYNTHETIC_KWARGS = frozenset(
+    {"input_mean", "output_mean", "input_stdev", "output_stdev", "input_min", "input_max", "output_min", "output_max",
+     "vocab_size", "distribution"}
+)
+
+
+def job_spec(
+    name: str = "",
+    *,
+    predictor: Union[EnumValue, "ppb.PredictorConfig"] = "unspecified",
+    workload: Optional["spb.Workload"] = None,
+    dataset: Union[str, "os.PathLike[str]", None] = None,
+    requests: Optional[Iterable[RequestLike]] = None,
+    num_requests: Optional[int] = None,
+    random_seed: int = 0,
+    engine: Optional["spb.EngineConfig"] = None,
+    **kwargs: Any,
+) -> "spb.JobSpec":
+    """A JobSpec from simple keyword arguments.
+
+    The workload is one of: ``workload`` (a Workload message), ``dataset`` (a trtllm-bench JSONL file),
+    ``requests`` (inline ``(input_length, output_tokens)`` pairs) or a synthetic workload given by
+    ``num_requests`` plus ``input_mean``/``output_mean`` (and ``input_stdev``/``output_stdev``,
+    token-norm-dist) or ``input_min``/``input_max``/``output_min``/``output_max`` (token-unif-dist),
+    ``random_seed`` and ``vocab_size``. With a dataset or inline requests, ``num_requests`` keeps the
+    first N.
+
+    ``predictor`` is a kind name (constant, roofline, aic, calibrated) completed by the predictor_config
+    keywords (model, gpu, tp, weight_dtype, constant_prefill_time_ms, database_path, ...), or a
+    PredictorConfig. Every other keyword is an engine_config setting (max_batch_size, concurrency,
+    request_rate, seed, warmup, ...), unless ``engine`` is given.
+
+    Example: ``job_spec("demo", predictor="roofline", model="llama-3.1-8b", gpu="h100_sxm",
+    num_requests=100, input_mean=512, output_mean=128, concurrency=16)``.
+    """
+    predictor_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _PREDICTOR_KWARGS}
+    synthetic_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _SYNTHETIC_KWARGS}
+    if isinstance(predictor, ppb.PredictorConfig):
+        if predictor_kwargs:
+            raise TypeError(f"job_spec: {', '.join(sorted(predictor_kwargs))} given with a PredictorConfig")
+        config = predictor
+    else:
+        config = predictor_config(predictor, **predictor_kwargs)
+
+    sources = [s for s in (workload, dataset, requests) if s is not None]
+    if synthetic_kwargs and not sources:
+        if num_requests is None:
+            raise TypeError("job_spec: a synthetic workload needs num_requests")
+        work = synthetic_workload(num_requests, seed=random_seed, **synthetic_kwargs)
+        keep_first = 0
+    else:
+        if len(sources) != 1 or synthetic_kwargs:
+            raise TypeError("job_spec: give exactly one workload: workload, dataset, requests or synthetic settings (num_requests, input_mean, ...)")
+        if workload is not None:
+            work = workload
+        elif dataset is not None:
+            work = dataset_workload(dataset)
+        else:
+            work = inline_workload(requests)  # type: ignore[arg-type]
+        keep_first = num_requests or 0
+
+    unknown = sorted(set(kwargs) - _ENGINE_FIELDS)
+    if unknown:
+        raise TypeError(f"job_spec: unknown keyword(s) {', '.join(unknown)}")
+    if engine is not None:
+        if kwargs:
+            raise TypeError(f"job_spec: {', '.join(sorted(kwargs))} given with an EngineConfig")
+        engine_msg = engine
+    else:
+        engine_msg = engine_config(**kwargs)
+    if keep_first:
+        engine_msg.num_requests = keep_first
+    return spb.JobSpec(name=name, engine=engine_msg, predictor=config, workload=work)

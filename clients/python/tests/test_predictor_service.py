@@ -1,0 +1,85 @@
+"""PredictorClient against a real servesim predictor service (child process)."""
+
+import unittest
+
+import support
+from servesim_client import (
+    InvalidArgumentError,
+    NotFoundError,
+    PredictorClient,
+    check_health,
+    context_entry,
+    generation_entry,
+    predictor_config,
+    predictor_pb2 as ppb,
+    sim_batch,
+)
+
+
+class PredictorServiceTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = support.predictor_server()
+        cls.client = PredictorClient(cls.server.address)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()
+
+    def test_health(self):
+        self.assertEqual(check_health(self.server.address), "SERVING")
+        self.assertEqual(check_health(self.server.address, "servesim.v1.PredictorService"), "SERVING")
+        with self.assertRaises(NotFoundError):
+            check_health(self.server.address, "servesim.v1.NoSuchService")
+
+    def test_constant_predictor(self):
+        # PR #12700 semantics: any context entry → prefill time (mixed batches too), else decode time.
+        config = predictor_config("constant")
+        mixed = self.client.predict(config, [generation_entry(700), context_entry(512)], include_breakdown=True)
+        self.assertEqual(mixed.time_ms, 10)
+        self.assertEqual([(o.op, o.source, o.ms) for o in mixed.breakdown], [("constant_prefill", "constant", 10)])
+        self.assertEqual(self.client.predict(config, [generation_entry(700), generation_entry(3)]).time_ms, 5)
+        scaled = predictor_config("constant", constant_decode_time_ms=2, decode_scale_factor=1.5)
+        self.assertEqual(self.client.predict(scaled, sim_batch([generation_entry(1)], packed=True)).time_ms, 3)
+
+    def test_roofline_breakdown_adds_up(self):
+        config = predictor_config("roofline", model="llama-3.1-8b", gpu="h100_sxm")
+        p = self.client.predict(config, [context_entry(128)], include_breakdown=True)
+        self.assertGreater(p.time_ms, 0)
+        self.assertGreater(len(p.breakdown), 1)
+        self.assertAlmostEqual(sum(o.ms for o in p.breakdown), p.time_ms, places=6)
+        longer = self.client.predict(config, [context_entry(4096)])
+        self.assertGreater(longer.time_ms, p.time_ms)
+
+    def test_invalid_batch_names_the_field(self):
+        batch = sim_batch([generation_entry(5)])
+        batch.entries[0].input_length = 4
+        batch.num_generation_tokens = 4
+        with self.assertRaises(InvalidArgumentError) as ctx:
+            self.client.predict(predictor_config("constant"), batch)
+        self.assertEqual(ctx.exception.field, "batch.entries[0].input_length")
+        self.assertEqual(ctx.exception.reason, "must be 1 for a generation entry (got 4)")
+
+    def test_unknown_model_names_the_field(self):
+        with self.assertRaises(InvalidArgumentError) as ctx:
+            self.client.predict(predictor_config("roofline", model="no-such-model", gpu="h100_sxm"), [context_entry(1)])
+        self.assertEqual(ctx.exception.field, "config.model")
+        self.assertIn('unknown model "no-such-model"', ctx.exception.reason)
+
+    def test_catalog(self):
+        catalog = self.client.list_catalog()
+        kinds = set(catalog.predictors)
+        self.assertTrue({ppb.PREDICTOR_KIND_CONSTANT, ppb.PREDICTOR_KIND_ROOFLINE} <= kinds)
+        self.assertIn("Llama-3.1-8B", [m.name for m in catalog.models])
+        self.assertIn("h100_sxm", [g.name for g in catalog.gpus])
+
+    def test_describe(self):
+        d = self.client.describe_predictor(predictor_config("roofline", model="llama-3.1-8b", gpu="h100_sxm"))
+        self.assertEqual(d.description, "roofline (h100_sxm, Llama-3.1-8B, TP1, bf16)")
+        self.assertEqual(d.weight_dtype, ppb.D_TYPE_BF16)
+        self.assertEqual(d.model.num_hidden_layers, 32)
+        self.assertEqual(d.gpu.name, "h100_sxm")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,179 @@
+"""SchedulerClient against real servesim scheduler and predictor services (child processes)."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import support
+from servesim_client import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    JobFailedError,
+    NotFoundError,
+    SchedulerClient,
+    check_health,
+    is_terminal,
+    job_spec,
+    scheduler_pb2 as spb,
+)
+
+# trtllm-scheduling.md §11.1 (PR #12700's own check): constant predictor, one request P=128 N=8.
+PR12700 = dict(predictor="constant", constant_prefill_time_ms=10, constant_decode_time_ms=5, requests=[(128, 8)], warmup=0)
+
+REPORT_KEYS = {"engine", "world_info", "request_info", "performance", "streaming_metrics", "dataset", "sim"}
+
+
+def big_job(name):
+    """A job that runs long enough to be cancelled while it runs (about a million iterations)."""
+    return job_spec(name, predictor="constant", requests=[(2048, 2048)] * 4000, max_batch_size=8, warmup=0)
+
+
+class SchedulerServiceTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = support.scheduler_server()
+        cls.client = SchedulerClient(cls.server.address)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()
+
+    def test_health(self):
+        self.assertEqual(check_health(self.server.address), "SERVING")
+        self.assertEqual(check_health(self.server.address, "servesim.v1.SchedulerService"), "SERVING")
+
+    def test_pr12700_worked_example(self):
+        job = self.client.submit_job(job_spec("pr12700", **PR12700))
+        self.assertTrue(job.id)
+        self.assertEqual(job.name, "pr12700")
+        self.assertIn(job.state, (spb.JOB_STATE_QUEUED, spb.JOB_STATE_RUNNING, spb.JOB_STATE_SUCCEEDED))
+        self.assertEqual(job.progress.requests_total, 1)
+
+        events = list(self.client.watch_job(job.id))
+        final = events[-1]
+        self.assertEqual(final.job.state, spb.JOB_STATE_SUCCEEDED)
+        self.assertTrue(all(not is_terminal(e.job.state) for e in events[:-1]))
+        self.assertEqual(final.result.num_iterations, 8)
+        self.assertEqual(final.job.progress.requests_finished, 1)
+        self.assertEqual(final.job.progress.sim_time_ms, 45)
+
+        out = self.client.get_result(job.id, include_requests=True, include_iterations=True, chunk_size=3)
+        self.assertEqual((out.result.num_requests, out.result.num_failed_requests, out.result.num_iterations), (1, 0, 8))
+        (r,) = out.requests
+        self.assertEqual((r.task_id, r.input_length, r.output_length), (0, 128, 8))
+        self.assertEqual((r.ttft_ms, r.e2e_ms, r.tpot_ms), (10, 45, 5))
+        self.assertEqual(list(r.token_times_ms), [10, 15, 20, 25, 30, 35, 40, 45])
+        self.assertEqual(r.error, "")
+        self.assertEqual([i.iter for i in out.iterations], list(range(8)))
+        self.assertEqual([i.iter_latency_ms for i in out.iterations], [10] + [5] * 7)
+        self.assertEqual(out.iterations[0].inflight_batching_stats.num_ctx_tokens, 128)
+        self.assertEqual(out.iterations[-1].sim_time_ms, 45)
+
+        report = out.report
+        self.assertTrue(REPORT_KEYS <= set(report), sorted(report))
+        self.assertEqual(report["request_info"]["num_requests"], 1)
+        self.assertEqual(report["streaming_metrics"]["avg_ttft_ms"], 10)
+        self.assertEqual(report["streaming_metrics"]["avg_tpot_ms"], 5)
+        self.assertEqual(report["performance"]["total_latency_ms"], 45)
+        self.assertIs(report["sim"]["simulated"], True)
+        self.assertEqual(report["sim"]["num_iterations"], 8)
+        self.assertTrue(out.result.report_text.startswith("[SIM]"))
+
+        # Without records, only the summary comes back.
+        summary = self.client.get_result(job.id)
+        self.assertEqual((summary.requests, summary.iterations), ([], []))
+        self.assertEqual(summary.result.report_json, out.result.report_json)
+
+    def test_run_job_with_a_dataset_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "two.jsonl")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write('{"task_id":0,"input_ids":[1,2,3,4],"output_tokens":3}\n{"task_id":1,"input_ids":[5,6],"output_tokens":2}\n')
+            spec = job_spec("dataset", predictor="constant", dataset=path, warmup=0)
+        out = self.client.run_job(spec, include_requests=True)
+        self.assertEqual(sorted((r.task_id, r.input_length, r.output_length) for r in out.requests), [(0, 4, 3), (1, 2, 2)])
+        # Both prompts in one context iteration (10 ms), then decode steps of 5 ms.
+        self.assertEqual(sorted(r.ttft_ms for r in out.requests), [10, 10])
+        self.assertEqual(sorted(r.e2e_ms for r in out.requests), [15, 20])
+        self.assertEqual(out.report["dataset"]["num_requests"], 2)
+
+    def test_synthetic_roofline_job(self):
+        spec = job_spec(
+            "roofline", predictor="roofline", model="llama-3.1-8b", gpu="h100_sxm",
+            num_requests=6, input_mean=128, output_mean=16, warmup=0,
+        )
+        out = self.client.run_job(spec)
+        self.assertEqual(out.result.num_requests, 6)
+        self.assertEqual(out.requests, [])
+        streaming = out.report["streaming_metrics"]
+        self.assertGreater(streaming["avg_ttft_ms"], 0)
+        self.assertGreater(streaming["avg_tpot_ms"], 0)
+        self.assertIn("roofline", out.report["sim"]["predictor"])
+
+    def test_list_jobs(self):
+        done = self.client.run_job(job_spec("listed", **PR12700))
+        self.assertEqual(done.result.num_iterations, 8)
+        succeeded = self.client.list_jobs(["succeeded"])
+        self.assertIn("listed", [j.name for j in succeeded])
+        self.assertTrue(all(j.state == spb.JOB_STATE_SUCCEEDED for j in succeeded))
+        self.assertGreaterEqual(len(self.client.list_jobs()), len(succeeded))
+
+    def test_cancel(self):
+        job = self.client.submit_job(big_job("to-cancel"))
+        cancelled = self.client.cancel_job(job.id)
+        self.assertEqual(cancelled.id, job.id)
+        final = self.client.wait_job(job.id)
+        self.assertEqual(final.job.state, spb.JOB_STATE_CANCELLED)
+        self.assertFalse(final.HasField("result"))
+        self.assertEqual(self.client.get_job(job.id).state, spb.JOB_STATE_CANCELLED)
+        self.assertIn(job.id, [j.id for j in self.client.list_jobs(["cancelled"])])
+        with self.assertRaises(FailedPreconditionError):
+            self.client.get_result(job.id)
+
+    def test_run_job_raises_when_cancelled_while_running(self):
+        def cancel_when_running(job):
+            if job.state == spb.JOB_STATE_RUNNING:
+                self.client.cancel_job(job.id)
+
+        with self.assertRaises(JobFailedError) as ctx:
+            self.client.run_job(big_job("cancel-running"), on_progress=cancel_when_running)
+        self.assertEqual(ctx.exception.state, "JOB_STATE_CANCELLED")
+        self.assertEqual(ctx.exception.job.state, spb.JOB_STATE_CANCELLED)
+
+    def test_invalid_spec_names_the_field(self):
+        with self.assertRaises(InvalidArgumentError) as ctx:
+            self.client.submit_job(job_spec(requests=[(16, 4)], concurrency=2, request_rate=5))
+        self.assertEqual(ctx.exception.field, "spec.engine.request_rate")
+        self.assertIn("cannot be combined with concurrency", ctx.exception.reason)
+
+        with self.assertRaises(InvalidArgumentError) as ctx:
+            self.client.submit_job(spb.JobSpec(name="no workload"))
+        self.assertEqual(ctx.exception.field, "spec.workload")
+
+        with self.assertRaises(InvalidArgumentError) as ctx:
+            self.client.submit_job(job_spec(predictor="roofline", model="no-such-model", gpu="h100_sxm", requests=[(16, 4)]))
+        self.assertEqual(ctx.exception.field, "spec.predictor.model")
+
+    def test_unknown_job(self):
+        for call in (self.client.get_job, self.client.cancel_job, self.client.get_result):
+            with self.subTest(call=call.__name__), self.assertRaises(NotFoundError) as ctx:
+                call("no-such-job")
+            self.assertIn("no-such-job", ctx.exception.details)
+        with self.assertRaises(NotFoundError):
+            list(self.client.watch_job("no-such-job"))
+
+    def test_example_script(self):
+        example = support.PYTHON_DIR / "examples" / "submit_job.py"
+        proc = subprocess.run(
+            [sys.executable, str(example), "--address", self.server.address, "--num-requests", "4", "--input-mean", "64", "--output-mean", "8"],
+            capture_output=True, text=True, timeout=120,
+        )
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertRegex(proc.stdout, r"TTFT\s+avg [0-9.]+ ms")
+        self.assertRegex(proc.stdout, r"TPOT\s+avg [0-9.]+ ms")
+
+
+if __name__ == "__main__":
+    unittest.main()
