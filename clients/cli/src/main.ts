@@ -9,12 +9,13 @@ import { calibrateCommand } from "./commands/calibrate.js";
 import { healthCommand } from "./commands/health.js";
 import { prepareDatasetCommand } from "./commands/prepareDataset.js";
 import { throughputCommand } from "./commands/throughput.js";
+import { validateCommand } from "./commands/validate.js";
 
 const program = new Command("servesim")
   .description("GPU-free simulator of LLM serving (TensorRT-LLM's PyExecutor loop on a simulated clock)")
   .showHelpAfterError()
   .enablePositionalOptions();
 
-for (const command of [serveCommand(), throughputCommand(), prepareDatasetCommand(), healthCommand(), calibrateCommand()]) program.addCommand(command);
+for (const command of [serveCommand(), throughputCommand(), prepareDatasetCommand(), healthCommand(), calibrateCommand(), validateCommand()]) program.addCommand(command);
 
 await program.parseAsync(normalizeArgv(process.argv));

@@ -5,6 +5,7 @@ import { createLogger, type Logger } from "../../../../services/common/src/logge
 import type { SettingsSources, SettingsSpec } from "../../../../services/common/src/settings.js";
 import { loadPredictorServerConfig, predictorSettings, type PredictorServerConfig } from "../../../../services/predictor/src/config.js";
 import { startPredictorServer } from "../../../../services/predictor/src/server.js";
+import { schedulerService } from "./serveScheduler.js";
 
 /**
  * Adds one --flag per setting of a spec (e.g. --port, --log-level), described with its environment
@@ -78,5 +79,5 @@ const predictor: ServedService<PredictorServerConfig> = {
 
 /** `servesim serve <service>`: runs one of the gRPC services in the foreground. */
 export function serveCommand(): Command {
-  return new Command("serve").description("run a servesim gRPC service").addCommand(serverCommand(predictor));
+  return new Command("serve").description("run a servesim gRPC service").addCommand(serverCommand(predictor)).addCommand(serverCommand(schedulerService));
 }

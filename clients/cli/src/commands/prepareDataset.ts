@@ -1,0 +1,152 @@
+import { Writable } from "node:stream";
+import { Command, Option } from "commander";
+import { InvalidArgumentError } from "../../../../services/common/src/errors.js";
+import { lookupModel } from "../../../../services/perf/src/catalog/models.js";
+import {
+  DEFAULT_SEED,
+  DEFAULT_VOCAB_SIZE,
+  datasetJsonlLines,
+  resolveSyntheticSpec,
+  writeDatasetFile,
+  writeDatasetJsonl,
+  type SyntheticSpec,
+} from "../../../../services/workload/src/generator.js";
+import { CliError, runAction } from "../cliError.js";
+import { processIo, type CliIo } from "../io.js";
+import { intArg, numberArg } from "./options.js";
+import { usageExitCodes } from "./exitCodes.js";
+
+export interface PrepareDatasetFlags {
+  numRequests?: number;
+  inputMean?: number;
+  inputStdev?: number;
+  outputMean?: number;
+  outputStdev?: number;
+  inputMin?: number;
+  inputMax?: number;
+  outputMin?: number;
+  outputMax?: number;
+  seed?: number;
+  vocabSize?: number;
+  eosId?: number;
+  output?: string;
+  stdout?: boolean;
+  model?: string;
+  quiet?: boolean;
+}
+
+const FLAG_OF: Record<string, string> = {
+  numRequests: "--num-requests",
+  inputMean: "--input-mean",
+  inputStdev: "--input-stdev",
+  outputMean: "--output-mean",
+  outputStdev: "--output-stdev",
+  inputMin: "--input-min",
+  inputMax: "--input-max",
+  outputMin: "--output-min",
+  outputMax: "--output-max",
+  seed: "--seed",
+  vocabSize: "--vocab-size",
+  eosId: "--eos-id",
+};
+
+function required(f: PrepareDatasetFlags, keys: Array<keyof PrepareDatasetFlags>, dist: string): void {
+  const missing = keys.filter((k) => f[k] === undefined).map((k) => FLAG_OF[k]);
+  if (missing.length > 0) throw new CliError(`${dist} needs ${missing.join(", ")}`);
+}
+
+/** The generator spec of a `prepare-dataset` command line. */
+export function syntheticSpecFromFlags(distribution: string, f: PrepareDatasetFlags): SyntheticSpec {
+  let vocabSize = f.vocabSize;
+  if (vocabSize === undefined && f.model) {
+    const hit = lookupModel(f.model);
+    if (!hit) throw new CliError(`--model ${f.model}: unknown model (give --vocab-size instead)`);
+    vocabSize = hit.spec.vocab;
+  }
+  const common = { seed: f.seed ?? DEFAULT_SEED, vocabSize: vocabSize ?? DEFAULT_VOCAB_SIZE, eosId: f.eosId ?? null };
+  let spec: SyntheticSpec;
+  if (distribution === "token-norm-dist") {
+    required(f, ["numRequests", "inputMean", "outputMean"], distribution);
+    spec = {
+      kind: "token-norm-dist",
+      numRequests: f.numRequests!,
+      inputMean: f.inputMean!,
+      inputStdev: f.inputStdev ?? 0,
+      outputMean: f.outputMean!,
+      outputStdev: f.outputStdev ?? 0,
+      ...common,
+    };
+  } else if (distribution === "token-unif-dist") {
+    required(f, ["numRequests", "inputMin", "inputMax", "outputMin", "outputMax"], distribution);
+    spec = {
+      kind: "token-unif-dist",
+      numRequests: f.numRequests!,
+      inputMin: f.inputMin!,
+      inputMax: f.inputMax!,
+      outputMin: f.outputMin!,
+      outputMax: f.outputMax!,
+      ...common,
+    };
+  } else {
+    throw new CliError(`unknown distribution "${distribution}" (token-norm-dist or token-unif-dist)`);
+  }
+  try {
+    resolveSyntheticSpec(spec);
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) {
+      const reason = e.reason.replace(/\b[a-z]+[A-Z][A-Za-z]*\b/g, (w) => FLAG_OF[w] ?? w);
+      throw new CliError(`${FLAG_OF[e.field] ?? e.field} ${reason}`);
+    }
+    throw e;
+  }
+  return spec;
+}
+
+async function writeTo(io: CliIo, spec: SyntheticSpec): Promise<number> {
+  if (io.stdout instanceof Writable) return writeDatasetJsonl(spec, io.stdout);
+  let n = 0;
+  for (const line of datasetJsonlLines(spec)) {
+    io.stdout.write(`${line}\n`);
+    n++;
+  }
+  return n;
+}
+
+/** `servesim prepare-dataset`: trtllm-bench's synthetic dataset generator (deterministic for a seed). */
+export function prepareDatasetCommand(io: CliIo = processIo()): Command {
+  const int = (min: number) => intArg(min);
+  const cmd = new Command("prepare-dataset")
+    .description("write a synthetic trtllm-bench dataset (JSONL) — token-norm-dist or token-unif-dist, as trtllm-bench prepare-dataset")
+    .argument("<distribution>", "token-norm-dist | token-unif-dist")
+    .requiredOption("--num-requests <n>", "number of requests", int(1))
+    .option("--input-mean <tokens>", "token-norm-dist: mean input length", numberArg(Number.isFinite, "a number"))
+    .option("--input-stdev <tokens>", "token-norm-dist: input length standard deviation (default 0)", numberArg((v) => v >= 0, "a number >= 0"))
+    .option("--output-mean <tokens>", "token-norm-dist: mean output length", numberArg(Number.isFinite, "a number"))
+    .option("--output-stdev <tokens>", "token-norm-dist: output length standard deviation (default 0)", numberArg((v) => v >= 0, "a number >= 0"))
+    .option("--input-min <tokens>", "token-unif-dist: shortest input (inclusive)", int(1))
+    .option("--input-max <tokens>", "token-unif-dist: longest input (inclusive)", int(1))
+    .option("--output-min <tokens>", "token-unif-dist: shortest output (inclusive)", int(1))
+    .option("--output-max <tokens>", "token-unif-dist: longest output (inclusive)", int(1))
+    .option("--seed <n>", `random seed (default ${DEFAULT_SEED}, as trtllm-bench)`, intArg(0, 0xffffffff))
+    .addOption(new Option("--random-seed <n>", "alias of --seed (trtllm-bench spelling)").argParser(intArg(0, 0xffffffff)).hideHelp())
+    .option("--vocab-size <n>", `token id range (default: the --model's vocabulary, else ${DEFAULT_VOCAB_SIZE})`, int(2))
+    .option("--eos-id <id>", "token id never emitted (replaced by eos+1)", int(0))
+    .option("-m, --model <name>", "model whose vocabulary size to use (catalog name or Hugging Face id)")
+    .addOption(new Option("--tokenizer <name>", "alias of --model (prepare_dataset.py spelling)").hideHelp())
+    .option("--output <file>", "write the dataset to this file (default: stdout)")
+    .option("--stdout", "write to stdout (trtllm-bench / prepare_dataset.py flag; the default)")
+    .option("-q, --quiet", "no summary line on stderr")
+    .action(async (distribution: string, flags: PrepareDatasetFlags & { randomSeed?: number; tokenizer?: string }) =>
+      runAction(io, async () => {
+        if (flags.output && flags.stdout) throw new CliError("--output and --stdout contradict each other");
+        const spec = syntheticSpecFromFlags(distribution, { ...flags, seed: flags.seed ?? flags.randomSeed, model: flags.model ?? flags.tokenizer });
+        if (flags.output) {
+          const n = await writeDatasetFile(spec, flags.output);
+          if (!flags.quiet) io.stderr.write(`wrote ${n} requests (${distribution}, seed ${spec.seed}) to ${flags.output}\n`);
+        } else {
+          await writeTo(io, spec);
+        }
+      }),
+    );
+  return usageExitCodes(cmd);
+}

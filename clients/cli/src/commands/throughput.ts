@@ -1,0 +1,153 @@
+import { Command, Option } from "commander";
+import { iterationLogLine, type IterationLogFormat } from "../../../../services/report/src/iterationLog.js";
+import { requestJsonLine } from "../../../../services/report/src/requestJson.js";
+import { CliError, EXIT_INTERRUPTED, runAction } from "../cliError.js";
+import { processIo, type CliIo } from "../io.js";
+import { buildJobSpec, type ThroughputFlags } from "../jobSpec.js";
+import { writeLines, writeText } from "../outputFiles.js";
+import { ProgressDisplay } from "../progress.js";
+import { runEmbedded, runOnScheduler, runWithRemotePredictor, type RunContext, type ThroughputResult } from "../throughputModes.js";
+import { usageExitCodes } from "./exitCodes.js";
+import { intArg, numberArg } from "./options.js";
+
+export interface ThroughputCommandFlags extends ThroughputFlags {
+  reportJson?: string;
+  requestJson?: string;
+  iterationLog?: string;
+  iterationLogFormat: string;
+  predictorAddress?: string;
+  schedulerAddress?: string;
+  quiet?: boolean;
+  sim?: boolean;
+  streaming?: boolean;
+  eosId?: number;
+  outputJson?: string;
+}
+
+const ITERATION_LOG_FORMATS: Record<string, IterationLogFormat> = { repr: "python", python: "python", json: "json" };
+
+/** The throughput options (trtllm-bench names; underscore spellings are rewritten before parsing). */
+function addOptions(cmd: Command): Command {
+  const int = (min: number, max?: number) => intArg(min, max);
+  const hidden = (flags: string, description: string) => new Option(flags, description).hideHelp();
+  return cmd
+    .requiredOption("--dataset <file>", "trtllm-bench dataset (JSONL: task_id, input_ids, output_tokens per line)")
+    .option("-m, --model <name>", "model: catalog name or Hugging Face id (e.g. meta-llama/Llama-3.1-8B-Instruct); also accepted before the subcommand")
+    .option("--model-path <dir>", "checkpoint directory or config.json: the architecture is read from it")
+    .option("--gpu <name>", "GPU: h100_sxm, h200_sxm, a100_sxm, b200_sxm, l40s or an AIConfigurator system YAML")
+    .option("--tp <n>", "tensor parallelism (default 1)", int(1, 4096))
+    .option("--pp <n>", "pipeline parallelism (only 1 in v1)", int(1, 4096))
+    .option("--ep <n>", "expert parallelism (MoE models)", int(1, 4096))
+    .option("--max-batch-size <n>", "max runtime batch size (default: trtllm-bench heuristic)", int(1))
+    .option("--max-num-tokens <n>", "max tokens per iteration (default: trtllm-bench heuristic)", int(1))
+    .option("--max-seq-len <n>", "max sequence length (default: the dataset's longest ISL+OSL)", int(1))
+    .option("--scheduler-policy <policy>", "guaranteed_no_evict | max_utilization | static_batch (default guaranteed_no_evict)")
+    .option("--enable-chunked-context", "enable chunked prefill (default off)")
+    .option("--disable-chunked-context", "disable chunked prefill")
+    .option("--chunking-policy <policy>", "first_come_first_served | equal_progress (with chunked context)")
+    .option("--tokens-per-block <n>", "KV-cache block size in tokens (default 32)", int(1))
+    .option("--kv-cache-max-tokens <n>", "cap on the KV-cache capacity in tokens (kv_cache_config.max_tokens)", int(1))
+    .option("--kv-num-blocks <n>", "KV-cache pool size in blocks (overrides every other KV sizing)", int(1))
+    .option("--kv-cache-free-gpu-mem-fraction <f>", "fraction of free GPU memory for the KV cache (default 0.90)", numberArg((v) => v > 0 && v <= 1, "a number in (0, 1]"))
+    .option("--enable-block-reuse", "prefix caching on (the default)")
+    .option("--disable-block-reuse", "prefix caching off")
+    .option("--concurrency <n>", "at most N requests in flight (-1 or 0: unlimited, the default)", int(-1))
+    .option("--request-rate <r>", "Poisson arrivals at R requests/s (default: all at t=0)", numberArg((v) => v >= 0, "a number >= 0"))
+    .option("--num-requests <n>", "use only the first N dataset requests (0: all)", int(0))
+    .option("--seed <n>", "seed of warm-up sampling and Poisson arrivals (default 0)", int(0))
+    .option("--warmup <n>", "warm-up requests simulated first, stats discarded (default 2; 0 skips)", int(0))
+    .option("--quantization <q>", "weight quantization: NONE (the checkpoint's), FP8 or NVFP4")
+    .option("--kv-cache-dtype <dtype>", "KV-cache dtype: auto, bf16, fp16 or fp8")
+    .option("--predictor <kind>", "constant | roofline | aic | calibrated (default: roofline with --gpu, else constant)")
+    .option("--constant-prefill-time-ms <ms>", "constant predictor: time of a batch with context requests (default 10)", numberArg((v) => v > 0, "a number > 0"))
+    .option("--constant-decode-time-ms <ms>", "constant predictor: time of a decode-only batch (default 5)", numberArg((v) => v > 0, "a number > 0"))
+    .option("--database-path <dir>", "AIConfigurator systems directory (aic predictor)")
+    .option("--backend-version <v>", "AIConfigurator table version, e.g. 1.2.0rc5 (aic predictor)")
+    .option("--sim-config <file>", "predictor YAML (TensorRT-LLM PR #12700 format: {predictor: {name, ...}} or flat)")
+    .option("--sim", "simulation mode (accepted for PR #12700 compatibility; servesim always simulates)")
+    .option("--extra-llm-api-options <file>", "LLM API YAML (kv_cache_config, scheduler_config, enable_chunked_prefill, ...); overrides flags")
+    .option("--streaming", "accepted for compatibility (streaming metrics are always reported)")
+    .option("--report-json <file>", "write report.json")
+    .option("--request-json <file>", "write per-request records (one JSON object per line)")
+    .option("--iteration-log <file>", "write the per-iteration stats log")
+    .option("--iteration-log-format <format>", "repr (Python dict lines, as trtllm-bench) or json", "repr")
+    .option("--predictor-address <host:port>", "price batches with a predictor service (the simulation runs here)")
+    .option("--scheduler-address <host:port>", "run the job on a scheduler service")
+    .option("--name <name>", "job name (scheduler mode; default: throughput <dataset file>)")
+    .option("-q, --quiet", "no progress bar or warnings")
+    .addOption(hidden("--backend <backend>", "trtllm-bench backend (only pytorch)"))
+    .addOption(hidden("--beam-width <n>", "beam width (only 1)").argParser(int(1)))
+    .addOption(hidden("--eos-id <id>", "ignored: outputs always have output_tokens tokens").argParser(int(-1)))
+    .addOption(hidden("--output-json <file>", "not produced (no decoded text in a simulation)"));
+}
+
+function modeOf(f: ThroughputCommandFlags): "embedded" | "predictor" | "scheduler" {
+  if (f.predictorAddress && f.schedulerAddress) throw new CliError("--predictor-address and --scheduler-address are exclusive (the scheduler has its own predictor)");
+  return f.schedulerAddress ? "scheduler" : f.predictorAddress ? "predictor" : "embedded";
+}
+
+/** Ctrl-C aborts the run (a scheduler job is cancelled); a second Ctrl-C exits at once. */
+function interruptible(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    controller.abort(new Error("interrupted"));
+  };
+  process.on("SIGINT", onSigint);
+  return { signal: controller.signal, dispose: () => process.off("SIGINT", onSigint) };
+}
+
+/** Runs `servesim throughput` with parsed flags: builds the JobSpec, runs it in the chosen mode, writes the outputs. */
+export async function runThroughput(flags: ThroughputCommandFlags, io: CliIo, signal?: AbortSignal): Promise<ThroughputResult> {
+  const mode = modeOf(flags);
+  const format = ITERATION_LOG_FORMATS[flags.iterationLogFormat.trim().toLowerCase()];
+  if (format === undefined) throw new CliError(`--iteration-log-format must be repr or json (got ${JSON.stringify(flags.iterationLogFormat)})`);
+  if (!flags.model && !flags.modelPath) throw new CliError("--model is required (e.g. -m meta-llama/Llama-3.1-8B-Instruct)");
+  const warn = (w: string): void => {
+    if (!flags.quiet) io.stderr.write(`warning: ${w}\n`);
+  };
+  if (flags.outputJson) warn("--output-json is not produced: a simulation has no decoded text");
+  const built = buildJobSpec(flags);
+  built.warnings.forEach(warn);
+
+  const progress = new ProgressDisplay(io, flags.quiet ?? false);
+  const interrupt = signal ? undefined : interruptible();
+  const ctx: RunContext = {
+    signal: signal ?? interrupt!.signal,
+    progress,
+    wantRequests: Boolean(flags.requestJson),
+    wantIterations: Boolean(flags.iterationLog),
+  };
+  let result: ThroughputResult;
+  try {
+    result =
+      mode === "scheduler"
+        ? await runOnScheduler(built.spec, flags.schedulerAddress!, ctx, (id) => {
+            if (!flags.quiet) io.stderr.write(`submitted job ${id} to ${flags.schedulerAddress}\n`);
+          })
+        : mode === "predictor"
+          ? await runWithRemotePredictor(built.spec, flags.predictorAddress!, ctx)
+          : await runEmbedded(built.spec, ctx);
+  } finally {
+    progress.stop();
+    interrupt?.dispose();
+  }
+  result.warnings.forEach(warn);
+
+  io.stdout.write(result.reportText.endsWith("\n") ? result.reportText : `${result.reportText}\n`);
+  if (flags.reportJson) await writeText(flags.reportJson, "--report-json", result.reportJsonText);
+  if (flags.requestJson) await writeLines(flags.requestJson, "--request-json", result.records, (r) => requestJsonLine(r));
+  if (flags.iterationLog) await writeLines(flags.iterationLog, "--iteration-log", result.iterations, (s) => iterationLogLine(s, format));
+  return result;
+}
+
+/** `servesim throughput`: trtllm-bench throughput on a simulated GPU. */
+export function throughputCommand(io: CliIo = processIo()): Command {
+  const cmd = addOptions(
+    new Command("throughput").description(
+      "simulate trtllm-bench throughput on a dataset and print its report (embedded, or on a predictor / scheduler service)",
+    ),
+  );
+  cmd.action(async (flags: ThroughputCommandFlags) => runAction(io, async () => void (await runThroughput(flags, io))));
+  return usageExitCodes(cmd);
+}

@@ -1,0 +1,109 @@
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { InvalidArgumentError } from "../../../../services/common/src/errors.js";
+import type { ValidationPredictor } from "../../../../services/perf/src/validation/replay.js";
+import type { ReplayableRow } from "../../../../services/perf/src/validation/silicon.js";
+import { formatValidationTable, validateAgainstSilicon } from "../../../../services/perf/src/validation/validate.js";
+import { CliError, runAction } from "../cliError.js";
+import { processIo, type CliIo } from "../io.js";
+import { writeText } from "../outputFiles.js";
+import { ProgressDisplay } from "../progress.js";
+import { usageExitCodes } from "./exitCodes.js";
+import { intArg } from "./options.js";
+
+/** Row fields a --filter may name, with how to read them. */
+const FILTER_FIELDS: Record<string, (r: ReplayableRow) => string[]> = {
+  id: (r) => [r.id],
+  model: (r) => [r.model, r.modelPath],
+  model_path: (r) => [r.modelPath],
+  system: (r) => [r.system],
+  tp: (r) => [String(r.tp)],
+  precision: (r) => [r.weightDtype, r.precision],
+  isl: (r) => [String(r.isl)],
+  osl: (r) => [String(r.osl)],
+  concurrency: (r) => [String(r.concurrency)],
+  batch_size: (r) => [String(r.concurrency)],
+  backend_version: (r) => [r.backendVersion],
+};
+
+/**
+ * `key=value` filters (case-insensitive; `key=a,b` matches either value); all filters must match.
+ * Keys: id, model (catalog name or model_path), model_path, system, tp, precision, isl, osl, concurrency
+ * (= batch_size), backend_version.
+ */
+export function rowFilter(specs: readonly string[]): (r: ReplayableRow) => boolean {
+  const tests = specs.map((spec) => {
+    const eq = spec.indexOf("=");
+    if (eq <= 0) throw new CliError(`--filter ${spec}: expected key=value`);
+    const key = spec.slice(0, eq).trim().toLowerCase().replace(/-/g, "_");
+    const read = FILTER_FIELDS[key];
+    if (!read) throw new CliError(`--filter ${spec}: unknown key "${key}" (${Object.keys(FILTER_FIELDS).join(", ")})`);
+    const wanted = new Set(spec.slice(eq + 1).split(",").map((v) => v.trim().toLowerCase()));
+    return (r: ReplayableRow) => read(r).some((v) => wanted.has(v.toLowerCase()));
+  });
+  return (r) => tests.every((t) => t(r));
+}
+
+function predictors(list: string): ValidationPredictor[] {
+  const out = list.split(",").map((s) => s.trim().toLowerCase());
+  for (const p of out) if (p !== "roofline" && p !== "aic") throw new CliError(`--predictor must be roofline, aic or roofline,aic (got "${list}")`);
+  return [...new Set(out)] as ValidationPredictor[];
+}
+
+interface ValidateFlags {
+  silicon: string;
+  predictor: string;
+  databasePath?: string;
+  backendVersion?: string;
+  filter: string[];
+  json?: string;
+  maxRequests?: number;
+  quiet?: boolean;
+}
+
+/** `servesim validate`: replays AIConfigurator's silicon measurements and reports the prediction errors. */
+export function validateCommand(io: CliIo = processIo()): Command {
+  const cmd = new Command("validate")
+    .description("replay measured runs (AIConfigurator silicon_sample.csv) with a predictor and report TTFT/TPOT errors (MAPE)")
+    .requiredOption("--silicon <file>", "silicon_sample.csv")
+    .option("--predictor <kinds>", "roofline, aic, or roofline,aic", "roofline")
+    .option("--database-path <dir>", "AIConfigurator systems directory (aic)")
+    .option("--backend-version <v>", "AIConfigurator table version (aic; default 1.2.0rc5)")
+    .option("--filter <key=value>", "only rows matching (repeatable; key=a,b matches either): model, system, tp, precision, isl, osl, concurrency, id", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--max-requests <n>", "requests simulated per row: max(4 × concurrency, 64) capped at N (default 512)", intArg(1))
+    .option("--json <file>", "write every replayed row and the summary as JSON")
+    .option("-q, --quiet", "no progress bar")
+    .action(async (flags: ValidateFlags) =>
+      runAction(io, async () => {
+        const kinds = predictors(flags.predictor);
+        if (kinds.includes("aic") && !flags.databasePath) throw new CliError("--predictor aic needs --database-path (an AIConfigurator systems directory)");
+        let csv: string;
+        try {
+          csv = readFileSync(flags.silicon, "utf8");
+        } catch (e) {
+          throw new CliError(`--silicon ${flags.silicon}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        }
+        const progress = new ProgressDisplay(io, flags.quiet ?? false, "validating", "{phase} |{bar}| {percentage}% | {value}/{total} rows");
+        let report;
+        try {
+          report = await validateAgainstSilicon(csv, {
+            predictors: kinds,
+            ...(flags.databasePath ? { systemsDir: flags.databasePath } : {}),
+            ...(flags.backendVersion ? { backendVersion: flags.backendVersion } : {}),
+            ...(flags.maxRequests !== undefined ? { replay: { maxRequests: flags.maxRequests } } : {}),
+            filter: rowFilter(flags.filter),
+            onRow: (done, total) => progress.update({ requestsFinished: done, requestsTotal: total, iterations: 0, simTimeMs: 0 }),
+          });
+        } catch (e) {
+          if (e instanceof InvalidArgumentError && e.field === "silicon csv") throw new CliError(`--silicon ${flags.silicon}: ${e.reason}`);
+          throw e;
+        } finally {
+          progress.stop();
+        }
+        if (report.rows.length === 0) throw new CliError(`--silicon ${flags.silicon}: no replayable rows${flags.filter.length ? " match the filters" : ""}`);
+        io.stdout.write(`${formatValidationTable(report)}\n`);
+        if (flags.json) await writeText(flags.json, "--json", `${JSON.stringify(report, null, 2)}\n`);
+      }),
+    );
+  return usageExitCodes(cmd);
+}

@@ -1,0 +1,227 @@
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { InvalidArgumentError } from "../../../services/common/src/errors.js";
+import { loadHfConfig } from "../../../services/perf/src/catalog/architecture.js";
+import { toModelArchitecture } from "../../../services/perf/src/catalog/models.js";
+import { dtypeFromPrecision } from "../../../services/perf/src/dtypes.js";
+import { DType, PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
+import { ChunkingPolicy, SchedulerPolicy, type EngineConfig, type JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { CliError } from "./cliError.js";
+import { readLlmApiOptions } from "./llmApiOptions.js";
+import type { PredictorDraft } from "./predictorDraft.js";
+import { dtypeByName, predictorKind, PREDICTOR_NAMES } from "./predictorNames.js";
+import { readSimConfig } from "./simConfig.js";
+
+/** `servesim throughput` flags as commander parses them (camelCase). */
+export interface ThroughputFlags {
+  dataset: string;
+  model?: string;
+  modelPath?: string;
+  gpu?: string;
+  tp?: number;
+  pp?: number;
+  ep?: number;
+  maxBatchSize?: number;
+  maxNumTokens?: number;
+  maxSeqLen?: number;
+  schedulerPolicy?: string;
+  enableChunkedContext?: boolean;
+  disableChunkedContext?: boolean;
+  chunkingPolicy?: string;
+  tokensPerBlock?: number;
+  kvCacheMaxTokens?: number;
+  kvNumBlocks?: number;
+  kvCacheFreeGpuMemFraction?: number;
+  enableBlockReuse?: boolean;
+  disableBlockReuse?: boolean;
+  concurrency?: number;
+  requestRate?: number;
+  numRequests?: number;
+  seed?: number;
+  warmup?: number;
+  quantization?: string;
+  kvCacheDtype?: string;
+  predictor?: string;
+  constantPrefillTimeMs?: number;
+  constantDecodeTimeMs?: number;
+  databasePath?: string;
+  backendVersion?: string;
+  simConfig?: string;
+  extraLlmApiOptions?: string;
+  beamWidth?: number;
+  backend?: string;
+  name?: string;
+}
+
+export interface BuiltJob {
+  spec: JobSpec;
+  /** Remarks for stderr (unknown YAML keys, settings without effect). */
+  warnings: string[];
+}
+
+const SCHEDULER_POLICIES: Record<string, SchedulerPolicy> = {
+  guaranteed_no_evict: SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT,
+  max_utilization: SchedulerPolicy.SCHEDULER_POLICY_MAX_UTILIZATION,
+  static_batch: SchedulerPolicy.SCHEDULER_POLICY_STATIC_BATCH,
+};
+const CHUNKING_POLICIES: Record<string, ChunkingPolicy> = {
+  first_come_first_served: ChunkingPolicy.CHUNKING_POLICY_FIRST_COME_FIRST_SERVED,
+  equal_progress: ChunkingPolicy.CHUNKING_POLICY_EQUAL_PROGRESS,
+};
+const QUANTIZATION: Record<string, DType> = {
+  NONE: DType.D_TYPE_UNSPECIFIED,
+  FP8: DType.D_TYPE_FP8,
+  NVFP4: DType.D_TYPE_NVFP4,
+};
+
+function lookup<T>(table: Record<string, T>, value: string, flag: string, normalise: (s: string) => string): T {
+  const hit = table[normalise(value.trim())];
+  if (hit === undefined) throw new CliError(`${flag} must be ${Object.keys(table).join(", ")} (got ${JSON.stringify(value)})`);
+  return hit;
+}
+
+function pair(on: boolean | undefined, off: boolean | undefined, name: string): boolean | undefined {
+  if (on && off) throw new CliError(`--enable-${name} and --disable-${name} contradict each other`);
+  return on ? true : off ? false : undefined;
+}
+
+function readDataset(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(`--dataset ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : `cannot read (${code ?? (e as Error).message})`}`);
+  }
+}
+
+/** --model-path: the checkpoint's config.json, sent inline so a remote service need not read it. */
+function modelFromPath(path: string, name: string | undefined): { config: PredictorConfig["model"]; weight?: DType; kv?: DType } {
+  try {
+    const hf = loadHfConfig(path);
+    const arch = toModelArchitecture(hf.spec);
+    arch.name = name ?? hf.spec.name;
+    return {
+      config: { inline: arch },
+      ...(hf.weight ? { weight: dtypeFromPrecision(hf.weight) } : {}),
+      ...(hf.kv ? { kv: dtypeFromPrecision(hf.kv) } : {}),
+    };
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw new CliError(`--model-path ${path}: ${e.reason}`);
+    throw e;
+  }
+}
+
+function predictorConfig(d: PredictorDraft, model: PredictorConfig["model"]): PredictorConfig {
+  const c: PredictorConfig = {
+    kind: d.kind ?? PredictorKind.PREDICTOR_KIND_UNSPECIFIED,
+    deviceName: d.deviceName ?? "",
+    databasePath: d.databasePath ?? "",
+    backendVersion: d.backendVersion ?? "",
+    weightDtype: d.weightDtype ?? DType.D_TYPE_UNSPECIFIED,
+    kvCacheDtype: d.kvCacheDtype ?? DType.D_TYPE_UNSPECIFIED,
+    ctxAttention: d.ctxAttention ?? "",
+    parallelism: { tp: d.tp ?? 1, pp: d.pp ?? 1, ep: d.ep ?? 1 },
+  };
+  if (model) c.model = model;
+  if (d.gpu) c.gpu = { name: d.gpu };
+  if (d.constantPrefillTimeMs !== undefined) c.constantPrefillTimeMs = d.constantPrefillTimeMs;
+  if (d.constantDecodeTimeMs !== undefined) c.constantDecodeTimeMs = d.constantDecodeTimeMs;
+  if (d.prefillScaleFactor !== undefined) c.prefillScaleFactor = d.prefillScaleFactor;
+  if (d.decodeScaleFactor !== undefined) c.decodeScaleFactor = d.decodeScaleFactor;
+  if (d.stepOverheadUs !== undefined) c.stepOverheadUs = d.stepOverheadUs;
+  if (d.perRequestOverheadUs !== undefined) c.perRequestOverheadUs = d.perRequestOverheadUs;
+  if (d.perLayerOverheadUs !== undefined) c.perLayerOverheadUs = d.perLayerOverheadUs;
+  if (d.calibrated) c.calibrated = d.calibrated;
+  return c;
+}
+
+/**
+ * Builds the one JobSpec every mode runs (embedded, remote predictor, scheduler job) from the flags,
+ * --sim-config (predictor; flags win) and --extra-llm-api-options (engine; the file wins, as in
+ * trtllm-bench). The dataset goes in as JSONL text named by its path.
+ */
+export function buildJobSpec(f: ThroughputFlags): BuiltJob {
+  const warnings: string[] = [];
+  if (f.backend !== undefined && f.backend.trim().toLowerCase() !== "pytorch") {
+    throw new CliError(`--backend ${f.backend}: only the pytorch backend is simulated`);
+  }
+  if (f.beamWidth !== undefined && f.beamWidth !== 1) throw new CliError(`--beam-width ${f.beamWidth}: only beam width 1 is simulated`);
+
+  const draft: PredictorDraft = {};
+  if (f.simConfig) {
+    const sim = readSimConfig(f.simConfig);
+    Object.assign(draft, sim.predictor);
+    warnings.push(...sim.warnings);
+  }
+  if (f.predictor !== undefined) {
+    const kind = predictorKind(f.predictor);
+    if (kind === undefined) throw new CliError(`--predictor must be ${PREDICTOR_NAMES} (got ${JSON.stringify(f.predictor)})`);
+    draft.kind = kind;
+  }
+  if (f.gpu) draft.gpu = f.gpu;
+  if (f.tp !== undefined) draft.tp = f.tp;
+  if (f.pp !== undefined) draft.pp = f.pp;
+  if (f.ep !== undefined) draft.ep = f.ep;
+  if (f.databasePath) draft.databasePath = f.databasePath;
+  if (f.backendVersion) draft.backendVersion = f.backendVersion;
+  if (f.constantPrefillTimeMs !== undefined) draft.constantPrefillTimeMs = f.constantPrefillTimeMs;
+  if (f.constantDecodeTimeMs !== undefined) draft.constantDecodeTimeMs = f.constantDecodeTimeMs;
+
+  let model: PredictorConfig["model"];
+  if (f.modelPath) {
+    const m = modelFromPath(f.modelPath, f.model);
+    model = m.config;
+    if (m.weight !== undefined && draft.weightDtype === undefined) draft.weightDtype = m.weight;
+    if (m.kv !== undefined && draft.kvCacheDtype === undefined) draft.kvCacheDtype = m.kv;
+  } else {
+    const name = f.model ?? draft.model;
+    if (name) model = { name };
+  }
+  if (f.quantization !== undefined) {
+    const q = lookup(QUANTIZATION, f.quantization, "--quantization", (s) => s.toUpperCase());
+    if (q !== DType.D_TYPE_UNSPECIFIED || draft.weightDtype === undefined) draft.weightDtype = q;
+  }
+  if (f.kvCacheDtype !== undefined) {
+    const dt = dtypeByName(f.kvCacheDtype);
+    if (dt === undefined || dt === DType.D_TYPE_NVFP4) throw new CliError(`--kv-cache-dtype must be auto, bf16, fp16 or fp8 (got ${JSON.stringify(f.kvCacheDtype)})`);
+    draft.kvCacheDtype = dt;
+  }
+
+  const engine: EngineConfig = {
+    schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_UNSPECIFIED,
+    chunkingPolicy: ChunkingPolicy.CHUNKING_POLICY_UNSPECIFIED,
+    concurrency: f.concurrency !== undefined && f.concurrency > 0 ? f.concurrency : 0,
+    requestRate: f.requestRate ?? 0,
+    seed: f.seed ?? 0,
+    numRequests: f.numRequests ?? 0,
+  };
+  if (f.maxBatchSize !== undefined) engine.maxBatchSize = f.maxBatchSize;
+  if (f.maxNumTokens !== undefined) engine.maxNumTokens = f.maxNumTokens;
+  if (f.maxSeqLen !== undefined) engine.maxSeqLen = f.maxSeqLen;
+  if (f.schedulerPolicy !== undefined) engine.schedulerPolicy = lookup(SCHEDULER_POLICIES, f.schedulerPolicy, "--scheduler-policy", (s) => s.toLowerCase());
+  if (f.chunkingPolicy !== undefined) engine.chunkingPolicy = lookup(CHUNKING_POLICIES, f.chunkingPolicy, "--chunking-policy", (s) => s.toLowerCase());
+  const chunked = pair(f.enableChunkedContext, f.disableChunkedContext, "chunked-context");
+  if (chunked !== undefined) engine.enableChunkedContext = chunked;
+  const reuse = pair(f.enableBlockReuse, f.disableBlockReuse, "block-reuse");
+  if (reuse !== undefined) engine.enableBlockReuse = reuse;
+  if (f.tokensPerBlock !== undefined) engine.tokensPerBlock = f.tokensPerBlock;
+  if (f.kvCacheMaxTokens !== undefined) engine.kvCacheMaxTokens = f.kvCacheMaxTokens;
+  if (f.kvNumBlocks !== undefined) engine.kvNumBlocks = f.kvNumBlocks;
+  if (f.kvCacheFreeGpuMemFraction !== undefined) engine.kvCacheFreeGpuMemFraction = f.kvCacheFreeGpuMemFraction;
+  if (f.warmup !== undefined) engine.warmup = f.warmup;
+
+  if (f.extraLlmApiOptions) {
+    const extra = readLlmApiOptions(f.extraLlmApiOptions);
+    Object.assign(engine, extra.engine);
+    if (extra.kvCacheDtype !== undefined) draft.kvCacheDtype = extra.kvCacheDtype;
+    warnings.push(...extra.warnings);
+  }
+
+  const spec: JobSpec = {
+    name: f.name ?? `throughput ${basename(f.dataset)}`,
+    engine,
+    predictor: predictorConfig(draft, model),
+    workload: { dataset: { jsonl: readDataset(f.dataset), name: f.dataset } },
+  };
+  return { spec, warnings };
+}

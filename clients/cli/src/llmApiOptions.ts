@@ -1,0 +1,95 @@
+import type { DType } from "../../../gen/ts/servesim/v1/predictor.js";
+import { ChunkingPolicy, SchedulerPolicy, type EngineConfig } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { dtypeByName } from "./predictorNames.js";
+import { YamlFile, YamlSection } from "./yamlFile.js";
+
+/** What an --extra_llm_api_options file sets (trtllm-bench-compat.md §3); its values override flags. */
+export interface LlmApiOptions {
+  engine: Partial<EngineConfig>;
+  kvCacheDtype?: DType;
+  warnings: string[];
+}
+
+const TOP_KEYS = [
+  "kv_cache_config",
+  "scheduler_config",
+  "enable_chunked_prefill",
+  "max_batch_size",
+  "max_num_tokens",
+  "max_seq_len",
+  "disable_overlap_scheduler",
+];
+const KV_KEYS = ["free_gpu_memory_fraction", "max_tokens", "enable_block_reuse", "tokens_per_block", "dtype", "enable_partial_reuse"];
+const SCHEDULER_KEYS = ["capacity_scheduler_policy", "context_chunking_policy"];
+
+const CAPACITY: Record<string, SchedulerPolicy> = {
+  GUARANTEED_NO_EVICT: SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT,
+  MAX_UTILIZATION: SchedulerPolicy.SCHEDULER_POLICY_MAX_UTILIZATION,
+  STATIC_BATCH: SchedulerPolicy.SCHEDULER_POLICY_STATIC_BATCH,
+};
+const CHUNKING: Record<string, ChunkingPolicy> = {
+  FIRST_COME_FIRST_SERVED: ChunkingPolicy.CHUNKING_POLICY_FIRST_COME_FIRST_SERVED,
+  EQUAL_PROGRESS: ChunkingPolicy.CHUNKING_POLICY_EQUAL_PROGRESS,
+};
+
+function enumValue<T>(s: YamlSection, key: string, table: Record<string, T>): T | undefined {
+  const v = s.string(key);
+  if (v === undefined) return undefined;
+  const hit = table[v.trim().toUpperCase()];
+  if (hit === undefined) throw s.file.error([...s.prefix, key], `must be ${Object.keys(table).join(" or ")} (got ${JSON.stringify(v)})`);
+  return hit;
+}
+
+/** Reads the subset of TensorRT-LLM's LLM API options a simulation honours; other keys are warned about. */
+export function readLlmApiOptions(path: string): LlmApiOptions {
+  const file = YamlFile.read(path, "--extra-llm-api-options");
+  const top = new YamlSection(file, [], file.data);
+  const warnings: string[] = [];
+  const unknown = (s: YamlSection, known: readonly string[]): void => {
+    for (const k of s.unknownKeys(known)) warnings.push(`${path} line ${file.lineOf(k.split("."))}: ${k} is not simulated; ignored`);
+  };
+  unknown(top, TOP_KEYS);
+  const engine: Partial<EngineConfig> = {};
+  const out: LlmApiOptions = { engine, warnings };
+
+  const bs = top.integer("max_batch_size", 1);
+  if (bs !== undefined) engine.maxBatchSize = bs;
+  const tok = top.integer("max_num_tokens", 1);
+  if (tok !== undefined) engine.maxNumTokens = tok;
+  const seq = top.integer("max_seq_len", 1);
+  if (seq !== undefined) engine.maxSeqLen = seq;
+  const chunked = top.boolean("enable_chunked_prefill");
+  if (chunked !== undefined) engine.enableChunkedContext = chunked;
+  if (top.boolean("disable_overlap_scheduler") === false) {
+    warnings.push(`${path} line ${file.lineOf(["disable_overlap_scheduler"])}: the overlap scheduler is not simulated; the non-overlap loop is used`);
+  }
+
+  const kv = top.section("kv_cache_config");
+  if (kv) {
+    unknown(kv, KV_KEYS);
+    const fraction = kv.number("free_gpu_memory_fraction", (v) => v > 0 && v <= 1, "a number in (0, 1]");
+    if (fraction !== undefined) engine.kvCacheFreeGpuMemFraction = fraction;
+    const maxTokens = kv.integer("max_tokens", 1);
+    if (maxTokens !== undefined) engine.kvCacheMaxTokens = maxTokens;
+    const reuse = kv.boolean("enable_block_reuse");
+    if (reuse !== undefined) engine.enableBlockReuse = reuse;
+    const tpb = kv.integer("tokens_per_block", 1);
+    if (tpb !== undefined) engine.tokensPerBlock = tpb;
+    kv.boolean("enable_partial_reuse");
+    const dtype = kv.string("dtype");
+    if (dtype !== undefined) {
+      const dt = dtypeByName(dtype);
+      if (dt === undefined) throw file.error(["kv_cache_config", "dtype"], `must be auto, bf16, fp16 or fp8 (got ${JSON.stringify(dtype)})`);
+      out.kvCacheDtype = dt;
+    }
+  }
+  const sched = top.section("scheduler_config");
+  if (sched) {
+    unknown(sched, SCHEDULER_KEYS);
+    const policy = enumValue(sched, "capacity_scheduler_policy", CAPACITY);
+    if (policy !== undefined) engine.schedulerPolicy = policy;
+    const chunking = enumValue(sched, "context_chunking_policy", CHUNKING);
+    if (chunking !== undefined) engine.chunkingPolicy = chunking;
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+/** Runs servesim commands in-process (fast) or as a child process (the real entry point). */
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Command, CommanderError } from "commander";
+import { normalizeArgv } from "../src/argv.js";
+import { calibrateCommand } from "../src/commands/calibrate.js";
+import { healthCommand } from "../src/commands/health.js";
+import { prepareDatasetCommand } from "../src/commands/prepareDataset.js";
+import { throughputCommand } from "../src/commands/throughput.js";
+import { validateCommand } from "../src/commands/validate.js";
+import type { CliIo } from "../src/io.js";
+
+export const repoRoot = resolve(import.meta.dirname, "../../..");
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function configure(cmd: Command, out: string[], err: string[]): void {
+  cmd.exitOverride().configureOutput({ writeOut: (s) => void out.push(s), writeErr: (s) => void err.push(s) });
+  for (const sub of cmd.commands) configure(sub, out, err);
+}
+
+/** `servesim <args>` with this package's commands, output captured; commander errors give exit code 2. */
+export async function runCli(args: string[]): Promise<CliRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s), isTTY: false } };
+  const program = new Command("servesim").enablePositionalOptions();
+  for (const c of [throughputCommand(io), prepareDatasetCommand(io), healthCommand(io), calibrateCommand(io), validateCommand(io)]) program.addCommand(c);
+  configure(program, out, err);
+  let code = 0;
+  try {
+    await program.parseAsync(normalizeArgv(["node", "servesim", ...args]));
+    code = io.exitCode ?? 0;
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    code = e.exitCode === 0 ? 0 : 2;
+  }
+  return { code, stdout: out.join(""), stderr: err.join("") };
+}
+
+/** Runs the real CLI entry (clients/cli/src/main.ts) in a child process, TypeScript loaded by test/registerTs.mjs. */
+export function spawnCli(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliRun> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ["--import", "./clients/cli/test/registerTs.mjs", "clients/cli/src/main.ts", ...args], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 110_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+export const tempDir = (): string => mkdtempSync(join(tmpdir(), "servesim-cli-"));

@@ -1,0 +1,102 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../../services/common/src/logger.js";
+import type { ServerHandle } from "../../../services/common/src/server.js";
+import { loadPredictorServerConfig } from "../../../services/predictor/src/config.js";
+import { startPredictorServer } from "../../../services/predictor/src/server.js";
+import { loadSchedulerServerConfig } from "../../../services/scheduler/src/config.js";
+import { startSchedulerServer, type SchedulerServer } from "../../../services/scheduler/src/server.js";
+import { CancelledError } from "../../../services/common/src/errors.js";
+import { JobState } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { SchedulerClient } from "../../ts/src/schedulerClient.js";
+import { runThroughput } from "../src/commands/throughput.js";
+import type { CliIo } from "../src/io.js";
+import { runCli, tempDir } from "./harness.js";
+
+const dir = tempDir();
+const file = (name: string): string => join(dir, name);
+const silent = () => createLogger({ name: "test", level: "silent" });
+
+describe("servesim throughput --scheduler-address", () => {
+  let predictor: ServerHandle;
+  let scheduler: SchedulerServer;
+  let address: string;
+  beforeAll(async () => {
+    predictor = await startPredictorServer(loadPredictorServerConfig({ env: { SERVESIM_HOST: "127.0.0.1", SERVESIM_PORT: "0" } }), silent());
+    const config = loadSchedulerServerConfig({
+      env: { SERVESIM_HOST: "127.0.0.1", SERVESIM_PORT: "0", SERVESIM_PREDICTOR_ADDRESS: `127.0.0.1:${predictor.port}` },
+    });
+    scheduler = await startSchedulerServer(config, silent());
+    address = `127.0.0.1:${scheduler.port}`;
+  });
+  afterAll(async () => {
+    scheduler.forceShutdown();
+    predictor.forceShutdown();
+    await Promise.all([scheduler.closed, predictor.closed]);
+  });
+
+  it("runs the same JobSpec as the embedded mode: identical records, report and iteration log", async () => {
+    const prep = await runCli(["prepare-dataset", "token-norm-dist", "--num-requests", "30", "--input-mean", "600", "--input-stdev", "200", "--output-mean", "40", "--output-stdev", "10", "--seed", "9", "--output", file("d.jsonl")]);
+    expect(prep.code).toBe(0);
+    const args = ["throughput", "--dataset", file("d.jsonl"), "-m", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "h100_sxm", "--concurrency", "8", "--warmup", "3"];
+    const outputs = (tag: string) => ["--request-json", file(`${tag}.jsonl`), "--report-json", file(`${tag}.json`), "--iteration-log", file(`${tag}.log`)];
+    const embedded = await runCli([...args, ...outputs("embedded")]);
+    const job = await runCli([...args, "--scheduler-address", address, ...outputs("job")]);
+    expect(job.stderr).toMatch(/^submitted job \S+ to 127\.0\.0\.1:\d+\n$/);
+    expect(job.code).toBe(0);
+    expect(readFileSync(file("job.jsonl"), "utf8")).toBe(readFileSync(file("embedded.jsonl"), "utf8"));
+    expect(readFileSync(file("job.log"), "utf8")).toBe(readFileSync(file("embedded.log"), "utf8"));
+    const withoutWall = (s: string) => s.replace(/^Wall Time.*$/m, "");
+    expect(withoutWall(job.stdout)).toBe(withoutWall(embedded.stdout));
+    const report = (p: string) => {
+      const j = JSON.parse(readFileSync(p, "utf8"));
+      delete j.simulation.wall_time_ms;
+      return j;
+    };
+    expect(report(file("job.json"))).toEqual(report(file("embedded.json")));
+  });
+
+  it("an invalid job fails at submission with the field and exit code 2", async () => {
+    writeFileSync(file("bad.jsonl"), '{"task_id":0,"input_ids":[1,2],"output_tokens":2}\n{"task_id":1,"output_tokens":3}\n');
+    const r = await runCli(["throughput", "--dataset", file("bad.jsonl"), "-m", "llama-3.1-8b", "--scheduler-address", address]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`error: INVALID_ARGUMENT: ${file("bad.jsonl")} line 2: Both prompt and input_ids for 1 are both None.\n`);
+  });
+
+  it("aborting (Ctrl-C) cancels the job on the scheduler", async () => {
+    const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ task_id: i, input_ids: [i + 1, i + 2], output_tokens: 4000 }));
+    writeFileSync(file("long.jsonl"), `${lines.join("\n")}\n`);
+    const controller = new AbortController();
+    let jobId = "";
+    const io: CliIo = {
+      stdout: { write: () => true },
+      stderr: {
+        write: (s: string) => {
+          const m = /^submitted job (\S+)/.exec(s);
+          if (m) {
+            jobId = m[1]!;
+            setTimeout(() => controller.abort(new Error("interrupted")), 300);
+          }
+          return true;
+        },
+      },
+    };
+    const flags = { dataset: file("long.jsonl"), model: "llama-3.1-8b", gpu: "h100_sxm", concurrency: 1, schedulerAddress: address, iterationLogFormat: "repr" };
+    await expect(runThroughput(flags, io, controller.signal)).rejects.toBeInstanceOf(CancelledError);
+    const client = new SchedulerClient({ address });
+    try {
+      const job = await client.getJob(jobId);
+      expect(job.state).toBe(JobState.JOB_STATE_CANCELLED);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("an unreachable scheduler exits 1", async () => {
+    writeFileSync(file("ok.jsonl"), '{"task_id":0,"input_ids":[1,2],"output_tokens":2}\n');
+    const r = await runCli(["throughput", "--dataset", file("ok.jsonl"), "-m", "llama-3.1-8b", "--scheduler-address", "127.0.0.1:1"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: (UNAVAILABLE|DEADLINE_EXCEEDED)/);
+  });
+});

@@ -1,0 +1,50 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { repoRoot, runCli, tempDir } from "./harness.js";
+
+const dir = tempDir();
+const file = (name: string): string => join(dir, name);
+
+const HEADER = "id,backend,backend_version,model_path,system,precision,mode,isl,osl,batch_size,tp_size,pp_size,attention_dp_size,silicon_ttft_ms,silicon_tpot_ms";
+const ROWS = [
+  "a,trtllm,1.0.0rc3,meta-llama/Llama-3.1-8B-Instruct,h100_sxm,bf16,agg,1024,128,4,1,1,1,60.5,7.9",
+  "b,trtllm,1.0.0rc3,meta-llama/Llama-3.1-8B-Instruct,h100_sxm,bf16,agg,1024,128,16,2,1,1,95.0,6.1",
+  "c,vllm,0.19.0,meta-llama/Llama-3.1-8B-Instruct,h100_sxm,bf16,agg,1024,128,16,1,1,1,80.0,8.0",
+];
+
+describe("servesim validate", () => {
+  it("replays the replayable rows, prints the MAPE table and writes --json", async () => {
+    writeFileSync(file("s.csv"), `${[HEADER, ...ROWS].join("\n")}\n`);
+    const r = await runCli(["validate", "--silicon", file("s.csv"), "--json", file("v.json"), "--max-requests", "64"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^predictor\s+model\s+system\s+rows\s+TPOT MAPE %\s+TTFT MAPE %\n/);
+    expect(r.stdout).toMatch(/roofline\s+Llama-3.1-8B\s+h100_sxm\s+2 /);
+    const report = JSON.parse(readFileSync(file("v.json"), "utf8")) as { rows: Array<{ id: string; predicted_tpot_ms: number }>; summary: { rows: number } };
+    expect(report.summary.rows).toBe(2);
+    expect(report.rows.map((x) => x.id)).toEqual(["a", "b"]);
+    for (const row of report.rows) expect(row.predicted_tpot_ms).toBeGreaterThan(0);
+  });
+
+  it("--filter keeps matching rows; bad filters and predictors are usage errors", async () => {
+    writeFileSync(file("s.csv"), `${[HEADER, ...ROWS].join("\n")}\n`);
+    const r = await runCli(["validate", "--silicon", file("s.csv"), "--filter", "tp=2", "--filter", "model=llama-3.1-8b", "--json", file("f.json"), "--max-requests", "64"]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(readFileSync(file("f.json"), "utf8")) as { rows: Array<{ id: string }> }).rows.map((x) => x.id)).toEqual(["b"]);
+    const none = await runCli(["validate", "--silicon", file("s.csv"), "--filter", "tp=8"]);
+    expect([none.code, none.stderr]).toEqual([2, `error: --silicon ${file("s.csv")}: no replayable rows match the filters\n`]);
+    expect((await runCli(["validate", "--silicon", file("s.csv"), "--filter", "colour=red"])).stderr).toContain('unknown key "colour"');
+    expect((await runCli(["validate", "--silicon", file("s.csv"), "--predictor", "aic"])).stderr).toContain("--predictor aic needs --database-path");
+    expect((await runCli(["validate", "--silicon", file("s.csv"), "--predictor", "vidur"])).code).toBe(2);
+    expect((await runCli(["validate", "--silicon", file("missing.csv")])).stderr).toContain("cannot read (ENOENT)");
+  });
+
+  const shared = resolve(repoRoot, "../shared/silicon_sample.csv");
+  if (!existsSync(shared)) console.log(`skipping the silicon_sample.csv validation test: ${shared} is absent`);
+  it.skipIf(!existsSync(shared))("replays a slice of the shared silicon_sample.csv", async () => {
+    const r = await runCli(["validate", "--silicon", shared, "--filter", "model=Llama-3.1-8B", "--filter", "system=h100_sxm", "--filter", "tp=8", "--max-requests", "64", "--quiet"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/roofline\s+overall: TPOT MAPE/);
+  });
+});

@@ -1,0 +1,258 @@
+import { InvalidArgumentError } from "../../common/src/errors.js";
+import type { Arrivals, CapacityPolicy, ChunkingPolicy, EngineOptions } from "../../engine/src/types.js";
+import { ChunkingPolicy as ChunkingPolicyProto, SchedulerPolicy, type EngineConfig } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { type BenchHeuristic, type KvCapacity, benchHeuristic, kvCapacity } from "../../perf/src/memory.js";
+import type { DatasetMetadata } from "../../workload/src/metadata.js";
+import { underPredictor, withFieldPath } from "./fields.js";
+import type { ResolvedPredictor } from "./predictorSpec.js";
+
+/** TensorRT-LLM LLM API defaults, used when the heuristic cannot run (no model or GPU). */
+export const LLM_API_MAX_BATCH_SIZE = 2048;
+export const LLM_API_MAX_NUM_TOKENS = 8192;
+export const DEFAULT_TOKENS_PER_BLOCK = 32;
+export const DEFAULT_FREE_GPU_MEM_FRACTION = 0.9;
+
+const MAX_INT32 = 2147483647;
+/** The engine allocates per-slot arrays of max_batch_size entries. */
+const MAX_BATCH_SIZE = 1 << 20;
+
+/** Where a setting's value came from (shown in the simulation details and report.json). */
+export type Source = "spec" | "heuristic" | "llm_api_default" | "dataset";
+export type KvSource = "kv_num_blocks" | "kv_cache_max_tokens" | "gpu_memory" | "unbounded";
+
+export interface EngineResolution {
+  options: EngineOptions;
+  maxBatchSizeSource: Source;
+  maxNumTokensSource: Source;
+  maxSeqLenSource: Source;
+  /** Set when trtllm-bench's heuristic ran. */
+  heuristic?: BenchHeuristic;
+  kvSource: KvSource;
+  /** Set when the pool was sized from GPU memory. */
+  kvCapacity?: KvCapacity;
+  kvCacheFreeGpuMemFraction: number;
+  /** Non-fatal remarks (settings that have no effect, an unbounded pool). */
+  warnings: string[];
+}
+
+export interface EngineInputs {
+  engine: EngineConfig | undefined;
+  predictor: ResolvedPredictor;
+  dataset: DatasetMetadata;
+  /** Longest prompt and longest ISL+OSL of the workload (warm-up requests are drawn from it). */
+  maxIsl: number;
+  maxSeqLen: number;
+  /** Every request the engine will see (measured and warm-up): sizes the unbounded pool. */
+  lengths: ReadonlyArray<{ inputLength: number; outputTokens: number }>;
+}
+
+const F = "spec.engine";
+
+function optionalInt(v: number | undefined, field: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < min || v > max) throw new InvalidArgumentError(field, `must be an integer in [${min}, ${max}] (got ${v})`);
+  return v;
+}
+
+function capacityPolicy(p: SchedulerPolicy): CapacityPolicy {
+  switch (p) {
+    case SchedulerPolicy.SCHEDULER_POLICY_UNSPECIFIED:
+    case SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT:
+      return "guaranteed_no_evict";
+    case SchedulerPolicy.SCHEDULER_POLICY_MAX_UTILIZATION:
+      return "max_utilization";
+    case SchedulerPolicy.SCHEDULER_POLICY_STATIC_BATCH:
+      return "static_batch";
+    default:
+      throw new InvalidArgumentError(`${F}.scheduler_policy`, `unknown policy ${String(p)} (GUARANTEED_NO_EVICT, MAX_UTILIZATION or STATIC_BATCH)`);
+  }
+}
+
+function chunkingPolicy(p: ChunkingPolicyProto): ChunkingPolicy {
+  switch (p) {
+    case ChunkingPolicyProto.CHUNKING_POLICY_UNSPECIFIED:
+    case ChunkingPolicyProto.CHUNKING_POLICY_FIRST_COME_FIRST_SERVED:
+      return "first_come_first_served";
+    case ChunkingPolicyProto.CHUNKING_POLICY_EQUAL_PROGRESS:
+      return "equal_progress";
+    default:
+      throw new InvalidArgumentError(`${F}.chunking_policy`, `unknown policy ${String(p)} (FIRST_COME_FIRST_SERVED or EQUAL_PROGRESS)`);
+  }
+}
+
+function arrivals(e: EngineConfig | undefined): Arrivals {
+  const concurrency = e?.concurrency ?? 0;
+  const rate = e?.requestRate ?? 0;
+  optionalInt(concurrency, `${F}.concurrency`, 0, MAX_INT32);
+  if (typeof rate !== "number" || !Number.isFinite(rate) || rate < 0) {
+    throw new InvalidArgumentError(`${F}.request_rate`, `must be a finite number >= 0 requests/s (got ${rate})`);
+  }
+  if (concurrency > 0 && rate > 0) {
+    throw new InvalidArgumentError(`${F}.request_rate`, "cannot be combined with concurrency (choose a closed loop or Poisson arrivals)");
+  }
+  if (concurrency > 0) return { kind: "concurrency", concurrency };
+  if (rate > 0) return { kind: "poisson", rate, seed: e?.seed ?? 0 };
+  return { kind: "all_at_once" };
+}
+
+/**
+ * Engine settings of a job (trtllm-scheduling.md §2, §8, §9): explicit values win; max_batch_size /
+ * max_num_tokens come from trtllm-bench's heuristic when not both are given and the model and GPU are
+ * known (LLM API defaults 2048 / 8192 otherwise); the KV pool is kv_num_blocks, else GPU memory (capped by
+ * kv_cache_max_tokens), else kv_cache_max_tokens alone, else unbounded (no model or GPU known: every
+ * request fits at once). Prompts that can never be scheduled are rejected here.
+ */
+export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
+  const e = inp.engine;
+  const p = inp.predictor;
+  const warnings: string[] = [];
+
+  const givenBs = optionalInt(e?.maxBatchSize, `${F}.max_batch_size`, 1, MAX_BATCH_SIZE);
+  const givenTok = optionalInt(e?.maxNumTokens, `${F}.max_num_tokens`, 1, MAX_INT32);
+  const givenSeq = optionalInt(e?.maxSeqLen, `${F}.max_seq_len`, 1, MAX_INT32);
+  const tokensPerBlock = optionalInt(e?.tokensPerBlock, `${F}.tokens_per_block`, 1, 1 << 16) ?? DEFAULT_TOKENS_PER_BLOCK;
+  const kvNumBlocks = optionalInt(e?.kvNumBlocks, `${F}.kv_num_blocks`, 1, MAX_INT32);
+  const kvMaxTokens = optionalInt(e?.kvCacheMaxTokens, `${F}.kv_cache_max_tokens`, 1, Number.MAX_SAFE_INTEGER);
+  const fraction = e?.kvCacheFreeGpuMemFraction ?? DEFAULT_FREE_GPU_MEM_FRACTION;
+  if (!(typeof fraction === "number" && fraction > 0 && fraction <= 1)) {
+    throw new InvalidArgumentError(`${F}.kv_cache_free_gpu_mem_fraction`, `must be in (0, 1] (got ${fraction})`);
+  }
+  const chunked = e?.enableChunkedContext ?? false;
+  const chunking = chunkingPolicy(e?.chunkingPolicy ?? ChunkingPolicyProto.CHUNKING_POLICY_UNSPECIFIED);
+  if (!chunked && e !== undefined && e.chunkingPolicy !== ChunkingPolicyProto.CHUNKING_POLICY_UNSPECIFIED) {
+    warnings.push("chunking_policy has no effect: chunked context is disabled (enable_chunked_context)");
+  }
+  const policy = capacityPolicy(e?.schedulerPolicy ?? SchedulerPolicy.SCHEDULER_POLICY_UNSPECIFIED);
+  const reuse = e?.enableBlockReuse ?? true;
+
+  // max_batch_size / max_num_tokens.
+  let maxBatchSize: number;
+  let maxNumTokens: number;
+  let maxBatchSizeSource: Source = "spec";
+  let maxNumTokensSource: Source = "spec";
+  let heuristic: BenchHeuristic | undefined;
+  const knowsMemory = p.model !== undefined && p.gpu !== undefined && p.weightDtype !== undefined && p.kvDtype !== undefined;
+  if (givenBs !== undefined && givenTok !== undefined) {
+    maxBatchSize = givenBs;
+    maxNumTokens = givenTok;
+  } else if (knowsMemory) {
+    heuristic = withFieldPath(underPredictor("spec.predictor"), () =>
+      benchHeuristic({
+        model: p.model!,
+        tp: p.tp,
+        pp: p.pp,
+        weightDtype: p.weightDtype!,
+        kvDtype: p.kvDtype!,
+        deviceMemBytes: p.gpu!.memCapacity,
+        avgIsl: inp.dataset.avgIsl,
+        avgOsl: inp.dataset.avgOsl,
+        maxIsl: inp.dataset.maxIsl,
+        chunkedPrefill: chunked,
+        kvFraction: fraction,
+        ...(givenBs !== undefined ? { maxBatchSize: givenBs } : {}),
+        ...(givenTok !== undefined ? { maxNumTokens: givenTok } : {}),
+      }),
+    );
+    maxBatchSize = heuristic.maxBatchSize;
+    maxNumTokens = heuristic.maxNumTokens;
+    if (givenBs === undefined) maxBatchSizeSource = "heuristic";
+    if (givenTok === undefined) maxNumTokensSource = "heuristic";
+  } else {
+    maxBatchSize = givenBs ?? LLM_API_MAX_BATCH_SIZE;
+    maxNumTokens = givenTok ?? LLM_API_MAX_NUM_TOKENS;
+    if (givenBs === undefined) maxBatchSizeSource = "llm_api_default";
+    if (givenTok === undefined) maxNumTokensSource = "llm_api_default";
+  }
+  if (!chunked && maxNumTokens < inp.maxIsl) {
+    throw new InvalidArgumentError(
+      `${F}.max_num_tokens`,
+      `${maxNumTokens}${maxNumTokensSource === "spec" ? "" : ` (${maxNumTokensSource.replace(/_/g, " ")})`} is smaller than the longest prompt (${inp.maxIsl} tokens) and chunked context is disabled; raise max_num_tokens or enable chunked context`,
+    );
+  }
+  if (chunked && maxNumTokens < tokensPerBlock && maxNumTokens < inp.maxIsl) {
+    throw new InvalidArgumentError(
+      `${F}.max_num_tokens`,
+      `${maxNumTokens} is smaller than the chunk unit (tokens_per_block ${tokensPerBlock}) and the longest prompt (${inp.maxIsl}): prompts can never be chunked`,
+    );
+  }
+
+  // max_seq_len.
+  const maxSeqLen = givenSeq ?? inp.maxSeqLen;
+  if (maxSeqLen < inp.maxSeqLen) {
+    throw new InvalidArgumentError(`${F}.max_seq_len`, `${maxSeqLen} is smaller than the longest request (input + output = ${inp.maxSeqLen} tokens)`);
+  }
+
+  // KV pool.
+  let numBlocks: number;
+  let kvSource: KvSource;
+  let capacity: KvCapacity | undefined;
+  let kvField = `${F}.kv_num_blocks`;
+  if (kvNumBlocks !== undefined) {
+    numBlocks = kvNumBlocks;
+    kvSource = "kv_num_blocks";
+    if (kvMaxTokens !== undefined) warnings.push("kv_cache_max_tokens is ignored: kv_num_blocks sets the pool size");
+  } else if (knowsMemory) {
+    capacity = withFieldPath(underPredictor("spec.predictor"), () =>
+      kvCapacity({
+        model: p.model!,
+        gpu: p.gpu!,
+        tp: p.tp,
+        pp: p.pp,
+        weightDtype: p.weightDtype!,
+        kvDtype: p.kvDtype!,
+        maxNumTokens,
+        maxBatchSize,
+        freeGpuMemoryFraction: fraction,
+        tokensPerBlock,
+        ...(kvMaxTokens !== undefined ? { maxTokens: kvMaxTokens } : {}),
+      }),
+    );
+    numBlocks = Math.min(capacity.numBlocks, MAX_INT32);
+    kvSource = kvMaxTokens !== undefined && capacity.maxTokens === kvMaxTokens ? "kv_cache_max_tokens" : "gpu_memory";
+    kvField = kvSource === "kv_cache_max_tokens" ? `${F}.kv_cache_max_tokens` : "spec.predictor.parallelism.tp";
+  } else if (kvMaxTokens !== undefined) {
+    numBlocks = Math.min(Math.floor(kvMaxTokens / tokensPerBlock), MAX_INT32);
+    kvSource = "kv_cache_max_tokens";
+    kvField = `${F}.kv_cache_max_tokens`;
+  } else {
+    let total = 0;
+    for (const q of inp.lengths) total += Math.ceil((q.inputLength + q.outputTokens) / tokensPerBlock);
+    numBlocks = Math.max(1, Math.min(total, MAX_INT32));
+    kvSource = "unbounded";
+    warnings.push(
+      `no model and GPU to size the KV cache from: the pool holds every request at once (${numBlocks} blocks); give kv_num_blocks or kv_cache_max_tokens to bound it`,
+    );
+  }
+  if (numBlocks * tokensPerBlock < inp.maxIsl + 1) {
+    const what =
+      kvSource === "gpu_memory"
+        ? `GPU memory leaves ${numBlocks} KV blocks (${numBlocks * tokensPerBlock} tokens)`
+        : `${numBlocks} KV blocks hold ${numBlocks * tokensPerBlock} tokens`;
+    throw new InvalidArgumentError(kvField, `${what}, fewer than the longest prompt + 1 (${inp.maxIsl + 1}); no request of that length could ever run`);
+  }
+
+  const options: EngineOptions = {
+    maxBatchSize,
+    maxNumTokens,
+    maxSeqLen,
+    ppSize: p.pp,
+    capacityPolicy: policy,
+    chunking: chunked ? chunking : null,
+    tokensPerBlock,
+    numBlocks,
+    enableBlockReuse: reuse,
+    arrivals: arrivals(e),
+  };
+  const out: EngineResolution = {
+    options,
+    maxBatchSizeSource,
+    maxNumTokensSource,
+    maxSeqLenSource: givenSeq === undefined ? "dataset" : "spec",
+    kvSource,
+    kvCacheFreeGpuMemFraction: fraction,
+    warnings,
+  };
+  if (heuristic) out.heuristic = heuristic;
+  if (capacity) out.kvCapacity = capacity;
+  return out;
+}

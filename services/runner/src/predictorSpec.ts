@@ -1,0 +1,110 @@
+import { InvalidArgumentError } from "../../common/src/errors.js";
+import { DType, PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
+import type { GpuSpec } from "../../perf/src/catalog/gpus.js";
+import type { ModelSpec } from "../../perf/src/catalog/models.js";
+import { type Precision, dtypeFromPrecision, precisionFromDType } from "../../perf/src/dtypes.js";
+import { describePredictor } from "../../perf/src/factory.js";
+import { resolveGpu, resolveModel, resolveRun } from "../../perf/src/resolve.js";
+import { underPredictor, withFieldPath } from "./fields.js";
+
+export type PredictorKindName = "constant" | "roofline" | "aic" | "calibrated";
+
+const KIND_NAMES: Partial<Record<PredictorKind, PredictorKindName>> = {
+  [PredictorKind.PREDICTOR_KIND_CONSTANT]: "constant",
+  [PredictorKind.PREDICTOR_KIND_ROOFLINE]: "roofline",
+  [PredictorKind.PREDICTOR_KIND_AIC]: "aic",
+  [PredictorKind.PREDICTOR_KIND_CALIBRATED]: "calibrated",
+};
+
+/** The job's predictor configuration, completed, plus what it says about the model and the GPU. */
+export interface ResolvedPredictor {
+  /** Sent to the predictor: kind, parallelism and (when a model is known) dtypes filled in. */
+  config: PredictorConfig;
+  kind: PredictorKindName;
+  /** The model as the job names it (catalog name, Hugging Face id, config path or inline name); null without one. */
+  modelName: string | null;
+  model?: ModelSpec;
+  gpu?: GpuSpec;
+  tp: number;
+  pp: number;
+  ep: number;
+  /** Known when a model is. */
+  weightDtype?: Precision;
+  kvDtype?: Precision;
+}
+
+const FIELD = "spec.predictor";
+
+function parallelism(v: number | undefined, field: string): number {
+  const x = v === undefined || v === 0 ? 1 : v;
+  if (!Number.isInteger(x) || x < 1 || x > 4096) throw new InvalidArgumentError(field, `must be an integer in [1, 4096] (got ${v})`);
+  return x;
+}
+
+function dtypeOf(d: DType, field: string): Precision | undefined {
+  if (d === DType.D_TYPE_UNSPECIFIED) return undefined;
+  const p = precisionFromDType(d);
+  if (p === undefined) throw new InvalidArgumentError(field, `unknown dtype ${String(d)}`);
+  return p;
+}
+
+const hasModel = (c: PredictorConfig): boolean => Boolean(c.model?.inline || c.model?.name?.trim());
+const hasGpu = (c: PredictorConfig): boolean => Boolean(c.gpu?.inline || c.gpu?.name?.trim() || c.deviceName.trim());
+
+/**
+ * Defaults: kind roofline when the job names a model and a GPU, else constant; TP/PP/EP 1; dtypes from
+ * the model (quantized checkpoints imply FP8). Rejects PP > 1 (v1), unknown models and GPUs, and
+ * anything the predictor factory would reject, with `spec.predictor.*` field paths.
+ */
+export function resolvePredictorSpec(spec: PredictorConfig | undefined): ResolvedPredictor {
+  const given: PredictorConfig = spec ?? { kind: PredictorKind.PREDICTOR_KIND_UNSPECIFIED, deviceName: "", databasePath: "", backendVersion: "", weightDtype: 0, kvCacheDtype: 0, ctxAttention: "" };
+  const kindValue =
+    given.kind === PredictorKind.PREDICTOR_KIND_UNSPECIFIED
+      ? hasModel(given) && hasGpu(given)
+        ? PredictorKind.PREDICTOR_KIND_ROOFLINE
+        : PredictorKind.PREDICTOR_KIND_CONSTANT
+      : given.kind;
+  const kind = KIND_NAMES[kindValue];
+  if (kind === undefined) throw new InvalidArgumentError(`${FIELD}.kind`, `unknown predictor kind ${String(given.kind)} (constant, roofline, aic or calibrated)`);
+
+  const tp = parallelism(given.parallelism?.tp, `${FIELD}.parallelism.tp`);
+  const pp = parallelism(given.parallelism?.pp, `${FIELD}.parallelism.pp`);
+  const ep = parallelism(given.parallelism?.ep, `${FIELD}.parallelism.ep`);
+  if (pp > 1) {
+    throw new InvalidArgumentError(`${FIELD}.parallelism.pp`, `pipeline parallelism (PP ${pp}) is not supported in v1; use PP 1`);
+  }
+  const config: PredictorConfig = { ...given, kind: kindValue, parallelism: { tp, pp, ep } };
+  const rename = underPredictor(FIELD);
+  const systemsDir = config.databasePath.trim() || undefined;
+  const out: ResolvedPredictor = { config, kind, modelName: null, tp, pp, ep };
+  if (config.model?.inline) out.modelName = config.model.inline.name || "inline model";
+  else if (config.model?.name?.trim()) out.modelName = config.model.name.trim();
+
+  withFieldPath(rename, () => {
+    if (hasModel(config) && hasGpu(config)) {
+      const run = resolveRun(config, systemsDir ? { systemsDir } : {});
+      Object.assign(out, { model: run.model, gpu: run.gpu, weightDtype: run.weightDtype, kvDtype: run.kvDtype });
+    } else {
+      if (kind === "roofline" || kind === "aic") {
+        // resolveRun names the missing part (model or GPU).
+        resolveRun(config, systemsDir ? { systemsDir } : {});
+      }
+      if (hasModel(config)) {
+        const m = resolveModel(config);
+        const weight = dtypeOf(config.weightDtype, "config.weight_dtype") ?? m.weight ?? "bf16";
+        const kv = dtypeOf(config.kvCacheDtype, "config.kv_cache_dtype") ?? m.kv ?? (weight === "fp8" || weight === "nvfp4" ? "fp8" : "bf16");
+        Object.assign(out, { model: m.spec, weightDtype: weight, kvDtype: kv });
+      }
+      if (hasGpu(config)) out.gpu = resolveGpu(config, systemsDir ? { systemsDir } : {});
+    }
+    // Kind-specific checks (scale factors, overheads, calibrated coefficients, aic settings).
+    describePredictor(config);
+    if (kind === "aic") {
+      if (!systemsDir) throw new InvalidArgumentError("config.database_path", "required for the aic predictor (an AIConfigurator systems directory)");
+      if (!config.backendVersion.trim()) throw new InvalidArgumentError("config.backend_version", "required for the aic predictor (e.g. 1.2.0rc5)");
+    }
+  });
+  if (out.weightDtype !== undefined) config.weightDtype = dtypeFromPrecision(out.weightDtype);
+  if (out.kvDtype !== undefined) config.kvCacheDtype = dtypeFromPrecision(out.kvDtype);
+  return out;
+}

@@ -1,0 +1,52 @@
+import type { SimulationResult } from "../../engine/src/types.js";
+import type { Precision } from "../../perf/src/dtypes.js";
+import { DEFAULT_EMULATED_VERSION, type ReportInput } from "../../report/src/reportInput.js";
+import type { ResolvedJob } from "./resolveJob.js";
+
+const EMULATED = DEFAULT_EMULATED_VERSION.replace(/ \(sim\)$/, "");
+
+/** trtllm-bench's Dtype line: the activation dtype (quantized checkpoints still compute in bfloat16). */
+const dtypeName = (w: Precision | undefined): string => (w === "fp16" ? "float16" : "bfloat16");
+const quantName = (p: Precision | undefined): string | null => (p === "fp8" ? "FP8" : p === "nvfp4" ? "NVFP4" : null);
+
+/** The report header values of a job and its run (trtllm-bench's engine/world sections, servesim's sim section). */
+export function reportInput(job: ResolvedJob, result: SimulationResult, predictorDescription: string, wallMs: number): ReportInput {
+  const p = job.predictor;
+  const version = p.config.backendVersion.trim();
+  return {
+    engine: {
+      model: p.modelName ?? "None",
+      modelPath: null,
+      version: `${version || EMULATED} (sim)`,
+      dtype: dtypeName(p.weightDtype),
+      kvCacheDtype: quantName(p.kvDtype),
+      quantization: quantName(p.weightDtype),
+    },
+    world: {
+      tp: p.tp,
+      pp: p.pp,
+      ep: p.ep > 1 ? p.ep : null,
+      maxBatchSize: job.engine.maxBatchSize,
+      maxNumTokens: job.engine.maxNumTokens,
+      schedulingPolicy: job.engine.capacityPolicy,
+      kvCacheFraction: job.settings.kvCacheFreeGpuMemFraction,
+    },
+    dataset: job.dataset,
+    sim: {
+      predictorDescription,
+      system: p.gpu?.name ?? (p.config.deviceName.trim() || "None"),
+      backend: "trtllm",
+      backendVersion: version || EMULATED,
+      databasePath: p.config.databasePath.trim() || null,
+      numBlocks: result.numBlocks,
+      tokensPerBlock: result.tokensPerBlock,
+      numIterations: result.numIterations,
+      numPrefillIterations: result.numPrefillIterations,
+      numDecodeIterations: result.numDecodeIterations,
+      numMixedIterations: result.numMixedIterations,
+      numPaused: result.numPaused,
+      simulatedMs: result.simulatedMs,
+      wallMs,
+    },
+  };
+}

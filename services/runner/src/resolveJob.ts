@@ -1,0 +1,83 @@
+import { InvalidArgumentError } from "../../common/src/errors.js";
+import type { EngineOptions, SimRequest } from "../../engine/src/types.js";
+import type { JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
+import type { DatasetMetadata } from "../../workload/src/metadata.js";
+import { type EngineResolution, resolveEngineSpec } from "./engineSpec.js";
+import { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
+import { type ResolvedPredictor, resolvePredictorSpec } from "./predictorSpec.js";
+import { DEFAULT_WARMUP, pickWarmup } from "./warmup.js";
+import { resolveWorkloadSpec } from "./workloadSpec.js";
+
+/** A job spec validated and resolved into everything the engine and the report need. */
+export interface ResolvedJob {
+  name: string;
+  predictor: ResolvedPredictor;
+  /** Measured requests, in dataset order. */
+  requests: SimRequest[];
+  /** Warm-up requests simulated first (stats discarded, prefix cache kept). */
+  warmup: SimRequest[];
+  dataset: DatasetMetadata;
+  workloadSource: "inline" | "dataset" | "synthetic";
+  engine: EngineOptions;
+  /** How the engine settings were derived (heuristic, KV sizing). */
+  settings: Omit<EngineResolution, "options" | "warnings">;
+  /** Non-fatal findings for the user (duplicate task ids, settings without effect, unbounded KV pool). */
+  warnings: string[];
+}
+
+export interface ResolveOptions {
+  limits?: Partial<RunnerLimits>;
+}
+
+/**
+ * Validates a job spec and resolves it: predictor defaults, workload → requests, engine settings
+ * (trtllm-bench heuristic, KV pool), arrivals and warm-up. Throws InvalidArgumentError naming the
+ * offending proto field ("spec.engine.max_num_tokens", "spec.workload.inline.requests[3].output_tokens",
+ * "<dataset name> line 12").
+ */
+export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Promise<ResolvedJob> {
+  if (spec === null || typeof spec !== "object") throw new InvalidArgumentError("spec", "a job spec is required");
+  const limits: RunnerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const e = spec.engine;
+  const seed = e?.seed ?? 0;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidArgumentError("spec.engine.seed", `must be an integer in [0, 2^53) (got ${seed})`);
+  const numRequests = e?.numRequests ?? 0;
+  if (!Number.isInteger(numRequests) || numRequests < 0) {
+    throw new InvalidArgumentError("spec.engine.num_requests", `must be an integer >= 0 (got ${numRequests})`);
+  }
+  const warmupCount = e?.warmup ?? DEFAULT_WARMUP;
+  if (!Number.isInteger(warmupCount) || warmupCount < 0 || warmupCount > limits.maxWarmup) {
+    throw new InvalidArgumentError("spec.engine.warmup", `must be an integer in [0, ${limits.maxWarmup}] (got ${warmupCount})`);
+  }
+
+  const predictor = resolvePredictorSpec(spec.predictor);
+  const workload = resolveWorkloadSpec(spec.workload, {
+    numRequests,
+    limits,
+    ...(predictor.model ? { vocabSize: predictor.model.vocab } : {}),
+  });
+  const requests = workload.requests;
+  const warmup = pickWarmup(requests, warmupCount, seed);
+  const dataset = workload.metadata;
+
+  const engine = resolveEngineSpec({
+    engine: e,
+    predictor,
+    dataset,
+    maxIsl: dataset.maxIsl,
+    maxSeqLen: dataset.maxSequenceLength,
+    lengths: warmup.length > 0 ? [...requests, ...warmup] : requests,
+  });
+  const { options, warnings: engineWarnings, ...settings } = engine;
+  return {
+    name: spec.name ?? "",
+    predictor,
+    requests,
+    warmup,
+    dataset,
+    workloadSource: workload.source,
+    engine: options,
+    settings,
+    warnings: [...workload.warnings, ...engineWarnings],
+  };
+}

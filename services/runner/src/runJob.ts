@@ -1,0 +1,93 @@
+import { runSimulation } from "../../engine/src/run.js";
+import type { BatchPredictor } from "../../engine/src/simBatch.js";
+import { Simulation } from "../../engine/src/simulation.js";
+import type { IterationStats, RequestRecord, SimulationProgress, SimulationResult } from "../../engine/src/types.js";
+import type { JobResult } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { computeMetrics, type RunMetrics } from "../../report/src/metrics.js";
+import { buildReportJson, renderReportJson } from "../../report/src/reportJson.js";
+import type { ReportInput } from "../../report/src/reportInput.js";
+import { renderTextReport } from "../../report/src/textReport.js";
+import type { ResolvedJob } from "./resolveJob.js";
+import { reportInput } from "./reportInput.js";
+
+export interface RunJobOptions {
+  /** Aborting stops the run at the next iteration with a CancelledError. */
+  signal?: AbortSignal;
+  onProgress?: (p: SimulationProgress) => void;
+  /** Wall-clock interval between onProgress calls (default 250 ms); a final call is always made. */
+  progressEveryMs?: number;
+  /** Called with every measured iteration's stats. */
+  onIteration?: (s: IterationStats) => void;
+  /** Keep every measured iteration's stats in the outcome (the iteration log). */
+  collectIterations?: boolean;
+}
+
+/** Everything a finished job produced. */
+export interface JobOutcome {
+  result: SimulationResult;
+  /** One per measured request, dataset order (= result.requests). */
+  records: RequestRecord[];
+  /** Measured iterations, when collectIterations was set. */
+  iterations?: IterationStats[];
+  metrics: RunMetrics;
+  reportInput: ReportInput;
+  /** trtllm-bench's text report with the [SIM] banner and SIMULATION DETAILS. */
+  reportText: string;
+  /** report.json as an object (render with JSON.stringify(…, null, 4) or reportJsonText). */
+  reportJson: Record<string, unknown>;
+  /** report.json text, 4-space indented like trtllm-bench. */
+  reportJsonText: string;
+  wallMs: number;
+}
+
+/**
+ * Runs a resolved job against a predictor (local or RemotePredictor): warm-up, then the measured
+ * requests, then the metrics and reports. The records depend only on the job and the predictor's
+ * times, so an embedded and a service run of the same job give identical records.
+ */
+export async function runResolvedJob(job: ResolvedJob, predictor: BatchPredictor, opts: RunJobOptions = {}): Promise<JobOutcome> {
+  const started = performance.now();
+  const iterations: IterationStats[] | undefined = opts.collectIterations ? [] : undefined;
+  const onIteration =
+    iterations || opts.onIteration
+      ? (s: IterationStats): void => {
+          iterations?.push(s);
+          opts.onIteration?.(s);
+        }
+      : undefined;
+  const sim = new Simulation(job.engine, job.requests, {
+    ...(job.warmup.length > 0 ? { warmup: job.warmup } : {}),
+    ...(onIteration ? { onIteration } : {}),
+  });
+  const result = await runSimulation(sim, predictor, {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.progressEveryMs !== undefined ? { progressEveryMs: opts.progressEveryMs } : {}),
+  });
+  const wallMs = performance.now() - started;
+  const input = reportInput(job, result, predictor.description, wallMs);
+  const metrics = computeMetrics(result.requests, { worldSize: job.predictor.tp * job.predictor.pp });
+  const outcome: JobOutcome = {
+    result,
+    records: result.requests,
+    metrics,
+    reportInput: input,
+    reportText: renderTextReport(metrics, input),
+    reportJson: buildReportJson(metrics, input),
+    reportJsonText: renderReportJson(metrics, input),
+    wallMs,
+  };
+  if (iterations) outcome.iterations = iterations;
+  return outcome;
+}
+
+/** The JobResult summary of an outcome (what the scheduler service returns). */
+export function toJobResult(o: JobOutcome): JobResult {
+  return {
+    reportJson: o.reportJsonText,
+    reportText: o.reportText,
+    numRequests: o.records.length,
+    numFailedRequests: o.result.numFailed,
+    numIterations: o.result.numIterations,
+  };
+}

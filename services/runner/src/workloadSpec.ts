@@ -1,0 +1,144 @@
+import { InvalidArgumentError } from "../../common/src/errors.js";
+import type { SimRequest } from "../../engine/src/types.js";
+import {
+  Distribution,
+  type DatasetWorkload,
+  type InlineWorkload,
+  type SyntheticWorkload,
+  type Workload,
+} from "../../../gen/ts/servesim/v1/scheduler.js";
+import { parseDatasetText } from "../../workload/src/dataset.js";
+import { DEFAULT_SEED, DEFAULT_VOCAB_SIZE, generateLengths, type SyntheticSpec } from "../../workload/src/generator.js";
+import { computeDatasetMetadata, type DatasetMetadata } from "../../workload/src/metadata.js";
+import { syntheticDataset } from "../../workload/src/synthetic.js";
+import { underMessage, withFieldPath } from "./fields.js";
+import type { RunnerLimits } from "./limits.js";
+
+/** The measured requests of a job and trtllm-bench's dataset metadata for them. */
+export interface ResolvedWorkload {
+  source: "inline" | "dataset" | "synthetic";
+  requests: SimRequest[];
+  metadata: DatasetMetadata;
+  /** Non-fatal findings (duplicate task ids). */
+  warnings: string[];
+}
+
+export interface WorkloadOptions {
+  /** Keep only the first N requests; 0 = all. */
+  numRequests: number;
+  limits: RunnerLimits;
+  /** Vocabulary for synthetic token ids when the workload leaves vocab_size 0 (the model's). */
+  vocabSize?: number;
+}
+
+const MAX_UINT32 = 0xffffffff;
+
+function checkSize(count: number, tokens: number, limits: RunnerLimits, field: string): void {
+  if (count > limits.maxRequests) throw new InvalidArgumentError(field, `${count} requests exceed the limit of ${limits.maxRequests}`);
+  if (tokens > limits.maxTotalTokens) {
+    throw new InvalidArgumentError(field, `${tokens} total tokens (input + output) exceed the limit of ${limits.maxTotalTokens}`);
+  }
+}
+
+function inlineWorkload(w: InlineWorkload, opts: WorkloadOptions): ResolvedWorkload {
+  const field = "spec.workload.inline.requests";
+  const all = w.requests ?? [];
+  const n = opts.numRequests > 0 ? Math.min(opts.numRequests, all.length) : all.length;
+  if (n === 0) throw new InvalidArgumentError(field, "the workload is empty (no requests)");
+  checkSize(n, 0, opts.limits, field);
+  const requests: SimRequest[] = new Array(n);
+  const isl = new Float64Array(n);
+  const osl = new Float64Array(n);
+  const seen = new Map<number, number>();
+  const warnings: string[] = [];
+  let tokens = 0;
+  for (let i = 0; i < n; i++) {
+    const q = all[i]!;
+    const at = `${field}[${i}]`;
+    if (!Number.isSafeInteger(q.taskId)) throw new InvalidArgumentError(`${at}.task_id`, `must be an integer (got ${String(q.taskId)})`);
+    const ids = q.inputIds ?? [];
+    let inputLength = q.inputLength;
+    if (ids.length > 0) {
+      for (let j = 0; j < ids.length; j++) {
+        const v = ids[j];
+        if (!Number.isInteger(v) || v! < 0 || v! > MAX_UINT32) {
+          throw new InvalidArgumentError(`${at}.input_ids[${j}]`, `must be a token id in [0, 2^32 - 1] (got ${String(v)})`);
+        }
+      }
+      if (inputLength !== 0 && inputLength !== ids.length) {
+        throw new InvalidArgumentError(`${at}.input_length`, `is ${inputLength} but input_ids has ${ids.length} tokens (leave it 0 or make them agree)`);
+      }
+      inputLength = ids.length;
+    } else if (!Number.isInteger(inputLength) || inputLength < 1) {
+      throw new InvalidArgumentError(`${at}.input_length`, `must be an integer >= 1 (got ${String(inputLength)})`);
+    }
+    if (!Number.isInteger(q.outputTokens) || q.outputTokens < 1) {
+      throw new InvalidArgumentError(`${at}.output_tokens`, `must be an integer >= 1 (got ${String(q.outputTokens)})`);
+    }
+    if (inputLength > MAX_UINT32 || q.outputTokens > MAX_UINT32) throw new InvalidArgumentError(at, "lengths must be below 2^32");
+    tokens += inputLength + q.outputTokens;
+    checkSize(n, tokens, opts.limits, field);
+    const first = seen.get(q.taskId);
+    if (first === undefined) seen.set(q.taskId, i);
+    else if (warnings.length < 20) warnings.push(`${at}: duplicate task_id ${q.taskId} (first at requests[${first}])`);
+    const req: SimRequest = { taskId: q.taskId, inputLength, outputTokens: q.outputTokens };
+    if (ids.length > 0) req.inputIds = Uint32Array.from(ids);
+    requests[i] = req;
+    isl[i] = inputLength;
+    osl[i] = q.outputTokens;
+  }
+  return { source: "inline", requests, metadata: computeDatasetMetadata(isl, osl, null), warnings };
+}
+
+function datasetWorkload(w: DatasetWorkload, opts: WorkloadOptions): ResolvedWorkload {
+  const name = w.name.trim();
+  if (w.jsonl.length > opts.limits.maxDatasetChars) {
+    throw new InvalidArgumentError("spec.workload.dataset.jsonl", `${w.jsonl.length} characters exceed the limit of ${opts.limits.maxDatasetChars}`);
+  }
+  // Errors name the dataset and line ("<name> line 12", "dataset line 12" without a name).
+  const ds = parseDatasetText(w.jsonl, {
+    datasetPath: name || null,
+    numRequests: opts.numRequests,
+    maxRequests: opts.limits.maxRequests,
+    maxTotalTokens: opts.limits.maxTotalTokens,
+  });
+  return { source: "dataset", requests: ds.requests, metadata: ds.metadata, warnings: ds.warnings };
+}
+
+function syntheticSpec(w: SyntheticWorkload, vocabSize: number | undefined): SyntheticSpec {
+  const common = { numRequests: w.numRequests, seed: w.seed || DEFAULT_SEED, vocabSize: w.vocabSize || vocabSize || DEFAULT_VOCAB_SIZE };
+  switch (w.distribution) {
+    case Distribution.DISTRIBUTION_TOKEN_NORM_DIST:
+      return { kind: "token-norm-dist", ...common, inputMean: w.inputMean, inputStdev: w.inputStdev, outputMean: w.outputMean, outputStdev: w.outputStdev };
+    case Distribution.DISTRIBUTION_TOKEN_UNIF_DIST:
+      return { kind: "token-unif-dist", ...common, inputMin: w.inputMin, inputMax: w.inputMax, outputMin: w.outputMin, outputMax: w.outputMax };
+    default:
+      throw new InvalidArgumentError("spec.workload.synthetic.distribution", "must be TOKEN_NORM_DIST or TOKEN_UNIF_DIST");
+  }
+}
+
+function syntheticWorkload(w: SyntheticWorkload, opts: WorkloadOptions): ResolvedWorkload {
+  const field = "spec.workload.synthetic";
+  const spec = syntheticSpec(w, opts.vocabSize);
+  if (opts.numRequests > 0) spec.numRequests = Math.min(spec.numRequests, opts.numRequests);
+  checkSize(spec.numRequests, 0, opts.limits, `${field}.num_requests`);
+  return withFieldPath(underMessage(field), () => {
+    // Lengths first: the size guard must hold before any token ids are generated.
+    const { inputLengths, outputLengths } = generateLengths(spec);
+    let tokens = 0;
+    for (let i = 0; i < inputLengths.length; i++) tokens += inputLengths[i]! + outputLengths[i]!;
+    checkSize(inputLengths.length, tokens, opts.limits, field);
+    const ds = syntheticDataset(spec);
+    return { source: "synthetic" as const, requests: ds.requests, metadata: ds.metadata, warnings: [] };
+  });
+}
+
+/** Resolves the workload oneof into requests (first `numRequests` only) with size guards. */
+export function resolveWorkloadSpec(w: Workload | undefined, opts: WorkloadOptions): ResolvedWorkload {
+  const set = [w?.inline, w?.dataset, w?.synthetic].filter((x) => x !== undefined).length;
+  if (w === undefined || set === 0) throw new InvalidArgumentError("spec.workload", "required: inline requests, a dataset or a synthetic workload");
+  if (set > 1) throw new InvalidArgumentError("spec.workload", "set exactly one of inline, dataset and synthetic");
+  if (w.inline) return inlineWorkload(w.inline, opts);
+  if (w.dataset) return datasetWorkload(w.dataset, opts);
+  return syntheticWorkload(w.synthetic!, opts);
+}
