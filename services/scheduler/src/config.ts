@@ -1,0 +1,164 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { DEFAULT_PORTS, loadServerConfig, type ServerConfig } from "../../common/src/config.js";
+import { InvalidArgumentError } from "../../common/src/errors.js";
+import {
+  integerSetting,
+  nonEmptySetting,
+  optionalSetting,
+  resolveSettings,
+  setting,
+  type SettingsSources,
+  type SettingsValues,
+} from "../../common/src/settings.js";
+import { resolveAddress } from "../../../clients/ts/src/address.js";
+
+export const SCHEDULER_SERVICE_NAME = "servesim.v1.SchedulerService";
+
+const DAY_MS = 24 * 3600 * 1000;
+
+const addressSetting: z.ZodType<string, string> = z.string().superRefine((s, ctx) => {
+  try {
+    resolveAddress(s);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message.replace(/^INVALID_ARGUMENT: address: /, "") });
+  }
+});
+
+/** Settings of the scheduler service on top of the common server settings. */
+export const schedulerSettings = {
+  predictorAddress: setting({
+    env: "SERVESIM_PREDICTOR_ADDRESS",
+    flag: "predictor-address",
+    arg: "<address>",
+    description: "predictor service: host:port, a comma list of replicas, or dns:///name:port (round-robin over every replica)",
+    schema: addressSetting,
+    default: `localhost:${DEFAULT_PORTS.predictor}`,
+  }),
+  predictorTlsCa: optionalSetting({
+    env: "SERVESIM_PREDICTOR_TLS_CA",
+    flag: "predictor-tls-ca",
+    arg: "<path>",
+    description: "PEM CA of the predictor's certificate (enables TLS to the predictor; default roots when only cert/key are set)",
+    schema: nonEmptySetting("path"),
+  }),
+  predictorTlsCert: optionalSetting({
+    env: "SERVESIM_PREDICTOR_TLS_CERT",
+    flag: "predictor-tls-cert",
+    arg: "<path>",
+    description: "PEM client certificate presented to the predictor (mTLS; needs --predictor-tls-key)",
+    schema: nonEmptySetting("path"),
+  }),
+  predictorTlsKey: optionalSetting({
+    env: "SERVESIM_PREDICTOR_TLS_KEY",
+    flag: "predictor-tls-key",
+    arg: "<path>",
+    description: "PEM private key of the client certificate",
+    schema: nonEmptySetting("path"),
+  }),
+  maxConcurrentJobs: setting({
+    env: "SERVESIM_MAX_CONCURRENT_JOBS",
+    flag: "max-concurrent-jobs",
+    arg: "<n>",
+    description: "jobs simulated at the same time; later jobs queue",
+    schema: integerSetting(1, 1024),
+    default: 4,
+  }),
+  maxQueuedJobs: setting({
+    env: "SERVESIM_MAX_QUEUED_JOBS",
+    flag: "max-queued-jobs",
+    arg: "<n>",
+    description: "jobs waiting to run; SubmitJob beyond it fails with RESOURCE_EXHAUSTED",
+    schema: integerSetting(0, 1_000_000),
+    default: 1000,
+  }),
+  maxStoredJobs: setting({
+    env: "SERVESIM_MAX_STORED_JOBS",
+    flag: "max-stored-jobs",
+    arg: "<n>",
+    description: "finished jobs (and their results) kept; the oldest finished are dropped first",
+    schema: integerSetting(1, 1_000_000),
+    default: 100,
+  }),
+  resultTtlMs: setting({
+    env: "SERVESIM_RESULT_TTL_MS",
+    flag: "result-ttl-ms",
+    arg: "<ms>",
+    description: "how long a finished job and its result are kept",
+    schema: integerSetting(1000, 30 * DAY_MS),
+    default: 3_600_000,
+  }),
+  predictorDeadlineMs: setting({
+    env: "SERVESIM_PREDICTOR_DEADLINE_MS",
+    flag: "predictor-deadline-ms",
+    arg: "<ms>",
+    description: "how long one batch may wait for the predictor's answer (then the stream is reopened)",
+    schema: integerSetting(1, DAY_MS),
+    default: 30_000,
+  }),
+  predictorRetries: setting({
+    env: "SERVESIM_PREDICTOR_RETRIES",
+    flag: "predictor-retries",
+    arg: "<n>",
+    description: "reconnects to the predictor for one batch (UNAVAILABLE, missed deadline), with backoff up to 5 s",
+    schema: integerSetting(0, 1000),
+    default: 8,
+  }),
+  maxJobRequests: setting({
+    env: "SERVESIM_MAX_JOB_REQUESTS",
+    flag: "max-job-requests",
+    arg: "<n>",
+    description: "most requests one job may simulate (larger workloads are INVALID_ARGUMENT)",
+    schema: integerSetting(1, 100_000_000),
+    default: 1_000_000,
+  }),
+  maxJobTokens: setting({
+    env: "SERVESIM_MAX_JOB_TOKENS",
+    flag: "max-job-tokens",
+    arg: "<n>",
+    description: "most input + output tokens over one job's requests",
+    schema: integerSetting(1),
+    default: 4_000_000_000,
+  }),
+};
+
+export type SchedulerSettings = SettingsValues<typeof schedulerSettings>;
+/** TLS material for the predictor connection (all optional: any one set means TLS). */
+export interface PredictorTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+export type SchedulerServerConfig = ServerConfig & SchedulerSettings & { predictorTls?: PredictorTls };
+
+function readPem(path: string, field: string): Buffer {
+  try {
+    const data = readFileSync(path);
+    if (!data.toString("latin1").includes("-----BEGIN ")) throw new InvalidArgumentError(field, `${path} is not a PEM file`);
+    return data;
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err;
+    throw new InvalidArgumentError(field, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+function predictorTls(v: SchedulerSettings): PredictorTls | undefined {
+  const { predictorTlsCa: ca, predictorTlsCert: cert, predictorTlsKey: key } = v;
+  if (ca === undefined && cert === undefined && key === undefined) return undefined;
+  if ((cert === undefined) !== (key === undefined)) {
+    const missing = cert === undefined ? "SERVESIM_PREDICTOR_TLS_CERT (--predictor-tls-cert)" : "SERVESIM_PREDICTOR_TLS_KEY (--predictor-tls-key)";
+    throw new InvalidArgumentError(missing, "is required when the other half of the client certificate is set");
+  }
+  return {
+    ...(ca !== undefined ? { ca: readPem(ca, "SERVESIM_PREDICTOR_TLS_CA (--predictor-tls-ca)") } : {}),
+    ...(cert !== undefined ? { cert: readPem(cert, "SERVESIM_PREDICTOR_TLS_CERT (--predictor-tls-cert)") } : {}),
+    ...(key !== undefined ? { key: readPem(key, "SERVESIM_PREDICTOR_TLS_KEY (--predictor-tls-key)") } : {}),
+  };
+}
+
+/** Resolves the scheduler configuration from flags and the environment (flags win); errors name the flag or variable. */
+export function loadSchedulerServerConfig(sources: SettingsSources): SchedulerServerConfig {
+  const settings = resolveSettings(schedulerSettings, sources);
+  const tls = predictorTls(settings);
+  return { ...loadServerConfig(DEFAULT_PORTS.scheduler, sources), ...settings, ...(tls ? { predictorTls: tls } : {}) };
+}

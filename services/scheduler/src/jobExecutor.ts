@@ -1,0 +1,31 @@
+import type { IterationStats, RequestRecord, SimulationProgress } from "../../engine/src/types.js";
+import type { JobResult, JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
+
+/** A job spec validated at submission, ready to run. */
+export interface PreparedJob {
+  name: string;
+  /** Measured requests (the progress total). */
+  requestsTotal: number;
+}
+
+/** What a finished job keeps for GetResult. */
+export interface JobRunOutput {
+  result: JobResult;
+  requests: RequestRecord[];
+  iterations: IterationStats[];
+}
+
+export interface RunControl {
+  id: string;
+  /** Aborted when the job is cancelled or the scheduler shuts down: the run must stop promptly. */
+  signal: AbortSignal;
+  onProgress(p: SimulationProgress): void;
+}
+
+/** How the job manager validates and runs jobs (the real one drives the engine against the predictor service). */
+export interface JobExecutor<P extends PreparedJob = PreparedJob> {
+  /** Validates and resolves a spec; bad input throws InvalidArgumentError naming the field. */
+  prepare(spec: JobSpec): Promise<P>;
+  run(job: P, control: RunControl): Promise<JobRunOutput>;
+  close?(): void | Promise<void>;
+}

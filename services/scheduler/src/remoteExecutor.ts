@@ -1,0 +1,72 @@
+import type { Logger } from "pino";
+import { resolveJob, runResolvedJob, toJobResult, type ResolvedJob, type RunnerLimits } from "../../runner/src/index.js";
+import type { JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { PredictorClient } from "../../../clients/ts/src/predictorClient.js";
+import type { ClientOptions } from "../../../clients/ts/src/channel.js";
+import type { JobExecutor, JobRunOutput, PreparedJob, RunControl } from "./jobExecutor.js";
+
+export interface RemoteExecutorOptions {
+  /** The predictor service (host:port, comma list, dns:///name:port). */
+  predictorAddress: string;
+  predictorTls?: ClientOptions["tls"];
+  /** How long one batch may wait for its answer before the stream is reopened. */
+  predictorDeadlineMs: number;
+  /** Reconnects for one batch (UNAVAILABLE, missed deadline). */
+  predictorRetries: number;
+  limits: Partial<RunnerLimits>;
+  logger: Logger;
+  /** Wall-clock interval between progress updates (default 100 ms). */
+  progressEveryMs?: number;
+}
+
+export interface PreparedRemoteJob extends PreparedJob {
+  job: ResolvedJob;
+}
+
+/**
+ * Runs jobs with the engine in this process and every batch priced by the predictor service, one
+ * PredictStream per job over channels shared by all jobs.
+ */
+export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
+  private readonly client: PredictorClient;
+
+  constructor(private readonly opts: RemoteExecutorOptions) {
+    this.client = new PredictorClient({
+      address: opts.predictorAddress,
+      deadlineMs: opts.predictorDeadlineMs,
+      retries: opts.predictorRetries,
+      ...(opts.predictorTls ? { tls: opts.predictorTls } : {}),
+    });
+  }
+
+  async prepare(spec: JobSpec): Promise<PreparedRemoteJob> {
+    const job = await resolveJob(spec, { limits: this.opts.limits });
+    return { name: job.name, requestsTotal: job.requests.length, job };
+  }
+
+  async run(prepared: PreparedRemoteJob, control: RunControl): Promise<JobRunOutput> {
+    const log = this.opts.logger.child({ job: control.id });
+    const predictor = await this.client.openPredictor(prepared.job.predictor.config, {
+      signal: control.signal,
+      messageDeadlineMs: this.opts.predictorDeadlineMs,
+      retries: this.opts.predictorRetries,
+      onReconnect: ({ attempt, delayMs, error }) =>
+        log.warn({ attempt, delayMs: Math.round(delayMs), code: error.codeName, details: error.details }, "predictor stream failed; reconnecting"),
+    });
+    try {
+      const outcome = await runResolvedJob(prepared.job, predictor, {
+        signal: control.signal,
+        onProgress: control.onProgress,
+        progressEveryMs: this.opts.progressEveryMs ?? 100,
+        collectIterations: true,
+      });
+      return { result: toJobResult(outcome), requests: outcome.records, iterations: outcome.iterations ?? [] };
+    } finally {
+      await predictor.close();
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

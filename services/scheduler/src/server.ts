@@ -1,0 +1,62 @@
+import type { Logger } from "pino";
+import { findDescriptorSet } from "../../common/src/reflection.js";
+import { startGrpcServer, type ServerHandle } from "../../common/src/server.js";
+import type { SchedulerServerConfig } from "./config.js";
+import type { JobExecutor } from "./jobExecutor.js";
+import { JobManager } from "./jobManager.js";
+import { RemoteExecutor } from "./remoteExecutor.js";
+import { createSchedulerService } from "./service.js";
+import { WireChecker } from "./wireCheck.js";
+
+export interface SchedulerServer extends ServerHandle {
+  readonly manager: JobManager;
+}
+
+/** The SubmitJob schema check, from the descriptor set reflection uses; off (with a warning) without one. */
+function wireChecker(config: SchedulerServerConfig, logger: Logger): WireChecker | undefined {
+  const path = config.descriptorSet ?? findDescriptorSet();
+  if (!path) {
+    logger.warn("gen/servesim.binpb not found: SubmitJob cannot reject unknown fields");
+    return undefined;
+  }
+  return WireChecker.fromDescriptorSet(path, "servesim.v1.SubmitJobRequest");
+}
+
+/**
+ * Starts the scheduler service (SchedulerService + health + reflection). Jobs run against the
+ * predictor service at config.predictorAddress unless another executor is given (tests). The caller
+ * decides about signals (handleShutdownSignals); shutdown cancels running and queued jobs.
+ */
+export async function startSchedulerServer(config: SchedulerServerConfig, logger: Logger, executor?: JobExecutor): Promise<SchedulerServer> {
+  const exec =
+    executor ??
+    new RemoteExecutor({
+      predictorAddress: config.predictorAddress,
+      ...(config.predictorTls ? { predictorTls: config.predictorTls } : {}),
+      predictorDeadlineMs: config.predictorDeadlineMs,
+      predictorRetries: config.predictorRetries,
+      limits: { maxRequests: config.maxJobRequests, maxTotalTokens: config.maxJobTokens },
+      logger,
+    });
+  const manager = new JobManager(exec, {
+    maxConcurrentJobs: config.maxConcurrentJobs,
+    maxQueuedJobs: config.maxQueuedJobs,
+    maxStoredJobs: config.maxStoredJobs,
+    resultTtlMs: config.resultTtlMs,
+    logger,
+  });
+  const checker = wireChecker(config, logger);
+  const service = createSchedulerService({ manager, logger, ...(checker ? { wireChecker: checker } : {}) });
+  logger.info(
+    { predictorAddress: config.predictorAddress, maxConcurrentJobs: config.maxConcurrentJobs, maxQueuedJobs: config.maxQueuedJobs },
+    "scheduler configured",
+  );
+  let handle: ServerHandle;
+  try {
+    handle = await startGrpcServer({ config, logger, services: [service] });
+  } catch (err) {
+    await manager.shutdown();
+    throw err;
+  }
+  return Object.assign(handle, { manager });
+}

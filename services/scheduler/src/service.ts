@@ -1,0 +1,207 @@
+import { type ServerWritableStream, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { createCallContext, unaryHandler, type CallContext } from "../../common/src/callContext.js";
+import { InvalidArgumentError } from "../../common/src/errors.js";
+import { toServiceError } from "../../common/src/grpcErrors.js";
+import type { ServiceRegistration } from "../../common/src/server.js";
+import {
+  JobState,
+  SchedulerServiceService,
+  SubmitJobRequest,
+  type CancelJobRequest,
+  type CancelJobResponse,
+  type GetJobRequest,
+  type GetJobResponse,
+  type GetResultRequest,
+  type GetResultResponse,
+  type Job,
+  type JobResult,
+  type ListJobsRequest,
+  type ListJobsResponse,
+  type SchedulerServiceServer,
+  type SubmitJobResponse,
+  type WatchJobRequest,
+  type WatchJobResponse,
+} from "../../../gen/ts/servesim/v1/scheduler.js";
+import { chunkBounds } from "./chunks.js";
+import { ITERATION_RECORD_BYTES, requestRecordBytes, toIterationRecord, toRequestRecord } from "./convert.js";
+import { SCHEDULER_SERVICE_NAME } from "./config.js";
+import { isTerminal, SHUTDOWN_REASON, type JobManager } from "./jobManager.js";
+import type { WireChecker } from "./wireCheck.js";
+
+/** WatchJob's interval between progress events when the request leaves min_interval_ms 0. */
+export const DEFAULT_WATCH_INTERVAL_MS = 200;
+/** GetResult's records per chunk when the request leaves chunk_size 0, and the largest accepted. */
+export const DEFAULT_CHUNK_SIZE = 1000;
+export const MAX_CHUNK_SIZE = 100_000;
+
+const WIRE_ERROR = Symbol("wireError");
+
+/** SubmitJob's request decoder, extended with the schema check of its wire bytes (unknown fields, ...). */
+function checkedDefinition(checker: WireChecker | undefined): ServiceDefinition {
+  if (!checker) return SchedulerServiceService;
+  return {
+    ...SchedulerServiceService,
+    submitJob: {
+      ...SchedulerServiceService.submitJob,
+      requestDeserialize: (bytes: Buffer): SubmitJobRequest => {
+        const request = SubmitJobRequest.decode(bytes);
+        try {
+          checker.check(bytes);
+        } catch (err) {
+          if (!(err instanceof InvalidArgumentError)) throw err;
+          Object.defineProperty(request, WIRE_ERROR, { value: err, enumerable: false });
+        }
+        return request;
+      },
+    },
+  };
+}
+
+const KNOWN_STATES = new Set(Object.values(JobState).filter((v): v is JobState => typeof v === "number" && v >= 0));
+
+function checkStates(states: readonly JobState[]): void {
+  states.forEach((s, i) => {
+    if (!KNOWN_STATES.has(s) || s === JobState.JOB_STATE_UNSPECIFIED) {
+      throw new InvalidArgumentError(`states[${i}]`, `unknown job state ${String(s)}`);
+    }
+  });
+}
+
+/** Writes one message, waiting for the transport to drain when its buffer is full. */
+async function write<T>(call: ServerWritableStream<unknown, T>, ctx: CallContext, message: T): Promise<void> {
+  if (!call.write(message)) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        call.off("drain", done);
+        ctx.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      call.on("drain", done);
+      ctx.signal.addEventListener("abort", done);
+    });
+  }
+  ctx.throwIfCancelled();
+}
+
+export interface SchedulerServiceOptions {
+  manager: JobManager;
+  logger: Logger;
+  /** Checks SubmitJob's wire bytes against the schema (unknown fields); off when undefined. */
+  wireChecker?: WireChecker;
+}
+
+/** servesim.v1.SchedulerService over a JobManager, ready to host with startGrpcServer. */
+export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRegistration {
+  const { manager, logger } = opts;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= manager.shutdown(SHUTDOWN_REASON));
+
+  const watchJob = (call: ServerWritableStream<WatchJobRequest, WatchJobResponse>): void => {
+    const ctx = createCallContext(call, "WatchJob", logger);
+    const { id } = call.request;
+    const minInterval = call.request.minIntervalMs || DEFAULT_WATCH_INTERVAL_MS;
+    let timer: NodeJS.Timeout | undefined;
+    let latest: Job | undefined;
+    let lastSent = 0;
+    let unsubscribe = () => {};
+    let open = true;
+    const cleanup = () => {
+      open = false;
+      clearTimeout(timer);
+      timer = undefined;
+      unsubscribe();
+    };
+    const send = (job: Job, result?: JobResult) => {
+      if (!open) return;
+      lastSent = Date.now();
+      call.write({ job, result });
+    };
+    const finish = (job: Job, result: JobResult | undefined) => {
+      send(job, result);
+      cleanup();
+      call.end();
+    };
+    ctx.signal.addEventListener("abort", cleanup);
+    try {
+      const job = manager.get(id);
+      if (isTerminal(job.state)) {
+        finish(job, manager.result(id));
+        return;
+      }
+      send(job);
+      unsubscribe = manager.subscribe(id, (event, now, result) => {
+        if (event === "final") return finish(now, result);
+        if (event === "state") {
+          clearTimeout(timer);
+          timer = undefined;
+          return send(now);
+        }
+        latest = now;
+        if (timer) return;
+        const wait = lastSent + minInterval - Date.now();
+        if (wait <= 0) return send(now);
+        timer = setTimeout(() => {
+          timer = undefined;
+          if (latest) send(latest);
+        }, wait);
+      });
+    } catch (err) {
+      cleanup();
+      call.emit("error", toServiceError(err, ctx.logger));
+    }
+  };
+
+  const getResult = (call: ServerWritableStream<GetResultRequest, GetResultResponse>): void => {
+    const ctx = createCallContext(call, "GetResult", logger);
+    const req = call.request;
+    const run = async () => {
+      const size = req.chunkSize || DEFAULT_CHUNK_SIZE;
+      if (size > MAX_CHUNK_SIZE) throw new InvalidArgumentError("chunk_size", `must be at most ${MAX_CHUNK_SIZE} (got ${size})`);
+      const { output } = manager.output(req.id);
+      await write(call, ctx, { result: output.result });
+      if (req.includeRequests) {
+        const records = output.requests;
+        for (const [a, b] of chunkBounds(records.length, size, (i) => requestRecordBytes(records[i]!))) {
+          await write(call, ctx, { requests: { records: records.slice(a, b).map(toRequestRecord) } });
+        }
+      }
+      if (req.includeIterations) {
+        const iterations = output.iterations;
+        for (const [a, b] of chunkBounds(iterations.length, size, () => ITERATION_RECORD_BYTES)) {
+          await write(call, ctx, { iterations: { records: iterations.slice(a, b).map(toIterationRecord) } });
+        }
+      }
+    };
+    run().then(
+      () => call.end(),
+      (err: unknown) => {
+        if (!call.cancelled) call.emit("error", toServiceError(err, ctx.logger));
+      },
+    );
+  };
+
+  const implementation: SchedulerServiceServer = {
+    submitJob: unaryHandler("SubmitJob", logger, async (req: SubmitJobRequest): Promise<SubmitJobResponse> => {
+      const wireError = (req as unknown as Record<symbol, unknown>)[WIRE_ERROR];
+      if (wireError) throw wireError;
+      return { job: await manager.submit(req.spec) };
+    }),
+    getJob: unaryHandler("GetJob", logger, (req: GetJobRequest): GetJobResponse => ({ job: manager.get(req.id) })),
+    watchJob,
+    cancelJob: unaryHandler("CancelJob", logger, async (req: CancelJobRequest): Promise<CancelJobResponse> => ({ job: await manager.cancel(req.id) })),
+    listJobs: unaryHandler("ListJobs", logger, (req: ListJobsRequest): ListJobsResponse => {
+      checkStates(req.states);
+      return { jobs: manager.list(req.states) };
+    }),
+    getResult,
+  };
+
+  return {
+    name: SCHEDULER_SERVICE_NAME,
+    definition: checkedDefinition(opts.wireChecker),
+    implementation: implementation as UntypedServiceImplementation,
+    drain: () => void stop(),
+    close: () => stop(),
+  };
+}

@@ -1,0 +1,178 @@
+/** Real predictor and scheduler servers on ephemeral ports, plus job specs and gates for the tests. */
+import { credentials, loadPackageDefinition, type ChannelCredentials, type Client, type ClientReadableStream } from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { healthProtoPath } from "../../common/src/health.js";
+import { loadPredictorServerConfig } from "../../predictor/src/config.js";
+import type { PredictorBuilder } from "../../predictor/src/predictorCache.js";
+import { startPredictorServer } from "../../predictor/src/server.js";
+import { createLogger } from "../../common/src/logger.js";
+import type { ServerHandle } from "../../common/src/server.js";
+import { createPredictor } from "../../perf/src/factory.js";
+import type { BatchPredictor, SimBatch } from "../../engine/src/simBatch.js";
+import { resolveJob, runResolvedJob } from "../../runner/src/index.js";
+import { PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
+import { JobSpec, type EngineConfig, type IterationRecord, type RequestRecord, type Workload } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { SchedulerClient } from "../../../clients/ts/src/index.js";
+import { loadSchedulerServerConfig } from "../src/config.js";
+import { startSchedulerServer, type SchedulerServer } from "../src/server.js";
+import { toIterationRecord, toRequestRecord } from "../src/convert.js";
+
+export type LogLine = Record<string, unknown>;
+
+function memoryLogger(name: string, logs: LogLine[]) {
+  return createLogger({ name, level: "debug", destination: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) } });
+}
+
+export interface TestPredictor {
+  handle: ServerHandle;
+  port: number;
+  address: string;
+  logs: LogLine[];
+  /** Cuts every stream at once (a killed replica). */
+  kill(): Promise<void>;
+}
+
+export async function startPredictor(opts: { port?: number; build?: PredictorBuilder } = {}): Promise<TestPredictor> {
+  const config = loadPredictorServerConfig({ env: { SERVESIM_HOST: "127.0.0.1", SERVESIM_PORT: String(opts.port ?? 0) } });
+  const logs: LogLine[] = [];
+  const handle = await startPredictorServer(config, memoryLogger("predictor", logs), opts.build);
+  return {
+    handle,
+    port: handle.port,
+    address: `127.0.0.1:${handle.port}`,
+    logs,
+    async kill() {
+      handle.forceShutdown();
+      await handle.closed;
+    },
+  };
+}
+
+export interface TestScheduler {
+  server: SchedulerServer;
+  client: SchedulerClient;
+  logs: LogLine[];
+  stop(): Promise<void>;
+}
+
+export async function startScheduler(predictorAddress: string, env: Record<string, string> = {}): Promise<TestScheduler> {
+  const config = loadSchedulerServerConfig({
+    env: { SERVESIM_HOST: "127.0.0.1", SERVESIM_PORT: "0", SERVESIM_PREDICTOR_ADDRESS: predictorAddress, SERVESIM_GRACE_MS: "5000", ...env },
+  });
+  const logs: LogLine[] = [];
+  const server = await startSchedulerServer(config, memoryLogger("scheduler", logs));
+  const client = new SchedulerClient({ address: `127.0.0.1:${server.port}`, retries: 0 });
+  return {
+    server,
+    client,
+    logs,
+    async stop() {
+      client.close();
+      await server.shutdown("test over");
+    },
+  };
+}
+
+export const constantConfig = (extra: Partial<PredictorConfig> = {}): PredictorConfig => ({
+  kind: PredictorKind.PREDICTOR_KIND_CONSTANT,
+  deviceName: "",
+  databasePath: "",
+  backendVersion: "",
+  weightDtype: 0,
+  kvCacheDtype: 0,
+  ctxAttention: "",
+  ...extra,
+});
+
+export interface SpecParts {
+  name?: string;
+  engine?: Partial<EngineConfig>;
+  predictor?: Partial<PredictorConfig>;
+  workload?: Workload;
+}
+
+export const jobSpec = (parts: SpecParts): JobSpec => JobSpec.fromPartial(parts as never);
+
+export function inlineWorkload(rows: ReadonlyArray<{ input: number; output: number; taskId?: number }>): Workload {
+  return { inline: { requests: rows.map((r, i) => ({ taskId: r.taskId ?? i, inputLength: r.input, outputTokens: r.output, inputIds: [] })) } };
+}
+
+/** `n` requests with varied lengths (deterministic). */
+export function variedRequests(n: number, seed = 1): Array<{ input: number; output: number }> {
+  return Array.from({ length: n }, (_, i) => ({ input: 16 + ((i * 37 + seed * 11) % 90), output: 4 + ((i * 13 + seed * 7) % 20) }));
+}
+
+/** A small constant-predictor job: `n` requests, max_batch_size 4, no warm-up. */
+export function smallJob(n = 12, name = "small", engine: Partial<EngineConfig> = {}): JobSpec {
+  return jobSpec({
+    name,
+    engine: { maxBatchSize: 4, warmup: 0, ...engine },
+    predictor: { kind: PredictorKind.PREDICTOR_KIND_CONSTANT, constantPrefillTimeMs: 10, constantDecodeTimeMs: 5 },
+    workload: inlineWorkload(variedRequests(n)),
+  });
+}
+
+/** The same job run by the embedded engine with a local predictor, in wire form. */
+export async function embeddedRun(spec: JobSpec): Promise<{ requests: RequestRecord[]; iterations: IterationRecord[]; numIterations: number }> {
+  const job = await resolveJob(spec);
+  const predictor = await createPredictor(job.predictor.config);
+  const out = await runResolvedJob(job, predictor, { collectIterations: true });
+  return { requests: out.records.map(toRequestRecord), iterations: (out.iterations ?? []).map(toIterationRecord), numIterations: out.result.numIterations };
+}
+
+/** A promise with its resolver. */
+export function gate<T = void>(): { promise: Promise<T>; open(v: T): void } {
+  let open!: (v: T) => void;
+  const promise = new Promise<T>((r) => (open = r));
+  return { promise, open };
+}
+
+/**
+ * A predictor builder whose predictors answer like services/perf's, except that the `holdAt`-th
+ * prediction of the server (1-based) waits until `release` is opened; `reached` resolves when it starts waiting.
+ */
+export function holdingBuilder(holdAt: number) {
+  const reached = gate();
+  const release = gate();
+  let count = 0;
+  const build: PredictorBuilder = async (config) => {
+    const inner = await createPredictor(config);
+    const p: BatchPredictor = {
+      description: inner.description,
+      async predict(batch: SimBatch) {
+        count += 1;
+        if (count === holdAt) {
+          reached.open();
+          await release.promise;
+        }
+        return inner.predict(batch);
+      },
+    };
+    return p;
+  };
+  return { build, reached: reached.promise, release: () => release.open(), predictions: () => count };
+}
+
+/** Polls `cond` every 10 ms until it holds (no wall-time assertion: the test timeout bounds it). */
+export async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await cond())) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** Opens a grpc.health.v1 Watch on the whole server and collects the statuses it reports. */
+export function watchHealth(port: number): { statuses: string[]; close(): void } {
+  const pkg = loadPackageDefinition(loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true })) as unknown as {
+    grpc: { health: { v1: { Health: new (address: string, creds: ChannelCredentials) => Client & { watch(req: { service: string }): ClientReadableStream<{ status: string }> } } } };
+  };
+  const client = new pkg.grpc.health.v1.Health(`127.0.0.1:${port}`, credentials.createInsecure());
+  const statuses: string[] = [];
+  const call = client.watch({ service: "" });
+  call.on("data", (r: { status: string }) => statuses.push(r.status));
+  call.on("error", () => undefined);
+  return {
+    statuses,
+    close() {
+      call.cancel();
+      client.close();
+    },
+  };
+}
