@@ -15,6 +15,8 @@ import { readSimConfig } from "./simConfig.js";
 /** `servesim throughput` flags as commander parses them (camelCase). */
 export interface ThroughputFlags {
   dataset: string;
+  /** Accept prompt-only dataset lines with ISL = ceil(characters / 4). */
+  approxPromptTokens?: boolean;
   model?: string;
   modelPath?: string;
   gpu?: string;
@@ -138,7 +140,8 @@ function predictorConfig(d: PredictorDraft, model: PredictorConfig["model"]): Pr
 /**
  * Builds the one JobSpec every mode runs (embedded, remote predictor, scheduler job) from the flags,
  * --sim-config (predictor; flags win) and --extra-llm-api-options (engine; the file wins, as in
- * trtllm-bench). The dataset goes in as JSONL text named by its path.
+ * trtllm-bench). The dataset goes in as JSONL text named by its path; --model-path goes in twice: as
+ * the inline architecture read here and as JobSpec.model_path (the report's "Model Path").
  */
 export function buildJobSpec(f: ThroughputFlags): BuiltJob {
   const warnings: string[] = [];
@@ -221,7 +224,8 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
     name: f.name ?? `throughput ${basename(f.dataset)}`,
     engine,
     predictor: predictorConfig(draft, model),
-    workload: { dataset: { jsonl: readDataset(f.dataset), name: f.dataset } },
+    workload: { dataset: { jsonl: readDataset(f.dataset), name: f.dataset, approxPromptTokens: f.approxPromptTokens ?? false } },
+    modelPath: f.modelPath ?? "",
   };
   return { spec, warnings };
 }

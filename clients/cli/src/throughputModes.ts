@@ -22,7 +22,7 @@ export interface ThroughputResult {
   reportJsonText: string;
   records: RequestRecord[];
   iterations: IterationStats[];
-  /** Non-fatal remarks from resolving the job (local modes only). */
+  /** Non-fatal remarks from resolving the job (here, or by the scheduler at submission: Job.warnings). */
   warnings: string[];
 }
 
@@ -156,7 +156,7 @@ export async function runOnScheduler(spec: JobSpec, address: string, ctx: RunCon
       reportJsonText: out.result.reportJson.endsWith("\n") ? out.result.reportJson : `${out.result.reportJson}\n`,
       records: out.requests.map(fromWireRequest),
       iterations: out.iterations.map(fromWireIteration),
-      warnings: [],
+      warnings: submitted.warnings,
     };
   } finally {
     client.close();

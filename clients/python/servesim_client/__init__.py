@@ -15,6 +15,7 @@ from ._channel import DEFAULT_DEADLINE_S, DEFAULT_RETRIES
 from ._stubs import predictor_pb2, predictor_pb2_grpc, scheduler_pb2, scheduler_pb2_grpc
 from .address import resolve_targets
 from .errors import (
+    AlreadyExistsError,
     CancelledError,
     DeadlineExceededError,
     FailedPreconditionError,
@@ -46,6 +47,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_DEADLINE_S",
     "DEFAULT_RETRIES",
+    "AlreadyExistsError",
     "CancelledError",
     "DeadlineExceededError",
     "FailedPreconditionError",

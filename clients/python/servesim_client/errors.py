@@ -43,6 +43,10 @@ class FailedPreconditionError(ServesimError):
     """The call does not fit the job's state (e.g. GetResult of a job that has not succeeded)."""
 
 
+class AlreadyExistsError(ServesimError):
+    """A SubmitJob request_id was already used with a different spec."""
+
+
 class ResourceExhaustedError(ServesimError):
     """The server is at a limit (e.g. too many queued jobs); retry later."""
 
@@ -66,6 +70,7 @@ class InternalError(ServesimError):
 _BY_CODE = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
     grpc.StatusCode.NOT_FOUND: NotFoundError,
+    grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
     grpc.StatusCode.FAILED_PRECONDITION: FailedPreconditionError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
     grpc.StatusCode.UNAVAILABLE: UnavailableError,

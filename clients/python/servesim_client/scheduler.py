@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
@@ -88,11 +89,15 @@ class SchedulerClient:
             raise InternalError(grpc.StatusCode.INTERNAL, f"{method} answered without a job")
         return response.job
 
-    def submit_job(self, spec: "spb.JobSpec", *, deadline: Optional[float] = None) -> "spb.Job":
+    def submit_job(self, spec: "spb.JobSpec", *, deadline: Optional[float] = None, request_id: Optional[str] = None) -> "spb.Job":
         """Submits a job and returns it (QUEUED). A bad spec raises InvalidArgumentError naming the field,
-        e.g. ``spec.engine.max_batch_size``. Retried on UNAVAILABLE like every unary call: if the server
-        accepted the job but its answer was lost, the job may exist twice."""
-        return self._job(self._unary("SubmitJob", spb.SubmitJobRequest(spec=spec), deadline), "SubmitJob")
+        e.g. ``spec.engine.max_batch_size``; ``job.warnings`` lists non-fatal findings. Retried on
+        UNAVAILABLE like every unary call, every attempt with the same ``request_id`` (default: a new
+        UUID per call), so when the server accepted the job but its answer was lost the retry returns
+        that job instead of creating a second one. Reusing a request_id with another spec raises
+        AlreadyExistsError."""
+        request = spb.SubmitJobRequest(spec=spec, request_id=request_id or str(uuid.uuid4()))
+        return self._job(self._unary("SubmitJob", request, deadline), "SubmitJob")
 
     def get_job(self, job_id: str, *, deadline: Optional[float] = None) -> "spb.Job":
         return self._job(self._unary("GetJob", spb.GetJobRequest(id=job_id), deadline), "GetJob")
@@ -195,10 +200,11 @@ class SchedulerClient:
         include_requests: bool = False,
         include_iterations: bool = False,
         on_progress: Optional[Callable[["spb.Job"], None]] = None,
+        request_id: Optional[str] = None,
     ) -> JobOutput:
         """Submits a job, waits for it and returns its result; a job that fails or is cancelled raises
-        JobFailedError (``err.job.error`` says why)."""
-        job = self.submit_job(spec)
+        JobFailedError (``err.job.error`` says why). ``request_id`` as for submit_job."""
+        job = self.submit_job(spec, request_id=request_id)
         final = self.wait_job(job.id, on_progress=on_progress)
         if final.job.state != spb.JOB_STATE_SUCCEEDED:
             raise JobFailedError(final.job)

@@ -190,12 +190,16 @@ def synthetic_workload(
     return spb.Workload(synthetic=synthetic)
 
 
-def dataset_workload(path: Union[str, "os.PathLike[str]"], *, name: Optional[str] = None) -> "spb.Workload":
+def dataset_workload(
+    path: Union[str, "os.PathLike[str]"], *, name: Optional[str] = None, approx_prompt_tokens: bool = False
+) -> "spb.Workload":
     """A trtllm-bench dataset file (JSONL with input_ids and output_tokens), sent as text; the report
-    names it ``name`` (default: the path)."""
+    names it ``name`` (default: the path). With ``approx_prompt_tokens`` lines that have only a text
+    ``prompt`` are accepted with ISL = ceil(characters / 4), and the report says so."""
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    return spb.Workload(dataset=spb.DatasetWorkload(jsonl=text, name=os.fspath(path) if name is None else name))
+    dataset = spb.DatasetWorkload(jsonl=text, name=os.fspath(path) if name is None else name, approx_prompt_tokens=approx_prompt_tokens)
+    return spb.Workload(dataset=dataset)
 
 
 RequestLike = Union[Tuple[int, int], Mapping[str, Any], "spb.InlineRequest"]
@@ -268,6 +272,8 @@ def job_spec(
     num_requests: Optional[int] = None,
     random_seed: int = 0,
     engine: Optional["spb.EngineConfig"] = None,
+    model_path: Optional[str] = None,
+    approx_prompt_tokens: bool = False,
     **kwargs: Any,
 ) -> "spb.JobSpec":
     """A JobSpec from simple keyword arguments.
@@ -284,6 +290,10 @@ def job_spec(
     PredictorConfig. Every other keyword is an engine_config setting (max_batch_size, concurrency,
     request_rate, seed, warmup, ...), unless ``engine`` is given.
 
+    ``model_path`` is trtllm-bench's --model_path (the report's Model Path); without a ``model`` it is
+    also the model, a config.json (or a directory holding one) read by the scheduler.
+    ``approx_prompt_tokens`` (with ``dataset`` only) accepts prompt-only lines, ISL = ceil(characters / 4).
+
     Example: ``job_spec("demo", predictor="roofline", model="llama-3.1-8b", gpu="h100_sxm",
     num_requests=100, input_mean=512, output_mean=128, concurrency=16)``.
     """
@@ -297,6 +307,8 @@ def job_spec(
         config = predictor_config(predictor, **predictor_kwargs)
 
     sources = [s for s in (workload, dataset, requests) if s is not None]
+    if approx_prompt_tokens and dataset is None:
+        raise TypeError("job_spec: approx_prompt_tokens applies to a dataset only")
     if synthetic_kwargs and not sources:
         if num_requests is None:
             raise TypeError("job_spec: a synthetic workload needs num_requests")
@@ -308,7 +320,7 @@ def job_spec(
         if workload is not None:
             work = workload
         elif dataset is not None:
-            work = dataset_workload(dataset)
+            work = dataset_workload(dataset, approx_prompt_tokens=approx_prompt_tokens)
         else:
             work = inline_workload(requests)  # type: ignore[arg-type]
         keep_first = num_requests or 0
@@ -324,4 +336,4 @@ def job_spec(
         engine_msg = engine_config(**kwargs)
     if keep_first:
         engine_msg.num_requests = keep_first
-    return spb.JobSpec(name=name, engine=engine_msg, predictor=config, workload=work)
+    return spb.JobSpec(name=name, engine=engine_msg, predictor=config, workload=work, model_path=model_path or "")

@@ -3,6 +3,7 @@ behaviour the test controls (no servesim server involved)."""
 
 import threading
 import unittest
+import uuid
 from concurrent import futures
 
 import grpc
@@ -71,6 +72,22 @@ class FlakyWatcher(spb_grpc.SchedulerServiceServicer):
         yield spb.GetResultResponse(requests=spb.RequestRecords(records=[spb.RequestRecord(task_id=0)]))
         yield spb.GetResultResponse(requests=spb.RequestRecords(records=[spb.RequestRecord(task_id=1)]))
         yield spb.GetResultResponse(iterations=spb.IterationRecords(records=[spb.IterationRecord(iter=0)]))
+
+
+class FlakySubmitter(spb_grpc.SchedulerServiceServicer):
+    """SubmitJob records each attempt's request_id; the first `failures` attempts of a submission fail
+    with UNAVAILABLE (as if the answer had been lost)."""
+
+    def __init__(self):
+        self.request_ids = []
+        self.failures = 0
+
+    def SubmitJob(self, request, context):
+        self.request_ids.append(request.request_id)
+        if self.failures > 0:
+            self.failures -= 1
+            context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset")
+        return spb.SubmitJobResponse(job=spb.Job(id="job-for-" + request.request_id, name=request.spec.name, warnings=["w"]))
 
 
 def serve(servicer, add):
@@ -150,6 +167,29 @@ class RetryTest(unittest.TestCase):
         self.assertEqual(a.catalog_calls + b.catalog_calls, 40)
         self.assertGreater(a.catalog_calls, 0)
         self.assertGreater(b.catalog_calls, 0)
+
+    def test_submit_job_sends_one_request_id_for_all_its_retries(self):
+        svc = FlakySubmitter()
+        server, port = serve(svc, spb_grpc.add_SchedulerServiceServicer_to_server)
+        self.servers.append(server)
+        with SchedulerClient(f"127.0.0.1:{port}", retries=4) as client:
+            svc.failures = 2
+            job = client.submit_job(spb.JobSpec(name="j"))
+            self.assertEqual(len(svc.request_ids), 3)
+            first = svc.request_ids[0]
+            self.assertEqual(str(uuid.UUID(first, version=4)), first)
+            self.assertEqual(set(svc.request_ids), {first})
+            self.assertEqual((job.id, list(job.warnings)), ("job-for-" + first, ["w"]))
+
+            svc.request_ids.clear()
+            client.submit_job(spb.JobSpec(name="j"))
+            self.assertEqual(len(svc.request_ids), 1)
+            self.assertNotEqual(svc.request_ids[0], first)
+
+            svc.request_ids.clear()
+            svc.failures = 1
+            self.assertEqual(client.submit_job(spb.JobSpec(name="j"), request_id="my-key").id, "job-for-my-key")
+            self.assertEqual(svc.request_ids, ["my-key", "my-key"])
 
     def test_watch_reopens_after_unavailable_and_result_assembles_chunks(self):
         svc = FlakyWatcher()

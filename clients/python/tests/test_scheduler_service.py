@@ -5,9 +5,11 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import uuid
 
 import support
 from servesim_client import (
+    AlreadyExistsError,
     FailedPreconditionError,
     InvalidArgumentError,
     JobFailedError,
@@ -155,6 +157,42 @@ class SchedulerServiceTest(unittest.TestCase):
         with self.assertRaises(InvalidArgumentError) as ctx:
             self.client.submit_job(job_spec(predictor="roofline", model="no-such-model", gpu="h100_sxm", requests=[(16, 4)]))
         self.assertEqual(ctx.exception.field, "spec.predictor.model")
+
+    def test_submit_with_the_same_request_id_returns_the_same_job(self):
+        spec = job_spec("idempotent", **PR12700)
+        request_id = str(uuid.uuid4())
+        first = self.client.submit_job(spec, request_id=request_id)
+        again = self.client.submit_job(spec, request_id=request_id)
+        self.assertEqual(again.id, first.id)
+        self.assertEqual([j.id for j in self.client.list_jobs() if j.name == "idempotent"], [first.id])
+        self.assertNotEqual(self.client.submit_job(spec).id, first.id)
+        with self.assertRaises(AlreadyExistsError) as ctx:
+            self.client.submit_job(job_spec("other", **PR12700), request_id=request_id)
+        self.assertIn(f"request_id {request_id} was already used with a different spec (job {first.id})", ctx.exception.details)
+
+    def test_job_warnings(self):
+        job = self.client.submit_job(job_spec("warned", predictor="constant", requests=[(16, 2), {"task_id": 0, "input_length": 8, "output_tokens": 2}], warmup=0))
+        self.assertEqual(
+            list(job.warnings),
+            [
+                "spec.workload.inline.requests[1]: duplicate task_id 0 (first at requests[0])",
+                "no model and GPU to size the KV cache from: the pool holds every request at once (2 blocks); give kv_num_blocks or kv_cache_max_tokens to bound it",
+            ],
+        )
+        self.assertEqual(list(self.client.get_job(job.id).warnings), list(job.warnings))
+        self.assertEqual(list(self.client.submit_job(job_spec("quiet", **PR12700, kv_num_blocks=100)).warnings), [])
+
+    def test_model_path_and_approx_prompt_tokens(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "prompts.jsonl")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write('{"task_id":0,"prompt":"abcdefghi","output_tokens":2}\n{"task_id":1,"input_ids":[1,2],"output_tokens":2}\n')
+            spec = job_spec("approx", predictor="constant", model="llama-3.1-8b", dataset=path, approx_prompt_tokens=True, model_path="/models/llama", warmup=0, kv_num_blocks=100)
+        out = self.client.run_job(spec, include_requests=True)
+        self.assertEqual([r.input_length for r in out.requests], [3, 2])
+        self.assertEqual(out.report["engine"]["model_path"], "/models/llama")
+        self.assertIs(out.report["sim"]["approx_prompt_tokens"], True)
+        self.assertIn("Model Path:\t\t/models/llama\n", out.result.report_text)
 
     def test_unknown_job(self):
         for call in (self.client.get_job, self.client.cancel_job, self.client.get_result):

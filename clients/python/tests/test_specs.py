@@ -8,6 +8,7 @@ import grpc
 
 import support  # noqa: F401  (puts servesim_client on sys.path)
 from servesim_client import (
+    AlreadyExistsError,
     InvalidArgumentError,
     NotFoundError,
     ServesimError,
@@ -113,6 +114,14 @@ class WorkloadTest(unittest.TestCase):
             self.assertEqual(w.dataset.name, path)
             self.assertEqual(w.dataset.jsonl, '{"task_id":0,"input_ids":[1,2,3],"output_tokens":4}\n')
             self.assertEqual(dataset_workload(path, name="mine").dataset.name, "mine")
+            self.assertFalse(w.dataset.approx_prompt_tokens)
+            self.assertTrue(dataset_workload(path, approx_prompt_tokens=True).dataset.approx_prompt_tokens)
+            spec = job_spec(dataset=path, approx_prompt_tokens=True, model_path="/ckpt")
+            self.assertTrue(spec.workload.dataset.approx_prompt_tokens)
+            self.assertEqual(spec.model_path, "/ckpt")
+        self.assertEqual(job_spec(requests=[(4, 2)]).model_path, "")
+        with self.assertRaisesRegex(TypeError, "approx_prompt_tokens applies to a dataset only"):
+            job_spec(requests=[(4, 2)], approx_prompt_tokens=True)
 
     def test_inline(self):
         w = inline_workload([(128, 8), {"task_id": 9, "input_ids": [5, 6], "output_tokens": 2}])
@@ -199,6 +208,7 @@ class ErrorTest(unittest.TestCase):
         self.assertIsInstance(e, NotFoundError)
         self.assertIsNone(e.field)
         self.assertIs(type(error_for(grpc.StatusCode.ABORTED, "x")), ServesimError)
+        self.assertIsInstance(error_for(grpc.StatusCode.ALREADY_EXISTS, "request_id r was already used"), AlreadyExistsError)
 
     def test_job_failed(self):
         err = JobFailedError(spb.Job(id="j1", state=spb.JOB_STATE_CANCELLED, error="cancelled by the client"))

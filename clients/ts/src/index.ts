@@ -4,7 +4,7 @@ export { DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, type ClientOptions } from "./chan
 export { ServesimError, toServesimError } from "./errors.js";
 export { PredictorClient, type CallOpts } from "./predictorClient.js";
 export { RemotePredictor, type RemotePredictorOptions, type RemotePredictorStreamOptions } from "./remotePredictor.js";
-export { SchedulerClient, type GetResultOpts, type JobOutput, type WatchOpts } from "./schedulerClient.js";
+export { SchedulerClient, type GetResultOpts, type JobOutput, type SubmitOpts, type WatchOpts } from "./schedulerClient.js";
 export type {
   IterationRecord,
   Job,

@@ -15,27 +15,38 @@ import { encodeBatch } from "./wireBatch.js";
 export interface RemotePredictorStreamOptions {
   /** Aborting fails the outstanding and every later prediction with CANCELLED at once. */
   signal?: AbortSignal;
-  /** How long one batch may wait for its answer (default: the client's deadlineMs, else 30000). */
+  /** How long one message may wait for its answer (default: the client's deadlineMs, else 30000). */
   messageDeadlineMs?: number;
-  /** Reconnects allowed for one batch after UNAVAILABLE or a missed deadline (default: the client's retries, else 4). */
+  /** Reconnects allowed for one message after UNAVAILABLE or a missed deadline (default: the client's retries, else 4). */
   retries?: number;
   /** Told about every reconnect (for logs). */
   onReconnect?: (event: { attempt: number; delayMs: number; error: ServesimError }) => void;
+  /**
+   * Messages sent before the first is answered (default 64): the engine keeps that many batches or
+   * decode runs in flight while its batch sequence does not depend on the clock. 1 = ping-pong.
+   */
+  maxInFlight?: number;
 }
 
 export type RemotePredictorOptions = ClientOptions & RemotePredictorStreamOptions & { config: PredictorConfig };
 
 type Stream = ClientDuplexStream<PredictStreamRequest, PredictStreamResponse>;
 
-interface PendingBatch {
+/** A sent message waiting for its answer. */
+interface PendingMessage {
   message: PredictStreamRequest;
-  resolve(ms: number): void;
+  /** Takes the answer; returns an error when it does not fit the message. */
+  deliver(r: PredictStreamResponse): ServesimError | undefined;
   reject(err: ServesimError): void;
+  /** Reconnects made while this message was the oldest unanswered one. */
   failures: number;
-  timer?: NodeJS.Timeout;
+  sentAt: number;
 }
 
 const CLOSE_WAIT_MS = 1_000;
+export const DEFAULT_MAX_IN_FLIGHT = 64;
+/** Steps per DecodeRun message (the service accepts up to SERVESIM_MAX_DECODE_STEPS, 2^20 by default). */
+const MAX_RUN_STEPS = 1 << 16;
 
 function streamMessage(m: Partial<PredictStreamRequest>): PredictStreamRequest {
   return { config: undefined, batch: undefined, decodeRun: undefined, sequence: 0, includeBreakdown: false, ...m };
@@ -43,18 +54,22 @@ function streamMessage(m: Partial<PredictStreamRequest>): PredictStreamRequest {
 
 /**
  * A BatchPredictor backed by the predictor service over one PredictStream: the first message carries
- * the config, then one batch at a time (ping-pong). When the stream fails with UNAVAILABLE (a replica
- * restarted or was killed), is cancelled by the server (a replica cut at shutdown) or a batch misses
- * its deadline, it reopens the stream with backoff, on the
- * next replica when there are several, re-sends the config and the unanswered batch: the predictions,
- * hence the simulation, are the same as without the failure.
+ * the config, then batches and decode runs, up to `maxInFlight` of them unanswered; the service answers
+ * in order. When the stream fails with UNAVAILABLE (a replica restarted or was killed), is cancelled by
+ * the server (a replica cut at shutdown) or an answer misses its deadline, it reopens the stream with
+ * backoff, on the next replica when there are several, and re-sends the config and every unanswered
+ * message in order: the predictions, hence the simulation, are the same as without the failure.
  */
 export class RemotePredictor implements BatchPredictor {
   readonly description: string;
+  readonly maxInFlight: number;
   private readonly messageDeadlineMs: number;
   private readonly retries: number;
   private stream: Stream | undefined;
-  private pending: PendingBatch | undefined;
+  /** Unanswered messages, oldest first (pending[head] is the next answer expected). */
+  private pending: PendingMessage[] = [];
+  private head = 0;
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private sequence = 0;
   private failure: ServesimError | undefined;
@@ -72,6 +87,7 @@ export class RemotePredictor implements BatchPredictor {
     this.description = description;
     this.messageDeadlineMs = opts.messageDeadlineMs ?? client.deadlineMs ?? DEFAULT_DEADLINE_MS;
     this.retries = opts.retries ?? client.retries ?? DEFAULT_RETRIES;
+    this.maxInFlight = Math.max(1, Math.floor(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT));
     opts.signal?.addEventListener("abort", this.onAbort, { once: true });
   }
 
@@ -100,17 +116,51 @@ export class RemotePredictor implements BatchPredictor {
     return new RemotePredictor(pick, config, described.description, client.options, opts);
   }
 
+  /** Unanswered messages. */
+  get outstanding(): number {
+    return this.pending.length - this.head;
+  }
+
+  /** Prices one batch (copied now: the engine reuses its arrays). */
   predict(batch: SimBatch): Promise<number> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.closed) return Promise.reject(new ServesimError(Status.FAILED_PRECONDITION, "RemotePredictor is closed"));
-    if (this.pending) {
-      return Promise.reject(new ServesimError(Status.FAILED_PRECONDITION, "RemotePredictor prices one batch at a time; await the previous predict()"));
-    }
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
     const message = streamMessage({ batch: encodeBatch(batch), sequence: ++this.sequence });
     return new Promise<number>((resolve, reject) => {
-      this.pending = { message, resolve, reject, failures: 0 };
-      this.transmit();
+      this.send(message, reject, (r) => {
+        resolve(r.timeMs);
+        return undefined;
+      });
     });
+  }
+
+  /**
+   * The times of `steps` decode-only iterations of `count` requests, step i at past KV length
+   * `pastKv[j] + i` (one DecodeRun message per 65536 steps; `pastKv` is copied now).
+   */
+  predictDecodeRun(pastKv: ArrayLike<number>, count: number, steps: number): Promise<number[]> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    const parts: Array<Promise<number[]>> = [];
+    for (let first = 0; first < steps; first += MAX_RUN_STEPS) {
+      const numSteps = Math.min(MAX_RUN_STEPS, steps - first);
+      const pastKvLength = new Array<number>(count);
+      for (let j = 0; j < count; j++) pastKvLength[j] = pastKv[j]! + first;
+      const message = streamMessage({ decodeRun: { pastKvLength, numSteps }, sequence: ++this.sequence });
+      parts.push(
+        new Promise<number[]>((resolve, reject) => {
+          this.send(message, reject, (r) => {
+            if (r.stepTimesMs.length !== numSteps) {
+              return new ServesimError(Status.INTERNAL, `predictor answered ${r.stepTimesMs.length} step times for a decode run of ${numSteps} steps`);
+            }
+            resolve(r.stepTimesMs);
+            return undefined;
+          });
+        }),
+      );
+    }
+    if (parts.length === 1) return parts[0]!;
+    return Promise.all(parts).then((chunks) => chunks.flat());
   }
 
   /** Half-closes the stream (the server ends it cleanly) and releases owned channels. */
@@ -119,7 +169,7 @@ export class RemotePredictor implements BatchPredictor {
     this.closed = true;
     this.opts.signal?.removeEventListener("abort", this.onAbort);
     this.clearRetry();
-    this.settle(new ServesimError(Status.CANCELLED, "RemotePredictor closed with a batch outstanding"));
+    this.settleAll(new ServesimError(Status.CANCELLED, "RemotePredictor closed with a prediction outstanding"));
     const stream = this.stream;
     this.stream = undefined;
     if (stream) {
@@ -138,21 +188,36 @@ export class RemotePredictor implements BatchPredictor {
     this.ownedClient?.close();
   }
 
-  private transmit(): void {
-    const p = this.pending;
-    if (!p) return;
+  private refusal(): ServesimError | undefined {
+    if (this.failure) return this.failure;
+    if (this.closed) return new ServesimError(Status.FAILED_PRECONDITION, "RemotePredictor is closed");
+    if (this.outstanding >= this.maxInFlight) {
+      return new ServesimError(
+        Status.FAILED_PRECONDITION,
+        `RemotePredictor has ${this.outstanding} predictions outstanding (maxInFlight ${this.maxInFlight}); await the oldest first`,
+      );
+    }
+    return undefined;
+  }
+
+  private send(message: PredictStreamRequest, reject: (err: ServesimError) => void, deliver: PendingMessage["deliver"]): void {
+    const p: PendingMessage = { message, deliver, reject, failures: 0, sentAt: Date.now() };
+    this.pending.push(p);
+    // While a reconnect is scheduled, the message waits for it (it is resent with the others).
+    if (this.retryTimer !== undefined) return;
     let stream: Stream;
     try {
       stream = this.openStream();
     } catch (err) {
       // e.g. the channels were closed under a retry
-      this.settle(toServesimError(err));
+      this.settleAll(toServesimError(err));
       return;
     }
-    stream.write(p.message);
-    p.timer = setTimeout(() => this.onDeadline(stream), this.messageDeadlineMs);
+    stream.write(message);
+    if (this.outstanding === 1) this.armDeadline(stream);
   }
 
+  /** Opens a stream if there is none: config first, then every unanswered message, in order. */
   private openStream(): Stream {
     if (this.stream) return this.stream;
     const stream = this.pick().predictStream();
@@ -164,42 +229,81 @@ export class RemotePredictor implements BatchPredictor {
     return stream;
   }
 
-  private onResponse(stream: Stream, r: PredictStreamResponse): void {
-    if (stream !== this.stream) return;
-    const p = this.pending;
-    if (!p || r.sequence !== p.message.sequence) {
-      this.dropStream();
-      const expected = p ? String(p.message.sequence) : "none";
-      this.settle(new ServesimError(Status.INTERNAL, `predictor answered sequence ${r.sequence}, expected ${expected}`));
+  /** Re-sends everything unanswered on a new stream (after a failure). */
+  private resend(): void {
+    if (this.outstanding === 0) return;
+    let stream: Stream;
+    try {
+      stream = this.openStream();
+    } catch (err) {
+      this.settleAll(toServesimError(err));
       return;
     }
-    clearTimeout(p.timer);
-    this.pending = undefined;
-    p.resolve(r.timeMs);
+    const now = Date.now();
+    for (let i = this.head; i < this.pending.length; i++) {
+      const p = this.pending[i]!;
+      p.sentAt = now;
+      stream.write(p.message);
+    }
+    this.armDeadline(stream);
+  }
+
+  /** The deadline of the oldest unanswered message (answers come in order, so only it can be late first). */
+  private armDeadline(stream: Stream): void {
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    if (this.outstanding === 0) return;
+    const oldest = this.pending[this.head]!;
+    const wait = Math.max(0, oldest.sentAt + this.messageDeadlineMs - Date.now());
+    this.deadlineTimer = setTimeout(() => this.onDeadline(stream), wait);
+  }
+
+  private onResponse(stream: Stream, r: PredictStreamResponse): void {
+    if (stream !== this.stream) return;
+    const p = this.pending[this.head];
+    const mismatch =
+      !p || r.sequence !== p.message.sequence
+        ? new ServesimError(Status.INTERNAL, `predictor answered sequence ${r.sequence}, expected ${p ? String(p.message.sequence) : "none"}`)
+        : undefined;
+    if (mismatch) {
+      this.dropStream();
+      this.settleAll(mismatch);
+      return;
+    }
+    this.shift();
+    const bad = p!.deliver(r);
+    if (bad) {
+      this.dropStream();
+      p!.reject(bad);
+      this.settleAll(bad);
+      return;
+    }
+    this.armDeadline(stream);
   }
 
   private onStreamFailure(stream: Stream, err: ServesimError): void {
     if (stream !== this.stream) return;
     this.stream = undefined;
-    const p = this.pending;
-    if (!p) return; // the next batch opens a new stream
-    clearTimeout(p.timer);
+    clearTimeout(this.deadlineTimer);
+    if (this.outstanding === 0) return; // the next message opens a new stream
     // Streams this side cancels are dropped first, so a CANCELLED here came from the server: a replica
     // cut at shutdown (forced stop, grace period over). Like UNAVAILABLE, another replica can answer.
-    this.retryOrFail(p, err, isRetryable(err) || err.code === Status.CANCELLED);
+    this.retryOrFail(err, isRetryable(err) || err.code === Status.CANCELLED);
   }
 
   private onDeadline(stream: Stream): void {
-    if (stream !== this.stream || !this.pending) return;
+    if (stream !== this.stream || this.outstanding === 0) return;
     this.dropStream();
-    const p = this.pending;
-    const err = new ServesimError(Status.DEADLINE_EXCEEDED, `no answer from the predictor for batch ${p.message.sequence} within ${this.messageDeadlineMs} ms`);
-    this.retryOrFail(p, err, true);
+    const p = this.pending[this.head]!;
+    const what = p.message.decodeRun ? "decode run" : "batch";
+    const err = new ServesimError(Status.DEADLINE_EXCEEDED, `no answer from the predictor for ${what} ${p.message.sequence} within ${this.messageDeadlineMs} ms`);
+    this.retryOrFail(err, true);
   }
 
-  private retryOrFail(p: PendingBatch, err: ServesimError, retryable: boolean): void {
+  private retryOrFail(err: ServesimError, retryable: boolean): void {
+    const p = this.pending[this.head]!;
     if (!retryable || p.failures >= this.retries) {
-      this.settle(err);
+      this.settleAll(err);
       return;
     }
     const delayMs = backoffMs(p.failures);
@@ -207,7 +311,7 @@ export class RemotePredictor implements BatchPredictor {
     this.opts.onReconnect?.({ attempt: p.failures, delayMs, error: err });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (this.pending === p) this.transmit();
+      this.resend();
     }, delayMs);
   }
 
@@ -215,21 +319,34 @@ export class RemotePredictor implements BatchPredictor {
     this.failure = abortedError(this.opts.signal!, "prediction");
     this.clearRetry();
     this.dropStream();
-    this.settle(this.failure);
+    this.settleAll(this.failure);
   }
 
-  /** Rejects the outstanding batch, if any. */
-  private settle(err: ServesimError): void {
-    const p = this.pending;
-    if (!p) return;
-    clearTimeout(p.timer);
-    this.pending = undefined;
-    p.reject(err);
+  private shift(): void {
+    this.pending[this.head++] = undefined as unknown as PendingMessage;
+    if (this.head === this.pending.length) {
+      this.pending.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.pending.length) {
+      this.pending = this.pending.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Rejects every unanswered message. */
+  private settleAll(err: ServesimError): void {
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    const waiting = this.pending.slice(this.head);
+    this.pending = [];
+    this.head = 0;
+    for (const p of waiting) p.reject(err);
   }
 
   private dropStream(): void {
     const stream = this.stream;
     this.stream = undefined;
+    clearTimeout(this.deadlineTimer);
     stream?.cancel();
   }
 

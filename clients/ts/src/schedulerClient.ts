@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { status as Status, type ClientReadableStream } from "@grpc/grpc-js";
 import {
   SchedulerServiceClient,
@@ -18,6 +19,14 @@ import { ClientPool, DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, type ClientOptions } 
 import { abortedError, isRetryable, ServesimError, toServesimError } from "./errors.js";
 import type { CallOpts } from "./predictorClient.js";
 import { backoffMs, backoffSleep, callWithRetry } from "./retry.js";
+
+export interface SubmitOpts extends CallOpts {
+  /**
+   * SubmitJobRequest.request_id, the idempotency key sent with every attempt of this submission
+   * (default: a new random UUID per submitJob call). Reuse it only to resubmit the same spec.
+   */
+  requestId?: string;
+}
 
 export interface WatchOpts {
   signal?: AbortSignal;
@@ -86,12 +95,14 @@ export class SchedulerClient {
 
   /**
    * Submits a job; bad specs fail with INVALID_ARGUMENT naming the field. Retried on UNAVAILABLE like
-   * every unary call: if the server accepted the job but its answer was lost, the job may exist twice.
+   * every unary call, with one request_id for all attempts: when the server accepted the job but its
+   * answer was lost, the retry gets that job back instead of creating a second one.
    */
-  async submitJob(spec: JobSpec, opts?: CallOpts): Promise<Job> {
+  async submitJob(spec: JobSpec, opts?: SubmitOpts): Promise<Job> {
+    const request = { spec, requestId: opts?.requestId ?? randomUUID() };
     const res = await callWithRetry<SubmitJobResponse>(() => {
       const c = this.pool.pick();
-      return (md, o, cb) => c.submitJob({ spec }, md, o, cb);
+      return (md, o, cb) => c.submitJob(request, md, o, cb);
     }, this.policy("SubmitJob", opts));
     return SchedulerClient.job(res.job, "SubmitJob");
   }

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { makeBatch } from "../../../services/engine/src/simBatch.js";
+import { createPredictor } from "../../../services/perf/src/factory.js";
 import { PredictorClient, RemotePredictor } from "../src/index.js";
 import { constantConfig, holdingBuilder, localTimes, rooflineConfig, sampleBatches, startPredictor, type TestPredictor } from "./helpers.js";
 
@@ -41,13 +43,43 @@ describe("RemotePredictor", () => {
     });
   });
 
-  it("one batch at a time", async () => {
+  it("pipelines: many batches in flight on one stream, answered in order with the local predictor's times", async () => {
     const s = await server();
-    const p = await RemotePredictor.connect({ address: `127.0.0.1:${s.port}`, config: constantConfig() });
+    const config = rooflineConfig();
+    const p = await RemotePredictor.connect({ address: `127.0.0.1:${s.port}`, config, maxInFlight: 16 });
+    expect(p.maxInFlight).toBe(16);
+    const batches = [...sampleBatches(), ...sampleBatches(), ...sampleBatches()];
+    const answers = batches.map((b) => p.predict(b));
+    expect(p.outstanding).toBe(12);
+    expect(await Promise.all(answers)).toEqual(await localTimes(config, batches));
+    expect(p.outstanding).toBe(0);
+    await p.close();
+    expect(s.streams()).toBe(1);
+  });
+
+  it("refuses more than maxInFlight unanswered predictions", async () => {
+    const s = await server();
+    const p = await RemotePredictor.connect({ address: `127.0.0.1:${s.port}`, config: constantConfig(), maxInFlight: 1 });
     const [a, b] = sampleBatches();
     const first = p.predict(a!);
     await expect(p.predict(b!)).rejects.toMatchObject({ codeName: "FAILED_PRECONDITION" });
     expect(await first).toBe(10);
+    expect(await p.predict(b!)).toBe(10);
+    await p.close();
+  });
+
+  it("prices decode runs with DecodeRun messages: one time per step, as the local predictor prices each step", async () => {
+    const s = await server();
+    const config = rooflineConfig();
+    const p = await RemotePredictor.connect({ address: `127.0.0.1:${s.port}`, config });
+    const past = Int32Array.from([700, 31, 4000, 1024, 5]);
+    const [run, batch] = await Promise.all([p.predictDecodeRun(past, 4, 50), p.predict(sampleBatches()[2]!)]);
+    const local = await createPredictor(config);
+    const expected = Array.from({ length: 50 }, (_, i) =>
+      local.predict(makeBatch(Array.from({ length: 4 }, (_, j) => ({ context: false, inputLength: 1, pastKvLength: past[j]! + i })))),
+    );
+    expect(run).toEqual(expected);
+    expect(batch).toEqual((await localTimes(config, [sampleBatches()[2]!]))[0]);
     await p.close();
   });
 
@@ -68,6 +100,24 @@ describe("RemotePredictor", () => {
     times.push(await outstanding);
     times.push(...(await predictAll(p, batches.slice(2))));
     expect(times).toEqual(await localTimes(config, batches));
+    expect(reconnects.length).toBeGreaterThanOrEqual(1);
+    expect(second.streams()).toBe(1);
+  });
+
+  it("reconnects with several messages in flight: every unanswered one is resent in order, same times", async () => {
+    const hold = holdingBuilder(3);
+    const first = await startPredictor({ build: hold.build });
+    const reconnects: string[] = [];
+    const config = rooflineConfig();
+    const p = await RemotePredictor.connect({ address: `127.0.0.1:${first.port}`, config, retries: 10, onReconnect: (e) => reconnects.push(e.error.codeName) });
+    cleanups.push(() => p.close());
+    const batches = [...sampleBatches(), ...sampleBatches()];
+    const answers = batches.map((b) => p.predict(b));
+    await hold.reached;
+    await first.kill();
+    hold.release();
+    const second = await server({ port: first.port });
+    expect(await Promise.all(answers)).toEqual(await localTimes(config, batches));
     expect(reconnects.length).toBeGreaterThanOrEqual(1);
     expect(second.streams()).toBe(1);
   });

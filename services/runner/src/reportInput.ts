@@ -16,7 +16,7 @@ export function reportInput(job: ResolvedJob, result: SimulationResult, predicto
   return {
     engine: {
       model: p.modelName ?? "None",
-      modelPath: null,
+      modelPath: job.modelPath,
       version: `${version || EMULATED} (sim)`,
       dtype: dtypeName(p.weightDtype),
       kvCacheDtype: quantName(p.kvDtype),
@@ -47,6 +47,7 @@ export function reportInput(job: ResolvedJob, result: SimulationResult, predicto
       numPaused: result.numPaused,
       simulatedMs: result.simulatedMs,
       wallMs,
+      ...(job.approxPromptTokens ? { approxPromptTokens: true } : {}),
     },
   };
 }

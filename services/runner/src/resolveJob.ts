@@ -4,6 +4,7 @@ import type { JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
 import type { DatasetMetadata } from "../../workload/src/metadata.js";
 import { type EngineResolution, resolveEngineSpec } from "./engineSpec.js";
 import { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
+import { applyModelPath, checkModelPath } from "./modelPath.js";
 import { type ResolvedPredictor, resolvePredictorSpec } from "./predictorSpec.js";
 import { DEFAULT_WARMUP, pickWarmup } from "./warmup.js";
 import { resolveWorkloadSpec } from "./workloadSpec.js";
@@ -18,6 +19,10 @@ export interface ResolvedJob {
   warmup: SimRequest[];
   dataset: DatasetMetadata;
   workloadSource: "inline" | "dataset" | "synthetic";
+  /** Some prompt lengths were approximated from text (DatasetWorkload.approx_prompt_tokens). */
+  approxPromptTokens: boolean;
+  /** trtllm-bench --model_path (the report's "Model Path"); null when unset. */
+  modelPath: string | null;
   engine: EngineOptions;
   /** How the engine settings were derived (heuristic, KV sizing). */
   settings: Omit<EngineResolution, "options" | "warnings">;
@@ -50,7 +55,8 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
     throw new InvalidArgumentError("spec.engine.warmup", `must be an integer in [0, ${limits.maxWarmup}] (got ${warmupCount})`);
   }
 
-  const predictor = resolvePredictorSpec(spec.predictor);
+  const modelPath = checkModelPath(spec.modelPath);
+  const predictor = resolvePredictorSpec(applyModelPath(spec.predictor, modelPath));
   const workload = resolveWorkloadSpec(spec.workload, {
     numRequests,
     limits,
@@ -76,6 +82,8 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
     warmup,
     dataset,
     workloadSource: workload.source,
+    approxPromptTokens: workload.approxPromptTokens,
+    modelPath,
     engine: options,
     settings,
     warnings: [...workload.warnings, ...engineWarnings],

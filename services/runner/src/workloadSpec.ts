@@ -21,6 +21,8 @@ export interface ResolvedWorkload {
   metadata: DatasetMetadata;
   /** Non-fatal findings (duplicate task ids). */
   warnings: string[];
+  /** At least one input length was approximated from a text prompt (dataset approx_prompt_tokens). */
+  approxPromptTokens: boolean;
 }
 
 export interface WorkloadOptions {
@@ -87,7 +89,7 @@ function inlineWorkload(w: InlineWorkload, opts: WorkloadOptions): ResolvedWorkl
     isl[i] = inputLength;
     osl[i] = q.outputTokens;
   }
-  return { source: "inline", requests, metadata: computeDatasetMetadata(isl, osl, null), warnings };
+  return { source: "inline", requests, metadata: computeDatasetMetadata(isl, osl, null), warnings, approxPromptTokens: false };
 }
 
 function datasetWorkload(w: DatasetWorkload, opts: WorkloadOptions): ResolvedWorkload {
@@ -101,8 +103,9 @@ function datasetWorkload(w: DatasetWorkload, opts: WorkloadOptions): ResolvedWor
     numRequests: opts.numRequests,
     maxRequests: opts.limits.maxRequests,
     maxTotalTokens: opts.limits.maxTotalTokens,
+    approxPromptTokens: w.approxPromptTokens ?? false,
   });
-  return { source: "dataset", requests: ds.requests, metadata: ds.metadata, warnings: ds.warnings };
+  return { source: "dataset", requests: ds.requests, metadata: ds.metadata, warnings: ds.warnings, approxPromptTokens: ds.approxPromptTokens };
 }
 
 function syntheticSpec(w: SyntheticWorkload, vocabSize: number | undefined): SyntheticSpec {
@@ -129,7 +132,7 @@ function syntheticWorkload(w: SyntheticWorkload, opts: WorkloadOptions): Resolve
     for (let i = 0; i < inputLengths.length; i++) tokens += inputLengths[i]! + outputLengths[i]!;
     checkSize(inputLengths.length, tokens, opts.limits, field);
     const ds = syntheticDataset(spec);
-    return { source: "synthetic" as const, requests: ds.requests, metadata: ds.metadata, warnings: [] };
+    return { source: "synthetic" as const, requests: ds.requests, metadata: ds.metadata, warnings: [], approxPromptTokens: false };
   });
 }
 

@@ -1,13 +1,14 @@
 import { InvalidArgumentError } from "../../common/src/errors.js";
 import { PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-import { JobSpec, type EngineConfig, type Workload } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { JobSpec, type DeepPartial, type EngineConfig, type Workload } from "../../../gen/ts/servesim/v1/scheduler.js";
 
 /** A job spec with every message optional (JobSpec.fromPartial fills the defaults). */
 export interface DeepPartialSpec {
   name?: string;
   engine?: Partial<EngineConfig>;
   predictor?: Partial<PredictorConfig>;
-  workload?: Workload;
+  workload?: DeepPartial<Workload>;
+  modelPath?: string;
 }
 
 /** JSONL of `n` requests with the given lengths (token ids 0..isl-1 shifted per request). */

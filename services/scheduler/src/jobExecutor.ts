@@ -6,6 +6,8 @@ export interface PreparedJob {
   name: string;
   /** Measured requests (the progress total). */
   requestsTotal: number;
+  /** Non-fatal findings from resolving the spec (Job.warnings). */
+  warnings?: string[];
 }
 
 /** What a finished job keeps for GetResult. */

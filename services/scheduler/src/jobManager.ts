@@ -7,6 +7,7 @@ import type { SimulationProgress } from "../../engine/src/types.js";
 import { JobState, type Job, type JobProgress, type JobResult, type JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
 import { toJobProgress } from "./convert.js";
 import type { JobExecutor, JobRunOutput, PreparedJob } from "./jobExecutor.js";
+import { checkRequestId, SubmissionIndex } from "./submissions.js";
 
 export const SHUTDOWN_REASON = "scheduler shutting down";
 
@@ -32,6 +33,9 @@ interface JobEntry<P extends PreparedJob> {
   createdAtMs: number;
   startedAtMs: number;
   finishedAtMs: number;
+  warnings: string[];
+  /** SubmitJobRequest.request_id ("" when none). */
+  requestId: string;
   prepared?: P;
   controller?: AbortController;
   cancelReason?: string;
@@ -65,6 +69,7 @@ function failureReason(err: unknown, logger: Logger): string {
 export class JobManager<P extends PreparedJob = PreparedJob> {
   private readonly jobs = new Map<string, JobEntry<P>>();
   private readonly queue: JobEntry<P>[] = [];
+  private readonly submissions = new SubmissionIndex();
   private running = 0;
   private accepting = true;
   private readonly sweeper: NodeJS.Timeout;
@@ -77,9 +82,24 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
     this.sweeper.unref();
   }
 
-  /** Validates and resolves the spec (INVALID_ARGUMENT at submission, not a failed job), then queues it. */
-  async submit(spec: JobSpec | undefined): Promise<Job> {
+  /**
+   * Validates and resolves the spec (INVALID_ARGUMENT at submission, not a failed job), then queues it.
+   * With a request_id, a repeated submission of the same spec returns the job the first one created
+   * (while that job is kept); the same request_id with another spec fails with ALREADY_EXISTS.
+   */
+  async submit(spec: JobSpec | undefined, requestId?: string): Promise<Job> {
     if (spec === undefined) throw new InvalidArgumentError("spec", "is required");
+    const key = checkRequestId(requestId);
+    if (key === "") return this.create(spec, "");
+    const { job, duplicate } = await this.submissions.submit(key, spec, () => this.create(spec, key), (id) => {
+      const e = this.jobs.get(id);
+      return e ? this.view(e) : undefined;
+    });
+    if (duplicate) this.opts.logger.info({ job: job.id, requestId: key, state: stateName(job.state) }, "duplicate submission; returning the existing job");
+    return job;
+  }
+
+  private async create(spec: JobSpec, requestId: string): Promise<Job> {
     this.checkAccepting();
     if (this.queue.length >= this.opts.maxQueuedJobs) {
       throw new ResourceExhaustedError(`${this.queue.length} jobs are already queued (SERVESIM_MAX_QUEUED_JOBS); retry later`);
@@ -95,12 +115,14 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
       createdAtMs: Date.now(),
       startedAtMs: 0,
       finishedAtMs: 0,
+      warnings: prepared.warnings ?? [],
+      requestId,
       prepared,
       listeners: new Set(),
     };
     this.jobs.set(entry.id, entry);
     this.queue.push(entry);
-    this.log(entry, { requests: prepared.requestsTotal, queuePosition: this.queue.length });
+    this.log(entry, { requests: prepared.requestsTotal, queuePosition: this.queue.length, ...(requestId ? { requestId } : {}) });
     this.pump();
     return this.view(entry);
   }
@@ -207,6 +229,7 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
       createdAtMs: e.createdAtMs,
       startedAtMs: e.startedAtMs,
       finishedAtMs: e.finishedAtMs,
+      warnings: [...e.warnings],
     };
   }
 
@@ -290,12 +313,18 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
     const finished: JobEntry<P>[] = [];
     for (const e of this.jobs.values()) {
       if (!isTerminal(e.state)) continue;
-      if (now - e.finishedAtMs >= this.opts.resultTtlMs) this.jobs.delete(e.id);
+      if (now - e.finishedAtMs >= this.opts.resultTtlMs) this.drop(e);
       else finished.push(e);
     }
     if (finished.length > this.opts.maxStoredJobs) {
       finished.sort((a, b) => a.finishedAtMs - b.finishedAtMs);
-      for (const e of finished.slice(0, finished.length - this.opts.maxStoredJobs)) this.jobs.delete(e.id);
+      for (const e of finished.slice(0, finished.length - this.opts.maxStoredJobs)) this.drop(e);
     }
+  }
+
+  /** Forgets a finished job, and its request_id with it. */
+  private drop(e: JobEntry<P>): void {
+    this.jobs.delete(e.id);
+    if (e.requestId) this.submissions.forget(e.requestId, e.id);
   }
 }

@@ -41,7 +41,7 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
 
   async prepare(spec: JobSpec): Promise<PreparedRemoteJob> {
     const job = await resolveJob(spec, { limits: this.opts.limits });
-    return { name: job.name, requestsTotal: job.requests.length, job };
+    return { name: job.name, requestsTotal: job.requests.length, warnings: job.warnings, job };
   }
 
   async run(prepared: PreparedRemoteJob, control: RunControl): Promise<JobRunOutput> {

@@ -185,7 +185,7 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
     submitJob: unaryHandler("SubmitJob", logger, async (req: SubmitJobRequest): Promise<SubmitJobResponse> => {
       const wireError = (req as unknown as Record<symbol, unknown>)[WIRE_ERROR];
       if (wireError) throw wireError;
-      return { job: await manager.submit(req.spec) };
+      return { job: await manager.submit(req.spec, req.requestId) };
     }),
     getJob: unaryHandler("GetJob", logger, (req: GetJobRequest): GetJobResponse => ({ job: manager.get(req.id) })),
     watchJob,

@@ -11,7 +11,7 @@ import { createPredictor } from "../../perf/src/factory.js";
 import type { BatchPredictor, SimBatch } from "../../engine/src/simBatch.js";
 import { resolveJob, runResolvedJob } from "../../runner/src/index.js";
 import { PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-import { JobSpec, type EngineConfig, type IterationRecord, type RequestRecord, type Workload } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { JobSpec, type DeepPartial, type EngineConfig, type IterationRecord, type RequestRecord, type Workload } from "../../../gen/ts/servesim/v1/scheduler.js";
 import { SchedulerClient } from "../../../clients/ts/src/index.js";
 import { loadSchedulerServerConfig } from "../src/config.js";
 import { startSchedulerServer, type SchedulerServer } from "../src/server.js";
@@ -88,7 +88,8 @@ export interface SpecParts {
   name?: string;
   engine?: Partial<EngineConfig>;
   predictor?: Partial<PredictorConfig>;
-  workload?: Workload;
+  workload?: DeepPartial<Workload>;
+  modelPath?: string;
 }
 
 export const jobSpec = (parts: SpecParts): JobSpec => JobSpec.fromPartial(parts as never);

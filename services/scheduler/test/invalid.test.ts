@@ -101,7 +101,7 @@ describe("SubmitJob rejects bad input with INVALID_ARGUMENT naming the field (no
     expect(err.code).toBe(Status.INVALID_ARGUMENT);
     expect(err.details).toMatch(/^spec\.engine: unknown field number 99 \(varint\) in servesim\.v1\.EngineConfig/);
 
-    const top = await submitBytes(new BinaryWriter().raw(SubmitJobRequest.encode({ spec }).finish()).tag(7, WireType.LengthDelimited).string("x").finish());
+    const top = await submitBytes(new BinaryWriter().raw(SubmitJobRequest.encode(SubmitJobRequest.fromPartial({ spec })).finish()).tag(7, WireType.LengthDelimited).string("x").finish());
     expect(top.details).toMatch(/^SubmitJobRequest: unknown field number 7/);
   });
 

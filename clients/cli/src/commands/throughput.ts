@@ -32,8 +32,9 @@ function addOptions(cmd: Command): Command {
   const hidden = (flags: string, description: string) => new Option(flags, description).hideHelp();
   return cmd
     .requiredOption("--dataset <file>", "trtllm-bench dataset (JSONL: task_id, input_ids, output_tokens per line)")
+    .option("--approx-prompt-tokens", "accept dataset lines with only a text prompt: ISL = ceil(characters / 4), flagged in the report")
     .option("-m, --model <name>", "model: catalog name or Hugging Face id (e.g. meta-llama/Llama-3.1-8B-Instruct); also accepted before the subcommand")
-    .option("--model-path <dir>", "checkpoint directory or config.json: the architecture is read from it")
+    .option("--model-path <dir>", "checkpoint directory or config.json: the architecture is read from it (the report's Model Path); also accepted before the subcommand")
     .option("--gpu <name>", "GPU: h100_sxm, h200_sxm, a100_sxm, b200_sxm, l40s or an AIConfigurator system YAML")
     .option("--tp <n>", "tensor parallelism (default 1)", int(1, 4096))
     .option("--pp <n>", "pipeline parallelism (only 1 in v1)", int(1, 4096))
