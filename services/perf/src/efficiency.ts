@@ -1,0 +1,105 @@
+import type { GpuSpec } from "./catalog/gpus.js";
+
+/**
+ * Fraction of peak FLOP/s and of peak bandwidth an op kind reaches, a minimum kernel time (`floorUs`:
+ * small kernels never finish faster) and a fixed latency added to every call (`launchUs`).
+ */
+export interface OpEfficiency {
+  compute: number;
+  memory: number;
+  floorUs: number;
+  launchUs: number;
+}
+
+/** Efficiency factors of the roofline predictor, per op kind. */
+export interface Efficiency {
+  gemm: OpEfficiency;
+  /**
+   * Multiplier on GEMM/MoE compute efficiency at FP8: FP8 GEMMs realize 1.3–1.7× the bf16 rate, not
+   * the nominal 2× (AIC H100 tables at m = 4096: 0.67–0.84 of 2×; 0.75 used).
+   */
+  fp8ComputeScale: number;
+  contextAttention: OpEfficiency;
+  generationAttention: OpEfficiency;
+  moe: OpEfficiency;
+  /** Norms, activation, embedding. */
+  memoryOp: OpEfficiency;
+  /** `memory` applies to the link bandwidth. */
+  allReduce: OpEfficiency;
+  p2p: OpEfficiency;
+}
+
+/**
+ * AIConfigurator's v0.7 EMPIRICAL mode (performance-model.md §9): SOL ÷ factor, memory ops at 0.8·BW + 3 µs,
+ * P2P + 10 µs. Used for GPUs without a calibrated family entry.
+ */
+export const AIC_EMPIRICAL_EFFICIENCY: Efficiency = {
+  gemm: { compute: 0.8, memory: 0.8, floorUs: 0, launchUs: 0 },
+  fp8ComputeScale: 1,
+  contextAttention: { compute: 0.6, memory: 0.6, floorUs: 0, launchUs: 0 },
+  generationAttention: { compute: 0.8, memory: 0.8, floorUs: 0, launchUs: 0 },
+  moe: { compute: 0.4, memory: 0.4, floorUs: 0, launchUs: 0 },
+  memoryOp: { compute: 1, memory: 0.8, floorUs: 0, launchUs: 3 },
+  allReduce: { compute: 1, memory: 0.8, floorUs: 0, launchUs: 0 },
+  p2p: { compute: 1, memory: 1, floorUs: 0, launchUs: 10 },
+};
+
+export type GpuFamily = "hopper" | "ampere" | "ada" | "blackwell" | "other";
+
+export function gpuFamily(gpu: GpuSpec): GpuFamily {
+  const sm = gpu.smVersion;
+  const name = gpu.name.toLowerCase();
+  if (sm === 90 || /^(h100|h200|h20|gh200)/.test(name)) return "hopper";
+  if (sm === 80 || /^a100/.test(name)) return "ampere";
+  if (sm === 89 || /^(l40|l4)/.test(name)) return "ada";
+  if (sm >= 100 || /^(b200|b300|gb200|gb300)/.test(name)) return "blackwell";
+  return "other";
+}
+
+/**
+ * Per-family efficiency factors, calibrated once against silicon_sample.csv (429 TensorRT-LLM agg rows:
+ * Llama-3.1-8B bf16 and Qwen3-32B fp8 on H100, Llama-3.1-70B fp8 on H200; docs/performance-models.md).
+ * Families without silicon data use AIC's empirical factors.
+ */
+const FAMILY_EFFICIENCY: Partial<Record<GpuFamily, Efficiency>> = {
+  hopper: {
+    gemm: { compute: 0.55, memory: 0.8, floorUs: 15, launchUs: 6 },
+    fp8ComputeScale: 0.75,
+    contextAttention: { compute: 0.6, memory: 0.6, floorUs: 0, launchUs: 0 },
+    generationAttention: { compute: 0.8, memory: 1, floorUs: 0, launchUs: 0 },
+    moe: { compute: 0.4, memory: 0.4, floorUs: 0, launchUs: 0 },
+    memoryOp: { compute: 1, memory: 0.8, floorUs: 0, launchUs: 3 },
+    allReduce: { compute: 1, memory: 0.8, floorUs: 0, launchUs: 0 },
+    p2p: { compute: 1, memory: 1, floorUs: 0, launchUs: 10 },
+  },
+};
+
+/** Efficiency factors for a GPU: its family's calibrated set, else AIC's empirical factors. */
+export function defaultEfficiency(gpu: GpuSpec): Efficiency {
+  return FAMILY_EFFICIENCY[gpuFamily(gpu)] ?? AIC_EMPIRICAL_EFFICIENCY;
+}
+
+/** Host/framework overheads not in any kernel table (performance-model.md §9 knobs), microseconds. */
+export interface Overheads {
+  stepUs: number;
+  perRequestUs: number;
+  perLayerUs: number;
+}
+
+export const ZERO_OVERHEADS: Overheads = { stepUs: 0, perRequestUs: 0, perLayerUs: 0 };
+
+/**
+ * Per-family, per-predictor overhead defaults, calibrated once against the same silicon rows (host work
+ * per scheduled request that no kernel table contains). Zero elsewhere, so AIC's kernel sum is the default.
+ */
+const FAMILY_OVERHEADS: Partial<Record<GpuFamily, { roofline: Overheads; aic: Overheads }>> = {
+  hopper: {
+    roofline: { stepUs: 0, perRequestUs: 20, perLayerUs: 0 },
+    aic: { stepUs: 0, perRequestUs: 20, perLayerUs: 0 },
+  },
+};
+
+/** Default overheads of a predictor kind on a GPU (zero unless calibrated for its family). */
+export function defaultOverheads(gpu: GpuSpec, kind: "roofline" | "aic"): Overheads {
+  return FAMILY_OVERHEADS[gpuFamily(gpu)]?.[kind] ?? ZERO_OVERHEADS;
+}

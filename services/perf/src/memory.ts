@@ -1,0 +1,134 @@
+import { InvalidArgumentError } from "../../common/src/errors.js";
+import { type Precision, bytesPerElement } from "./dtypes.js";
+import { type GpuSpec, ncclMemFor } from "./catalog/gpus.js";
+import { type ModelSpec, kvBytesPerTokenPerGpu, paramCount, weightBytesPerGpu } from "./catalog/models.js";
+
+const GiB = 2 ** 30;
+
+export interface KvCapacityInput {
+  model: ModelSpec;
+  gpu: GpuSpec;
+  tp: number;
+  pp: number;
+  weightDtype: Precision;
+  kvDtype: Precision;
+  maxNumTokens: number;
+  maxBatchSize: number;
+  /** kv_cache_config.free_gpu_memory_fraction (default 0.9). */
+  freeGpuMemoryFraction?: number;
+  /** Activation bytes per token per hidden element / 2 B (default 12). */
+  actFactor?: number;
+  tokensPerBlock?: number;
+  /** kv_cache_config.max_tokens: caps the token capacity. */
+  maxTokens?: number;
+}
+
+/** Memory budget of one GPU and the KV pool it leaves (all bytes). */
+export interface KvCapacity {
+  totalMem: number;
+  weights: number;
+  /** max_num_tokens × hidden × 2 B × ACT_FACTOR. */
+  activations: number;
+  /** max_batch_size × vocab × 4 B (fp32 logits). */
+  logits: number;
+  /** other_mem + nccl_mem[tp]. */
+  reserved: number;
+  kvMem: number;
+  kvBytesPerToken: number;
+  maxTokens: number;
+  numBlocks: number;
+}
+
+/**
+ * KV capacity of one GPU from its memory (trtllm-scheduling.md §8):
+ * `kv_mem = max(0, total − weights − activations − reserved) × free_gpu_memory_fraction`,
+ * tokens = floor(kv_mem / kv_bytes_per_token) (capped by max_tokens), blocks = floor(tokens / tpb).
+ */
+export function kvCapacity(inp: KvCapacityInput): KvCapacity {
+  const fraction = inp.freeGpuMemoryFraction ?? 0.9;
+  const actFactor = inp.actFactor ?? 12;
+  const tpb = inp.tokensPerBlock ?? 32;
+  if (!(fraction > 0 && fraction <= 1)) throw new InvalidArgumentError("free_gpu_memory_fraction", `must be in (0, 1] (got ${fraction})`);
+  if (!(actFactor >= 0)) throw new InvalidArgumentError("act_factor", `must be >= 0 (got ${actFactor})`);
+  if (!Number.isInteger(tpb) || tpb < 1) throw new InvalidArgumentError("tokens_per_block", `must be a positive integer (got ${tpb})`);
+  const totalMem = inp.gpu.memCapacity;
+  const weights = weightBytesPerGpu(inp.model, inp.weightDtype, inp.tp, inp.pp);
+  const activations = inp.maxNumTokens * inp.model.hidden * 2 * actFactor;
+  const logits = inp.maxBatchSize * inp.model.vocab * 4;
+  const reserved = inp.gpu.otherMem + ncclMemFor(inp.gpu, inp.tp);
+  const kvMem = Math.max(0, totalMem - weights - activations - logits - reserved) * fraction;
+  const kvBytesPerToken = kvBytesPerTokenPerGpu(inp.model, inp.kvDtype, inp.tp, inp.pp);
+  let maxTokens = Math.floor(kvMem / kvBytesPerToken);
+  if (inp.maxTokens !== undefined && inp.maxTokens > 0) maxTokens = Math.min(maxTokens, inp.maxTokens);
+  return { totalMem, weights, activations, logits, reserved, kvMem, kvBytesPerToken, maxTokens, numBlocks: Math.floor(maxTokens / tpb) };
+}
+
+export interface BenchHeuristicInput {
+  model: ModelSpec;
+  tp: number;
+  pp: number;
+  weightDtype: Precision;
+  kvDtype: Precision;
+  /** Device memory in bytes (system YAML mem_capacity). */
+  deviceMemBytes: number;
+  /** Dataset averages (truncated to integers as trtllm-bench does). */
+  avgIsl: number;
+  avgOsl: number;
+  /** Longest prompt of the dataset. */
+  maxIsl: number;
+  chunkedPrefill: boolean;
+  /** --kv_cache_free_gpu_mem_fraction (default 0.90). */
+  kvFraction?: number;
+  /** User-given values win; the heuristic fills the other. */
+  maxBatchSize?: number;
+  maxNumTokens?: number;
+}
+
+export interface BenchHeuristic {
+  maxBatchSize: number;
+  maxNumTokens: number;
+  /** Intermediate values in GiB (for run headers and tests). */
+  bytePerTokenGiB: number;
+  engineSizeGiB: number;
+  totalMemGiB: number;
+  cacheMemGiB: number;
+  kvMaxRequests: number;
+}
+
+/**
+ * trtllm-bench's max_batch_size / max_num_tokens heuristic (`calc_engine_setting` + `finetune_setting`,
+ * trtllm-scheduling.md §9). Throws when the model does not fit or leaves no room for one request's KV.
+ */
+export function benchHeuristic(inp: BenchHeuristicInput): BenchHeuristic {
+  const kvFraction = inp.kvFraction ?? 0.9;
+  const avgIsl = Math.trunc(inp.avgIsl);
+  const avgOsl = Math.trunc(inp.avgOsl);
+  if (avgIsl < 1 || avgOsl < 1) throw new InvalidArgumentError("dataset", `average input and output lengths must be >= 1 (got ${inp.avgIsl}, ${inp.avgOsl})`);
+  const m = inp.model;
+  const bytePerTokenGiB = (2 * m.numLayers * Math.max(inp.tp, m.numKvHeads) * m.headDim * bytesPerElement(inp.kvDtype)) / GiB;
+  const engineSizeGiB = (paramCount(m) * bytesPerElement(inp.weightDtype)) / GiB;
+  const totalMemGiB = (inp.deviceMemBytes / GiB) * inp.tp * inp.pp;
+  if (totalMemGiB < engineSizeGiB) {
+    throw new InvalidArgumentError(
+      "config.parallelism.tp",
+      `The model requires at least ${engineSizeGiB.toFixed(2)} GiB of weights, but TP${inp.tp} × PP${inp.pp} provides ${totalMemGiB.toFixed(2)} GiB`,
+    );
+  }
+  const cacheMemGiB = (totalMemGiB - engineSizeGiB) * kvFraction;
+  const kvMaxRequests = cacheMemGiB / (bytePerTokenGiB * (avgIsl + avgOsl));
+  if (kvMaxRequests < 1) {
+    throw new InvalidArgumentError(
+      "config.parallelism.tp",
+      `insufficient memory for the KV cache: ${cacheMemGiB.toFixed(2)} GiB holds ${kvMaxRequests.toFixed(2)} requests of ${avgIsl + avgOsl} tokens`,
+    );
+  }
+  const rawBs = Math.min(kvMaxRequests, 4096) / inp.pp;
+  const rawTok = Math.min(rawBs * (1 + avgIsl / avgOsl), 32768);
+  const heuristicBs = rawBs < 256 ? Math.max(64, 32 * Math.ceil(rawBs / 32)) : rawBs < 1024 ? 128 * Math.ceil(rawBs / 128) : 256 * Math.ceil(rawBs / 256);
+  let heuristicTok =
+    rawTok < 4096 ? Math.max(2048, 256 * Math.ceil(rawTok / 256)) : rawTok < 8192 ? 512 * Math.ceil(rawTok / 512) : 1024 * Math.ceil(rawTok / 1024);
+  const maxBatchSize = inp.maxBatchSize ?? heuristicBs;
+  if (!inp.chunkedPrefill) heuristicTok = Math.max(heuristicTok, inp.maxIsl + maxBatchSize);
+  const maxNumTokens = inp.maxNumTokens ?? heuristicTok;
+  return { maxBatchSize, maxNumTokens, bytePerTokenGiB, engineSizeGiB, totalMemGiB, cacheMemGiB, kvMaxRequests };
+}

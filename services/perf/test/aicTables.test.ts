@@ -1,0 +1,112 @@
+import { ZERO_OVERHEADS } from "../src/efficiency.js";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
+import { makeBatch, type OpTime } from "../../engine/src/simBatch.js";
+import { type LocalPredictor, createPredictor } from "../src/factory.js";
+import { config } from "./helpers.js";
+
+const repoRoot = resolve(import.meta.dirname, "../../..");
+const systemsDir = resolve(repoRoot, "../shared/aic-systems");
+const present = existsSync(resolve(systemsDir, "data/h100_sxm"));
+if (!present) console.log(`skipping AIC table tests: ${systemsDir} not found`);
+
+const noOverheads = { overheads: ZERO_OVERHEADS };
+
+async function aic(device: string, model: string, tp = 1): Promise<LocalPredictor> {
+  const cfg = config({ kind: PredictorKind.PREDICTOR_KIND_AIC, model: { name: model }, deviceName: device, databasePath: systemsDir, backendVersion: "1.2.0rc5", parallelism: { tp, pp: 1, ep: 1 } });
+  return (await createPredictor(cfg, noOverheads)) as LocalPredictor;
+}
+
+/** Per-layer (per-call) latency of an op in a batch's breakdown. */
+function perCall(p: LocalPredictor, entries: Parameters<typeof makeBatch>[0], op: string, calls: number): { ms: number; source: string } {
+  const o = (p.breakdown(makeBatch(entries)) as OpTime[]).find((x) => x.op === op)!;
+  return { ms: o.ms / calls, source: o.source };
+}
+
+const ctx = (inputLength: number) => ({ context: true, inputLength, pastKvLength: 0 });
+const gen = (pastKvLength: number) => ({ context: false, inputLength: 1, pastKvLength });
+
+// performance-model.md §4.2 test vectors (bf16, window 0), [H100, H200].
+const VECTORS = {
+  gemm_m1_qkv: [0.021_020_8, 0.016_848_0],
+  gemm_m4096_qkv: [0.293_912_5, 0.272_414_9],
+  gemm_m1_proj: [0.015_980_8, 0.012_692_3],
+  ctx_1024: [0.044_400_0, 0.042_992_0],
+  ctx_4096: [0.382_288_0, 0.380_336_0],
+  gen_b8: [0.027_882_7, 0.028_549_3],
+  gen_b64: [0.083_301_3, 0.081_557_3],
+  allreduce_tp2_4096: [0.003_505_6, 0.003_363_8],
+  moe_mixtral_1: [0.263_909_3, 0.196_069_3],
+};
+
+describe.skipIf(!present)("AIC tables (../shared/aic-systems) reproduce the spec test vectors", () => {
+  (["h100_sxm", "h200_sxm"] as const).forEach((device, idx) => {
+    it(`${device}: GEMM, attention, all-reduce, MoE at grid points`, async () => {
+      const p = await aic(device, "llama-3.1-8b");
+      const near = (got: { ms: number; source: string }, want: number) => {
+        expect(got.ms).toBeCloseTo(want, 7);
+        expect(got.source).toBe("table");
+      };
+      near(perCall(p, [gen(1023)], "qkv_gemm", 32), VECTORS.gemm_m1_qkv[idx]!);
+      near(perCall(p, [gen(1023)], "proj_gemm", 32), VECTORS.gemm_m1_proj[idx]!);
+      near(perCall(p, [ctx(4096)], "qkv_gemm", 32), VECTORS.gemm_m4096_qkv[idx]!);
+      near(perCall(p, [ctx(1024)], "context_attention", 32), VECTORS.ctx_1024[idx]!);
+      near(perCall(p, [ctx(4096)], "context_attention", 32), VECTORS.ctx_4096[idx]!);
+      near(perCall(p, Array.from({ length: 8 }, () => gen(1023)), "generation_attention", 32), VECTORS.gen_b8[idx]!);
+      near(perCall(p, Array.from({ length: 64 }, () => gen(1023)), "generation_attention", 32), VECTORS.gen_b64[idx]!);
+      const tp2 = await aic(device, "llama-3.1-8b", 2);
+      near(perCall(tp2, [gen(100)], "all_reduce", 64), VECTORS.allreduce_tp2_4096[idx]!);
+      const mixtral = await aic(device, "mixtral-8x7b");
+      near(perCall(mixtral, [gen(100)], "moe", 32), VECTORS.moe_mixtral_1[idx]!);
+    });
+  });
+
+  it("off-grid shapes interpolate or hold utilization, never below SOL", async () => {
+    const p = await aic("h100_sxm", "llama-3.1-8b");
+    const roof = (await createPredictor(config({ model: { name: "llama-3.1-8b" }, deviceName: "h100_sxm" }), {
+      efficiency: {
+        gemm: { compute: 1, memory: 1, floorUs: 0, launchUs: 0 },
+        fp8ComputeScale: 1,
+        contextAttention: { compute: 1, memory: 1, floorUs: 0, launchUs: 0 },
+        generationAttention: { compute: 1, memory: 1, floorUs: 0, launchUs: 0 },
+        moe: { compute: 1, memory: 1, floorUs: 0, launchUs: 0 },
+        memoryOp: { compute: 1, memory: 1, floorUs: 0, launchUs: 0 },
+        allReduce: { compute: 1, memory: 1, floorUs: 0, launchUs: 0 },
+        p2p: { compute: 1, memory: 1, floorUs: 0, launchUs: 0 },
+      },
+      ...noOverheads,
+    })) as LocalPredictor;
+    for (const entries of [[ctx(3000)], [ctx(700), gen(5000), gen(20000)], Array.from({ length: 300 }, (_, i) => gen(100 + 37 * i))]) {
+      const a = Object.fromEntries((p.breakdown(makeBatch(entries)) as OpTime[]).map((o) => [o.op, o]));
+      const sol = Object.fromEntries((roof.breakdown(makeBatch(entries)) as OpTime[]).map((o) => [o.op, o]));
+      for (const op of ["qkv_gemm", "gate_ffn1_gemm", "ffn2_gemm", "logits_gemm", "context_attention", "generation_attention"]) {
+        if (!a[op]) continue;
+        expect(["table", "interp", "util-extrapolated"]).toContain(a[op]!.source);
+        expect(a[op]!.ms).toBeGreaterThanOrEqual(sol[op]!.ms * (1 - 1e-12));
+      }
+    }
+    // The LM head (n = 128256 > 65536) holds the boundary utilization.
+    expect(perCall(p, [gen(10)], "logits_gemm", 1).source).toBe("util-extrapolated");
+  });
+
+  it("orientation: Llama-3.1-8B bf16 TP1 decode step at KV 1024 is ≈ 6.4 ms (b = 1) … ≈ 10.5 ms (b = 128)", async () => {
+    const p = await aic("h100_sxm", "llama-3.1-8b");
+    const step = (b: number) => p.predict(makeBatch(Array.from({ length: b }, () => gen(1023))));
+    expect(step(1)).toBeGreaterThan(5.8);
+    expect(step(1)).toBeLessThan(7.0);
+    expect(step(128)).toBeGreaterThan(9.5);
+    expect(step(128)).toBeLessThan(12.5);
+    const run = p.predictDecodeRun([1023, 1023], 2, 3);
+    run.forEach((t, i) => expect(t).toBeCloseTo(p.predict(makeBatch([gen(1023 + i), gen(1023 + i)])), 12));
+  });
+
+  it("fp8 weights and KV use the fp8 GEMM and attention tables", async () => {
+    const p = await aic("h100_sxm", "nvidia/Llama-3.1-8B-Instruct-FP8");
+    const ops = Object.fromEntries((p.breakdown(makeBatch([ctx(1024), gen(1023)])) as OpTime[]).map((o) => [o.op, o]));
+    for (const op of ["qkv_gemm", "context_attention", "generation_attention"]) expect(ops[op]!.source).not.toBe("roofline-fallback");
+    const bf16 = await aic("h100_sxm", "llama-3.1-8b");
+    expect(p.predict(makeBatch([ctx(4096)]))).toBeLessThan(bf16.predict(makeBatch([ctx(4096)])));
+  });
+});
