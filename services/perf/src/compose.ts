@@ -50,6 +50,18 @@ const GEN_CACHE_LIMIT = 1 << 20;
 const SOURCE_RANK: Record<string, number> = { table: 0, interp: 1, sol: 2, empirical: 2, "util-extrapolated": 3, "roofline-fallback": 4 };
 const worse = (a: string, b: string): string => ((SOURCE_RANK[b] ?? 0) > (SOURCE_RANK[a] ?? 0) ? b : a);
 
+/** Actual ÷ averaged causal attention area, or 1 below the 0.4 guard. */
+function imbalanceRatio(n: number, meanE: number, meanPast: number, area: number): number {
+  const r = area / (n * (2 * meanPast + meanE) * meanE);
+  return r >= MIN_IMBALANCE_RATIO ? r : 1;
+}
+
+function groupOf(n: number, sumE: number, sumP: number, area: number): ContextGroup {
+  const meanE = sumE / n;
+  const meanPast = sumP / n;
+  return { n, fullS: Math.max(1, Math.round(meanE + meanPast)), meanPast, ratio: imbalanceRatio(n, meanE, meanPast, area) };
+}
+
 /** Context-attention summary of a batch: grouped shape and imbalance ratio. */
 export interface ContextGroup {
   n: number;
@@ -129,11 +141,7 @@ export class ComposedPredictor implements BatchPredictor {
       sumP += p;
       area += (2 * p + e) * e;
     }
-    const meanE = sumE / n;
-    const meanPast = sumP / n;
-    const fullS = Math.max(1, Math.round(meanE + meanPast));
-    const r = area / (n * (2 * meanPast + meanE) * meanE);
-    return { n, fullS, meanPast, ratio: r >= MIN_IMBALANCE_RATIO ? r : 1 };
+    return groupOf(n, sumE, sumP, area);
   }
 
   private ctxAttention(batch: SimBatch): number {
@@ -147,8 +155,21 @@ export class ComposedPredictor implements BatchPredictor {
       }
       return t;
     }
-    const g = ComposedPredictor.contextGroup(batch);
-    return this.km.ctxAttnMs(g.n, g.fullS, g.meanPast) * g.ratio;
+    // Same as contextGroup, without allocating (the hot path).
+    let sumE = 0;
+    let sumP = 0;
+    let area = 0;
+    for (let i = 0; i < n; i++) {
+      const e = batch.inputLength[i]!;
+      const p = batch.pastKvLength[i]!;
+      sumE += e;
+      sumP += p;
+      area += (2 * p + e) * e;
+    }
+    const meanE = sumE / n;
+    const meanPast = sumP / n;
+    const fullS = Math.max(1, Math.round(meanE + meanPast));
+    return this.km.ctxAttnMs(n, fullS, meanPast) * imbalanceRatio(n, meanE, meanPast, area);
   }
 
   private meanGenPast(batch: SimBatch): number {

@@ -63,7 +63,7 @@ export function gpuFamily(gpu: GpuSpec): GpuFamily {
  */
 const FAMILY_EFFICIENCY: Partial<Record<GpuFamily, Efficiency>> = {
   hopper: {
-    gemm: { compute: 0.55, memory: 0.8, floorUs: 15, launchUs: 6 },
+    gemm: { compute: 0.6, memory: 0.85, floorUs: 15, launchUs: 6 },
     fp8ComputeScale: 0.75,
     contextAttention: { compute: 0.6, memory: 0.6, floorUs: 0, launchUs: 0 },
     generationAttention: { compute: 0.8, memory: 1, floorUs: 0, launchUs: 0 },

@@ -99,7 +99,7 @@ describe.skipIf(!present)("AIC tables (../shared/aic-systems) reproduce the spec
     expect(step(128)).toBeGreaterThan(9.5);
     expect(step(128)).toBeLessThan(12.5);
     const run = p.predictDecodeRun([1023, 1023], 2, 3);
-    run.forEach((t, i) => expect(t).toBeCloseTo(p.predict(makeBatch([gen(1023 + i), gen(1023 + i)])), 12));
+    run.forEach((t, i) => expect(t).toBe(p.predict(makeBatch([gen(1023 + i), gen(1023 + i)]))));
   });
 
   it("fp8 weights and KV use the fp8 GEMM and attention tables", async () => {
