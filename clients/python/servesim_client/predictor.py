@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, List, Optional, Union
+from typing import Iterable, List, Optional, Union
 
-import grpc
-
-from ._channel import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, ChannelPool, call_with_retry
+from ._client import ServiceClient
 from ._stubs import predictor_pb2 as ppb
 from ._stubs import predictor_pb2_grpc as ppb_grpc
 from .specs import sim_batch
@@ -21,40 +19,14 @@ class Prediction:
     breakdown: List["ppb.OpTime"] = field(default_factory=list)
 
 
-class PredictorClient:
+class PredictorClient(ServiceClient[ppb_grpc.PredictorServiceStub]):
     """Prices batches and reads the catalog of a predictor service.
 
     ``address``, ``deadline`` (seconds per call, retries included), ``retries`` (on UNAVAILABLE, with
     exponential backoff) and ``credentials`` work as for SchedulerClient.
     """
 
-    def __init__(
-        self,
-        address: str,
-        *,
-        deadline: float = DEFAULT_DEADLINE_S,
-        retries: int = DEFAULT_RETRIES,
-        credentials: Optional[grpc.ChannelCredentials] = None,
-    ) -> None:
-        self.address = address
-        self.deadline = deadline
-        self.retries = retries
-        self._pool = ChannelPool(address, credentials, ppb_grpc.PredictorServiceStub)
-
-    def __enter__(self) -> "PredictorClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._pool.close()
-
-    def _unary(self, method: str, request: Any, deadline: Optional[float]) -> Any:
-        def invoke(timeout: float) -> Any:
-            return getattr(self._pool.pick(), method)(request, timeout=timeout)
-
-        return call_with_retry(invoke, method, self.deadline if deadline is None else deadline, self.retries)
+    _stub = ppb_grpc.PredictorServiceStub
 
     def predict(
         self,

@@ -10,7 +10,8 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Unio
 
 import grpc
 
-from ._channel import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, ChannelPool, backoff_s, call_with_retry, retry_stream
+from ._channel import backoff_s, retry_stream
+from ._client import ServiceClient
 from ._stubs import scheduler_pb2 as spb
 from ._stubs import scheduler_pb2_grpc as spb_grpc
 from .errors import InternalError, JobFailedError, ServesimError, UnavailableError, from_rpc_error
@@ -46,7 +47,7 @@ class JobOutput:
         return json.loads(self.result.report_json)
 
 
-class SchedulerClient:
+class SchedulerClient(ServiceClient[spb_grpc.SchedulerServiceStub]):
     """Submits, watches, cancels and lists simulation jobs and reads their results.
 
     ``address`` is host:port, a comma list of host:port, or a gRPC target such as dns:///name:port.
@@ -55,33 +56,7 @@ class SchedulerClient:
     ``grpc.ssl_channel_credentials(...)``) turns TLS on. Use it as a context manager or call close().
     """
 
-    def __init__(
-        self,
-        address: str,
-        *,
-        deadline: float = DEFAULT_DEADLINE_S,
-        retries: int = DEFAULT_RETRIES,
-        credentials: Optional[grpc.ChannelCredentials] = None,
-    ) -> None:
-        self.address = address
-        self.deadline = deadline
-        self.retries = retries
-        self._pool = ChannelPool(address, credentials, spb_grpc.SchedulerServiceStub)
-
-    def __enter__(self) -> "SchedulerClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._pool.close()
-
-    def _unary(self, method: str, request: Any, deadline: Optional[float]) -> Any:
-        def invoke(timeout: float) -> Any:
-            return getattr(self._pool.pick(), method)(request, timeout=timeout)
-
-        return call_with_retry(invoke, method, self.deadline if deadline is None else deadline, self.retries)
+    _stub = spb_grpc.SchedulerServiceStub
 
     @staticmethod
     def _job(response: Any, method: str) -> "spb.Job":

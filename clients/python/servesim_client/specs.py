@@ -91,21 +91,22 @@ def predictor_config(
     for name, value in optionals.items():
         if value is not None:
             setattr(config, name, value)
-    if isinstance(model, str):
-        config.model.name = model
-    elif isinstance(model, ppb.ModelArchitecture):
-        config.model.inline.CopyFrom(model)
-    elif model is not None:
-        config.model.inline.CopyFrom(ppb.ModelArchitecture(**model))
-    if isinstance(gpu, str):
-        config.gpu.name = gpu
-    elif isinstance(gpu, ppb.GpuHardware):
-        config.gpu.inline.CopyFrom(gpu)
-    elif gpu is not None:
-        config.gpu.inline.CopyFrom(ppb.GpuHardware(**gpu))
+    _set_source(config.model, model, ppb.ModelArchitecture)
+    _set_source(config.gpu, gpu, ppb.GpuHardware)
     if calibrated is not None:
         config.calibrated.CopyFrom(ppb.CalibratedModel(**calibrated))
     return config
+
+
+def _set_source(ref: Any, value: Any, inline_type: Any) -> None:
+    """Fills a ModelRef or GpuRef: a str is the catalog name, a message or a dict of its fields the
+    inline description; None leaves the reference unset."""
+    if isinstance(value, str):
+        ref.name = value
+    elif isinstance(value, inline_type):
+        ref.inline.CopyFrom(value)
+    elif value is not None:
+        ref.inline.CopyFrom(inline_type(**value))
 
 
 # --- batches -----------------------------------------------------------------------------------------

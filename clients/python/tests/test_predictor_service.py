@@ -16,19 +16,12 @@ from servesim_client import (
 )
 
 
-class PredictorServiceTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = support.predictor_server()
-        cls.client = PredictorClient(cls.server.address)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.client.close()
+class PredictorServiceTest(support.LiveServiceTestCase):
+    start_server = staticmethod(support.predictor_server)
+    client_class = PredictorClient
 
     def test_health(self):
-        self.assertEqual(check_health(self.server.address), "SERVING")
-        self.assertEqual(check_health(self.server.address, "servesim.v1.PredictorService"), "SERVING")
+        self.assert_serving("servesim.v1.PredictorService")
         with self.assertRaises(NotFoundError):
             check_health(self.server.address, "servesim.v1.NoSuchService")
 

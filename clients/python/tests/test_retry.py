@@ -150,20 +150,21 @@ class RetryTest(unittest.TestCase):
             with self.assertRaises(UnavailableError):
                 client.list_catalog()
 
-    def test_host_name_list_rotates_per_call(self):
+    def list_catalog_on_two_replicas(self, host, calls):
+        """Makes `calls` ListCatalog calls with one client of two predictors at host:port each; returns them."""
         a, b = FlakyPredictor(), FlakyPredictor()
         pa, pb = self.predictor(a), self.predictor(b)
-        with PredictorClient(f"localhost:{pa},localhost:{pb}") as client:
-            for _ in range(6):
+        with PredictorClient(f"{host}:{pa},{host}:{pb}") as client:
+            for _ in range(calls):
                 client.list_catalog()
+        return a, b
+
+    def test_host_name_list_rotates_per_call(self):
+        a, b = self.list_catalog_on_two_replicas("localhost", 6)
         self.assertEqual((a.catalog_calls, b.catalog_calls), (3, 3))
 
     def test_ip_list_balances_round_robin(self):
-        a, b = FlakyPredictor(), FlakyPredictor()
-        pa, pb = self.predictor(a), self.predictor(b)
-        with PredictorClient(f"127.0.0.1:{pa},127.0.0.1:{pb}") as client:
-            for _ in range(40):
-                client.list_catalog()
+        a, b = self.list_catalog_on_two_replicas("127.0.0.1", 40)
         self.assertEqual(a.catalog_calls + b.catalog_calls, 40)
         self.assertGreater(a.catalog_calls, 0)
         self.assertGreater(b.catalog_calls, 0)

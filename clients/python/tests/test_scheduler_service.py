@@ -15,7 +15,6 @@ from servesim_client import (
     JobFailedError,
     NotFoundError,
     SchedulerClient,
-    check_health,
     is_terminal,
     job_spec,
     scheduler_pb2 as spb,
@@ -32,19 +31,12 @@ def big_job(name):
     return job_spec(name, predictor="constant", requests=[(2048, 2048)] * 4000, max_batch_size=8, warmup=0)
 
 
-class SchedulerServiceTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = support.scheduler_server()
-        cls.client = SchedulerClient(cls.server.address)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.client.close()
+class SchedulerServiceTest(support.LiveServiceTestCase):
+    start_server = staticmethod(support.scheduler_server)
+    client_class = SchedulerClient
 
     def test_health(self):
-        self.assertEqual(check_health(self.server.address), "SERVING")
-        self.assertEqual(check_health(self.server.address, "servesim.v1.SchedulerService"), "SERVING")
+        self.assert_serving("servesim.v1.SchedulerService")
 
     def test_pr12700_worked_example(self):
         job = self.client.submit_job(job_spec("pr12700", **PR12700))
