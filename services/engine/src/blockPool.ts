@@ -1,3 +1,5 @@
+import { KeyIndex } from "./keyIndex.js";
+
 /**
  * The paged KV block pool of one GPU rank (trtllm-scheduling.md §6), as pure bookkeeping.
  *
@@ -34,7 +36,10 @@ export class BlockPool {
   private freeIdsTop = 0;
   private nodesCreated = 0;
   private stamp = 0;
-  private readonly byKey = new Map<number, number>();
+  private readonly byKey = new KeyIndex();
+
+  /** Cached prefixes evicted by takeFresh since the pool was built (never reset). */
+  evictions = 0;
 
   /** Cumulative counters (TensorRT-LLM KvCacheStats semantics), reset by resetStats(). */
   allocTotalBlocks = 0;
@@ -60,6 +65,11 @@ export class BlockPool {
     return this.cachedFree;
   }
 
+  /** Fresh blocks that can be taken before the first cached prefix at the front of the queue is evicted. */
+  get anonymousAtFront(): number {
+    return this.head === -1 ? this.tailAnon : this.anonBefore[this.head]!;
+  }
+
   resetStats(): void {
     this.allocTotalBlocks = 0;
     this.allocNewBlocks = 0;
@@ -80,6 +90,7 @@ export class BlockPool {
     } else {
       this.unlink(h);
       this.cachedFree--;
+      this.evictions++;
       const key = this.nodeKey[h]!;
       if (this.byKey.get(key) === h) this.byKey.delete(key);
       this.freeIds[this.freeIdsTop++] = h;
@@ -95,8 +106,7 @@ export class BlockPool {
 
   /** The node cached under `key`, or -1. */
   lookup(key: number): number {
-    const n = this.byKey.get(key);
-    return n === undefined ? -1 : n;
+    return this.byKey.get(key);
   }
 
   /** A request starts holding a cached block (a prefix hit): a free one leaves the free queue. */
@@ -114,7 +124,7 @@ export class BlockPool {
    * Returns the new node, or -1 when the key is already cached (the block then stays anonymous).
    */
   store(key: number): number {
-    if (this.byKey.has(key)) return -1;
+    if (this.byKey.get(key) >= 0) return -1;
     const node = this.newNode();
     this.nodeKey[node] = key;
     this.nodeRef[node] = 1;

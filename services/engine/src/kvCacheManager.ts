@@ -90,6 +90,18 @@ export class KvCacheManager {
     this.pool.allocNewBlocks++;
   }
 
+  /**
+   * A decode run's allocations for one request: it now holds `held` blocks, the new ones generated
+   * (anonymous). The caller takes the same number of blocks from the pool, step by step.
+   */
+  growGenerated(r: number, held: number): void {
+    const t = this.t;
+    const h = t.held[r]!;
+    if (held <= h) return;
+    if (t.tracked[r] === 1) this.blocks[r]!.fill(-1, h, held);
+    t.held[r] = held;
+  }
+
   /** Stores the full blocks of a just-completed prompt so later requests can match them. */
   storeContextBlocks(r: number): void {
     if (this.t.tracked[r] === 1) this.storeFull(r, (this.t.promptLen[r]! / this.tpb) | 0);
@@ -124,6 +136,14 @@ export class KvCacheManager {
       this.pool.releaseAnonymous(h);
     }
     t.held[r] = 0;
+  }
+
+  /** Drops the block list and keys of a request that has ended (finished or failed) and released its blocks. */
+  forget(r: number): void {
+    if (!this.hasTracked) return;
+    this.blocks[r] = undefined;
+    this.keys[r] = undefined;
+    this.keysDone[r] = 0;
   }
 
   /** Blocks a pause of `r` would return to the pool (schedulingRemoveSequence). */

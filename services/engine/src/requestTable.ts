@@ -36,8 +36,13 @@ export class RequestTable {
   readonly state: Uint8Array;
   /** 1 when the request takes part in prefix caching (reuse on and token ids given). */
   readonly tracked: Uint8Array;
+  /** Submit time, when known in advance (all at once, Poisson, trace). */
   readonly submitMs: Float64Array;
-  readonly endMs: Float64Array;
+  /**
+   * Under a concurrency limit: the iteration at whose end the request was submitted (-1: at the start of
+   * the run). Times are kept as iteration indices so they can be filled in once the predictor answers.
+   */
+  readonly submitIter: Int32Array;
   readonly pausedCount: Int32Array;
   readonly reusedTokens: Float64Array;
   readonly errors = new Map<number, string>();
@@ -45,8 +50,8 @@ export class RequestTable {
   /** Iteration index of the first output token; later tokens follow one per iteration unless irregular. */
   readonly firstIter: Int32Array;
   private readonly irregularFlag: Uint8Array;
-  /** Explicit token times for requests whose tokens did not come in consecutive iterations. */
-  private readonly irregular = new Map<number, Float64Array>();
+  /** Iteration of every token, for requests whose tokens did not come in consecutive iterations. */
+  private readonly irregular = new Map<number, Int32Array>();
 
   constructor(requests: readonly SimRequest[], reuse: boolean) {
     const n = requests.length;
@@ -64,7 +69,7 @@ export class RequestTable {
     this.state = new Uint8Array(n);
     this.tracked = new Uint8Array(n);
     this.submitMs = new Float64Array(n);
-    this.endMs = new Float64Array(n);
+    this.submitIter = new Int32Array(n).fill(-1);
     this.pausedCount = new Int32Array(n);
     this.reusedTokens = new Float64Array(n);
     this.firstIter = new Int32Array(n);
@@ -78,22 +83,19 @@ export class RequestTable {
     }
   }
 
-  /**
-   * Appends one output token at iteration `iter` ending at `t` (iterEnd[iter] === t). Returns true when
-   * the request has now produced all its tokens.
-   */
-  emit(r: number, iter: number, t: number, iterEnd: Float64Array): boolean {
+  /** Appends one output token at iteration `iter`. Returns true when the request has produced all its tokens. */
+  emit(r: number, iter: number): boolean {
     const e = this.emitted[r]!;
     if (e === 0) {
       this.firstIter[r] = iter;
     } else if (this.irregularFlag[r] === 1) {
-      this.irregular.get(r)![e] = t;
+      this.irregular.get(r)![e] = iter;
     } else if (iter !== this.firstIter[r]! + e) {
-      const times = new Float64Array(this.outputTokens[r]!);
+      const iters = new Int32Array(this.outputTokens[r]!);
       const f = this.firstIter[r]!;
-      times.set(iterEnd.subarray(f, f + e));
-      times[e] = t;
-      this.irregular.set(r, times);
+      for (let k = 0; k < e; k++) iters[k] = f + k;
+      iters[e] = iter;
+      this.irregular.set(r, iters);
       this.irregularFlag[r] = 1;
     }
     this.genSincePrompt[r]!++;
@@ -101,9 +103,29 @@ export class RequestTable {
     return e + 1 >= this.outputTokens[r]!;
   }
 
+  /** Appends one token in each of the `steps` consecutive iterations starting at `iter` (a decode run). */
+  emitRun(r: number, iter: number, steps: number): boolean {
+    this.emit(r, iter);
+    if (steps > 1) {
+      const e = this.emitted[r]!;
+      if (this.irregularFlag[r] === 1) {
+        const iters = this.irregular.get(r)!;
+        for (let i = 1; i < steps; i++) iters[e - 1 + i] = iter + i;
+      }
+      this.genSincePrompt[r]! += steps - 1;
+      this.emitted[r] = e + steps - 1;
+    }
+    return this.emitted[r]! >= this.outputTokens[r]!;
+  }
+
   /** Emission times of a finished request's tokens (a view on the iteration end times when regular). */
   tokenTimes(r: number, iterEnd: Float64Array): Float64Array {
-    if (this.irregularFlag[r] === 1) return this.irregular.get(r)!;
+    if (this.irregularFlag[r] === 1) {
+      const iters = this.irregular.get(r)!;
+      const times = new Float64Array(iters.length);
+      for (let k = 0; k < iters.length; k++) times[k] = iterEnd[iters[k]!]!;
+      return times;
+    }
     const f = this.firstIter[r]!;
     return iterEnd.subarray(f, f + this.emitted[r]!);
   }

@@ -39,6 +39,19 @@ export interface BatchPredictor {
   predict(batch: SimBatch): number | Promise<number>;
   /** Optional per-op breakdown of the same time. */
   breakdown?(batch: SimBatch): OpTime[] | Promise<OpTime[]>;
+  /**
+   * Optional: the times of `steps` consecutive decode-only iterations of `count` requests, step i
+   * (0-based) having request j at past KV length `pastKv[j] + i` (proto DecodeRun). Element i must equal
+   * predict() of that step's batch exactly: the engine uses it to skip through decode runs
+   * (Simulation.decodeRunLength) and promises results identical to pricing each step. `pastKv` is the
+   * engine's reusable array: copy it if it is needed after the call returns.
+   */
+  predictDecodeRun?(pastKv: ArrayLike<number>, count: number, steps: number): number[] | Float64Array | Promise<number[] | Float64Array>;
+  /**
+   * Optional: how many predict() / predictDecodeRun() calls may be outstanding at once (an asynchronous
+   * predictor that pipelines them, answering in call order). Default 1: one at a time.
+   */
+  readonly maxInFlight?: number;
   /** Releases connections or caches. */
   close?(): void | Promise<void>;
 }

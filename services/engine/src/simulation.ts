@@ -1,6 +1,7 @@
 import { FailedPreconditionError } from "../../common/src/errors.js";
 import { planArrivals, type ArrivalPlan } from "./arrivals.js";
 import { CapacityScheduler } from "./capacityScheduler.js";
+import { DecodeRunPlanner } from "./decodeRun.js";
 import { ceilDiv, CHUNK_NONE, type EngineConfig, POLICY_MAX_UTILIZATION, toEngineConfig } from "./engineConfig.js";
 import { KvCacheManager } from "./kvCacheManager.js";
 import { MicroBatchScheduler } from "./microBatchScheduler.js";
@@ -29,6 +30,12 @@ const PHASE_DONE = 2;
 
 const NO_TIMES = new Float64Array(0);
 
+/** `iter` < 0: a warm-up iteration whose time arrived after the measured run started. */
+const badTime = (dtMs: unknown, iter: number): FailedPreconditionError =>
+  new FailedPreconditionError(
+    `the predictor returned ${String(dtMs)} ms for ${iter >= 0 ? `iteration ${iter}` : "a warm-up iteration"}; a batch time must be finite and > 0`,
+  );
+
 /** The engine's reusable batch: typed arrays sized max_batch_size, overwritten every iteration. */
 class EngineBatch implements SimBatch {
   numContext = 0;
@@ -52,6 +59,15 @@ export interface SimulationInit {
 /**
  * TensorRT-LLM's PyExecutor non-overlap loop on a simulated clock (trtllm-scheduling.md §4). Drive it with
  * nextBatch() → price the batch → commit(ms), or use runSimulation / runSimulationSync.
+ *
+ * Two fast paths give the same results as that plain loop:
+ * - decode runs: after a decode-only batch, decodeRunLength() tells how many iterations (this one
+ *   included) keep the same requests with every KV length + 1 per iteration; commitDecodeRun() commits
+ *   them at once with one time per iteration;
+ * - deferred times: when the batch sequence does not depend on the clock (timesNeeded is false: all
+ *   requests at t = 0, or a concurrency limit, and warm-up), commitDeferred() / commitDecodeRunDeferred()
+ *   commit without the time and supplyTimes() fills the times in later, in order. A remote predictor can
+ *   then have many batches in flight. Every time stamp is kept as an iteration index until then.
  */
 export class Simulation {
   private readonly cfg: EngineConfig;
@@ -63,6 +79,9 @@ export class Simulation {
   private readonly plan: ArrivalPlan;
   private readonly onIteration: ((s: IterationStats) => void) | undefined;
   private readonly batch: EngineBatch;
+  private readonly planner: DecodeRunPlanner;
+  /** Measured arrivals do not depend on the clock (all at once, or a concurrency limit). */
+  private readonly clockFreeArrivals: boolean;
 
   private phase: number;
   private clock = 0;
@@ -78,6 +97,16 @@ export class Simulation {
   private activeCount = 0;
   private pending = false;
   private iterEnd = new Float64Array(1024);
+  /** Iterations of this phase whose end time is known (the clock is iterEnd[timed - 1]). */
+  private timed = 0;
+  /** Deferred warm-up times still to come: checked, then dropped (the measured run restarts the clock). */
+  private discardTimes = 0;
+  /** Iteration records waiting for their iteration's time. */
+  private readonly waitingRecords: IterationStats[] = [];
+  private waitingHead = 0;
+  private evictionsAtSchedule = 0;
+  /** decodeRunLength() of the pending batch (0: not computed yet). */
+  private runLength = 0;
 
   private iterations = 0;
   private prefillIterations = 0;
@@ -105,6 +134,8 @@ export class Simulation {
     this.capacity = new CapacityScheduler(this.cfg, this.table, this.kv);
     this.micro = new MicroBatchScheduler(this.cfg, this.table);
     this.batch = new EngineBatch(this.cfg.maxBatchSize);
+    this.planner = new DecodeRunPlanner(this.cfg, this.table, this.kv);
+    this.clockFreeArrivals = options.arrivals.kind === "all_at_once" || options.arrivals.kind === "concurrency";
     this.active = new Int32Array(this.cfg.maxNumActive);
     this.queue = new Int32Array(Math.max(requests.length, warmup.length));
     this.onIteration = init?.onIteration;
@@ -124,12 +155,25 @@ export class Simulation {
   get progress(): SimulationProgress {
     const warm = this.phase === PHASE_WARMUP;
     return {
-      iterations: warm ? 0 : this.iterations,
+      iterations: warm ? 0 : this.timed,
       requestsFinished: warm ? 0 : this.finished + this.failed,
       requestsTotal: this.numMeasured,
       simTimeMs: warm ? 0 : this.clock,
       warmingUp: warm,
     };
+  }
+
+  /**
+   * True when the next nextBatch() needs the time of every committed iteration (arrivals in time, in the
+   * measured run). When false, iterations may be committed with deferred times.
+   */
+  get timesNeeded(): boolean {
+    return this.phase === PHASE_MEASURED && !this.clockFreeArrivals;
+  }
+
+  /** Committed iterations whose time has not been supplied yet (deferred warm-up ones included). */
+  get pendingTimes(): number {
+    return this.discardTimes + this.iterations - this.timed;
   }
 
   /**
@@ -139,6 +183,9 @@ export class Simulation {
   nextBatch(): SimBatch | null {
     if (this.pending) throw new Error("nextBatch() called again before commit() of the previous batch");
     if (this.phase === PHASE_DONE) return null;
+    if (this.timesNeeded && this.timed !== this.iterations) {
+      throw new Error("nextBatch() needs the times of all committed iterations: arrivals depend on the clock");
+    }
     for (;;) {
       this.releaseArrivals();
       this.activate();
@@ -170,95 +217,111 @@ export class Simulation {
         if (cap.pausedCount === 0) this.breakDeadlock();
         continue;
       }
+      this.evictionsAtSchedule = this.kv.pool.evictions;
       this.prepareResources();
       this.pending = true;
+      this.runLength = 0;
       return this.batch;
     }
+  }
+
+  /**
+   * After nextBatch(): the number of iterations, this one included, that form a decode run (the same
+   * generation requests, every past KV length + 1 per iteration) if no request arrives meanwhile. 1 when
+   * the batch has context requests or the next iteration may differ. At most `maxSteps`.
+   */
+  decodeRunLength(maxSteps = 0x7fffffff): number {
+    if (!this.pending) throw new Error("decodeRunLength() needs a batch from nextBatch()");
+    if (this.runLength === 0) {
+      const micro = this.micro;
+      this.runLength =
+        micro.contextCount > 0 || micro.generationCount === 0 || this.capacity.pausedCount > 0
+          ? 1
+          : this.planner.length(
+              this.active,
+              this.activeCount,
+              this.capacity.fittingCount,
+              micro.generation,
+              micro.generationCount,
+              this.kv.pool.evictions !== this.evictionsAtSchedule,
+              0x7fffffff,
+            );
+    }
+    return Math.max(1, Math.min(this.runLength, maxSteps));
   }
 
   /** Steps 6-9 for the batch returned by nextBatch(): advance the clock by `dtMs`, emit tokens, free. */
   commit(dtMs: number): void {
     if (!this.pending) throw new Error("commit() called without a batch from nextBatch()");
-    if (typeof dtMs !== "number" || !Number.isFinite(dtMs) || dtMs <= 0) {
-      throw new FailedPreconditionError(
-        `the predictor returned ${String(dtMs)} ms for iteration ${this.iterations}; a batch time must be finite and > 0`,
-      );
-    }
-    this.pending = false;
-    const t = this.table;
-    const clock = this.clock + dtMs;
-    this.clock = clock;
-    const iter = this.iterations;
-    if (iter === this.iterEnd.length) {
-      const grown = new Float64Array(this.iterEnd.length * 2);
-      grown.set(this.iterEnd);
-      this.iterEnd = grown;
-    }
-    const iterEnd = this.iterEnd;
-    iterEnd[iter] = clock;
-
-    const micro = this.micro;
-    const nCtx = micro.contextCount;
-    const nGen = micro.generationCount;
-    const ctx = micro.context;
-    const gen = micro.generation;
-    const state = t.state;
-    let completed = 0;
-    for (let i = 0; i < nCtx; i++) {
-      const r = ctx[i]!;
-      const pos = t.pos[r]! + t.chunk[r]!;
-      t.pos[r] = pos;
-      t.chunk[r] = 0;
-      if (pos === t.promptLen[r]) {
-        state[r] = ST_GENERATION;
-        this.kv.storeContextBlocks(r);
-        if (t.emit(r, iter, clock, iterEnd)) {
-          state[r] = ST_COMPLETE;
-          completed++;
-        }
-      }
-    }
-    for (let i = 0; i < nGen; i++) {
-      const r = gen[i]!;
-      if (t.emit(r, iter, clock, iterEnd)) {
-        state[r] = ST_COMPLETE;
-        completed++;
-      }
-    }
-
-    if (completed > 0) {
-      // Step 9: finished requests leave active_requests in active order, freeing their KV blocks.
-      const active = this.active;
-      const count = this.activeCount;
-      let k = 0;
-      for (let i = 0; i < count; i++) {
-        const r = active[i]!;
-        if (state[r] === ST_COMPLETE) {
-          this.kv.release(r);
-          t.endMs[r] = clock;
-          this.finished++;
-          this.onRequestEnded();
-        } else {
-          active[k++] = r;
-        }
-      }
-      this.activeCount = k;
-    }
-
-    if (nCtx > 0 && nGen > 0) this.mixedIterations++;
-    else if (nCtx > 0) this.prefillIterations++;
-    else this.decodeIterations++;
-    this.iterations = iter + 1;
-    if (this.onIteration !== undefined && this.phase === PHASE_MEASURED) this.record(iter, dtMs, completed);
-    this.newActiveSinceRecord = 0;
-    this.pausedSinceRecord = 0;
+    if (this.pendingTimes > 0) throw new Error("commit() with deferred times pending; use commitDeferred() and supplyTimes()");
+    if (typeof dtMs !== "number" || !Number.isFinite(dtMs) || dtMs <= 0) throw badTime(dtMs, this.iterations);
+    this.commitSteps(1);
+    this.supplyTime(dtMs);
   }
 
-  /** The run's outcome; available once nextBatch() has returned null. */
+  /** commit() without the time (only while timesNeeded is false); supply it later with supplyTimes(). */
+  commitDeferred(): void {
+    if (!this.pending) throw new Error("commitDeferred() called without a batch from nextBatch()");
+    if (this.timesNeeded) throw new Error("commitDeferred(): arrivals depend on the clock; commit with the time");
+    this.commitSteps(1);
+  }
+
+  /**
+   * Commits the first iterations of the decode run that starts with the pending batch, with `times[i]`
+   * the time of iteration i, up to `steps` (≤ decodeRunLength()). With arrivals in time it stops after
+   * the iteration at whose end the next request has arrived. Returns the iterations committed (≥ 1).
+   */
+  commitDecodeRun(times: ArrayLike<number>, steps: number): number {
+    if (!this.pending) throw new Error("commitDecodeRun() called without a batch from nextBatch()");
+    if (this.pendingTimes > 0) throw new Error("commitDecodeRun() with deferred times pending; use commitDecodeRunDeferred()");
+    const k = this.checkedRunSteps(steps, times.length);
+    let m = k;
+    let clock = this.clock;
+    const next = this.nextSubmitTime();
+    for (let i = 0; i < k; i++) {
+      const dt = times[i]!;
+      if (typeof dt !== "number" || !Number.isFinite(dt) || dt <= 0) throw badTime(dt, this.iterations + i);
+      clock += dt;
+      if (clock >= next) {
+        m = i + 1;
+        break;
+      }
+    }
+    this.commitSteps(m);
+    this.supplyTimes(times, 0, m);
+    return m;
+  }
+
+  /** commitDecodeRun() without the times (only while timesNeeded is false): commits all `steps`. */
+  commitDecodeRunDeferred(steps: number): void {
+    if (!this.pending) throw new Error("commitDecodeRunDeferred() called without a batch from nextBatch()");
+    if (this.timesNeeded) throw new Error("commitDecodeRunDeferred(): arrivals depend on the clock; use commitDecodeRun()");
+    this.commitSteps(this.checkedRunSteps(steps, steps));
+  }
+
+  /**
+   * Times of deferred iterations, oldest first: `count` values from `times[offset]`. Each must be
+   * finite and > 0 (else FailedPreconditionError naming the value).
+   */
+  supplyTimes(times: ArrayLike<number>, offset: number, count: number): void {
+    if (count > this.pendingTimes) throw new Error(`supplyTimes(): ${count} times for ${this.pendingTimes} pending iterations`);
+    for (let i = 0; i < count; i++) {
+      const dt = times[offset + i]!;
+      if (typeof dt !== "number" || !Number.isFinite(dt) || dt <= 0) {
+        throw badTime(dt, this.discardTimes > 0 ? -1 : this.timed);
+      }
+      if (this.discardTimes > 0) this.discardTimes--;
+      else this.supplyTime(dt);
+    }
+  }
+
+  /** The run's outcome; available once nextBatch() has returned null and every time is supplied. */
   result(): SimulationResult {
     if (this.phase !== PHASE_DONE) throw new Error("result() is only available after nextBatch() returned null");
+    if (this.pendingTimes > 0) throw new Error(`result(): ${this.pendingTimes} iteration times are still pending`);
     if (this.cachedResult !== undefined) return this.cachedResult;
     const t = this.table;
+    const iterEnd = this.iterEnd;
     const records: RequestRecord[] = new Array(this.numMeasured);
     for (let r = 0; r < this.numMeasured; r++) {
       const q = t.requests[r]!;
@@ -282,8 +345,9 @@ export class Simulation {
         continue;
       }
       const n = t.outputTokens[r]!;
-      const times = t.tokenTimes(r, this.iterEnd);
-      const start = t.submitMs[r]!;
+      const times = t.tokenTimes(r, iterEnd);
+      const submitIter = t.submitIter[r]!;
+      const start = submitIter >= 0 ? iterEnd[submitIter]! : t.submitMs[r]!;
       const first = times[0]!;
       const end = times[n - 1]!;
       records[r] = {
@@ -319,10 +383,145 @@ export class Simulation {
     return this.cachedResult;
   }
 
+  private checkedRunSteps(steps: number, available: number): number {
+    const k = this.decodeRunLength();
+    if (!Number.isInteger(steps) || steps < 1 || steps > k) {
+      throw new Error(`a decode run of ${String(steps)} iterations was committed, but this one has ${k} at most`);
+    }
+    if (available < steps) throw new Error(`a decode run of ${steps} iterations needs ${steps} times (got ${available})`);
+    return steps;
+  }
+
+  /** The time of the oldest untimed iteration of this phase (already checked). */
+  private supplyTime(dtMs: number): void {
+    const i = this.timed;
+    const clock = this.clock + dtMs;
+    this.clock = clock;
+    this.iterEnd[i] = clock;
+    this.timed = i + 1;
+    if (this.waitingHead < this.waitingRecords.length) {
+      const rec = this.waitingRecords[this.waitingHead]!;
+      if (rec.iter === i) {
+        rec.iterLatencyMS = dtMs;
+        rec.simTimeMs = clock;
+        this.waitingRecords[this.waitingHead++] = undefined as unknown as IterationStats;
+        if (this.waitingHead === this.waitingRecords.length) {
+          this.waitingRecords.length = 0;
+          this.waitingHead = 0;
+        }
+        this.onIteration!(rec);
+      }
+    }
+  }
+
+  /**
+   * Steps 6-9 (without the clock) for `steps` iterations: the pending batch, then, for a decode run,
+   * steps − 1 more iterations of the same requests. Time stamps are iteration indices.
+   */
+  private commitSteps(steps: number): void {
+    this.pending = false;
+    const t = this.table;
+    const iter0 = this.iterations;
+    const last = iter0 + steps - 1;
+    if (last >= this.iterEnd.length) {
+      let size = this.iterEnd.length * 2;
+      while (size <= last) size *= 2;
+      const grown = new Float64Array(size);
+      grown.set(this.iterEnd);
+      this.iterEnd = grown;
+    }
+
+    const micro = this.micro;
+    const nCtx = micro.contextCount;
+    const nGen = micro.generationCount;
+    const ctx = micro.context;
+    const gen = micro.generation;
+    const state = t.state;
+    let completed = 0;
+    for (let i = 0; i < nCtx; i++) {
+      const r = ctx[i]!;
+      const pos = t.pos[r]! + t.chunk[r]!;
+      t.pos[r] = pos;
+      t.chunk[r] = 0;
+      if (pos === t.promptLen[r]) {
+        state[r] = ST_GENERATION;
+        this.kv.storeContextBlocks(r);
+        if (t.emit(r, iter0)) {
+          state[r] = ST_COMPLETE;
+          completed++;
+        }
+      }
+    }
+    if (steps === 1) {
+      for (let i = 0; i < nGen; i++) {
+        const r = gen[i]!;
+        if (t.emit(r, iter0)) {
+          state[r] = ST_COMPLETE;
+          completed++;
+        }
+      }
+    } else {
+      const held = t.held;
+      for (let i = 0; i < nGen; i++) {
+        const r = gen[i]!;
+        this.kv.growGenerated(r, this.planner.heldAfter(i, held[r]!, steps));
+        if (t.emitRun(r, iter0, steps)) {
+          state[r] = ST_COMPLETE;
+          completed++;
+        }
+      }
+    }
+
+    const records = this.onIteration !== undefined && this.phase === PHASE_MEASURED;
+    const pool = this.kv.pool;
+    for (let j = 0; j < steps; j++) {
+      const iter = iter0 + j;
+      if (j > 0) {
+        const takes = this.planner.takesAt(j);
+        for (let b = 0; b < takes; b++) pool.takeFresh();
+        pool.allocTotalBlocks += takes;
+        pool.allocNewBlocks += takes;
+      }
+      const done = iter === last ? completed : 0;
+      if (done > 0) this.finishCompleted(iter);
+      if (nCtx > 0 && nGen > 0) this.mixedIterations++;
+      else if (nCtx > 0) this.prefillIterations++;
+      else this.decodeIterations++;
+      this.iterations = iter + 1;
+      if (records) this.record(iter, done);
+      this.newActiveSinceRecord = 0;
+      this.pausedSinceRecord = 0;
+    }
+  }
+
+  /** Step 9: finished requests leave active_requests in active order, freeing their KV blocks. */
+  private finishCompleted(iter: number): void {
+    const t = this.table;
+    const state = t.state;
+    const active = this.active;
+    const count = this.activeCount;
+    let k = 0;
+    for (let i = 0; i < count; i++) {
+      const r = active[i]!;
+      if (state[r] === ST_COMPLETE) {
+        this.kv.release(r);
+        this.kv.forget(r);
+        this.finished++;
+        this.onRequestEnded(iter);
+      } else {
+        active[k++] = r;
+      }
+    }
+    this.activeCount = k;
+  }
+
   /** Ends the warm-up (or starts directly): clock, counters and stats reset; KV pool and prefix cache kept. */
   private startMeasured(): void {
     this.phase = PHASE_MEASURED;
     this.clock = 0;
+    // Warm-up times still to come only get checked: the measured run restarts the clock.
+    this.discardTimes += this.iterations - this.timed;
+    this.timed = 0;
     this.iterations = 0;
     this.prefillIterations = 0;
     this.decodeIterations = 0;
@@ -345,9 +544,11 @@ export class Simulation {
   /** Step 1a: requests submitted by now enter the waiting queue (or fail if they can never run). */
   private releaseArrivals(): void {
     const t = this.table;
+    // All at once and under a concurrency limit, every submitted request is due (its time may be deferred).
+    const clockFree = this.clockFreeArrivals || this.phase === PHASE_WARMUP;
     while (this.released < this.submitted) {
       const r = this.order[this.released]!;
-      if (t.submitMs[r]! > this.clock) break;
+      if (!clockFree && t.submitMs[r]! > this.clock) break;
       this.released++;
       const reason = this.unservableReason(r);
       if (reason !== null) {
@@ -375,10 +576,13 @@ export class Simulation {
     return this.released < this.submitted ? this.table.submitMs[this.order[this.released]!]! : Infinity;
   }
 
-  /** A request finished or failed: under a concurrency limit the next one is submitted now. */
-  private onRequestEnded(): void {
+  /**
+   * A request finished or failed at the end of iteration `iter` (-1: the start of the run): under a
+   * concurrency limit the next one is submitted then.
+   */
+  private onRequestEnded(iter: number): void {
     if (this.concurrency > 0 && this.submitted < this.order.length) {
-      this.table.submitMs[this.order[this.submitted++]!] = this.clock;
+      this.table.submitIter[this.order[this.submitted++]!] = iter;
     }
   }
 
@@ -464,11 +668,13 @@ export class Simulation {
   private fail(r: number, reason: string): void {
     const t = this.table;
     this.kv.release(r);
+    this.kv.forget(r);
     t.state[r] = ST_FAILED;
     t.errors.set(r, reason);
     t.dropTokenTimes(r);
     if (r < this.numMeasured) this.failed++;
-    this.onRequestEnded();
+    // Failures happen while building a batch: now is the end of the last committed iteration.
+    this.onRequestEnded(this.iterations - 1);
   }
 
   private dropEndedFromActive(): void {
@@ -532,15 +738,16 @@ export class Simulation {
     b.numContextTokens = ctxTokens;
   }
 
-  private record(iter: number, dtMs: number, completed: number): void {
+  /** Builds iteration `iter`'s record; it is handed to onIteration once the iteration's time is known. */
+  private record(iter: number, completed: number): void {
     const pool = this.kv.pool;
     const nCtx = this.batch.numContext;
     const nGen = this.batch.numGeneration;
     const hits = pool.reusedBlocks + pool.missedBlocks;
-    this.onIteration!({
+    this.waitingRecords.push({
       iter,
-      iterLatencyMS: dtMs,
-      simTimeMs: this.clock,
+      iterLatencyMS: Number.NaN,
+      simTimeMs: Number.NaN,
       numActiveRequests: this.activeAtFetch,
       numQueuedRequests: this.queuedAtFetch,
       numCompletedRequests: completed,

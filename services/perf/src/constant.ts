@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "../../common/src/errors.js";
 import type { BatchPredictor, OpTime, SimBatch } from "../../engine/src/simBatch.js";
 
 export interface ConstantParams {
@@ -24,6 +25,12 @@ export class ConstantPredictor implements BatchPredictor {
 
   predict(batch: SimBatch): number {
     return batch.numContext > 0 ? this.prefill : this.decode;
+  }
+
+  /** The times of a decode run (proto DecodeRun): the decode time at every step. */
+  predictDecodeRun(_pastKv: ArrayLike<number>, count: number, steps: number): number[] {
+    if (count <= 0) throw new InvalidArgumentError("decode_run.past_kv_length", "at least one request is required");
+    return new Array<number>(steps).fill(this.decode);
   }
 
   breakdown(batch: SimBatch): OpTime[] {

@@ -29,6 +29,8 @@ export interface ReplaySettings {
   maxNumTokens?: number;
   /** Leave the first wave (the first `concurrency` requests, all started at t = 0) out of the means (default false). */
   skipFirstWave?: boolean;
+  /** Simulate TensorRT-LLM's overlap scheduler (trtllm-scheduling.md §10) instead of the non-overlap loop (default false). */
+  overlap?: boolean;
 }
 
 export interface ReplayResult {
@@ -58,7 +60,7 @@ export function predictorConfigFor(row: ReplayableRow, s: ReplaySettings): Predi
  * heuristic (chunked context off, so max_num_tokens ≥ ISL + max_batch_size), KV blocks from GPU memory,
  * GUARANTEED_NO_EVICT, 32 tokens per block, closed-loop concurrency = the row's batch_size.
  */
-export function engineOptionsFor(row: ReplayableRow, s: Pick<ReplaySettings, "chunkedPrefill" | "maxNumTokens"> = {}): EngineOptions {
+export function engineOptionsFor(row: ReplayableRow, s: Pick<ReplaySettings, "chunkedPrefill" | "maxNumTokens" | "overlap"> = {}): EngineOptions {
   const run = resolveRun(predictorConfigFor(row, { predictor: "roofline" }));
   const h = benchHeuristic({
     model: run.model,
@@ -85,6 +87,7 @@ export function engineOptionsFor(row: ReplayableRow, s: Pick<ReplaySettings, "ch
     numBlocks: kv.numBlocks,
     enableBlockReuse: false,
     arrivals: { kind: "concurrency", concurrency: row.concurrency },
+    overlap: s.overlap === true,
   };
 }
 

@@ -192,7 +192,9 @@ function summarize(rows: ValidationRow[], opts: ValidateOptions): ValidationRepo
       groups,
       settings: {
         requests_per_row: `max(${replay.waves ?? 10} × concurrency, 64), capped at ${replay.maxRequests ?? 1280}${replay.skipFirstWave ? ", first wave excluded" : ""}`,
-        engine: `trtllm-bench heuristic budgets${replay.maxNumTokens ? ` (max_num_tokens ${replay.maxNumTokens})` : ""}, chunked context ${replay.chunkedPrefill ? "on" : "off"}, GUARANTEED_NO_EVICT, KV from GPU memory`,
+        engine:
+          `trtllm-bench heuristic budgets${replay.maxNumTokens ? ` (max_num_tokens ${replay.maxNumTokens})` : ""}, chunked context ${replay.chunkedPrefill ? "on" : "off"}, ` +
+          `GUARANTEED_NO_EVICT, KV from GPU memory, overlap scheduler ${replay.overlap ? "on" : "off"}`,
       },
     },
     rows,

@@ -1,0 +1,59 @@
+/** The benchmark's workloads, as job specs (the same spec drives the embedded, predictor and scheduler modes). */
+import { DType, PredictorKind } from "../gen/ts/servesim/v1/predictor.js";
+import { ChunkingPolicy, Distribution, JobSpec, SchedulerPolicy } from "../gen/ts/servesim/v1/scheduler.js";
+
+export interface WorkloadShape {
+  numRequests: number;
+  isl: number;
+  osl: number;
+  /** Poisson arrivals (requests/s); 0 = all at t = 0. */
+  requestRate?: number;
+}
+
+/**
+ * Llama-3.1-8B on one H100 SXM, fp8 weights and KV cache, roofline predictor; max_batch_size 512,
+ * max_num_tokens 8192, GUARANTEED_NO_EVICT, chunked context (FCFS); KV pool sized from GPU memory;
+ * trtllm-bench defaults otherwise (block reuse on, 2 warm-up requests). Token-norm-dist workload with
+ * stdev 0 (every request exactly ISL / OSL tokens), token ids included.
+ */
+export function benchSpec(name: string, w: WorkloadShape): JobSpec {
+  return JobSpec.fromPartial({
+    name,
+    engine: {
+      maxBatchSize: 512,
+      maxNumTokens: 8192,
+      schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT,
+      enableChunkedContext: true,
+      chunkingPolicy: ChunkingPolicy.CHUNKING_POLICY_FIRST_COME_FIRST_SERVED,
+      requestRate: w.requestRate ?? 0,
+      seed: 0,
+    },
+    predictor: {
+      kind: PredictorKind.PREDICTOR_KIND_ROOFLINE,
+      model: { name: "llama-3.1-8b" },
+      gpu: { name: "h100_sxm" },
+      parallelism: { tp: 1, pp: 1, ep: 1 },
+      weightDtype: DType.D_TYPE_FP8,
+      kvCacheDtype: DType.D_TYPE_FP8,
+    },
+    workload: {
+      synthetic: {
+        distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST,
+        numRequests: w.numRequests,
+        inputMean: w.isl,
+        inputStdev: 0,
+        outputMean: w.osl,
+        outputStdev: 0,
+      },
+    },
+  });
+}
+
+export const SHAPES = {
+  /** Cases A, B, C. */
+  A: { numRequests: 10_000, isl: 1000, osl: 1000 },
+  /** The linearity check against A. */
+  A40k: { numRequests: 40_000, isl: 1000, osl: 1000 },
+  D: { numRequests: 1_000_000, isl: 128, osl: 128 },
+  E: { numRequests: 5_000, isl: 512, osl: 256, requestRate: 40 },
+} as const satisfies Record<string, WorkloadShape>;

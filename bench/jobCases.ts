@@ -1,0 +1,122 @@
+/**
+ * Cases A–E: one job spec simulated in the three modes of `servesim throughput` (embedded, with
+ * --predictor-address, with --scheduler-address), through the same functions the CLI calls, in this
+ * process (no dataset file, no process start-up). Each repetition also times the job's parts
+ * (resolve, simulate, metrics + reports) so the totals can be read.
+ */
+import { runSimulation } from "../services/engine/src/run.js";
+import type { BatchPredictor } from "../services/engine/src/simBatch.js";
+import { Simulation } from "../services/engine/src/simulation.js";
+import type { SimulationResult } from "../services/engine/src/types.js";
+import { createPredictor } from "../services/perf/src/factory.js";
+import { computeMetrics } from "../services/report/src/metrics.js";
+import { renderReportJson } from "../services/report/src/reportJson.js";
+import { renderTextReport } from "../services/report/src/textReport.js";
+import { reportInput, resolveJob, type ResolvedJob } from "../services/runner/src/index.js";
+import type { JobSpec } from "../gen/ts/servesim/v1/scheduler.js";
+import { runEmbedded, runOnScheduler, runWithRemotePredictor, type RunContext } from "../clients/cli/src/throughputModes.js";
+import { ProgressDisplay } from "../clients/cli/src/progress.js";
+import { RemotePredictor } from "../clients/ts/src/remotePredictor.js";
+import { collectGarbage, timed, type Sample } from "./measure.js";
+
+const quietIo = { stdout: { write: () => true }, stderr: { write: () => true, isTTY: false } };
+
+function context(): RunContext {
+  return { signal: new AbortController().signal, progress: new ProgressDisplay(quietIo, true), wantRequests: false, wantIterations: false };
+}
+
+/** num_iterations from a report.json text. */
+function reportedIterations(reportJsonText: string): number {
+  const m = /"num_iterations":\s*(\d+)/.exec(reportJsonText);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+export interface SimulateOptions {
+  decodeRuns?: boolean;
+  maxInFlight?: number;
+}
+
+/** Engine + predictor only: the measured requests' records (warm-up included, as in a job). */
+export async function simulate(job: ResolvedJob, predictor: BatchPredictor, opts: SimulateOptions = {}): Promise<SimulationResult> {
+  const sim = new Simulation(job.engine, job.requests, job.warmup.length > 0 ? { warmup: job.warmup } : {});
+  return runSimulation(sim, predictor, {
+    ...(opts.decodeRuns !== undefined ? { decodeRuns: opts.decodeRuns } : {}),
+    ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
+  });
+}
+
+/** What runResolvedJob does after the simulation: metrics, text report and report.json. */
+export function reportOf(job: ResolvedJob, result: SimulationResult, description: string): void {
+  const input = reportInput(job, result, description, 0);
+  const metrics = computeMetrics(result.requests, { worldSize: job.predictor.tp * job.predictor.pp });
+  renderTextReport(metrics, input);
+  renderReportJson(metrics, input);
+}
+
+/** A (and E, and the 40k linearity check): the embedded job, then its parts. */
+export async function embeddedSample(spec: JobSpec, parts: { report: boolean; plain: boolean }): Promise<Sample> {
+  const sample: Sample = {};
+  collectGarbage();
+  const total = await timed(() => runEmbedded(spec, context()));
+  sample.totalMs = total.ms;
+  sample.iterations = reportedIterations(total.value.reportJsonText);
+  collectGarbage();
+  const resolved = await timed(() => resolveJob(spec));
+  sample.resolveMs = resolved.ms;
+  const job = resolved.value;
+  const predictor = await createPredictor(job.predictor.config);
+  const sim = await timed(() => simulate(job, predictor));
+  sample.simMs = sim.ms;
+  sample.iterations = sim.value.numIterations;
+  if (parts.report) {
+    sample.reportMs = (await timed(() => reportOf(job, sim.value, predictor.description))).ms;
+  }
+  if (parts.plain) {
+    collectGarbage();
+    sample.plainSimMs = (await timed(() => simulate(job, predictor, { decodeRuns: false }))).ms;
+  }
+  return sample;
+}
+
+/** B: the job with the predictor service over loopback gRPC, then the simulation alone. */
+export async function remotePredictorSample(spec: JobSpec, job: ResolvedJob, address: string, variants: boolean): Promise<Sample> {
+  const sample: Sample = {};
+  collectGarbage();
+  const total = await timed(() => runWithRemotePredictor(spec, address, context()));
+  sample.totalMs = total.ms;
+  sample.iterations = reportedIterations(total.value.reportJsonText);
+  const simWith = async (opts: SimulateOptions) => {
+    const predictor = await RemotePredictor.connect({ address, config: job.predictor.config });
+    try {
+      return await timed(() => simulate(job, predictor, opts));
+    } finally {
+      await predictor.close();
+    }
+  };
+  collectGarbage();
+  const sim = await simWith({});
+  sample.simMs = sim.ms;
+  if (variants) {
+    // The plain remote path: every iteration priced and awaited in turn.
+    collectGarbage();
+    sample.pingPongSimMs = (await simWith({ decodeRuns: false, maxInFlight: 1 })).ms;
+  }
+  return sample;
+}
+
+/** C: the job submitted to the scheduler service (which prices batches with the predictor service). */
+export async function schedulerSample(spec: JobSpec, address: string): Promise<Sample> {
+  collectGarbage();
+  const total = await timed(() => runOnScheduler(spec, address, context()));
+  return { totalMs: total.ms, iterations: reportedIterations(total.value.reportJsonText) };
+}
+
+/** D: resolve once, then the simulation (engine + embedded predictor) per repetition. */
+export async function largeSimulationSample(job: ResolvedJob, report: boolean): Promise<Sample> {
+  collectGarbage();
+  const predictor = await createPredictor(job.predictor.config);
+  const sim = await timed(() => simulate(job, predictor));
+  const sample: Sample = { simMs: sim.ms, iterations: sim.value.numIterations };
+  if (report) sample.reportMs = (await timed(() => reportOf(job, sim.value, predictor.description))).ms;
+  return sample;
+}

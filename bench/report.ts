@@ -1,0 +1,119 @@
+/** The benchmark's Markdown: machine, per-case medians, targets and ratios of this run. */
+import { cpus, platform, release, totalmem } from "node:os";
+import { medianOf, type CaseResult } from "./measure.js";
+
+export interface RunInfo {
+  started: Date;
+  loadAtStart: number[];
+  loadAtEnd: number[];
+  command: string;
+  failures: string[];
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+const ms = (v: number): string => (Number.isFinite(v) ? (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`) : "–");
+const mib = (v: number): string => (Number.isFinite(v) ? (v >= GiB ? `${(v / GiB).toFixed(2)} GiB` : `${Math.round(v / MiB)} MiB`) : "–");
+const rate = (v: number): string => (Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : "–");
+const ratio = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "–");
+const verdict = (ok: boolean | null): string => (ok === null ? "–" : ok ? "met" : "**not met**");
+
+export function renderMarkdown(results: CaseResult[], info: RunInfo): string {
+  const by = new Map(results.map((r) => [r.id, r]));
+  const m = (id: string, key: string): number => {
+    const r = by.get(id);
+    return r ? medianOf(r.samples, key) : Number.NaN;
+  };
+  const cpu = cpus();
+  const lines: string[] = [];
+  lines.push(`## Run of ${info.started.toISOString()}`, "");
+  lines.push(
+    `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? "unknown CPU"}, ${(totalmem() / GiB).toFixed(0)} GiB RAM, ` +
+      `${platform()} ${release()}, Node ${process.version}. Load average (1/5/15 min) at start ${info.loadAtStart.join(" / ")}, ` +
+      `at end ${info.loadAtEnd.join(" / ")}.`,
+    "",
+    `Command: \`${info.command}\` (after \`npx tsc -p tsconfig.build.json\`; \`make bench\` does both).`,
+    "",
+  );
+
+  lines.push("| case | what | reps | wall (median) | simulation only | iterations | iterations/s (simulation) | peak RSS | services' peak RSS |");
+  lines.push("|---|---|---|---|---|---|---|---|---|");
+  for (const r of results) {
+    const total = medianOf(r.samples, "totalMs");
+    const sim = medianOf(r.samples, "simMs");
+    const iters = medianOf(r.samples, "iterations");
+    const services = Object.entries(r.servicePeakRss).map(([k, v]) => `${k} ${mib(v)}`).join(", ") || "–";
+    const wall = r.id === "F" ? "see below" : Number.isFinite(total) ? ms(total) : `${ms(sim)} (simulation)`;
+    lines.push(
+      `| ${r.id} | ${r.title} | ${r.samples.length} | ${wall} | ${r.id === "F" ? "–" : ms(sim)} | ${rate(iters)} | ` +
+        `${Number.isFinite(sim) ? rate(iters / (sim / 1000)) : "–"} | ${mib(r.peakRssBytes)} | ${services} |`,
+    );
+  }
+  lines.push("");
+
+  const parts = results.filter((r) => r.samples.some((s) => "resolveMs" in s || "pingPongSimMs" in s));
+  if (parts.length > 0) {
+    lines.push("Where the time goes (medians): resolve = workload generation and job resolution; simulation = engine + predictor;");
+    lines.push("metrics + reports = trtllm-bench statistics and both reports; plain = the same simulation without decode runs or pipelining.", "");
+    lines.push("| case | resolve | simulation | metrics + reports | plain simulation | fast-path speed-up |");
+    lines.push("|---|---|---|---|---|---|");
+    for (const r of parts) {
+      const sim = medianOf(r.samples, "simMs");
+      const plain = r.id === "B" ? medianOf(r.samples, "pingPongSimMs") : medianOf(r.samples, "plainSimMs");
+      lines.push(
+        `| ${r.id} | ${ms(medianOf(r.samples, "resolveMs"))} | ${ms(sim)} | ${ms(medianOf(r.samples, "reportMs"))} | ${ms(plain)} | ${ratio(plain / sim)} |`,
+      );
+    }
+    lines.push("");
+  }
+
+  const f = by.get("F");
+  if (f) {
+    lines.push("Case F, predictions per second (64-request decode batch, medians):", "");
+    lines.push("| one stream, pipelined (256 in flight) | one stream, ping-pong | unary, one at a time | unary, 32 in flight |");
+    lines.push("|---|---|---|---|");
+    lines.push(
+      `| ${rate(medianOf(f.samples, "streamPipelinedPerS"))} | ${rate(medianOf(f.samples, "streamPingPongPerS"))} | ` +
+        `${rate(medianOf(f.samples, "unarySequentialPerS"))} | ${rate(medianOf(f.samples, "unaryConcurrentPerS"))} |`,
+      "",
+    );
+  }
+
+  const aTotal = m("A", "totalMs");
+  const aSim = m("A", "simMs");
+  const targets: Array<[string, string, string]> = [];
+  if (by.has("A")) targets.push(["A ≤ 2 s wall", ms(aTotal), verdict(aTotal <= 2000)]);
+  if (by.has("A") && by.has("B")) {
+    targets.push(["B ≤ 1.5 × A", `${ratio(m("B", "totalMs") / aTotal)} (simulation only: ${ratio(m("B", "simMs") / aSim)})`, verdict(m("B", "totalMs") / aTotal <= 1.5)]);
+  }
+  if (by.has("A") && by.has("C")) targets.push(["C ≤ 1.6 × A", ratio(m("C", "totalMs") / aTotal), verdict(m("C", "totalMs") / aTotal <= 1.6)]);
+  const d = by.get("D");
+  if (d) {
+    const dSim = m("D", "simMs");
+    const dWall = dSim + (Number.isFinite(m("D", "reportMs")) ? m("D", "reportMs") : 0);
+    targets.push(["D ≤ 60 s (simulation)", ms(dWall), verdict(dWall <= 60_000)]);
+    targets.push(["D peak RSS ≤ 2 GiB", mib(d.peakRssBytes), verdict(d.peakRssBytes <= 2 * GiB)]);
+  }
+  if (by.has("E")) targets.push(["E ≤ 2 s wall", ms(m("E", "totalMs")), verdict(m("E", "totalMs") <= 2000)]);
+  if (by.has("A") && by.has("S")) {
+    // 4× the requests: a per-request cost ratio ≤ ~1 means linear (or better).
+    const per = (key: string) => m("S", key) / 4 / m("A", key);
+    targets.push([
+      "40k vs 10k requests: cost per request (1.00 = linear)",
+      `total ${per("totalMs").toFixed(2)}, simulation ${per("simMs").toFixed(2)}, resolve ${per("resolveMs").toFixed(2)}, metrics + reports ${per("reportMs").toFixed(2)}`,
+      verdict(per("simMs") <= 1.25),
+    ]);
+  }
+  if (targets.length > 0) {
+    lines.push("| target | this run | |", "|---|---|---|");
+    for (const [t, v, ok] of targets) lines.push(`| ${t} | ${v} | ${ok} |`);
+    lines.push("");
+  }
+  const notes = results.flatMap((r) => r.notes.map((n) => `${r.id}: ${n}`));
+  for (const n of [...notes, ...info.failures.map((x) => `FAILED ${x}`)]) lines.push(`- ${n}`);
+  if (notes.length + info.failures.length > 0) lines.push("");
+  const loads = results.map((r) => `${r.id} ${r.loadBefore[0]}→${r.loadAfter[0]}`).join(", ");
+  lines.push(`1-minute load average before → after each case: ${loads}.`, "");
+  return lines.join("\n");
+}

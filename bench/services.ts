@@ -1,0 +1,84 @@
+/**
+ * The gRPC services the benchmark runs against, each in its own process started from the compiled CLI
+ * (`servesim serve predictor|scheduler`), on loopback with an OS-assigned port read from the
+ * "listening" log line.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+
+export interface ServiceProcess {
+  name: string;
+  address: string;
+  pid: number;
+  /** Peak resident set of the process so far, in bytes (Linux VmHWM), or null elsewhere. */
+  peakRss(): number | null;
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 30_000;
+
+/** Peak RSS (VmHWM) of a process, from /proc. */
+export function processPeakRss(pid: number): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+function waitForListening(child: ChildProcess, name: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const stderr: string[] = [];
+    child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
+    const timer = setTimeout(() => fail(new Error(`${name} did not report "listening" within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      lines.close();
+      reject(err);
+    };
+    child.once("exit", (code) => fail(new Error(`${name} exited with code ${code} before listening: ${stderr.join("").trim()}`)));
+    lines.on("line", (line) => {
+      let entry: { msg?: string; port?: number };
+      try {
+        entry = JSON.parse(line) as { msg?: string; port?: number };
+      } catch {
+        return;
+      }
+      if (entry.msg === "listening" && typeof entry.port === "number") {
+        clearTimeout(timer);
+        resolve(entry.port);
+        // Keep draining stdout so the service never blocks on a full pipe.
+        lines.removeAllListeners("line");
+        lines.on("line", () => undefined);
+      }
+    });
+  });
+}
+
+/** Starts `servesim serve <service> --host 127.0.0.1 --port 0 …` and waits until it listens. */
+export async function startService(cliPath: string, service: string, extraArgs: string[] = []): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [cliPath, "serve", service, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", ...extraArgs], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const port = await waitForListening(child, `servesim serve ${service}`);
+  const pid = child.pid!;
+  return {
+    name: service,
+    address: `127.0.0.1:${port}`,
+    pid,
+    peakRss: () => processPeakRss(pid),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        child.once("exit", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill("SIGTERM");
+      }),
+  };
+}
