@@ -36,6 +36,8 @@ export interface ThroughputFlags {
   kvCacheFreeGpuMemFraction?: number;
   enableBlockReuse?: boolean;
   disableBlockReuse?: boolean;
+  enableOverlapScheduler?: boolean;
+  disableOverlapScheduler?: boolean;
   concurrency?: number;
   requestRate?: number;
   numRequests?: number;
@@ -207,6 +209,8 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
   if (chunked !== undefined) engine.enableChunkedContext = chunked;
   const reuse = pair(f.enableBlockReuse, f.disableBlockReuse, "block-reuse");
   if (reuse !== undefined) engine.enableBlockReuse = reuse;
+  const overlap = pair(f.enableOverlapScheduler, f.disableOverlapScheduler, "overlap-scheduler");
+  if (overlap !== undefined) engine.disableOverlapScheduler = !overlap;
   if (f.tokensPerBlock !== undefined) engine.tokensPerBlock = f.tokensPerBlock;
   if (f.kvCacheMaxTokens !== undefined) engine.kvCacheMaxTokens = f.kvCacheMaxTokens;
   if (f.kvNumBlocks !== undefined) engine.kvNumBlocks = f.kvNumBlocks;

@@ -60,9 +60,8 @@ export function readLlmApiOptions(path: string): LlmApiOptions {
   if (seq !== undefined) engine.maxSeqLen = seq;
   const chunked = top.boolean("enable_chunked_prefill");
   if (chunked !== undefined) engine.enableChunkedContext = chunked;
-  if (top.boolean("disable_overlap_scheduler") === false) {
-    warnings.push(`${path} line ${file.lineOf(["disable_overlap_scheduler"])}: the overlap scheduler is not simulated; the non-overlap loop is used`);
-  }
+  const disableOverlap = top.boolean("disable_overlap_scheduler");
+  if (disableOverlap !== undefined) engine.disableOverlapScheduler = disableOverlap;
 
   const kv = top.section("kv_cache_config");
   if (kv) {

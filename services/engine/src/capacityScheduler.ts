@@ -1,6 +1,6 @@
 import { ceilDiv, type EngineConfig, POLICY_MAX_UTILIZATION, POLICY_STATIC_BATCH } from "./engineConfig.js";
 import type { KvCacheManager } from "./kvCacheManager.js";
-import { RequestTable, ST_CONTEXT, ST_GENERATION } from "./requestTable.js";
+import { RequestTable, ST_CONTEXT, ST_GENERATION, ST_TO_COMPLETE } from "./requestTable.js";
 
 /**
  * The capacity scheduler (trtllm-scheduling.md §5): picks the active requests that may run this
@@ -82,7 +82,9 @@ export class CapacityScheduler {
     for (let i = 0; i < count; i++) {
       const r = active[i]!;
       if (n >= maxReq) break;
-      if (state[r] === ST_GENERATION) {
+      const st = state[r];
+      // GENERATION_TO_COMPLETE counts as in progress (isGenerationInProgressState): it keeps its slot and reservation.
+      if (st === ST_GENERATION || st === ST_TO_COMPLETE) {
         fitting[n++] = r;
         const total = promptLen[r]! + maxNew[r]!;
         avail -= ((((total < w ? total : w) + tpb - 1) / tpb) | 0) - held[r]!;
@@ -145,6 +147,7 @@ export class CapacityScheduler {
     this.fittingCount = n;
   }
 
+  /** GENERATION_TO_COMPLETE (overlap) is never a victim [servesim]: its last token is already being computed. */
   private started(r: number): boolean {
     const st = this.t.state[r];
     return st === ST_GENERATION || (st === ST_CONTEXT && this.t.held[r]! > 0);

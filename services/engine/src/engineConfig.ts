@@ -23,6 +23,8 @@ export interface EngineConfig {
   tokensPerBlock: number;
   numBlocks: number;
   reuse: boolean;
+  /** The overlap scheduler's loop (§10) instead of the non-overlap one. */
+  overlap: boolean;
 }
 
 export function toEngineConfig(o: EngineOptions): EngineConfig {
@@ -42,6 +44,7 @@ export function toEngineConfig(o: EngineOptions): EngineConfig {
     tokensPerBlock: o.tokensPerBlock,
     numBlocks: o.numBlocks,
     reuse: o.enableBlockReuse,
+    overlap: o.overlap === true,
   };
 }
 

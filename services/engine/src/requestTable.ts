@@ -5,6 +5,8 @@ export const ST_UNRELEASED = 0;
 export const ST_QUEUED = 1;
 export const ST_CONTEXT = 10;
 export const ST_GENERATION = 13;
+/** Overlap scheduler only: the batch in flight produces the request's last token; it is never scheduled again. */
+export const ST_TO_COMPLETE = 14;
 export const ST_COMPLETE = 20;
 export const ST_FAILED = 30;
 

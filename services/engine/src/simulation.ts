@@ -12,6 +12,7 @@ import {
   ST_FAILED,
   ST_GENERATION,
   ST_QUEUED,
+  ST_TO_COMPLETE,
 } from "./requestTable.js";
 import type { SimBatch } from "./simBatch.js";
 import type {
@@ -60,6 +61,14 @@ export interface SimulationInit {
  * TensorRT-LLM's PyExecutor non-overlap loop on a simulated clock (trtllm-scheduling.md §4). Drive it with
  * nextBatch() → price the batch → commit(ms), or use runSimulation / runSimulationSync.
  *
+ * With `overlap` it is the overlap scheduler's loop instead (§10, `_executor_loop_overlap`): batch i is
+ * scheduled while batch i-1 is still on the GPU, i.e. at batch i-1's start. commit() of batch i launches
+ * it (chunk progress, token counts, GENERATION_TO_COMPLETE for requests its token finishes) and only then
+ * processes batch i-1 (`_process_previous_batch`): its finished requests leave active_requests and free
+ * their KV, its completed prompts are stored for reuse, and under a concurrency limit the next requests
+ * are submitted at batch i-1's end. Tokens are still stamped with the end of the batch that computed them.
+ * When nothing can be scheduled, the batch in flight is processed at its end (a drain) and the loop goes on.
+ *
  * Two fast paths give the same results as that plain loop:
  * - decode runs: after a decode-only batch, decodeRunLength() tells how many iterations (this one
  *   included) keep the same requests with every KV length + 1 per iteration; commitDecodeRun() commits
@@ -107,6 +116,17 @@ export class Simulation {
   private evictionsAtSchedule = 0;
   /** decodeRunLength() of the pending batch (0: not computed yet). */
   private runLength = 0;
+  /** Overlap scheduler (§10). */
+  private readonly overlap: boolean;
+  /** Overlap: the launched batch not yet processed (-1: none). */
+  private inflightIter = -1;
+  /** Overlap: start of the last timed iteration (the batch in flight, when its time is known). */
+  private lastStartMs = 0;
+  /** Overlap: GENERATION_TO_COMPLETE requests, freed when the batch in flight is processed. */
+  private finishing = 0;
+  /** Overlap: requests whose prompt completed in the batch in flight; their blocks are stored when it is processed. */
+  private readonly pendingStore: Int32Array;
+  private pendingStoreCount = 0;
 
   private iterations = 0;
   private prefillIterations = 0;
@@ -136,6 +156,8 @@ export class Simulation {
     this.batch = new EngineBatch(this.cfg.maxBatchSize);
     this.planner = new DecodeRunPlanner(this.cfg, this.table, this.kv);
     this.clockFreeArrivals = options.arrivals.kind === "all_at_once" || options.arrivals.kind === "concurrency";
+    this.overlap = this.cfg.overlap;
+    this.pendingStore = new Int32Array(this.overlap && this.kv.hasTracked ? this.cfg.maxBatchSize : 0);
     this.active = new Int32Array(this.cfg.maxNumActive);
     this.queue = new Int32Array(Math.max(requests.length, warmup.length));
     this.onIteration = init?.onIteration;
@@ -190,6 +212,11 @@ export class Simulation {
       this.releaseArrivals();
       this.activate();
       if (this.activeCount === 0) {
+        if (this.inflightIter >= 0) {
+          // Overlap: every request of the batch in flight has failed since; process it before going idle.
+          this.processInflight();
+          continue;
+        }
         const next = this.nextSubmitTime();
         if (next === Infinity) {
           if (this.phase === PHASE_WARMUP) {
@@ -213,8 +240,10 @@ export class Simulation {
         if (anyFailed) this.dropEndedFromActive();
       }
       if (this.micro.contextCount + this.micro.generationCount === 0) {
-        // A pause-only pass has no forward: no clock advance, no iteration record (§13.4).
-        if (cap.pausedCount === 0) this.breakDeadlock();
+        // A pause-only pass has no forward: no clock advance, no iteration record (§13.4). With a batch in
+        // flight (overlap) the host waits for it and processes it: a drain, not a stall.
+        if (this.inflightIter >= 0) this.processInflight();
+        else if (cap.pausedCount === 0) this.breakDeadlock();
         continue;
       }
       this.evictionsAtSchedule = this.kv.pool.evictions;
@@ -235,7 +264,12 @@ export class Simulation {
     if (this.runLength === 0) {
       const micro = this.micro;
       this.runLength =
-        micro.contextCount > 0 || micro.generationCount === 0 || this.capacity.pausedCount > 0
+        micro.contextCount > 0 ||
+        micro.generationCount === 0 ||
+        this.capacity.pausedCount > 0 ||
+        // Overlap: processing the batch in flight (frees, stores, submissions) may change the next schedule.
+        this.finishing > 0 ||
+        this.pendingStoreCount > 0
           ? 1
           : this.planner.length(
               this.active,
@@ -269,7 +303,8 @@ export class Simulation {
   /**
    * Commits the first iterations of the decode run that starts with the pending batch, with `times[i]`
    * the time of iteration i, up to `steps` (≤ decodeRunLength()). With arrivals in time it stops after
-   * the iteration at whose end the next request has arrived. Returns the iterations committed (≥ 1).
+   * the iteration at whose end the next request has arrived (overlap: at whose start, as the next batch is
+   * scheduled then). Returns the iterations committed (≥ 1).
    */
   commitDecodeRun(times: ArrayLike<number>, steps: number): number {
     if (!this.pending) throw new Error("commitDecodeRun() called without a batch from nextBatch()");
@@ -278,11 +313,16 @@ export class Simulation {
     let m = k;
     let clock = this.clock;
     const next = this.nextSubmitTime();
+    const overlap = this.overlap;
     for (let i = 0; i < k; i++) {
       const dt = times[i]!;
       if (typeof dt !== "number" || !Number.isFinite(dt) || dt <= 0) throw badTime(dt, this.iterations + i);
+      if (overlap && clock >= next) {
+        m = i + 1;
+        break;
+      }
       clock += dt;
-      if (clock >= next) {
+      if (!overlap && clock >= next) {
         m = i + 1;
         break;
       }
@@ -395,6 +435,7 @@ export class Simulation {
   /** The time of the oldest untimed iteration of this phase (already checked). */
   private supplyTime(dtMs: number): void {
     const i = this.timed;
+    this.lastStartMs = this.clock;
     const clock = this.clock + dtMs;
     this.clock = clock;
     this.iterEnd[i] = clock;
@@ -437,6 +478,12 @@ export class Simulation {
     const ctx = micro.context;
     const gen = micro.generation;
     const state = t.state;
+    const overlap = this.overlap;
+    // Overlap: the previous batch is processed after this one is launched; tokens of this one are
+    // counted now (they feed the next batch on the device) and a request this batch finishes becomes
+    // GENERATION_TO_COMPLETE (§10.2).
+    if (overlap) this.processInflight();
+    const done = overlap ? ST_TO_COMPLETE : ST_COMPLETE;
     let completed = 0;
     for (let i = 0; i < nCtx; i++) {
       const r = ctx[i]!;
@@ -445,9 +492,10 @@ export class Simulation {
       t.chunk[r] = 0;
       if (pos === t.promptLen[r]) {
         state[r] = ST_GENERATION;
-        this.kv.storeContextBlocks(r);
+        if (!overlap) this.kv.storeContextBlocks(r);
+        else if (t.tracked[r] === 1) this.pendingStore[this.pendingStoreCount++] = r;
         if (t.emit(r, iter0)) {
-          state[r] = ST_COMPLETE;
+          state[r] = done;
           completed++;
         }
       }
@@ -456,7 +504,7 @@ export class Simulation {
       for (let i = 0; i < nGen; i++) {
         const r = gen[i]!;
         if (t.emit(r, iter0)) {
-          state[r] = ST_COMPLETE;
+          state[r] = done;
           completed++;
         }
       }
@@ -466,10 +514,14 @@ export class Simulation {
         const r = gen[i]!;
         this.kv.growGenerated(r, this.planner.heldAfter(i, held[r]!, steps));
         if (t.emitRun(r, iter0, steps)) {
-          state[r] = ST_COMPLETE;
+          state[r] = done;
           completed++;
         }
       }
+    }
+    if (overlap) {
+      this.finishing = completed;
+      this.inflightIter = last;
     }
 
     const records = this.onIteration !== undefined && this.phase === PHASE_MEASURED;
@@ -482,20 +534,20 @@ export class Simulation {
         pool.allocTotalBlocks += takes;
         pool.allocNewBlocks += takes;
       }
-      const done = iter === last ? completed : 0;
-      if (done > 0) this.finishCompleted(iter);
+      const doneHere = iter === last ? completed : 0;
+      if (doneHere > 0 && !overlap) this.finishCompleted(iter, ST_COMPLETE);
       if (nCtx > 0 && nGen > 0) this.mixedIterations++;
       else if (nCtx > 0) this.prefillIterations++;
       else this.decodeIterations++;
       this.iterations = iter + 1;
-      if (records) this.record(iter, done);
+      if (records) this.record(iter, doneHere);
       this.newActiveSinceRecord = 0;
       this.pausedSinceRecord = 0;
     }
   }
 
   /** Step 9: finished requests leave active_requests in active order, freeing their KV blocks. */
-  private finishCompleted(iter: number): void {
+  private finishCompleted(iter: number, finishedState: number): void {
     const t = this.table;
     const state = t.state;
     const active = this.active;
@@ -503,9 +555,10 @@ export class Simulation {
     let k = 0;
     for (let i = 0; i < count; i++) {
       const r = active[i]!;
-      if (state[r] === ST_COMPLETE) {
+      if (state[r] === finishedState) {
         this.kv.release(r);
         this.kv.forget(r);
+        state[r] = ST_COMPLETE;
         this.finished++;
         this.onRequestEnded(iter);
       } else {
@@ -513,6 +566,30 @@ export class Simulation {
       }
     }
     this.activeCount = k;
+  }
+
+  /**
+   * Overlap: `_process_previous_batch` for the batch in flight (iteration inflightIter): the prompts it
+   * completed are stored for reuse (update_resources), then the requests it finished leave
+   * active_requests and free their KV (handle_responses), ending at that batch's end.
+   */
+  private processInflight(): void {
+    const iter = this.inflightIter;
+    if (iter < 0) return;
+    this.inflightIter = -1;
+    if (this.pendingStoreCount > 0) {
+      const t = this.table;
+      for (let i = 0; i < this.pendingStoreCount; i++) {
+        const r = this.pendingStore[i]!;
+        // A request paused since (MAX_UTILIZATION) has released, and stored, its blocks already.
+        if (t.held[r]! > 0 && t.state[r] !== ST_CONTEXT) this.kv.storeContextBlocks(r);
+      }
+      this.pendingStoreCount = 0;
+    }
+    if (this.finishing > 0) {
+      this.finishing = 0;
+      this.finishCompleted(iter, ST_TO_COMPLETE);
+    }
   }
 
   /** Ends the warm-up (or starts directly): clock, counters and stats reset; KV pool and prefix cache kept. */
@@ -546,9 +623,11 @@ export class Simulation {
     const t = this.table;
     // All at once and under a concurrency limit, every submitted request is due (its time may be deferred).
     const clockFree = this.clockFreeArrivals || this.phase === PHASE_WARMUP;
+    // Overlap: this schedule runs when the batch in flight starts (§10).
+    const now = this.inflightIter >= 0 ? this.lastStartMs : this.clock;
     while (this.released < this.submitted) {
       const r = this.order[this.released]!;
-      if (!clockFree && t.submitMs[r]! > this.clock) break;
+      if (!clockFree && t.submitMs[r]! > now) break;
       this.released++;
       const reason = this.unservableReason(r);
       if (reason !== null) {
@@ -673,8 +752,9 @@ export class Simulation {
     t.errors.set(r, reason);
     t.dropTokenTimes(r);
     if (r < this.numMeasured) this.failed++;
-    // Failures happen while building a batch: now is the end of the last committed iteration.
-    this.onRequestEnded(this.iterations - 1);
+    // Failures happen while building a batch: now is the end of the last committed iteration, or with a
+    // batch in flight (overlap) the end of the one before it.
+    this.onRequestEnded(this.inflightIter >= 0 ? this.inflightIter - 1 : this.iterations - 1);
   }
 
   private dropEndedFromActive(): void {

@@ -28,6 +28,11 @@ export interface EngineOptions {
   numBlocks: number;
   enableBlockReuse: boolean;
   arrivals: Arrivals;
+  /**
+   * Simulate TensorRT-LLM's overlap scheduler (`disable_overlap_scheduler: false`, trtllm-scheduling.md §10)
+   * instead of the non-overlap loop. Default false.
+   */
+  overlap?: boolean;
 }
 
 export interface SimRequest {

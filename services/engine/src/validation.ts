@@ -38,6 +38,9 @@ export function validateOptions(o: EngineOptions, numRequests: number): void {
   if (typeof o.enableBlockReuse !== "boolean") {
     throw new InvalidArgumentError("options.enableBlockReuse", "must be a boolean");
   }
+  if (o.overlap !== undefined && typeof o.overlap !== "boolean") {
+    throw new InvalidArgumentError("options.overlap", `must be a boolean (got ${String(o.overlap)})`);
+  }
   validateArrivals(o.arrivals, numRequests);
 }
 

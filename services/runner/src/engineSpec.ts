@@ -242,6 +242,8 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
     numBlocks,
     enableBlockReuse: reuse,
     arrivals: arrivals(e),
+    // servesim simulates the non-overlap loop unless disable_overlap_scheduler is explicitly false.
+    overlap: e?.disableOverlapScheduler === false,
   };
   const out: EngineResolution = {
     options,

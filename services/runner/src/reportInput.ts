@@ -48,6 +48,7 @@ export function reportInput(job: ResolvedJob, result: SimulationResult, predicto
       simulatedMs: result.simulatedMs,
       wallMs,
       ...(job.approxPromptTokens ? { approxPromptTokens: true } : {}),
+      overlapScheduler: job.engine.overlap === true,
     },
   };
 }

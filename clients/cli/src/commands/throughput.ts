@@ -52,6 +52,8 @@ function addOptions(cmd: Command): Command {
     .option("--kv-cache-free-gpu-mem-fraction <f>", "fraction of free GPU memory for the KV cache (default 0.90)", numberArg((v) => v > 0 && v <= 1, "a number in (0, 1]"))
     .option("--enable-block-reuse", "prefix caching on (the default)")
     .option("--disable-block-reuse", "prefix caching off")
+    .option("--enable-overlap-scheduler", "simulate TensorRT-LLM's overlap scheduler (its default; servesim's default is the non-overlap loop)")
+    .option("--disable-overlap-scheduler", "simulate the non-overlap loop (the default)")
     .option("--concurrency <n>", "at most N requests in flight (-1 or 0: unlimited, the default)", int(-1))
     .option("--request-rate <r>", "Poisson arrivals at R requests/s (default: all at t=0)", numberArg((v) => v >= 0, "a number >= 0"))
     .option("--num-requests <n>", "use only the first N dataset requests (0: all)", int(0))

@@ -58,6 +58,7 @@ interface ValidateFlags {
   filter: string[];
   json?: string;
   maxRequests?: number;
+  overlap?: boolean;
   quiet?: boolean;
 }
 
@@ -70,7 +71,9 @@ export function validateCommand(io: CliIo = processIo()): Command {
     .option("--database-path <dir>", "AIConfigurator systems directory (aic)")
     .option("--backend-version <v>", "AIConfigurator table version (aic; default 1.2.0rc5)")
     .option("--filter <key=value>", "only rows matching (repeatable; key=a,b matches either): model, system, tp, precision, isl, osl, concurrency, id", (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option("--max-requests <n>", "requests simulated per row: max(4 × concurrency, 64) capped at N (default 512)", intArg(1))
+    .option("--max-requests <n>", "requests simulated per row: max(10 × concurrency, 64) capped at N (default 1280)", intArg(1))
+    .option("--overlap", "replay with TensorRT-LLM's overlap scheduler")
+    .option("--no-overlap", "replay with the non-overlap loop")
     .option("--json <file>", "write every replayed row and the summary as JSON")
     .option("-q, --quiet", "no progress bar")
     .action(async (flags: ValidateFlags) =>
@@ -90,7 +93,10 @@ export function validateCommand(io: CliIo = processIo()): Command {
             predictors: kinds,
             ...(flags.databasePath ? { systemsDir: flags.databasePath } : {}),
             ...(flags.backendVersion ? { backendVersion: flags.backendVersion } : {}),
-            ...(flags.maxRequests !== undefined ? { replay: { maxRequests: flags.maxRequests } } : {}),
+            replay: {
+              ...(flags.maxRequests !== undefined ? { maxRequests: flags.maxRequests } : {}),
+              ...(flags.overlap !== undefined ? { overlap: flags.overlap } : {}),
+            },
             filter: rowFilter(flags.filter),
             onRow: (done, total) => progress.update({ requestsFinished: done, requestsTotal: total, iterations: 0, simTimeMs: 0 }),
           });
