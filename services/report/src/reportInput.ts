@@ -48,6 +48,8 @@ export interface ReportInput {
     wallMs: number;
     /** Prompt lengths were approximated from text (`--approx-prompt-tokens`). */
     approxPromptTokens?: boolean;
+    /** The overlap scheduler was simulated (trtllm-scheduling.md §10); unset: not shown in the text report. */
+    overlapScheduler?: boolean;
   };
 }
 

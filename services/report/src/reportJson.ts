@@ -104,6 +104,7 @@ export function buildReportJson(m: RunMetrics, input: ReportInput): Record<strin
       issue_rate_req_s: m.issueRateReqS,
       approx_prompt_tokens: s.approxPromptTokens ?? false,
       itl_percentiles_ms: stats(m.itlMs),
+      overlap_scheduler: s.overlapScheduler ?? false,
     },
     simulation: {
       predictor: s.predictorDescription,

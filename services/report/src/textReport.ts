@@ -136,6 +136,7 @@ export function simulationSection(m: RunMetrics, input: ReportInput): string {
     simLine("Database Path", none(s.databasePath)) +
     simLine("KV Cache Blocks", s.numBlocks) +
     simLine("Tokens per Block", s.tokensPerBlock) +
+    (s.overlapScheduler !== undefined ? simLine("Overlap Scheduler", s.overlapScheduler ? "on" : "off") : "") +
     simLine("Iterations", s.numIterations) +
     simLine("Prefill Iterations", s.numPrefillIterations) +
     simLine("Decode Iterations", s.numDecodeIterations) +
