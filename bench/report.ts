@@ -91,8 +91,9 @@ export function renderMarkdown(results: CaseResult[], info: RunInfo): string {
   const d = by.get("D");
   if (d) {
     const dSim = m("D", "simMs");
-    const dWall = dSim + (Number.isFinite(m("D", "reportMs")) ? m("D", "reportMs") : 0);
-    targets.push(["D ≤ 60 s (simulation)", ms(dWall), verdict(dWall <= 60_000)]);
+    const dReport = m("D", "reportMs");
+    const dWall = dSim + (Number.isFinite(dReport) ? dReport : 0);
+    targets.push([`D ≤ 60 s (simulation${Number.isFinite(dReport) ? " + metrics + reports" : ""})`, ms(dWall), verdict(dWall <= 60_000)]);
     targets.push(["D peak RSS ≤ 2 GiB", mib(d.peakRssBytes), verdict(d.peakRssBytes <= 2 * GiB)]);
   }
   if (by.has("E")) targets.push(["E ≤ 2 s wall", ms(m("E", "totalMs")), verdict(m("E", "totalMs") <= 2000)]);

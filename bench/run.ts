@@ -6,6 +6,7 @@
  *   node dist/bench/run.js                      all cases
  *   node dist/bench/run.js --cases A,B --repeat 3
  *   node dist/bench/run.js --quick              2 repetitions, smaller case F
+ *   node dist/bench/run.js --cases D --no-d-report   D's simulation only
  *   node dist/bench/run.js --write bench/latest.md
  */
 import { spawn } from "node:child_process";
@@ -34,11 +35,12 @@ interface Flags {
   quick: boolean;
   write?: string;
   child?: string;
+  /** Time case D's metrics + reports too (default; --no-d-report skips them). */
   dReport: boolean;
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S"], quick: false, dReport: false };
+  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S"], quick: false, dReport: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -52,8 +54,9 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--write") f.write = value();
     else if (a === "--child") f.child = value();
     else if (a === "--d-report") f.dReport = true;
+    else if (a === "--no-d-report") f.dReport = false;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node dist/bench/run.js [--cases A,B,C,D,E,F,S] [--repeat N] [--quick] [--d-report] [--write FILE]\n");
+      process.stdout.write("usage: node dist/bench/run.js [--cases A,B,C,D,E,F,S] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -142,7 +145,7 @@ const CASES: CaseDef[] = [
       log(`  D resolve: ${resolved.ms.toFixed(0)} ms`);
       const samples = await repeatSamples(n, "D", () => largeSimulationSample(resolved.value, flags.dReport));
       for (const s of samples) s.resolveMs = resolved.ms;
-      return { samples, servicePeakRss: {}, notes: flags.dReport ? [] : ["metrics + reports not timed (--d-report to include them)"] };
+      return { samples, servicePeakRss: {}, notes: flags.dReport ? [] : ["metrics + reports not timed (--no-d-report)"] };
     },
   },
   {

@@ -29,6 +29,9 @@ function checkTotal(declared: number, actual: number, field: string, what: strin
   if (declared !== actual) throw new InvalidArgumentError(field, `is ${declared} but ${what} ${actual}`);
 }
 
+/** checkCount's test without building the field name (only a failing value needs it). */
+const isCount = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= UINT32_MAX;
+
 /**
  * Validates a wire batch and returns the engine's SimBatch, context entries first (their relative order
  * kept). `field` prefixes every error's field (e.g. "batch", "message[3].batch").
@@ -40,55 +43,29 @@ export function decodeSimBatch(wire: WireSimBatch | undefined, limits: BatchLimi
   if (entries.length > 0 && packed !== undefined) {
     throw new InvalidArgumentError(field, "entries and packed are both set; send exactly one of them");
   }
-
-  let n: number;
-  let isContext: (i: number) => boolean;
-  let inputAt: (i: number) => number;
-  let pastAt: (i: number) => number;
-  let fieldOf: (i: number, name: string) => string;
-  if (packed !== undefined) {
-    const { isContext: ctx = [], inputLength = [], pastKvLength = [] } = packed;
-    if (ctx.length !== inputLength.length || ctx.length !== pastKvLength.length) {
-      throw new InvalidArgumentError(
-        `${field}.packed`,
-        `is_context, input_length and past_kv_length must have the same length (got ${ctx.length}, ${inputLength.length}, ${pastKvLength.length})`,
-      );
-    }
-    n = ctx.length;
-    isContext = (i) => ctx[i] === true;
-    inputAt = (i) => inputLength[i]!;
-    pastAt = (i) => pastKvLength[i]!;
-    fieldOf = (i, name) => `${field}.packed.${name}[${i}]`;
-  } else {
-    n = entries.length;
-    isContext = (i) => {
-      const phase = entries[i]!.phase;
-      if (phase === Phase.PHASE_CONTEXT) return true;
-      if (phase === Phase.PHASE_GENERATION) return false;
-      const why = phase === Phase.PHASE_UNSPECIFIED ? "is unspecified" : `is unknown (${String(phase)})`;
-      throw new InvalidArgumentError(`${field}.entries[${i}].phase`, `${why}; must be PHASE_CONTEXT or PHASE_GENERATION`);
-    };
-    inputAt = (i) => entries[i]!.inputLength;
-    pastAt = (i) => entries[i]!.pastKvLength;
-    fieldOf = (i, name) => `${field}.entries[${i}].${name}`;
-  }
-
+  const columns = packed !== undefined ? packedColumns(packed, field) : undefined;
+  const n = columns !== undefined ? columns.isContext.length : entries.length;
   if (n === 0) throw new InvalidArgumentError(field, "is empty; a batch needs at least one entry");
   if (n > limits.maxEntries) {
     throw new InvalidArgumentError(field, `has ${n} entries, more than the limit of ${limits.maxEntries} (SERVESIM_MAX_BATCH_ENTRIES)`);
   }
+  const { isContext, inputLength: inputs, pastKvLength: pasts, badPhase } = columns ?? entryColumns(entries);
+  const fieldOf = (i: number, name: string): string =>
+    packed !== undefined ? `${field}.packed.${name}[${i}]` : `${field}.entries[${i}].${name}`;
 
   let numContext = 0;
   let contextTokens = 0;
   let generationTokens = 0;
-  const contextFlags = new Array<boolean>(n);
+  let contextFirst = true;
   for (let i = 0; i < n; i++) {
-    const context = (contextFlags[i] = isContext(i));
-    const input = inputAt(i);
-    checkCount(input, fieldOf(i, "input_length"));
-    checkCount(pastAt(i), fieldOf(i, "past_kv_length"));
-    if (context) {
+    if (i === badPhase) throw phaseError(entries[i]!.phase, `${field}.entries[${i}].phase`);
+    const input = inputs[i]!;
+    const past = pasts[i]!;
+    if (!isCount(input)) checkCount(input, fieldOf(i, "input_length"));
+    if (!isCount(past)) checkCount(past, fieldOf(i, "past_kv_length"));
+    if (isContext[i] === true) {
       if (input === 0) throw new InvalidArgumentError(fieldOf(i, "input_length"), "must be >= 1 for a context entry (the chunk it computes)");
+      if (numContext !== i) contextFirst = false;
       numContext += 1;
       contextTokens += input;
     } else {
@@ -102,16 +79,60 @@ export function decodeSimBatch(wire: WireSimBatch | undefined, limits: BatchLimi
   checkTotal(wire.numGenerationRequests, numGeneration, `${field}.num_generation_requests`, "the batch has generation entries:");
   checkTotal(wire.numGenerationTokens, generationTokens, `${field}.num_generation_tokens`, "the generation entries' input_length sums to");
 
+  // Clients send context entries first (the engine's order): then the decoded columns are the batch.
+  if (contextFirst) return { numContext, numGeneration, inputLength: inputs, pastKvLength: pasts, numContextTokens: contextTokens };
   const inputLength = new Array<number>(n);
   const pastKvLength = new Array<number>(n);
   let c = 0;
   let g = numContext;
   for (let i = 0; i < n; i++) {
-    const slot = contextFlags[i] ? c++ : g++;
-    inputLength[slot] = inputAt(i);
-    pastKvLength[slot] = pastAt(i);
+    const slot = isContext[i] === true ? c++ : g++;
+    inputLength[slot] = inputs[i]!;
+    pastKvLength[slot] = pasts[i]!;
   }
   return { numContext, numGeneration, inputLength, pastKvLength, numContextTokens: contextTokens };
+}
+
+interface Columns {
+  isContext: ArrayLike<boolean>;
+  inputLength: number[];
+  pastKvLength: number[];
+  /** The first entry whose phase is neither CONTEXT nor GENERATION (-1: none). */
+  badPhase: number;
+}
+
+/** The packed arrays themselves (they belong to the decoded message), once their lengths agree. */
+function packedColumns(packed: NonNullable<WireSimBatch["packed"]>, field: string): Columns {
+  const { isContext = [], inputLength = [], pastKvLength = [] } = packed;
+  if (isContext.length !== inputLength.length || isContext.length !== pastKvLength.length) {
+    throw new InvalidArgumentError(
+      `${field}.packed`,
+      `is_context, input_length and past_kv_length must have the same length (got ${isContext.length}, ${inputLength.length}, ${pastKvLength.length})`,
+    );
+  }
+  return { isContext, inputLength, pastKvLength, badPhase: -1 };
+}
+
+/** The entries as columns; the caller rejects a bad phase in entry order, among the other per-entry checks. */
+function entryColumns(entries: WireSimBatch["entries"]): Columns {
+  const n = entries.length;
+  const isContext = new Array<boolean>(n);
+  const inputLength = new Array<number>(n);
+  const pastKvLength = new Array<number>(n);
+  let badPhase = -1;
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    if (e.phase !== Phase.PHASE_CONTEXT && e.phase !== Phase.PHASE_GENERATION && badPhase < 0) badPhase = i;
+    isContext[i] = e.phase === Phase.PHASE_CONTEXT;
+    inputLength[i] = e.inputLength;
+    pastKvLength[i] = e.pastKvLength;
+  }
+  return { isContext, inputLength, pastKvLength, badPhase };
+}
+
+function phaseError(phase: Phase, field: string): InvalidArgumentError {
+  const why = phase === Phase.PHASE_UNSPECIFIED ? "is unspecified" : `is unknown (${String(phase)})`;
+  return new InvalidArgumentError(field, `${why}; must be PHASE_CONTEXT or PHASE_GENERATION`);
 }
 
 export type WireBatchForm = "entries" | "packed";
@@ -174,9 +195,10 @@ export function decodeDecodeRun(wire: DecodeRun, limits: DecodeRunLimits, field 
     throw new InvalidArgumentError(`${field}.num_steps`, `is ${steps}, more than the limit of ${limits.maxSteps} (SERVESIM_MAX_DECODE_STEPS)`);
   }
   for (let j = 0; j < past.length; j++) {
-    checkCount(past[j]!, `${field}.past_kv_length[${j}]`);
-    if (past[j]! + steps - 1 > UINT32_MAX) {
-      throw new InvalidArgumentError(`${field}.past_kv_length[${j}]`, `plus num_steps - 1 must fit in uint32 (got ${past[j]! + steps - 1})`);
+    const p = past[j]!;
+    if (!isCount(p)) checkCount(p, `${field}.past_kv_length[${j}]`);
+    if (p + steps - 1 > UINT32_MAX) {
+      throw new InvalidArgumentError(`${field}.past_kv_length[${j}]`, `plus num_steps - 1 must fit in uint32 (got ${p + steps - 1})`);
     }
   }
   return { pastKvLength: past.slice(), numSteps: steps };

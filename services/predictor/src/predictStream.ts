@@ -5,9 +5,9 @@ import { CancelledError, DeadlineExceededError, FailedPreconditionError, Invalid
 import { ServerError, toServiceError } from "../../common/src/grpcErrors.js";
 import type { BatchPredictor } from "../../engine/src/simBatch.js";
 import type { PredictStreamRequest, PredictStreamResponse } from "../../../gen/ts/servesim/v1/predictor.js";
-import { decodeDecodeRun, decodeRunBatches, decodeSimBatch, type DecodeRunLimits } from "./batchCodec.js";
+import { decodeDecodeRun, decodeRunBatches, decodeSimBatch, type DecodeRunLimits, type DecodeRunSpec } from "./batchCodec.js";
 import type { PredictorCache } from "./predictorCache.js";
-import { breakdownOf, priceBatch } from "./pricing.js";
+import { breakdownOf, priceBatch, priceDecodeRun } from "./pricing.js";
 
 /** Messages read ahead of the one being priced before the stream is paused (HTTP/2 flow control then pushes back). */
 const READ_AHEAD = 64;
@@ -30,6 +30,9 @@ function atMessage(err: unknown, index: number): unknown {
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+const hasDecodeRuns = (p: BatchPredictor): p is BatchPredictor & Required<Pick<BatchPredictor, "predictDecodeRun">> =>
+  typeof p.predictDecodeRun === "function";
 
 /**
  * One PredictStream: message 0 configures the predictor, every later message is a batch or a decode
@@ -141,21 +144,28 @@ export class PredictStreamSession {
     }
     if (message.decodeRun !== undefined) {
       const run = decodeDecodeRun(message.decodeRun, this.deps.limits, "decode_run");
-      const stepTimesMs = new Array<number>(run.numSteps);
+      const stepTimesMs = hasDecodeRuns(predictor)
+        ? await priceDecodeRun(predictor, run.pastKvLength, run.numSteps)
+        : await this.priceStepByStep(predictor, run);
       let total = 0;
-      let step = 0;
-      for (const batch of decodeRunBatches(run)) {
-        const ms = await priceBatch(predictor, batch);
-        stepTimesMs[step++] = ms;
-        total += ms;
-        if (step % STEPS_PER_YIELD === 0) {
-          await yieldToEventLoop();
-          this.ctx.throwIfCancelled();
-        }
-      }
+      for (let i = 0; i < stepTimesMs.length; i++) total += stepTimesMs[i]!;
       return { sequence: message.sequence, timeMs: total, breakdown: [], stepTimesMs };
     }
     throw new InvalidArgumentError("message", "carries neither batch nor decode_run");
+  }
+
+  /** A decode run priced one step at a time (a predictor without predictDecodeRun), yielding now and then. */
+  private async priceStepByStep(predictor: BatchPredictor, run: DecodeRunSpec): Promise<number[]> {
+    const stepTimesMs = new Array<number>(run.numSteps);
+    let step = 0;
+    for (const batch of decodeRunBatches(run)) {
+      stepTimesMs[step++] = await priceBatch(predictor, batch);
+      if (step % STEPS_PER_YIELD === 0) {
+        await yieldToEventLoop();
+        this.ctx.throwIfCancelled();
+      }
+    }
+    return stepTimesMs;
   }
 
   private async write(response: PredictStreamResponse): Promise<void> {

@@ -2,16 +2,39 @@ import { FailedPreconditionError } from "../../common/src/errors.js";
 import type { BatchPredictor, SimBatch } from "../../engine/src/simBatch.js";
 import type { OpTime } from "../../../gen/ts/servesim/v1/predictor.js";
 
-/** The batch time in ms, checked finite and > 0 (a predictor that breaks this is FAILED_PRECONDITION). */
-export async function priceBatch(predictor: BatchPredictor, batch: SimBatch): Promise<number> {
-  const ms = await predictor.predict(batch);
+/** `ms` if it is a valid batch time (finite and > 0), else FAILED_PRECONDITION naming the batch. */
+function checkedTime(predictor: BatchPredictor, ms: unknown, numContext: number, numGeneration: number): number {
   if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0) {
     throw new FailedPreconditionError(
-      `predictor "${predictor.description}" returned ${String(ms)} ms for a batch of ${batch.numContext} context and ` +
-        `${batch.numGeneration} generation entries; a batch time must be finite and > 0`,
+      `predictor "${predictor.description}" returned ${String(ms)} ms for a batch of ${numContext} context and ` +
+        `${numGeneration} generation entries; a batch time must be finite and > 0`,
     );
   }
   return ms;
+}
+
+/** The batch time in ms, checked finite and > 0 (a predictor that breaks this is FAILED_PRECONDITION). */
+export async function priceBatch(predictor: BatchPredictor, batch: SimBatch): Promise<number> {
+  return checkedTime(predictor, await predictor.predict(batch), batch.numContext, batch.numGeneration);
+}
+
+/**
+ * A decode run's step times from the predictor's own `predictDecodeRun` (O(requests + steps); each
+ * element equals predict() of its step by that method's contract), each checked like priceBatch's.
+ */
+export async function priceDecodeRun(
+  predictor: BatchPredictor & Required<Pick<BatchPredictor, "predictDecodeRun">>,
+  pastKvLength: readonly number[],
+  numSteps: number,
+): Promise<number[]> {
+  const count = pastKvLength.length;
+  const times = await predictor.predictDecodeRun(pastKvLength, count, numSteps);
+  if (times.length < numSteps) {
+    throw new FailedPreconditionError(`predictor "${predictor.description}" returned ${times.length} times for a decode run of ${numSteps} steps`);
+  }
+  const out = new Array<number>(numSteps);
+  for (let i = 0; i < numSteps; i++) out[i] = checkedTime(predictor, times[i], 0, count);
+  return out;
 }
 
 /** The per-op breakdown in wire form; empty when the predictor has none. */

@@ -170,3 +170,30 @@ describe("decode runs", () => {
     expect(e.reason).toMatch(reason);
   });
 });
+
+describe("decodeSimBatch's fast path", () => {
+  it("reports the first bad entry in entry order, whatever the check", () => {
+    const badPhase = { phase: Phase.PHASE_UNSPECIFIED, inputLength: 1, pastKvLength: 0 };
+    expect(fieldError(() => decodeSimBatch(wireBatch([ctx(-1), badPhase]), limits)).field).toBe("batch.entries[0].input_length");
+    expect(fieldError(() => decodeSimBatch(wireBatch([badPhase, ctx(-1)]), limits)).field).toBe("batch.entries[0].phase");
+    expect(fieldError(() => decodeSimBatch(wireBatch([ctx(3), gen(-1), badPhase]), limits)).field).toBe("batch.entries[1].past_kv_length");
+    const tooMany = wireBatch([...Array.from({ length: 8 }, (_, i) => gen(i)), badPhase]);
+    expect(fieldError(() => decodeSimBatch(tooMany, limits)).reason).toMatch(/9 entries, more than the limit of 8/);
+  });
+
+  it("matches a reordering reference on random packed batches in any order", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 4096 }), fc.nat(1 << 20)), { minLength: 1, maxLength: 8 }), (es) => {
+        const b = decodeSimBatch(packed(es.map((e) => e[0]), es.map((e) => (e[0] ? e[1] : 1)), es.map((e) => e[2])), limits);
+        const ordered = [...es.filter((e) => e[0]), ...es.filter((e) => !e[0])];
+        expect(snapshotBatch(b)).toEqual({
+          isContext: ordered.map((e) => e[0]),
+          inputLength: ordered.map((e) => (e[0] ? e[1] : 1)),
+          pastKvLength: ordered.map((e) => e[2]),
+          numContextTokens: ordered.reduce((s, e) => s + (e[0] ? e[1] : 0), 0),
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

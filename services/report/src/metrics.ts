@@ -1,5 +1,6 @@
 import type { RequestRecord } from "../../engine/src/types.js";
-import { percentileStats, type PercentileStats } from "./percentiles.js";
+import { interTokenGapStats } from "./interTokenGaps.js";
+import { percentileStatsInPlace, type PercentileStats } from "./percentiles.js";
 
 /** One request's trtllm-bench fields (trtllm-bench-compat.md §5.1). Times in ms, rates per second. */
 export interface RequestMetrics {
@@ -59,7 +60,8 @@ export interface RunMetrics {
   /** Every inter-token gap of every request, pooled (no trtllm-bench equivalent). */
   itlMs: PercentileStats;
   genTpsTokS: PercentileStats;
-  perRequest: RequestMetrics[];
+  /** The §5.1 fields of every completed request, built on first access (a million objects for a large run). */
+  readonly perRequest: RequestMetrics[];
 }
 
 /** The §5.1 fields of one request. */
@@ -97,13 +99,13 @@ const rate = (count: number, ms: number): number => (ms > 0 ? count / (ms / 1000
 
 /**
  * trtllm-bench's statistics over a run. `worldSize` = tp × pp (per-GPU throughput). With no completed
- * request every aggregate is 0.
+ * request every aggregate is 0. O(requests) memory: the per-request columns are typed arrays, the
+ * inter-token gaps are never materialised, and `perRequest` is built on first access.
  */
 export function computeMetrics(records: readonly RequestRecord[], options: { worldSize?: number } = {}): RunMetrics {
   const worldSize = options.worldSize ?? 1;
   const done = records.filter((r) => r.error === undefined);
-  const perRequest = done.map(requestMetrics);
-  const n = perRequest.length;
+  const n = done.length;
 
   let minStart = Infinity;
   let maxStart = -Infinity;
@@ -111,28 +113,36 @@ export function computeMetrics(records: readonly RequestRecord[], options: { wor
   let totalInputTokens = 0;
   let totalOutputTokens = 0;
   let sumE2e = 0;
-  const gaps: number[] = [];
+  const e2e = new Float64Array(n);
+  const ttft = new Float64Array(n);
+  const tpot = new Float64Array(n);
+  const genTps = new Float64Array(n);
+  const perUser = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const m = perRequest[i]!;
+    const m = requestMetrics(done[i]!);
     minStart = Math.min(minStart, m.startMs);
     maxStart = Math.max(maxStart, m.startMs);
     maxEnd = Math.max(maxEnd, m.endMs);
     totalInputTokens += m.inputLength;
     totalOutputTokens += m.outputLength;
     sumE2e += m.e2eMs;
-    const times = done[i]!.tokenTimesMs;
-    for (let k = 1; k < times.length; k++) gaps.push(times[k]! - times[k - 1]!);
+    e2e[i] = m.e2eMs;
+    ttft[i] = m.ttftMs;
+    tpot[i] = m.tpotMs;
+    genTps[i] = m.generationTokenThroughputTokS;
+    perUser[i] = m.outputTokenThroughputTokS;
   }
   const totalLatencyMs = n > 0 ? maxEnd - minStart : 0;
   const issueSpanMs = n > 0 ? maxStart - minStart : 0;
 
-  const requestLatencyMs = percentileStats(perRequest.map((m) => m.e2eMs));
-  const ttftMs = percentileStats(perRequest.map((m) => m.ttftMs));
-  const tpotMs = percentileStats(perRequest.map((m) => m.tpotMs));
-  const genTpsTokS = percentileStats(perRequest.map((m) => m.generationTokenThroughputTokS));
-  const perUserOutput = percentileStats(perRequest.map((m) => m.outputTokenThroughputTokS));
+  const requestLatencyMs = percentileStatsInPlace(e2e);
+  const ttftMs = percentileStatsInPlace(ttft);
+  const tpotMs = percentileStatsInPlace(tpot);
+  const genTpsTokS = percentileStatsInPlace(genTps);
+  const perUserOutput = percentileStatsInPlace(perUser);
   const systemOutputThroughputTokS = rate(totalOutputTokens, totalLatencyMs);
 
+  let perRequest: RequestMetrics[] | undefined;
   return {
     numRequests: n,
     numFailed: records.length - n,
@@ -157,8 +167,10 @@ export function computeMetrics(records: readonly RequestRecord[], options: { wor
     requestLatencyMs,
     ttftMs,
     tpotMs,
-    itlMs: percentileStats(gaps),
+    itlMs: interTokenGapStats(done.map((r) => r.tokenTimesMs)),
     genTpsTokS,
-    perRequest,
+    get perRequest(): RequestMetrics[] {
+      return (perRequest ??= done.map(requestMetrics));
+    },
   };
 }

@@ -93,6 +93,16 @@ const toLengths = (xs: Float64Array): Int32Array => {
 };
 
 /**
+ * max(1, ceil(np.random.normal(mean, stdev, n))) after `np.random.seed(seed)`. With stdev 0 every
+ * draw is mean + 0·z = mean (z is always finite; only the sign of a zero mean can change, which ceil and
+ * max(1, ·) erase), so the Gaussians need not be drawn.
+ */
+function normalLengths(seed: number, mean: number, stdev: number, n: number): Int32Array {
+  if (stdev === 0) return new Int32Array(n).fill(Math.max(1, Math.ceil(mean)));
+  return toLengths(new NumpyLegacyRandom(seed).normal(mean, stdev, n));
+}
+
+/**
  * Input and output lengths. token-norm-dist reseeds before the output draw, so both use the same
  * standard-normal sequence z_i (perfectly rank-correlated lengths); token-unif-dist uses a fresh
  * generator with the same seed for the outputs.
@@ -102,8 +112,8 @@ export function generateLengths(spec: SyntheticSpec): { inputLengths: Int32Array
   const n = dist.numRequests;
   if (dist.kind === "token-norm-dist") {
     return {
-      inputLengths: toLengths(new NumpyLegacyRandom(seed).normal(dist.inputMean, dist.inputStdev, n)),
-      outputLengths: toLengths(new NumpyLegacyRandom(seed).normal(dist.outputMean, dist.outputStdev, n)),
+      inputLengths: normalLengths(seed, dist.inputMean, dist.inputStdev, n),
+      outputLengths: normalLengths(seed, dist.outputMean, dist.outputStdev, n),
     };
   }
   return {
@@ -117,22 +127,37 @@ export function generateLengths(spec: SyntheticSpec): { inputLengths: Int32Array
  * isl < vocab, else `random.choices`; EOS ids replaced by (eos + 1) % vocab. One Python `random.seed`
  * for the whole dataset, so requests must be drawn in order.
  */
+export class TokenIdSampler {
+  private readonly rnd: PythonRandom;
+  private readonly vocab: number;
+  private readonly eos: number | null;
+
+  constructor(options: { seed?: number; vocabSize?: number; eosId?: number | null } = {}) {
+    this.vocab = options.vocabSize ?? DEFAULT_VOCAB_SIZE;
+    this.eos = options.eosId ?? null;
+    this.rnd = new PythonRandom(options.seed ?? DEFAULT_SEED);
+  }
+
+  /** The next request's `isl` token ids, written to `out[0, isl)`; returns that part of `out`. */
+  next(isl: number, out: Uint32Array = new Uint32Array(isl)): Uint32Array {
+    const vocab = this.vocab;
+    const ids = isl < vocab ? this.rnd.sampleRange(vocab, isl, out) : this.rnd.choicesRange(vocab, isl, out);
+    const eos = this.eos;
+    if (eos !== null) {
+      const replacement = (eos + 1) % vocab;
+      for (let i = 0; i < isl; i++) if (ids[i] === eos) ids[i] = replacement;
+    }
+    return ids.length === isl ? ids : ids.subarray(0, isl);
+  }
+}
+
+/** `TokenIdSampler` as a generator of fresh arrays, one per request. */
 export function* generateTokenIds(
   inputLengths: ArrayLike<number>,
   options: { seed?: number; vocabSize?: number; eosId?: number | null } = {},
 ): Generator<Uint32Array> {
-  const vocab = options.vocabSize ?? DEFAULT_VOCAB_SIZE;
-  const eos = options.eosId ?? null;
-  const rnd = new PythonRandom(options.seed ?? DEFAULT_SEED);
-  for (let r = 0; r < inputLengths.length; r++) {
-    const isl = inputLengths[r]!;
-    const ids = isl < vocab ? rnd.sampleRange(vocab, isl) : rnd.choicesRange(vocab, isl);
-    if (eos !== null) {
-      const replacement = (eos + 1) % vocab;
-      for (let i = 0; i < ids.length; i++) if (ids[i] === eos) ids[i] = replacement;
-    }
-    yield ids;
-  }
+  const sampler = new TokenIdSampler(options);
+  for (let r = 0; r < inputLengths.length; r++) yield sampler.next(inputLengths[r]!);
 }
 
 /** One compact dataset line (Python `json.dumps(..., separators=(",", ":"))`), without newline. */
@@ -144,11 +169,11 @@ export function datasetLine(taskId: number, inputIds: ArrayLike<number>, outputT
 export function* datasetJsonlLines(spec: SyntheticSpec): Generator<string> {
   const resolved = resolveSyntheticSpec(spec);
   const { inputLengths, outputLengths } = generateLengths(spec);
-  let i = 0;
-  for (const ids of generateTokenIds(inputLengths, resolved)) {
-    yield datasetLine(i, ids, outputLengths[i]!);
-    i++;
-  }
+  const sampler = new TokenIdSampler(resolved);
+  let longest = 0;
+  for (const isl of inputLengths) longest = Math.max(longest, isl);
+  const scratch = new Uint32Array(longest); // each line is built before the next request is drawn
+  for (let i = 0; i < inputLengths.length; i++) yield datasetLine(i, sampler.next(inputLengths[i]!, scratch), outputLengths[i]!);
 }
 
 /** Writes the dataset to a stream, honouring backpressure. Returns the number of requests written. */

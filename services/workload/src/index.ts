@@ -8,6 +8,7 @@ export {
   generateLengths,
   generateTokenIds,
   resolveSyntheticSpec,
+  TokenIdSampler,
   writeDatasetFile,
   writeDatasetJsonl,
   type NormDistSpec,

@@ -1,6 +1,6 @@
 import type { SimRequest } from "../../engine/src/types.js";
 import type { Dataset } from "./dataset.js";
-import { generateLengths, generateTokenIds, resolveSyntheticSpec, type SyntheticSpec } from "./generator.js";
+import { generateLengths, resolveSyntheticSpec, TokenIdSampler, type SyntheticSpec } from "./generator.js";
 import { computeDatasetMetadata } from "./metadata.js";
 
 export interface SyntheticOptions {
@@ -17,13 +17,19 @@ export interface SyntheticOptions {
 export function syntheticDataset(spec: SyntheticSpec, options: SyntheticOptions = {}): Dataset {
   const resolved = resolveSyntheticSpec(spec);
   const { inputLengths, outputLengths } = generateLengths(spec);
-  const requests: SimRequest[] = new Array(inputLengths.length);
-  for (let i = 0; i < inputLengths.length; i++) {
-    requests[i] = { taskId: i, inputLength: inputLengths[i]!, outputTokens: outputLengths[i]! };
-  }
+  const n = inputLengths.length;
+  const requests: SimRequest[] = new Array(n);
   if (options.includeInputIds ?? true) {
-    let i = 0;
-    for (const ids of generateTokenIds(inputLengths, resolved)) requests[i++]!.inputIds = ids;
+    const sampler = new TokenIdSampler(resolved);
+    let totalIds = 0;
+    for (let i = 0; i < n; i++) totalIds += inputLengths[i]!;
+    const slabs = new IdSlabs(totalIds);
+    for (let i = 0; i < n; i++) {
+      const isl = inputLengths[i]!;
+      requests[i] = { taskId: i, inputLength: isl, outputTokens: outputLengths[i]!, inputIds: sampler.next(isl, slabs.take(isl)) };
+    }
+  } else {
+    for (let i = 0; i < n; i++) requests[i] = { taskId: i, inputLength: inputLengths[i]!, outputTokens: outputLengths[i]! };
   }
   return {
     requests,
@@ -31,4 +37,30 @@ export function syntheticDataset(spec: SyntheticSpec, options: SyntheticOptions 
     warnings: [],
     approxPromptTokens: false,
   };
+}
+
+/** Elements per shared id buffer (64 MiB): one allocation for many requests instead of one each. */
+const SLAB_IDS = 1 << 24;
+
+/**
+ * Hands out consecutive views of large Uint32Array slabs, each no larger than the ids still to come
+ * (a request longer than a quarter slab gets its own buffer).
+ */
+class IdSlabs {
+  private slab = new Uint32Array(0);
+  private used = 0;
+
+  constructor(private remaining: number) {}
+
+  take(n: number): Uint32Array {
+    this.remaining -= n;
+    if (n > SLAB_IDS / 4) return new Uint32Array(n);
+    if (this.used + n > this.slab.length) {
+      this.slab = new Uint32Array(Math.min(SLAB_IDS, n + this.remaining));
+      this.used = 0;
+    }
+    const view = this.slab.subarray(this.used, this.used + n);
+    this.used += n;
+    return view;
+  }
 }

@@ -1,11 +1,16 @@
 import { MT19937 } from "./mt19937.js";
 
+/** Above this population `sample` keeps a Set rather than an n-bit bitset (2 MiB at this size). */
+const MAX_MARKED_POPULATION = 1 << 24;
+
 /**
  * CPython's `random.Random` (3.x) for the calls the dataset generator makes: `seed(int)`,
  * `sample(range(n), k)` and `choices(range(n), k=k)`. Bit-exact with CPython 3.9+.
  */
 export class PythonRandom {
   private readonly mt: MT19937;
+  /** The bitset of `sampleMarked`, all zero between calls. */
+  private taken: Int32Array | null = null;
 
   constructor(seed: number) {
     const key: number[] = [];
@@ -49,6 +54,8 @@ export class PythonRandom {
         out[i] = pool[j]!;
         pool[j] = pool[n - i - 1]!;
       }
+    } else if (n <= MAX_MARKED_POPULATION) {
+      this.sampleMarked(n, k, out);
     } else {
       const selected = new Set<number>();
       for (let i = 0; i < k; i++) {
@@ -59,6 +66,25 @@ export class PythonRandom {
       }
     }
     return out;
+  }
+
+  /**
+   * CPython's set-based branch of `sample` with the set as a bitset over [0, n): same draws, same result,
+   * nothing allocated per call. The words set here are zeroed again before returning.
+   */
+  private sampleMarked(n: number, k: number, out: Uint32Array): void {
+    let taken = this.taken;
+    if (taken === null || taken.length * 32 < n) taken = this.taken = new Int32Array(Math.ceil(n / 32));
+    const mt = this.mt;
+    const shift = Math.clz32(n); // getrandbits(bit_length(n)) = genrand_uint32 >>> (32 − bit_length(n))
+    for (let i = 0; i < k; i++) {
+      let j: number;
+      do j = mt.nextUint32() >>> shift;
+      while (j >= n || (taken[j >>> 5]! & (1 << (j & 31))) !== 0);
+      taken[j >>> 5]! |= 1 << (j & 31);
+      out[i] = j;
+    }
+    for (let i = 0; i < k; i++) taken[out[i]! >>> 5] = 0;
   }
 
   /** `random.choices(range(n), k=k)`: k values with repeats. */

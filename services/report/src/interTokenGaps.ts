@@ -1,0 +1,110 @@
+import type { PercentileStats } from "./percentiles.js";
+
+/**
+ * `percentileStats` of every inter-token gap (t[k] − t[k−1]) of every series, pooled in series order,
+ * without materialising the gaps: bit-identical to `percentileStats(allGaps)`.
+ *
+ * The engine's token times are views on one shared buffer of iteration end times, so the gap between
+ * buffer entries j−1 and j is the same value for every view spanning it. Per buffer, a difference array
+ * counts how many views span each gap; the percentiles are then nearest ranks over the distinct gap
+ * values weighted by their counts. Memory is O(buffer lengths + distinct gaps), not O(gaps). The average
+ * still adds every gap in the pooled order (the last bit of a float sum depends on the order).
+ */
+export function interTokenGapStats(series: readonly ArrayLike<number>[]): PercentileStats {
+  let count = 0;
+  let sum = 0;
+  const buffers = new Map<ArrayBufferLike, BufferUse>();
+  for (const t of series) {
+    const len = t.length;
+    if (len < 2) continue;
+    count += len - 1;
+    let prev = t[0]!;
+    for (let k = 1; k < len; k++) {
+      const cur = t[k]!;
+      sum += cur - prev;
+      prev = cur;
+    }
+    if (t instanceof Float64Array) {
+      const lo = t.byteOffset / 8;
+      const use = buffers.get(t.buffer);
+      if (use === undefined) buffers.set(t.buffer, { lo, hi: lo + len, views: 1 });
+      else {
+        if (lo < use.lo) use.lo = lo;
+        if (lo + len > use.hi) use.hi = lo + len;
+        use.views++;
+      }
+    }
+  }
+  if (count === 0) return { p50: 0, p90: 0, p95: 0, p99: 0, minimum: 0, maximum: 0, average: 0 };
+
+  const weights = new GapWeights();
+  const spans = new Map<ArrayBufferLike, Int32Array>();
+  for (const [buffer, use] of buffers) if (use.views > 1) spans.set(buffer, new Int32Array(use.hi - use.lo + 1));
+  for (const t of series) {
+    const len = t.length;
+    if (len < 2) continue;
+    const diff = t instanceof Float64Array ? spans.get(t.buffer) : undefined;
+    if (diff === undefined) {
+      for (let k = 1; k < len; k++) weights.add(t[k]! - t[k - 1]!, 1);
+      continue;
+    }
+    // Gap j (entries j−1, j) is spanned for j in [start + 1, start + len − 1].
+    const start = (t as Float64Array).byteOffset / 8 - buffers.get((t as Float64Array).buffer)!.lo;
+    diff[start + 1]!++;
+    diff[start + len]!--;
+  }
+  for (const [buffer, diff] of spans) {
+    const lo = buffers.get(buffer)!.lo;
+    const b = new Float64Array(buffer, lo * 8, diff.length - 1);
+    let spanning = 0;
+    for (let j = 1; j < b.length; j++) {
+      spanning += diff[j]!;
+      if (spanning > 0) weights.add(b[j]! - b[j - 1]!, spanning);
+    }
+  }
+  return weights.stats(count, sum / count);
+}
+
+interface BufferUse {
+  /** First and one-past-last element index used by any view. */
+  lo: number;
+  hi: number;
+  views: number;
+}
+
+/** A multiset of doubles: distinct value → count (−0 kept apart from +0, as a Float64Array sort does). */
+class GapWeights {
+  private readonly counts = new Map<number, number>();
+  private negativeZeros = 0;
+
+  add(value: number, n: number): void {
+    if (value === 0 && 1 / value < 0) this.negativeZeros += n;
+    else this.counts.set(value, (this.counts.get(value) ?? 0) + n);
+  }
+
+  /** Nearest-rank percentiles sorted[floor(total·p)] over the multiset, as `percentileStats` takes them. */
+  stats(total: number, average: number): PercentileStats {
+    const distinct = new Float64Array(this.counts.size + (this.negativeZeros > 0 ? 1 : 0));
+    let i = 0;
+    for (const v of this.counts.keys()) distinct[i++] = v;
+    if (this.negativeZeros > 0) distinct[i] = -0;
+    distinct.sort();
+    const weightOf = (v: number): number => (v === 0 && 1 / v < 0 ? this.negativeZeros : this.counts.get(v)!);
+    const ranks = [0.5, 0.9, 0.95, 0.99].map((p) => Math.floor(total * p));
+    const found: number[] = [];
+    let below = 0;
+    for (let k = 0; k < distinct.length && found.length < ranks.length; k++) {
+      below += weightOf(distinct[k]!);
+      while (found.length < ranks.length && ranks[found.length]! < below) found.push(distinct[k]!);
+    }
+    return {
+      p50: found[0]!,
+      p90: found[1]!,
+      p95: found[2]!,
+      p99: found[3]!,
+      minimum: distinct[0]!,
+      maximum: distinct[distinct.length - 1]!,
+      average,
+    };
+  }
+}
