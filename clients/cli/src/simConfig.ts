@@ -1,3 +1,4 @@
+import { CALIBRATION_FEATURES, calibratedModel } from "../../../services/perf/src/calibrated.js";
 import type { CalibratedModel } from "../../../gen/ts/servesim/v1/predictor.js";
 import type { PredictorDraft } from "./predictorDraft.js";
 import { dtypeByName, predictorKind, PREDICTOR_NAMES } from "./predictorNames.js";
@@ -31,15 +32,6 @@ const SERVESIM_KEYS = [
   "calibrated",
 ] as const;
 
-const CALIBRATED_KEYS = [
-  "intercept_ms",
-  "per_context_request_ms",
-  "per_context_token_ms",
-  "per_generation_request_ms",
-  "per_generation_kv_token_ms",
-  "per_context_attention_area_ms",
-] as const;
-
 export interface SimConfig {
   predictor: PredictorDraft;
   warnings: string[];
@@ -49,16 +41,8 @@ const positive = (v: number): boolean => Number.isFinite(v) && v > 0;
 const nonNegative = (v: number): boolean => Number.isFinite(v) && v >= 0;
 
 function calibrated(s: YamlSection, warnings: string[]): CalibratedModel {
-  for (const k of s.unknownKeys(CALIBRATED_KEYS)) warnings.push(`${s.file.path} line ${s.file.lineOf(k.split("."))}: unknown key ${k} ignored`);
-  const get = (k: (typeof CALIBRATED_KEYS)[number]): number => s.number(k, nonNegative, "a number >= 0") ?? 0;
-  return {
-    interceptMs: get("intercept_ms"),
-    perContextRequestMs: get("per_context_request_ms"),
-    perContextTokenMs: get("per_context_token_ms"),
-    perGenerationRequestMs: get("per_generation_request_ms"),
-    perGenerationKvTokenMs: get("per_generation_kv_token_ms"),
-    perContextAttentionAreaMs: get("per_context_attention_area_ms"),
-  };
+  for (const k of s.unknownKeys(CALIBRATION_FEATURES)) warnings.push(`${s.file.path} line ${s.file.lineOf(k.split("."))}: unknown key ${k} ignored`);
+  return calibratedModel((k) => s.number(k, nonNegative, "a number >= 0") ?? 0);
 }
 
 /**

@@ -4,12 +4,8 @@ import type { IterationStats, RequestRecord } from "../../../services/engine/src
 import { createPredictor } from "../../../services/perf/src/factory.js";
 import { resolveJob, runResolvedJob } from "../../../services/runner/src/index.js";
 import type { PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-import {
-  JobState,
-  type IterationRecord,
-  type JobSpec,
-  type RequestRecord as WireRequestRecord,
-} from "../../../gen/ts/servesim/v1/scheduler.js";
+import { JobState, type JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { iterationFromWire, requestFromWire } from "../../ts/src/records.js";
 import { RemotePredictor } from "../../ts/src/remotePredictor.js";
 import { SchedulerClient } from "../../ts/src/schedulerClient.js";
 import { CliError, EXIT_FAILURE } from "./cliError.js";
@@ -65,60 +61,6 @@ export function runWithRemotePredictor(spec: JobSpec, address: string, ctx: RunC
   return runLocally(spec, ctx, (config) => RemotePredictor.connect({ address, config, signal: ctx.signal }));
 }
 
-/** A wire request record in engine form (what the report writers take). */
-export function fromWireRequest(r: WireRequestRecord): RequestRecord {
-  const rec: RequestRecord = {
-    taskId: r.taskId,
-    inputLength: r.inputLength,
-    outputLength: r.outputLength,
-    startMs: r.startMs,
-    firstTokenMs: r.firstTokenMs,
-    endMs: r.endMs,
-    ttftMs: r.ttftMs,
-    tpotMs: r.tpotMs,
-    e2eMs: r.e2eMs,
-    tokenTimesMs: Float64Array.from(r.tokenTimesMs),
-    pausedCount: r.pausedCount,
-    reusedTokens: r.reusedTokens,
-  };
-  if (r.error) rec.error = r.error;
-  return rec;
-}
-
-/** A wire iteration record in engine form. */
-export function fromWireIteration(r: IterationRecord): IterationStats {
-  const b = r.inflightBatchingStats;
-  const k = r.kvCacheStats;
-  return {
-    iter: r.iter,
-    iterLatencyMS: r.iterLatencyMs,
-    simTimeMs: r.simTimeMs,
-    numActiveRequests: r.numActiveRequests,
-    numQueuedRequests: r.numQueuedRequests,
-    numCompletedRequests: r.numCompletedRequests,
-    numNewActiveRequests: r.numNewActiveRequests,
-    maxNumActiveRequests: r.maxNumActiveRequests,
-    inflightBatchingStats: {
-      numScheduledRequests: b?.numScheduledRequests ?? 0,
-      numContextRequests: b?.numContextRequests ?? 0,
-      numCtxTokens: b?.numCtxTokens ?? 0,
-      numGenRequests: b?.numGenRequests ?? 0,
-      numPausedRequests: b?.numPausedRequests ?? 0,
-    },
-    kvCacheStats: {
-      maxNumBlocks: k?.maxNumBlocks ?? 0,
-      freeNumBlocks: k?.freeNumBlocks ?? 0,
-      usedNumBlocks: k?.usedNumBlocks ?? 0,
-      tokensPerBlock: k?.tokensPerBlock ?? 0,
-      allocTotalBlocks: k?.allocTotalBlocks ?? 0,
-      allocNewBlocks: k?.allocNewBlocks ?? 0,
-      reusedBlocks: k?.reusedBlocks ?? 0,
-      missedBlocks: k?.missedBlocks ?? 0,
-      cacheHitRate: k?.cacheHitRate ?? 0,
-    },
-  };
-}
-
 /**
  * --scheduler-address: submits the job, follows it with WatchJob (progress bar), cancels it when the
  * signal aborts (Ctrl-C), then reads the report, records and iterations with GetResult.
@@ -154,8 +96,8 @@ export async function runOnScheduler(spec: JobSpec, address: string, ctx: RunCon
     return {
       reportText: out.result.reportText,
       reportJsonText: out.result.reportJson.endsWith("\n") ? out.result.reportJson : `${out.result.reportJson}\n`,
-      records: out.requests.map(fromWireRequest),
-      iterations: out.iterations.map(fromWireIteration),
+      records: out.requests.map(requestFromWire),
+      iterations: out.iterations.map(iterationFromWire),
       warnings: submitted.warnings,
     };
   } finally {

@@ -3,6 +3,7 @@ export { resolveAddress, type ResolvedAddress } from "./address.js";
 export { DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, type ClientOptions } from "./channel.js";
 export { ServesimError, toServesimError } from "./errors.js";
 export { PredictorClient, type CallOpts } from "./predictorClient.js";
+export { iterationFromWire, iterationToWire, requestFromWire, requestToWire } from "./records.js";
 export { RemotePredictor, type RemotePredictorOptions, type RemotePredictorStreamOptions } from "./remotePredictor.js";
 export { SchedulerClient, type GetResultOpts, type JobOutput, type SubmitOpts, type WatchOpts } from "./schedulerClient.js";
 export type {

@@ -1,51 +1,10 @@
-/** Real predictor servers on loopback ephemeral ports for the client tests. */
-import { createLogger } from "../../../services/common/src/logger.js";
-import type { ServerHandle } from "../../../services/common/src/server.js";
-import { makeBatch, type BatchPredictor, type SimBatch } from "../../../services/engine/src/simBatch.js";
+/** Predictor configs and batches for the client tests; the servers come from the predictor's test support. */
+import { makeBatch, type SimBatch } from "../../../services/engine/src/simBatch.js";
 import { createPredictor } from "../../../services/perf/src/factory.js";
-import { loadPredictorServerConfig } from "../../../services/predictor/src/config.js";
-import type { PredictorBuilder } from "../../../services/predictor/src/predictorCache.js";
-import { startPredictorServer } from "../../../services/predictor/src/server.js";
+import { constantConfig } from "../../../services/predictor/test/testPredictor.js";
 import { PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
 
-export type LogLine = Record<string, unknown>;
-
-export interface TestPredictor {
-  handle: ServerHandle;
-  port: number;
-  logs: LogLine[];
-  /** PredictStreams this server has seen opened. */
-  streams(): number;
-  kill(): Promise<void>;
-}
-
-export async function startPredictor(opts: { port?: number; build?: PredictorBuilder } = {}): Promise<TestPredictor> {
-  const config = loadPredictorServerConfig({ env: { SERVESIM_HOST: "127.0.0.1", SERVESIM_PORT: String(opts.port ?? 0) } });
-  const logs: LogLine[] = [];
-  const logger = createLogger({ name: "predictor", level: "debug", destination: { write: (l: string) => void logs.push(JSON.parse(l) as LogLine) } });
-  const handle = await startPredictorServer(config, logger, opts.build);
-  return {
-    handle,
-    port: handle.port,
-    logs,
-    streams: () => logs.filter((l) => l["msg"] === "stream opened").length,
-    async kill() {
-      handle.forceShutdown();
-      await handle.closed;
-    },
-  };
-}
-
-export const constantConfig = (extra: Partial<PredictorConfig> = {}): PredictorConfig => ({
-  kind: PredictorKind.PREDICTOR_KIND_CONSTANT,
-  deviceName: "",
-  databasePath: "",
-  backendVersion: "",
-  weightDtype: 0,
-  kvCacheDtype: 0,
-  ctxAttention: "",
-  ...extra,
-});
+export { constantConfig, freePort, holdingBuilder, startPredictor, type LogLine, type TestPredictor } from "../../../services/predictor/test/testPredictor.js";
 
 export const rooflineConfig = (): PredictorConfig => ({
   ...constantConfig(),
@@ -71,37 +30,4 @@ export async function localTimes(config: PredictorConfig, batches: SimBatch[]): 
   const out: number[] = [];
   for (const b of batches) out.push(await p.predict(b));
   return out;
-}
-
-/** A gate-able builder: the `holdAt`-th prediction on the server waits for release(). */
-export function holdingBuilder(holdAt: number) {
-  let count = 0;
-  let reached!: () => void;
-  let release!: () => void;
-  const reachedP = new Promise<void>((r) => (reached = r));
-  const releaseP = new Promise<void>((r) => (release = r));
-  const build: PredictorBuilder = async (config) => {
-    const inner = await createPredictor(config);
-    const p: BatchPredictor = {
-      description: inner.description,
-      async predict(batch) {
-        count += 1;
-        if (count === holdAt) {
-          reached();
-          await releaseP;
-        }
-        return inner.predict(batch);
-      },
-    };
-    return p;
-  };
-  return { build, reached: reachedP, release };
-}
-
-/** A port nothing listens on (bound, then released). */
-export async function freePort(): Promise<number> {
-  const p = await startPredictor();
-  const port = p.port;
-  await p.kill();
-  return port;
 }

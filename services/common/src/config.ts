@@ -21,7 +21,7 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 export const DEFAULT_PORTS = { predictor: 50051, scheduler: 50052 } as const;
 
 const MAX_MESSAGE_LIMIT = 2 ** 31 - 1;
-const DAY_MS = 24 * 3600 * 1000;
+export const DAY_MS = 24 * 3600 * 1000;
 
 /**
  * The settings every servesim gRPC server shares. `port` is filled per service by serverSettings();
@@ -182,7 +182,8 @@ function readTls(v: { tlsCert?: string; tlsKey?: string; tlsCa?: string }): TlsM
   };
 }
 
-function readPem(path: string, field: string): Buffer {
+/** Reads a PEM file; a missing file or one without a PEM block is an InvalidArgumentError naming `field`. */
+export function readPem(path: string, field: string): Buffer {
   let data: Buffer;
   try {
     data = readFileSync(path);

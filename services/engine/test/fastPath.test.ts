@@ -2,8 +2,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FailedPreconditionError } from "../../common/src/errors.js";
 import { createPredictor } from "../../perf/src/factory.js";
-import { DType, PredictorConfig, PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
-import { runSimulation, runSimulationSync, Simulation, type BatchPredictor, type SimBatch } from "../src/index.js";
+import { PredictorConfig, PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
+import { rooflineLlama8bH100Fp8 } from "../../perf/test/helpers.js";
+import { runSimulation, runSimulationSync, Simulation, type BatchPredictor } from "../src/index.js";
 import type {
   Arrivals,
   CapacityPolicy,
@@ -14,76 +15,8 @@ import type {
   SimulationResult,
 } from "../src/types.js";
 import { options, req } from "./helpers.js";
-
-/**
- * A batch time that depends on every entry, its position and its KV length, so that a wrong step, a
- * wrong order or a wrong request in a decode run changes the times.
- */
-function exactPrice(b: SimBatch): number {
-  let t = 1 + 0.37 * b.numContext + 0.0013 * b.numContextTokens + 0.11 * b.numGeneration;
-  const n = b.numContext + b.numGeneration;
-  for (let i = 0; i < n; i++) t += 1e-4 * b.pastKvLength[i]! * ((i % 7) + 1) + 1e-3 * b.inputLength[i]! * (i % 3);
-  return t;
-}
-
-/** Prices decode runs step by step with the same function: element i equals predict() of step i. */
-class ExactPredictor implements BatchPredictor {
-  readonly description = "exact";
-  predicts = 0;
-  runs = 0;
-  runSteps = 0;
-
-  predict(b: SimBatch): number {
-    this.predicts++;
-    return exactPrice(b);
-  }
-
-  predictDecodeRun(pastKv: ArrayLike<number>, count: number, steps: number): number[] {
-    this.runs++;
-    this.runSteps += steps;
-    const past = new Int32Array(count);
-    const ones = new Int32Array(count).fill(1);
-    const batch: SimBatch = { numContext: 0, numGeneration: count, inputLength: ones, pastKvLength: past, numContextTokens: 0 };
-    const out: number[] = new Array(steps);
-    for (let s = 0; s < steps; s++) {
-      for (let j = 0; j < count; j++) past[j] = pastKv[j]! + s;
-      out[s] = exactPrice(batch);
-    }
-    return out;
-  }
-}
-
-/**
- * An asynchronous wrapper like a remote predictor: it reads the batch when called, answers later (some
- * answers overtake others), and counts how many calls were outstanding at once.
- */
-function asyncPredictor(inner: BatchPredictor, maxInFlight: number, withRuns: boolean): BatchPredictor & { maxOutstanding: number } {
-  let outstanding = 0;
-  let calls = 0;
-  const state = { maxOutstanding: 0 };
-  const later = <T>(v: T): Promise<T> => {
-    outstanding++;
-    state.maxOutstanding = Math.max(state.maxOutstanding, outstanding);
-    const settle = (resolve: (x: T) => void) => () => {
-      outstanding--;
-      resolve(v);
-    };
-    return new Promise<T>((resolve) => (++calls % 3 === 0 ? setImmediate(settle(resolve)) : queueMicrotask(settle(resolve))));
-  };
-  const p: BatchPredictor & { maxOutstanding: number } = {
-    description: `async ${inner.description}`,
-    maxInFlight,
-    get maxOutstanding() {
-      return state.maxOutstanding;
-    },
-    predict: (b) => later(inner.predict(b) as number),
-  };
-  if (withRuns && inner.predictDecodeRun) {
-    const run = inner.predictDecodeRun.bind(inner);
-    p.predictDecodeRun = (pastKv, count, steps) => later(run(pastKv, count, steps) as number[]);
-  }
-  return p;
-}
+import { asyncPredictor, ExactPredictor } from "./exactPredictor.js";
+import { scenarioArb as anyScenarioArb, workload } from "./propertyHelpers.js";
 
 interface Outcome {
   result: SimulationResult;
@@ -148,26 +81,6 @@ async function expectIdentical(s: Scenario): Promise<{ runs: number; runSteps: n
   expect(pipelinedBatches.records).toEqual(base.records);
   expect(pipelinedBatches.iterations).toEqual(base.iterations);
   return { runs: fast.predictor.runs, runSteps: fast.predictor.runSteps, maxOutstanding: pipelined.maxOutstanding };
-}
-
-/** Shared-prefix token ids: requests of a family share their first `shared` tokens. */
-function workload(n: number, seed: number, p: [number, number], out: [number, number], withIds: boolean): SimRequest[] {
-  let x = seed >>> 0 || 1;
-  const rnd = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-  const between = ([lo, hi]: [number, number]) => lo + Math.floor(rnd() * (hi - lo + 1));
-  return Array.from({ length: n }, (_, i) => {
-    const isl = between(p);
-    const osl = between(out);
-    if (!withIds) return req(i, isl, osl);
-    const family = i % 3;
-    const shared = Math.floor(isl * 0.6);
-    return req(i, isl, osl, Array.from({ length: isl }, (_, k) => (k < shared ? family * 10_000 + k : 1_000_000 + i * 1000 + k)));
-  });
 }
 
 const ARRIVALS: Array<[string, Arrivals]> = [
@@ -264,28 +177,7 @@ describe("fast paths give the plain loop's results (records, counters, iteration
         fc.record({ rate: fc.integer({ min: 20, max: 2000 }), seed: fc.integer() }).map((p) => ({ kind: "poisson" as const, ...p })),
         fc.array(fc.integer({ min: 0, max: 300 }), { minLength: n, maxLength: n }).map((submitMs) => ({ kind: "trace" as const, submitMs })),
       );
-    const scenarioArb = fc
-      .record({ n: fc.integer({ min: 1, max: 24 }), seed: fc.integer({ min: 1, max: 1 << 30 }), ids: fc.boolean(), maxOut: fc.integer({ min: 1, max: 80 }) })
-      .chain(({ n, seed, ids, maxOut }) =>
-        fc
-          .record({
-            capacityPolicy: fc.constantFrom<CapacityPolicy>(...POLICIES),
-            chunking: fc.constantFrom<ChunkingPolicy | null>(...CHUNKING),
-            tokensPerBlock: fc.constantFrom(1, 2, 4, 8, 16),
-            poolScale: fc.double({ min: 0.8, max: 5, noNaN: true }),
-            maxBatchSize: fc.integer({ min: 1, max: 8 }),
-            maxNumTokens: fc.integer({ min: 8, max: 160 }),
-            enableBlockReuse: fc.boolean(),
-            warmup: fc.integer({ min: 0, max: 2 }),
-            arrivals: arrivalsArb(n),
-          })
-          .map(({ poolScale, warmup, ...o }): Scenario => {
-            const requests = workload(n, seed, [1, 64], [1, maxOut], ids);
-            const largest = Math.max(...requests.map((r) => r.inputLength + r.outputTokens));
-            const opts: EngineOptions = { ...options(o), numBlocks: Math.max(1, Math.ceil((largest * poolScale) / o.tokensPerBlock)) };
-            return warmup > 0 ? { opts, requests, warmup: workload(warmup, seed + 1, [1, 64], [1, maxOut], ids) } : { opts, requests };
-          }),
-      );
+    const scenarioArb = anyScenarioArb({ maxRequests: 24, maxOutputTokens: 80, arrivals: arrivalsArb });
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {
         await expectIdentical(s);
@@ -297,14 +189,7 @@ describe("fast paths give the plain loop's results (records, counters, iteration
 
 describe("the roofline predictor's decode runs", () => {
   it("give the same records as pricing every iteration (Llama-3.1-8B, H100, fp8)", async () => {
-    const config = PredictorConfig.fromPartial({
-      kind: PredictorKind.PREDICTOR_KIND_ROOFLINE,
-      model: { name: "llama-3.1-8b" },
-      gpu: { name: "h100_sxm" },
-      parallelism: { tp: 1, pp: 1, ep: 1 },
-      weightDtype: DType.D_TYPE_FP8,
-      kvCacheDtype: DType.D_TYPE_FP8,
-    });
+    const config = rooflineLlama8bH100Fp8();
     const predictor = await createPredictor(config);
     expect(typeof predictor.predictDecodeRun).toBe("function");
     for (const arrivals of [{ kind: "all_at_once" } as const, { kind: "concurrency", concurrency: 24 } as const, { kind: "poisson", rate: 40, seed: 1 } as const]) {

@@ -14,18 +14,34 @@ export const CALIBRATION_FEATURES = [
   "per_context_attention_area_ms",
 ] as const;
 
+export type CalibrationFeature = (typeof CALIBRATION_FEATURES)[number];
+
+/** The CalibratedModel field of each feature. */
+const MODEL_FIELD: Record<CalibrationFeature, keyof CalibratedModel> = {
+  intercept_ms: "interceptMs",
+  per_context_request_ms: "perContextRequestMs",
+  per_context_token_ms: "perContextTokenMs",
+  per_generation_request_ms: "perGenerationRequestMs",
+  per_generation_kv_token_ms: "perGenerationKvTokenMs",
+  per_context_attention_area_ms: "perContextAttentionAreaMs",
+};
+
+/** A model's coefficients by feature name, in CALIBRATION_FEATURES order. */
+export function calibratedCoefficients(m: CalibratedModel): Array<[CalibrationFeature, number]> {
+  return CALIBRATION_FEATURES.map((f) => [f, m[MODEL_FIELD[f]]]);
+}
+
+/** A model from a coefficient per feature (asked for in CALIBRATION_FEATURES order). */
+export function calibratedModel(coefficient: (feature: CalibrationFeature, index: number) => number): CalibratedModel {
+  const m = {} as CalibratedModel;
+  CALIBRATION_FEATURES.forEach((f, i) => (m[MODEL_FIELD[f]] = coefficient(f, i)));
+  return m;
+}
+
 /** Validates coefficients: finite, ≥ 0, and every non-empty batch gets a positive time. */
 export function validateCalibratedModel(m: CalibratedModel | undefined, field = "config.calibrated"): CalibratedModel {
   if (!m) throw new InvalidArgumentError(field, "required for the calibrated predictor (coefficients, e.g. from `fitCalibration`)");
-  const values: Array<[string, number]> = [
-    ["intercept_ms", m.interceptMs],
-    ["per_context_request_ms", m.perContextRequestMs],
-    ["per_context_token_ms", m.perContextTokenMs],
-    ["per_generation_request_ms", m.perGenerationRequestMs],
-    ["per_generation_kv_token_ms", m.perGenerationKvTokenMs],
-    ["per_context_attention_area_ms", m.perContextAttentionAreaMs],
-  ];
-  for (const [name, v] of values) {
+  for (const [name, v] of calibratedCoefficients(m)) {
     if (!Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${field}.${name}`, `must be a finite number >= 0 (got ${v})`);
   }
   const ctxPositive = m.perContextRequestMs > 0 || m.perContextTokenMs > 0;
@@ -164,14 +180,7 @@ export function fitCalibration(samples: readonly CalibrationSample[]): Calibrati
   for (const row of X) for (let j = 0; j < cols; j++) norms[j] = Math.max(norms[j]!, Math.abs(row[j]!));
   const scaled = X.map((row) => row.map((v, j) => (norms[j]! > 0 ? v / norms[j]! : 0)));
   const beta = nnls(scaled, y).map((v, j) => (norms[j]! > 0 ? v / norms[j]! : 0));
-  const model: CalibratedModel = {
-    interceptMs: beta[0]!,
-    perContextRequestMs: beta[1]!,
-    perContextTokenMs: beta[2]!,
-    perGenerationRequestMs: beta[3]!,
-    perGenerationKvTokenMs: beta[4]!,
-    perContextAttentionAreaMs: beta[5]!,
-  };
+  const model = calibratedModel((_, j) => beta[j]!);
   let sq = 0;
   let ape = 0;
   let maxAbs = 0;

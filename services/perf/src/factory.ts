@@ -180,8 +180,12 @@ export function describePredictor(config: PredictorConfig): DescribePredictorRes
     const device = aicDevice(config, run);
     description = `aic (${describeRun(run).replace(run.gpu.name, `${device} trtllm ${config.backendVersion}`)})`;
   }
+  return { description, ...resolvedRunFacts(run) };
+}
+
+/** What DescribePredictor reports about a resolved model, GPU and parallelism (all but the description). */
+export function resolvedRunFacts(run: ResolvedRun): Omit<DescribePredictorResponse, "description"> {
   return {
-    description,
     model: toModelArchitecture(run.model),
     gpu: toGpuHardware(run.gpu),
     paramCount: paramCount(run.model),

@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from "../../common/src/errors.js";
 import { dtypeFromPrecision } from "../../perf/src/dtypes.js";
 import { GPU_CATALOG, toGpuHardware } from "../../perf/src/catalog/gpus.js";
-import { kvBytesPerTokenPerGpu, MODEL_CATALOG, paramCount, toModelArchitecture, weightBytesPerGpu } from "../../perf/src/catalog/models.js";
+import { MODEL_CATALOG, paramCount, toModelArchitecture } from "../../perf/src/catalog/models.js";
+import { resolvedRunFacts } from "../../perf/src/factory.js";
 import { resolveRun } from "../../perf/src/resolve.js";
 import type { BatchPredictor } from "../../engine/src/simBatch.js";
 import {
@@ -86,14 +87,5 @@ export function describePredictor(config: PredictorConfig, predictor: BatchPredi
   };
   if (config.kind === PredictorKind.PREDICTOR_KIND_CONSTANT || config.model === undefined) return response;
   const run = resolveRun(config, { systemsDir: config.databasePath || undefined });
-  return {
-    ...response,
-    model: toModelArchitecture(run.model),
-    gpu: toGpuHardware(run.gpu),
-    paramCount: paramCount(run.model),
-    weightBytesPerGpu: weightBytesPerGpu(run.model, run.weightDtype, run.tp, run.pp),
-    kvBytesPerTokenPerGpu: kvBytesPerTokenPerGpu(run.model, run.kvDtype, run.tp, run.pp),
-    weightDtype: dtypeFromPrecision(run.weightDtype),
-    kvCacheDtype: dtypeFromPrecision(run.kvDtype),
-  };
+  return { ...response, ...resolvedRunFacts(run) };
 }

@@ -1,17 +1,10 @@
 import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { DType, PredictorConfig, PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
 import type { BatchPredictor } from "../../engine/src/simBatch.js";
+import { rooflineLlama8bH100Fp8 } from "../../perf/test/helpers.js";
 import { constantConfig, gen, openStream, startTestServer, wireBatch } from "./harness.js";
 
-const roofline = PredictorConfig.fromPartial({
-  kind: PredictorKind.PREDICTOR_KIND_ROOFLINE,
-  model: { name: "llama-3.1-8b" },
-  gpu: { name: "h100_sxm" },
-  parallelism: { tp: 1, pp: 1, ep: 1 },
-  weightDtype: DType.D_TYPE_FP8,
-  kvCacheDtype: DType.D_TYPE_FP8,
-});
+const roofline = rooflineLlama8bH100Fp8();
 
 describe("PredictStream prices a DecodeRun with the predictor's own predictDecodeRun", () => {
   it("one call for the whole run, its times answered and summed in step order", async () => {

@@ -1,61 +1,42 @@
 /** Starts a real predictor server on an ephemeral port with the generated grpc-js client. */
 import { credentials, Metadata, type CallOptions, type ServiceError } from "@grpc/grpc-js";
-import { createLogger } from "../../common/src/logger.js";
 import type { ServerHandle } from "../../common/src/server.js";
 import {
   Phase,
-  PredictorKind,
   PredictorServiceClient,
   type BatchEntry,
-  type PredictorConfig,
   type PredictRequest,
   type PredictResponse,
   type PredictStreamRequest,
   type PredictStreamResponse,
   type SimBatch,
 } from "../../../gen/ts/servesim/v1/predictor.js";
-import { loadPredictorServerConfig, type PredictorServerConfig } from "../src/config.js";
-import type { PredictorBuilder } from "../src/predictorCache.js";
-import { startPredictorServer } from "../src/server.js";
+import { startPredictor, type LogLine, type TestPredictorOptions } from "./testPredictor.js";
+
+export { constantConfig, gate } from "./testPredictor.js";
 
 export interface TestServer {
   handle: ServerHandle;
   client: PredictorServiceClient;
   /** Every log line the server wrote (parsed JSON). */
-  logs: Array<Record<string, unknown>>;
+  logs: LogLine[];
   stop(): Promise<void>;
 }
 
-export async function startTestServer(
-  opts: { env?: Record<string, string>; build?: PredictorBuilder; config?: Partial<PredictorServerConfig> } = {},
-): Promise<TestServer> {
-  const config = { ...loadPredictorServerConfig({ env: { SERVESIM_HOST: "127.0.0.1", SERVESIM_PORT: "0", ...opts.env } }), ...opts.config };
-  const logs: Array<Record<string, unknown>> = [];
-  const logger = createLogger({ name: "predictor", level: "debug", destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
-  const handle = await startPredictorServer(config, logger, opts.build);
-  const client = new PredictorServiceClient(`127.0.0.1:${handle.port}`, credentials.createInsecure());
+/** A predictor server with a generated grpc-js client to it. */
+export async function startTestServer(opts: Omit<TestPredictorOptions, "port"> = {}): Promise<TestServer> {
+  const server = await startPredictor(opts);
+  const client = new PredictorServiceClient(server.address, credentials.createInsecure());
   return {
-    handle,
+    handle: server.handle,
     client,
-    logs,
+    logs: server.logs,
     async stop() {
       client.close();
-      handle.forceShutdown();
-      await handle.closed;
+      await server.kill();
     },
   };
 }
-
-export const constantConfig = (extra: Partial<PredictorConfig> = {}): PredictorConfig => ({
-  kind: PredictorKind.PREDICTOR_KIND_CONSTANT,
-  deviceName: "",
-  databasePath: "",
-  backendVersion: "",
-  weightDtype: 0,
-  kvCacheDtype: 0,
-  ctxAttention: "",
-  ...extra,
-});
 
 export const ctx = (inputLength: number, pastKvLength = 0): BatchEntry => ({ phase: Phase.PHASE_CONTEXT, inputLength, pastKvLength });
 export const gen = (pastKvLength: number): BatchEntry => ({ phase: Phase.PHASE_GENERATION, inputLength: 1, pastKvLength });
@@ -124,11 +105,4 @@ export function openStream(client: PredictorServiceClient, options: Partial<Call
       return responses.slice(0, n);
     },
   };
-}
-
-/** A promise with its resolver, for gating a predictor from a test. */
-export function gate<T = void>(): { promise: Promise<T>; open(v: T): void } {
-  let open!: (v: T) => void;
-  const promise = new Promise<T>((r) => (open = r));
-  return { promise, open };
 }

@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { DEFAULT_PORTS, loadServerConfig, type ServerConfig } from "../../common/src/config.js";
+import { DAY_MS, DEFAULT_PORTS, loadServerConfig, readPem, type ServerConfig } from "../../common/src/config.js";
 import { InvalidArgumentError } from "../../common/src/errors.js";
 import {
   integerSetting,
@@ -14,8 +13,6 @@ import {
 import { resolveAddress } from "../../../clients/ts/src/address.js";
 
 export const SCHEDULER_SERVICE_NAME = "servesim.v1.SchedulerService";
-
-const DAY_MS = 24 * 3600 * 1000;
 
 const addressSetting: z.ZodType<string, string> = z.string().superRefine((s, ctx) => {
   try {
@@ -130,17 +127,6 @@ export interface PredictorTls {
   key?: Buffer;
 }
 export type SchedulerServerConfig = ServerConfig & SchedulerSettings & { predictorTls?: PredictorTls };
-
-function readPem(path: string, field: string): Buffer {
-  try {
-    const data = readFileSync(path);
-    if (!data.toString("latin1").includes("-----BEGIN ")) throw new InvalidArgumentError(field, `${path} is not a PEM file`);
-    return data;
-  } catch (err) {
-    if (err instanceof InvalidArgumentError) throw err;
-    throw new InvalidArgumentError(field, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-}
 
 function predictorTls(v: SchedulerSettings): PredictorTls | undefined {
   const { predictorTlsCa: ca, predictorTlsCert: cert, predictorTlsKey: key } = v;

@@ -24,7 +24,8 @@ import {
   type WatchJobResponse,
 } from "../../../gen/ts/servesim/v1/scheduler.js";
 import { chunkBounds } from "./chunks.js";
-import { ITERATION_RECORD_BYTES, requestRecordBytes, toIterationRecord, toRequestRecord } from "./convert.js";
+import { iterationToWire, requestToWire } from "../../../clients/ts/src/records.js";
+import { ITERATION_RECORD_BYTES, requestRecordBytes } from "./convert.js";
 import { SCHEDULER_SERVICE_NAME } from "./config.js";
 import { isTerminal, SHUTDOWN_REASON, type JobManager } from "./jobManager.js";
 import type { WireChecker } from "./wireCheck.js";
@@ -163,13 +164,13 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
       if (req.includeRequests) {
         const records = output.requests;
         for (const [a, b] of chunkBounds(records.length, size, (i) => requestRecordBytes(records[i]!))) {
-          await write(call, ctx, { requests: { records: records.slice(a, b).map(toRequestRecord) } });
+          await write(call, ctx, { requests: { records: records.slice(a, b).map(requestToWire) } });
         }
       }
       if (req.includeIterations) {
         const iterations = output.iterations;
         for (const [a, b] of chunkBounds(iterations.length, size, () => ITERATION_RECORD_BYTES)) {
-          await write(call, ctx, { iterations: { records: iterations.slice(a, b).map(toIterationRecord) } });
+          await write(call, ctx, { iterations: { records: iterations.slice(a, b).map(iterationToWire) } });
         }
       }
     };

@@ -1,30 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Distribution, JobState, type WatchJobResponse } from "../../../gen/ts/servesim/v1/scheduler.js";
 import { PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
-import { embeddedRun, inlineWorkload, jobSpec, smallJob, startPredictor, startScheduler, until, variedRequests, watchHealth, type TestPredictor, type TestScheduler } from "./harness.js";
+import { embeddedRun, inlineWorkload, jobSpec, smallJob, until, variedRequests, watchHealth, predictorAndScheduler } from "./harness.js";
 
 describe("scheduler → predictor end to end", () => {
-  let predictor: TestPredictor;
-  let scheduler: TestScheduler;
-
-  beforeAll(async () => {
-    predictor = await startPredictor();
-    scheduler = await startScheduler(predictor.address);
-  });
-  afterAll(async () => {
-    await scheduler?.stop();
-    await predictor?.kill();
-  });
+  const servers = predictorAndScheduler();
 
   async function runToEnd(id: string): Promise<WatchJobResponse[]> {
     const events: WatchJobResponse[] = [];
-    for await (const e of scheduler.client.watchJob(id, { minIntervalMs: 1 })) events.push(e);
+    for await (const e of servers.scheduler.client.watchJob(id, { minIntervalMs: 1 })) events.push(e);
     return events;
   }
 
   it("a constant-predictor job gives the embedded engine's records and iteration log", async () => {
     const spec = smallJob(20, "constant", { warmup: 2, seed: 7 });
-    const job = await scheduler.client.submitJob(spec);
+    const job = await servers.scheduler.client.submitJob(spec);
     expect(job.name).toBe("constant");
     expect(job.progress?.requestsTotal).toBe(20);
     const events = await runToEnd(job.id);
@@ -32,7 +22,7 @@ describe("scheduler → predictor end to end", () => {
     expect(last.job?.state).toBe(JobState.JOB_STATE_SUCCEEDED);
     expect(last.result?.numRequests).toBe(20);
 
-    const out = await scheduler.client.getResult(job.id, { includeRequests: true, includeIterations: true });
+    const out = await servers.scheduler.client.getResult(job.id, { includeRequests: true, includeIterations: true });
     const local = await embeddedRun(spec);
     expect(out.requests).toEqual(local.requests);
     expect(out.iterations).toEqual(local.iterations);
@@ -49,9 +39,9 @@ describe("scheduler → predictor end to end", () => {
       predictor: { model: { name: "llama-3.1-8b" }, gpu: { name: "h100_sxm" } },
       workload: inlineWorkload(variedRequests(10, 3).map((r) => ({ input: r.input * 4, output: r.output }))),
     });
-    const job = await scheduler.client.submitJob(spec);
+    const job = await servers.scheduler.client.submitJob(spec);
     await runToEnd(job.id);
-    const out = await scheduler.client.getResult(job.id, { includeRequests: true });
+    const out = await servers.scheduler.client.getResult(job.id, { includeRequests: true });
     const local = await embeddedRun(spec);
     expect(out.requests).toEqual(local.requests);
     expect(out.result.reportText).toContain("roofline");
@@ -76,9 +66,9 @@ describe("scheduler → predictor end to end", () => {
       }),
     ];
     for (const spec of specs) {
-      const job = await scheduler.client.submitJob(spec);
+      const job = await servers.scheduler.client.submitJob(spec);
       expect((await runToEnd(job.id)).at(-1)!.job!.state).toBe(JobState.JOB_STATE_SUCCEEDED);
-      const out = await scheduler.client.getResult(job.id, { includeRequests: true, includeIterations: true });
+      const out = await servers.scheduler.client.getResult(job.id, { includeRequests: true, includeIterations: true });
       const local = await embeddedRun(spec);
       expect(out.requests).toEqual(local.requests);
       expect(out.iterations).toEqual(local.iterations);
@@ -86,7 +76,7 @@ describe("scheduler → predictor end to end", () => {
   });
 
   it("WatchJob: a QUEUED or RUNNING snapshot first, progress that never goes back, one final event with the result", async () => {
-    const job = await scheduler.client.submitJob(smallJob(30, "watched"));
+    const job = await servers.scheduler.client.submitJob(smallJob(30, "watched"));
     const events = await runToEnd(job.id);
     expect(events.length).toBeGreaterThanOrEqual(2);
     expect([JobState.JOB_STATE_QUEUED, JobState.JOB_STATE_RUNNING]).toContain(events[0]!.job!.state);
@@ -111,11 +101,11 @@ describe("scheduler → predictor end to end", () => {
   });
 
   it("GetResult streams the result, then the records in chunks of chunk_size", async () => {
-    const job = await scheduler.client.submitJob(smallJob(10, "chunked"));
+    const job = await servers.scheduler.client.submitJob(smallJob(10, "chunked"));
     await runToEnd(job.id);
     const { SchedulerServiceClient } = await import("../../../gen/ts/servesim/v1/scheduler.js");
     const { credentials } = await import("@grpc/grpc-js");
-    const raw = new SchedulerServiceClient(`127.0.0.1:${scheduler.server.port}`, credentials.createInsecure());
+    const raw = new SchedulerServiceClient(`127.0.0.1:${servers.scheduler.server.port}`, credentials.createInsecure());
     const chunks: string[] = [];
     let iterations = 0;
     for await (const c of raw.getResult({ id: job.id, includeRequests: true, includeIterations: true, chunkSize: 3 })) {
@@ -127,40 +117,40 @@ describe("scheduler → predictor end to end", () => {
       }
     }
     raw.close();
-    const n = (await scheduler.client.getResult(job.id)).result.numIterations;
+    const n = (await servers.scheduler.client.getResult(job.id)).result.numIterations;
     const iterationChunks = Array.from({ length: Math.ceil(n / 3) }, (_, i) => `iterations:${Math.min(3, n - 3 * i)}`);
     expect(chunks).toEqual(["result", "requests:3", "requests:3", "requests:3", "requests:1", ...iterationChunks]);
     expect(iterations).toBe(n);
 
-    const summary = await scheduler.client.getResult(job.id);
+    const summary = await servers.scheduler.client.getResult(job.id);
     expect(summary.requests).toEqual([]);
     expect(summary.iterations).toEqual([]);
   });
 
   it("ListJobs filters by state; GetJob and GetResult of unknown ids are NOT_FOUND", async () => {
-    const all = await scheduler.client.listJobs();
+    const all = await servers.scheduler.client.listJobs();
     expect(all.length).toBeGreaterThanOrEqual(4);
-    const succeeded = await scheduler.client.listJobs([JobState.JOB_STATE_SUCCEEDED]);
+    const succeeded = await servers.scheduler.client.listJobs([JobState.JOB_STATE_SUCCEEDED]);
     expect(succeeded.map((j) => j.id)).toEqual(all.filter((j) => j.state === JobState.JOB_STATE_SUCCEEDED).map((j) => j.id));
-    expect(await scheduler.client.listJobs([JobState.JOB_STATE_FAILED, JobState.JOB_STATE_QUEUED])).toEqual([]);
-    await expect(scheduler.client.listJobs([42 as JobState])).rejects.toMatchObject({ codeName: "INVALID_ARGUMENT", field: "states[0]" });
-    await expect(scheduler.client.getJob("nope")).rejects.toMatchObject({ codeName: "NOT_FOUND" });
-    await expect(scheduler.client.getResult("nope")).rejects.toMatchObject({ codeName: "NOT_FOUND" });
-    await expect(scheduler.client.getJob("")).rejects.toMatchObject({ codeName: "INVALID_ARGUMENT", field: "id" });
+    expect(await servers.scheduler.client.listJobs([JobState.JOB_STATE_FAILED, JobState.JOB_STATE_QUEUED])).toEqual([]);
+    await expect(servers.scheduler.client.listJobs([42 as JobState])).rejects.toMatchObject({ codeName: "INVALID_ARGUMENT", field: "states[0]" });
+    await expect(servers.scheduler.client.getJob("nope")).rejects.toMatchObject({ codeName: "NOT_FOUND" });
+    await expect(servers.scheduler.client.getResult("nope")).rejects.toMatchObject({ codeName: "NOT_FOUND" });
+    await expect(servers.scheduler.client.getJob("")).rejects.toMatchObject({ codeName: "INVALID_ARGUMENT", field: "id" });
   });
 
   it("serves health and reflection next to the scheduler", async () => {
-    const health = watchHealth(scheduler.server.port);
+    const health = watchHealth(servers.scheduler.server.port);
     await until(() => health.statuses.includes("SERVING"));
     health.close();
-    expect(scheduler.logs.find((l) => l["msg"] === "listening")).toMatchObject({ services: ["servesim.v1.SchedulerService"] });
-    expect(scheduler.logs.some((l) => String(l["msg"]).includes("reflection"))).toBe(false);
+    expect(servers.scheduler.logs.find((l) => l["msg"] === "listening")).toMatchObject({ services: ["servesim.v1.SchedulerService"] });
+    expect(servers.scheduler.logs.some((l) => String(l["msg"]).includes("reflection"))).toBe(false);
   });
 
   it("logs one line per job state change", async () => {
-    const job = await scheduler.client.submitJob(smallJob(3, "logged"));
+    const job = await servers.scheduler.client.submitJob(smallJob(3, "logged"));
     await runToEnd(job.id);
-    const lines = scheduler.logs.filter((l) => l["job"] === job.id && typeof l["state"] === "string");
+    const lines = servers.scheduler.logs.filter((l) => l["job"] === job.id && typeof l["state"] === "string");
     expect(lines.map((l) => l["state"])).toEqual(["QUEUED", "RUNNING", "SUCCEEDED"]);
     expect(lines.map((l) => l["msg"])).toEqual(["job queued", "job running", "job succeeded"]);
   });

@@ -3,7 +3,7 @@
  * the batch sequence does not depend on the clock) gives exactly the plain path's records and iteration
  * log: every iteration priced by the embedded predictor, and every iteration sent and awaited in turn.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runSimulation, runSimulationSync } from "../../engine/src/run.js";
 import type { BatchPredictor } from "../../engine/src/simBatch.js";
 import { Simulation } from "../../engine/src/simulation.js";
@@ -12,8 +12,8 @@ import { createPredictor } from "../../perf/src/factory.js";
 import { resolveJob, type ResolvedJob } from "../../runner/src/index.js";
 import { SchedulerPolicy, ChunkingPolicy, type EngineConfig, type Workload } from "../../../gen/ts/servesim/v1/scheduler.js";
 import { RemotePredictor } from "../../../clients/ts/src/remotePredictor.js";
-import { toIterationRecord, toRequestRecord } from "../src/convert.js";
-import { jobSpec, startPredictor, startScheduler, type TestPredictor, type TestScheduler } from "./harness.js";
+import { iterationToWire, requestToWire } from "../../../clients/ts/src/records.js";
+import { jobSpec, predictorAndScheduler } from "./harness.js";
 
 /** Requests of three families sharing a prompt prefix (block reuse has something to find). */
 function sharedPrefixWorkload(n: number): Workload {
@@ -39,7 +39,7 @@ interface Run {
 }
 
 function wire(result: SimulationResult, iterations: IterationStats[]): Run {
-  return { requests: result.requests.map(toRequestRecord), iterations: iterations.map(toIterationRecord) };
+  return { requests: result.requests.map(requestToWire), iterations: iterations.map(iterationToWire) };
 }
 
 function simulation(job: ResolvedJob, iterations: IterationStats[]): Simulation {
@@ -81,17 +81,7 @@ const CASES: Array<[string, Partial<EngineConfig>]> = [
 ];
 
 describe("remote fast path vs plain path (records and iteration log identical)", () => {
-  let predictor: TestPredictor;
-  let scheduler: TestScheduler;
-
-  beforeAll(async () => {
-    predictor = await startPredictor();
-    scheduler = await startScheduler(predictor.address);
-  });
-  afterAll(async () => {
-    await scheduler?.stop();
-    await predictor?.kill();
-  });
+  const servers = predictorAndScheduler();
 
   for (const [name, engine] of CASES) {
     it(name, async () => {
@@ -103,17 +93,17 @@ describe("remote fast path vs plain path (records and iteration log identical)",
       });
       const job = await resolveJob(spec);
       const plain = await embeddedPlain(job);
-      const pingPong = await remote(job, predictor.address, { decodeRuns: false, maxInFlight: 1 });
-      const fast = await remote(job, predictor.address, { decodeRuns: true, maxInFlight: 64 });
+      const pingPong = await remote(job, servers.predictor.address, { decodeRuns: false, maxInFlight: 1 });
+      const fast = await remote(job, servers.predictor.address, { decodeRuns: true, maxInFlight: 64 });
       expect(pingPong.requests).toEqual(plain.requests);
       expect(pingPong.iterations).toEqual(plain.iterations);
       expect(fast.requests).toEqual(plain.requests);
       expect(fast.iterations).toEqual(plain.iterations);
 
       // The scheduler service's own path (RemoteExecutor → runResolvedJob with the defaults).
-      const submitted = await scheduler.client.submitJob(spec);
-      for await (const _ of scheduler.client.watchJob(submitted.id, { minIntervalMs: 1 })) void _;
-      const out = await scheduler.client.getResult(submitted.id, { includeRequests: true, includeIterations: true });
+      const submitted = await servers.scheduler.client.submitJob(spec);
+      for await (const _ of servers.scheduler.client.watchJob(submitted.id, { minIntervalMs: 1 })) void _;
+      const out = await servers.scheduler.client.getResult(submitted.id, { includeRequests: true, includeIterations: true });
       expect(out.requests).toEqual(plain.requests);
       expect(out.iterations).toEqual(plain.iterations);
     });
@@ -128,10 +118,10 @@ describe("remote fast path vs plain path (records and iteration log identical)",
     });
     const job = await resolveJob(spec);
     const answered = (): number[] =>
-      predictor.logs.filter((l) => l["msg"] === "stream closed").map((l) => Number(l["answered"]));
+      servers.predictor.logs.filter((l) => l["msg"] === "stream closed").map((l) => Number(l["answered"]));
     const before = answered().length;
-    const plain = await remote(job, predictor.address, { decodeRuns: false, maxInFlight: 1 });
-    const fast = await remote(job, predictor.address, { decodeRuns: true, maxInFlight: 64 });
+    const plain = await remote(job, servers.predictor.address, { decodeRuns: false, maxInFlight: 1 });
+    const fast = await remote(job, servers.predictor.address, { decodeRuns: true, maxInFlight: 64 });
     expect(fast.requests).toEqual(plain.requests);
     const [plainMessages, fastMessages] = answered().slice(before);
     expect(plainMessages).toBe(plain.iterations.length);

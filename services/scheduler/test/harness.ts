@@ -2,51 +2,18 @@
 import { credentials, loadPackageDefinition, type ChannelCredentials, type Client, type ClientReadableStream } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { healthProtoPath } from "../../common/src/health.js";
-import { loadPredictorServerConfig } from "../../predictor/src/config.js";
-import type { PredictorBuilder } from "../../predictor/src/predictorCache.js";
-import { startPredictorServer } from "../../predictor/src/server.js";
-import { createLogger } from "../../common/src/logger.js";
-import type { ServerHandle } from "../../common/src/server.js";
+import { afterAll, beforeAll } from "vitest";
+import { memoryLogger, startPredictor, type LogLine, type TestPredictor } from "../../predictor/test/testPredictor.js";
 import { createPredictor } from "../../perf/src/factory.js";
-import type { BatchPredictor, SimBatch } from "../../engine/src/simBatch.js";
 import { resolveJob, runResolvedJob } from "../../runner/src/index.js";
 import { PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
 import { JobSpec, type DeepPartial, type EngineConfig, type IterationRecord, type RequestRecord, type Workload } from "../../../gen/ts/servesim/v1/scheduler.js";
 import { SchedulerClient } from "../../../clients/ts/src/index.js";
 import { loadSchedulerServerConfig } from "../src/config.js";
 import { startSchedulerServer, type SchedulerServer } from "../src/server.js";
-import { toIterationRecord, toRequestRecord } from "../src/convert.js";
+import { iterationToWire, requestToWire } from "../../../clients/ts/src/records.js";
 
-export type LogLine = Record<string, unknown>;
-
-function memoryLogger(name: string, logs: LogLine[]) {
-  return createLogger({ name, level: "debug", destination: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) } });
-}
-
-export interface TestPredictor {
-  handle: ServerHandle;
-  port: number;
-  address: string;
-  logs: LogLine[];
-  /** Cuts every stream at once (a killed replica). */
-  kill(): Promise<void>;
-}
-
-export async function startPredictor(opts: { port?: number; build?: PredictorBuilder } = {}): Promise<TestPredictor> {
-  const config = loadPredictorServerConfig({ env: { SERVESIM_HOST: "127.0.0.1", SERVESIM_PORT: String(opts.port ?? 0) } });
-  const logs: LogLine[] = [];
-  const handle = await startPredictorServer(config, memoryLogger("predictor", logs), opts.build);
-  return {
-    handle,
-    port: handle.port,
-    address: `127.0.0.1:${handle.port}`,
-    logs,
-    async kill() {
-      handle.forceShutdown();
-      await handle.closed;
-    },
-  };
-}
+export { constantConfig, gate, holdingBuilder, startPredictor, type LogLine, type TestPredictor } from "../../predictor/test/testPredictor.js";
 
 export interface TestScheduler {
   server: SchedulerServer;
@@ -73,16 +40,24 @@ export async function startScheduler(predictorAddress: string, env: Record<strin
   };
 }
 
-export const constantConfig = (extra: Partial<PredictorConfig> = {}): PredictorConfig => ({
-  kind: PredictorKind.PREDICTOR_KIND_CONSTANT,
-  deviceName: "",
-  databasePath: "",
-  backendVersion: "",
-  weightDtype: 0,
-  kvCacheDtype: 0,
-  ctxAttention: "",
-  ...extra,
-});
+export interface ServerPair {
+  readonly predictor: TestPredictor;
+  readonly scheduler: TestScheduler;
+}
+
+/** A predictor and a scheduler that uses it, started before the enclosing describe block's tests and stopped after them. */
+export function predictorAndScheduler(): ServerPair {
+  const pair = {} as { predictor: TestPredictor; scheduler: TestScheduler };
+  beforeAll(async () => {
+    pair.predictor = await startPredictor();
+    pair.scheduler = await startScheduler(pair.predictor.address);
+  });
+  afterAll(async () => {
+    await pair.scheduler?.stop();
+    await pair.predictor?.kill();
+  });
+  return pair;
+}
 
 export interface SpecParts {
   name?: string;
@@ -118,40 +93,7 @@ export async function embeddedRun(spec: JobSpec): Promise<{ requests: RequestRec
   const job = await resolveJob(spec);
   const predictor = await createPredictor(job.predictor.config);
   const out = await runResolvedJob(job, predictor, { collectIterations: true });
-  return { requests: out.records.map(toRequestRecord), iterations: (out.iterations ?? []).map(toIterationRecord), numIterations: out.result.numIterations };
-}
-
-/** A promise with its resolver. */
-export function gate<T = void>(): { promise: Promise<T>; open(v: T): void } {
-  let open!: (v: T) => void;
-  const promise = new Promise<T>((r) => (open = r));
-  return { promise, open };
-}
-
-/**
- * A predictor builder whose predictors answer like services/perf's, except that the `holdAt`-th
- * prediction of the server (1-based) waits until `release` is opened; `reached` resolves when it starts waiting.
- */
-export function holdingBuilder(holdAt: number) {
-  const reached = gate();
-  const release = gate();
-  let count = 0;
-  const build: PredictorBuilder = async (config) => {
-    const inner = await createPredictor(config);
-    const p: BatchPredictor = {
-      description: inner.description,
-      async predict(batch: SimBatch) {
-        count += 1;
-        if (count === holdAt) {
-          reached.open();
-          await release.promise;
-        }
-        return inner.predict(batch);
-      },
-    };
-    return p;
-  };
-  return { build, reached: reached.promise, release: () => release.open(), predictions: () => count };
+  return { requests: out.records.map(requestToWire), iterations: (out.iterations ?? []).map(iterationToWire), numIterations: out.result.numIterations };
 }
 
 /** Polls `cond` every 10 ms until it holds (no wall-time assertion: the test timeout bounds it). */

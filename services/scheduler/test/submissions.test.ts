@@ -1,5 +1,5 @@
 import { credentials, Server, ServerCredentials, status as Status, type ServiceError } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../common/src/errors.js";
 import { silentLogger } from "../../common/src/logger.js";
 import { PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
@@ -9,7 +9,7 @@ import { resolveJob } from "../../runner/src/index.js";
 import type { JobExecutor, PreparedJob } from "../src/jobExecutor.js";
 import { JobManager } from "../src/jobManager.js";
 import { MAX_REQUEST_ID_LENGTH } from "../src/submissions.js";
-import { gate, inlineWorkload, jobSpec, smallJob, startPredictor, startScheduler, until, type TestPredictor, type TestScheduler } from "./harness.js";
+import { gate, inlineWorkload, jobSpec, smallJob, until, predictorAndScheduler } from "./harness.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -122,16 +122,7 @@ describe("SubmitJob request_id (JobManager)", () => {
 });
 
 describe("SubmitJob over gRPC: warnings and idempotent retries", () => {
-  let predictor: TestPredictor;
-  let scheduler: TestScheduler;
-  beforeAll(async () => {
-    predictor = await startPredictor();
-    scheduler = await startScheduler(predictor.address);
-  });
-  afterAll(async () => {
-    await scheduler?.stop();
-    await predictor?.kill();
-  });
+  const servers = predictorAndScheduler();
 
   it("the job carries resolveJob's warnings in SubmitJob, GetJob, ListJobs and WatchJob", async () => {
     // No model or GPU and no KV size: an unbounded pool; a chunking policy without chunking; a duplicate task id.
@@ -147,20 +138,20 @@ describe("SubmitJob over gRPC: warnings and idempotent retries", () => {
       "chunking_policy has no effect: chunked context is disabled (enable_chunked_context)",
       "no model and GPU to size the KV cache from: the pool holds every request at once (2 blocks); give kv_num_blocks or kv_cache_max_tokens to bound it",
     ]);
-    const job = await scheduler.client.submitJob(spec);
+    const job = await servers.scheduler.client.submitJob(spec);
     expect(job.warnings).toEqual(expected);
-    expect((await scheduler.client.getJob(job.id)).warnings).toEqual(expected);
-    expect((await scheduler.client.listJobs()).find((j) => j.id === job.id)?.warnings).toEqual(expected);
+    expect((await servers.scheduler.client.getJob(job.id)).warnings).toEqual(expected);
+    expect((await servers.scheduler.client.listJobs()).find((j) => j.id === job.id)?.warnings).toEqual(expected);
     let last;
-    for await (const e of scheduler.client.watchJob(job.id)) last = e;
+    for await (const e of servers.scheduler.client.watchJob(job.id)) last = e;
     expect(last?.job?.state).toBe(JobState.JOB_STATE_SUCCEEDED);
     expect(last?.job?.warnings).toEqual(expected);
-    expect((await scheduler.client.submitJob(smallJob(2, "clean", { kvNumBlocks: 100 }))).warnings).toEqual([]);
+    expect((await servers.scheduler.client.submitJob(smallJob(2, "clean", { kvNumBlocks: 100 }))).warnings).toEqual([]);
   });
 
   it("a retry after a lost SubmitJob answer returns the job the first attempt created", async () => {
     // A front server that forwards SubmitJob to the scheduler and loses the first answer.
-    const upstream = new SchedulerServiceClient(`127.0.0.1:${scheduler.server.port}`, credentials.createInsecure());
+    const upstream = new SchedulerServiceClient(`127.0.0.1:${servers.scheduler.server.port}`, credentials.createInsecure());
     const attempts: string[] = [];
     const front = new Server();
     const submitJob: SchedulerServiceServer["submitJob"] = (call, callback) => {
@@ -179,9 +170,9 @@ describe("SubmitJob over gRPC: warnings and idempotent retries", () => {
       expect(attempts).toHaveLength(2);
       expect(attempts[0]).toMatch(UUID);
       expect(attempts[1]).toBe(attempts[0]);
-      const stored = (await scheduler.client.listJobs()).filter((j) => j.name === "retried");
+      const stored = (await servers.scheduler.client.listJobs()).filter((j) => j.name === "retried");
       expect(stored.map((j) => j.id)).toEqual([job.id]);
-      expect(scheduler.logs.filter((l) => l["msg"] === "duplicate submission; returning the existing job").map((l) => [l["job"], l["requestId"]])).toEqual([[job.id, attempts[0]]]);
+      expect(servers.scheduler.logs.filter((l) => l["msg"] === "duplicate submission; returning the existing job").map((l) => [l["job"], l["requestId"]])).toEqual([[job.id, attempts[0]]]);
     } finally {
       client.close();
       upstream.close();
@@ -191,12 +182,12 @@ describe("SubmitJob over gRPC: warnings and idempotent retries", () => {
 
   it("the same request_id with a different spec is ALREADY_EXISTS; an invalid one INVALID_ARGUMENT", async () => {
     const requestId = "2f1c6a53-5d0e-4a57-9b39-6d1e8f0a7c11";
-    const job = await scheduler.client.submitJob(smallJob(2, "first"), { requestId });
-    expect((await scheduler.client.submitJob(smallJob(2, "first"), { requestId })).id).toBe(job.id);
-    const err = await scheduler.client.submitJob(smallJob(2, "second"), { requestId }).catch((e: unknown) => e);
+    const job = await servers.scheduler.client.submitJob(smallJob(2, "first"), { requestId });
+    expect((await servers.scheduler.client.submitJob(smallJob(2, "first"), { requestId })).id).toBe(job.id);
+    const err = await servers.scheduler.client.submitJob(smallJob(2, "second"), { requestId }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServesimError);
     expect(err).toMatchObject({ code: Status.ALREADY_EXISTS, details: `request_id ${requestId} was already used with a different spec (job ${job.id}); use a new request_id for a new job` });
-    const bad = await scheduler.client.submitJob(smallJob(2, "third"), { requestId: "two words" }).catch((e: unknown) => e);
+    const bad = await servers.scheduler.client.submitJob(smallJob(2, "third"), { requestId: "two words" }).catch((e: unknown) => e);
     expect(bad).toMatchObject({ code: Status.INVALID_ARGUMENT, field: "request_id" });
   });
 });

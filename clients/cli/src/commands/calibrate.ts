@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { Command } from "commander";
 import { stringify } from "yaml";
 import { InvalidArgumentError } from "../../../../services/common/src/errors.js";
-import { fitCalibration, type CalibrationFit } from "../../../../services/perf/src/calibrated.js";
+import { calibratedCoefficients, fitCalibration, type CalibrationFit } from "../../../../services/perf/src/calibrated.js";
 import { parseIterationLog } from "../../../../services/perf/src/iterationLog.js";
 import { CliError, runAction } from "../cliError.js";
 import { processIo, type CliIo } from "../io.js";
@@ -10,36 +10,19 @@ import { usageExitCodes } from "./exitCodes.js";
 
 /** The --sim-config YAML of a fit: `servesim throughput --sim-config <file>` uses the calibrated predictor. */
 export function calibrationYaml(fit: CalibrationFit, source: string): string {
-  const m = fit.model;
   const body = stringify({
     predictor: {
       name: "calibrated",
-      calibrated: {
-        intercept_ms: m.interceptMs,
-        per_context_request_ms: m.perContextRequestMs,
-        per_context_token_ms: m.perContextTokenMs,
-        per_generation_request_ms: m.perGenerationRequestMs,
-        per_generation_kv_token_ms: m.perGenerationKvTokenMs,
-        per_context_attention_area_ms: m.perContextAttentionAreaMs,
-      },
+      calibrated: Object.fromEntries(calibratedCoefficients(fit.model)),
     },
   });
   return `# servesim calibrate --iteration-log ${source}: ${fit.samples} iterations, RMSE ${fit.rmseMs.toFixed(4)} ms, MAPE ${fit.mape.toFixed(2)}%\n${body}`;
 }
 
 function summary(fit: CalibrationFit): string {
-  const m = fit.model;
-  const rows: Array<[string, number]> = [
-    ["intercept_ms", m.interceptMs],
-    ["per_context_request_ms", m.perContextRequestMs],
-    ["per_context_token_ms", m.perContextTokenMs],
-    ["per_generation_request_ms", m.perGenerationRequestMs],
-    ["per_generation_kv_token_ms", m.perGenerationKvTokenMs],
-    ["per_context_attention_area_ms", m.perContextAttentionAreaMs],
-  ];
   return (
     `Calibrated predictor from ${fit.samples} iterations\n` +
-    rows.map(([k, v]) => `  ${k.padEnd(31)}${v.toPrecision(6)}\n`).join("") +
+    calibratedCoefficients(fit.model).map(([k, v]) => `  ${k.padEnd(31)}${v.toPrecision(6)}\n`).join("") +
     `RMSE (ms):           ${fit.rmseMs.toFixed(4)}\n` +
     `MAPE (%):            ${fit.mape.toFixed(2)}\n` +
     `Max abs error (ms):  ${fit.maxAbsErrorMs.toFixed(4)}\n`
