@@ -1,16 +1,17 @@
 import { status as Status, type ClientDuplexStream } from "@grpc/grpc-js";
 import type { BatchPredictor, SimBatch } from "../../../services/engine/src/simBatch.js";
-import type {
-  PredictorConfig,
-  PredictorServiceClient,
+import {
+  PredictorServiceService,
   PredictStreamRequest,
-  PredictStreamResponse,
+  type PredictorConfig,
+  type PredictorServiceClient,
+  type PredictStreamResponse,
 } from "../../../gen/ts/servesim/v1/predictor.js";
 import { DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, type ClientOptions } from "./channel.js";
 import { abortedError, isRetryable, ServesimError, toServesimError } from "./errors.js";
 import { PredictorClient } from "./predictorClient.js";
 import { backoffMs } from "./retry.js";
-import { encodeBatch } from "./wireBatch.js";
+import { serializeBatchRequest } from "./wireBatch.js";
 
 export interface RemotePredictorStreamOptions {
   /** Aborting fails the outstanding and every later prediction with CANCELLED at once. */
@@ -30,11 +31,18 @@ export interface RemotePredictorStreamOptions {
 
 export type RemotePredictorOptions = ClientOptions & RemotePredictorStreamOptions & { config: PredictorConfig };
 
-type Stream = ClientDuplexStream<PredictStreamRequest, PredictStreamResponse>;
+/** Messages go out already serialized: they are encoded once, when sent, and resent as they are. */
+type Stream = ClientDuplexStream<Buffer, PredictStreamResponse>;
+
+const predictStreamMethod = PredictorServiceService.predictStream;
+const sendBytes = (bytes: Buffer): Buffer => bytes;
 
 /** A sent message waiting for its answer. */
 interface PendingMessage {
-  message: PredictStreamRequest;
+  /** The serialized PredictStreamRequest. */
+  bytes: Buffer;
+  sequence: number;
+  what: "batch" | "decode run";
   /** Takes the answer; returns an error when it does not fit the message. */
   deliver(r: PredictStreamResponse): ServesimError | undefined;
   reject(err: ServesimError): void;
@@ -48,8 +56,9 @@ export const DEFAULT_MAX_IN_FLIGHT = 64;
 /** Steps per DecodeRun message (the service accepts up to SERVESIM_MAX_DECODE_STEPS, 2^20 by default). */
 const MAX_RUN_STEPS = 1 << 16;
 
-function streamMessage(m: Partial<PredictStreamRequest>): PredictStreamRequest {
-  return { config: undefined, batch: undefined, decodeRun: undefined, sequence: 0, includeBreakdown: false, ...m };
+function serializeMessage(m: Partial<PredictStreamRequest>): Buffer {
+  const message = { config: undefined, batch: undefined, decodeRun: undefined, sequence: 0, includeBreakdown: false, ...m };
+  return Buffer.from(PredictStreamRequest.encode(message).finish());
 }
 
 /**
@@ -125,9 +134,10 @@ export class RemotePredictor implements BatchPredictor {
   predict(batch: SimBatch): Promise<number> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
-    const message = streamMessage({ batch: encodeBatch(batch), sequence: ++this.sequence });
+    const sequence = ++this.sequence;
+    const bytes = serializeBatchRequest(batch, sequence);
     return new Promise<number>((resolve, reject) => {
-      this.send(message, reject, (r) => {
+      this.send(bytes, sequence, "batch", reject, (r) => {
         resolve(r.timeMs);
         return undefined;
       });
@@ -146,10 +156,11 @@ export class RemotePredictor implements BatchPredictor {
       const numSteps = Math.min(MAX_RUN_STEPS, steps - first);
       const pastKvLength = new Array<number>(count);
       for (let j = 0; j < count; j++) pastKvLength[j] = pastKv[j]! + first;
-      const message = streamMessage({ decodeRun: { pastKvLength, numSteps }, sequence: ++this.sequence });
+      const sequence = ++this.sequence;
+      const bytes = serializeMessage({ decodeRun: { pastKvLength, numSteps }, sequence });
       parts.push(
         new Promise<number[]>((resolve, reject) => {
-          this.send(message, reject, (r) => {
+          this.send(bytes, sequence, "decode run", reject, (r) => {
             if (r.stepTimesMs.length !== numSteps) {
               return new ServesimError(Status.INTERNAL, `predictor answered ${r.stepTimesMs.length} step times for a decode run of ${numSteps} steps`);
             }
@@ -200,8 +211,14 @@ export class RemotePredictor implements BatchPredictor {
     return undefined;
   }
 
-  private send(message: PredictStreamRequest, reject: (err: ServesimError) => void, deliver: PendingMessage["deliver"]): void {
-    const p: PendingMessage = { message, deliver, reject, failures: 0, sentAt: Date.now() };
+  private send(
+    bytes: Buffer,
+    sequence: number,
+    what: PendingMessage["what"],
+    reject: (err: ServesimError) => void,
+    deliver: PendingMessage["deliver"],
+  ): void {
+    const p: PendingMessage = { bytes, sequence, what, deliver, reject, failures: 0, sentAt: Date.now() };
     this.pending.push(p);
     // While a reconnect is scheduled, the message waits for it (it is resent with the others).
     if (this.retryTimer !== undefined) return;
@@ -213,19 +230,19 @@ export class RemotePredictor implements BatchPredictor {
       this.settleAll(toServesimError(err));
       return;
     }
-    stream.write(message);
+    stream.write(bytes);
     if (this.outstanding === 1) this.armDeadline(stream);
   }
 
   /** Opens a stream if there is none: config first, then every unanswered message, in order. */
   private openStream(): Stream {
     if (this.stream) return this.stream;
-    const stream = this.pick().predictStream();
+    const stream: Stream = this.pick().makeBidiStreamRequest(predictStreamMethod.path, sendBytes, predictStreamMethod.responseDeserialize);
     this.stream = stream;
     stream.on("data", (r: PredictStreamResponse) => this.onResponse(stream, r));
     stream.on("error", (e: unknown) => this.onStreamFailure(stream, toServesimError(e)));
     stream.on("end", () => this.onStreamFailure(stream, new ServesimError(Status.UNAVAILABLE, "the predictor ended the stream")));
-    stream.write(streamMessage({ config: this.config }));
+    stream.write(serializeMessage({ config: this.config }));
     return stream;
   }
 
@@ -243,7 +260,7 @@ export class RemotePredictor implements BatchPredictor {
     for (let i = this.head; i < this.pending.length; i++) {
       const p = this.pending[i]!;
       p.sentAt = now;
-      stream.write(p.message);
+      stream.write(p.bytes);
     }
     this.armDeadline(stream);
   }
@@ -262,8 +279,8 @@ export class RemotePredictor implements BatchPredictor {
     if (stream !== this.stream) return;
     const p = this.pending[this.head];
     const mismatch =
-      !p || r.sequence !== p.message.sequence
-        ? new ServesimError(Status.INTERNAL, `predictor answered sequence ${r.sequence}, expected ${p ? String(p.message.sequence) : "none"}`)
+      !p || r.sequence !== p.sequence
+        ? new ServesimError(Status.INTERNAL, `predictor answered sequence ${r.sequence}, expected ${p ? String(p.sequence) : "none"}`)
         : undefined;
     if (mismatch) {
       this.dropStream();
@@ -295,8 +312,7 @@ export class RemotePredictor implements BatchPredictor {
     if (stream !== this.stream || this.outstanding === 0) return;
     this.dropStream();
     const p = this.pending[this.head]!;
-    const what = p.message.decodeRun ? "decode run" : "batch";
-    const err = new ServesimError(Status.DEADLINE_EXCEEDED, `no answer from the predictor for ${what} ${p.message.sequence} within ${this.messageDeadlineMs} ms`);
+    const err = new ServesimError(Status.DEADLINE_EXCEEDED, `no answer from the predictor for ${p.what} ${p.sequence} within ${this.messageDeadlineMs} ms`);
     this.retryOrFail(err, true);
   }
 
