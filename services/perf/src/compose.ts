@@ -56,6 +56,25 @@ function imbalanceRatio(n: number, meanE: number, meanPast: number, area: number
   return r >= MIN_IMBALANCE_RATIO ? r : 1;
 }
 
+/** Σ chunk, Σ past KV and Σ causal area (2p + e)·e over the context entries, in a reused object (hot path). */
+const CONTEXT_SUMS = { sumE: 0, sumP: 0, area: 0 };
+function sumContext(batch: SimBatch): typeof CONTEXT_SUMS {
+  let sumE = 0;
+  let sumP = 0;
+  let area = 0;
+  for (let i = 0; i < batch.numContext; i++) {
+    const e = batch.inputLength[i]!;
+    const p = batch.pastKvLength[i]!;
+    sumE += e;
+    sumP += p;
+    area += (2 * p + e) * e;
+  }
+  CONTEXT_SUMS.sumE = sumE;
+  CONTEXT_SUMS.sumP = sumP;
+  CONTEXT_SUMS.area = area;
+  return CONTEXT_SUMS;
+}
+
 function groupOf(n: number, sumE: number, sumP: number, area: number): ContextGroup {
   const meanE = sumE / n;
   const meanPast = sumP / n;
@@ -130,18 +149,8 @@ export class ComposedPredictor implements BatchPredictor {
 
   /** Grouped context shape of entries [0, n) (performance-model.md §3.2). */
   static contextGroup(batch: SimBatch): ContextGroup {
-    const n = batch.numContext;
-    let sumE = 0;
-    let sumP = 0;
-    let area = 0;
-    for (let i = 0; i < n; i++) {
-      const e = batch.inputLength[i]!;
-      const p = batch.pastKvLength[i]!;
-      sumE += e;
-      sumP += p;
-      area += (2 * p + e) * e;
-    }
-    return groupOf(n, sumE, sumP, area);
+    const c = sumContext(batch);
+    return groupOf(batch.numContext, c.sumE, c.sumP, c.area);
   }
 
   private ctxAttention(batch: SimBatch): number {
@@ -155,21 +164,11 @@ export class ComposedPredictor implements BatchPredictor {
       }
       return t;
     }
-    // Same as contextGroup, without allocating (the hot path).
-    let sumE = 0;
-    let sumP = 0;
-    let area = 0;
-    for (let i = 0; i < n; i++) {
-      const e = batch.inputLength[i]!;
-      const p = batch.pastKvLength[i]!;
-      sumE += e;
-      sumP += p;
-      area += (2 * p + e) * e;
-    }
-    const meanE = sumE / n;
-    const meanPast = sumP / n;
+    const c = sumContext(batch);
+    const meanE = c.sumE / n;
+    const meanPast = c.sumP / n;
     const fullS = Math.max(1, Math.round(meanE + meanPast));
-    return this.km.ctxAttnMs(n, fullS, meanPast) * imbalanceRatio(n, meanE, meanPast, area);
+    return this.km.ctxAttnMs(n, fullS, meanPast) * imbalanceRatio(n, meanE, meanPast, c.area);
   }
 
   private meanGenPast(batch: SimBatch): number {

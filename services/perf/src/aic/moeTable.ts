@@ -1,16 +1,7 @@
 import { SourceTracker, floorIndex } from "./grid.js";
-import type { MoeRow } from "./rows.js";
+import type { MoeKey, MoeRow } from "./rows.js";
 
-export interface MoeKey {
-  dtype: string;
-  hidden: number;
-  inter: number;
-  topK: number;
-  experts: number;
-  moeTp: number;
-  moeEp: number;
-  distribution: string;
-}
+export type { MoeKey };
 
 const keyOf = (k: MoeKey): string => `${k.dtype}|${k.hidden}|${k.inter}|${k.topK}|${k.experts}|${k.moeTp}|${k.moeEp}|${k.distribution}`;
 

@@ -23,9 +23,9 @@ export interface AttentionRow {
   latency: number;
 }
 
-export interface MoeRow {
+/** What identifies one MoE table curve (every key column except num_tokens). */
+export interface MoeKey {
   dtype: string;
-  numTokens: number;
   hidden: number;
   inter: number;
   topK: number;
@@ -33,6 +33,10 @@ export interface MoeRow {
   moeTp: number;
   moeEp: number;
   distribution: string;
+}
+
+export interface MoeRow extends MoeKey {
+  numTokens: number;
   latency: number;
 }
 
