@@ -2,17 +2,18 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help install gen build typecheck lint test run bench clean
+.PHONY: help install gen build typecheck lint format test run bench soak clean
 
 help:
 	@echo "make run    - install, build, start both services on loopback and run a real simulation job"
-	@echo "make test   - install (npm ci), generate, type-check and run the whole test suite"
+	@echo "make test   - install (npm ci), generate, lint, check the layers, type-check and run the whole test suite"
 	@echo "make gen    - regenerate code from proto/ (TypeScript, descriptor set, Python stubs)"
-	@echo "make build  - compile to dist/ (the servesim CLI is dist/clients/cli/src/main.js)"
-	@echo "make lint   - buf lint + type-check"
+	@echo "make build  - check the layers and compile every package (tsc -b); the CLI is clients/cli/dist/main.js"
+	@echo "make lint   - buf lint, biome (lint + format check), the layer check and the type-check"
+	@echo "make format - apply biome's formatting"
 	@echo "make bench  - the simulation-speed benchmark (bench/RESULTS.md)"
 
-node_modules/.package-lock.json: package.json package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json $(wildcard services/*/package.json clients/*/package.json bench/package.json deploy/package.json)
 	npm ci --no-audit --no-fund
 
 install: node_modules/.package-lock.json
@@ -21,28 +22,37 @@ gen: install
 	npm run --silent gen
 
 build: gen
-	npx tsc -p tsconfig.build.json
+	node scripts/check-layers.mjs
+	npx tsc -b
 
-typecheck: gen
-	npx tsc -p tsconfig.json --noEmit
+typecheck: build
+	npx tsc -p tsconfig.test.json
 
 lint: gen
 	npx buf lint
-	npx tsc -p tsconfig.json --noEmit
+	npx biome check .
+	node scripts/check-layers.mjs
+	npx tsc -b
+	npx tsc -p tsconfig.test.json
+
+format: install
+	npx biome format --write .
 
 test:
 	npm ci --no-audit --no-fund
 	npm run --silent gen
 	npx buf lint
-	npx tsc -p tsconfig.json --noEmit
-	npx tsc -p tsconfig.build.json
+	npx biome check .
+	node scripts/check-layers.mjs
+	npx tsc -b
+	npx tsc -p tsconfig.test.json
 	node scripts/test.mjs
 
 run: build
 	bash scripts/run-demo.sh
 
 bench: build
-	node dist/bench/run.js
+	node bench/dist/run.js
 
 clean:
-	rm -rf dist gen .servesim-run
+	rm -rf services/*/dist clients/*/dist bench/dist services/wire/gen .servesim-run

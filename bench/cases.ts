@@ -1,6 +1,6 @@
 /** The benchmark's workloads, as job specs (the same spec drives the embedded, predictor and scheduler modes). */
-import { DType, PredictorKind } from "../gen/ts/servesim/v1/predictor.js";
-import { ChunkingPolicy, Distribution, JobSpec, SchedulerPolicy } from "../gen/ts/servesim/v1/scheduler.js";
+import { DType, PredictorKind } from "@servesim/wire/predictor";
+import { ChunkingPolicy, Distribution, JobSpec, SchedulerPolicy } from "@servesim/wire/scheduler";
 
 export interface WorkloadShape {
   numRequests: number;

@@ -4,20 +4,16 @@
  * process (no dataset file, no process start-up). Each repetition also times the job's parts
  * (resolve, simulate, metrics + reports) so the totals can be read.
  */
-import { runSimulation } from "../services/engine/src/run.js";
-import type { BatchPredictor } from "../services/engine/src/simBatch.js";
-import { Simulation } from "../services/engine/src/simulation.js";
-import type { SimulationResult } from "../services/engine/src/types.js";
-import { createPredictor } from "../services/perf/src/factory.js";
-import { computeMetrics } from "../services/report/src/metrics.js";
-import { renderReportJson } from "../services/report/src/reportJson.js";
-import { renderTextReport } from "../services/report/src/textReport.js";
-import { reportInput, resolveJob, type ResolvedJob } from "../services/runner/src/index.js";
-import type { JobSpec } from "../gen/ts/servesim/v1/scheduler.js";
-import { runEmbedded, runOnScheduler, runWithRemotePredictor, type RunContext } from "../clients/cli/src/throughputModes.js";
-import { ProgressDisplay } from "../clients/cli/src/progress.js";
-import { RemotePredictor } from "../clients/ts/src/remotePredictor.js";
-import { collectGarbage, timed, type Sample } from "./measure.js";
+
+import { ProgressDisplay, type RunContext, runEmbedded, runOnScheduler, runWithRemotePredictor } from "@servesim/cli";
+import type { BatchPredictor } from "@servesim/core";
+import type { SimulationResult } from "@servesim/engine";
+import { runSimulation, Simulation } from "@servesim/engine";
+import { createPredictor } from "@servesim/perf";
+import { computeMetrics, renderReportJson, renderTextReport } from "@servesim/report";
+import { RemotePredictor, type ResolvedJob, reportInput, resolveJob } from "@servesim/runner";
+import type { JobSpec } from "@servesim/wire/scheduler";
+import { collectGarbage, type Sample, timed } from "./measure.js";
 
 const quietIo = { stdout: { write: () => true }, stderr: { write: () => true, isTTY: false } };
 

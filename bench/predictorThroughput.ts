@@ -3,17 +3,17 @@
  * PredictStream (pipelined, and ping-pong) and over unary Predict calls (one at a time, and 32 in
  * flight), with the generated grpc-js client (no servesim client code in the way).
  */
-import { credentials, type ClientDuplexStream } from "@grpc/grpc-js";
+import { type ClientDuplexStream, credentials } from "@grpc/grpc-js";
+import { MAX_MESSAGE_BYTES } from "@servesim/wire";
 import {
-  PredictorServiceClient,
   type PredictorConfig,
+  PredictorServiceClient,
   type PredictRequest,
   type PredictResponse,
   type PredictStreamRequest,
   type PredictStreamResponse,
   type SimBatch as WireBatch,
-} from "../gen/ts/servesim/v1/predictor.js";
-import { MAX_MESSAGE_BYTES } from "../clients/ts/src/channel.js";
+} from "@servesim/wire/predictor";
 import type { Sample } from "./measure.js";
 
 const BATCH_SIZE = 64;

@@ -1,6 +1,6 @@
 /** The benchmark's Markdown: machine, per-case medians, targets and ratios of this run. */
 import { cpus, platform, release, totalmem } from "node:os";
-import { medianOf, type CaseResult } from "./measure.js";
+import { type CaseResult, medianOf } from "./measure.js";
 
 export interface RunInfo {
   started: Date;
@@ -43,7 +43,10 @@ export function renderMarkdown(results: CaseResult[], info: RunInfo): string {
     const total = medianOf(r.samples, "totalMs");
     const sim = medianOf(r.samples, "simMs");
     const iters = medianOf(r.samples, "iterations");
-    const services = Object.entries(r.servicePeakRss).map(([k, v]) => `${k} ${mib(v)}`).join(", ") || "–";
+    const services =
+      Object.entries(r.servicePeakRss)
+        .map(([k, v]) => `${k} ${mib(v)}`)
+        .join(", ") || "–";
     const wall = r.id === "F" ? "see below" : Number.isFinite(total) ? ms(total) : `${ms(sim)} (simulation)`;
     lines.push(
       `| ${r.id} | ${r.title} | ${r.samples.length} | ${wall} | ${r.id === "F" ? "–" : ms(sim)} | ${rate(iters)} | ` +
@@ -85,7 +88,11 @@ export function renderMarkdown(results: CaseResult[], info: RunInfo): string {
   const targets: Array<[string, string, string]> = [];
   if (by.has("A")) targets.push(["A ≤ 2 s wall", ms(aTotal), verdict(aTotal <= 2000)]);
   if (by.has("A") && by.has("B")) {
-    targets.push(["B ≤ 1.5 × A", `${ratio(m("B", "totalMs") / aTotal)} (simulation only: ${ratio(m("B", "simMs") / aSim)})`, verdict(m("B", "totalMs") / aTotal <= 1.5)]);
+    targets.push([
+      "B ≤ 1.5 × A",
+      `${ratio(m("B", "totalMs") / aTotal)} (simulation only: ${ratio(m("B", "simMs") / aSim)})`,
+      verdict(m("B", "totalMs") / aTotal <= 1.5),
+    ]);
   }
   if (by.has("A") && by.has("C")) targets.push(["C ≤ 1.6 × A", ratio(m("C", "totalMs") / aTotal), verdict(m("C", "totalMs") / aTotal <= 1.6)]);
   const d = by.get("D");

@@ -3,24 +3,23 @@
  * fresh heap, its own peak RSS), several times; the parent prints medians, rates and the ratios between
  * cases of this run as Markdown (bench/RESULTS.md explains the cases and keeps the reference figures).
  *
- *   node dist/bench/run.js                      all cases
- *   node dist/bench/run.js --cases A,B --repeat 3
- *   node dist/bench/run.js --quick              2 repetitions, smaller case F
- *   node dist/bench/run.js --cases D --no-d-report   D's simulation only
- *   node dist/bench/run.js --write bench/latest.md
+ *   node bench/dist/run.js                      all cases
+ *   node bench/dist/run.js --cases A,B --repeat 3
+ *   node bench/dist/run.js --quick              2 repetitions, smaller case F
+ *   node bench/dist/run.js --cases D --no-d-report   D's simulation only
+ *   node bench/dist/run.js --write bench/latest.md
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchSpec, SHAPES } from "./cases.js";
-import { load, selfPeakRss, type CaseResult, type Sample } from "./measure.js";
+import { type CaseResult, load, type Sample, selfPeakRss } from "./measure.js";
 import { renderMarkdown } from "./report.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** dist/ (this file is dist/bench/run.js). */
-const distRoot = resolve(here, "..");
-const cliPath = resolve(distRoot, "clients/cli/src/main.js");
+/** The compiled CLI (this file is bench/dist/run.js). */
+const cliPath = resolve(here, "..", "..", "clients", "cli", "dist", "main.js");
 
 interface CaseDef {
   id: string;
@@ -48,7 +47,11 @@ function parseFlags(argv: string[]): Flags {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    if (a === "--cases") f.cases = value().split(",").map((s) => s.trim().toUpperCase()).filter(Boolean);
+    if (a === "--cases")
+      f.cases = value()
+        .split(",")
+        .map((s) => s.trim().toUpperCase())
+        .filter(Boolean);
     else if (a === "--repeat") f.repeat = Number(value());
     else if (a === "--quick") f.quick = true;
     else if (a === "--write") f.write = value();
@@ -56,7 +59,7 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--d-report") f.dReport = true;
     else if (a === "--no-d-report") f.dReport = false;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node dist/bench/run.js [--cases A,B,C,D,E,F,S] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
+      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -70,7 +73,11 @@ async function repeatSamples(n: number, id: string, one: (i: number) => Promise<
   const out: Sample[] = [];
   for (let i = 0; i < n; i++) {
     const s = await one(i);
-    log(`  ${id} #${i + 1}: ${Object.entries(s).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(1)}`).join(" ")}`);
+    log(
+      `  ${id} #${i + 1}: ${Object.entries(s)
+        .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(1)}`)
+        .join(" ")}`,
+    );
     out.push(s);
   }
   return out;
@@ -93,7 +100,7 @@ const CASES: CaseDef[] = [
     repeat: 5,
     async run(n) {
       const { remotePredictorSample } = await import("./jobCases.js");
-      const { resolveJob } = await import("../services/runner/src/index.js");
+      const { resolveJob } = await import("@servesim/runner");
       const { startService } = await import("./services.js");
       const spec = benchSpec("bench B", SHAPES.A);
       const job = await resolveJob(spec);
@@ -138,7 +145,7 @@ const CASES: CaseDef[] = [
     repeat: 3,
     async run(n, flags) {
       const { largeSimulationSample } = await import("./jobCases.js");
-      const { resolveJob } = await import("../services/runner/src/index.js");
+      const { resolveJob } = await import("@servesim/runner");
       const { timed } = await import("./measure.js");
       const spec = benchSpec("bench D", SHAPES.D);
       const resolved = await timed(() => resolveJob(spec));
@@ -164,7 +171,7 @@ const CASES: CaseDef[] = [
     repeat: 3,
     async run(n, flags) {
       const { predictorSample } = await import("./predictorThroughput.js");
-      const { resolveJob } = await import("../services/runner/src/index.js");
+      const { resolveJob } = await import("@servesim/runner");
       const { startService } = await import("./services.js");
       const job = await resolveJob(benchSpec("bench F", { numRequests: 1, isl: 16, osl: 1 }));
       const predictor = await startService(cliPath, "predictor");
@@ -232,7 +239,7 @@ async function main(): Promise<void> {
       log(`case ${id} FAILED: ${(err as Error).message}`);
     }
   }
-  const md = renderMarkdown(results, { started, loadAtStart, loadAtEnd: load(), command: `node dist/bench/run.js ${argv.join(" ")}`.trim(), failures });
+  const md = renderMarkdown(results, { started, loadAtStart, loadAtEnd: load(), command: `node bench/dist/run.js ${argv.join(" ")}`.trim(), failures });
   process.stdout.write(md);
   if (flags.write) writeFileSync(flags.write, md);
   if (failures.length > 0) process.exitCode = 1;

@@ -2,7 +2,7 @@
 // Regenerates everything derived from proto/: TypeScript (ts-proto via buf), the descriptor set used
 // by server reflection, and the Python stubs (when Debian's protoc + grpc plugin are installed).
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -11,9 +11,9 @@ const bin = join(root, "node_modules", ".bin");
 const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, env, stdio: "inherit" });
 
-rmSync(join(root, "gen"), { recursive: true, force: true });
+rmSync(join(root, "services", "wire", "gen"), { recursive: true, force: true });
 run(join(bin, "buf"), ["generate"]);
-run(join(bin, "buf"), ["build", "-o", "gen/servesim.binpb"]);
+run(join(bin, "buf"), ["build", "-o", "services/wire/gen/servesim.binpb"]);
 
 const protoc = "/usr/bin/protoc";
 const plugin = "/usr/bin/grpc_python_plugin";

@@ -3,16 +3,16 @@
 # `servesim throughput` as a job on the scheduler (which calls the predictor every iteration), print
 # the report, then stop both services.
 #
-# SERVESIM_CLI overrides the CLI command (default: node dist/clients/cli/src/main.js, built by `make build`).
+# SERVESIM_CLI overrides the CLI command (default: node clients/cli/dist/main.js, built by `make build`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ -n "${SERVESIM_CLI:-}" ]]; then
   read -r -a cli <<<"$SERVESIM_CLI"
 else
-  cli=(node dist/clients/cli/src/main.js)
-  if [[ ! -f dist/clients/cli/src/main.js ]]; then
-    echo "run-demo: dist/clients/cli/src/main.js is missing; run 'make build' first (or 'make run')" >&2
+  cli=(node clients/cli/dist/main.js)
+  if [[ ! -f clients/cli/dist/main.js ]]; then
+    echo "run-demo: clients/cli/dist/main.js is missing; run 'make build' first (or 'make run')" >&2
     exit 1
   fi
 fi

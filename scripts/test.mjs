@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Runs the whole vitest suite and prints one line CI understands: "N passed, N failed[, N skipped]".
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const out = join(mkdtempSync(join(tmpdir(), "servesim-test-")), "vitest.json");
 const args = ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, ...process.argv.slice(2)];
 const r = spawnSync("npx", args, { stdio: "inherit" });
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 if (existsSync(out)) {
   const j = JSON.parse(readFileSync(out, "utf8"));
   passed = j.numPassedTests ?? 0;

@@ -1,5 +1,5 @@
 // Static checks of deploy/Dockerfile and its ignore file (no Docker engine needed).
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, posix } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./render.js";
@@ -88,7 +88,14 @@ function dockerignore(text: string): (path: string) => boolean {
       const pattern = posix.normalize(negate ? l.slice(1) : l).replace(/\/$/, "");
       const source = pattern
         .split("/")
-        .map((seg) => (seg === "**" ? "**" : seg.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")))
+        .map((seg) =>
+          seg === "**"
+            ? "**"
+            : seg
+                .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+                .replace(/\*/g, "[^/]*")
+                .replace(/\?/g, "[^/]"),
+        )
         .join("/")
         .replace(/\*\*\//g, "(?:.*/)?")
         .replace(/\/\*\*$/, "(?:/.*)?");
@@ -120,7 +127,7 @@ const { args, stages } = parseDockerfile(readFileSync(join(REPO_ROOT, "deploy", 
 const runtime = stages.at(-1)!;
 const stageNamed = (name: string | undefined) => stages.find((s) => s.name === name);
 const isIgnored = dockerignore(readFileSync(join(REPO_ROOT, "deploy", "Dockerfile.dockerignore"), "utf8"));
-const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { bin: Record<string, string> };
+const cliPkg = JSON.parse(readFileSync(join(REPO_ROOT, "clients", "cli", "package.json"), "utf8")) as { bin: Record<string, string> };
 
 describe("deploy/Dockerfile", () => {
   it("is multi-stage on a Node 20 slim base, the runtime stage last", () => {
@@ -130,15 +137,29 @@ describe("deploy/Dockerfile", () => {
     expect(runtime.name).toBe("runtime");
   });
 
-  it("builds in a stage with dev dependencies: npm ci, codegen, tsc -p tsconfig.build.json", () => {
-    const build = stages.find((s) => runs(s).some((r) => r.includes("tsc -p tsconfig.build.json")));
+  it("builds in a stage with dev dependencies: npm ci, codegen, tsc -b of the CLI and everything it uses", () => {
+    const build = stages.find((s) => runs(s).some((r) => r.includes("tsc -b clients/cli")));
     expect(build).toBeDefined();
     expect(build).not.toBe(runtime);
     const cmds = runs(build!);
     expect(cmds.some((r) => /\bnpm ci\b/.test(r) && !r.includes("--omit=dev"))).toBe(true);
     expect(cmds.some((r) => r.includes("npm run gen"))).toBe(true);
     const copied = copies(build!).flatMap((c) => c.sources);
-    for (const needed of ["package.json", "package-lock.json", "buf.yaml", "buf.gen.yaml", "tsconfig.json", "tsconfig.build.json", "scripts/gen.mjs", "proto/", "services/", "clients/"]) {
+    for (const needed of [
+      "package.json",
+      "package-lock.json",
+      "buf.yaml",
+      "buf.gen.yaml",
+      "tsconfig.json",
+      "tsconfig.base.json",
+      "scripts/gen.mjs",
+      "scripts/runtime-tree.mjs",
+      "proto/",
+      "services/",
+      "clients/",
+      "bench/package.json",
+      "deploy/package.json",
+    ]) {
       expect(copied, needed).toContain(needed);
     }
   });
@@ -152,13 +173,13 @@ describe("deploy/Dockerfile", () => {
     expect(runs(deps).some((r) => r.includes("tsc"))).toBe(false);
   });
 
-  it("copies dist/, the reflection descriptor set, package.json (ESM) and the health probe into the runtime", () => {
+  it("copies the runtime tree (package.json files, dist/, descriptor set) built by scripts/runtime-tree.mjs and the health probe", () => {
     const dir = workdir(runtime);
     const dests = copies(runtime).map((c) => ({ ...c, dest: posix.resolve(dir, c.dest) }));
-    const fromBuild = (src: string) => dests.find((c) => c.from !== undefined && c.sources.some((s) => s.replace(/\/$/, "").endsWith(src)));
-    expect(fromBuild("/dist")?.dest).toBe(posix.join(dir, "dist"));
-    expect(fromBuild("/gen/servesim.binpb")?.dest).toBe(posix.join(dir, "gen/servesim.binpb"));
-    expect(dests.find((c) => c.from === undefined && c.sources.includes("package.json"))?.dest).toBe(dir);
+    const build = stageNamed("build")!;
+    const tree = /runtime-tree\.mjs (\S+)/.exec(runs(build).find((r) => r.includes("runtime-tree.mjs")) ?? "")?.[1];
+    expect(tree).toBe("/runtime");
+    expect(dests.find((c) => c.from === "build" && c.sources.includes("/runtime/"))?.dest).toBe(dir);
     expect(dests.find((c) => c.sources.includes("deploy/healthcheck.mjs"))?.dest).toBe("/app/deploy/healthcheck.mjs");
   });
 
@@ -175,7 +196,7 @@ describe("deploy/Dockerfile", () => {
 
   it("has the servesim CLI as entrypoint and serves the predictor by default", () => {
     const entrypoint = execForm(runtime.instructions.find((i) => i.op === "ENTRYPOINT")!.args);
-    expect(entrypoint).toEqual(["node", posix.join(workdir(runtime), pkg.bin["servesim"]!)]);
+    expect(entrypoint).toEqual(["node", posix.join(workdir(runtime), "clients/cli", cliPkg.bin["servesim"]!)]);
     expect(execForm(runtime.instructions.find((i) => i.op === "CMD")!.args)).toEqual(["serve", "predictor"]);
     const exposed = runtime.instructions.filter((i) => i.op === "EXPOSE").flatMap((i) => i.args.split(/\s+/));
     expect(exposed).toEqual(expect.arrayContaining(["50051", "50052"]));
@@ -184,20 +205,37 @@ describe("deploy/Dockerfile", () => {
 
 describe("deploy/Dockerfile.dockerignore", () => {
   it("keeps node_modules, build output, generated code and .git out of the context", () => {
-    for (const p of ["node_modules", "node_modules/yaml/package.json", "dist", "dist/clients/cli/src/main.js", "gen", "gen/servesim.binpb", ".git", ".git/HEAD", "services/x/node_modules/y"]) {
+    for (const p of [
+      "node_modules",
+      "node_modules/yaml/package.json",
+      "clients/cli/dist",
+      "clients/cli/dist/main.js",
+      "services/wire/gen",
+      "services/wire/gen/servesim.binpb",
+      ".git",
+      ".git/HEAD",
+      "services/x/node_modules/y",
+    ]) {
       expect(isIgnored(p), p).toBe(true);
     }
   });
 
   it("keeps every file the build copies from the context, except tests and Python", () => {
-    const contextSources = stages.flatMap((s) => copies(s).filter((c) => c.from === undefined).flatMap((c) => c.sources));
+    const contextSources = stages.flatMap((s) =>
+      copies(s)
+        .filter((c) => c.from === undefined)
+        .flatMap((c) => c.sources),
+    );
     for (const source of contextSources) {
       const path = source.replace(/\/$/, "");
       expect(existsSync(join(REPO_ROOT, path)), `${path} exists`).toBe(true);
       expect(isIgnored(path), `${path} is in the context`).toBe(false);
       if (statSync(join(REPO_ROOT, path)).isDirectory()) {
         for (const file of listFiles(path)) {
-          const expected = /(^|\/)test\/|(^|\/)__pycache__\/|\.pyc$|^clients\/python\//.test(file);
+          const expected =
+            /(^|\/)(test|dist|node_modules|__pycache__)\/|\.pyc$|\.tsbuildinfo$|^clients\/python\/(?!package\.json$)|^services\/testkit\/src\/|^services\/wire\/gen\//.test(
+              file,
+            );
           expect(isIgnored(file), file).toBe(expected);
         }
       }

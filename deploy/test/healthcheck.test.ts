@@ -27,7 +27,11 @@ function probe(args: string[], env: Record<string, string> = {}): Promise<ProbeR
   });
 }
 
-async function startHealthServer(health: HealthImplementation, credentials = ServerCredentials.createInsecure(), port = 0): Promise<{ server: Server; port: number }> {
+async function startHealthServer(
+  health: HealthImplementation,
+  credentials = ServerCredentials.createInsecure(),
+  port = 0,
+): Promise<{ server: Server; port: number }> {
   const server = new Server();
   health.addToServer(server);
   const bound = await new Promise<number>((resolve, reject) =>

@@ -1,9 +1,9 @@
 // Renders the base, every overlay and the optional component, validates every object against the
 // Kubernetes schemas (kubernetes-models) and checks the invariants the services depend on.
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
 import type { IContainer } from "kubernetes-models/v1";
+import { describe, expect, it } from "vitest";
 import {
   allContainers,
   configMap,
@@ -19,18 +19,17 @@ import {
   selects,
   sweepEntries,
   validateObject,
-  workloads,
   type Workload,
+  workloads,
 } from "./manifests.js";
-import { splitImage } from "./miniKustomize.js";
-import { HAS_KUBECTL, K8S_DIR, REPO_ROOT, render, renderBaseWith, renderWithKubectl, type K8sObject } from "./render.js";
-import { miniKustomize } from "./miniKustomize.js";
+import { miniKustomize, splitImage } from "./miniKustomize.js";
+import { HAS_KUBECTL, K8S_DIR, type K8sObject, REPO_ROOT, render, renderBaseWith, renderWithKubectl } from "./render.js";
 
 console.info(`deploy tests render with ${HAS_KUBECTL ? "kubectl kustomize" : "the fallback renderer (kubectl not found)"}`);
 
 const SERVICE_NAMES = { predictor: "servesim.v1.PredictorService", scheduler: "servesim.v1.SchedulerService" } as const;
 const SERVICE_USER = 10001;
-// Defaults of services/common/src/config.ts, used when a manifest leaves the variable unset.
+// Defaults of services/server-common/src/config.ts, used when a manifest leaves the variable unset.
 const DEFAULT_GRACE_MS = 10_000;
 const DEFAULT_SHUTDOWN_DELAY_MS = 0;
 const PSA_RESTRICTED_VOLUMES = new Set(["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"]);
@@ -57,7 +56,9 @@ const targets: Target[] = [
 /** The Deployment running `servesim serve <role>`. */
 function serving(objects: K8sObject[], role: "predictor" | "scheduler"): Workload & { container: IContainer } {
   const found = workloads(objects).flatMap((w) =>
-    w.owner.kind === "Deployment" ? w.pod.containers.filter((c) => c.args?.[0] === "serve" && c.args[1] === role).map((container) => ({ ...w, container })) : [],
+    w.owner.kind === "Deployment"
+      ? w.pod.containers.filter((c) => c.args?.[0] === "serve" && c.args[1] === role).map((container) => ({ ...w, container }))
+      : [],
   );
   if (found.length !== 1) throw new Error(`expected one container serving ${role}, found ${found.length}`);
   return found[0]!;
@@ -70,7 +71,10 @@ function grpcPort(c: IContainer): number {
 }
 
 /** The Service whose selector picks the pods of `w`. */
-function serviceFor(objects: K8sObject[], w: Workload): K8sObject & { spec: { clusterIP?: string; ports: Array<{ name?: string; port: number; targetPort?: string | number }> } } {
+function serviceFor(
+  objects: K8sObject[],
+  w: Workload,
+): K8sObject & { spec: { clusterIP?: string; ports: Array<{ name?: string; port: number; targetPort?: string | number }> } } {
   const found = ofKind(objects, "Service").filter((s) => selects((s["spec"] as { selector?: Record<string, string> }).selector, w.labels));
   if (found.length !== 1) throw new Error(`expected one Service selecting ${id(w.owner)}, found ${found.length}`);
   return found[0] as never;
@@ -101,7 +105,8 @@ describe.each(targets)("$name", ({ objects, namespace }) => {
     expect(p.container.image).toBe(s.container.image);
     expect(p.container.command).toBeUndefined();
     expect(s.container.command).toBeUndefined();
-    for (const w of workloads(objects)) for (const c of allContainers(w.pod)) expect(splitImage(c.image!).name, c.name).toBe(splitImage(p.container.image!).name);
+    for (const w of workloads(objects))
+      for (const c of allContainers(w.pod)) expect(splitImage(c.image!).name, c.name).toBe(splitImage(p.container.image!).name);
   });
 
   it("selects each Deployment's own pods and keeps the scheduler at one replica", () => {
@@ -154,7 +159,10 @@ describe.each(targets)("$name", ({ objects, namespace }) => {
       }
       for (const v of w.pod.volumes ?? []) {
         const types = Object.keys(v).filter((k) => k !== "name");
-        expect(types.every((t) => PSA_RESTRICTED_VOLUMES.has(t)), `${where} volume ${v.name}: ${types.join()}`).toBe(true);
+        expect(
+          types.every((t) => PSA_RESTRICTED_VOLUMES.has(t)),
+          `${where} volume ${v.name}: ${types.join()}`,
+        ).toBe(true);
       }
     }
   });
@@ -228,14 +236,22 @@ describe.each(targets)("$name", ({ objects, namespace }) => {
     for (const svc of ofKind(objects, "Service")) {
       const selector = (svc["spec"] as { selector?: Record<string, string> }).selector;
       const matching = workloads(objects).filter((w) => w.owner.kind === "Deployment" && selects(selector, w.labels));
-      expect(matching.map((w) => id(w.owner)), id(svc)).toHaveLength(1);
+      expect(
+        matching.map((w) => id(w.owner)),
+        id(svc),
+      ).toHaveLength(1);
     }
   });
 
   it("autoscales (if it does) the predictor Deployment, which then leaves its replica count to the HPA", () => {
     const predictor = serving(objects, "predictor");
     for (const hpa of ofKind(objects, "HorizontalPodAutoscaler")) {
-      const spec = hpa["spec"] as { scaleTargetRef: { apiVersion: string; kind: string; name: string }; minReplicas: number; maxReplicas: number; metrics: Array<{ type: string; resource?: { name: string } }> };
+      const spec = hpa["spec"] as {
+        scaleTargetRef: { apiVersion: string; kind: string; name: string };
+        minReplicas: number;
+        maxReplicas: number;
+        metrics: Array<{ type: string; resource?: { name: string } }>;
+      };
       expect(spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: predictor.owner.metadata.name });
       expect(spec.maxReplicas).toBeGreaterThan(spec.minReplicas);
       expect(spec.metrics.some((m) => m.type === "Resource" && m.resource?.name === "cpu")).toBe(true);

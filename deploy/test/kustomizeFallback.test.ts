@@ -3,7 +3,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { miniKustomize, strategicMerge, type K8sObject } from "./miniKustomize.js";
+import { type K8sObject, miniKustomize, strategicMerge } from "./miniKustomize.js";
 import { HAS_KUBECTL, K8S_DIR, renderBaseWith, renderWithKubectl } from "./render.js";
 
 if (!HAS_KUBECTL) console.warn("kubectl not found: skipping the comparison of the fallback renderer with kubectl kustomize");
@@ -66,7 +66,17 @@ describe("strategic merge", () => {
         replicas: null,
         template: {
           spec: {
-            containers: [{ name: "a", env: [{ name: "K", value: "2" }, { name: "L", value: "3" }], args: ["x"], volumeMounts: [{ name: "data", mountPath: "/data" }] }],
+            containers: [
+              {
+                name: "a",
+                env: [
+                  { name: "K", value: "2" },
+                  { name: "L", value: "3" },
+                ],
+                args: ["x"],
+                volumeMounts: [{ name: "data", mountPath: "/data" }],
+              },
+            ],
           },
         },
       },

@@ -1,10 +1,11 @@
 // Queries over rendered manifests, and offline schema validation with kubernetes-models.
-import { ConfigMap, Namespace, PersistentVolumeClaim, Service, ServiceAccount } from "kubernetes-models/v1";
+
 import { Deployment } from "kubernetes-models/apps/v1";
-import { Job } from "kubernetes-models/batch/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
+import { Job } from "kubernetes-models/batch/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import type { IContainer, IPodSpec, IProbe, ISecurityContext } from "kubernetes-models/v1";
+import { ConfigMap, Namespace, PersistentVolumeClaim, Service, ServiceAccount } from "kubernetes-models/v1";
 import type { K8sObject } from "./miniKustomize.js";
 
 interface Validatable {

@@ -37,7 +37,15 @@ interface Kustomization {
 }
 
 const SUPPORTED_FIELDS = new Set(["apiVersion", "kind", "namespace", "resources", "components", "configMapGenerator", "patches", "images", "replicas"]);
-const CLUSTER_SCOPED = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume", "StorageClass", "CustomResourceDefinition", "PriorityClass"]);
+const CLUSTER_SCOPED = new Set([
+  "Namespace",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "PersistentVolume",
+  "StorageClass",
+  "CustomResourceDefinition",
+  "PriorityClass",
+]);
 const SCALABLE = new Set(["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"]);
 
 /** Renders the kustomization in `dir` like `kubectl kustomize dir` (modulo ConfigMap name hashes). */

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { miniKustomize, parseManifests, type K8sObject } from "./miniKustomize.js";
+import { type K8sObject, miniKustomize, parseManifests } from "./miniKustomize.js";
 
 export type { K8sObject };
 

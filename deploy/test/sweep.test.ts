@@ -4,9 +4,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { lookupGpu, lookupModel } from "@servesim/perf";
 import { afterAll, describe, expect, it } from "vitest";
-import { lookupGpu } from "../../services/perf/src/catalog/gpus.js";
-import { lookupModel } from "../../services/perf/src/catalog/models.js";
 import { sweepEntries } from "./manifests.js";
 import { K8S_DIR } from "./render.js";
 

@@ -1,6 +1,6 @@
 import { status as Status } from "@grpc/grpc-js";
-import { CancelledError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "../../../services/common/src/errors.js";
-import { ServesimError } from "../../ts/src/errors.js";
+import { CancelledError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "@servesim/core";
+import { ServesimError } from "@servesim/wire";
 import type { CliIo } from "./io.js";
 
 /** Exit codes: 1 the run failed, 2 invalid input (flags, files, INVALID_ARGUMENT), 130 interrupted. */
@@ -27,8 +27,7 @@ export function describeFailure(err: unknown): { message: string; exitCode: numb
     return { message: err.message, exitCode: EXIT_FAILURE };
   }
   if (err instanceof ServesimError) {
-    const code =
-      err.code === Status.INVALID_ARGUMENT ? EXIT_USAGE : err.code === Status.CANCELLED ? EXIT_INTERRUPTED : EXIT_FAILURE;
+    const code = err.code === Status.INVALID_ARGUMENT ? EXIT_USAGE : err.code === Status.CANCELLED ? EXIT_INTERRUPTED : EXIT_FAILURE;
     return { message: `${err.codeName}: ${err.details}`, exitCode: code };
   }
   const e = err instanceof Error ? err : new Error(String(err));

@@ -1,15 +1,13 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { InvalidArgumentError } from "../../../services/common/src/errors.js";
-import { loadHfConfig } from "../../../services/perf/src/catalog/architecture.js";
-import { toModelArchitecture } from "../../../services/perf/src/catalog/models.js";
-import { dtypeFromPrecision } from "../../../services/perf/src/dtypes.js";
-import { DType, PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-import { ChunkingPolicy, SchedulerPolicy, type EngineConfig, type JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { InvalidArgumentError } from "@servesim/core";
+import { dtypeFromPrecision, loadHfConfig, toModelArchitecture } from "@servesim/perf";
+import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
+import { ChunkingPolicy, type EngineConfig, type JobSpec, SchedulerPolicy } from "@servesim/wire/scheduler";
 import { CliError } from "./cliError.js";
 import { readLlmApiOptions } from "./llmApiOptions.js";
 import type { PredictorDraft } from "./predictorDraft.js";
-import { dtypeByName, predictorKind, PREDICTOR_NAMES } from "./predictorNames.js";
+import { dtypeByName, PREDICTOR_NAMES, predictorKind } from "./predictorNames.js";
 import { readSimConfig } from "./simConfig.js";
 
 /** `servesim throughput` flags as commander parses them (camelCase). */
@@ -94,7 +92,9 @@ function readDataset(path: string): string {
     return readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`--dataset ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : `cannot read (${code ?? (e as Error).message})`}`);
+    throw new CliError(
+      `--dataset ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : `cannot read (${code ?? (e as Error).message})`}`,
+    );
   }
 }
 
@@ -188,7 +188,8 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
   }
   if (f.kvCacheDtype !== undefined) {
     const dt = dtypeByName(f.kvCacheDtype);
-    if (dt === undefined || dt === DType.D_TYPE_NVFP4) throw new CliError(`--kv-cache-dtype must be auto, bf16, fp16 or fp8 (got ${JSON.stringify(f.kvCacheDtype)})`);
+    if (dt === undefined || dt === DType.D_TYPE_NVFP4)
+      throw new CliError(`--kv-cache-dtype must be auto, bf16, fp16 or fp8 (got ${JSON.stringify(f.kvCacheDtype)})`);
     draft.kvCacheDtype = dt;
   }
 

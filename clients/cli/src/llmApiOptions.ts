@@ -1,5 +1,5 @@
-import type { DType } from "../../../gen/ts/servesim/v1/predictor.js";
-import { ChunkingPolicy, SchedulerPolicy, type EngineConfig } from "../../../gen/ts/servesim/v1/scheduler.js";
+import type { DType } from "@servesim/wire/predictor";
+import { ChunkingPolicy, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
 import { dtypeByName } from "./predictorNames.js";
 import { YamlFile, YamlSection } from "./yamlFile.js";
 

@@ -3,11 +3,11 @@
  * The servesim CLI. Each command lives in its own module under commands/ and is registered here.
  */
 import { Command } from "commander";
-import { serveCommand } from "./commands/serve.js";
 import { normalizeArgv } from "./argv.js";
 import { calibrateCommand } from "./commands/calibrate.js";
 import { healthCommand } from "./commands/health.js";
 import { prepareDatasetCommand } from "./commands/prepareDataset.js";
+import { serveCommand } from "./commands/serve.js";
 import { throughputCommand } from "./commands/throughput.js";
 import { validateCommand } from "./commands/validate.js";
 
@@ -16,6 +16,7 @@ const program = new Command("servesim")
   .showHelpAfterError()
   .enablePositionalOptions();
 
-for (const command of [serveCommand(), throughputCommand(), prepareDatasetCommand(), healthCommand(), calibrateCommand(), validateCommand()]) program.addCommand(command);
+for (const command of [serveCommand(), throughputCommand(), prepareDatasetCommand(), healthCommand(), calibrateCommand(), validateCommand()])
+  program.addCommand(command);
 
 await program.parseAsync(normalizeArgv(process.argv));

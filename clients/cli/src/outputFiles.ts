@@ -1,5 +1,5 @@
-import { createWriteStream } from "node:fs";
 import { once } from "node:events";
+import { createWriteStream } from "node:fs";
 import { CliError } from "./cliError.js";
 
 /** Writes one line per item to a file, honouring backpressure. Errors name the flag and the file. */

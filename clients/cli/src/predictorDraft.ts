@@ -1,4 +1,4 @@
-import type { CalibratedModel, DType, PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
+import type { CalibratedModel, DType, PredictorKind } from "@servesim/wire/predictor";
 
 /** Predictor settings collected from --sim-config and flags before the PredictorConfig is built. */
 export interface PredictorDraft {

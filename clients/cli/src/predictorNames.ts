@@ -1,5 +1,5 @@
-import { DType, PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
-import { dtypeFromPrecision, parsePrecision } from "../../../services/perf/src/dtypes.js";
+import { dtypeFromPrecision, parsePrecision } from "@servesim/perf";
+import { DType, PredictorKind } from "@servesim/wire/predictor";
 
 /** Predictor names accepted by --predictor and --sim-config `name` (PR #12700's `aiconfigurator` included). */
 export function predictorKind(name: string): PredictorKind | undefined {

@@ -1,7 +1,7 @@
-import { CALIBRATION_FEATURES, calibratedModel } from "../../../services/perf/src/calibrated.js";
-import type { CalibratedModel } from "../../../gen/ts/servesim/v1/predictor.js";
+import { CALIBRATION_FEATURES, calibratedModel } from "@servesim/perf";
+import type { CalibratedModel } from "@servesim/wire/predictor";
 import type { PredictorDraft } from "./predictorDraft.js";
-import { dtypeByName, predictorKind, PREDICTOR_NAMES } from "./predictorNames.js";
+import { dtypeByName, PREDICTOR_NAMES, predictorKind } from "./predictorNames.js";
 import { YamlFile, YamlSection } from "./yamlFile.js";
 
 /** Keys of TensorRT-LLM PR #12700's PredictorConfig. */

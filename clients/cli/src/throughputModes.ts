@@ -1,13 +1,12 @@
-import { CancelledError } from "../../../services/common/src/errors.js";
-import type { BatchPredictor } from "../../../services/engine/src/simBatch.js";
-import type { IterationStats, RequestRecord } from "../../../services/engine/src/types.js";
-import { createPredictor } from "../../../services/perf/src/factory.js";
-import { resolveJob, runResolvedJob } from "../../../services/runner/src/index.js";
-import type { PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-import { JobState, type JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
-import { iterationFromWire, requestFromWire } from "../../ts/src/records.js";
-import { RemotePredictor } from "../../ts/src/remotePredictor.js";
-import { SchedulerClient } from "../../ts/src/schedulerClient.js";
+import { SchedulerClient } from "@servesim/client";
+import type { BatchPredictor } from "@servesim/core";
+import { CancelledError } from "@servesim/core";
+import type { IterationStats, RequestRecord } from "@servesim/engine";
+import { createPredictor } from "@servesim/perf";
+import { RemotePredictor, resolveJob, runResolvedJob } from "@servesim/runner";
+import { iterationFromWire, requestFromWire } from "@servesim/wire";
+import type { PredictorConfig } from "@servesim/wire/predictor";
+import { type JobSpec, JobState } from "@servesim/wire/scheduler";
 import { CliError, EXIT_FAILURE } from "./cliError.js";
 import type { ProgressDisplay } from "./progress.js";
 

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { isMap, isNode, LineCounter, parseDocument, type Document } from "yaml";
+import { type Document, isMap, isNode, LineCounter, parseDocument } from "yaml";
 import { CliError } from "./cliError.js";
 
 /** A YAML mapping read from a file; errors name the file and the line. */
@@ -93,6 +93,8 @@ export class YamlSection {
 
   /** Keys present but not in `known` (for unknown-key warnings). */
   unknownKeys(known: readonly string[]): string[] {
-    return Object.keys(this.data).filter((k) => !known.includes(k)).map((k) => [...this.prefix, k].join("."));
+    return Object.keys(this.data)
+      .filter((k) => !known.includes(k))
+      .map((k) => [...this.prefix, k].join("."));
   }
 }

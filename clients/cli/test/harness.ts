@@ -47,7 +47,7 @@ export async function runCli(args: string[]): Promise<CliRun> {
 /** Runs the real CLI entry (clients/cli/src/main.ts) in a child process, TypeScript loaded by test/registerTs.mjs. */
 export function spawnCli(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["--import", "./clients/cli/test/registerTs.mjs", "clients/cli/src/main.ts", ...args], {
+    const child = spawn(process.execPath, ["--conditions=source", "--import", "./clients/cli/test/registerTs.mjs", "clients/cli/src/main.ts", ...args], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NO_COLOR: "1" },

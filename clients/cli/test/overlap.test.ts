@@ -18,7 +18,23 @@ writeFileSync(
     .map(([isl, osl], i) => JSON.stringify({ task_id: i, input_ids: Array.from({ length: isl! }, (_, j) => 1000 * i + j), output_tokens: osl }))
     .join("\n")}\n`,
 );
-const base = ["throughput", "--dataset", file("d.jsonl"), "-m", "llama-3.1-8b", "--predictor", "constant", "--max-batch-size", "2", "--max-num-tokens", "8192", "--kv-num-blocks", "100", "--warmup", "0"];
+const base = [
+  "throughput",
+  "--dataset",
+  file("d.jsonl"),
+  "-m",
+  "llama-3.1-8b",
+  "--predictor",
+  "constant",
+  "--max-batch-size",
+  "2",
+  "--max-num-tokens",
+  "8192",
+  "--kv-num-blocks",
+  "100",
+  "--warmup",
+  "0",
+];
 
 describe("overlap scheduler flags", () => {
   it("buildJobSpec: --enable/--disable-overlap-scheduler set disable_overlap_scheduler; unset leaves it unset", () => {
@@ -36,7 +52,11 @@ describe("overlap scheduler flags", () => {
     const on = await runCli([...base, "--enable_overlap_scheduler", "--request-json", file("on.jsonl"), "--report-json", file("on.json")]);
     expect(on.code).toBe(0);
     expect(on.stdout).toContain("Overlap Scheduler:        on\n");
-    const ttft = (f: string) => readFileSync(file(f), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { ttft_ms: number }).ttft_ms);
+    const ttft = (f: string) =>
+      readFileSync(file(f), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { ttft_ms: number }).ttft_ms);
     // R2 is admitted one iteration later under overlap (spec §11.2 worked with §10).
     expect(ttft("off.jsonl")).toEqual([10, 10, 25]);
     expect(ttft("on.jsonl")).toEqual([10, 10, 30]);
@@ -61,7 +81,8 @@ describe("overlap scheduler flags", () => {
 });
 
 describe("servesim validate --overlap", () => {
-  const HEADER = "id,backend,backend_version,model_path,system,precision,mode,isl,osl,batch_size,tp_size,pp_size,attention_dp_size,silicon_ttft_ms,silicon_tpot_ms";
+  const HEADER =
+    "id,backend,backend_version,model_path,system,precision,mode,isl,osl,batch_size,tp_size,pp_size,attention_dp_size,silicon_ttft_ms,silicon_tpot_ms";
   writeFileSync(file("s.csv"), `${HEADER}\na,trtllm,1.0.0rc3,meta-llama/Llama-3.1-8B-Instruct,h100_sxm,bf16,agg,1024,128,4,1,1,1,60.5,7.9\n`);
 
   it("replays with the overlap loop and says so; --no-overlap (the default) with the non-overlap loop", async () => {

@@ -9,8 +9,24 @@ const fixture = (name: string): string => readFileSync(join(repoRoot, "services/
 describe("servesim prepare-dataset", () => {
   it("token-norm-dist reproduces the real prepare_dataset output for a seed", async () => {
     const r = await runCli([
-      "prepare-dataset", "token-norm-dist", "--num-requests", "40", "--input-mean", "128", "--input-stdev", "32",
-      "--output-mean", "64", "--output-stdev", "16", "--seed", "420", "--vocab-size", "32000", "--eos-id", "2",
+      "prepare-dataset",
+      "token-norm-dist",
+      "--num-requests",
+      "40",
+      "--input-mean",
+      "128",
+      "--input-stdev",
+      "32",
+      "--output-mean",
+      "64",
+      "--output-stdev",
+      "16",
+      "--seed",
+      "420",
+      "--vocab-size",
+      "32000",
+      "--eos-id",
+      "2",
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(fixture("norm_n40_i128x32_o64x16_seed420_v32000_eos2.jsonl"));
@@ -18,15 +34,47 @@ describe("servesim prepare-dataset", () => {
 
   it("token-unif-dist with trtllm-bench's spelling (--random-seed, --stdout, options before the distribution)", async () => {
     const r = await runCli([
-      "prepare-dataset", "--stdout", "--random-seed", "7", "token-unif-dist", "--num-requests", "30", "--input-min", "10",
-      "--input-max", "50", "--output-min", "1", "--output-max", "8", "--vocab-size", "1000", "--eos-id", "0",
+      "prepare-dataset",
+      "--stdout",
+      "--random-seed",
+      "7",
+      "token-unif-dist",
+      "--num-requests",
+      "30",
+      "--input-min",
+      "10",
+      "--input-max",
+      "50",
+      "--output-min",
+      "1",
+      "--output-max",
+      "8",
+      "--vocab-size",
+      "1000",
+      "--eos-id",
+      "0",
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(fixture("unif_n30_i10-50_o1-8_seed7_v1000_eos0.jsonl"));
   });
 
   it("is deterministic for a seed, differs across seeds, and --output writes the same lines", async () => {
-    const args = (seed: string) => ["prepare-dataset", "token-norm-dist", "--num-requests", "25", "--input-mean", "300", "--input-stdev", "50", "--output-mean", "40", "--output-stdev", "10", "--seed", seed];
+    const args = (seed: string) => [
+      "prepare-dataset",
+      "token-norm-dist",
+      "--num-requests",
+      "25",
+      "--input-mean",
+      "300",
+      "--input-stdev",
+      "50",
+      "--output-mean",
+      "40",
+      "--output-stdev",
+      "10",
+      "--seed",
+      seed,
+    ];
     const a = await runCli(args("5"));
     const b = await runCli(args("5"));
     const c = await runCli(args("6"));
@@ -41,9 +89,23 @@ describe("servesim prepare-dataset", () => {
   });
 
   it("takes the vocabulary from -m given before the subcommand (trtllm-bench -m MODEL prepare-dataset)", async () => {
-    const r = await runCli(["-m", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "prepare-dataset", "token-norm-dist", "--num-requests", "50", "--input-mean", "400", "--output-mean", "4"]);
+    const r = await runCli([
+      "-m",
+      "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+      "prepare-dataset",
+      "token-norm-dist",
+      "--num-requests",
+      "50",
+      "--input-mean",
+      "400",
+      "--output-mean",
+      "4",
+    ]);
     expect(r.code).toBe(0);
-    const ids = r.stdout.trim().split("\n").flatMap((l) => (JSON.parse(l) as { input_ids: number[] }).input_ids);
+    const ids = r.stdout
+      .trim()
+      .split("\n")
+      .flatMap((l) => (JSON.parse(l) as { input_ids: number[] }).input_ids);
     expect(Math.max(...ids)).toBeLessThan(32000);
     expect(Math.max(...ids)).toBeGreaterThan(31000);
   });
@@ -52,7 +114,20 @@ describe("servesim prepare-dataset", () => {
     const missing = await runCli(["prepare-dataset", "token-unif-dist", "--num-requests", "3", "--input-min", "1"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("token-unif-dist needs --input-max, --output-min, --output-max");
-    const bad = await runCli(["prepare-dataset", "token-unif-dist", "--num-requests", "3", "--input-min", "9", "--input-max", "2", "--output-min", "1", "--output-max", "1"]);
+    const bad = await runCli([
+      "prepare-dataset",
+      "token-unif-dist",
+      "--num-requests",
+      "3",
+      "--input-min",
+      "9",
+      "--input-max",
+      "2",
+      "--output-min",
+      "1",
+      "--output-max",
+      "1",
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--input-max must be >= --input-min (2 < 9)");
     const dist = await runCli(["prepare-dataset", "token-zipf", "--num-requests", "3"]);
@@ -65,9 +140,26 @@ describe("servesim prepare-dataset", () => {
 describe("argv normalisation", () => {
   it("rewrites underscore options and moves the global model option after the subcommand", () => {
     expect(normalizeArgv(["node", "s", "-m", "M", "throughput", "--max_batch_size", "4", "--report_json=r.json", "--dataset", "a_b.jsonl"])).toEqual([
-      "node", "s", "throughput", "-m", "M", "--max-batch-size", "4", "--report-json=r.json", "--dataset", "a_b.jsonl",
+      "node",
+      "s",
+      "throughput",
+      "-m",
+      "M",
+      "--max-batch-size",
+      "4",
+      "--report-json=r.json",
+      "--dataset",
+      "a_b.jsonl",
     ]);
-    expect(normalizeArgv(["node", "s", "--model=M", "--model_path", "/p", "throughput", "--x"])).toEqual(["node", "s", "throughput", "--model=M", "--model-path", "/p", "--x"]);
+    expect(normalizeArgv(["node", "s", "--model=M", "--model_path", "/p", "throughput", "--x"])).toEqual([
+      "node",
+      "s",
+      "throughput",
+      "--model=M",
+      "--model-path",
+      "/p",
+      "--x",
+    ]);
     expect(normalizeArgv(["node", "s", "throughput", "--", "--keep_me"])).toEqual(["node", "s", "throughput", "--", "--keep_me"]);
   });
 });

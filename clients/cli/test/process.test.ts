@@ -9,11 +9,26 @@ describe("servesim CLI as a process", () => {
   const file = (name: string): string => join(dir, name);
 
   it("runs trtllm-bench's command line: global -m, underscore options, report and iteration log files", async () => {
-    const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify({ task_id: i, input_ids: Array.from({ length: 64 }, (_, j) => i * 100 + j), output_tokens: 8 }));
+    const lines = Array.from({ length: 6 }, (_, i) =>
+      JSON.stringify({ task_id: i, input_ids: Array.from({ length: 64 }, (_, j) => i * 100 + j), output_tokens: 8 }),
+    );
     writeFileSync(file("d.jsonl"), `${lines.join("\n")}\n`);
     const r = await spawnCli([
-      "-m", "meta-llama/Llama-3.1-8B-Instruct", "throughput", "--dataset", file("d.jsonl"), "--gpu", "h100_sxm",
-      "--max_batch_size", "4", "--max_num_tokens", "1024", "--report_json", file("r.json"), "--iteration_log", file("it.log"),
+      "-m",
+      "meta-llama/Llama-3.1-8B-Instruct",
+      "throughput",
+      "--dataset",
+      file("d.jsonl"),
+      "--gpu",
+      "h100_sxm",
+      "--max_batch_size",
+      "4",
+      "--max_num_tokens",
+      "1024",
+      "--report_json",
+      file("r.json"),
+      "--iteration_log",
+      file("it.log"),
     ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);

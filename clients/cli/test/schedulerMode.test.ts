@@ -1,15 +1,13 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { SchedulerClient } from "@servesim/client";
+import { CancelledError } from "@servesim/core";
+import { loadPredictorServerConfig, startPredictorServer } from "@servesim/predictor-service";
+import { loadSchedulerServerConfig, type SchedulerServer, startSchedulerServer } from "@servesim/scheduler-service";
+import type { ServerHandle } from "@servesim/server-common";
+import { createLogger } from "@servesim/server-common";
+import { JobState } from "@servesim/wire/scheduler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../../services/common/src/logger.js";
-import type { ServerHandle } from "../../../services/common/src/server.js";
-import { loadPredictorServerConfig } from "../../../services/predictor/src/config.js";
-import { startPredictorServer } from "../../../services/predictor/src/server.js";
-import { loadSchedulerServerConfig } from "../../../services/scheduler/src/config.js";
-import { startSchedulerServer, type SchedulerServer } from "../../../services/scheduler/src/server.js";
-import { CancelledError } from "../../../services/common/src/errors.js";
-import { JobState } from "../../../gen/ts/servesim/v1/scheduler.js";
-import { SchedulerClient } from "../../ts/src/schedulerClient.js";
 import { runThroughput } from "../src/commands/throughput.js";
 import type { CliIo } from "../src/io.js";
 import { runCli, tempDir } from "./harness.js";
@@ -37,9 +35,38 @@ describe("servesim throughput --scheduler-address", () => {
   });
 
   it("runs the same JobSpec as the embedded mode: identical records, report and iteration log", async () => {
-    const prep = await runCli(["prepare-dataset", "token-norm-dist", "--num-requests", "30", "--input-mean", "600", "--input-stdev", "200", "--output-mean", "40", "--output-stdev", "10", "--seed", "9", "--output", file("d.jsonl")]);
+    const prep = await runCli([
+      "prepare-dataset",
+      "token-norm-dist",
+      "--num-requests",
+      "30",
+      "--input-mean",
+      "600",
+      "--input-stdev",
+      "200",
+      "--output-mean",
+      "40",
+      "--output-stdev",
+      "10",
+      "--seed",
+      "9",
+      "--output",
+      file("d.jsonl"),
+    ]);
     expect(prep.code).toBe(0);
-    const args = ["throughput", "--dataset", file("d.jsonl"), "-m", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "h100_sxm", "--concurrency", "8", "--warmup", "3"];
+    const args = [
+      "throughput",
+      "--dataset",
+      file("d.jsonl"),
+      "-m",
+      "meta-llama/Llama-3.1-8B-Instruct",
+      "--gpu",
+      "h100_sxm",
+      "--concurrency",
+      "8",
+      "--warmup",
+      "3",
+    ];
     const outputs = (tag: string) => ["--request-json", file(`${tag}.jsonl`), "--report-json", file(`${tag}.json`), "--iteration-log", file(`${tag}.log`)];
     const embedded = await runCli([...args, ...outputs("embedded")]);
     const job = await runCli([...args, "--scheduler-address", address, ...outputs("job")]);
@@ -82,7 +109,14 @@ describe("servesim throughput --scheduler-address", () => {
         },
       },
     };
-    const flags = { dataset: file("long.jsonl"), model: "llama-3.1-8b", gpu: "h100_sxm", concurrency: 1, schedulerAddress: address, iterationLogFormat: "repr" };
+    const flags = {
+      dataset: file("long.jsonl"),
+      model: "llama-3.1-8b",
+      gpu: "h100_sxm",
+      concurrency: 1,
+      schedulerAddress: address,
+      iterationLogFormat: "repr",
+    };
     await expect(runThroughput(flags, io, controller.signal)).rejects.toBeInstanceOf(CancelledError);
     const client = new SchedulerClient({ address });
     try {

@@ -1,10 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { loadPredictorServerConfig, startPredictorServer } from "@servesim/predictor-service";
+import type { ServerHandle } from "@servesim/server-common";
+import { createLogger } from "@servesim/server-common";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../../services/common/src/logger.js";
-import type { ServerHandle } from "../../../services/common/src/server.js";
-import { loadPredictorServerConfig } from "../../../services/predictor/src/config.js";
-import { startPredictorServer } from "../../../services/predictor/src/server.js";
 import { repoRoot, runCli, tempDir } from "./harness.js";
 
 const dir = tempDir();
@@ -12,7 +11,9 @@ const file = (name: string): string => join(dir, name);
 
 /** 12 requests, ISL 40..150, OSL 3..14, distinct token ids. */
 function writeDataset(name: string, n = 12): string {
-  const lines = Array.from({ length: n }, (_, i) => JSON.stringify({ task_id: i, input_ids: Array.from({ length: 40 + 10 * i }, (_, j) => 1000 * i + j), output_tokens: 3 + i }));
+  const lines = Array.from({ length: n }, (_, i) =>
+    JSON.stringify({ task_id: i, input_ids: Array.from({ length: 40 + 10 * i }, (_, j) => 1000 * i + j), output_tokens: 3 + i }),
+  );
   writeFileSync(file(name), `${lines.join("\n")}\n`);
   return file(name);
 }
@@ -41,7 +42,17 @@ const REPORT_LABELS = [
 
 describe("servesim throughput (embedded)", () => {
   it("prints the trtllm-bench report and writes report.json, request json and a repr iteration log", async () => {
-    const r = await runCli([...base, "--gpu", "h100_sxm", "--report-json", file("r.json"), "--request-json", file("q.jsonl"), "--iteration-log", file("it.log")]);
+    const r = await runCli([
+      ...base,
+      "--gpu",
+      "h100_sxm",
+      "--report-json",
+      file("r.json"),
+      "--request-json",
+      file("q.jsonl"),
+      "--iteration-log",
+      file("it.log"),
+    ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout.startsWith("[SIM] servesim simulated run — no GPU used. Predictor: roofline (h100_sxm, Llama-3.1-8B, TP1, bf16).")).toBe(true);
@@ -51,7 +62,10 @@ describe("servesim throughput (embedded)", () => {
     expect(report["request_info"]!["num_requests"]).toBe(12);
     expect(report["world_info"]!["max_batch_size"]).toBeGreaterThan(0);
     expect(report["sim"]!["simulated"]).toBe(true);
-    const requests = readFileSync(file("q.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const requests = readFileSync(file("q.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(requests).toHaveLength(12);
     expect(requests[5]).toMatchObject({ task_id: 5, input_length: 90, output_length: 8 });
     expect(requests[5]!["token_times_ms"]).toHaveLength(8);
@@ -72,8 +86,30 @@ describe("servesim throughput (embedded)", () => {
 
   it("accepts trtllm-bench's underscore spellings and the global -m", async () => {
     const r = await runCli([
-      "-m", "llama-3.1-8b", "throughput", "--dataset", dataset, "--gpu", "h100_sxm", "--max_batch_size", "4", "--max_num_tokens", "2048", "--kv_cache_free_gpu_mem_fraction", "0.5",
-      "--scheduler_policy", "max_utilization", "--enable_chunked_context", "--num_requests", "10", "--report_json", file("u.json"), "--warmup", "0", "--streaming", "--sim",
+      "-m",
+      "llama-3.1-8b",
+      "throughput",
+      "--dataset",
+      dataset,
+      "--gpu",
+      "h100_sxm",
+      "--max_batch_size",
+      "4",
+      "--max_num_tokens",
+      "2048",
+      "--kv_cache_free_gpu_mem_fraction",
+      "0.5",
+      "--scheduler_policy",
+      "max_utilization",
+      "--enable_chunked_context",
+      "--num_requests",
+      "10",
+      "--report_json",
+      file("u.json"),
+      "--warmup",
+      "0",
+      "--streaming",
+      "--sim",
     ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -114,7 +150,10 @@ describe("servesim throughput (embedded)", () => {
   const aicSystems = resolve(repoRoot, "../shared/aic-systems");
   if (!existsSync(aicSystems)) console.log(`skipping the aic throughput test: ${aicSystems} is absent`);
   it.skipIf(!existsSync(aicSystems))("runs PR #12700's aiconfigurator sim-config against the AIC tables", async () => {
-    writeFileSync(file("aic-ok.yaml"), `predictor:\n  name: aiconfigurator\n  device_name: h100_sxm\n  database_path: ${aicSystems}\n  backend_version: 1.2.0rc5\n`);
+    writeFileSync(
+      file("aic-ok.yaml"),
+      `predictor:\n  name: aiconfigurator\n  device_name: h100_sxm\n  database_path: ${aicSystems}\n  backend_version: 1.2.0rc5\n`,
+    );
     const r = await runCli([...base, "--sim", "--sim-config", file("aic-ok.yaml"), "--report-json", file("aic.json")]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^\[SIM\] servesim simulated run — no GPU used\. Predictor: aic \(h100_sxm trtllm 1\.2\.0rc5, Llama-3\.1-8B, TP1, bf16/);
@@ -192,7 +231,15 @@ describe("servesim throughput --predictor-address and servesim health", () => {
   it("gives the same records and report numbers as the embedded run", async () => {
     const args = [...base, "--gpu", "h100_sxm", "--concurrency", "4", "--enable-chunked-context", "--max-num-tokens", "128"];
     const local = await runCli([...args, "--request-json", file("local.jsonl"), "--report-json", file("local.json")]);
-    const remote = await runCli([...args, "--predictor-address", `127.0.0.1:${server.port}`, "--request-json", file("remote.jsonl"), "--report-json", file("remote.json")]);
+    const remote = await runCli([
+      ...args,
+      "--predictor-address",
+      `127.0.0.1:${server.port}`,
+      "--request-json",
+      file("remote.jsonl"),
+      "--report-json",
+      file("remote.json"),
+    ]);
     expect(remote.stderr).toBe("");
     expect(remote.code).toBe(0);
     expect(readFileSync(file("remote.jsonl"), "utf8")).toBe(readFileSync(file("local.jsonl"), "utf8"));

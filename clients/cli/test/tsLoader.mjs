@@ -1,8 +1,9 @@
 // Node ESM loader hooks that run the TypeScript sources directly (tests spawn the CLI with
 // `node --import ./clients/cli/test/registerTs.mjs clients/cli/src/main.ts`): a relative `.js` import
 // resolves to the `.ts` file next to it, and `.ts` files are transpiled with TypeScript's transpileModule.
-import { readFile } from "node:fs/promises";
+
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 

@@ -6,7 +6,8 @@ import { repoRoot, runCli, tempDir } from "./harness.js";
 const dir = tempDir();
 const file = (name: string): string => join(dir, name);
 
-const HEADER = "id,backend,backend_version,model_path,system,precision,mode,isl,osl,batch_size,tp_size,pp_size,attention_dp_size,silicon_ttft_ms,silicon_tpot_ms";
+const HEADER =
+  "id,backend,backend_version,model_path,system,precision,mode,isl,osl,batch_size,tp_size,pp_size,attention_dp_size,silicon_ttft_ms,silicon_tpot_ms";
 const ROWS = [
   "a,trtllm,1.0.0rc3,meta-llama/Llama-3.1-8B-Instruct,h100_sxm,bf16,agg,1024,128,4,1,1,1,60.5,7.9",
   "b,trtllm,1.0.0rc3,meta-llama/Llama-3.1-8B-Instruct,h100_sxm,bf16,agg,1024,128,16,2,1,1,95.0,6.1",
@@ -29,7 +30,19 @@ describe("servesim validate", () => {
 
   it("--filter keeps matching rows; bad filters and predictors are usage errors", async () => {
     writeFileSync(file("s.csv"), `${[HEADER, ...ROWS].join("\n")}\n`);
-    const r = await runCli(["validate", "--silicon", file("s.csv"), "--filter", "tp=2", "--filter", "model=llama-3.1-8b", "--json", file("f.json"), "--max-requests", "64"]);
+    const r = await runCli([
+      "validate",
+      "--silicon",
+      file("s.csv"),
+      "--filter",
+      "tp=2",
+      "--filter",
+      "model=llama-3.1-8b",
+      "--json",
+      file("f.json"),
+      "--max-requests",
+      "64",
+    ]);
     expect(r.code).toBe(0);
     expect((JSON.parse(readFileSync(file("f.json"), "utf8")) as { rows: Array<{ id: string }> }).rows.map((x) => x.id)).toEqual(["b"]);
     const none = await runCli(["validate", "--silicon", file("s.csv"), "--filter", "tp=8"]);
@@ -43,7 +56,20 @@ describe("servesim validate", () => {
   const shared = resolve(repoRoot, "../shared/silicon_sample.csv");
   if (!existsSync(shared)) console.log(`skipping the silicon_sample.csv validation test: ${shared} is absent`);
   it.skipIf(!existsSync(shared))("replays a slice of the shared silicon_sample.csv", async () => {
-    const r = await runCli(["validate", "--silicon", shared, "--filter", "model=Llama-3.1-8B", "--filter", "system=h100_sxm", "--filter", "tp=8", "--max-requests", "64", "--quiet"]);
+    const r = await runCli([
+      "validate",
+      "--silicon",
+      shared,
+      "--filter",
+      "model=Llama-3.1-8B",
+      "--filter",
+      "system=h100_sxm",
+      "--filter",
+      "tp=8",
+      "--max-requests",
+      "64",
+      "--quiet",
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/roofline\s+overall: TPOT MAPE/);
   });

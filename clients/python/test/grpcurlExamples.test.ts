@@ -21,18 +21,18 @@ import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { toBinary, toJson } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../../services/common/src/logger.js";
-import type { ServerHandle } from "../../../services/common/src/server.js";
-import { loadPredictorServerConfig } from "../../../services/predictor/src/config.js";
-import { startPredictorServer } from "../../../services/predictor/src/server.js";
-import { loadSchedulerServerConfig } from "../../../services/scheduler/src/config.js";
-import { startSchedulerServer } from "../../../services/scheduler/src/server.js";
-import * as predictorGen from "../../../gen/ts/servesim/v1/predictor.js";
-import * as schedulerGen from "../../../gen/ts/servesim/v1/scheduler.js";
+import { createLogger } from "@servesim/server-common";
+import type { ServerHandle } from "@servesim/server-common";
+import { loadPredictorServerConfig } from "@servesim/predictor-service";
+import { startPredictorServer } from "@servesim/predictor-service";
+import { loadSchedulerServerConfig } from "@servesim/scheduler-service";
+import { startSchedulerServer } from "@servesim/scheduler-service";
+import * as predictorGen from "@servesim/wire/predictor";
+import * as schedulerGen from "@servesim/wire/scheduler";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const doc = readFileSync(resolve(repoRoot, "docs/grpcurl.md"), "utf8");
-const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(resolve(repoRoot, "gen/servesim.binpb"))));
+const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(resolve(repoRoot, "services/wire/gen/servesim.binpb"))));
 
 /** grpcurl flags the doc may use, and whether they take a value. */
 const FLAGS: Record<string, boolean> = {

@@ -1,7 +1,7 @@
 """Test support: makes servesim_client importable and runs real servesim servers as child processes.
 
-The servers are started with ``npx tsx clients/cli/src/main.ts serve ...`` from the repository root
-(override the command with SERVESIM_CLI, e.g. ``node dist/clients/cli/src/main.js``) on port 0; the
+The servers are started with ``npx tsx --conditions=source clients/cli/src/main.ts serve ...`` from the repository root
+(override the command with SERVESIM_CLI, e.g. ``node clients/cli/dist/main.js``) on port 0; the
 port is read from the server's ``listening`` log line, then health is polled until SERVING. One
 predictor and one scheduler are shared by every test module and stopped at exit.
 
@@ -37,7 +37,7 @@ START_TIMEOUT_S = float(os.environ.get("SERVESIM_TEST_START_TIMEOUT_S", "120"))
 
 def cli_command() -> List[str]:
     override = os.environ.get("SERVESIM_CLI")
-    return shlex.split(override) if override else ["npx", "tsx", "clients/cli/src/main.ts"]
+    return shlex.split(override) if override else ["npx", "tsx", "--conditions=source", "clients/cli/src/main.ts"]
 
 
 class ExternalServer:

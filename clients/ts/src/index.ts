@@ -1,11 +1,19 @@
-/** servesim TypeScript client: the scheduler and predictor services, and a remote BatchPredictor. */
-export { resolveAddress, type ResolvedAddress } from "./address.js";
-export { DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, type ClientOptions } from "./channel.js";
-export { ServesimError, toServesimError } from "./errors.js";
-export { PredictorClient, type CallOpts } from "./predictorClient.js";
-export { iterationFromWire, iterationToWire, requestFromWire, requestToWire } from "./records.js";
-export { RemotePredictor, type RemotePredictorOptions, type RemotePredictorStreamOptions } from "./remotePredictor.js";
-export { SchedulerClient, type GetResultOpts, type JobOutput, type SubmitOpts, type WatchOpts } from "./schedulerClient.js";
+/** servesim TypeScript client: the scheduler and predictor services. */
+export {
+  type ClientOptions,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_RETRIES,
+  iterationFromWire,
+  iterationToWire,
+  type ResolvedAddress,
+  requestFromWire,
+  requestToWire,
+  resolveAddress,
+  ServesimError,
+  toServesimError,
+} from "@servesim/wire";
+export type { DescribePredictorResponse, ListCatalogResponse, PredictorConfig } from "@servesim/wire/predictor";
+export { PredictorKind } from "@servesim/wire/predictor";
 export type {
   IterationRecord,
   Job,
@@ -14,7 +22,7 @@ export type {
   JobSpec,
   RequestRecord,
   WatchJobResponse,
-} from "../../../gen/ts/servesim/v1/scheduler.js";
-export { JobState } from "../../../gen/ts/servesim/v1/scheduler.js";
-export type { DescribePredictorResponse, ListCatalogResponse, PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-export { PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
+} from "@servesim/wire/scheduler";
+export { JobState } from "@servesim/wire/scheduler";
+export { type CallOpts, PredictorClient } from "./predictorClient.js";
+export { type GetResultOpts, type JobOutput, SchedulerClient, type SubmitOpts, type WatchOpts } from "./schedulerClient.js";

@@ -1,15 +1,12 @@
-import type { OpTime, SimBatch } from "../../../services/engine/src/simBatch.js";
+import type { OpTime, SimBatch } from "@servesim/core";
+import { type ClientOptions, ClientPool, callWithRetry, DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, encodeBatch } from "@servesim/wire";
 import {
-  PredictorServiceClient,
   type DescribePredictorResponse,
   type ListCatalogResponse,
   type PredictorConfig,
+  PredictorServiceClient,
   type PredictResponse,
-} from "../../../gen/ts/servesim/v1/predictor.js";
-import { ClientPool, DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, type ClientOptions } from "./channel.js";
-import { encodeBatch } from "./wireBatch.js";
-import { RemotePredictor, type RemotePredictorStreamOptions } from "./remotePredictor.js";
-import { callWithRetry } from "./retry.js";
+} from "@servesim/wire/predictor";
 
 export interface CallOpts {
   signal?: AbortSignal;
@@ -37,39 +34,36 @@ export class PredictorClient {
   }
 
   /** Prices one engine batch; the breakdown is empty unless requested (and the predictor has one). */
-  async predict(
-    config: PredictorConfig,
-    batch: SimBatch,
-    opts?: CallOpts & { includeBreakdown?: boolean },
-  ): Promise<{ timeMs: number; breakdown: OpTime[] }> {
+  async predict(config: PredictorConfig, batch: SimBatch, opts?: CallOpts & { includeBreakdown?: boolean }): Promise<{ timeMs: number; breakdown: OpTime[] }> {
     const request = { config, batch: encodeBatch(batch), includeBreakdown: opts?.includeBreakdown ?? false };
-    const res = await callWithRetry<PredictResponse>(() => {
-      const c = this.pool.pick();
-      return (md, o, cb) => c.predict(request, md, o, cb);
-    }, this.policy("Predict", opts));
+    const res = await callWithRetry<PredictResponse>(
+      () => {
+        const c = this.pool.pick();
+        return (md, o, cb) => c.predict(request, md, o, cb);
+      },
+      this.policy("Predict", opts),
+    );
     return { timeMs: res.timeMs, breakdown: res.breakdown.map((o) => ({ ...o })) };
   }
 
   listCatalog(opts?: CallOpts): Promise<ListCatalogResponse> {
-    return callWithRetry<ListCatalogResponse>(() => {
-      const c = this.pool.pick();
-      return (md, o, cb) => c.listCatalog({}, md, o, cb);
-    }, this.policy("ListCatalog", opts));
+    return callWithRetry<ListCatalogResponse>(
+      () => {
+        const c = this.pool.pick();
+        return (md, o, cb) => c.listCatalog({}, md, o, cb);
+      },
+      this.policy("ListCatalog", opts),
+    );
   }
 
   describePredictor(config: PredictorConfig, opts?: CallOpts): Promise<DescribePredictorResponse> {
-    return callWithRetry<DescribePredictorResponse>(() => {
-      const c = this.pool.pick();
-      return (md, o, cb) => c.describePredictor({ config }, md, o, cb);
-    }, this.policy("DescribePredictor", opts));
-  }
-
-  /**
-   * A RemotePredictor over this client's channels (one PredictStream; closing it leaves the channels
-   * open for other streams). The config is checked with DescribePredictor first.
-   */
-  openPredictor(config: PredictorConfig, opts?: RemotePredictorStreamOptions): Promise<RemotePredictor> {
-    return RemotePredictor.open(this, this.pool.streamPicker(), config, opts ?? {});
+    return callWithRetry<DescribePredictorResponse>(
+      () => {
+        const c = this.pool.pick();
+        return (md, o, cb) => c.describePredictor({ config }, md, o, cb);
+      },
+      this.policy("DescribePredictor", opts),
+    );
   }
 
   close(): void {

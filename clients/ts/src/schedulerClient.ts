@@ -1,24 +1,34 @@
 import { randomUUID } from "node:crypto";
-import { status as Status, type ClientReadableStream } from "@grpc/grpc-js";
+import { type ClientReadableStream, status as Status } from "@grpc/grpc-js";
 import {
-  SchedulerServiceClient,
+  abortedError,
+  backoffMs,
+  backoffSleep,
+  type ClientOptions,
+  ClientPool,
+  callWithRetry,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_RETRIES,
+  isRetryable,
+  ServesimError,
+  toServesimError,
+} from "@servesim/wire";
+import {
   type CancelJobResponse,
   type GetJobResponse,
   type GetResultResponse,
-  type ListJobsResponse,
-  type SubmitJobResponse,
   type IterationRecord,
   type Job,
   type JobResult,
   type JobSpec,
   JobState,
+  type ListJobsResponse,
   type RequestRecord,
+  SchedulerServiceClient,
+  type SubmitJobResponse,
   type WatchJobResponse,
-} from "../../../gen/ts/servesim/v1/scheduler.js";
-import { ClientPool, DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, type ClientOptions } from "./channel.js";
-import { abortedError, isRetryable, ServesimError, toServesimError } from "./errors.js";
+} from "@servesim/wire/scheduler";
 import type { CallOpts } from "./predictorClient.js";
-import { backoffMs, backoffSleep, callWithRetry } from "./retry.js";
 
 export interface SubmitOpts extends CallOpts {
   /**
@@ -100,35 +110,47 @@ export class SchedulerClient {
    */
   async submitJob(spec: JobSpec, opts?: SubmitOpts): Promise<Job> {
     const request = { spec, requestId: opts?.requestId ?? randomUUID() };
-    const res = await callWithRetry<SubmitJobResponse>(() => {
-      const c = this.pool.pick();
-      return (md, o, cb) => c.submitJob(request, md, o, cb);
-    }, this.policy("SubmitJob", opts));
+    const res = await callWithRetry<SubmitJobResponse>(
+      () => {
+        const c = this.pool.pick();
+        return (md, o, cb) => c.submitJob(request, md, o, cb);
+      },
+      this.policy("SubmitJob", opts),
+    );
     return SchedulerClient.job(res.job, "SubmitJob");
   }
 
   async getJob(id: string, opts?: CallOpts): Promise<Job> {
-    const res = await callWithRetry<GetJobResponse>(() => {
-      const c = this.pool.pick();
-      return (md, o, cb) => c.getJob({ id }, md, o, cb);
-    }, this.policy("GetJob", opts));
+    const res = await callWithRetry<GetJobResponse>(
+      () => {
+        const c = this.pool.pick();
+        return (md, o, cb) => c.getJob({ id }, md, o, cb);
+      },
+      this.policy("GetJob", opts),
+    );
     return SchedulerClient.job(res.job, "GetJob");
   }
 
   async cancelJob(id: string, opts?: CallOpts): Promise<Job> {
-    const res = await callWithRetry<CancelJobResponse>(() => {
-      const c = this.pool.pick();
-      return (md, o, cb) => c.cancelJob({ id }, md, o, cb);
-    }, this.policy("CancelJob", opts));
+    const res = await callWithRetry<CancelJobResponse>(
+      () => {
+        const c = this.pool.pick();
+        return (md, o, cb) => c.cancelJob({ id }, md, o, cb);
+      },
+      this.policy("CancelJob", opts),
+    );
     return SchedulerClient.job(res.job, "CancelJob");
   }
 
   /** Jobs in the given states (all when none are given). */
   async listJobs(states?: JobState[], opts?: CallOpts): Promise<Job[]> {
-    const res = await callWithRetry<ListJobsResponse>(() => {
-      const c = this.pool.pick();
-      return (md, o, cb) => c.listJobs({ states: states ?? [] }, md, o, cb);
-    }, this.policy("ListJobs", opts));
+    const res = await callWithRetry<ListJobsResponse>(
+      () => {
+        const c = this.pool.pick();
+        return (md, o, cb) => c.listJobs({ states: states ?? [] }, md, o, cb);
+      },
+      this.policy("ListJobs", opts),
+    );
     return res.jobs;
   }
 

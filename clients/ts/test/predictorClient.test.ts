@@ -1,6 +1,6 @@
+import { constantConfig, freePort, localTimes, rooflineConfig, sampleBatches, startPredictor, type TestPredictor } from "@servesim/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PredictorClient, PredictorKind, ServesimError } from "../src/index.js";
-import { constantConfig, freePort, localTimes, rooflineConfig, sampleBatches, startPredictor, type TestPredictor } from "./helpers.js";
 
 describe("PredictorClient", () => {
   let server: TestPredictor;

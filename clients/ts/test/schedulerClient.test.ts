@@ -1,6 +1,6 @@
-import { Server, ServerCredentials, status as Status, type ServiceError } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServiceError, status as Status } from "@grpc/grpc-js";
+import { JobSpec, JobState, type SchedulerServiceServer, SchedulerServiceService } from "@servesim/wire/scheduler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobSpec, JobState, SchedulerServiceService, type SchedulerServiceServer } from "../../../gen/ts/servesim/v1/scheduler.js";
 import { SchedulerClient } from "../src/index.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -21,10 +21,23 @@ describe("SchedulerClient.submitJob request_id", () => {
         failed += 1;
         return callback({ code: Status.UNAVAILABLE, details: "connection reset" } as ServiceError);
       }
-      callback(null, { job: { id: `job-for-${call.request.requestId}`, name: call.request.spec?.name ?? "", state: JobState.JOB_STATE_QUEUED, error: "", createdAtMs: 0, startedAtMs: 0, finishedAtMs: 0, warnings: ["w"] } });
+      callback(null, {
+        job: {
+          id: `job-for-${call.request.requestId}`,
+          name: call.request.spec?.name ?? "",
+          state: JobState.JOB_STATE_QUEUED,
+          error: "",
+          createdAtMs: 0,
+          startedAtMs: 0,
+          finishedAtMs: 0,
+          warnings: ["w"],
+        },
+      });
     };
     server.addService(SchedulerServiceService, { submitJob } as unknown as SchedulerServiceServer);
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
     client = new SchedulerClient({ address: `127.0.0.1:${port}`, retries: 4 });
   });
   afterAll(() => {

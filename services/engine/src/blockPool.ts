@@ -185,8 +185,16 @@ export class BlockPool {
     // Keyed blocks are distinct physical blocks, so numBlocks nodes always suffice.
     const cap = Math.min(this.numBlocks, Math.max(256, this.capacity * 2));
     if (cap <= this.capacity) throw new Error("more cached blocks than the pool holds: bookkeeping bug");
-    const f64 = (a: Float64Array) => { const b = new Float64Array(cap); b.set(a); return b; };
-    const i32 = (a: Int32Array) => { const b = new Int32Array(cap); b.set(a); return b; };
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(cap);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
     this.nodeKey = f64(this.nodeKey);
     this.nodeRef = i32(this.nodeRef);
     this.prev = i32(this.prev);

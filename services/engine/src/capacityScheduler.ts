@@ -1,6 +1,6 @@
 import { ceilDiv, type EngineConfig, POLICY_MAX_UTILIZATION, POLICY_STATIC_BATCH } from "./engineConfig.js";
 import type { KvCacheManager } from "./kvCacheManager.js";
-import { RequestTable, ST_CONTEXT, ST_GENERATION, ST_TO_COMPLETE } from "./requestTable.js";
+import { type RequestTable, ST_CONTEXT, ST_GENERATION, ST_TO_COMPLETE } from "./requestTable.js";
 
 /**
  * The capacity scheduler (trtllm-scheduling.md §5): picks the active requests that may run this
@@ -87,7 +87,7 @@ export class CapacityScheduler {
       if (st === ST_GENERATION || st === ST_TO_COMPLETE) {
         fitting[n++] = r;
         const total = promptLen[r]! + maxNew[r]!;
-        avail -= ((((total < w ? total : w) + tpb - 1) / tpb) | 0) - held[r]!;
+        avail -= (((Math.min(total, w) + tpb - 1) / tpb) | 0) - held[r]!;
       } else {
         pending[pend++] = r;
       }

@@ -1,6 +1,6 @@
 import { type EngineConfig, POLICY_MAX_UTILIZATION, POLICY_STATIC_BATCH } from "./engineConfig.js";
 import type { KvCacheManager } from "./kvCacheManager.js";
-import { RequestTable, ST_CONTEXT, ST_GENERATION } from "./requestTable.js";
+import { type RequestTable, ST_CONTEXT, ST_GENERATION } from "./requestTable.js";
 
 /**
  * Finds decode runs: stretches of decode-only iterations whose batch cannot change, so that they can be

@@ -33,12 +33,7 @@ export function toEngineConfig(o: EngineOptions): EngineConfig {
     maxNumTokens: o.maxNumTokens,
     maxSeqLen: o.maxSeqLen,
     maxNumActive: o.maxBatchSize * o.ppSize,
-    policy:
-      o.capacityPolicy === "max_utilization"
-        ? POLICY_MAX_UTILIZATION
-        : o.capacityPolicy === "static_batch"
-          ? POLICY_STATIC_BATCH
-          : POLICY_NO_EVICT,
+    policy: o.capacityPolicy === "max_utilization" ? POLICY_MAX_UTILIZATION : o.capacityPolicy === "static_batch" ? POLICY_STATIC_BATCH : POLICY_NO_EVICT,
     chunking: o.chunking === null ? CHUNK_NONE : o.chunking === "equal_progress" ? CHUNK_EQUAL_PROGRESS : CHUNK_FCFS,
     chunkUnit: o.tokensPerBlock,
     tokensPerBlock: o.tokensPerBlock,

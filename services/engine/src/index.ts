@@ -1,5 +1,5 @@
-export { Simulation, type SimulationInit } from "./simulation.js";
-export { runSimulation, runSimulationSync, type RunOptions } from "./run.js";
+export * from "@servesim/core";
 export { SeededRandom } from "./random.js";
-export * from "./simBatch.js";
+export { type RunOptions, runSimulation, runSimulationSync } from "./run.js";
+export { Simulation, type SimulationInit } from "./simulation.js";
 export * from "./types.js";

@@ -1,5 +1,5 @@
 import { BlockPool } from "./blockPool.js";
-import { RequestTable, ST_CONTEXT } from "./requestTable.js";
+import { type RequestTable, ST_CONTEXT } from "./requestTable.js";
 
 /**
  * Per-request KV-cache operations on top of the block pool (trtllm-scheduling.md §6): whole-prompt

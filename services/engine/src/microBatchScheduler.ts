@@ -1,5 +1,5 @@
 import { CHUNK_EQUAL_PROGRESS, CHUNK_NONE, type EngineConfig } from "./engineConfig.js";
-import { RequestTable, ST_CONTEXT, ST_GENERATION } from "./requestTable.js";
+import { type RequestTable, ST_CONTEXT, ST_GENERATION } from "./requestTable.js";
 
 /**
  * The micro-batch scheduler (trtllm-scheduling.md §7): applies the max_batch_size and max_num_tokens

@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { CancelledError, FailedPreconditionError } from "../../common/src/errors.js";
-import type { BatchPredictor } from "./simBatch.js";
+import type { BatchPredictor } from "@servesim/core";
+import { CancelledError, FailedPreconditionError } from "@servesim/core";
 import type { Simulation } from "./simulation.js";
 import type { SimulationProgress, SimulationResult } from "./types.js";
 
@@ -31,16 +31,13 @@ export interface SyncRunOptions {
 
 type Prediction = number | number[] | Float64Array;
 
-const isThenable = (v: unknown): v is PromiseLike<unknown> =>
-  typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
 
 const noop = (): void => undefined;
 
 function checkedTime(v: unknown, predictor: BatchPredictor): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
-    throw new FailedPreconditionError(
-      `predictor "${predictor.description}" returned ${String(v)} ms for a batch; batch times must be finite and > 0`,
-    );
+    throw new FailedPreconditionError(`predictor "${predictor.description}" returned ${String(v)} ms for a batch; batch times must be finite and > 0`);
   }
   return v;
 }
@@ -68,8 +65,7 @@ function cancelled(signal: AbortSignal): CancelledError {
   return new CancelledError(detail ? `simulation cancelled: ${detail}` : "simulation cancelled");
 }
 
-const usesDecodeRuns = (predictor: BatchPredictor, opt: boolean | undefined): boolean =>
-  opt !== false && typeof predictor.predictDecodeRun === "function";
+const usesDecodeRuns = (predictor: BatchPredictor, opt: boolean | undefined): boolean => opt !== false && typeof predictor.predictDecodeRun === "function";
 
 /** A prediction whose time is not yet given to the simulation: one batch (steps 0) or a decode run. */
 interface Flight {
@@ -193,10 +189,7 @@ export async function runSimulation(sim: Simulation, predictor: BatchPredictor, 
 /** Runs a simulation with a synchronous predictor; throws if the predictor returns a Promise. */
 export function runSimulationSync(sim: Simulation, predictor: BatchPredictor, opts: SyncRunOptions = {}): SimulationResult {
   const runs = usesDecodeRuns(predictor, opts.decodeRuns);
-  const asyncError = () =>
-    new FailedPreconditionError(
-      `predictor "${predictor.description}" is asynchronous; use runSimulation instead of runSimulationSync`,
-    );
+  const asyncError = () => new FailedPreconditionError(`predictor "${predictor.description}" is asynchronous; use runSimulation instead of runSimulationSync`);
   for (;;) {
     const batch = sim.nextBatch();
     if (batch === null) break;

@@ -1,28 +1,13 @@
-import { FailedPreconditionError } from "../../common/src/errors.js";
-import { planArrivals, type ArrivalPlan } from "./arrivals.js";
+import type { SimBatch } from "@servesim/core";
+import { FailedPreconditionError } from "@servesim/core";
+import { type ArrivalPlan, planArrivals } from "./arrivals.js";
 import { CapacityScheduler } from "./capacityScheduler.js";
 import { DecodeRunPlanner } from "./decodeRun.js";
-import { ceilDiv, CHUNK_NONE, type EngineConfig, POLICY_MAX_UTILIZATION, toEngineConfig } from "./engineConfig.js";
+import { CHUNK_NONE, ceilDiv, type EngineConfig, POLICY_MAX_UTILIZATION, toEngineConfig } from "./engineConfig.js";
 import { KvCacheManager } from "./kvCacheManager.js";
 import { MicroBatchScheduler } from "./microBatchScheduler.js";
-import {
-  RequestTable,
-  ST_COMPLETE,
-  ST_CONTEXT,
-  ST_FAILED,
-  ST_GENERATION,
-  ST_QUEUED,
-  ST_TO_COMPLETE,
-} from "./requestTable.js";
-import type { SimBatch } from "./simBatch.js";
-import type {
-  EngineOptions,
-  IterationStats,
-  RequestRecord,
-  SimRequest,
-  SimulationProgress,
-  SimulationResult,
-} from "./types.js";
+import { RequestTable, ST_COMPLETE, ST_CONTEXT, ST_FAILED, ST_GENERATION, ST_QUEUED, ST_TO_COMPLETE } from "./requestTable.js";
+import type { EngineOptions, IterationStats, RequestRecord, SimRequest, SimulationProgress, SimulationResult } from "./types.js";
 import { validateOptions, validateRequests } from "./validation.js";
 
 const PHASE_WARMUP = 0;
@@ -728,8 +713,7 @@ export class Simulation {
     let reason: string;
     if (r >= 0) {
       reason =
-        `deadlock: the scheduler can make no progress; this request needs ${cap.stopNeed} more KV blocks ` +
-        `and only ${cap.stopAvailable} are available`;
+        `deadlock: the scheduler can make no progress; this request needs ${cap.stopNeed} more KV blocks ` + `and only ${cap.stopAvailable} are available`;
     } else {
       r = this.active[0]!;
       for (let i = 0; i < cap.fittingCount; i++) {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
+import { InvalidArgumentError } from "@servesim/core";
 import type { Arrivals, EngineOptions, SimRequest } from "./types.js";
 
 const isPosInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1;
@@ -24,16 +24,10 @@ export function validateOptions(o: EngineOptions, numRequests: number): void {
   posInt(o.tokensPerBlock, "options.tokensPerBlock");
   posInt(o.numBlocks, "options.numBlocks");
   if (!["guaranteed_no_evict", "max_utilization", "static_batch"].includes(o.capacityPolicy)) {
-    throw new InvalidArgumentError(
-      "options.capacityPolicy",
-      `must be guaranteed_no_evict, max_utilization or static_batch (got ${String(o.capacityPolicy)})`,
-    );
+    throw new InvalidArgumentError("options.capacityPolicy", `must be guaranteed_no_evict, max_utilization or static_batch (got ${String(o.capacityPolicy)})`);
   }
   if (o.chunking !== null && o.chunking !== "first_come_first_served" && o.chunking !== "equal_progress") {
-    throw new InvalidArgumentError(
-      "options.chunking",
-      `must be null, first_come_first_served or equal_progress (got ${String(o.chunking)})`,
-    );
+    throw new InvalidArgumentError("options.chunking", `must be null, first_come_first_served or equal_progress (got ${String(o.chunking)})`);
   }
   if (typeof o.enableBlockReuse !== "boolean") {
     throw new InvalidArgumentError("options.enableBlockReuse", "must be a boolean");

@@ -1,6 +1,6 @@
+import { options, req, times, trace } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
 import { SeededRandom } from "../src/random.js";
-import { options, req, times, trace } from "./helpers.js";
 
 describe("arrivals", () => {
   it("concurrency 1: the next request starts (start = admission) when one ends", () => {
@@ -64,12 +64,9 @@ describe("arrivals", () => {
   it("warm-up runs first from an empty engine, then clock, iterations and stats restart with the prefix cache kept", () => {
     const ids = Array.from({ length: 64 }, (_, i) => 1000 + i);
     const seen: number[] = [];
-    const { result, iterations, batches } = trace(
-      options({ tokensPerBlock: 16, enableBlockReuse: true }),
-      [req(0, 64, 3, ids)],
-      undefined,
-      { warmup: [req(99, 64, 5, ids), req(98, 32, 2)] },
-    );
+    const { result, iterations, batches } = trace(options({ tokensPerBlock: 16, enableBlockReuse: true }), [req(0, 64, 3, ids)], undefined, {
+      warmup: [req(99, 64, 5, ids), req(98, 32, 2)],
+    });
     for (const s of iterations) seen.push(s.iter);
     expect(seen).toEqual([0, 1, 2]);
     expect(result.numIterations).toBe(3);

@@ -1,5 +1,5 @@
+import { constant10x5, options, req, times, trace } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
-import { constant10x5, options, req, times, trace } from "./helpers.js";
 
 /** Spec trtllm-scheduling.md §11: constant predictor, 10 ms with any context request, else 5 ms. */
 describe("worked examples (spec §11)", () => {
@@ -41,8 +41,7 @@ describe("worked examples (spec §11)", () => {
   });
 
   describe("§11.3 chunked prefill, max_num_tokens 64, unit = tpb = 32, max_batch_size 4", () => {
-    const opts = (chunking: "first_come_first_served" | "equal_progress") =>
-      options({ maxBatchSize: 4, maxNumTokens: 64, chunking, tokensPerBlock: 32 });
+    const opts = (chunking: "first_come_first_served" | "equal_progress") => options({ maxBatchSize: 4, maxNumTokens: 64, chunking, tokensPerBlock: 32 });
     const requests = [req(0, 100, 2), req(1, 40, 2)];
 
     it("FIRST_COME_FIRST_SERVED", () => {
@@ -76,8 +75,7 @@ describe("worked examples (spec §11)", () => {
   });
 
   describe("§11.4 tpb 4, pool 6 blocks, reuse off, no chunking, max_batch_size 4; R0, R1: P=8, N=6", () => {
-    const opts = (capacityPolicy: "max_utilization" | "guaranteed_no_evict") =>
-      options({ maxBatchSize: 4, tokensPerBlock: 4, numBlocks: 6, capacityPolicy });
+    const opts = (capacityPolicy: "max_utilization" | "guaranteed_no_evict") => options({ maxBatchSize: 4, tokensPerBlock: 4, numBlocks: 6, capacityPolicy });
     const requests = [req(0, 8, 6), req(1, 8, 6)];
 
     it("MAX_UTILIZATION pauses R1 at 30 ms and re-prefills its folded 13-token prompt", () => {

@@ -1,7 +1,7 @@
+import { InvalidArgumentError } from "@servesim/core";
+import { constant10x5, options, req, times, trace } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../../common/src/errors.js";
 import { Simulation } from "../src/simulation.js";
-import { constant10x5, options, req, times, trace } from "./helpers.js";
 
 /**
  * The overlap scheduler (trtllm-scheduling.md §10), worked by hand with the §11 constant predictor
@@ -60,9 +60,15 @@ describe("overlap scheduler: worked examples", () => {
     const requests = [req(0, 10, 20), req(1, 10, 1), req(2, 10, 1)];
     const on = trace(overlap({ maxBatchSize: 2 }), requests);
     expect(on.batches.slice(0, 3).map((b) => [b.isContext, b.pastKvLength])).toEqual([
-      [[true, true], [0, 0]],
+      [
+        [true, true],
+        [0, 0],
+      ],
       [[false], [10]],
-      [[true, false], [0, 11]],
+      [
+        [true, false],
+        [0, 11],
+      ],
     ]);
     expect(times(on.result.requests[1]!)).toEqual([10]);
     expect(times(on.result.requests[2]!)).toEqual([25]);
@@ -78,10 +84,19 @@ describe("overlap scheduler: worked examples", () => {
     const requests = [req(0, 100, 2), req(1, 100, 4), req(2, 100, 2)];
     const on = trace(overlap({ arrivals: { kind: "concurrency", concurrency: 2 } }), requests);
     expect(on.batches.map((b) => [b.isContext, b.pastKvLength])).toEqual([
-      [[true, true], [0, 0]],
-      [[false, false], [100, 100]],
+      [
+        [true, true],
+        [0, 0],
+      ],
+      [
+        [false, false],
+        [100, 100],
+      ],
       [[false], [101]],
-      [[true, false], [0, 102]],
+      [
+        [true, false],
+        [0, 102],
+      ],
       [[false], [100]],
     ]);
     const [r0, r1, r2] = on.result.requests;
@@ -115,8 +130,14 @@ describe("overlap scheduler: worked examples", () => {
       [[true], [0]],
       [[false], [10]],
       [[false], [11]],
-      [[true, false], [0, 12]],
-      [[false, false], [13, 10]],
+      [
+        [true, false],
+        [0, 12],
+      ],
+      [
+        [false, false],
+        [13, 10],
+      ],
       [[false], [14]],
     ]);
     expect(times(on.result.requests[0]!)).toEqual([10, 15, 20, 30, 35, 40]);
@@ -153,7 +174,10 @@ describe("overlap scheduler: worked examples", () => {
     // As without overlap: R1 is paused at the 6th schedule (P 8→13, N 6→1). The next schedule finds R0
     // GENERATION_TO_COMPLETE (holding 4 of 6 blocks) and R1 needing 4: nothing runs, the batch in flight is
     // drained at 35 (R0 freed) and R1 is re-prefilled 35→45.
-    const { result, batches } = trace(overlap({ maxBatchSize: 4, tokensPerBlock: 4, numBlocks: 6, capacityPolicy: "max_utilization" }), [req(0, 8, 6), req(1, 8, 6)]);
+    const { result, batches } = trace(overlap({ maxBatchSize: 4, tokensPerBlock: 4, numBlocks: 6, capacityPolicy: "max_utilization" }), [
+      req(0, 8, 6),
+      req(1, 8, 6),
+    ]);
     expect(batches.at(-1)).toEqual({ isContext: [true], inputLength: [13], pastKvLength: [0], numContextTokens: 13 });
     expect(times(result.requests[0]!)).toEqual([10, 15, 20, 25, 30, 35]);
     expect(times(result.requests[1]!)).toEqual([10, 15, 20, 25, 30, 45]);

@@ -1,10 +1,21 @@
+import {
+  caseArb as anyCaseArb,
+  pressureArb as anyPressureArb,
+  scenarioArb as anyScenarioArb,
+  arrivalsArb,
+  asyncPredictor,
+  type Case,
+  ExactPredictor,
+  expectRunInvariants,
+  options,
+  plain,
+  run as runChecked,
+  workload,
+} from "@servesim/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { runSimulation, runSimulationSync, Simulation } from "../src/index.js";
 import type { Arrivals, IterationStats, SimulationResult } from "../src/types.js";
-import { asyncPredictor, ExactPredictor } from "./exactPredictor.js";
-import { options } from "./helpers.js";
-import { caseArb as anyCaseArb, arrivalsArb, expectRunInvariants, plain, pressureArb as anyPressureArb, run as runChecked, scenarioArb as anyScenarioArb, workload, type Case } from "./propertyHelpers.js";
 
 /** Property suite of the overlap scheduler (trtllm-scheduling.md §10): the engine invariants, and fast paths. */
 
@@ -56,7 +67,12 @@ describe("overlap scheduler properties over random workloads and configurations"
         const on = plain(run({ ...c, opts: one }, false).result);
         const off = plain(run({ ...c, opts: { ...one, overlap: false } }, false).result);
         expect(on.requests).toEqual(off.requests);
-        expect([on.numIterations, on.simulatedMs, on.numPaused, on.reusedBlocks]).toEqual([off.numIterations, off.simulatedMs, off.numPaused, off.reusedBlocks]);
+        expect([on.numIterations, on.simulatedMs, on.numPaused, on.reusedBlocks]).toEqual([
+          off.numIterations,
+          off.simulatedMs,
+          off.numPaused,
+          off.reusedBlocks,
+        ]);
       }),
       { numRuns: 150 },
     );
@@ -95,7 +111,17 @@ describe("overlap scheduler: fast paths give the plain loop's results", () => {
       for (const capacityPolicy of ["guaranteed_no_evict", "max_utilization", "static_batch"] as const) {
         for (const reuse of [false, true]) {
           runs += await expectFastPathsExact({
-            opts: options({ arrivals, capacityPolicy, chunking: "first_come_first_served", enableBlockReuse: reuse, maxBatchSize: 6, maxNumTokens: 96, tokensPerBlock: 8, numBlocks: 70, overlap: true }),
+            opts: options({
+              arrivals,
+              capacityPolicy,
+              chunking: "first_come_first_served",
+              enableBlockReuse: reuse,
+              maxBatchSize: 6,
+              maxNumTokens: 96,
+              tokensPerBlock: 8,
+              numBlocks: 70,
+              overlap: true,
+            }),
             requests: workload(40, 11, [20, 150], [1, 60], reuse),
             warmup: workload(3, 99, [20, 60], [5, 20], reuse),
           });
@@ -109,10 +135,26 @@ describe("overlap scheduler: fast paths give the plain loop's results", () => {
   it("contexts admitted but left out of a full token budget, with prefix reuse and eviction", async () => {
     // Decode-only batches with admitted contexts: beneficialToSkip reads the prefix cache, which the
     // processing of the batch in flight changes (stored prompts), so no decode run may start then.
-    for (const [maxNumTokens, numBlocks, seed] of [[12, 40, 1], [13, 60, 2], [14, 45, 3], [12, 90, 4], [16, 70, 5], [20, 50, 6]] as const) {
+    for (const [maxNumTokens, numBlocks, seed] of [
+      [12, 40, 1],
+      [13, 60, 2],
+      [14, 45, 3],
+      [12, 90, 4],
+      [16, 70, 5],
+      [20, 50, 6],
+    ] as const) {
       for (const capacityPolicy of ["guaranteed_no_evict", "max_utilization"] as const) {
         await expectFastPathsExact({
-          opts: options({ maxBatchSize: 6, maxNumTokens, chunking: "first_come_first_served", tokensPerBlock: 8, numBlocks, enableBlockReuse: true, capacityPolicy, overlap: true }),
+          opts: options({
+            maxBatchSize: 6,
+            maxNumTokens,
+            chunking: "first_come_first_served",
+            tokensPerBlock: 8,
+            numBlocks,
+            enableBlockReuse: true,
+            capacityPolicy,
+            overlap: true,
+          }),
           requests: workload(50, seed, [24, 70], [10, 60], true),
         });
       }

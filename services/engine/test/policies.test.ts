@@ -1,5 +1,5 @@
+import { options, req, times, trace } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
-import { options, req, times, trace } from "./helpers.js";
 
 describe("capacity policies and budgets", () => {
   it("STATIC_BATCH starts new requests only when no generation is in flight", () => {
@@ -18,7 +18,11 @@ describe("capacity policies and budgets", () => {
     // R1 (200+100 > 256) breaks the scan, so R2 (50 tokens, would fit) waits too.
     expect(batches[0]).toEqual({ isContext: [true], inputLength: [200], pastKvLength: [0], numContextTokens: 200 });
     expect(batches[1]).toEqual({ isContext: [true, true, false], inputLength: [100, 50, 1], pastKvLength: [0, 0, 200], numContextTokens: 150 });
-    expect(result.requests.map(times)).toEqual([[10, 20], [20, 25], [20, 25]]);
+    expect(result.requests.map(times)).toEqual([
+      [10, 20],
+      [20, 25],
+      [20, 25],
+    ]);
   });
 
   it("GUARANTEED_NO_EVICT admits FCFS without skipping ahead to a request that would fit", () => {
@@ -83,10 +87,7 @@ describe("capacity policies and budgets", () => {
 
   it("MAX_UTILIZATION with a tiny cache never livelocks: the oldest request always progresses", () => {
     const requests = Array.from({ length: 10 }, (_, i) => req(i, 3 + (i % 4), 5 + (i % 3)));
-    const { result } = trace(
-      options({ maxBatchSize: 8, tokensPerBlock: 1, numBlocks: 12, capacityPolicy: "max_utilization" }),
-      requests,
-    );
+    const { result } = trace(options({ maxBatchSize: 8, tokensPerBlock: 1, numBlocks: 12, capacityPolicy: "max_utilization" }), requests);
     expect(result.requests.every((r) => r.error === undefined && r.tokenTimesMs.length === r.outputLength)).toBe(true);
     expect(result.numPaused).toBeGreaterThan(0);
   });

@@ -1,14 +1,14 @@
+import { options, req, times, trace } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
-import { options, req, times, trace } from "./helpers.js";
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe("KV block reuse (prefix caching, spec §6.4-6.5)", () => {
   it("a request shares the stored prompt blocks of one still running; stats count hits and misses", () => {
-    const { result, batches, iterations } = trace(
-      options({ tokensPerBlock: 4, enableBlockReuse: true, arrivals: { kind: "trace", submitMs: [0, 12] } }),
-      [req(0, 10, 4, range(1, 10)), req(1, 10, 2, [...range(1, 8), 50, 51])],
-    );
+    const { result, batches, iterations } = trace(options({ tokensPerBlock: 4, enableBlockReuse: true, arrivals: { kind: "trace", submitMs: [0, 12] } }), [
+      req(0, 10, 4, range(1, 10)),
+      req(1, 10, 2, [...range(1, 8), 50, 51]),
+    ]);
     // R1 is fetched at 15 ms: its first 9 tokens contain 2 full blocks, both cached by R0 → pre = 8.
     expect(batches[2]).toEqual({ isContext: [true, false], inputLength: [2, 1], pastKvLength: [8, 11], numContextTokens: 2 });
     const [r0, r1] = result.requests;
@@ -65,7 +65,10 @@ describe("KV block reuse (prefix caching, spec §6.4-6.5)", () => {
       { isContext: [true, false], inputLength: [4, 1], pastKvLength: [12, 16], numContextTokens: 4 },
       { isContext: [false], inputLength: [1], pastKvLength: [16], numContextTokens: 0 },
     ]);
-    expect(result.requests.map(times)).toEqual([[20, 30], [30, 35]]);
+    expect(result.requests.map(times)).toEqual([
+      [20, 30],
+      [30, 35],
+    ]);
     expect(result.requests[1]!.reusedTokens).toBe(12);
     expect([result.reusedBlocks, result.missedBlocks]).toEqual([3, 5]);
   });
@@ -87,10 +90,7 @@ describe("KV block reuse (prefix caching, spec §6.4-6.5)", () => {
     const noIds = trace(options({ maxBatchSize: 1, tokensPerBlock: 4, enableBlockReuse: true }), [req(0, 8, 1), req(1, 8, 1)]);
     expect(noIds.batches[1]).toEqual({ isContext: [true], inputLength: [8], pastKvLength: [0], numContextTokens: 8 });
     expect([noIds.result.reusedBlocks, noIds.result.missedBlocks]).toEqual([0, 4]);
-    const off = trace(options({ maxBatchSize: 1, tokensPerBlock: 4, enableBlockReuse: false }), [
-      req(0, 8, 1, range(1, 8)),
-      req(1, 8, 1, range(1, 8)),
-    ]);
+    const off = trace(options({ maxBatchSize: 1, tokensPerBlock: 4, enableBlockReuse: false }), [req(0, 8, 1, range(1, 8)), req(1, 8, 1, range(1, 8))]);
     expect(off.batches[1]!.pastKvLength).toEqual([0]);
     expect([off.result.reusedBlocks, off.result.missedBlocks]).toEqual([0, 0]);
   });

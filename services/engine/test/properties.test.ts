@@ -1,6 +1,6 @@
+import { caseArb as anyCaseArb, pressureArb as anyPressureArb, type Case, expectRunInvariants, plain, run } from "@servesim/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { caseArb as anyCaseArb, expectRunInvariants, plain, pressureArb as anyPressureArb, run, type Case } from "./propertyHelpers.js";
 
 const caseArb = anyCaseArb();
 const pressureArb = anyPressureArb();

@@ -1,7 +1,7 @@
+import { CancelledError, FailedPreconditionError, InvalidArgumentError } from "@servesim/core";
+import { constant10x5, options, req, times } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
-import { CancelledError, FailedPreconditionError, InvalidArgumentError } from "../../common/src/errors.js";
-import { runSimulation, runSimulationSync, Simulation, type BatchPredictor, type SimulationProgress } from "../src/index.js";
-import { constant10x5, options, req, times } from "./helpers.js";
+import { type BatchPredictor, runSimulation, runSimulationSync, Simulation, type SimulationProgress } from "../src/index.js";
 
 const requests = [req(0, 100, 3), req(1, 200, 2), req(2, 50, 2)];
 
@@ -12,7 +12,11 @@ describe("driving a simulation", () => {
     const a = await runSimulation(new Simulation(options({ maxBatchSize: 2 }), requests), asyncPredictor);
     const s = runSimulationSync(new Simulation(options({ maxBatchSize: 2 }), requests), inner);
     expect(a.requests.map(times)).toEqual(s.requests.map(times));
-    expect(a.requests.map(times)).toEqual([[10, 15, 25], [10, 15], [25, 30]]);
+    expect(a.requests.map(times)).toEqual([
+      [10, 15, 25],
+      [10, 15],
+      [25, 30],
+    ]);
   });
 
   it("reports progress and ends with a final report", async () => {

@@ -1,5 +1,5 @@
+import { options, req, times, trace } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
-import { options, req, times, trace } from "./helpers.js";
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -20,9 +20,7 @@ describe("requests that can never run fail alone (spec §13)", () => {
   it("a request needing more blocks than the whole pool fails (P+N under NO_EVICT, P+N-1 under MAX_UTILIZATION)", () => {
     // tpb 4, 3 blocks: P=8, N=5 reserves ceil(13/4) = 4 blocks, but only ever writes 12 tokens = 3 blocks.
     const noEvict = trace(options({ tokensPerBlock: 4, numBlocks: 3 }), [req(0, 8, 5), req(1, 4, 2)]);
-    expect(noEvict.result.requests[0]!.error).toBe(
-      "needs 4 KV blocks (8 prompt + 5 output tokens at 4 tokens per block) but the whole KV cache has 3 blocks",
-    );
+    expect(noEvict.result.requests[0]!.error).toBe("needs 4 KV blocks (8 prompt + 5 output tokens at 4 tokens per block) but the whole KV cache has 3 blocks");
     expect(times(noEvict.result.requests[1]!)).toEqual([10, 15]);
     const maxUtil = trace(options({ tokensPerBlock: 4, numBlocks: 3, capacityPolicy: "max_utilization" }), [req(0, 8, 5)]);
     expect(maxUtil.result.requests[0]!.error).toBeUndefined();
@@ -44,10 +42,10 @@ describe("requests that can never run fail alone (spec §13)", () => {
   it("MAX_UTILIZATION without chunking: a paused request whose folded prompt exceeds max_num_tokens fails", () => {
     // tpb 4, pool 6, max_num_tokens 8, R0 and R1: P=4, N=12. At 50 ms both hold 3 blocks (KV 12); R0's
     // 13th KV token needs a 4th block → R1 is paused after 9 tokens; folded prompt 4 + 9 = 13 > 8.
-    const { result } = trace(
-      options({ maxBatchSize: 4, maxNumTokens: 8, tokensPerBlock: 4, numBlocks: 6, capacityPolicy: "max_utilization" }),
-      [req(0, 4, 12), req(1, 4, 12)],
-    );
+    const { result } = trace(options({ maxBatchSize: 4, maxNumTokens: 8, tokensPerBlock: 4, numBlocks: 6, capacityPolicy: "max_utilization" }), [
+      req(0, 4, 12),
+      req(1, 4, 12),
+    ]);
     expect(times(result.requests[0]!)).toEqual([10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65]);
     expect(result.requests[1]!.error).toBe(
       "paused after 9 tokens; its folded prompt (13 tokens) exceeds max_num_tokens (8) and chunked context is disabled, so it can never be re-prefilled",

@@ -1,6 +1,6 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import type { CalibratedModel } from "../../../gen/ts/servesim/v1/predictor.js";
-import type { BatchPredictor, OpTime, SimBatch } from "../../engine/src/simBatch.js";
+import type { BatchPredictor, OpTime, SimBatch } from "@servesim/core";
+import { InvalidArgumentError } from "@servesim/core";
+import type { CalibratedModel } from "@servesim/wire/predictor";
 import type { ComposeParams } from "./compose.js";
 import { nnls } from "./nnls.js";
 
@@ -34,7 +34,7 @@ export function calibratedCoefficients(m: CalibratedModel): Array<[CalibrationFe
 /** A model from a coefficient per feature (asked for in CALIBRATION_FEATURES order). */
 export function calibratedModel(coefficient: (feature: CalibrationFeature, index: number) => number): CalibratedModel {
   const m = {} as CalibratedModel;
-  CALIBRATION_FEATURES.forEach((f, i) => (m[MODEL_FIELD[f]] = coefficient(f, i)));
+  for (const [i, f] of CALIBRATION_FEATURES.entries()) m[MODEL_FIELD[f]] = coefficient(f, i);
   return m;
 }
 
@@ -47,7 +47,10 @@ export function validateCalibratedModel(m: CalibratedModel | undefined, field = 
   const ctxPositive = m.perContextRequestMs > 0 || m.perContextTokenMs > 0;
   const genPositive = m.perGenerationRequestMs > 0;
   if (!(m.interceptMs > 0 || (ctxPositive && genPositive))) {
-    throw new InvalidArgumentError(field, "intercept_ms must be > 0 unless both a context and the per-generation-request coefficient are > 0 (batch times must be > 0)");
+    throw new InvalidArgumentError(
+      field,
+      "intercept_ms must be > 0 unless both a context and the per-generation-request coefficient are > 0 (batch times must be > 0)",
+    );
   }
   return m;
 }
@@ -160,8 +163,7 @@ export interface CalibrationFit {
 
 /** The feature vector of a sample, in CALIBRATION_FEATURES order. */
 function features(s: CalibrationSample, useKv: boolean): number[] {
-  const area =
-    s.ctxAttentionArea ?? (s.numContextRequests > 0 ? (s.numCtxTokens * s.numCtxTokens) / s.numContextRequests : 0);
+  const area = s.ctxAttentionArea ?? (s.numContextRequests > 0 ? (s.numCtxTokens * s.numCtxTokens) / s.numContextRequests : 0);
   return [1, s.numContextRequests, s.numCtxTokens, s.numGenRequests, useKv ? (s.numGenKvTokens ?? 0) : 0, area / 1e6];
 }
 

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import type { BatchPredictor, OpTime, SimBatch } from "../../engine/src/simBatch.js";
+import type { BatchPredictor, OpTime, SimBatch } from "@servesim/core";
+import { InvalidArgumentError } from "@servesim/core";
 
 /** One op's priced cost (per call, or per forward for dense totals). */
 export interface OpCost {

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import type { BatchPredictor, OpTime, SimBatch } from "../../engine/src/simBatch.js";
+import type { BatchPredictor, OpTime, SimBatch } from "@servesim/core";
+import { InvalidArgumentError } from "@servesim/core";
 
 export interface ConstantParams {
   prefillMs: number;

@@ -1,4 +1,4 @@
-import { DType } from "../../../gen/ts/servesim/v1/predictor.js";
+import { DType } from "@servesim/wire/predictor";
 
 /** Storage/compute precision of weights or KV cache. fp16 behaves like bf16 everywhere in servesim. */
 export type Precision = "bf16" | "fp16" | "fp8" | "nvfp4";

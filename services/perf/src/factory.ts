@@ -1,23 +1,17 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import type { BatchPredictor, OpTime, SimBatch } from "../../engine/src/simBatch.js";
-import {
-  type CatalogModel,
-  type DescribePredictorResponse,
-  type ListCatalogResponse,
-  PredictorKind,
-  type PredictorConfig,
-} from "../../../gen/ts/servesim/v1/predictor.js";
-import { AicKernels } from "./aic/kernels.js";
+import type { BatchPredictor, OpTime, SimBatch } from "@servesim/core";
+import { InvalidArgumentError } from "@servesim/core";
+import { type CatalogModel, type DescribePredictorResponse, type ListCatalogResponse, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 import { type AicDatabase, openAicDatabase } from "./aic/database.js";
+import { AicKernels } from "./aic/kernels.js";
 import { CalibratedPredictor, validateCalibratedModel } from "./calibrated.js";
 import { GPU_CATALOG, toGpuHardware } from "./catalog/gpus.js";
-import { MODEL_CATALOG, kvBytesPerTokenPerGpu, paramCount, toModelArchitecture, weightBytesPerGpu } from "./catalog/models.js";
-import { type ComposeParams, ComposedPredictor, type CtxAttentionMode } from "./compose.js";
+import { kvBytesPerTokenPerGpu, MODEL_CATALOG, paramCount, toModelArchitecture, weightBytesPerGpu } from "./catalog/models.js";
+import { ComposedPredictor, type ComposeParams, type CtxAttentionMode } from "./compose.js";
 import { ConstantPredictor } from "./constant.js";
 import { dtypeFromPrecision } from "./dtypes.js";
-import { type Efficiency, type Overheads, ZERO_OVERHEADS, defaultEfficiency, defaultOverheads } from "./efficiency.js";
+import { defaultEfficiency, defaultOverheads, type Efficiency, type Overheads, ZERO_OVERHEADS } from "./efficiency.js";
 import { buildPlan } from "./plan.js";
-import { type ResolvedRun, describeRun, resolveRun } from "./resolve.js";
+import { describeRun, type ResolvedRun, resolveRun } from "./resolve.js";
 import { RooflineKernels } from "./roofline.js";
 
 const positive = (v: number | undefined, dflt: number, field: string): number => {
@@ -95,7 +89,12 @@ async function aicPredictor(config: PredictorConfig, opts: PredictorOptions): Pr
  * An AIC predictor over an already opened database (in-memory rows in tests, or a shared instance).
  * `run` defaults to resolving the configuration.
  */
-export function aicPredictorWith(config: PredictorConfig, db: AicDatabase, opts: PredictorOptions = {}, run: ResolvedRun = resolveRun(config)): ComposedPredictor {
+export function aicPredictorWith(
+  config: PredictorConfig,
+  db: AicDatabase,
+  opts: PredictorOptions = {},
+  run: ResolvedRun = resolveRun(config),
+): ComposedPredictor {
   const plan = buildPlan(run);
   const fallback = new RooflineKernels(plan, opts.efficiency ?? defaultEfficiency(run.gpu));
   const kernels = new AicKernels(plan, db, fallback);
@@ -221,7 +220,12 @@ export function listCatalog(): ListCatalogResponse {
     }
   }
   return {
-    predictors: [PredictorKind.PREDICTOR_KIND_CONSTANT, PredictorKind.PREDICTOR_KIND_ROOFLINE, PredictorKind.PREDICTOR_KIND_AIC, PredictorKind.PREDICTOR_KIND_CALIBRATED],
+    predictors: [
+      PredictorKind.PREDICTOR_KIND_CONSTANT,
+      PredictorKind.PREDICTOR_KIND_ROOFLINE,
+      PredictorKind.PREDICTOR_KIND_AIC,
+      PredictorKind.PREDICTOR_KIND_CALIBRATED,
+    ],
     models,
     gpus: GPU_CATALOG.map((g) => ({ name: g.name, hardware: toGpuHardware(g) })),
   };

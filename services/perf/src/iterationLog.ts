@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
+import { InvalidArgumentError } from "@servesim/core";
 import type { CalibrationSample } from "./calibrated.js";
 
 /**

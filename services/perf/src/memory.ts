@@ -1,7 +1,7 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { type Precision, bytesPerElement } from "./dtypes.js";
+import { InvalidArgumentError } from "@servesim/core";
 import { type GpuSpec, ncclMemFor } from "./catalog/gpus.js";
-import { type ModelSpec, kvBytesPerTokenPerGpu, paramCount, weightBytesPerGpu } from "./catalog/models.js";
+import { kvBytesPerTokenPerGpu, type ModelSpec, paramCount, weightBytesPerGpu } from "./catalog/models.js";
+import { bytesPerElement, type Precision } from "./dtypes.js";
 
 const GiB = 2 ** 30;
 

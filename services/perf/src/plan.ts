@@ -1,6 +1,6 @@
-import type { Precision } from "./dtypes.js";
 import type { GpuSpec } from "./catalog/gpus.js";
 import type { ModelSpec } from "./catalog/models.js";
+import type { Precision } from "./dtypes.js";
 import type { ResolvedRun } from "./resolve.js";
 
 /** A GEMM whose m is the op's token count (or the sequence count for the LM head). */

@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { DType, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-import { type Precision, precisionFromDType } from "./dtypes.js";
+import { InvalidArgumentError } from "@servesim/core";
+import { DType, type PredictorConfig } from "@servesim/wire/predictor";
 import { isConfigPath, loadHfConfig, modelFromArchitecture } from "./catalog/architecture.js";
 import { GPU_CATALOG, type GpuSpec, gpuFromHardware, gpuFromYaml, lookupGpu, peakFlops } from "./catalog/gpus.js";
-import { MODEL_CATALOG, type ModelSpec, lookupModel } from "./catalog/models.js";
+import { lookupModel, MODEL_CATALOG, type ModelSpec } from "./catalog/models.js";
+import { type Precision, precisionFromDType } from "./dtypes.js";
 
 /** A predictor configuration with model, GPU, parallelism and precisions resolved and validated. */
 export interface ResolvedRun {
@@ -98,8 +98,7 @@ export function resolveRun(config: PredictorConfig, opts: ResolveOptions = {}): 
   }
 
   const weightDtype = dtypeField(config.weightDtype, "config.weight_dtype") ?? model.weight ?? "bf16";
-  const kvDtype =
-    dtypeField(config.kvCacheDtype, "config.kv_cache_dtype") ?? model.kv ?? (weightDtype === "fp8" || weightDtype === "nvfp4" ? "fp8" : "bf16");
+  const kvDtype = dtypeField(config.kvCacheDtype, "config.kv_cache_dtype") ?? model.kv ?? (weightDtype === "fp8" || weightDtype === "nvfp4" ? "fp8" : "bf16");
   if (peakFlops(gpu, weightDtype) === undefined) {
     throw new InvalidArgumentError("config.weight_dtype", `${gpu.name} has no ${weightDtype} tensor cores`);
   }

@@ -1,6 +1,6 @@
-import type { OpTime } from "../../engine/src/simBatch.js";
-import { type Precision, bytesPerElement } from "./dtypes.js";
+import type { OpTime } from "@servesim/core";
 import type { KernelModel, OpCost } from "./compose.js";
+import { bytesPerElement, type Precision } from "./dtypes.js";
 import type { Efficiency, OpEfficiency } from "./efficiency.js";
 import type { GemmOp, OpPlan } from "./plan.js";
 import {

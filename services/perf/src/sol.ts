@@ -1,5 +1,5 @@
-import { type Precision, bytesPerElement, computeMultiplier } from "./dtypes.js";
 import type { GpuSpec } from "./catalog/gpus.js";
+import { bytesPerElement, computeMultiplier, type Precision } from "./dtypes.js";
 
 /**
  * Speed-of-light work of each op kind (performance-model.md §5): FLOPs, bytes and the FLOP rate they run
@@ -43,10 +43,7 @@ export function ctxAttnSolMs(
   kv: Precision,
   fmha: Precision,
 ): number {
-  return (
-    1000 *
-    Math.max(ctxAttnFlops(b, fullS, prefix, heads, d) / flopRate(gpu, fmha), ctxAttnBytes(b, fullS, prefix, heads, kvHeads, d, kv) / gpu.memBw)
-  );
+  return 1000 * Math.max(ctxAttnFlops(b, fullS, prefix, heads, d) / flopRate(gpu, fmha), ctxAttnBytes(b, fullS, prefix, heads, kvHeads, d, kv) / gpu.memBw);
 }
 
 /** Decode attention of b sequences at s (= past KV + 1): reads s − 1 cached tokens each. */

@@ -1,7 +1,7 @@
-import { ZERO_OVERHEADS } from "../src/efficiency.js";
+import { makeBatch, type OpTime } from "@servesim/core";
+import { config } from "@servesim/testkit";
+import { PredictorKind } from "@servesim/wire/predictor";
 import { describe, expect, it } from "vitest";
-import { PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
-import { makeBatch, type OpTime } from "../../engine/src/simBatch.js";
 import { AllReduceTable } from "../src/aic/allReduceTable.js";
 import { AttentionTable } from "../src/aic/attentionTable.js";
 import { AicDatabase } from "../src/aic/database.js";
@@ -10,13 +10,12 @@ import { SourceTracker } from "../src/aic/grid.js";
 import { MoeTable } from "../src/aic/moeTable.js";
 import type { AttentionRow, GemmRow } from "../src/aic/rows.js";
 import { lookupGpu } from "../src/catalog/gpus.js";
-import { AIC_EMPIRICAL_EFFICIENCY } from "../src/efficiency.js";
+import { AIC_EMPIRICAL_EFFICIENCY, ZERO_OVERHEADS } from "../src/efficiency.js";
 import { aicPredictorWith } from "../src/factory.js";
 import { buildPlan } from "../src/plan.js";
 import { resolveRun } from "../src/resolve.js";
 import { RooflineKernels } from "../src/roofline.js";
 import { allReduceSolMs, ctxAttnSolMs, gemmSolMs, genAttnSolMs, moeSolMs } from "../src/sol.js";
-import { config } from "./helpers.js";
 
 const gpu = lookupGpu("h100_sxm")!;
 const tracker = () => new SourceTracker();
@@ -25,9 +24,11 @@ describe("GEMM interpolation in utilization space", () => {
   // Generated table: util = 0.3 at m = 1, 0.6 at m = 64, 0.9 at m = 1024; (n = 4096) pairs 10 % better.
   const utilOf = (m: number, n: number) => ({ 1: 0.3, 64: 0.6, 1024: 0.9 })[m]! * (n === 4096 ? 1.1 : 1);
   const rows: GemmRow[] = [];
-  for (const m of [0, 1, 64, 1024]) for (const n of [1024, 4096]) for (const k of [1024, 4096]) {
-    rows.push({ dtype: "bfloat16", m, n, k, latency: m === 0 ? 0.001 : gemmSolMs(gpu, m, n, k, "bf16") / utilOf(m, n) });
-  }
+  for (const m of [0, 1, 64, 1024])
+    for (const n of [1024, 4096])
+      for (const k of [1024, 4096]) {
+        rows.push({ dtype: "bfloat16", m, n, k, latency: m === 0 ? 0.001 : gemmSolMs(gpu, m, n, k, "bf16") / utilOf(m, n) });
+      }
   const table = new GemmTable(rows);
 
   it("returns grid points exactly", () => {
@@ -68,14 +69,29 @@ describe("GEMM interpolation in utilization space", () => {
 
 describe("attention interpolation", () => {
   const ctxRow = (batch: number, isl: number, heads: number, latency: number): AttentionRow => ({
-    batch, isl, step: 0, heads, kvHeads: 8, headDim: 128, window: 0, attnDtype: "bfloat16", kvDtype: "bfloat16", latency,
+    batch,
+    isl,
+    step: 0,
+    heads,
+    kvHeads: 8,
+    headDim: 128,
+    window: 0,
+    attnDtype: "bfloat16",
+    kvDtype: "bfloat16",
+    latency,
   });
   // b = 2 only measured up to 1024 (a ragged corner like the real tables).
   const rows = [
-    ctxRow(1, 16, 32, 0.01), ctxRow(1, 1024, 32, 0.04), ctxRow(1, 2048, 32, 0.12),
-    ctxRow(2, 16, 32, 0.012), ctxRow(2, 1024, 32, 0.07),
-    ctxRow(1, 16, 16, 0.008), ctxRow(1, 1024, 16, 0.03), ctxRow(1, 2048, 16, 0.08),
-    ctxRow(2, 16, 16, 0.01), ctxRow(2, 1024, 16, 0.05),
+    ctxRow(1, 16, 32, 0.01),
+    ctxRow(1, 1024, 32, 0.04),
+    ctxRow(1, 2048, 32, 0.12),
+    ctxRow(2, 16, 32, 0.012),
+    ctxRow(2, 1024, 32, 0.07),
+    ctxRow(1, 16, 16, 0.008),
+    ctxRow(1, 1024, 16, 0.03),
+    ctxRow(1, 2048, 16, 0.08),
+    ctxRow(2, 16, 16, 0.01),
+    ctxRow(2, 1024, 16, 0.05),
   ];
   const sol = (b: number, s: number, h: number) => ctxAttnSolMs(gpu, b, s, 0, h, 8, 128, "bf16", "bf16");
   const view = new AttentionTable(rows, "context").view("bfloat16", "bfloat16", 0, 128, 32, 8, sol)!;
@@ -127,7 +143,14 @@ describe("attention interpolation", () => {
 
 describe("all-reduce smoothing and extrapolation", () => {
   const rows = [
-    [1024, 3.0], [2048, 3.1], [4096, 3.3], [8192, 9.9], [16384, 3.4], [32768, 3.8], [65536, 5.0], [131072, 8.0],
+    [1024, 3.0],
+    [2048, 3.1],
+    [4096, 3.3],
+    [8192, 9.9],
+    [16384, 3.4],
+    [32768, 3.8],
+    [65536, 5.0],
+    [131072, 8.0],
   ].flatMap(([size, us]) => [{ numGpus: 2, messageSize: size!, latency: us! / 1000 }]);
   // Two runs of one key are averaged.
   rows.push({ numGpus: 2, messageSize: 1024, latency: 0.0032 });
@@ -173,14 +196,27 @@ describe("AIC predictor over in-memory tables", () => {
   const run = resolveRun(cfg);
   const roof = new RooflineKernels(buildPlan(run), AIC_EMPIRICAL_EFFICIENCY);
   const gemmRows: GemmRow[] = [];
-  for (const m of [1, 8192]) for (const [n, k] of [[6144, 4096], [4096, 4096]] as const) {
-    gemmRows.push({ dtype: "bfloat16", m, n, k, latency: 2 * gemmSolMs(gpu, m, n, k, "bf16") });
-  }
+  for (const m of [1, 8192])
+    for (const [n, k] of [
+      [6144, 4096],
+      [4096, 4096],
+    ] as const) {
+      gemmRows.push({ dtype: "bfloat16", m, n, k, latency: 2 * gemmSolMs(gpu, m, n, k, "bf16") });
+    }
   const db = AicDatabase.fromRows({ gemm: gemmRows });
   const p = aicPredictorWith(cfg, db, { efficiency: AIC_EMPIRICAL_EFFICIENCY, overheads: ZERO_OVERHEADS });
 
   it("marks every op's source; ops without a table fall back to roofline", () => {
-    const ops = Object.fromEntries((p.breakdown(makeBatch([{ context: true, inputLength: 100, pastKvLength: 0 }, { context: false, inputLength: 1, pastKvLength: 50 }])) as OpTime[]).map((o) => [o.op, o]));
+    const ops = Object.fromEntries(
+      (
+        p.breakdown(
+          makeBatch([
+            { context: true, inputLength: 100, pastKvLength: 0 },
+            { context: false, inputLength: 1, pastKvLength: 50 },
+          ]),
+        ) as OpTime[]
+      ).map((o) => [o.op, o]),
+    );
     expect(ops.qkv_gemm!.source).toBe("interp");
     expect(ops.qkv_gemm!.ms).toBeCloseTo(32 * 2 * gemmSolMs(gpu, 101, 6144, 4096, "bf16"), 10);
     // 28672 × 4096 holds the utilization of its nearest measured pair (n = 6144): util 0.5.
@@ -198,7 +234,18 @@ describe("AIC predictor over in-memory tables", () => {
     const attn = AicDatabase.fromRows({
       gemm: gemmRows,
       contextAttention: [1, 2].flatMap((batch) =>
-        [16, 1024, 2048].map((isl) => ({ batch, isl, step: 0, heads: 32, kvHeads: 8, headDim: 128, window: 0, attnDtype: "bfloat16", kvDtype: "bfloat16", latency: batch * (isl / 1024) ** 2 * 0.05 + 0.01 })),
+        [16, 1024, 2048].map((isl) => ({
+          batch,
+          isl,
+          step: 0,
+          heads: 32,
+          kvHeads: 8,
+          headDim: 128,
+          window: 0,
+          attnDtype: "bfloat16",
+          kvDtype: "bfloat16",
+          latency: batch * (isl / 1024) ** 2 * 0.05 + 0.01,
+        })),
       ),
     });
     const q = aicPredictorWith(cfg, attn, { overheads: ZERO_OVERHEADS });
@@ -212,7 +259,18 @@ describe("AIC predictor over in-memory tables", () => {
 
   it("per-request context attention pays the kernel floor per request", () => {
     const rowsFloor = [1, 2, 4].flatMap((batch) =>
-      [16, 64, 128, 256].map((isl) => ({ batch, isl, step: 0, heads: 32, kvHeads: 8, headDim: 128, window: 0, attnDtype: "bfloat16", kvDtype: "bfloat16", latency: 0.014 + batch * isl * 1e-5 })),
+      [16, 64, 128, 256].map((isl) => ({
+        batch,
+        isl,
+        step: 0,
+        heads: 32,
+        kvHeads: 8,
+        headDim: 128,
+        window: 0,
+        attnDtype: "bfloat16",
+        kvDtype: "bfloat16",
+        latency: 0.014 + batch * isl * 1e-5,
+      })),
     );
     const floorDb = AicDatabase.fromRows({ gemm: gemmRows, contextAttention: rowsFloor });
     const grouped = aicPredictorWith(cfg, floorDb);

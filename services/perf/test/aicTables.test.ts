@@ -1,11 +1,11 @@
-import { ZERO_OVERHEADS } from "../src/efficiency.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { makeBatch, type OpTime } from "@servesim/core";
+import { config } from "@servesim/testkit";
+import { PredictorKind } from "@servesim/wire/predictor";
 import { describe, expect, it } from "vitest";
-import { PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
-import { makeBatch, type OpTime } from "../../engine/src/simBatch.js";
-import { type LocalPredictor, createPredictor } from "../src/factory.js";
-import { config } from "./helpers.js";
+import { ZERO_OVERHEADS } from "../src/efficiency.js";
+import { createPredictor, type LocalPredictor } from "../src/factory.js";
 
 const repoRoot = resolve(import.meta.dirname, "../../..");
 const systemsDir = resolve(repoRoot, "../shared/aic-systems");
@@ -15,7 +15,14 @@ if (!present) console.log(`skipping AIC table tests: ${systemsDir} not found`);
 const noOverheads = { overheads: ZERO_OVERHEADS };
 
 async function aic(device: string, model: string, tp = 1): Promise<LocalPredictor> {
-  const cfg = config({ kind: PredictorKind.PREDICTOR_KIND_AIC, model: { name: model }, deviceName: device, databasePath: systemsDir, backendVersion: "1.2.0rc5", parallelism: { tp, pp: 1, ep: 1 } });
+  const cfg = config({
+    kind: PredictorKind.PREDICTOR_KIND_AIC,
+    model: { name: model },
+    deviceName: device,
+    databasePath: systemsDir,
+    backendVersion: "1.2.0rc5",
+    parallelism: { tp, pp: 1, ep: 1 },
+  });
   return (await createPredictor(cfg, noOverheads)) as LocalPredictor;
 }
 
@@ -30,11 +37,11 @@ const gen = (pastKvLength: number) => ({ context: false, inputLength: 1, pastKvL
 
 // performance-model.md §4.2 test vectors (bf16, window 0), [H100, H200].
 const VECTORS = {
-  gemm_m1_qkv: [0.021_020_8, 0.016_848_0],
+  gemm_m1_qkv: [0.021_020_8, 0.016_848],
   gemm_m4096_qkv: [0.293_912_5, 0.272_414_9],
   gemm_m1_proj: [0.015_980_8, 0.012_692_3],
-  ctx_1024: [0.044_400_0, 0.042_992_0],
-  ctx_4096: [0.382_288_0, 0.380_336_0],
+  ctx_1024: [0.044_4, 0.042_992],
+  ctx_4096: [0.382_288, 0.380_336],
   gen_b8: [0.027_882_7, 0.028_549_3],
   gen_b64: [0.083_301_3, 0.081_557_3],
   allreduce_tp2_4096: [0.003_505_6, 0.003_363_8],
@@ -54,8 +61,24 @@ describe.skipIf(!present)("AIC tables (../shared/aic-systems) reproduce the spec
       near(perCall(p, [ctx(4096)], "qkv_gemm", 32), VECTORS.gemm_m4096_qkv[idx]!);
       near(perCall(p, [ctx(1024)], "context_attention", 32), VECTORS.ctx_1024[idx]!);
       near(perCall(p, [ctx(4096)], "context_attention", 32), VECTORS.ctx_4096[idx]!);
-      near(perCall(p, Array.from({ length: 8 }, () => gen(1023)), "generation_attention", 32), VECTORS.gen_b8[idx]!);
-      near(perCall(p, Array.from({ length: 64 }, () => gen(1023)), "generation_attention", 32), VECTORS.gen_b64[idx]!);
+      near(
+        perCall(
+          p,
+          Array.from({ length: 8 }, () => gen(1023)),
+          "generation_attention",
+          32,
+        ),
+        VECTORS.gen_b8[idx]!,
+      );
+      near(
+        perCall(
+          p,
+          Array.from({ length: 64 }, () => gen(1023)),
+          "generation_attention",
+          32,
+        ),
+        VECTORS.gen_b64[idx]!,
+      );
       const tp2 = await aic(device, "llama-3.1-8b", 2);
       near(perCall(tp2, [gen(100)], "all_reduce", 64), VECTORS.allreduce_tp2_4096[idx]!);
       const mixtral = await aic(device, "mixtral-8x7b");

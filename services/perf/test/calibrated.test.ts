@@ -1,11 +1,11 @@
+import { makeBatch, type OpTime } from "@servesim/core";
+import { config, expectInvalid } from "@servesim/testkit";
+import { PredictorKind } from "@servesim/wire/predictor";
 import { describe, expect, it } from "vitest";
-import { PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
-import { makeBatch, type OpTime } from "../../engine/src/simBatch.js";
 import { type CalibrationSample, fitCalibration } from "../src/calibrated.js";
-import { type LocalPredictor, createPredictor } from "../src/factory.js";
+import { createPredictor, type LocalPredictor } from "../src/factory.js";
 import { parseIterationLog, pythonReprToJson } from "../src/iterationLog.js";
 import { nnls } from "../src/nnls.js";
-import { config, expectInvalid } from "./helpers.js";
 
 const truth = {
   interceptMs: 3.5,
@@ -19,7 +19,7 @@ const truth = {
 /** Deterministic pseudo-random samples from the true model. */
 function samples(withKv: boolean, noise = 0): CalibrationSample[] {
   let seed = 12345;
-  const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const out: CalibrationSample[] = [];
   for (let i = 0; i < 400; i++) {
     const numContextRequests = i % 3 === 0 ? 0 : 1 + Math.floor(rnd() * 4);
@@ -65,7 +65,12 @@ describe("fitCalibration", () => {
 
   it("keeps coefficients non-negative", () => {
     // Latency falls with generation requests: least squares would go negative, NNLS clamps to 0.
-    const s: CalibrationSample[] = Array.from({ length: 20 }, (_, i) => ({ numContextRequests: 0, numCtxTokens: 0, numGenRequests: i + 1, iterLatencyMS: 10 - 0.1 * i }));
+    const s: CalibrationSample[] = Array.from({ length: 20 }, (_, i) => ({
+      numContextRequests: 0,
+      numCtxTokens: 0,
+      numGenRequests: i + 1,
+      iterLatencyMS: 10 - 0.1 * i,
+    }));
     const fit = fitCalibration(s);
     expect(fit.model.perGenerationRequestMs).toBe(0);
     expect(fit.model.interceptMs).toBeCloseTo(9.05, 10);
@@ -73,7 +78,14 @@ describe("fitCalibration", () => {
   });
 
   it("nnls solves a small problem exactly", () => {
-    const x = nnls([[1, 0], [0, 1], [1, 1]], [1, -1, 0]);
+    const x = nnls(
+      [
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ],
+      [1, -1, 0],
+    );
     expect(x[0]).toBeCloseTo(0.5, 12);
     expect(x[1]).toBe(0);
   });
@@ -88,7 +100,13 @@ describe("iteration log", () => {
   ].join("\n");
 
   it("converts Python dict repr to JSON without touching strings", () => {
-    expect(JSON.parse(pythonReprToJson("{'a': None, 'b': True, 'c': False, 'd': 'None True', 'e': \"q'x\"}"))).toEqual({ a: null, b: true, c: false, d: "None True", e: "q'x" });
+    expect(JSON.parse(pythonReprToJson("{'a': None, 'b': True, 'c': False, 'd': 'None True', 'e': \"q'x\"}"))).toEqual({
+      a: null,
+      b: true,
+      c: false,
+      d: "None True",
+      e: "q'x",
+    });
   });
 
   it("parses iterations into samples, skipping empty ones", () => {
@@ -102,7 +120,8 @@ describe("iteration log", () => {
 });
 
 describe("calibrated predictor", () => {
-  const cfg = (calibrated: typeof truth | undefined, extra = {}) => config({ kind: PredictorKind.PREDICTOR_KIND_CALIBRATED, ...(calibrated ? { calibrated } : {}), ...extra });
+  const cfg = (calibrated: typeof truth | undefined, extra = {}) =>
+    config({ kind: PredictorKind.PREDICTOR_KIND_CALIBRATED, ...(calibrated ? { calibrated } : {}), ...extra });
 
   it("prices the linear features of a batch", async () => {
     const p = (await createPredictor(cfg(truth))) as LocalPredictor;

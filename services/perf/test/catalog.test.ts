@@ -1,13 +1,13 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { config, expectInvalid } from "@servesim/testkit";
+import { DType } from "@servesim/wire/predictor";
 import { describe, expect, it } from "vitest";
-import { DType } from "../../../gen/ts/servesim/v1/predictor.js";
-import { modelFromHfConfig, loadHfConfig } from "../src/catalog/architecture.js";
+import { loadHfConfig, modelFromHfConfig } from "../src/catalog/architecture.js";
 import { gpuFromYamlText, lookupGpu, ncclMemFor } from "../src/catalog/gpus.js";
-import { MODEL_CATALOG, kvBytesPerTokenPerGpu, lookupModel, paramCount, weightBytesPerGpu } from "../src/catalog/models.js";
+import { kvBytesPerTokenPerGpu, lookupModel, MODEL_CATALOG, paramCount, weightBytesPerGpu } from "../src/catalog/models.js";
 import { resolveRun } from "../src/resolve.js";
-import { config, expectInvalid } from "./helpers.js";
 
 const spec = (name: string) => lookupModel(name)!.spec;
 
@@ -49,7 +49,14 @@ describe("model catalog", () => {
   });
 
   it("resolves short names and Hugging Face ids case-insensitively", () => {
-    for (const n of ["llama-3.1-8b", "Llama-3.1-8B", "meta-llama/Llama-3.1-8B-Instruct", "META-LLAMA/LLAMA-3.1-8B", "Llama-3.1-8B-Instruct", "meta-llama/Meta-Llama-3.1-8B-Instruct"]) {
+    for (const n of [
+      "llama-3.1-8b",
+      "Llama-3.1-8B",
+      "meta-llama/Llama-3.1-8B-Instruct",
+      "META-LLAMA/LLAMA-3.1-8B",
+      "Llama-3.1-8B-Instruct",
+      "meta-llama/Meta-Llama-3.1-8B-Instruct",
+    ]) {
       expect(lookupModel(n)?.spec.name).toBe("Llama-3.1-8B");
     }
     expect(lookupModel("Qwen/Qwen3-32B")?.spec.name).toBe("Qwen3-32B");
@@ -103,12 +110,33 @@ describe("Hugging Face config.json", () => {
 
   it("maps Qwen2 (QKV bias), Qwen3 (q/k norm), Mistral and Mixtral to their families", () => {
     const qwen2 = modelFromHfConfig(
-      { architectures: ["Qwen2ForCausalLM"], hidden_size: 3584, intermediate_size: 18944, num_attention_heads: 28, num_hidden_layers: 28, num_key_value_heads: 4, vocab_size: 152064, sliding_window: 131072, use_sliding_window: false },
+      {
+        architectures: ["Qwen2ForCausalLM"],
+        hidden_size: 3584,
+        intermediate_size: 18944,
+        num_attention_heads: 28,
+        num_hidden_layers: 28,
+        num_key_value_heads: 4,
+        vocab_size: 152064,
+        sliding_window: 131072,
+        use_sliding_window: false,
+      },
       "qwen2",
     );
     expect(paramCount(qwen2.spec)).toBe(7_615_616_512);
     const mixtral = modelFromHfConfig(
-      { architectures: ["MixtralForCausalLM"], hidden_size: 4096, intermediate_size: 14336, num_attention_heads: 32, num_hidden_layers: 32, num_key_value_heads: 8, vocab_size: 32000, num_local_experts: 8, num_experts_per_tok: 2, sliding_window: null },
+      {
+        architectures: ["MixtralForCausalLM"],
+        hidden_size: 4096,
+        intermediate_size: 14336,
+        num_attention_heads: 32,
+        num_hidden_layers: 32,
+        num_key_value_heads: 8,
+        vocab_size: 32000,
+        num_local_experts: 8,
+        num_experts_per_tok: 2,
+        sliding_window: null,
+      },
       "mixtral",
     );
     expect(mixtral.spec.family).toBe("moe");
@@ -123,11 +151,23 @@ describe("Hugging Face config.json", () => {
   });
 
   it("names the unsupported field", () => {
-    expectInvalid(() => modelFromHfConfig({ ...llama8bConfig, architectures: ["GPT2LMHeadModel"] }, "c.json"), "config.model", /architectures \["GPT2LMHeadModel"\] is not supported/);
+    expectInvalid(
+      () => modelFromHfConfig({ ...llama8bConfig, architectures: ["GPT2LMHeadModel"] }, "c.json"),
+      "config.model",
+      /architectures \["GPT2LMHeadModel"\] is not supported/,
+    );
     expectInvalid(() => modelFromHfConfig({ ...llama8bConfig, rope_scaling: { type: "mrope" } }, "c.json"), "config.model", /rope_scaling type "mrope"/);
-    expectInvalid(() => modelFromHfConfig({ ...llama8bConfig, architectures: ["MistralForCausalLM"], sliding_window: 4096, max_position_embeddings: 32768 }, "c.json"), "config.model", /sliding_window 4096/);
+    expectInvalid(
+      () => modelFromHfConfig({ ...llama8bConfig, architectures: ["MistralForCausalLM"], sliding_window: 4096, max_position_embeddings: 32768 }, "c.json"),
+      "config.model",
+      /sliding_window 4096/,
+    );
     expectInvalid(() => modelFromHfConfig({ ...llama8bConfig, hidden_size: undefined }, "c.json"), "config.model", /"hidden_size" is missing/);
-    expectInvalid(() => modelFromHfConfig({ ...llama8bConfig, quantization_config: { quant_method: "awq" } }, "c.json"), "config.model", /quantization_config \(quant_method "awq"\)/);
+    expectInvalid(
+      () => modelFromHfConfig({ ...llama8bConfig, quantization_config: { quant_method: "awq" } }, "c.json"),
+      "config.model",
+      /quantization_config \(quant_method "awq"\)/,
+    );
     expectInvalid(() => loadHfConfig("/nonexistent/servesim/config.json"), "config.model", /no such file/);
   });
 });
@@ -151,10 +191,23 @@ describe("inline architecture", () => {
     expect(paramCount(r.model)).toBe(512_000 + 2 * (65_536 + 65_536 + 65_536 + 393_216 + 512) + 256);
   });
   it("names bad fields", () => {
-    expectInvalid(() => resolveRun(config({ model: { inline: { ...inline, architecture: "BertModel" } }, deviceName: "h100_sxm" })), "config.model.inline.architecture", /unsupported architecture "BertModel"/);
-    expectInvalid(() => resolveRun(config({ model: { inline: { ...inline, numHiddenLayers: 0 } }, deviceName: "h100_sxm" })), "config.model.inline.num_hidden_layers");
-    expectInvalid(() => resolveRun(config({ model: { inline: { ...inline, numKeyValueHeads: 3 } }, deviceName: "h100_sxm" })), "config.model.inline.num_key_value_heads");
-    expectInvalid(() => resolveRun(config({ model: { inline: { ...inline, architecture: "MixtralForCausalLM" } }, deviceName: "h100_sxm" })), "config.model.inline.num_local_experts");
+    expectInvalid(
+      () => resolveRun(config({ model: { inline: { ...inline, architecture: "BertModel" } }, deviceName: "h100_sxm" })),
+      "config.model.inline.architecture",
+      /unsupported architecture "BertModel"/,
+    );
+    expectInvalid(
+      () => resolveRun(config({ model: { inline: { ...inline, numHiddenLayers: 0 } }, deviceName: "h100_sxm" })),
+      "config.model.inline.num_hidden_layers",
+    );
+    expectInvalid(
+      () => resolveRun(config({ model: { inline: { ...inline, numKeyValueHeads: 3 } }, deviceName: "h100_sxm" })),
+      "config.model.inline.num_key_value_heads",
+    );
+    expectInvalid(
+      () => resolveRun(config({ model: { inline: { ...inline, architecture: "MixtralForCausalLM" } }, deviceName: "h100_sxm" })),
+      "config.model.inline.num_local_experts",
+    );
   });
 });
 
@@ -190,7 +243,16 @@ misc:
   nccl_version: '2.20'
 `;
     const g = gpuFromYamlText(yaml, "/tmp/x1.yaml");
-    expect(g).toMatchObject({ name: "x1", memBw: 1e12, bf16Flops: 1e14, fp8Flops: 0, numGpusPerNode: 4, otherMem: 2 ** 30, dataDir: "data/x1", ncclVersion: "2.20" });
+    expect(g).toMatchObject({
+      name: "x1",
+      memBw: 1e12,
+      bf16Flops: 1e14,
+      fp8Flops: 0,
+      numGpusPerNode: 4,
+      otherMem: 2 ** 30,
+      dataDir: "data/x1",
+      ncclVersion: "2.20",
+    });
     expect(ncclMemFor(g, 2)).toBe(1000);
     expectInvalid(() => gpuFromYamlText("gpu:\n  mem_bw: 1\n  bfloat16_tc_flops: 1\n", "/tmp/bad.yaml"), "config.gpu", /gpu\.mem_capacity is missing/);
   });
@@ -198,9 +260,26 @@ misc:
   it("resolves a GPU from a YAML path and inline hardware", () => {
     const dir = mkdtempSync(join(tmpdir(), "servesim-gpu-"));
     const path = join(dir, "mygpu.yaml");
-    writeFileSync(path, "gpu:\n  mem_bw: 2.0e12\n  mem_capacity: 34359738368\n  bfloat16_tc_flops: 5.0e14\n  fp8_tc_flops: 1.0e15\nnode:\n  intra_node_bw: 3.0e11\n  inter_node_bw: 5.0e10\n");
+    writeFileSync(
+      path,
+      "gpu:\n  mem_bw: 2.0e12\n  mem_capacity: 34359738368\n  bfloat16_tc_flops: 5.0e14\n  fp8_tc_flops: 1.0e15\nnode:\n  intra_node_bw: 3.0e11\n  inter_node_bw: 5.0e10\n",
+    );
     expect(resolveRun(config({ model: { name: "tinyllama" }, gpu: { name: path } })).gpu.name).toBe("mygpu");
-    const inline = { name: "g", memBw: 1e12, memCapacity: 1e10, bfloat16TcFlops: 1e14, fp8TcFlops: 0, fp4TcFlops: 0, intraNodeBw: 1e11, interNodeBw: 0, numGpusPerNode: 0, memBwEmpiricalScalingFactor: 0, memEmpiricalConstantLatency: 0, otherMem: 0, p2pLatency: 0 };
+    const inline = {
+      name: "g",
+      memBw: 1e12,
+      memCapacity: 1e10,
+      bfloat16TcFlops: 1e14,
+      fp8TcFlops: 0,
+      fp4TcFlops: 0,
+      intraNodeBw: 1e11,
+      interNodeBw: 0,
+      numGpusPerNode: 0,
+      memBwEmpiricalScalingFactor: 0,
+      memEmpiricalConstantLatency: 0,
+      otherMem: 0,
+      p2pLatency: 0,
+    };
     const r = resolveRun(config({ model: { name: "tinyllama" }, gpu: { inline } }));
     expect([r.gpu.numGpusPerNode, r.gpu.memBwEmpiricalScalingFactor, r.gpu.interNodeBw]).toEqual([8, 0.8, 1e11]);
     expectInvalid(() => resolveRun(config({ model: { name: "tinyllama" }, gpu: { inline: { ...inline, memBw: 0 } } })), "config.gpu.inline.mem_bw");
@@ -218,10 +297,25 @@ describe("resolveRun errors", () => {
   });
 
   it("checks parallelism and precision against model and GPU", () => {
-    expectInvalid(() => resolveRun(config({ model: { name: "qwen2.5-7b" }, deviceName: "h100_sxm", parallelism: { tp: 8, pp: 1, ep: 1 } })), "config.parallelism.tp", /28 attention heads/);
-    expectInvalid(() => resolveRun(config({ model: { name: "llama-3.1-8b" }, deviceName: "h100_sxm", parallelism: { tp: 1, pp: 1, ep: 2 } })), "config.parallelism.ep", /MoE/);
-    expectInvalid(() => resolveRun(config({ model: { name: "llama-3.1-8b" }, deviceName: "a100_sxm", weightDtype: DType.D_TYPE_FP8 })), "config.weight_dtype", /a100_sxm has no fp8/);
-    expectInvalid(() => resolveRun(config({ model: { name: "llama-3.1-8b" }, deviceName: "h100_sxm", kvCacheDtype: DType.D_TYPE_NVFP4 })), "config.kv_cache_dtype");
+    expectInvalid(
+      () => resolveRun(config({ model: { name: "qwen2.5-7b" }, deviceName: "h100_sxm", parallelism: { tp: 8, pp: 1, ep: 1 } })),
+      "config.parallelism.tp",
+      /28 attention heads/,
+    );
+    expectInvalid(
+      () => resolveRun(config({ model: { name: "llama-3.1-8b" }, deviceName: "h100_sxm", parallelism: { tp: 1, pp: 1, ep: 2 } })),
+      "config.parallelism.ep",
+      /MoE/,
+    );
+    expectInvalid(
+      () => resolveRun(config({ model: { name: "llama-3.1-8b" }, deviceName: "a100_sxm", weightDtype: DType.D_TYPE_FP8 })),
+      "config.weight_dtype",
+      /a100_sxm has no fp8/,
+    );
+    expectInvalid(
+      () => resolveRun(config({ model: { name: "llama-3.1-8b" }, deviceName: "h100_sxm", kvCacheDtype: DType.D_TYPE_NVFP4 })),
+      "config.kv_cache_dtype",
+    );
     const r = resolveRun(config({ model: { name: "mixtral-8x7b" }, deviceName: "h100_sxm", parallelism: { tp: 4, pp: 1, ep: 2 } }));
     expect([r.tp, r.ep]).toEqual([4, 2]);
     // FP8 weights imply an FP8 KV cache unless told otherwise.

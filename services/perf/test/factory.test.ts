@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { config, expectInvalid, expectInvalidAsync } from "@servesim/testkit";
+import { DType, PredictorKind } from "@servesim/wire/predictor";
 import { describe, expect, it } from "vitest";
-import { DType, PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
 import { createPredictor, describePredictor, listCatalog, predictDecodeRun } from "../src/factory.js";
-import { config, expectInvalid, expectInvalidAsync } from "./helpers.js";
 
 const aicCfg = (extra: Parameters<typeof config>[0]) =>
   config({ kind: PredictorKind.PREDICTOR_KIND_AIC, model: { name: "llama-3.1-8b" }, deviceName: "h100_sxm", backendVersion: "1.2.0rc5", ...extra });
@@ -12,15 +12,27 @@ const aicCfg = (extra: Parameters<typeof config>[0]) =>
 describe("createPredictor", () => {
   it("builds each kind with a descriptive name", async () => {
     expect((await createPredictor(config({ kind: PredictorKind.PREDICTOR_KIND_CONSTANT }))).description).toBe("constant (prefill 10 ms, decode 5 ms)");
-    const r = await createPredictor(config({ model: { name: "llama-3.1-70b" }, deviceName: "h200_sxm", parallelism: { tp: 4, pp: 1, ep: 1 }, weightDtype: DType.D_TYPE_FP8 }));
+    const r = await createPredictor(
+      config({ model: { name: "llama-3.1-70b" }, deviceName: "h200_sxm", parallelism: { tp: 4, pp: 1, ep: 1 }, weightDtype: DType.D_TYPE_FP8 }),
+    );
     expect(r.description).toBe("roofline (h200_sxm, Llama-3.1-70B, TP4, fp8)");
   });
 
   it("validates kind, scale factors, overheads and ctx_attention", async () => {
     await expectInvalidAsync(() => createPredictor(config({ kind: PredictorKind.PREDICTOR_KIND_UNSPECIFIED })), "config.kind");
-    await expectInvalidAsync(() => createPredictor(config({ model: { name: "tinyllama" }, deviceName: "h100_sxm", prefillScaleFactor: 0 })), "config.prefill_scale_factor");
-    await expectInvalidAsync(() => createPredictor(config({ model: { name: "tinyllama" }, deviceName: "h100_sxm", stepOverheadUs: -1 })), "config.step_overhead_us");
-    await expectInvalidAsync(() => createPredictor(config({ model: { name: "tinyllama" }, deviceName: "h100_sxm", ctxAttention: "exact" })), "config.ctx_attention", /grouped/);
+    await expectInvalidAsync(
+      () => createPredictor(config({ model: { name: "tinyllama" }, deviceName: "h100_sxm", prefillScaleFactor: 0 })),
+      "config.prefill_scale_factor",
+    );
+    await expectInvalidAsync(
+      () => createPredictor(config({ model: { name: "tinyllama" }, deviceName: "h100_sxm", stepOverheadUs: -1 })),
+      "config.step_overhead_us",
+    );
+    await expectInvalidAsync(
+      () => createPredictor(config({ model: { name: "tinyllama" }, deviceName: "h100_sxm", ctxAttention: "exact" })),
+      "config.ctx_attention",
+      /grouped/,
+    );
     await expectInvalidAsync(() => createPredictor(config({ model: { name: "nope" }, deviceName: "h100_sxm" })), "config.model", /unknown model "nope"/);
   });
 
@@ -28,19 +40,41 @@ describe("createPredictor", () => {
     await expectInvalidAsync(() => createPredictor(aicCfg({})), "config.database_path", /required/);
     await expectInvalidAsync(() => createPredictor(aicCfg({ databasePath: "/x", backendVersion: "" })), "config.backend_version", /required/);
     await expectInvalidAsync(() => createPredictor(aicCfg({ databasePath: "/x", deviceName: "" })), "config.device_name", /required/);
-    await expectInvalidAsync(() => createPredictor(aicCfg({ databasePath: "/no/such/systems" })), "config.database_path", /\/no\/such\/systems: no such directory/);
+    await expectInvalidAsync(
+      () => createPredictor(aicCfg({ databasePath: "/no/such/systems" })),
+      "config.database_path",
+      /\/no\/such\/systems: no such directory/,
+    );
 
     const dir = mkdtempSync(join(tmpdir(), "servesim-aic-"));
-    writeFileSync(join(dir, "h200_sxm.yaml"), "data_dir: data/h200_sxm\ngpu:\n  mem_bw: 4.8e12\n  mem_capacity: 151397597184\n  bfloat16_tc_flops: 9.89e14\nnode:\n  intra_node_bw: 4.5e11\n  inter_node_bw: 5.0e10\n");
-    await expectInvalidAsync(() => createPredictor(aicCfg({ databasePath: dir })), "config.device_name", new RegExp(`${join(dir, "h100_sxm.yaml")}: no such system YAML \\(systems here: h200_sxm\\)`));
-    await expectInvalidAsync(() => createPredictor(aicCfg({ databasePath: dir, deviceName: "h200_sxm" })), "config.device_name", /data\/h200_sxm: no AIC data directory/);
+    writeFileSync(
+      join(dir, "h200_sxm.yaml"),
+      "data_dir: data/h200_sxm\ngpu:\n  mem_bw: 4.8e12\n  mem_capacity: 151397597184\n  bfloat16_tc_flops: 9.89e14\nnode:\n  intra_node_bw: 4.5e11\n  inter_node_bw: 5.0e10\n",
+    );
+    await expectInvalidAsync(
+      () => createPredictor(aicCfg({ databasePath: dir })),
+      "config.device_name",
+      new RegExp(`${join(dir, "h100_sxm.yaml")}: no such system YAML \\(systems here: h200_sxm\\)`),
+    );
+    await expectInvalidAsync(
+      () => createPredictor(aicCfg({ databasePath: dir, deviceName: "h200_sxm" })),
+      "config.device_name",
+      /data\/h200_sxm: no AIC data directory/,
+    );
     mkdirSync(join(dir, "data/h200_sxm/gemm/trtllm/1.1.0"), { recursive: true });
-    await expectInvalidAsync(() => createPredictor(aicCfg({ databasePath: dir, deviceName: "h200_sxm" })), "config.backend_version", /no trtllm 1\.2\.0rc5 tables under .*versions here: 1\.1\.0/);
+    await expectInvalidAsync(
+      () => createPredictor(aicCfg({ databasePath: dir, deviceName: "h200_sxm" })),
+      "config.backend_version",
+      /no trtllm 1\.2\.0rc5 tables under .*versions here: 1\.1\.0/,
+    );
   });
 
   it("aic resolves a system outside the catalog from the systems directory", async () => {
     const dir = mkdtempSync(join(tmpdir(), "servesim-aic-"));
-    writeFileSync(join(dir, "gb999.yaml"), "data_dir: data/gb999\ngpu:\n  mem_bw: 1.0e13\n  mem_capacity: 1.0e11\n  bfloat16_tc_flops: 2.0e15\nnode:\n  intra_node_bw: 9.0e11\n  inter_node_bw: 1.0e11\n");
+    writeFileSync(
+      join(dir, "gb999.yaml"),
+      "data_dir: data/gb999\ngpu:\n  mem_bw: 1.0e13\n  mem_capacity: 1.0e11\n  bfloat16_tc_flops: 2.0e15\nnode:\n  intra_node_bw: 9.0e11\n  inter_node_bw: 1.0e11\n",
+    );
     await expectInvalidAsync(() => createPredictor(aicCfg({ databasePath: dir, deviceName: "gb999" })), "config.device_name", /no AIC data directory/);
     expect(describePredictor(aicCfg({ databasePath: dir, deviceName: "gb999" })).gpu?.memBw).toBe(1e13);
   });
@@ -75,7 +109,16 @@ describe("listCatalog", () => {
     const c = listCatalog();
     expect(c.predictors).toHaveLength(4);
     expect(c.models.map((m) => m.name)).toEqual(
-      expect.arrayContaining(["Llama-3.1-8B", "Llama-3.1-70B", "Llama-3.3-70B", "Qwen2.5-7B", "Qwen3-32B", "Mixtral-8x7B", "TinyLlama-1.1B", "Llama-3.1-8B-Instruct-FP8"]),
+      expect.arrayContaining([
+        "Llama-3.1-8B",
+        "Llama-3.1-70B",
+        "Llama-3.3-70B",
+        "Qwen2.5-7B",
+        "Qwen3-32B",
+        "Mixtral-8x7B",
+        "TinyLlama-1.1B",
+        "Llama-3.1-8B-Instruct-FP8",
+      ]),
     );
     const fp8 = c.models.find((m) => m.name === "Llama-3.3-70B-Instruct-FP8")!;
     expect([fp8.defaultWeightDtype, fp8.defaultKvCacheDtype, fp8.aliases]).toEqual([DType.D_TYPE_FP8, DType.D_TYPE_FP8, ["nvidia/Llama-3.3-70B-Instruct-FP8"]]);

@@ -1,8 +1,8 @@
+import { expectInvalid } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
 import { lookupGpu } from "../src/catalog/gpus.js";
 import { lookupModel } from "../src/catalog/models.js";
 import { benchHeuristic, kvCapacity } from "../src/memory.js";
-import { expectInvalid } from "./helpers.js";
 
 const llama8b = lookupModel("llama-3.1-8b")!.spec;
 const h100 = lookupGpu("h100_sxm")!;
@@ -28,10 +28,30 @@ describe("KV capacity from GPU memory (trtllm-scheduling §8)", () => {
   });
 
   it("max_tokens caps the pool; no memory left gives zero blocks", () => {
-    const capped = kvCapacity({ model: llama8b, gpu: h100, tp: 1, pp: 1, weightDtype: "bf16", kvDtype: "bf16", maxNumTokens: 8192, maxBatchSize: 2048, maxTokens: 1000, tokensPerBlock: 64 });
+    const capped = kvCapacity({
+      model: llama8b,
+      gpu: h100,
+      tp: 1,
+      pp: 1,
+      weightDtype: "bf16",
+      kvDtype: "bf16",
+      maxNumTokens: 8192,
+      maxBatchSize: 2048,
+      maxTokens: 1000,
+      tokensPerBlock: 64,
+    });
     expect([capped.maxTokens, capped.numBlocks]).toEqual([1000, 15]);
     const l40s = lookupGpu("l40s")!;
-    const none = kvCapacity({ model: lookupModel("llama-3.1-70b")!.spec, gpu: l40s, tp: 1, pp: 1, weightDtype: "bf16", kvDtype: "bf16", maxNumTokens: 8192, maxBatchSize: 256 });
+    const none = kvCapacity({
+      model: lookupModel("llama-3.1-70b")!.spec,
+      gpu: l40s,
+      tp: 1,
+      pp: 1,
+      weightDtype: "bf16",
+      kvDtype: "bf16",
+      maxNumTokens: 8192,
+      maxBatchSize: 256,
+    });
     expect([none.kvMem, none.numBlocks]).toEqual([0, 0]);
   });
 
@@ -71,7 +91,10 @@ describe("trtllm-bench max_batch_size / max_num_tokens heuristic (§9)", () => {
   it("a value the user gives wins; the heuristic fills the other", () => {
     expect(benchHeuristic({ ...base, weightDtype: "bf16", kvDtype: "bf16", maxBatchSize: 64 })).toMatchObject({ maxBatchSize: 64, maxNumTokens: 3840 });
     expect(benchHeuristic({ ...base, weightDtype: "bf16", kvDtype: "bf16", maxNumTokens: 16384 })).toMatchObject({ maxBatchSize: 2048, maxNumTokens: 16384 });
-    expect(benchHeuristic({ ...base, weightDtype: "bf16", kvDtype: "bf16", maxBatchSize: 8, maxNumTokens: 1024 })).toMatchObject({ maxBatchSize: 8, maxNumTokens: 1024 });
+    expect(benchHeuristic({ ...base, weightDtype: "bf16", kvDtype: "bf16", maxBatchSize: 8, maxNumTokens: 1024 })).toMatchObject({
+      maxBatchSize: 8,
+      maxNumTokens: 1024,
+    });
   });
 
   it("small batches round up to 64 and to multiples of 32", () => {
@@ -88,7 +111,11 @@ describe("trtllm-bench max_batch_size / max_num_tokens heuristic (§9)", () => {
   });
 
   it("errors when the model or one request does not fit", () => {
-    expectInvalid(() => benchHeuristic({ ...base, model: lookupModel("llama-3.1-70b")!.spec, weightDtype: "bf16", kvDtype: "bf16" }), "config.parallelism.tp", /The model requires at least 131\.42 GiB/);
+    expectInvalid(
+      () => benchHeuristic({ ...base, model: lookupModel("llama-3.1-70b")!.spec, weightDtype: "bf16", kvDtype: "bf16" }),
+      "config.parallelism.tp",
+      /The model requires at least 131\.42 GiB/,
+    );
     expectInvalid(
       () => benchHeuristic({ ...base, weightDtype: "bf16", kvDtype: "bf16", deviceMemBytes: 15.5 * 2 ** 30, avgIsl: 100000, avgOsl: 100000 }),
       "config.parallelism.tp",

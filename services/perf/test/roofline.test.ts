@@ -1,14 +1,13 @@
-import { ZERO_OVERHEADS } from "../src/efficiency.js";
+import { makeBatch, type OpTime } from "@servesim/core";
+import { type ConfigPartial, config } from "@servesim/testkit";
+import { PredictorKind } from "@servesim/wire/predictor";
 import { describe, expect, it } from "vitest";
-import { PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
-import { makeBatch, type OpTime } from "../../engine/src/simBatch.js";
 import { ComposedPredictor } from "../src/compose.js";
-import { AIC_EMPIRICAL_EFFICIENCY } from "../src/efficiency.js";
-import { type LocalPredictor, createPredictor } from "../src/factory.js";
+import { AIC_EMPIRICAL_EFFICIENCY, ZERO_OVERHEADS } from "../src/efficiency.js";
+import { createPredictor, type LocalPredictor } from "../src/factory.js";
 import { buildPlan } from "../src/plan.js";
 import { resolveRun } from "../src/resolve.js";
 import { RooflineKernels, weightTrafficBytes } from "../src/roofline.js";
-import { type ConfigPartial, config } from "./helpers.js";
 
 const cfg8b = (tp: number, extra: ConfigPartial = {}) =>
   config({ kind: PredictorKind.PREDICTOR_KIND_ROOFLINE, model: { name: "llama-3.1-8b" }, deviceName: "h100_sxm", parallelism: { tp, pp: 1, ep: 1 }, ...extra });
@@ -67,7 +66,8 @@ describe("op decomposition of Llama-3.1-8B (FLOPs and bytes over all layers, x =
     expect(shapes("qwen2.5-7b", 1)).toBe("4608x3584 3584x3584 37888x3584 3584x18944");
     expect(shapes("tinyllama", 1)).toBe("2560x2048 2048x2048 11264x2048 2048x5632");
     expect(shapes("mixtral-8x7b", 1)).toBe("6144x4096 4096x4096");
-    const lm = (model: string, tp: number) => buildPlan(resolveRun(config({ model: { name: model }, deviceName: "h100_sxm", parallelism: { tp, pp: 1, ep: 1 } }))).logits.n;
+    const lm = (model: string, tp: number) =>
+      buildPlan(resolveRun(config({ model: { name: model }, deviceName: "h100_sxm", parallelism: { tp, pp: 1, ep: 1 } }))).logits.n;
     expect([lm("llama-3.1-70b", 8), lm("qwen2.5-7b", 1), lm("mixtral-8x7b", 1)]).toEqual([16_032, 152_064, 32_000]);
   });
 
@@ -145,9 +145,12 @@ describe("batch composition (performance-model §3.2)", () => {
 
   it("scale factors apply to kernels, overheads are added per step, request and layer", async () => {
     const base = await roofline(1);
-    const tuned = (await createPredictor(cfg8b(1, { prefillScaleFactor: 2, decodeScaleFactor: 0.5, stepOverheadUs: 100, perRequestOverheadUs: 10, perLayerOverheadUs: 2 }), {
-      efficiency: AIC_EMPIRICAL_EFFICIENCY,
-    })) as LocalPredictor;
+    const tuned = (await createPredictor(
+      cfg8b(1, { prefillScaleFactor: 2, decodeScaleFactor: 0.5, stepOverheadUs: 100, perRequestOverheadUs: 10, perLayerOverheadUs: 2 }),
+      {
+        efficiency: AIC_EMPIRICAL_EFFICIENCY,
+      },
+    )) as LocalPredictor;
     const overhead = 0.1 + 0.002 * 32;
     const prefill = makeBatch([ctx(300), gen(50)]);
     expect(tuned.predict(prefill)).toBeCloseTo(2 * base.predict(prefill) + overhead + 0.02, 10);
@@ -183,7 +186,9 @@ describe("batch composition (performance-model §3.2)", () => {
   });
 
   it("Mixtral prices experts through the MoE op and PP adds hand-offs", async () => {
-    const mixtral = (await createPredictor(config({ model: { name: "mixtral-8x7b" }, deviceName: "h100_sxm" }), { efficiency: AIC_EMPIRICAL_EFFICIENCY })) as LocalPredictor;
+    const mixtral = (await createPredictor(config({ model: { name: "mixtral-8x7b" }, deviceName: "h100_sxm" }), {
+      efficiency: AIC_EMPIRICAL_EFFICIENCY,
+    })) as LocalPredictor;
     const ops = byOp(mixtral.breakdown(makeBatch([ctx(64)])) as OpTime[]);
     // 64 tokens × top-2 × 4096 × 14336 × 3 × 2 FLOPs per layer.
     expect(ops.moe!.flops).toBe(32 * 64 * 2 * 4096 * 14_336 * 6);

@@ -1,18 +1,14 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { dtypeFromPrecision } from "../../perf/src/dtypes.js";
-import { GPU_CATALOG, toGpuHardware } from "../../perf/src/catalog/gpus.js";
-import { MODEL_CATALOG, paramCount, toModelArchitecture } from "../../perf/src/catalog/models.js";
-import { resolvedRunFacts } from "../../perf/src/factory.js";
-import { resolveRun } from "../../perf/src/resolve.js";
-import type { BatchPredictor } from "../../engine/src/simBatch.js";
+import type { BatchPredictor } from "@servesim/core";
+import { InvalidArgumentError } from "@servesim/core";
+import { dtypeFromPrecision, GPU_CATALOG, MODEL_CATALOG, paramCount, resolvedRunFacts, resolveRun, toGpuHardware, toModelArchitecture } from "@servesim/perf";
 import {
-  DType,
-  PredictorKind,
   type CatalogModel,
   type DescribePredictorResponse,
+  DType,
   type ListCatalogResponse,
   type PredictorConfig,
-} from "../../../gen/ts/servesim/v1/predictor.js";
+  PredictorKind,
+} from "@servesim/wire/predictor";
 import type { PredictorBuilder } from "./predictorCache.js";
 
 const ALL_KINDS = [

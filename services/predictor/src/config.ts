@@ -1,5 +1,4 @@
-import { DEFAULT_PORTS, loadServerConfig, type ServerConfig } from "../../common/src/config.js";
-import { integerSetting, resolveSettings, setting, type SettingsSources } from "../../common/src/settings.js";
+import { DEFAULT_PORTS, integerSetting, loadServerConfig, resolveSettings, type ServerConfig, type SettingsSources, setting } from "@servesim/server-common";
 
 export const PREDICTOR_SERVICE_NAME = "servesim.v1.PredictorService";
 

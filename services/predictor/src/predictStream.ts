@@ -1,11 +1,10 @@
-import { status as Status, type ServerDuplexStream } from "@grpc/grpc-js";
+import { type ServerDuplexStream, status as Status } from "@grpc/grpc-js";
+import type { BatchPredictor } from "@servesim/core";
+import { CancelledError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError } from "@servesim/core";
+import { type CallContext, createCallContext, ServerError, toServiceError } from "@servesim/server-common";
+import { type DecodeRunLimits, type DecodeRunSpec, decodeDecodeRun, decodeRunBatches, decodeSimBatch } from "@servesim/wire";
+import type { PredictStreamRequest, PredictStreamResponse } from "@servesim/wire/predictor";
 import type { Logger } from "pino";
-import { createCallContext, type CallContext } from "../../common/src/callContext.js";
-import { CancelledError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError } from "../../common/src/errors.js";
-import { ServerError, toServiceError } from "../../common/src/grpcErrors.js";
-import type { BatchPredictor } from "../../engine/src/simBatch.js";
-import type { PredictStreamRequest, PredictStreamResponse } from "../../../gen/ts/servesim/v1/predictor.js";
-import { decodeDecodeRun, decodeRunBatches, decodeSimBatch, type DecodeRunLimits, type DecodeRunSpec } from "./batchCodec.js";
 import type { PredictorCache } from "./predictorCache.js";
 import { breakdownOf, priceBatch, priceDecodeRun } from "./pricing.js";
 
@@ -31,8 +30,7 @@ function atMessage(err: unknown, index: number): unknown {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-const hasDecodeRuns = (p: BatchPredictor): p is BatchPredictor & Required<Pick<BatchPredictor, "predictDecodeRun">> =>
-  typeof p.predictDecodeRun === "function";
+const hasDecodeRuns = (p: BatchPredictor): p is BatchPredictor & Required<Pick<BatchPredictor, "predictDecodeRun">> => typeof p.predictDecodeRun === "function";
 
 /**
  * One PredictStream: message 0 configures the predictor, every later message is a batch or a decode

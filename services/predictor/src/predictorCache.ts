@@ -1,5 +1,5 @@
-import type { BatchPredictor } from "../../engine/src/simBatch.js";
-import { PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
+import type { BatchPredictor } from "@servesim/core";
+import { PredictorConfig } from "@servesim/wire/predictor";
 
 export type PredictorBuilder = (config: PredictorConfig) => Promise<BatchPredictor>;
 
@@ -50,6 +50,13 @@ export class PredictorCache {
   async close(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(all.map((p) => p.then((pred) => pred.close?.(), () => undefined)));
+    await Promise.all(
+      all.map((p) =>
+        p.then(
+          (pred) => pred.close?.(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }

@@ -1,24 +1,24 @@
-import type { Logger } from "pino";
-import { unaryHandler } from "../../common/src/callContext.js";
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import type { ServiceRegistration } from "../../common/src/server.js";
-import { createPredictor } from "../../perf/src/factory.js";
+import { InvalidArgumentError } from "@servesim/core";
+import { createPredictor } from "@servesim/perf";
+import type { ServiceRegistration } from "@servesim/server-common";
+import { unaryHandler } from "@servesim/server-common";
+import { decodeSimBatch } from "@servesim/wire";
 import {
-  PredictorServiceService,
   type DescribePredictorRequest,
   type DescribePredictorResponse,
   type ListCatalogRequest,
   type ListCatalogResponse,
   type PredictorConfig,
   type PredictorKind,
+  type PredictorServiceServer,
+  PredictorServiceService,
   type PredictRequest,
   type PredictResponse,
-  type PredictorServiceServer,
-} from "../../../gen/ts/servesim/v1/predictor.js";
-import { decodeSimBatch } from "./batchCodec.js";
+} from "@servesim/wire/predictor";
+import type { Logger } from "pino";
 import { availableKinds, catalogEntries, describePredictor } from "./catalog.js";
 import { PREDICTOR_SERVICE_NAME, type PredictorLimits } from "./config.js";
-import { PredictorCache, type PredictorBuilder } from "./predictorCache.js";
+import { type PredictorBuilder, PredictorCache } from "./predictorCache.js";
 import { PredictStreamRegistry } from "./predictStream.js";
 import { breakdownOf, priceBatch } from "./pricing.js";
 
@@ -61,14 +61,10 @@ export function createPredictorService(opts: PredictorServiceOptions): ServiceRe
       return { predictors: await kinds, ...catalogEntries() };
     }),
 
-    describePredictor: unaryHandler(
-      "DescribePredictor",
-      logger,
-      async (req: DescribePredictorRequest): Promise<DescribePredictorResponse> => {
-        const config = requireConfig(req.config);
-        return describePredictor(config, await cache.get(config));
-      },
-    ),
+    describePredictor: unaryHandler("DescribePredictor", logger, async (req: DescribePredictorRequest): Promise<DescribePredictorResponse> => {
+      const config = requireConfig(req.config);
+      return describePredictor(config, await cache.get(config));
+    }),
   };
 
   return {

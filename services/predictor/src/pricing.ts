@@ -1,6 +1,6 @@
-import { FailedPreconditionError } from "../../common/src/errors.js";
-import type { BatchPredictor, SimBatch } from "../../engine/src/simBatch.js";
-import type { OpTime } from "../../../gen/ts/servesim/v1/predictor.js";
+import type { BatchPredictor, SimBatch } from "@servesim/core";
+import { FailedPreconditionError } from "@servesim/core";
+import type { OpTime } from "@servesim/wire/predictor";
 
 /** `ms` if it is a valid batch time (finite and > 0), else FAILED_PRECONDITION naming the batch. */
 function checkedTime(predictor: BatchPredictor, ms: unknown, numContext: number, numGeneration: number): number {

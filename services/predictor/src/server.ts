@@ -1,5 +1,5 @@
+import { type ServerHandle, startGrpcServer } from "@servesim/server-common";
 import type { Logger } from "pino";
-import { startGrpcServer, type ServerHandle } from "../../common/src/server.js";
 import type { PredictorServerConfig } from "./config.js";
 import type { PredictorBuilder } from "./predictorCache.js";
 import { createPredictorService } from "./predictorService.js";

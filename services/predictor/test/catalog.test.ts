@@ -1,15 +1,9 @@
 import { status } from "@grpc/grpc-js";
+import { InvalidArgumentError } from "@servesim/core";
+import { callError, constantConfig, startTestServer, type TestServer } from "@servesim/testkit";
+import { type DescribePredictorResponse, DType, type ListCatalogResponse, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  DType,
-  PredictorKind,
-  type DescribePredictorResponse,
-  type ListCatalogResponse,
-  type PredictorConfig,
-} from "../../../gen/ts/servesim/v1/predictor.js";
-import { InvalidArgumentError } from "../../common/src/errors.js";
 import { availableKinds } from "../src/catalog.js";
-import { callError, constantConfig, startTestServer, type TestServer } from "./harness.js";
 
 describe("ListCatalog and DescribePredictor", () => {
   let s: TestServer;
@@ -18,8 +12,7 @@ describe("ListCatalog and DescribePredictor", () => {
   });
   afterAll(() => s.stop());
 
-  const listCatalog = () =>
-    new Promise<ListCatalogResponse>((res, rej) => s.client.listCatalog({}, (e, r) => (e ? rej(e) : res(r))));
+  const listCatalog = () => new Promise<ListCatalogResponse>((res, rej) => s.client.listCatalog({}, (e, r) => (e ? rej(e) : res(r))));
   const describeConfig = (config: PredictorConfig | undefined) =>
     new Promise<DescribePredictorResponse>((res, rej) => s.client.describePredictor({ config }, (e, r) => (e ? rej(e) : res(r))));
 

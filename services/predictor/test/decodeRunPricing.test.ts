@@ -1,8 +1,7 @@
 import { status } from "@grpc/grpc-js";
+import type { BatchPredictor } from "@servesim/core";
+import { constantConfig, gen, openStream, rooflineLlama8bH100Fp8, startTestServer, wireBatch } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
-import type { BatchPredictor } from "../../engine/src/simBatch.js";
-import { rooflineLlama8bH100Fp8 } from "../../perf/test/helpers.js";
-import { constantConfig, gen, openStream, startTestServer, wireBatch } from "./harness.js";
 
 const roofline = rooflineLlama8bH100Fp8();
 

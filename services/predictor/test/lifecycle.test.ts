@@ -1,7 +1,6 @@
 import { status } from "@grpc/grpc-js";
+import { constantConfig, gate, gen, healthClient, openStream, predict, reflectionClient, startTestServer, wireBatch } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
-import { healthClient, reflectionClient } from "../../common/test/grpcClients.js";
-import { constantConfig, gate, gen, openStream, predict, startTestServer, wireBatch } from "./harness.js";
 
 describe("health and reflection", () => {
   it("reports SERVING for the server and for servesim.v1.PredictorService, NOT_FOUND for others", async () => {

@@ -1,9 +1,8 @@
 import { status } from "@grpc/grpc-js";
+import { createPredictor } from "@servesim/perf";
+import { callError, constantConfig, ctx, gate, gen, predict, startTestServer, type TestServer, wireBatch } from "@servesim/testkit";
+import { Phase, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-import { createPredictor } from "../../perf/src/factory.js";
-import { Phase } from "../../../gen/ts/servesim/v1/predictor.js";
-import { callError, constantConfig, ctx, gate, gen, predict, startTestServer, wireBatch, type TestServer } from "./harness.js";
 
 describe("Predict (constant predictor)", () => {
   let s: TestServer;
@@ -38,7 +37,14 @@ describe("Predict (constant predictor)", () => {
   });
 
   it("accepts the packed form", async () => {
-    const batch = { entries: [], packed: { isContext: [false, false], inputLength: [1, 1], pastKvLength: [3, 4] }, numContextRequests: 0, numContextTokens: 0, numGenerationRequests: 2, numGenerationTokens: 2 };
+    const batch = {
+      entries: [],
+      packed: { isContext: [false, false], inputLength: [1, 1], pastKvLength: [3, 4] },
+      numContextRequests: 0,
+      numContextTokens: 0,
+      numGenerationRequests: 2,
+      numGenerationTokens: 2,
+    };
     expect((await predict(s.client, { config: constantConfig(), batch })).timeMs).toBe(5);
   });
 
@@ -59,17 +65,55 @@ describe("Predict (constant predictor)", () => {
   const bad: Array<[string, () => Parameters<typeof predict>[1], string]> = [
     ["missing config", () => ({ batch: wireBatch([gen(1)]) }), "config: is required"],
     ["missing batch", () => ({ config: constantConfig() }), "batch: is required"],
-    ["unspecified predictor kind", () => ({ config: constantConfig({ kind: PredictorKind.PREDICTOR_KIND_UNSPECIFIED }), batch: wireBatch([gen(1)]) }), "config.kind:"],
+    [
+      "unspecified predictor kind",
+      () => ({ config: constantConfig({ kind: PredictorKind.PREDICTOR_KIND_UNSPECIFIED }), batch: wireBatch([gen(1)]) }),
+      "config.kind:",
+    ],
     ["unknown predictor kind", () => ({ config: constantConfig({ kind: 99 as PredictorKind }), batch: wireBatch([gen(1)]) }), "config.kind:"],
-    ["negative constant time", () => ({ config: constantConfig({ constantPrefillTimeMs: -1 }), batch: wireBatch([gen(1)]) }), "config.constant_prefill_time_ms:"],
+    [
+      "negative constant time",
+      () => ({ config: constantConfig({ constantPrefillTimeMs: -1 }), batch: wireBatch([gen(1)]) }),
+      "config.constant_prefill_time_ms:",
+    ],
     ["empty batch", () => ({ config: constantConfig(), batch: wireBatch([]) }), "batch: is empty"],
-    ["unspecified phase", () => ({ config: constantConfig(), batch: wireBatch([{ phase: Phase.PHASE_UNSPECIFIED, inputLength: 1, pastKvLength: 0 }]) }), "batch.entries[0].phase: is unspecified"],
-    ["generation entry with input_length 3", () => ({ config: constantConfig(), batch: wireBatch([gen(1), { phase: Phase.PHASE_GENERATION, inputLength: 3, pastKvLength: 0 }]) }), "batch.entries[1].input_length: must be 1"],
+    [
+      "unspecified phase",
+      () => ({ config: constantConfig(), batch: wireBatch([{ phase: Phase.PHASE_UNSPECIFIED, inputLength: 1, pastKvLength: 0 }]) }),
+      "batch.entries[0].phase: is unspecified",
+    ],
+    [
+      "generation entry with input_length 3",
+      () => ({ config: constantConfig(), batch: wireBatch([gen(1), { phase: Phase.PHASE_GENERATION, inputLength: 3, pastKvLength: 0 }]) }),
+      "batch.entries[1].input_length: must be 1",
+    ],
     ["context entry with input_length 0", () => ({ config: constantConfig(), batch: wireBatch([ctx(0)]) }), "batch.entries[0].input_length: must be >= 1"],
     ["totals that disagree", () => ({ config: constantConfig(), batch: { ...wireBatch([ctx(5)]), numContextTokens: 6 } }), "batch.num_context_tokens: is 6"],
-    ["entries and packed both set", () => ({ config: constantConfig(), batch: { ...wireBatch([gen(1)]), packed: { isContext: [false], inputLength: [1], pastKvLength: [1] } } }), "batch: entries and packed are both set"],
-    ["packed arrays of different lengths", () => ({ config: constantConfig(), batch: { entries: [], packed: { isContext: [false, false], inputLength: [1], pastKvLength: [1, 2] }, numContextRequests: 0, numContextTokens: 0, numGenerationRequests: 2, numGenerationTokens: 2 } }), "batch.packed: is_context, input_length and past_kv_length must have the same length (got 2, 1, 2)"],
-    ["batch over SERVESIM_MAX_BATCH_ENTRIES", () => ({ config: constantConfig(), batch: wireBatch([gen(1), gen(2), gen(3), gen(4), gen(5)]) }), "batch: has 5 entries, more than the limit of 4"],
+    [
+      "entries and packed both set",
+      () => ({ config: constantConfig(), batch: { ...wireBatch([gen(1)]), packed: { isContext: [false], inputLength: [1], pastKvLength: [1] } } }),
+      "batch: entries and packed are both set",
+    ],
+    [
+      "packed arrays of different lengths",
+      () => ({
+        config: constantConfig(),
+        batch: {
+          entries: [],
+          packed: { isContext: [false, false], inputLength: [1], pastKvLength: [1, 2] },
+          numContextRequests: 0,
+          numContextTokens: 0,
+          numGenerationRequests: 2,
+          numGenerationTokens: 2,
+        },
+      }),
+      "batch.packed: is_context, input_length and past_kv_length must have the same length (got 2, 1, 2)",
+    ],
+    [
+      "batch over SERVESIM_MAX_BATCH_ENTRIES",
+      () => ({ config: constantConfig(), batch: wireBatch([gen(1), gen(2), gen(3), gen(4), gen(5)]) }),
+      "batch: has 5 entries, more than the limit of 4",
+    ],
   ];
   it.each(bad)("answers INVALID_ARGUMENT for %s", async (_name, req, details) => {
     const err = await callError(predict(s.client, req()));

@@ -1,8 +1,8 @@
 import { status } from "@grpc/grpc-js";
+import type { BatchPredictor, SimBatch } from "@servesim/core";
+import { constantConfig, ctx, gen, openStream, startTestServer, type TestServer, wireBatch } from "@servesim/testkit";
+import { Phase, PredictorKind } from "@servesim/wire/predictor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Phase, PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
-import type { BatchPredictor, SimBatch } from "../../engine/src/simBatch.js";
-import { constantConfig, ctx, gen, openStream, startTestServer, wireBatch, type TestServer } from "./harness.js";
 
 /** A predictor whose time depends on every KV length: 1 ms + Σ past_kv_length / 1000. */
 const kvSensitive: BatchPredictor = {
@@ -27,7 +27,17 @@ describe("PredictStream", () => {
     st.send({ batch: wireBatch([ctx(100)]), sequence: 7 });
     st.send({ batch: wireBatch([gen(100), gen(3)]), sequence: 8 });
     st.send({ batch: wireBatch([gen(101), ctx(10, 0)]), sequence: 9, includeBreakdown: true });
-    st.send({ batch: { entries: [], packed: { isContext: [false], inputLength: [1], pastKvLength: [9] }, numContextRequests: 0, numContextTokens: 0, numGenerationRequests: 1, numGenerationTokens: 1 }, sequence: 10 });
+    st.send({
+      batch: {
+        entries: [],
+        packed: { isContext: [false], inputLength: [1], pastKvLength: [9] },
+        numContextRequests: 0,
+        numContextTokens: 0,
+        numGenerationRequests: 1,
+        numGenerationTokens: 1,
+      },
+      sequence: 10,
+    });
     st.call.end();
     expect(await st.status).toBeNull();
     expect(st.responses.map((r) => [r.sequence, r.timeMs])).toEqual([
@@ -75,7 +85,11 @@ describe("PredictStream", () => {
     ["an empty message", {}, "message[1].message: carries neither batch nor decode_run"],
     ["a decode run without requests", { decodeRun: { pastKvLength: [], numSteps: 2 } }, "message[1].decode_run.past_kv_length: is empty"],
     ["a decode run of 0 steps", { decodeRun: { pastKvLength: [3], numSteps: 0 } }, "message[1].decode_run.num_steps: must be an integer >= 1"],
-    ["a batch over the size limit", { batch: wireBatch(Array.from({ length: 17 }, (_, i) => gen(i))) }, "message[1].batch: has 17 entries, more than the limit of 16"],
+    [
+      "a batch over the size limit",
+      { batch: wireBatch(Array.from({ length: 17 }, (_, i) => gen(i))) },
+      "message[1].batch: has 17 entries, more than the limit of 16",
+    ],
   ];
   it.each(bad)("ends with INVALID_ARGUMENT for %s", async (_name, message, details) => {
     const st = openStream(s.client);

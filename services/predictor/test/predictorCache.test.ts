@@ -1,8 +1,8 @@
+import { InvalidArgumentError } from "@servesim/core";
+import { constantConfig } from "@servesim/testkit";
+import type { PredictorConfig } from "@servesim/wire/predictor";
 import { describe, expect, it } from "vitest";
-import type { PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-import { InvalidArgumentError } from "../../common/src/errors.js";
 import { configKey, PredictorCache } from "../src/predictorCache.js";
-import { constantConfig } from "./harness.js";
 
 function countingCache(capacity: number) {
   const built: number[] = [];

@@ -1,30 +1,30 @@
-export { PERCENTILE_KEYS, percentileStats, type PercentileStats } from "./percentiles.js";
+export { PERCENTILE_KEYS, type PercentileStats, percentileStats } from "@servesim/core";
+export {
+  type IterationLogFormat,
+  type IterationLogStats,
+  iterationLogLine,
+  simTimestamp,
+} from "./iterationLog.js";
 export {
   computeMetrics,
-  requestMetrics,
   type FailureSummary,
   type RequestMetrics,
   type RunMetrics,
+  requestMetrics,
 } from "./metrics.js";
-export { DEFAULT_EMULATED_VERSION, countIterationKinds, worldSize, type ReportInput } from "./reportInput.js";
+export { formatExp, formatFixed, pyFloatRepr } from "./pyFormat.js";
+export { countIterationKinds, DEFAULT_EMULATED_VERSION, type ReportInput, worldSize } from "./reportInput.js";
+export { buildReportJson, datasetJson, renderReportJson } from "./reportJson.js";
+export { type RequestJsonOptions, requestJsonLine, requestJsonObject } from "./requestJson.js";
 export {
-  RULE,
   backendSection,
   datasetCell,
   datasetSection,
   performanceSection,
+  RULE,
   renderTextReport,
   requestSection,
   simBanner,
   simulationSection,
   worldSection,
 } from "./textReport.js";
-export { buildReportJson, datasetJson, renderReportJson } from "./reportJson.js";
-export { requestJsonLine, requestJsonObject, type RequestJsonOptions } from "./requestJson.js";
-export {
-  iterationLogLine,
-  simTimestamp,
-  type IterationLogFormat,
-  type IterationLogStats,
-} from "./iterationLog.js";
-export { formatExp, formatFixed, pyFloatRepr } from "./pyFormat.js";

@@ -1,4 +1,4 @@
-import type { PercentileStats } from "./percentiles.js";
+import type { PercentileStats } from "@servesim/core";
 
 /**
  * `percentileStats` of every inter-token gap (t[k] − t[k−1]) of every series, pooled in series order,

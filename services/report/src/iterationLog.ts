@@ -1,4 +1,4 @@
-import type { IterationStats } from "../../engine/src/types.js";
+import type { IterationStats } from "@servesim/core";
 import { pyFloatRepr } from "./pyFormat.js";
 
 /**

@@ -1,6 +1,6 @@
-import type { RequestRecord } from "../../engine/src/types.js";
+import type { RequestRecord } from "@servesim/core";
+import { type PercentileStats, percentileStatsInPlace } from "@servesim/core";
 import { interTokenGapStats } from "./interTokenGaps.js";
-import { percentileStatsInPlace, type PercentileStats } from "./percentiles.js";
 
 /** One request's trtllm-bench fields (trtllm-bench-compat.md §5.1). Times in ms, rates per second. */
 export interface RequestMetrics {

@@ -1,5 +1,5 @@
-import type { IterationStats } from "../../engine/src/types.js";
-import type { DatasetMetadata } from "../../workload/src/metadata.js";
+import type { IterationStats } from "@servesim/core";
+import type { DatasetMetadata } from "@servesim/workload";
 
 export const DEFAULT_EMULATED_VERSION = "1.2.0rc5 (sim)";
 

@@ -1,7 +1,7 @@
-import type { DatasetMetadata } from "../../workload/src/metadata.js";
+import type { PercentileStats } from "@servesim/core";
+import type { DatasetMetadata } from "@servesim/workload";
 import type { RunMetrics } from "./metrics.js";
-import type { PercentileStats } from "./percentiles.js";
-import { DEFAULT_EMULATED_VERSION, worldSize, type ReportInput } from "./reportInput.js";
+import { DEFAULT_EMULATED_VERSION, type ReportInput, worldSize } from "./reportInput.js";
 
 /** A PercentileStats in trtllm-bench's key order (p50, p90, p95, p99, minimum, maximum, average). */
 const stats = (p: PercentileStats): PercentileStats => ({

@@ -1,4 +1,4 @@
-import type { RequestRecord } from "../../engine/src/types.js";
+import type { RequestRecord } from "@servesim/core";
 
 export interface RequestJsonOptions {
   /** Include `token_times_ms` (one number per output token). Default true. */

@@ -1,6 +1,6 @@
-import type { DatasetMetadata } from "../../workload/src/metadata.js";
+import type { PercentileStats } from "@servesim/core";
+import type { DatasetMetadata } from "@servesim/workload";
 import type { RunMetrics } from "./metrics.js";
-import type { PercentileStats } from "./percentiles.js";
 import { formatExp, formatFixed } from "./pyFormat.js";
 import { DEFAULT_EMULATED_VERSION, type ReportInput } from "./reportInput.js";
 

@@ -1,5 +1,5 @@
-import type { IterationStats, RequestRecord } from "../../engine/src/types.js";
-import { computeDatasetMetadata } from "../../workload/src/metadata.js";
+import type { IterationStats, RequestRecord } from "@servesim/core";
+import { computeDatasetMetadata } from "@servesim/workload";
 import type { ReportInput } from "../src/reportInput.js";
 
 function record(taskId: number, inputLength: number, startMs: number, times: number[]): RequestRecord {
@@ -24,11 +24,7 @@ function record(taskId: number, inputLength: number, startMs: number, times: num
 }
 
 /** trtllm-scheduling.md §11.2: R0 P=100 N=3, R1 P=200 N=2, R2 P=50 N=2, all submitted at 0. */
-export const example112: RequestRecord[] = [
-  record(0, 100, 0, [10, 15, 25]),
-  record(1, 200, 0, [10, 15]),
-  record(2, 50, 0, [25, 30]),
-];
+export const example112: RequestRecord[] = [record(0, 100, 0, [10, 15, 25]), record(1, 200, 0, [10, 15]), record(2, 50, 0, [25, 30])];
 
 export const failedRecord: RequestRecord = {
   ...record(3, 9000, 0, [0]),

@@ -1,12 +1,11 @@
+import type { BatchPredictor, SimBatch } from "@servesim/core";
+import { PERCENTILE_KEYS, type PercentileStats, percentileStats } from "@servesim/core";
+import type { EngineOptions, RequestRecord } from "@servesim/engine";
+import { runSimulationSync, Simulation } from "@servesim/engine";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { BatchPredictor, SimBatch } from "../../engine/src/simBatch.js";
-import { runSimulationSync } from "../../engine/src/run.js";
-import { Simulation } from "../../engine/src/simulation.js";
-import type { EngineOptions, RequestRecord } from "../../engine/src/types.js";
 import { interTokenGapStats } from "../src/interTokenGaps.js";
-import { computeMetrics, requestMetrics, type RunMetrics } from "../src/metrics.js";
-import { PERCENTILE_KEYS, percentileStats, type PercentileStats } from "../src/percentiles.js";
+import { computeMetrics, type RunMetrics, requestMetrics } from "../src/metrics.js";
 
 /** The straightforward definition: every gap materialised in series order, then percentileStats. */
 function reference(series: readonly ArrayLike<number>[]): PercentileStats {
@@ -96,19 +95,15 @@ describe("interTokenGapStats: identical to materialising and sorting every gap",
   it("arbitrary doubles in shared and own buffers (fast-check)", () => {
     const value = fc.oneof(fc.double(), fc.constantFrom(0, -0, 1, 1.5, -2));
     fc.assert(
-      fc.property(
-        fc.array(value, { minLength: 0, maxLength: 60 }),
-        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.boolean()), { maxLength: 40 }),
-        (values, cuts) => {
-          const buf = Float64Array.from(values);
-          const series = cuts.map(([a, b, own]) => {
-            const first = values.length === 0 ? 0 : a % values.length;
-            const view = buf.subarray(first, first + (b % (values.length - first + 1)));
-            return own ? view.slice() : view;
-          });
-          expectIdentical(interTokenGapStats(series), reference(series));
-        },
-      ),
+      fc.property(fc.array(value, { minLength: 0, maxLength: 60 }), fc.array(fc.tuple(fc.nat(), fc.nat(), fc.boolean()), { maxLength: 40 }), (values, cuts) => {
+        const buf = Float64Array.from(values);
+        const series = cuts.map(([a, b, own]) => {
+          const first = values.length === 0 ? 0 : a % values.length;
+          const view = buf.subarray(first, first + (b % (values.length - first + 1)));
+          return own ? view.slice() : view;
+        });
+        expectIdentical(interTokenGapStats(series), reference(series));
+      }),
       { numRuns: 300 },
     );
   });

@@ -1,6 +1,6 @@
+import { percentileStats } from "@servesim/core";
 import { describe, expect, it } from "vitest";
 import { computeMetrics, requestMetrics } from "../src/metrics.js";
-import { percentileStats } from "../src/percentiles.js";
 import { example112, failedRecord } from "./fixtures.js";
 
 describe("percentileStats (nearest rank s[floor(n·p)])", () => {

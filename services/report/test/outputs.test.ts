@@ -15,19 +15,47 @@ describe("report.json", () => {
     expect(keys(report)).toEqual(["engine", "world_info", "request_info", "performance", "streaming_metrics", "dataset", "sim", "simulation"]);
     expect(keys(report["engine"])).toEqual(["model", "model_path", "engine_dir", "version", "backend", "dtype", "kv_cache_dtype", "quantization"]);
     expect(keys(report["world_info"])).toEqual([
-      "tp_size", "pp_size", "ep_size", "world_size", "max_batch_size", "max_num_tokens", "scheduling_policy", "kv_cache_percentage", "issue_rate",
+      "tp_size",
+      "pp_size",
+      "ep_size",
+      "world_size",
+      "max_batch_size",
+      "max_num_tokens",
+      "scheduling_policy",
+      "kv_cache_percentage",
+      "issue_rate",
     ]);
     expect(keys(report["request_info"])).toEqual(["num_requests", "avg_num_concurrent_requests", "avg_input_length", "avg_output_length"]);
     expect(keys(report["performance"])).toEqual([
-      "total_latency_ms", "avg_request_latency_ms", "request_throughput_req_s", "system_output_throughput_tok_s",
-      "system_total_throughput_tok_s", "output_throughput_per_user_tok_s", "output_throughput_per_gpu_tok_s", "request_latency_percentiles_ms",
+      "total_latency_ms",
+      "avg_request_latency_ms",
+      "request_throughput_req_s",
+      "system_output_throughput_tok_s",
+      "system_total_throughput_tok_s",
+      "output_throughput_per_user_tok_s",
+      "output_throughput_per_gpu_tok_s",
+      "request_latency_percentiles_ms",
     ]);
     expect(keys(report["streaming_metrics"])).toEqual([
-      "token_output_speed_tok_s", "avg_ttft_ms", "avg_tpot_ms", "tpot_percentiles", "ttft_percentiles", "gen_tps_percentiles",
+      "token_output_speed_tok_s",
+      "avg_ttft_ms",
+      "avg_tpot_ms",
+      "tpot_percentiles",
+      "ttft_percentiles",
+      "gen_tps_percentiles",
     ]);
     expect(keys(report["dataset"])).toEqual([
-      "isl_stats", "osl_stats", "seq_len_stats", "num_requests", "dataset_path", "max_isl", "max_osl", "max_sequence_length",
-      "avg_isl", "avg_osl", "avg_sequence_length",
+      "isl_stats",
+      "osl_stats",
+      "seq_len_stats",
+      "num_requests",
+      "dataset_path",
+      "max_isl",
+      "max_osl",
+      "max_sequence_length",
+      "avg_isl",
+      "avg_osl",
+      "avg_sequence_length",
     ]);
     const pct = ["p50", "p90", "p95", "p99", "minimum", "maximum", "average"];
     const perf = report["performance"] as Record<string, unknown>;
@@ -37,28 +65,69 @@ describe("report.json", () => {
     for (const k of ["tpot_percentiles", "ttft_percentiles", "gen_tps_percentiles"]) expect(keys(streaming[k])).toEqual(pct);
     for (const k of ["isl_stats", "osl_stats", "seq_len_stats"]) expect(keys(dataset[k])).toEqual(pct);
     expect(keys(report["sim"]).slice(0, 9)).toEqual([
-      "simulated", "predictor", "system", "backend", "backend_version", "database_path", "kv_num_blocks", "tokens_per_block", "num_iterations",
+      "simulated",
+      "predictor",
+      "system",
+      "backend",
+      "backend_version",
+      "database_path",
+      "kv_num_blocks",
+      "tokens_per_block",
+      "num_iterations",
     ]);
     expect(keys(report["simulation"])).toEqual(["predictor", "iterations", "simulated_duration_ms", "wall_time_ms"]);
   });
 
   it("values", () => {
     expect(report["engine"]).toEqual({
-      model: "meta-llama/Llama-3.1-8B", model_path: "None", engine_dir: "None", version: "1.2.0rc5 (sim)", backend: "Pytorch",
-      dtype: "bfloat16", kv_cache_dtype: null, quantization: null,
+      model: "meta-llama/Llama-3.1-8B",
+      model_path: "None",
+      engine_dir: "None",
+      version: "1.2.0rc5 (sim)",
+      backend: "Pytorch",
+      dtype: "bfloat16",
+      kv_cache_dtype: null,
+      quantization: null,
     });
     expect(report["world_info"]).toEqual({
-      tp_size: 1, pp_size: 1, ep_size: null, world_size: 1, max_batch_size: 2, max_num_tokens: 8192,
-      scheduling_policy: "GUARANTEED_NO_EVICT", kv_cache_percentage: 0.9, issue_rate: 0,
+      tp_size: 1,
+      pp_size: 1,
+      ep_size: null,
+      world_size: 1,
+      max_batch_size: 2,
+      max_num_tokens: 8192,
+      scheduling_policy: "GUARANTEED_NO_EVICT",
+      kv_cache_percentage: 0.9,
+      issue_rate: 0,
     });
     expect((report["performance"] as Record<string, number>)["total_latency_ms"]).toBe(30);
     expect((report["streaming_metrics"] as Record<string, unknown>)["ttft_percentiles"]).toEqual({
-      p50: 10, p90: 25, p95: 25, p99: 25, minimum: 10, maximum: 25, average: 15,
+      p50: 10,
+      p90: 25,
+      p95: 25,
+      p99: 25,
+      minimum: 10,
+      maximum: 25,
+      average: 15,
     });
-    expect(report["dataset"]).toMatchObject({ num_requests: 3, dataset_path: "/data/example.jsonl", max_isl: 200, avg_isl: 116, avg_osl: 2, avg_sequence_length: 119 });
+    expect(report["dataset"]).toMatchObject({
+      num_requests: 3,
+      dataset_path: "/data/example.jsonl",
+      max_isl: 200,
+      avg_isl: 116,
+      avg_osl: 2,
+      avg_sequence_length: 119,
+    });
     expect(report["sim"]).toMatchObject({
-      simulated: true, kv_num_blocks: 1000, tokens_per_block: 32, num_iterations: 4, num_paused: 0, issue_rate_req_s: null,
-      num_failed_requests: 0, failed_requests: [], approx_prompt_tokens: false,
+      simulated: true,
+      kv_num_blocks: 1000,
+      tokens_per_block: 32,
+      num_iterations: 4,
+      num_paused: 0,
+      issue_rate_req_s: null,
+      num_failed_requests: 0,
+      failed_requests: [],
+      approx_prompt_tokens: false,
     });
     expect(report["simulation"]).toEqual({ predictor: "constant (prefill 10 ms, decode 5 ms)", iterations: 4, simulated_duration_ms: 30, wall_time_ms: 1.25 });
   });
@@ -118,7 +187,10 @@ describe("iteration log", () => {
   });
 
   it("iteration kinds", () => {
-    const ctx = (c: number, g: number) => iterationStats({ inflightBatchingStats: { numScheduledRequests: c + g, numContextRequests: c, numGenRequests: g, numCtxTokens: 0, numPausedRequests: 0 } });
+    const ctx = (c: number, g: number) =>
+      iterationStats({
+        inflightBatchingStats: { numScheduledRequests: c + g, numContextRequests: c, numGenRequests: g, numCtxTokens: 0, numPausedRequests: 0 },
+      });
     expect(countIterationKinds([ctx(2, 0), ctx(0, 2), ctx(1, 1), ctx(0, 1)])).toEqual({ prefill: 1, decode: 2, mixed: 1 });
   });
 });

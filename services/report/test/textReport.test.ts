@@ -160,9 +160,19 @@ describe("text report sections (golden)", () => {
     const text = renderTextReport(m, input112);
     expect(text).toBe(
       "[SIM] servesim simulated run — no GPU used. Predictor: constant (prefill 10 ms, decode 5 ms). Results are predictions.\n\n" +
-        BACKEND + REQUEST + WORLD + PERFORMANCE + DATASET + SIMULATION,
+        BACKEND +
+        REQUEST +
+        WORLD +
+        PERFORMANCE +
+        DATASET +
+        SIMULATION,
     );
-    expect(text.split("\n").filter((l) => l.startsWith("=")).every((l) => l === R || l.startsWith("= "))).toBe(true);
+    expect(
+      text
+        .split("\n")
+        .filter((l) => l.startsWith("="))
+        .every((l) => l === R || l.startsWith("= ")),
+    ).toBe(true);
   });
 });
 
@@ -180,7 +190,10 @@ describe("text report details", () => {
     expect(text).toContain("KV Memory Percentage:   None\n");
     expect(text).toContain("Scheduling Policy:      MAX_UTILIZATION\n");
     expect(text).toContain("Issue Rate (req/sec):   2.0000E+15\n");
-    const engine = backendSection({ ...input112, engine: { ...input112.engine, modelPath: "/models/llama", kvCacheDtype: "FP8", quantization: "FP8", version: "1.1.0 (sim)" } });
+    const engine = backendSection({
+      ...input112,
+      engine: { ...input112.engine, modelPath: "/models/llama", kvCacheDtype: "FP8", quantization: "FP8", version: "1.1.0 (sim)" },
+    });
     expect(engine).toContain("Model Path:\t\t/models/llama\nTensorRT LLM Version:\t1.1.0 (sim)\n");
     expect(engine).toContain("KV Cache Dtype:\t\tFP8\nQuantization:\t\tFP8\n");
   });

@@ -1,8 +1,8 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import type { Arrivals, CapacityPolicy, ChunkingPolicy, EngineOptions } from "../../engine/src/types.js";
-import { ChunkingPolicy as ChunkingPolicyProto, SchedulerPolicy, type EngineConfig } from "../../../gen/ts/servesim/v1/scheduler.js";
-import { type BenchHeuristic, type KvCapacity, benchHeuristic, kvCapacity } from "../../perf/src/memory.js";
-import type { DatasetMetadata } from "../../workload/src/metadata.js";
+import { InvalidArgumentError } from "@servesim/core";
+import type { Arrivals, CapacityPolicy, ChunkingPolicy, EngineOptions } from "@servesim/engine";
+import { type BenchHeuristic, benchHeuristic, type KvCapacity, kvCapacity } from "@servesim/perf";
+import { ChunkingPolicy as ChunkingPolicyProto, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
+import type { DatasetMetadata } from "@servesim/workload";
 import { underPredictor, withFieldPath } from "./fields.js";
 import type { ResolvedPredictor } from "./predictorSpec.js";
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
+import { InvalidArgumentError } from "@servesim/core";
 
 /** camelCase → snake_case, per dotted segment ("inputMean" → "input_mean"). */
 export const snakeCase = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

@@ -1,7 +1,17 @@
-export { resolveJob, type ResolvedJob, type ResolveOptions } from "./resolveJob.js";
-export { runResolvedJob, toJobResult, type JobOutcome, type RunJobOptions } from "./runJob.js";
-export { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
-export { reportInput } from "./reportInput.js";
-export type { ResolvedPredictor, PredictorKindName } from "./predictorSpec.js";
 export type { EngineResolution, KvSource, Source } from "./engineSpec.js";
+export { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
+export type { PredictorKindName, ResolvedPredictor } from "./predictorSpec.js";
+export {
+  DEFAULT_MAX_IN_FLIGHT,
+  PredictorChannels,
+  RemotePredictor,
+  type RemotePredictorOptions,
+  type RemotePredictorStreamOptions,
+} from "./remotePredictor.js";
+export { reportInput } from "./reportInput.js";
+export { type ResolvedJob, type ResolveOptions, resolveJob } from "./resolveJob.js";
+export { type JobOutcome, type RunJobOptions, runResolvedJob, toJobResult } from "./runJob.js";
+export type { ReplaySettings, ValidationPredictor } from "./validation/replay.js";
+export { parseSiliconCsv, type ReplayableRow, type SiliconRow, selectReplayableRows } from "./validation/silicon.js";
+export { formatValidationTable, type ValidateOptions, type ValidationReport, type ValidationRow, validateAgainstSilicon } from "./validation/validate.js";
 export { DEFAULT_WARMUP } from "./warmup.js";

@@ -1,8 +1,6 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { DType, PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-import { type HfModel, loadHfConfig } from "../../perf/src/catalog/architecture.js";
-import { toModelArchitecture } from "../../perf/src/catalog/models.js";
-import { dtypeFromPrecision } from "../../perf/src/dtypes.js";
+import { InvalidArgumentError } from "@servesim/core";
+import { dtypeFromPrecision, type HfModel, loadHfConfig, toModelArchitecture } from "@servesim/perf";
+import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 
 const FIELD = "spec.model_path";
 /** Longer than any real path; bounds what a client can make the report carry. */

@@ -1,10 +1,7 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { DType, PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-import type { GpuSpec } from "../../perf/src/catalog/gpus.js";
-import type { ModelSpec } from "../../perf/src/catalog/models.js";
-import { type Precision, dtypeFromPrecision, precisionFromDType } from "../../perf/src/dtypes.js";
-import { describePredictor } from "../../perf/src/factory.js";
-import { resolveGpu, resolveModel, resolveRun } from "../../perf/src/resolve.js";
+import { InvalidArgumentError } from "@servesim/core";
+import type { GpuSpec, ModelSpec } from "@servesim/perf";
+import { describePredictor, dtypeFromPrecision, type Precision, precisionFromDType, resolveGpu, resolveModel, resolveRun } from "@servesim/perf";
+import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 import { underPredictor, withFieldPath } from "./fields.js";
 
 export type PredictorKindName = "constant" | "roofline" | "aic" | "calibrated";
@@ -57,7 +54,15 @@ const hasGpu = (c: PredictorConfig): boolean => Boolean(c.gpu?.inline || c.gpu?.
  * anything the predictor factory would reject, with `spec.predictor.*` field paths.
  */
 export function resolvePredictorSpec(spec: PredictorConfig | undefined): ResolvedPredictor {
-  const given: PredictorConfig = spec ?? { kind: PredictorKind.PREDICTOR_KIND_UNSPECIFIED, deviceName: "", databasePath: "", backendVersion: "", weightDtype: 0, kvCacheDtype: 0, ctxAttention: "" };
+  const given: PredictorConfig = spec ?? {
+    kind: PredictorKind.PREDICTOR_KIND_UNSPECIFIED,
+    deviceName: "",
+    databasePath: "",
+    backendVersion: "",
+    weightDtype: 0,
+    kvCacheDtype: 0,
+    ctxAttention: "",
+  };
   const kindValue =
     given.kind === PredictorKind.PREDICTOR_KIND_UNSPECIFIED
       ? hasModel(given) && hasGpu(given)
@@ -65,7 +70,8 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
         : PredictorKind.PREDICTOR_KIND_CONSTANT
       : given.kind;
   const kind = KIND_NAMES[kindValue];
-  if (kind === undefined) throw new InvalidArgumentError(`${FIELD}.kind`, `unknown predictor kind ${String(given.kind)} (constant, roofline, aic or calibrated)`);
+  if (kind === undefined)
+    throw new InvalidArgumentError(`${FIELD}.kind`, `unknown predictor kind ${String(given.kind)} (constant, roofline, aic or calibrated)`);
 
   const tp = parallelism(given.parallelism?.tp, `${FIELD}.parallelism.tp`);
   const pp = parallelism(given.parallelism?.pp, `${FIELD}.parallelism.pp`);

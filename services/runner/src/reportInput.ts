@@ -1,6 +1,6 @@
-import type { SimulationResult } from "../../engine/src/types.js";
-import type { Precision } from "../../perf/src/dtypes.js";
-import { DEFAULT_EMULATED_VERSION, type ReportInput } from "../../report/src/reportInput.js";
+import type { SimulationResult } from "@servesim/engine";
+import type { Precision } from "@servesim/perf";
+import { DEFAULT_EMULATED_VERSION, type ReportInput } from "@servesim/report";
 import type { ResolvedJob } from "./resolveJob.js";
 
 const EMULATED = DEFAULT_EMULATED_VERSION.replace(/ \(sim\)$/, "");

@@ -1,7 +1,7 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import type { EngineOptions, SimRequest } from "../../engine/src/types.js";
-import type { JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
-import type { DatasetMetadata } from "../../workload/src/metadata.js";
+import { InvalidArgumentError } from "@servesim/core";
+import type { EngineOptions, SimRequest } from "@servesim/engine";
+import type { JobSpec } from "@servesim/wire/scheduler";
+import type { DatasetMetadata } from "@servesim/workload";
 import { type EngineResolution, resolveEngineSpec } from "./engineSpec.js";
 import { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
 import { applyModelPath, checkModelPath } from "./modelPath.js";

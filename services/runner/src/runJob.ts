@@ -1,14 +1,11 @@
-import { runSimulation } from "../../engine/src/run.js";
-import type { BatchPredictor } from "../../engine/src/simBatch.js";
-import { Simulation } from "../../engine/src/simulation.js";
-import type { IterationStats, RequestRecord, SimulationProgress, SimulationResult } from "../../engine/src/types.js";
-import type { JobResult } from "../../../gen/ts/servesim/v1/scheduler.js";
-import { computeMetrics, type RunMetrics } from "../../report/src/metrics.js";
-import { buildReportJson, renderReportJson } from "../../report/src/reportJson.js";
-import type { ReportInput } from "../../report/src/reportInput.js";
-import { renderTextReport } from "../../report/src/textReport.js";
-import type { ResolvedJob } from "./resolveJob.js";
+import type { BatchPredictor } from "@servesim/core";
+import type { IterationStats, RequestRecord, SimulationProgress, SimulationResult } from "@servesim/engine";
+import { runSimulation, Simulation } from "@servesim/engine";
+import type { ReportInput } from "@servesim/report";
+import { buildReportJson, computeMetrics, type RunMetrics, renderReportJson, renderTextReport } from "@servesim/report";
+import type { JobResult } from "@servesim/wire/scheduler";
 import { reportInput } from "./reportInput.js";
+import type { ResolvedJob } from "./resolveJob.js";
 
 export interface RunJobOptions {
   /** Aborting stops the run at the next iteration with a CancelledError. */

@@ -1,5 +1,5 @@
-import type { SimRequest } from "../../engine/src/types.js";
-import { PythonRandom } from "../../workload/src/rng/pythonRandom.js";
+import type { SimRequest } from "@servesim/engine";
+import { PythonRandom } from "@servesim/workload";
 
 /** trtllm-bench's default number of warm-up requests (`--warmup`). */
 export const DEFAULT_WARMUP = 2;

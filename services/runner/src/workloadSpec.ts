@@ -1,16 +1,16 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import type { SimRequest } from "../../engine/src/types.js";
+import { InvalidArgumentError } from "@servesim/core";
+import type { SimRequest } from "@servesim/engine";
+import { type DatasetWorkload, Distribution, type InlineWorkload, type SyntheticWorkload, type Workload } from "@servesim/wire/scheduler";
 import {
-  Distribution,
-  type DatasetWorkload,
-  type InlineWorkload,
-  type SyntheticWorkload,
-  type Workload,
-} from "../../../gen/ts/servesim/v1/scheduler.js";
-import { parseDatasetText } from "../../workload/src/dataset.js";
-import { DEFAULT_SEED, DEFAULT_VOCAB_SIZE, generateLengths, type SyntheticSpec } from "../../workload/src/generator.js";
-import { computeDatasetMetadata, type DatasetMetadata } from "../../workload/src/metadata.js";
-import { syntheticDataset } from "../../workload/src/synthetic.js";
+  computeDatasetMetadata,
+  type DatasetMetadata,
+  DEFAULT_SEED,
+  DEFAULT_VOCAB_SIZE,
+  generateLengths,
+  parseDatasetText,
+  type SyntheticSpec,
+  syntheticDataset,
+} from "@servesim/workload";
 import { underMessage, withFieldPath } from "./fields.js";
 import type { RunnerLimits } from "./limits.js";
 

@@ -1,6 +1,6 @@
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-import { JobSpec, type DeepPartial, type EngineConfig, type Workload } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { InvalidArgumentError } from "@servesim/core";
+import { type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
+import { type DeepPartial, type EngineConfig, JobSpec, type Workload } from "@servesim/wire/scheduler";
 
 /** A job spec with every message optional (JobSpec.fromPartial fills the defaults). */
 export interface DeepPartialSpec {
@@ -37,7 +37,11 @@ export const llama8bH100: Partial<PredictorConfig> = {
 export const constant: Partial<PredictorConfig> = { kind: PredictorKind.PREDICTOR_KIND_CONSTANT };
 
 export function inline(rows: ReadonlyArray<{ taskId?: number; inputLength?: number; outputTokens?: number; inputIds?: number[] }>): Workload {
-  return { inline: { requests: rows.map((r, i) => ({ taskId: r.taskId ?? i, inputLength: r.inputLength ?? 0, outputTokens: r.outputTokens ?? 0, inputIds: r.inputIds ?? [] })) } };
+  return {
+    inline: {
+      requests: rows.map((r, i) => ({ taskId: r.taskId ?? i, inputLength: r.inputLength ?? 0, outputTokens: r.outputTokens ?? 0, inputIds: r.inputIds ?? [] })),
+    },
+  };
 }
 
 /** Awaits a rejection and returns the InvalidArgumentError (fails the test on anything else). */

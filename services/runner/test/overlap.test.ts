@@ -1,5 +1,5 @@
+import { createPredictor } from "@servesim/perf";
 import { describe, expect, it } from "vitest";
-import { createPredictor } from "../../perf/src/factory.js";
 import { resolveJob } from "../src/resolveJob.js";
 import { runResolvedJob } from "../src/runJob.js";
 import { constant, inline, spec } from "./helpers.js";
@@ -14,7 +14,9 @@ describe("EngineConfig.disable_overlap_scheduler", () => {
   ]);
   const engine = { maxBatchSize: 2, maxNumTokens: 8192, kvNumBlocks: 100, warmup: 0 };
   const run = async (disableOverlapScheduler?: boolean) => {
-    const job = await resolveJob(spec({ engine: { ...engine, ...(disableOverlapScheduler !== undefined ? { disableOverlapScheduler } : {}) }, predictor: constant, workload }));
+    const job = await resolveJob(
+      spec({ engine: { ...engine, ...(disableOverlapScheduler !== undefined ? { disableOverlapScheduler } : {}) }, predictor: constant, workload }),
+    );
     return { job, out: await runResolvedJob(job, await createPredictor(job.predictor.config)) };
   };
   const times = (r: { tokenTimesMs: ArrayLike<number> }): number[] => Array.from(r.tokenTimesMs);

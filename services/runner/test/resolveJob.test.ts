@@ -1,6 +1,6 @@
+import { DType, PredictorKind } from "@servesim/wire/predictor";
+import { ChunkingPolicy, Distribution, SchedulerPolicy } from "@servesim/wire/scheduler";
 import { describe, expect, it } from "vitest";
-import { DType, PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
-import { ChunkingPolicy, Distribution, SchedulerPolicy } from "../../../gen/ts/servesim/v1/scheduler.js";
 import { resolveJob } from "../src/resolveJob.js";
 import { constant, datasetSpec, inline, invalid, jsonl, llama8bH100, spec, uniform } from "./helpers.js";
 
@@ -129,7 +129,16 @@ describe("resolveJob defaults", () => {
   it("num_requests keeps the first N of every workload kind", async () => {
     const ds = await resolveJob(datasetSpec(ds128, { numRequests: 3 }, constant));
     expect(ds.requests.map((r) => r.taskId)).toEqual([0, 1, 2]);
-    const inl = await resolveJob(spec({ engine: { numRequests: 2 }, workload: inline([{ inputLength: 5, outputTokens: 2 }, { inputLength: 6, outputTokens: 2 }, { inputLength: 7, outputTokens: 2 }]) }));
+    const inl = await resolveJob(
+      spec({
+        engine: { numRequests: 2 },
+        workload: inline([
+          { inputLength: 5, outputTokens: 2 },
+          { inputLength: 6, outputTokens: 2 },
+          { inputLength: 7, outputTokens: 2 },
+        ]),
+      }),
+    );
     expect(inl.requests.map((r) => r.inputLength)).toEqual([5, 6]);
   });
 
@@ -140,41 +149,177 @@ describe("resolveJob defaults", () => {
     const syn = await resolveJob(
       spec({
         predictor: { model: { name: "tinyllama" } },
-        workload: { synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST, numRequests: 4, inputMean: 50, inputStdev: 0, outputMean: 9, outputStdev: 0, inputMin: 0, inputMax: 0, outputMin: 0, outputMax: 0, seed: 0, vocabSize: 0 } },
+        workload: {
+          synthetic: {
+            distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST,
+            numRequests: 4,
+            inputMean: 50,
+            inputStdev: 0,
+            outputMean: 9,
+            outputStdev: 0,
+            inputMin: 0,
+            inputMax: 0,
+            outputMin: 0,
+            outputMax: 0,
+            seed: 0,
+            vocabSize: 0,
+          },
+        },
       }),
     );
-    expect(syn.requests.map((r) => [r.inputLength, r.outputTokens])).toEqual([[50, 9], [50, 9], [50, 9], [50, 9]]);
+    expect(syn.requests.map((r) => [r.inputLength, r.outputTokens])).toEqual([
+      [50, 9],
+      [50, 9],
+      [50, 9],
+      [50, 9],
+    ]);
     expect(Math.max(...syn.requests.flatMap((r) => Array.from(r.inputIds!)))).toBeLessThan(32000);
   });
 });
 
 describe("resolveJob validation errors name the field", () => {
   const cases: Array<[string, () => Promise<unknown>, string, RegExp?]> = [
-    ["unknown model", () => resolveJob(datasetSpec(ds128, {}, { model: { name: "gpt-17" }, gpu: { name: "h100_sxm" } })), "spec.predictor.model", /unknown model "gpt-17"/],
+    [
+      "unknown model",
+      () => resolveJob(datasetSpec(ds128, {}, { model: { name: "gpt-17" }, gpu: { name: "h100_sxm" } })),
+      "spec.predictor.model",
+      /unknown model "gpt-17"/,
+    ],
     ["unknown GPU", () => resolveJob(datasetSpec(ds128, {}, { model: { name: "llama-3.1-8b" }, gpu: { name: "tpu9" } })), "spec.predictor.gpu", /unknown GPU/],
     ["unknown predictor kind", () => resolveJob(datasetSpec(ds128, {}, { kind: 42 as PredictorKind })), "spec.predictor.kind"],
-    ["roofline without a GPU", () => resolveJob(datasetSpec(ds128, {}, { kind: PredictorKind.PREDICTOR_KIND_ROOFLINE, model: { name: "llama-3.1-8b" } })), "spec.predictor.gpu"],
-    ["aic without database_path", () => resolveJob(datasetSpec(ds128, {}, { ...llama8bH100, kind: PredictorKind.PREDICTOR_KIND_AIC, backendVersion: "1.2.0rc5" })), "spec.predictor.database_path"],
-    ["pp > 1", () => resolveJob(datasetSpec(ds128, {}, { ...llama8bH100, parallelism: { tp: 1, pp: 2, ep: 1 } })), "spec.predictor.parallelism.pp", /not supported in v1/],
-    ["TP not dividing the heads", () => resolveJob(datasetSpec(ds128, {}, { ...llama8bH100, parallelism: { tp: 3, pp: 1, ep: 1 } })), "spec.predictor.parallelism.tp"],
-    ["a model too large for the GPU", () => resolveJob(datasetSpec(ds128, {}, { model: { name: "llama-3.1-70b" }, gpu: { name: "h100_sxm" } })), "spec.predictor.parallelism.tp", /requires at least/],
+    [
+      "roofline without a GPU",
+      () => resolveJob(datasetSpec(ds128, {}, { kind: PredictorKind.PREDICTOR_KIND_ROOFLINE, model: { name: "llama-3.1-8b" } })),
+      "spec.predictor.gpu",
+    ],
+    [
+      "aic without database_path",
+      () => resolveJob(datasetSpec(ds128, {}, { ...llama8bH100, kind: PredictorKind.PREDICTOR_KIND_AIC, backendVersion: "1.2.0rc5" })),
+      "spec.predictor.database_path",
+    ],
+    [
+      "pp > 1",
+      () => resolveJob(datasetSpec(ds128, {}, { ...llama8bH100, parallelism: { tp: 1, pp: 2, ep: 1 } })),
+      "spec.predictor.parallelism.pp",
+      /not supported in v1/,
+    ],
+    [
+      "TP not dividing the heads",
+      () => resolveJob(datasetSpec(ds128, {}, { ...llama8bH100, parallelism: { tp: 3, pp: 1, ep: 1 } })),
+      "spec.predictor.parallelism.tp",
+    ],
+    [
+      "a model too large for the GPU",
+      () => resolveJob(datasetSpec(ds128, {}, { model: { name: "llama-3.1-70b" }, gpu: { name: "h100_sxm" } })),
+      "spec.predictor.parallelism.tp",
+      /requires at least/,
+    ],
     ["negative scale factor", () => resolveJob(datasetSpec(ds128, {}, { ...constant, prefillScaleFactor: -1 })), "spec.predictor.prefill_scale_factor"],
-    ["output_tokens < 1 inline", () => resolveJob(spec({ workload: inline([...Array(3).fill({ inputLength: 4, outputTokens: 2 }), { inputLength: 4, outputTokens: 0 }]) })), "spec.workload.inline.requests[3].output_tokens"],
-    ["negative input length inline", () => resolveJob(spec({ workload: inline([{ inputLength: -5, outputTokens: 2 }]) })), "spec.workload.inline.requests[0].input_length"],
-    ["input_length disagreeing with input_ids", () => resolveJob(spec({ workload: inline([{ inputLength: 4, inputIds: [1, 2], outputTokens: 2 }]) })), "spec.workload.inline.requests[0].input_length"],
+    [
+      "output_tokens < 1 inline",
+      () => resolveJob(spec({ workload: inline([...Array(3).fill({ inputLength: 4, outputTokens: 2 }), { inputLength: 4, outputTokens: 0 }]) })),
+      "spec.workload.inline.requests[3].output_tokens",
+    ],
+    [
+      "negative input length inline",
+      () => resolveJob(spec({ workload: inline([{ inputLength: -5, outputTokens: 2 }]) })),
+      "spec.workload.inline.requests[0].input_length",
+    ],
+    [
+      "input_length disagreeing with input_ids",
+      () => resolveJob(spec({ workload: inline([{ inputLength: 4, inputIds: [1, 2], outputTokens: 2 }]) })),
+      "spec.workload.inline.requests[0].input_length",
+    ],
     ["empty inline workload", () => resolveJob(spec({ workload: inline([]) })), "spec.workload.inline.requests", /empty/],
     ["no workload", () => resolveJob(spec({})), "spec.workload"],
-    ["bad dataset line", () => resolveJob(datasetSpec(`${jsonl(uniform(1, 4, 4))}\n{"task_id":1,"input_ids":[1],"output_tokens":0}`)), "data.jsonl line 2", /output_tokens must be >= 1/],
-    ["dataset line without a name", () => resolveJob(datasetSpec('{"task_id":1}', {}, {}, "")), "dataset line 1", /Both prompt and input_ids for 1 are both None/],
+    [
+      "bad dataset line",
+      () => resolveJob(datasetSpec(`${jsonl(uniform(1, 4, 4))}\n{"task_id":1,"input_ids":[1],"output_tokens":0}`)),
+      "data.jsonl line 2",
+      /output_tokens must be >= 1/,
+    ],
+    [
+      "dataset line without a name",
+      () => resolveJob(datasetSpec('{"task_id":1}', {}, {}, "")),
+      "dataset line 1",
+      /Both prompt and input_ids for 1 are both None/,
+    ],
     ["empty dataset", () => resolveJob(datasetSpec("\n\n")), "data.jsonl", /empty/],
     ["over-size workload", () => resolveJob(datasetSpec(jsonl(uniform(5, 4, 4))), { limits: { maxRequests: 4 } }), "data.jsonl line 5", /more than 4 requests/],
-    ["over-size inline tokens", () => resolveJob(spec({ workload: inline([{ inputLength: 100, outputTokens: 100 }]) }), { limits: { maxTotalTokens: 150 } }), "spec.workload.inline.requests", /exceed the limit/],
-    ["synthetic without requests", () => resolveJob(spec({ workload: { synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_UNIF_DIST, numRequests: 0, inputMean: 0, inputStdev: 0, outputMean: 0, outputStdev: 0, inputMin: 1, inputMax: 2, outputMin: 1, outputMax: 2, seed: 0, vocabSize: 0 } } })), "spec.workload.synthetic.num_requests"],
-    ["synthetic min > max", () => resolveJob(spec({ workload: { synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_UNIF_DIST, numRequests: 2, inputMean: 0, inputStdev: 0, outputMean: 0, outputStdev: 0, inputMin: 5, inputMax: 2, outputMin: 1, outputMax: 2, seed: 0, vocabSize: 0 } } })), "spec.workload.synthetic.input_max"],
-    ["max_num_tokens below the longest prompt without chunking", () => resolveJob(datasetSpec(ds128, { maxNumTokens: 100, maxBatchSize: 4 }, constant)), "spec.engine.max_num_tokens", /longest prompt \(128 tokens\)/],
+    [
+      "over-size inline tokens",
+      () => resolveJob(spec({ workload: inline([{ inputLength: 100, outputTokens: 100 }]) }), { limits: { maxTotalTokens: 150 } }),
+      "spec.workload.inline.requests",
+      /exceed the limit/,
+    ],
+    [
+      "synthetic without requests",
+      () =>
+        resolveJob(
+          spec({
+            workload: {
+              synthetic: {
+                distribution: Distribution.DISTRIBUTION_TOKEN_UNIF_DIST,
+                numRequests: 0,
+                inputMean: 0,
+                inputStdev: 0,
+                outputMean: 0,
+                outputStdev: 0,
+                inputMin: 1,
+                inputMax: 2,
+                outputMin: 1,
+                outputMax: 2,
+                seed: 0,
+                vocabSize: 0,
+              },
+            },
+          }),
+        ),
+      "spec.workload.synthetic.num_requests",
+    ],
+    [
+      "synthetic min > max",
+      () =>
+        resolveJob(
+          spec({
+            workload: {
+              synthetic: {
+                distribution: Distribution.DISTRIBUTION_TOKEN_UNIF_DIST,
+                numRequests: 2,
+                inputMean: 0,
+                inputStdev: 0,
+                outputMean: 0,
+                outputStdev: 0,
+                inputMin: 5,
+                inputMax: 2,
+                outputMin: 1,
+                outputMax: 2,
+                seed: 0,
+                vocabSize: 0,
+              },
+            },
+          }),
+        ),
+      "spec.workload.synthetic.input_max",
+    ],
+    [
+      "max_num_tokens below the longest prompt without chunking",
+      () => resolveJob(datasetSpec(ds128, { maxNumTokens: 100, maxBatchSize: 4 }, constant)),
+      "spec.engine.max_num_tokens",
+      /longest prompt \(128 tokens\)/,
+    ],
     ["max_seq_len below the longest request", () => resolveJob(datasetSpec(ds128, { maxSeqLen: 200 }, constant)), "spec.engine.max_seq_len"],
-    ["a KV pool smaller than a prompt", () => resolveJob(datasetSpec(ds128, { kvNumBlocks: 4 }, constant)), "spec.engine.kv_num_blocks", /longest prompt \+ 1 \(129\)/],
-    ["kv fraction out of range", () => resolveJob(datasetSpec(ds128, { kvCacheFreeGpuMemFraction: 1.5 }, constant)), "spec.engine.kv_cache_free_gpu_mem_fraction"],
+    [
+      "a KV pool smaller than a prompt",
+      () => resolveJob(datasetSpec(ds128, { kvNumBlocks: 4 }, constant)),
+      "spec.engine.kv_num_blocks",
+      /longest prompt \+ 1 \(129\)/,
+    ],
+    [
+      "kv fraction out of range",
+      () => resolveJob(datasetSpec(ds128, { kvCacheFreeGpuMemFraction: 1.5 }, constant)),
+      "spec.engine.kv_cache_free_gpu_mem_fraction",
+    ],
     ["max_batch_size 0", () => resolveJob(datasetSpec(ds128, { maxBatchSize: 0 }, constant)), "spec.engine.max_batch_size"],
     ["concurrency with a request rate", () => resolveJob(datasetSpec(ds128, { concurrency: 2, requestRate: 1 }, constant)), "spec.engine.request_rate"],
     ["negative request rate", () => resolveJob(datasetSpec(ds128, { requestRate: -1 }, constant)), "spec.engine.request_rate"],

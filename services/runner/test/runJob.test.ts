@@ -1,13 +1,10 @@
+import { CancelledError } from "@servesim/core";
+import type { IterationStats } from "@servesim/engine";
+import { createPredictor } from "@servesim/perf";
+import { startPredictor, type TestPredictor } from "@servesim/testkit";
+import { SchedulerPolicy } from "@servesim/wire/scheduler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CancelledError } from "../../common/src/errors.js";
-import { createLogger } from "../../common/src/logger.js";
-import type { ServerHandle } from "../../common/src/server.js";
-import type { IterationStats } from "../../engine/src/types.js";
-import { SchedulerPolicy } from "../../../gen/ts/servesim/v1/scheduler.js";
-import { createPredictor } from "../../perf/src/factory.js";
-import { loadPredictorServerConfig } from "../../predictor/src/config.js";
-import { startPredictorServer } from "../../predictor/src/server.js";
-import { RemotePredictor } from "../../../clients/ts/src/remotePredictor.js";
+import { RemotePredictor } from "../src/remotePredictor.js";
 import { resolveJob } from "../src/resolveJob.js";
 import { runResolvedJob, toJobResult } from "../src/runJob.js";
 import { constant, datasetSpec, inline, jsonl, llama8bH100, spec } from "./helpers.js";
@@ -38,10 +35,14 @@ describe("runResolvedJob (constant predictor, trtllm-scheduling.md §11)", () =>
     expect(out.metrics.totalLatencyMs).toBe(30);
     expect(out.reportText).toContain("Max Runtime Batch Size: 2\n");
     expect(out.reportText).toContain("Total Latency (ms):                               30.0000\n");
-    expect(out.reportText.split("\n")[0]).toBe("[SIM] servesim simulated run — no GPU used. Predictor: constant (prefill 10 ms, decode 5 ms). Results are predictions.");
+    expect(out.reportText.split("\n")[0]).toBe(
+      "[SIM] servesim simulated run — no GPU used. Predictor: constant (prefill 10 ms, decode 5 ms). Results are predictions.",
+    );
     const perf = out.reportJson["performance"] as Record<string, unknown>;
     expect(perf["total_latency_ms"]).toBe(30);
-    expect(Object.keys(out.reportJson)).toEqual(expect.arrayContaining(["engine", "world_info", "request_info", "performance", "streaming_metrics", "dataset", "sim"]));
+    expect(Object.keys(out.reportJson)).toEqual(
+      expect.arrayContaining(["engine", "world_info", "request_info", "performance", "streaming_metrics", "dataset", "sim"]),
+    );
     expect(JSON.parse(out.reportJsonText)).toEqual(out.reportJson);
     expect(toJobResult(out)).toMatchObject({ numRequests: 3, numFailedRequests: 0, numIterations: 4, reportText: out.reportText });
   });
@@ -52,7 +53,9 @@ describe("runResolvedJob (constant predictor, trtllm-scheduling.md §11)", () =>
       { inputLength: 8, outputTokens: 6 },
       { inputLength: 8, outputTokens: 6 },
     ]);
-    const maxUtil = await resolveJob(spec({ engine: { ...engine, schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_MAX_UTILIZATION }, predictor: constant, workload }));
+    const maxUtil = await resolveJob(
+      spec({ engine: { ...engine, schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_MAX_UTILIZATION }, predictor: constant, workload }),
+    );
     const a = await runResolvedJob(maxUtil, await createPredictor(maxUtil.predictor.config));
     expect(times(a.records[1]!)).toEqual([10, 15, 20, 25, 30, 45]);
     expect(a.records[1]!.pausedCount).toBe(1);
@@ -63,7 +66,9 @@ describe("runResolvedJob (constant predictor, trtllm-scheduling.md §11)", () =>
   });
 
   it("cancels at an iteration boundary when the signal aborts", async () => {
-    const job = await resolveJob(datasetSpec(jsonl(Array.from({ length: 50 }, () => ({ isl: 16, osl: 2000 }))), { maxBatchSize: 1, maxNumTokens: 64, warmup: 0 }, constant));
+    const job = await resolveJob(
+      datasetSpec(jsonl(Array.from({ length: 50 }, () => ({ isl: 16, osl: 2000 }))), { maxBatchSize: 1, maxNumTokens: 64, warmup: 0 }, constant),
+    );
     const controller = new AbortController();
     const run = runResolvedJob(job, await createPredictor(job.predictor.config), {
       signal: controller.signal,
@@ -77,14 +82,13 @@ describe("runResolvedJob (constant predictor, trtllm-scheduling.md §11)", () =>
 });
 
 describe("embedded and predictor-service runs give identical records", () => {
-  let server: ServerHandle;
+  let server: TestPredictor;
   beforeAll(async () => {
-    const config = loadPredictorServerConfig({ env: { SERVESIM_HOST: "127.0.0.1", SERVESIM_PORT: "0" } });
-    server = await startPredictorServer(config, createLogger({ name: "predictor", level: "silent" }));
+    server = await startPredictor();
   });
   afterAll(async () => {
-    server.forceShutdown();
-    await server.closed;
+    server.handle.forceShutdown();
+    await server.handle.closed;
   });
 
   it("roofline Llama-3.1-8B on H100, chunked prefill, concurrency 6, warm-up 2", async () => {

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createPredictor } from "@servesim/perf";
 import { describe, expect, it } from "vitest";
-import { createPredictor } from "../../perf/src/factory.js";
 import { resolveJob } from "../src/resolveJob.js";
 import { runResolvedJob } from "../src/runJob.js";
 import { constant, datasetSpec, inline, invalid, jsonl, spec, uniform } from "./helpers.js";
@@ -33,7 +33,14 @@ const run = async (s: Parameters<typeof resolveJob>[0]) => {
 
 describe("JobSpec.model_path", () => {
   it("with a catalog model it only fills the report's Model Path (text and report.json)", async () => {
-    const out = await run(spec({ engine: { warmup: 0, kvNumBlocks: 100 }, predictor: { ...constant, model: { name: "llama-3.1-8b" } }, workload: inline([{ inputLength: 8, outputTokens: 2 }]), modelPath: "/models/Llama-3.1-8B" }));
+    const out = await run(
+      spec({
+        engine: { warmup: 0, kvNumBlocks: 100 },
+        predictor: { ...constant, model: { name: "llama-3.1-8b" } },
+        workload: inline([{ inputLength: 8, outputTokens: 2 }]),
+        modelPath: "/models/Llama-3.1-8B",
+      }),
+    );
     expect(out.reportText).toContain("Model:\t\t\tllama-3.1-8b\nModel Path:\t\t/models/Llama-3.1-8B\n");
     expect(out.reportJson["engine"]).toMatchObject({ model: "llama-3.1-8b", model_path: "/models/Llama-3.1-8B" });
   });
@@ -46,22 +53,39 @@ describe("JobSpec.model_path", () => {
 
   it("without a model it is the model: the checkpoint's config.json is read and sent inline", async () => {
     const dir = writeCheckpoint();
-    const job = await resolveJob(spec({ engine: { warmup: 0 }, predictor: { gpu: { name: "h100_sxm" } }, workload: inline([{ inputLength: 64, outputTokens: 4 }]), modelPath: dir }));
+    const job = await resolveJob(
+      spec({ engine: { warmup: 0 }, predictor: { gpu: { name: "h100_sxm" } }, workload: inline([{ inputLength: 64, outputTokens: 4 }]), modelPath: dir }),
+    );
     expect(job.modelPath).toBe(dir);
     expect(job.predictor.kind).toBe("roofline");
     expect(job.predictor.modelName).toBe("TinyLlama-1.1B");
-    expect(job.predictor.config.model?.inline).toMatchObject({ name: "TinyLlama-1.1B", numHiddenLayers: 22, hiddenSize: 2048, numKeyValueHeads: 4, vocabSize: 32000 });
+    expect(job.predictor.config.model?.inline).toMatchObject({
+      name: "TinyLlama-1.1B",
+      numHiddenLayers: 22,
+      hiddenSize: 2048,
+      numKeyValueHeads: 4,
+      vocabSize: 32000,
+    });
     expect(job.predictor.weightDtype).toBe("bf16");
     // The path of the file itself works too, and an FP8 checkpoint brings its dtypes.
     const fp8 = writeCheckpoint(true);
-    const q = await resolveJob(spec({ engine: { warmup: 0 }, predictor: { gpu: { name: "h100_sxm" } }, workload: inline([{ inputLength: 64, outputTokens: 4 }]), modelPath: join(fp8, "config.json") }));
+    const q = await resolveJob(
+      spec({
+        engine: { warmup: 0 },
+        predictor: { gpu: { name: "h100_sxm" } },
+        workload: inline([{ inputLength: 64, outputTokens: 4 }]),
+        modelPath: join(fp8, "config.json"),
+      }),
+    );
     expect([q.predictor.weightDtype, q.predictor.kvDtype]).toEqual(["fp8", "fp8"]);
     const out = await runResolvedJob(job, await createPredictor(job.predictor.config));
     expect(out.reportText).toContain(`Model:\t\t\tTinyLlama-1.1B\nModel Path:\t\t${dir}\n`);
   });
 
   it("a model_path that cannot be read is INVALID_ARGUMENT on spec.model_path", async () => {
-    const e = await invalid(resolveJob(spec({ predictor: constant, workload: inline([{ inputLength: 8, outputTokens: 2 }]), modelPath: "/nonexistent/servesim-model" })));
+    const e = await invalid(
+      resolveJob(spec({ predictor: constant, workload: inline([{ inputLength: 8, outputTokens: 2 }]), modelPath: "/nonexistent/servesim-model" })),
+    );
     expect(e.field).toBe("spec.model_path");
     expect(e.reason).toBe("/nonexistent/servesim-model: no such file or directory");
   });

@@ -1,16 +1,20 @@
-import { z } from "zod";
-import { DAY_MS, DEFAULT_PORTS, loadServerConfig, readPem, type ServerConfig } from "../../common/src/config.js";
-import { InvalidArgumentError } from "../../common/src/errors.js";
+import { InvalidArgumentError } from "@servesim/core";
 import {
+  DAY_MS,
+  DEFAULT_PORTS,
   integerSetting,
+  loadServerConfig,
   nonEmptySetting,
   optionalSetting,
+  readPem,
   resolveSettings,
-  setting,
+  type ServerConfig,
   type SettingsSources,
   type SettingsValues,
-} from "../../common/src/settings.js";
-import { resolveAddress } from "../../../clients/ts/src/address.js";
+  setting,
+} from "@servesim/server-common";
+import { resolveAddress } from "@servesim/wire";
+import { z } from "zod";
 
 export const SCHEDULER_SERVICE_NAME = "servesim.v1.SchedulerService";
 

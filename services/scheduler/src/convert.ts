@@ -1,5 +1,5 @@
-import type { RequestRecord as EngineRequestRecord, SimulationProgress } from "../../engine/src/types.js";
-import type { JobProgress } from "../../../gen/ts/servesim/v1/scheduler.js";
+import type { RequestRecord as EngineRequestRecord, SimulationProgress } from "@servesim/engine";
+import type { JobProgress } from "@servesim/wire/scheduler";
 
 export function toJobProgress(p: SimulationProgress): JobProgress {
   return { iterations: p.iterations, requestsFinished: p.requestsFinished, requestsTotal: p.requestsTotal, simTimeMs: p.simTimeMs };

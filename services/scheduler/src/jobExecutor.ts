@@ -1,5 +1,5 @@
-import type { IterationStats, RequestRecord, SimulationProgress } from "../../engine/src/types.js";
-import type { JobResult, JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
+import type { IterationStats, RequestRecord, SimulationProgress } from "@servesim/engine";
+import type { JobResult, JobSpec } from "@servesim/wire/scheduler";
 
 /** A job spec validated at submission, ready to run. */
 export interface PreparedJob {

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import type { Logger } from "pino";
-import { CancelledError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "../../common/src/errors.js";
-import { ServerError } from "../../common/src/grpcErrors.js";
 import { status as Status } from "@grpc/grpc-js";
-import type { SimulationProgress } from "../../engine/src/types.js";
-import { JobState, type Job, type JobProgress, type JobResult, type JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { CancelledError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "@servesim/core";
+import type { SimulationProgress } from "@servesim/engine";
+import { ServerError } from "@servesim/server-common";
+import { type Job, type JobProgress, type JobResult, type JobSpec, JobState } from "@servesim/wire/scheduler";
+import type { Logger } from "pino";
 import { toJobProgress } from "./convert.js";
 import type { JobExecutor, JobRunOutput, PreparedJob } from "./jobExecutor.js";
 import { checkRequestId, SubmissionIndex } from "./submissions.js";
@@ -91,10 +91,15 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
     if (spec === undefined) throw new InvalidArgumentError("spec", "is required");
     const key = checkRequestId(requestId);
     if (key === "") return this.create(spec, "");
-    const { job, duplicate } = await this.submissions.submit(key, spec, () => this.create(spec, key), (id) => {
-      const e = this.jobs.get(id);
-      return e ? this.view(e) : undefined;
-    });
+    const { job, duplicate } = await this.submissions.submit(
+      key,
+      spec,
+      () => this.create(spec, key),
+      (id) => {
+        const e = this.jobs.get(id);
+        return e ? this.view(e) : undefined;
+      },
+    );
     if (duplicate) this.opts.logger.info({ job: job.id, requestId: key, state: stateName(job.state) }, "duplicate submission; returning the existing job");
     return job;
   }

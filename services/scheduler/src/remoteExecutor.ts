@@ -1,8 +1,7 @@
+import { PredictorChannels, type ResolvedJob, type RunnerLimits, resolveJob, runResolvedJob, toJobResult } from "@servesim/runner";
+import type { ClientOptions } from "@servesim/wire";
+import type { JobSpec } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
-import { resolveJob, runResolvedJob, toJobResult, type ResolvedJob, type RunnerLimits } from "../../runner/src/index.js";
-import type { JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
-import { PredictorClient } from "../../../clients/ts/src/predictorClient.js";
-import type { ClientOptions } from "../../../clients/ts/src/channel.js";
 import type { JobExecutor, JobRunOutput, PreparedJob, RunControl } from "./jobExecutor.js";
 
 export interface RemoteExecutorOptions {
@@ -28,10 +27,10 @@ export interface PreparedRemoteJob extends PreparedJob {
  * PredictStream per job over channels shared by all jobs.
  */
 export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
-  private readonly client: PredictorClient;
+  private readonly channels: PredictorChannels;
 
   constructor(private readonly opts: RemoteExecutorOptions) {
-    this.client = new PredictorClient({
+    this.channels = new PredictorChannels({
       address: opts.predictorAddress,
       deadlineMs: opts.predictorDeadlineMs,
       retries: opts.predictorRetries,
@@ -46,7 +45,7 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
 
   async run(prepared: PreparedRemoteJob, control: RunControl): Promise<JobRunOutput> {
     const log = this.opts.logger.child({ job: control.id });
-    const predictor = await this.client.openPredictor(prepared.job.predictor.config, {
+    const predictor = await this.channels.open(prepared.job.predictor.config, {
       signal: control.signal,
       messageDeadlineMs: this.opts.predictorDeadlineMs,
       retries: this.opts.predictorRetries,
@@ -67,6 +66,6 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
   }
 
   close(): void {
-    this.client.close();
+    this.channels.close();
   }
 }

@@ -1,6 +1,6 @@
+import { type ServerHandle, startGrpcServer } from "@servesim/server-common";
+import { descriptorSetPath } from "@servesim/wire";
 import type { Logger } from "pino";
-import { findDescriptorSet } from "../../common/src/reflection.js";
-import { startGrpcServer, type ServerHandle } from "../../common/src/server.js";
 import type { SchedulerServerConfig } from "./config.js";
 import type { JobExecutor } from "./jobExecutor.js";
 import { JobManager } from "./jobManager.js";
@@ -14,9 +14,9 @@ export interface SchedulerServer extends ServerHandle {
 
 /** The SubmitJob schema check, from the descriptor set reflection uses; off (with a warning) without one. */
 function wireChecker(config: SchedulerServerConfig, logger: Logger): WireChecker | undefined {
-  const path = config.descriptorSet ?? findDescriptorSet();
+  const path = config.descriptorSet ?? descriptorSetPath();
   if (!path) {
-    logger.warn("gen/servesim.binpb not found: SubmitJob cannot reject unknown fields");
+    logger.warn("the descriptor set (services/wire/gen/servesim.binpb) was not found: SubmitJob cannot reject unknown fields");
     return undefined;
   }
   return WireChecker.fromDescriptorSet(path, "servesim.v1.SubmitJobRequest");

@@ -1,13 +1,9 @@
-import { type ServerWritableStream, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { Logger } from "pino";
-import { createCallContext, unaryHandler, type CallContext } from "../../common/src/callContext.js";
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { toServiceError } from "../../common/src/grpcErrors.js";
-import type { ServiceRegistration } from "../../common/src/server.js";
+import type { ServerWritableStream, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { InvalidArgumentError } from "@servesim/core";
+import type { ServiceRegistration } from "@servesim/server-common";
+import { type CallContext, createCallContext, toServiceError, unaryHandler } from "@servesim/server-common";
+import { iterationToWire, requestToWire } from "@servesim/wire";
 import {
-  JobState,
-  SchedulerServiceService,
-  SubmitJobRequest,
   type CancelJobRequest,
   type CancelJobResponse,
   type GetJobRequest,
@@ -16,18 +12,21 @@ import {
   type GetResultResponse,
   type Job,
   type JobResult,
+  JobState,
   type ListJobsRequest,
   type ListJobsResponse,
   type SchedulerServiceServer,
+  SchedulerServiceService,
+  SubmitJobRequest,
   type SubmitJobResponse,
   type WatchJobRequest,
   type WatchJobResponse,
-} from "../../../gen/ts/servesim/v1/scheduler.js";
+} from "@servesim/wire/scheduler";
+import type { Logger } from "pino";
 import { chunkBounds } from "./chunks.js";
-import { iterationToWire, requestToWire } from "../../../clients/ts/src/records.js";
-import { ITERATION_RECORD_BYTES, requestRecordBytes } from "./convert.js";
 import { SCHEDULER_SERVICE_NAME } from "./config.js";
-import { isTerminal, SHUTDOWN_REASON, type JobManager } from "./jobManager.js";
+import { ITERATION_RECORD_BYTES, requestRecordBytes } from "./convert.js";
+import { isTerminal, type JobManager, SHUTDOWN_REASON } from "./jobManager.js";
 import type { WireChecker } from "./wireCheck.js";
 
 /** WatchJob's interval between progress events when the request leaves min_interval_ms 0. */

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { status as Status } from "@grpc/grpc-js";
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { ServerError } from "../../common/src/grpcErrors.js";
-import { JobSpec, type Job } from "../../../gen/ts/servesim/v1/scheduler.js";
+import { InvalidArgumentError } from "@servesim/core";
+import { ServerError } from "@servesim/server-common";
+import { type Job, JobSpec } from "@servesim/wire/scheduler";
 
 /** Longest SubmitJobRequest.request_id accepted (a UUID has 36 characters). */
 export const MAX_REQUEST_ID_LENGTH = 128;
@@ -19,7 +19,9 @@ export function checkRequestId(id: string | undefined): string {
 
 /** Fingerprint of a spec: equal specs have equal digests (unset fields count as their defaults). */
 export function specDigest(spec: JobSpec): string {
-  return createHash("sha256").update(JobSpec.encode(JobSpec.fromPartial(spec)).finish()).digest("hex");
+  return createHash("sha256")
+    .update(JobSpec.encode(JobSpec.fromPartial(spec)).finish())
+    .digest("hex");
 }
 
 interface Submission {
@@ -57,7 +59,10 @@ export class SubmissionIndex {
       if (!seen) break;
       if (seen.digest !== digest) {
         const job = seen.jobId ? ` (job ${seen.jobId})` : "";
-        throw new ServerError(Status.ALREADY_EXISTS, `request_id ${requestId} was already used with a different spec${job}; use a new request_id for a new job`);
+        throw new ServerError(
+          Status.ALREADY_EXISTS,
+          `request_id ${requestId} was already used with a different spec${job}; use a new request_id for a new job`,
+        );
       }
       if (seen.jobId !== undefined) {
         const job = lookup(seen.jobId);

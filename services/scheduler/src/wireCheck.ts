@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { createFileRegistry, fromBinary, ScalarType, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { createFileRegistry, type DescEnum, type DescField, type DescMessage, fromBinary, ScalarType } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { InvalidArgumentError } from "../../common/src/errors.js";
+import { InvalidArgumentError } from "@servesim/core";
 
 const UINT32_MAX = 0xffff_ffffn;
 const WIRE_NAMES: Record<number, string> = { 0: "varint", 1: "64-bit", 2: "length-delimited", 3: "group", 4: "group end", 5: "32-bit" };

@@ -1,7 +1,7 @@
+import { PredictorKind } from "@servesim/wire/predictor";
+import { Distribution, JobState, type WatchJobResponse } from "@servesim/wire/scheduler";
 import { describe, expect, it } from "vitest";
-import { Distribution, JobState, type WatchJobResponse } from "../../../gen/ts/servesim/v1/scheduler.js";
-import { PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
-import { embeddedRun, inlineWorkload, jobSpec, smallJob, until, variedRequests, watchHealth, predictorAndScheduler } from "./harness.js";
+import { embeddedRun, inlineWorkload, jobSpec, predictorAndScheduler, smallJob, until, variedRequests, watchHealth } from "./harness.js";
 
 describe("scheduler → predictor end to end", () => {
   const servers = predictorAndScheduler();
@@ -62,7 +62,16 @@ describe("scheduler → predictor end to end", () => {
         name: "synthetic",
         engine: { maxBatchSize: 8, requestRate: 50, seed: 3 },
         predictor: { kind: PredictorKind.PREDICTOR_KIND_CONSTANT, constantPrefillTimeMs: 7, constantDecodeTimeMs: 2 },
-        workload: { synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST, numRequests: 15, inputMean: 60, inputStdev: 10, outputMean: 12, outputStdev: 3 } as never },
+        workload: {
+          synthetic: {
+            distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST,
+            numRequests: 15,
+            inputMean: 60,
+            inputStdev: 10,
+            outputMean: 12,
+            outputStdev: 3,
+          } as never,
+        },
       }),
     ];
     for (const spec of specs) {
@@ -103,7 +112,7 @@ describe("scheduler → predictor end to end", () => {
   it("GetResult streams the result, then the records in chunks of chunk_size", async () => {
     const job = await servers.scheduler.client.submitJob(smallJob(10, "chunked"));
     await runToEnd(job.id);
-    const { SchedulerServiceClient } = await import("../../../gen/ts/servesim/v1/scheduler.js");
+    const { SchedulerServiceClient } = await import("@servesim/wire/scheduler");
     const { credentials } = await import("@grpc/grpc-js");
     const raw = new SchedulerServiceClient(`127.0.0.1:${servers.scheduler.server.port}`, credentials.createInsecure());
     const chunks: string[] = [];

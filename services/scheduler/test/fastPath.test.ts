@@ -3,16 +3,15 @@
  * the batch sequence does not depend on the clock) gives exactly the plain path's records and iteration
  * log: every iteration priced by the embedded predictor, and every iteration sent and awaited in turn.
  */
+
+import type { BatchPredictor } from "@servesim/core";
+import type { IterationStats, SimulationResult } from "@servesim/engine";
+import { runSimulation, runSimulationSync, Simulation } from "@servesim/engine";
+import { createPredictor } from "@servesim/perf";
+import { RemotePredictor, type ResolvedJob, resolveJob } from "@servesim/runner";
+import { iterationToWire, requestToWire } from "@servesim/wire";
+import { ChunkingPolicy, type EngineConfig, SchedulerPolicy, type Workload } from "@servesim/wire/scheduler";
 import { describe, expect, it } from "vitest";
-import { runSimulation, runSimulationSync } from "../../engine/src/run.js";
-import type { BatchPredictor } from "../../engine/src/simBatch.js";
-import { Simulation } from "../../engine/src/simulation.js";
-import type { IterationStats, SimulationResult } from "../../engine/src/types.js";
-import { createPredictor } from "../../perf/src/factory.js";
-import { resolveJob, type ResolvedJob } from "../../runner/src/index.js";
-import { SchedulerPolicy, ChunkingPolicy, type EngineConfig, type Workload } from "../../../gen/ts/servesim/v1/scheduler.js";
-import { RemotePredictor } from "../../../clients/ts/src/remotePredictor.js";
-import { iterationToWire, requestToWire } from "../../../clients/ts/src/records.js";
 import { jobSpec, predictorAndScheduler } from "./harness.js";
 
 /** Requests of three families sharing a prompt prefix (block reuse has something to find). */
@@ -74,10 +73,20 @@ const CASES: Array<[string, Partial<EngineConfig>]> = [
   ["all at once, STATIC_BATCH, reuse off", { schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_STATIC_BATCH, enableBlockReuse: false }],
   [
     "concurrency 6, equal-progress chunking, tight pool",
-    { concurrency: 6, enableChunkedContext: true, chunkingPolicy: ChunkingPolicy.CHUNKING_POLICY_EQUAL_PROGRESS, maxNumTokens: 128, kvNumBlocks: 60, tokensPerBlock: 16 },
+    {
+      concurrency: 6,
+      enableChunkedContext: true,
+      chunkingPolicy: ChunkingPolicy.CHUNKING_POLICY_EQUAL_PROGRESS,
+      maxNumTokens: 128,
+      kvNumBlocks: 60,
+      tokensPerBlock: 16,
+    },
   ],
   ["Poisson 200 req/s (time-dependent: ping-pong)", { requestRate: 200, seed: 3 }],
-  ["Poisson 50 req/s, MAX_UTILIZATION", { requestRate: 50, seed: 9, schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_MAX_UTILIZATION, kvNumBlocks: 50, tokensPerBlock: 16 }],
+  [
+    "Poisson 50 req/s, MAX_UTILIZATION",
+    { requestRate: 50, seed: 9, schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_MAX_UTILIZATION, kvNumBlocks: 50, tokensPerBlock: 16 },
+  ],
 ];
 
 describe("remote fast path vs plain path (records and iteration log identical)", () => {
@@ -117,8 +126,7 @@ describe("remote fast path vs plain path (records and iteration log identical)",
       workload: sharedPrefixWorkload(36),
     });
     const job = await resolveJob(spec);
-    const answered = (): number[] =>
-      servers.predictor.logs.filter((l) => l["msg"] === "stream closed").map((l) => Number(l["answered"]));
+    const answered = (): number[] => servers.predictor.logs.filter((l) => l["msg"] === "stream closed").map((l) => Number(l["answered"]));
     const before = answered().length;
     const plain = await remote(job, servers.predictor.address, { decodeRuns: false, maxInFlight: 1 });
     const fast = await remote(job, servers.predictor.address, { decodeRuns: true, maxInFlight: 64 });

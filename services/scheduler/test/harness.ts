@@ -1,19 +1,19 @@
 /** Real predictor and scheduler servers on ephemeral ports, plus job specs and gates for the tests. */
-import { credentials, loadPackageDefinition, type ChannelCredentials, type Client, type ClientReadableStream } from "@grpc/grpc-js";
+import { type ChannelCredentials, type Client, type ClientReadableStream, credentials, loadPackageDefinition } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { healthProtoPath } from "../../common/src/health.js";
+import { SchedulerClient } from "@servesim/client";
+import { createPredictor } from "@servesim/perf";
+import { resolveJob, runResolvedJob } from "@servesim/runner";
+import { healthProtoPath } from "@servesim/server-common";
+import { type LogLine, memoryLogger, startPredictor, type TestPredictor } from "@servesim/testkit";
+import { iterationToWire, requestToWire } from "@servesim/wire";
+import { type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
+import { type DeepPartial, type EngineConfig, type IterationRecord, JobSpec, type RequestRecord, type Workload } from "@servesim/wire/scheduler";
 import { afterAll, beforeAll } from "vitest";
-import { memoryLogger, startPredictor, type LogLine, type TestPredictor } from "../../predictor/test/testPredictor.js";
-import { createPredictor } from "../../perf/src/factory.js";
-import { resolveJob, runResolvedJob } from "../../runner/src/index.js";
-import { PredictorKind, type PredictorConfig } from "../../../gen/ts/servesim/v1/predictor.js";
-import { JobSpec, type DeepPartial, type EngineConfig, type IterationRecord, type RequestRecord, type Workload } from "../../../gen/ts/servesim/v1/scheduler.js";
-import { SchedulerClient } from "../../../clients/ts/src/index.js";
 import { loadSchedulerServerConfig } from "../src/config.js";
-import { startSchedulerServer, type SchedulerServer } from "../src/server.js";
-import { iterationToWire, requestToWire } from "../../../clients/ts/src/records.js";
+import { type SchedulerServer, startSchedulerServer } from "../src/server.js";
 
-export { constantConfig, gate, holdingBuilder, startPredictor, type LogLine, type TestPredictor } from "../../predictor/test/testPredictor.js";
+export { constantConfig, gate, holdingBuilder, type LogLine, startPredictor, type TestPredictor } from "@servesim/testkit";
 
 export interface TestScheduler {
   server: SchedulerServer;
@@ -104,7 +104,13 @@ export async function until(cond: () => boolean | Promise<boolean>): Promise<voi
 /** Opens a grpc.health.v1 Watch on the whole server and collects the statuses it reports. */
 export function watchHealth(port: number): { statuses: string[]; close(): void } {
   const pkg = loadPackageDefinition(loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true })) as unknown as {
-    grpc: { health: { v1: { Health: new (address: string, creds: ChannelCredentials) => Client & { watch(req: { service: string }): ClientReadableStream<{ status: string }> } } } };
+    grpc: {
+      health: {
+        v1: {
+          Health: new (address: string, creds: ChannelCredentials) => Client & { watch(req: { service: string }): ClientReadableStream<{ status: string }> };
+        };
+      };
+    };
   };
   const client = new pkg.grpc.health.v1.Health(`127.0.0.1:${port}`, credentials.createInsecure());
   const statuses: string[] = [];

@@ -1,10 +1,10 @@
-import { credentials, Client, Metadata, status as Status, type ServiceError } from "@grpc/grpc-js";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { Client, credentials, Metadata, type ServiceError, status as Status } from "@grpc/grpc-js";
+import { ServesimError } from "@servesim/client";
+import { PredictorKind } from "@servesim/wire/predictor";
+import { Distribution, EngineConfig, JobSpec, type SchedulerPolicy, SubmitJobRequest } from "@servesim/wire/scheduler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Distribution, EngineConfig, JobSpec, SchedulerPolicy, SubmitJobRequest } from "../../../gen/ts/servesim/v1/scheduler.js";
-import { PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
-import { ServesimError } from "../../../clients/ts/src/index.js";
-import { inlineWorkload, jobSpec, smallJob, startScheduler, type SpecParts, type TestScheduler } from "./harness.js";
+import { inlineWorkload, jobSpec, type SpecParts, smallJob, startScheduler, type TestScheduler } from "./harness.js";
 
 const constant = { kind: PredictorKind.PREDICTOR_KIND_CONSTANT };
 
@@ -53,26 +53,126 @@ describe("SubmitJob rejects bad input with INVALID_ARGUMENT naming the field (no
 
   const cases: Array<[string, SpecParts, string, RegExp]> = [
     ["no workload", { predictor: constant }, "spec.workload", /required/],
-    ["two workload sources", { predictor: constant, workload: { ...inlineWorkload([{ input: 4, output: 2 }]), dataset: { jsonl: jsonl(1).join("\n"), name: "d" } } }, "spec.workload", /exactly one/],
-    ["input_length 0", { predictor: constant, workload: inlineWorkload([{ input: 4, output: 2 }, { input: 0, output: 2 }]) }, "spec.workload.inline.requests[1].input_length", />= 1/],
-    ["output_tokens 0 (inline)", { predictor: constant, workload: inlineWorkload([{ input: 4, output: 2 }, { input: 4, output: 0 }]) }, "spec.workload.inline.requests[1].output_tokens", />= 1/],
-    ["output_tokens < 1 (dataset)", { predictor: constant, workload: { dataset: { jsonl: [...jsonl(2), '{"task_id": 2, "input_ids": [1, 2], "output_tokens": 0}'].join("\n"), name: "bad.jsonl" } } }, "bad.jsonl line 3", /output_tokens must be >= 1/],
-    ["negative output_tokens (dataset)", { predictor: constant, workload: { dataset: { jsonl: ['{"task_id": 0, "input_ids": [1], "output_tokens": -4}'].join("\n"), name: "neg.jsonl" } } }, "neg.jsonl line 1", /output_tokens must be >= 1 \(got -4\)/],
-    ["a dataset line that is not JSON", { predictor: constant, workload: { dataset: { jsonl: [jsonl(1)[0], "{oops"].join("\n"), name: "broken.jsonl" } } }, "broken.jsonl line 2", /invalid JSON/],
-    ["a dataset line without token ids", { predictor: constant, workload: { dataset: { jsonl: [jsonl(1)[0], "", '{"task_id": 5, "output_tokens": 3}'].join("\n"), name: "ids.jsonl" } } }, "ids.jsonl line 3", /input_ids/],
+    [
+      "two workload sources",
+      { predictor: constant, workload: { ...inlineWorkload([{ input: 4, output: 2 }]), dataset: { jsonl: jsonl(1).join("\n"), name: "d" } } },
+      "spec.workload",
+      /exactly one/,
+    ],
+    [
+      "input_length 0",
+      {
+        predictor: constant,
+        workload: inlineWorkload([
+          { input: 4, output: 2 },
+          { input: 0, output: 2 },
+        ]),
+      },
+      "spec.workload.inline.requests[1].input_length",
+      />= 1/,
+    ],
+    [
+      "output_tokens 0 (inline)",
+      {
+        predictor: constant,
+        workload: inlineWorkload([
+          { input: 4, output: 2 },
+          { input: 4, output: 0 },
+        ]),
+      },
+      "spec.workload.inline.requests[1].output_tokens",
+      />= 1/,
+    ],
+    [
+      "output_tokens < 1 (dataset)",
+      {
+        predictor: constant,
+        workload: { dataset: { jsonl: [...jsonl(2), '{"task_id": 2, "input_ids": [1, 2], "output_tokens": 0}'].join("\n"), name: "bad.jsonl" } },
+      },
+      "bad.jsonl line 3",
+      /output_tokens must be >= 1/,
+    ],
+    [
+      "negative output_tokens (dataset)",
+      { predictor: constant, workload: { dataset: { jsonl: ['{"task_id": 0, "input_ids": [1], "output_tokens": -4}'].join("\n"), name: "neg.jsonl" } } },
+      "neg.jsonl line 1",
+      /output_tokens must be >= 1 \(got -4\)/,
+    ],
+    [
+      "a dataset line that is not JSON",
+      { predictor: constant, workload: { dataset: { jsonl: [jsonl(1)[0], "{oops"].join("\n"), name: "broken.jsonl" } } },
+      "broken.jsonl line 2",
+      /invalid JSON/,
+    ],
+    [
+      "a dataset line without token ids",
+      { predictor: constant, workload: { dataset: { jsonl: [jsonl(1)[0], "", '{"task_id": 5, "output_tokens": 3}'].join("\n"), name: "ids.jsonl" } } },
+      "ids.jsonl line 3",
+      /input_ids/,
+    ],
     ["an empty dataset", { predictor: constant, workload: { dataset: { jsonl: "\n\n", name: "empty.jsonl" } } }, "empty.jsonl", /empty/],
     ["an empty inline workload", { predictor: constant, workload: { inline: { requests: [] } } }, "spec.workload.inline.requests", /empty/],
-    ["too many inline requests", { predictor: constant, workload: inlineWorkload(Array.from({ length: 9 }, () => ({ input: 4, output: 2 }))) }, "spec.workload.inline.requests", /9 requests exceed the limit of 8/],
-    ["too many dataset requests", { predictor: constant, workload: { dataset: { jsonl: jsonl(9).join("\n"), name: "big.jsonl" } } }, "big.jsonl line 9", /more than 8 requests/],
-    ["too many tokens", { predictor: constant, workload: inlineWorkload([{ input: 1500, output: 400 }, { input: 100, output: 10 }]) }, "spec.workload.inline.requests", /exceed the limit of 2000/],
+    [
+      "too many inline requests",
+      { predictor: constant, workload: inlineWorkload(Array.from({ length: 9 }, () => ({ input: 4, output: 2 }))) },
+      "spec.workload.inline.requests",
+      /9 requests exceed the limit of 8/,
+    ],
+    [
+      "too many dataset requests",
+      { predictor: constant, workload: { dataset: { jsonl: jsonl(9).join("\n"), name: "big.jsonl" } } },
+      "big.jsonl line 9",
+      /more than 8 requests/,
+    ],
+    [
+      "too many tokens",
+      {
+        predictor: constant,
+        workload: inlineWorkload([
+          { input: 1500, output: 400 },
+          { input: 100, output: 10 },
+        ]),
+      },
+      "spec.workload.inline.requests",
+      /exceed the limit of 2000/,
+    ],
     [
       "too many synthetic requests",
-      { predictor: constant, workload: { synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_UNIF_DIST, numRequests: 20, inputMin: 4, inputMax: 8, outputMin: 2, outputMax: 4 } as never } },
+      {
+        predictor: constant,
+        workload: {
+          synthetic: {
+            distribution: Distribution.DISTRIBUTION_TOKEN_UNIF_DIST,
+            numRequests: 20,
+            inputMin: 4,
+            inputMax: 8,
+            outputMin: 2,
+            outputMax: 4,
+          } as never,
+        },
+      },
       "spec.workload.synthetic.num_requests",
       /20 requests exceed the limit of 8/,
     ],
-    ["max_num_tokens below the longest prompt without chunking", { engine: { maxNumTokens: 64 }, predictor: constant, workload: inlineWorkload([{ input: 32, output: 2 }, { input: 100, output: 2 }]) }, "spec.engine.max_num_tokens", /smaller than the longest prompt \(100 tokens\)/],
-    ["pipeline parallelism", { predictor: { ...constant, parallelism: { tp: 1, pp: 2, ep: 1 } }, workload: inlineWorkload([{ input: 4, output: 2 }]) }, "spec.predictor.parallelism.pp", /not supported/],
+    [
+      "max_num_tokens below the longest prompt without chunking",
+      {
+        engine: { maxNumTokens: 64 },
+        predictor: constant,
+        workload: inlineWorkload([
+          { input: 32, output: 2 },
+          { input: 100, output: 2 },
+        ]),
+      },
+      "spec.engine.max_num_tokens",
+      /smaller than the longest prompt \(100 tokens\)/,
+    ],
+    [
+      "pipeline parallelism",
+      { predictor: { ...constant, parallelism: { tp: 1, pp: 2, ep: 1 } }, workload: inlineWorkload([{ input: 4, output: 2 }]) },
+      "spec.predictor.parallelism.pp",
+      /not supported/,
+    ],
   ];
 
   for (const [what, parts, field, reason] of cases) {
@@ -95,20 +195,39 @@ describe("SubmitJob rejects bad input with INVALID_ARGUMENT naming the field (no
     const engine = new BinaryWriter().raw(EngineConfig.encode(spec.engine!).finish()).tag(99, WireType.Varint).uint32(1).finish();
     const bytes = new BinaryWriter()
       .tag(1, WireType.LengthDelimited)
-      .bytes(new BinaryWriter().raw(JobSpec.encode({ ...spec, engine: undefined }).finish()).tag(2, WireType.LengthDelimited).bytes(engine).finish())
+      .bytes(
+        new BinaryWriter()
+          .raw(JobSpec.encode({ ...spec, engine: undefined }).finish())
+          .tag(2, WireType.LengthDelimited)
+          .bytes(engine)
+          .finish(),
+      )
       .finish();
     const err = await submitBytes(bytes);
     expect(err.code).toBe(Status.INVALID_ARGUMENT);
     expect(err.details).toMatch(/^spec\.engine: unknown field number 99 \(varint\) in servesim\.v1\.EngineConfig/);
 
-    const top = await submitBytes(new BinaryWriter().raw(SubmitJobRequest.encode(SubmitJobRequest.fromPartial({ spec })).finish()).tag(7, WireType.LengthDelimited).string("x").finish());
+    const top = await submitBytes(
+      new BinaryWriter()
+        .raw(SubmitJobRequest.encode(SubmitJobRequest.fromPartial({ spec })).finish())
+        .tag(7, WireType.LengthDelimited)
+        .string("x")
+        .finish(),
+    );
     expect(top.details).toMatch(/^SubmitJobRequest: unknown field number 7/);
   });
 
   it("a negative input length, sent as a negative varint in a uint32 field", async () => {
     const request = new BinaryWriter().tag(1, WireType.Varint).int64(0).tag(2, WireType.Varint).int32(-5).tag(3, WireType.Varint).uint32(4).finish();
-    const workload = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(request).finish()).finish();
-    const spec = new BinaryWriter().raw(JobSpec.encode(jobSpec({ predictor: constant })).finish()).tag(4, WireType.LengthDelimited).bytes(workload).finish();
+    const workload = new BinaryWriter()
+      .tag(1, WireType.LengthDelimited)
+      .bytes(new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(request).finish())
+      .finish();
+    const spec = new BinaryWriter()
+      .raw(JobSpec.encode(jobSpec({ predictor: constant })).finish())
+      .tag(4, WireType.LengthDelimited)
+      .bytes(workload)
+      .finish();
     const err = await submitBytes(new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(spec).finish());
     expect(err.code).toBe(Status.INVALID_ARGUMENT);
     expect(err.details).toBe("spec.workload.inline.requests[0].input_length: must be >= 0 (got -5)");

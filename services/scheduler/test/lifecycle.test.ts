@@ -1,7 +1,17 @@
+import type { SchedulerClient } from "@servesim/client";
+import { type Job, JobState, type WatchJobResponse } from "@servesim/wire/scheduler";
 import { afterEach, describe, expect, it } from "vitest";
-import { JobState, type Job, type WatchJobResponse } from "../../../gen/ts/servesim/v1/scheduler.js";
-import type { SchedulerClient } from "../../../clients/ts/src/index.js";
-import { embeddedRun, holdingBuilder, smallJob, startPredictor, startScheduler, until, watchHealth, type TestPredictor, type TestScheduler } from "./harness.js";
+import {
+  embeddedRun,
+  holdingBuilder,
+  smallJob,
+  startPredictor,
+  startScheduler,
+  type TestPredictor,
+  type TestScheduler,
+  until,
+  watchHealth,
+} from "./harness.js";
 
 /** Collects a job's WatchJob events until the final one; `started` resolves with the first. */
 function watching(client: SchedulerClient, id: string): { started: Promise<void>; events: Promise<WatchJobResponse[]> } {

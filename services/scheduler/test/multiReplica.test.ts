@@ -5,13 +5,13 @@
  * results: its connections cut (the process dies: UNAVAILABLE), its calls cut by the server (forced
  * shutdown: CANCELLED) or a graceful drain.
  */
-import { createServer, connect, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import type { SchedulerClient } from "@servesim/client";
+import type { BatchPredictor, SimBatch } from "@servesim/core";
+import { createPredictor } from "@servesim/perf";
+import type { PredictorBuilder } from "@servesim/testkit";
+import { type JobSpec, JobState } from "@servesim/wire/scheduler";
 import { afterEach, describe, expect, it } from "vitest";
-import type { PredictorBuilder } from "../../predictor/src/predictorCache.js";
-import { createPredictor } from "../../perf/src/factory.js";
-import type { BatchPredictor, SimBatch } from "../../engine/src/simBatch.js";
-import { JobState, type JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
-import type { SchedulerClient } from "../../../clients/ts/src/index.js";
 import { embeddedRun, gate, smallJob, startPredictor, startScheduler, type TestPredictor, type TestScheduler } from "./harness.js";
 
 const REPLICAS = 3;

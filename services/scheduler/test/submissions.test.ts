@@ -1,15 +1,15 @@
-import { credentials, Server, ServerCredentials, status as Status, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Server, ServerCredentials, type ServiceError, status as Status } from "@grpc/grpc-js";
+import { SchedulerClient, ServesimError } from "@servesim/client";
+import { InvalidArgumentError } from "@servesim/core";
+import { resolveJob } from "@servesim/runner";
+import { silentLogger } from "@servesim/server-common";
+import { PredictorKind } from "@servesim/wire/predictor";
+import { JobSpec, JobState, SchedulerServiceClient, type SchedulerServiceServer, SchedulerServiceService } from "@servesim/wire/scheduler";
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { silentLogger } from "../../common/src/logger.js";
-import { PredictorKind } from "../../../gen/ts/servesim/v1/predictor.js";
-import { JobSpec, JobState, SchedulerServiceClient, SchedulerServiceService, type SchedulerServiceServer } from "../../../gen/ts/servesim/v1/scheduler.js";
-import { SchedulerClient, ServesimError } from "../../../clients/ts/src/index.js";
-import { resolveJob } from "../../runner/src/index.js";
 import type { JobExecutor, PreparedJob } from "../src/jobExecutor.js";
 import { JobManager } from "../src/jobManager.js";
 import { MAX_REQUEST_ID_LENGTH } from "../src/submissions.js";
-import { gate, inlineWorkload, jobSpec, smallJob, until, predictorAndScheduler } from "./harness.js";
+import { gate, inlineWorkload, jobSpec, predictorAndScheduler, smallJob, until } from "./harness.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -105,7 +105,10 @@ describe("SubmitJob request_id (JobManager)", () => {
   it("rejects a request_id that is too long or not printable ASCII", async () => {
     const m = manager(countingExecutor().executor);
     for (const id of ["x".repeat(MAX_REQUEST_ID_LENGTH + 1), "has space", "naïve"]) {
-      await expect(m.submit(named("a"), id)).rejects.toMatchObject({ field: "request_id", reason: expect.stringMatching(/^must be 1 to 128 printable ASCII characters/) });
+      await expect(m.submit(named("a"), id)).rejects.toMatchObject({
+        field: "request_id",
+        reason: expect.stringMatching(/^must be 1 to 128 printable ASCII characters/),
+      });
     }
     expect((await m.submit(named("a"), "x".repeat(MAX_REQUEST_ID_LENGTH))).name).toBe("a");
     await m.shutdown();
@@ -130,7 +133,10 @@ describe("SubmitJob over gRPC: warnings and idempotent retries", () => {
       name: "warned",
       engine: { warmup: 0, chunkingPolicy: 2 },
       predictor: { kind: PredictorKind.PREDICTOR_KIND_CONSTANT },
-      workload: inlineWorkload([{ input: 8, output: 2 }, { input: 8, output: 2, taskId: 0 }]),
+      workload: inlineWorkload([
+        { input: 8, output: 2 },
+        { input: 8, output: 2, taskId: 0 },
+      ]),
     });
     const expected = (await resolveJob(spec)).warnings;
     expect(expected).toEqual([
@@ -163,7 +169,9 @@ describe("SubmitJob over gRPC: warnings and idempotent retries", () => {
       });
     };
     front.addService(SchedulerServiceService, { submitJob } as unknown as SchedulerServiceServer);
-    const port = await new Promise<number>((resolve, reject) => front.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    const port = await new Promise<number>((resolve, reject) =>
+      front.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
     const client = new SchedulerClient({ address: `127.0.0.1:${port}`, retries: 3 });
     try {
       const job = await client.submitJob(smallJob(3, "retried"));
@@ -172,7 +180,9 @@ describe("SubmitJob over gRPC: warnings and idempotent retries", () => {
       expect(attempts[1]).toBe(attempts[0]);
       const stored = (await servers.scheduler.client.listJobs()).filter((j) => j.name === "retried");
       expect(stored.map((j) => j.id)).toEqual([job.id]);
-      expect(servers.scheduler.logs.filter((l) => l["msg"] === "duplicate submission; returning the existing job").map((l) => [l["job"], l["requestId"]])).toEqual([[job.id, attempts[0]]]);
+      expect(
+        servers.scheduler.logs.filter((l) => l["msg"] === "duplicate submission; returning the existing job").map((l) => [l["job"], l["requestId"]]),
+      ).toEqual([[job.id, attempts[0]]]);
     } finally {
       client.close();
       upstream.close();
@@ -186,7 +196,10 @@ describe("SubmitJob over gRPC: warnings and idempotent retries", () => {
     expect((await servers.scheduler.client.submitJob(smallJob(2, "first"), { requestId })).id).toBe(job.id);
     const err = await servers.scheduler.client.submitJob(smallJob(2, "second"), { requestId }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServesimError);
-    expect(err).toMatchObject({ code: Status.ALREADY_EXISTS, details: `request_id ${requestId} was already used with a different spec (job ${job.id}); use a new request_id for a new job` });
+    expect(err).toMatchObject({
+      code: Status.ALREADY_EXISTS,
+      details: `request_id ${requestId} was already used with a different spec (job ${job.id}); use a new request_id for a new job`,
+    });
     const bad = await servers.scheduler.client.submitJob(smallJob(2, "third"), { requestId: "two words" }).catch((e: unknown) => e);
     expect(bad).toMatchObject({ code: Status.INVALID_ARGUMENT, field: "request_id" });
   });

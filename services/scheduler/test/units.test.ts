@@ -1,7 +1,7 @@
+import { InvalidArgumentError } from "@servesim/core";
+import { silentLogger } from "@servesim/server-common";
+import { type JobSpec, JobState } from "@servesim/wire/scheduler";
 import { describe, expect, it } from "vitest";
-import { silentLogger } from "../../common/src/logger.js";
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { JobState, type JobSpec } from "../../../gen/ts/servesim/v1/scheduler.js";
 import { chunkBounds } from "../src/chunks.js";
 import { loadSchedulerServerConfig } from "../src/config.js";
 import type { JobExecutor, PreparedJob, RunControl } from "../src/jobExecutor.js";
@@ -10,19 +10,37 @@ import { until } from "./harness.js";
 
 describe("chunkBounds", () => {
   it("cuts by record count", () => {
-    expect([...chunkBounds(10, 3, () => 1)]).toEqual([[0, 3], [3, 6], [6, 9], [9, 10]]);
+    expect([...chunkBounds(10, 3, () => 1)]).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 9],
+      [9, 10],
+    ]);
     expect([...chunkBounds(0, 3, () => 1)]).toEqual([]);
   });
   it("cuts by size too; a record larger than the budget travels alone", () => {
     const sizes = [400, 400, 400, 2000, 100, 100];
-    expect([...chunkBounds(sizes.length, 1000, (i) => sizes[i]!, 1000)]).toEqual([[0, 2], [2, 3], [3, 4], [4, 6]]);
+    expect([...chunkBounds(sizes.length, 1000, (i) => sizes[i]!, 1000)]).toEqual([
+      [0, 2],
+      [2, 3],
+      [3, 4],
+      [4, 6],
+    ]);
   });
 });
 
 describe("scheduler settings", () => {
   it("defaults, environment, flags over environment", () => {
     const d = loadSchedulerServerConfig({ env: {} });
-    expect(d).toMatchObject({ port: 50052, predictorAddress: "localhost:50051", maxConcurrentJobs: 4, maxQueuedJobs: 1000, maxStoredJobs: 100, resultTtlMs: 3_600_000, predictorRetries: 8 });
+    expect(d).toMatchObject({
+      port: 50052,
+      predictorAddress: "localhost:50051",
+      maxConcurrentJobs: 4,
+      maxQueuedJobs: 1000,
+      maxStoredJobs: 100,
+      resultTtlMs: 3_600_000,
+      predictorRetries: 8,
+    });
     expect(d.predictorTls).toBeUndefined();
     const c = loadSchedulerServerConfig({
       env: { SERVESIM_PREDICTOR_ADDRESS: "dns:///predictor:50051", SERVESIM_MAX_CONCURRENT_JOBS: "2" },
@@ -42,7 +60,9 @@ describe("scheduler settings", () => {
     expect(err(() => loadSchedulerServerConfig({ env: { SERVESIM_PREDICTOR_ADDRESS: "nohost" } })).field).toBe("SERVESIM_PREDICTOR_ADDRESS");
     expect(err(() => loadSchedulerServerConfig({ flags: { predictorAddress: "a:1,,b:2" } })).field).toBe("--predictor-address");
     expect(err(() => loadSchedulerServerConfig({ env: { SERVESIM_MAX_CONCURRENT_JOBS: "0" } })).field).toBe("SERVESIM_MAX_CONCURRENT_JOBS");
-    expect(err(() => loadSchedulerServerConfig({ env: { SERVESIM_PREDICTOR_TLS_CERT: "/x.pem" } })).field).toBe("SERVESIM_PREDICTOR_TLS_KEY (--predictor-tls-key)");
+    expect(err(() => loadSchedulerServerConfig({ env: { SERVESIM_PREDICTOR_TLS_CERT: "/x.pem" } })).field).toBe(
+      "SERVESIM_PREDICTOR_TLS_KEY (--predictor-tls-key)",
+    );
     expect(err(() => loadSchedulerServerConfig({ env: { SERVESIM_PREDICTOR_TLS_CA: "/nonexistent.pem" } })).reason).toMatch(/cannot read/);
   });
 });
@@ -60,7 +80,8 @@ function manualExecutor() {
         control.signal.addEventListener("abort", () => reject(new Error("aborted")));
         runs.push({
           control,
-          finish: () => resolve({ result: { reportJson: "{}", reportText: "", numRequests: 1, numFailedRequests: 0, numIterations: 1 }, requests: [], iterations: [] }),
+          finish: () =>
+            resolve({ result: { reportJson: "{}", reportText: "", numRequests: 1, numFailedRequests: 0, numIterations: 1 }, requests: [], iterations: [] }),
         });
       });
     },

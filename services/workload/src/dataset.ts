@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import type { SimRequest } from "../../engine/src/types.js";
+import type { SimRequest } from "@servesim/core";
+import { InvalidArgumentError } from "@servesim/core";
 import { computeDatasetMetadata, type DatasetMetadata } from "./metadata.js";
 
 /** How a trtllm-bench JSONL dataset is read (trtllm-bench-compat.md §1). */
@@ -102,7 +102,7 @@ export class DatasetReader {
     this.lineNo++;
     if (this.full || line.trim() === "") return;
     const where = `${this.label} line ${this.lineNo}`;
-    const fail = (reason: string): never => {
+    const fail: (reason: string) => never = (reason) => {
       throw new InvalidArgumentError(where, reason);
     };
 
@@ -110,14 +110,14 @@ export class DatasetReader {
     try {
       obj = JSON.parse(line);
     } catch (e) {
-      return fail(`invalid JSON: ${(e as Error).message}`);
+      fail(`invalid JSON: ${(e as Error).message}`);
     }
-    if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return fail("expected a JSON object");
+    if (obj === null || typeof obj !== "object" || Array.isArray(obj)) fail("expected a JSON object");
     const rec = obj as Record<string, unknown>;
 
-    if (!("task_id" in rec)) return fail("missing task_id");
+    if (!("task_id" in rec)) fail("missing task_id");
     const taskId = rec["task_id"];
-    if (!isInt(taskId)) return fail(`task_id must be an integer (got ${describe(taskId)})`);
+    if (!isInt(taskId)) fail(`task_id must be an integer (got ${describe(taskId)})`);
 
     const rawIds = rec["input_ids"] ?? rec["logits"];
     const prompt = rec["prompt"];
@@ -125,37 +125,37 @@ export class DatasetReader {
     let inputIds: Uint32Array | undefined;
     if (rawIds !== undefined && rawIds !== null) {
       const idField = rec["input_ids"] !== undefined && rec["input_ids"] !== null ? "input_ids" : "logits";
-      if (!Array.isArray(rawIds)) return fail(`${idField} must be an array of token ids (got ${describe(rawIds)})`);
-      if (rawIds.length === 0) return fail(`${idField} is empty`);
+      if (!Array.isArray(rawIds)) fail(`${idField} must be an array of token ids (got ${describe(rawIds)})`);
+      if (rawIds.length === 0) fail(`${idField} is empty`);
       for (let i = 0; i < rawIds.length; i++) {
         const v: unknown = rawIds[i];
         if (!isInt(v) || v < 0 || v > MAX_TOKEN_ID) {
-          return fail(`${idField}[${i}] must be a non-negative integer token id (got ${describe(v)})`);
+          fail(`${idField}[${i}] must be a non-negative integer token id (got ${describe(v)})`);
         }
       }
       inputLength = rawIds.length;
       if (this.keepIds) inputIds = Uint32Array.from(rawIds as number[]);
     } else if (prompt !== undefined && prompt !== null) {
-      if (!this.approx) return fail("prompt without input_ids needs a tokenizer; regenerate the dataset with input_ids");
-      if (typeof prompt !== "string") return fail(`prompt must be a string (got ${describe(prompt)})`);
+      if (!this.approx) fail("prompt without input_ids needs a tokenizer; regenerate the dataset with input_ids");
+      if (typeof prompt !== "string") fail(`prompt must be a string (got ${describe(prompt)})`);
       inputLength = Math.ceil(codePointLength(prompt) / 4);
-      if (inputLength === 0) return fail("prompt is empty");
+      if (inputLength === 0) fail("prompt is empty");
       this.approximated = true;
     } else {
-      return fail(`Both prompt and input_ids for ${taskId} are both None.`);
+      fail(`Both prompt and input_ids for ${taskId} are both None.`);
     }
 
-    if (!("output_tokens" in rec)) return fail("missing output_tokens");
+    if (!("output_tokens" in rec)) fail("missing output_tokens");
     const outputTokens = rec["output_tokens"];
-    if (!isInt(outputTokens)) return fail(`output_tokens must be an integer (got ${describe(outputTokens)})`);
-    if (outputTokens < 1) return fail(`output_tokens must be >= 1 (got ${outputTokens})`);
+    if (!isInt(outputTokens)) fail(`output_tokens must be an integer (got ${describe(outputTokens)})`);
+    if (outputTokens < 1) fail(`output_tokens must be >= 1 (got ${outputTokens})`);
 
     if (this.requests.length + 1 > this.maxRequests) {
-      return fail(`dataset has more than ${this.maxRequests} requests (size limit)`);
+      fail(`dataset has more than ${this.maxRequests} requests (size limit)`);
     }
     this.totalTokens += inputLength + outputTokens;
     if (this.totalTokens > this.maxTotalTokens) {
-      return fail(`dataset exceeds ${this.maxTotalTokens} total tokens (input + output; size limit)`);
+      fail(`dataset exceeds ${this.maxTotalTokens} total tokens (input + output; size limit)`);
     }
 
     const first = this.firstLineOfTask.get(taskId);
@@ -191,10 +191,7 @@ export class DatasetReader {
 }
 
 /** Parses dataset text already in memory. `datasetPath` (default null) names it in errors and metadata. */
-export function parseDatasetText(
-  text: string,
-  options: DatasetOptions & { datasetPath?: string | null } = {},
-): Dataset {
+export function parseDatasetText(text: string, options: DatasetOptions & { datasetPath?: string | null } = {}): Dataset {
   const path = options.datasetPath ?? null;
   const reader = new DatasetReader(path ?? "dataset", path, options);
   let start = 0;

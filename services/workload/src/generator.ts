@@ -1,7 +1,7 @@
-import { createWriteStream } from "node:fs";
 import { once } from "node:events";
+import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
-import { InvalidArgumentError } from "../../common/src/errors.js";
+import { InvalidArgumentError } from "@servesim/core";
 import { NumpyLegacyRandom } from "./rng/numpyLegacy.js";
 import { Pcg64 } from "./rng/pcg64.js";
 import { PythonRandom } from "./rng/pythonRandom.js";

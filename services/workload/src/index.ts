@@ -1,5 +1,4 @@
-export { DatasetReader, loadDatasetFile, parseDatasetText, type Dataset, type DatasetOptions } from "./dataset.js";
-export { computeDatasetMetadata, type DatasetMetadata } from "./metadata.js";
+export { type Dataset, type DatasetOptions, DatasetReader, loadDatasetFile, parseDatasetText } from "./dataset.js";
 export {
   DEFAULT_SEED,
   DEFAULT_VOCAB_SIZE,
@@ -7,18 +6,19 @@ export {
   datasetLine,
   generateLengths,
   generateTokenIds,
-  resolveSyntheticSpec,
-  TokenIdSampler,
-  writeDatasetFile,
-  writeDatasetJsonl,
   type NormDistSpec,
   type ResolvedSpec,
+  resolveSyntheticSpec,
   type SyntheticSpec,
+  TokenIdSampler,
   type TokenOptions,
   type UnifDistSpec,
+  writeDatasetFile,
+  writeDatasetJsonl,
 } from "./generator.js";
-export { syntheticDataset, type SyntheticOptions } from "./synthetic.js";
+export { computeDatasetMetadata, type DatasetMetadata } from "./metadata.js";
 export { MT19937 } from "./rng/mt19937.js";
 export { NumpyLegacyRandom } from "./rng/numpyLegacy.js";
 export { Pcg64 } from "./rng/pcg64.js";
 export { PythonRandom } from "./rng/pythonRandom.js";
+export { type SyntheticOptions, syntheticDataset } from "./synthetic.js";

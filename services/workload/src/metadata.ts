@@ -1,4 +1,4 @@
-import { percentileStats, type PercentileStats } from "../../report/src/percentiles.js";
+import { type PercentileStats, percentileStats } from "@servesim/core";
 
 /** trtllm-bench's `DatasetMetadata` (trtllm-bench-compat.md §1), in camelCase. */
 export interface DatasetMetadata {
@@ -18,11 +18,7 @@ export interface DatasetMetadata {
 }
 
 /** Metadata of a workload from its per-request input and output lengths. */
-export function computeDatasetMetadata(
-  inputLengths: ArrayLike<number>,
-  outputLengths: ArrayLike<number>,
-  datasetPath: string | null,
-): DatasetMetadata {
+export function computeDatasetMetadata(inputLengths: ArrayLike<number>, outputLengths: ArrayLike<number>, datasetPath: string | null): DatasetMetadata {
   const n = inputLengths.length;
   if (outputLengths.length !== n) throw new RangeError("inputLengths and outputLengths differ in length");
   const seq = new Float64Array(n);

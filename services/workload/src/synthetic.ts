@@ -1,6 +1,6 @@
-import type { SimRequest } from "../../engine/src/types.js";
+import type { SimRequest } from "@servesim/core";
 import type { Dataset } from "./dataset.js";
-import { generateLengths, resolveSyntheticSpec, TokenIdSampler, type SyntheticSpec } from "./generator.js";
+import { generateLengths, resolveSyntheticSpec, type SyntheticSpec, TokenIdSampler } from "./generator.js";
 import { computeDatasetMetadata } from "./metadata.js";
 
 export interface SyntheticOptions {

@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { InvalidArgumentError } from "@servesim/core";
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { loadDatasetFile, parseDatasetText, type DatasetOptions } from "../src/dataset.js";
+import { type DatasetOptions, loadDatasetFile, parseDatasetText } from "../src/dataset.js";
 
 const line = (o: unknown): string => JSON.stringify(o);
 

@@ -66,7 +66,13 @@ describe("token-norm-dist lengths with stdev 0 skip the Gaussians", () => {
   it("equal max(1, ceil(normal(mean, 0))) for any mean", () => {
     for (const mean of [1000, 128, 0.5, 1e-9, 0, -0, -3, 7.000000001, 2 ** 31 - 1]) {
       const { inputLengths, outputLengths } = generateLengths({
-        kind: "token-norm-dist", numRequests: 300, inputMean: mean, inputStdev: 0, outputMean: mean, outputStdev: 5, seed: 11,
+        kind: "token-norm-dist",
+        numRequests: 300,
+        inputMean: mean,
+        inputStdev: 0,
+        outputMean: mean,
+        outputStdev: 5,
+        seed: 11,
       });
       const z = new NumpyLegacyRandom(11).normal(mean, 0, 300);
       // Int32Array.from: the same int32 conversion as the generator's (a 2^31 length wraps in both).
@@ -89,7 +95,17 @@ describe("token ids written into shared slabs", () => {
 
   it("syntheticDataset across slab boundaries and with an own-buffer request", () => {
     // 4500 × ~4000 ids cross the 2^24-element slab; isl ≥ vocab takes random.choices.
-    const spec = { kind: "token-norm-dist", numRequests: 4500, inputMean: 4000, inputStdev: 900, outputMean: 8, outputStdev: 0, seed: 5, vocabSize: 3000, eosId: 0 } as const;
+    const spec = {
+      kind: "token-norm-dist",
+      numRequests: 4500,
+      inputMean: 4000,
+      inputStdev: 900,
+      outputMean: 8,
+      outputStdev: 0,
+      seed: 5,
+      vocabSize: 3000,
+      eosId: 0,
+    } as const;
     const ds = syntheticDataset(spec);
     const { inputLengths } = generateLengths(spec);
     const buffers = new Set(ds.requests.map((q) => (q.inputIds as Uint32Array).buffer));
@@ -100,9 +116,20 @@ describe("token ids written into shared slabs", () => {
       expect(got.length).toBe(ids.length);
       if (!got.every((v, k) => v === ids[k])) expect.fail(`request ${i - 1}: ids differ`);
     }
-    const long = syntheticDataset({ kind: "token-unif-dist", numRequests: 2, inputMin: 4_200_000, inputMax: 4_200_000, outputMin: 1, outputMax: 1, vocabSize: 50 });
+    const long = syntheticDataset({
+      kind: "token-unif-dist",
+      numRequests: 2,
+      inputMin: 4_200_000,
+      inputMax: 4_200_000,
+      outputMin: 1,
+      outputMax: 1,
+      vocabSize: 50,
+    });
     const [a, b] = [...generateTokenIds([4_200_000, 4_200_000], { vocabSize: 50 })];
-    for (const [got, want] of [[long.requests[0]!.inputIds as Uint32Array, a!], [long.requests[1]!.inputIds as Uint32Array, b!]] as const) {
+    for (const [got, want] of [
+      [long.requests[0]!.inputIds as Uint32Array, a!],
+      [long.requests[1]!.inputIds as Uint32Array, b!],
+    ] as const) {
       expect(got.length).toBe(want.length);
       expect(got.buffer.byteLength).toBe(want.length * 4);
       expect(got.every((v, k) => v === want[k])).toBe(true);

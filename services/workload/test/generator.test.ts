@@ -1,16 +1,10 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { InvalidArgumentError } from "@servesim/core";
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../../common/src/errors.js";
 import { parseDatasetText } from "../src/dataset.js";
-import {
-  datasetJsonlLines,
-  generateLengths,
-  generateTokenIds,
-  writeDatasetFile,
-  type SyntheticSpec,
-} from "../src/generator.js";
+import { datasetJsonlLines, generateLengths, generateTokenIds, type SyntheticSpec, writeDatasetFile } from "../src/generator.js";
 import { NumpyLegacyRandom } from "../src/rng/numpyLegacy.js";
 import { syntheticDataset } from "../src/synthetic.js";
 
@@ -41,7 +35,7 @@ const references: [string, SyntheticSpec][] = [
 describe("prepare-dataset reproduces TensorRT-LLM's generator byte for byte", () => {
   for (const [file, spec] of references) {
     it(file, () => {
-      expect([...datasetJsonlLines(spec)].join("\n") + "\n").toBe(fixture(file));
+      expect(`${[...datasetJsonlLines(spec)].join("\n")}\n`).toBe(fixture(file));
     });
   }
 
@@ -54,7 +48,13 @@ describe("prepare-dataset reproduces TensorRT-LLM's generator byte for byte", ()
 
   it("token-norm-dist lengths match NumPy for N = 20000 (checksums from NumPy)", () => {
     const { inputLengths } = generateLengths({
-      kind: "token-norm-dist", numRequests: 20000, inputMean: 1000, inputStdev: 300, outputMean: 1, outputStdev: 0, seed: 12345,
+      kind: "token-norm-dist",
+      numRequests: 20000,
+      inputMean: 1000,
+      inputStdev: 300,
+      outputMean: 1,
+      outputStdev: 0,
+      seed: 12345,
     });
     let sum = 0;
     let weighted = 0;
@@ -90,7 +90,12 @@ describe("token-norm-dist", () => {
 
   it("stdev 0 gives exactly ceil(mean); lengths never drop below 1", () => {
     const { inputLengths, outputLengths } = generateLengths({
-      kind: "token-norm-dist", numRequests: 50, inputMean: 128, inputStdev: 0, outputMean: 20.5, outputStdev: 0,
+      kind: "token-norm-dist",
+      numRequests: 50,
+      inputMean: 128,
+      inputStdev: 0,
+      outputMean: 20.5,
+      outputStdev: 0,
     });
     expect(new Set(inputLengths)).toEqual(new Set([128]));
     expect(new Set(outputLengths)).toEqual(new Set([21]));
@@ -111,7 +116,12 @@ describe("token-norm-dist", () => {
 describe("token-unif-dist", () => {
   it("bounds are inclusive", () => {
     const { inputLengths, outputLengths } = generateLengths({
-      kind: "token-unif-dist", numRequests: 2000, inputMin: 3, inputMax: 6, outputMin: 7, outputMax: 7,
+      kind: "token-unif-dist",
+      numRequests: 2000,
+      inputMin: 3,
+      inputMax: 6,
+      outputMin: 7,
+      outputMax: 7,
     });
     expect(new Set(inputLengths)).toEqual(new Set([3, 4, 5, 6]));
     expect(new Set(outputLengths)).toEqual(new Set([7]));
@@ -144,7 +154,16 @@ describe("token ids", () => {
 });
 
 describe("syntheticDataset", () => {
-  const spec: SyntheticSpec = { kind: "token-norm-dist", numRequests: 25, inputMean: 64, inputStdev: 16, outputMean: 32, outputStdev: 8, vocabSize: 5000, eosId: 1 };
+  const spec: SyntheticSpec = {
+    kind: "token-norm-dist",
+    numRequests: 25,
+    inputMean: 64,
+    inputStdev: 16,
+    outputMean: 32,
+    outputStdev: 8,
+    vocabSize: 5000,
+    eosId: 1,
+  };
 
   it("equals parsing the generated JSONL", () => {
     const direct = syntheticDataset(spec, { datasetPath: "synthetic" });

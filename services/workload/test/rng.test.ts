@@ -8,8 +8,7 @@ import { PythonRandom } from "../src/rng/pythonRandom.js";
 describe("NumPy legacy np.random (MT19937 + polar Gaussian)", () => {
   it("np.random.seed(420); np.random.normal(0, 1, 6)", () => {
     expect(Array.from(new NumpyLegacyRandom(420).normal(0, 1, 6))).toEqual([
-      -0.4853908523624454, -1.9051538460676845, -0.5262217970039536, -0.31354601941980653, 0.3307064945401761,
-      0.9385372454038932,
+      -0.4853908523624454, -1.9051538460676845, -0.5262217970039536, -0.31354601941980653, 0.3307064945401761, 0.9385372454038932,
     ]);
   });
 
@@ -37,9 +36,7 @@ describe("NumPy default_rng (SeedSequence + PCG64) integers", () => {
   });
 
   it("a two-word seed and a near-2^32 range", () => {
-    expect(Array.from(new Pcg64(2 ** 40 + 5).integers(0, 2 ** 32 - 1, 6))).toEqual([
-      60812778, 20355822, 1932608277, 1600238595, 3933126262, 2522131181,
-    ]);
+    expect(Array.from(new Pcg64(2 ** 40 + 5).integers(0, 2 ** 32 - 1, 6))).toEqual([60812778, 20355822, 1932608277, 1600238595, 3933126262, 2522131181]);
   });
 
   it("default_rng(0).integers(5, 7, 8) and a 20000-draw checksum", () => {
@@ -74,7 +71,7 @@ describe("correctlyRoundedLog", () => {
     ];
     for (const [x, expected] of cases) expect(correctlyRoundedLog(x)).toBe(expected);
     expect(correctlyRoundedLog(1)).toBe(0);
-    expect(correctlyRoundedLog(0.5)).toBe(-0.6931471805599453);
+    expect(correctlyRoundedLog(0.5)).toBe(-Math.LN2);
     expect(correctlyRoundedLog(Math.E)).toBe(1);
   });
 });

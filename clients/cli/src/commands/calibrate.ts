@@ -1,11 +1,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { InvalidArgumentError } from "@servesim/core";
+import { type CalibrationFit, calibratedCoefficients, fitCalibration, parseIterationLog } from "@servesim/perf";
 import { Command } from "commander";
 import { stringify } from "yaml";
-import { InvalidArgumentError } from "../../../../services/common/src/errors.js";
-import { calibratedCoefficients, fitCalibration, type CalibrationFit } from "../../../../services/perf/src/calibrated.js";
-import { parseIterationLog } from "../../../../services/perf/src/iterationLog.js";
 import { CliError, runAction } from "../cliError.js";
-import { processIo, type CliIo } from "../io.js";
+import { type CliIo, processIo } from "../io.js";
 import { usageExitCodes } from "./exitCodes.js";
 
 /** The --sim-config YAML of a fit: `servesim throughput --sim-config <file>` uses the calibrated predictor. */
@@ -22,7 +21,9 @@ export function calibrationYaml(fit: CalibrationFit, source: string): string {
 function summary(fit: CalibrationFit): string {
   return (
     `Calibrated predictor from ${fit.samples} iterations\n` +
-    calibratedCoefficients(fit.model).map(([k, v]) => `  ${k.padEnd(31)}${v.toPrecision(6)}\n`).join("") +
+    calibratedCoefficients(fit.model)
+      .map(([k, v]) => `  ${k.padEnd(31)}${v.toPrecision(6)}\n`)
+      .join("") +
     `RMSE (ms):           ${fit.rmseMs.toFixed(4)}\n` +
     `MAPE (%):            ${fit.mape.toFixed(2)}\n` +
     `Max abs error (ms):  ${fit.maxAbsErrorMs.toFixed(4)}\n`

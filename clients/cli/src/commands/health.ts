@@ -1,9 +1,9 @@
-import { credentials, makeClientConstructor, type Client, type ServiceError } from "@grpc/grpc-js";
+import { type Client, credentials, makeClientConstructor, type ServiceError } from "@grpc/grpc-js";
+import { resolveAddress } from "@servesim/wire";
 import { Command } from "commander";
 import { service as healthService } from "grpc-health-check";
-import { resolveAddress } from "../../../ts/src/address.js";
 import { CliError, EXIT_FAILURE, runAction } from "../cliError.js";
-import { processIo, type CliIo } from "../io.js";
+import { type CliIo, processIo } from "../io.js";
 import { usageExitCodes } from "./exitCodes.js";
 import { parseDuration } from "./options.js";
 

@@ -1,20 +1,20 @@
 import { Writable } from "node:stream";
-import { Command, Option } from "commander";
-import { InvalidArgumentError } from "../../../../services/common/src/errors.js";
-import { lookupModel } from "../../../../services/perf/src/catalog/models.js";
+import { InvalidArgumentError } from "@servesim/core";
+import { lookupModel } from "@servesim/perf";
 import {
   DEFAULT_SEED,
   DEFAULT_VOCAB_SIZE,
   datasetJsonlLines,
   resolveSyntheticSpec,
+  type SyntheticSpec,
   writeDatasetFile,
   writeDatasetJsonl,
-  type SyntheticSpec,
-} from "../../../../services/workload/src/generator.js";
+} from "@servesim/workload";
+import { Command, Option } from "commander";
 import { CliError, runAction } from "../cliError.js";
-import { processIo, type CliIo } from "../io.js";
-import { intArg, numberArg } from "./options.js";
+import { type CliIo, processIo } from "../io.js";
 import { usageExitCodes } from "./exitCodes.js";
+import { intArg, numberArg } from "./options.js";
 
 export interface PrepareDatasetFlags {
   numRequests?: number;
@@ -120,9 +120,17 @@ export function prepareDatasetCommand(io: CliIo = processIo()): Command {
     .argument("<distribution>", "token-norm-dist | token-unif-dist")
     .requiredOption("--num-requests <n>", "number of requests", int(1))
     .option("--input-mean <tokens>", "token-norm-dist: mean input length", numberArg(Number.isFinite, "a number"))
-    .option("--input-stdev <tokens>", "token-norm-dist: input length standard deviation (default 0)", numberArg((v) => v >= 0, "a number >= 0"))
+    .option(
+      "--input-stdev <tokens>",
+      "token-norm-dist: input length standard deviation (default 0)",
+      numberArg((v) => v >= 0, "a number >= 0"),
+    )
     .option("--output-mean <tokens>", "token-norm-dist: mean output length", numberArg(Number.isFinite, "a number"))
-    .option("--output-stdev <tokens>", "token-norm-dist: output length standard deviation (default 0)", numberArg((v) => v >= 0, "a number >= 0"))
+    .option(
+      "--output-stdev <tokens>",
+      "token-norm-dist: output length standard deviation (default 0)",
+      numberArg((v) => v >= 0, "a number >= 0"),
+    )
     .option("--input-min <tokens>", "token-unif-dist: shortest input (inclusive)", int(1))
     .option("--input-max <tokens>", "token-unif-dist: longest input (inclusive)", int(1))
     .option("--output-min <tokens>", "token-unif-dist: shortest output (inclusive)", int(1))

@@ -1,10 +1,7 @@
+import { loadPredictorServerConfig, type PredictorServerConfig, predictorSettings, startPredictorServer } from "@servesim/predictor-service";
+import type { SettingsSources, SettingsSpec } from "@servesim/server-common";
+import { createLogger, DEFAULT_PORTS, handleShutdownSignals, type Logger, type ServerConfig, type ServerHandle, serverSettings } from "@servesim/server-common";
 import { Command, Option } from "commander";
-import { handleShutdownSignals, type ServerHandle } from "../../../../services/common/src/server.js";
-import { DEFAULT_PORTS, serverSettings, type ServerConfig } from "../../../../services/common/src/config.js";
-import { createLogger, type Logger } from "../../../../services/common/src/logger.js";
-import type { SettingsSources, SettingsSpec } from "../../../../services/common/src/settings.js";
-import { loadPredictorServerConfig, predictorSettings, type PredictorServerConfig } from "../../../../services/predictor/src/config.js";
-import { startPredictorServer } from "../../../../services/predictor/src/server.js";
 import { schedulerService } from "./serveScheduler.js";
 
 /**

@@ -1,6 +1,5 @@
-import { DEFAULT_PORTS, serverSettings } from "../../../../services/common/src/config.js";
-import { loadSchedulerServerConfig, schedulerSettings, type SchedulerServerConfig } from "../../../../services/scheduler/src/config.js";
-import { startSchedulerServer } from "../../../../services/scheduler/src/server.js";
+import { loadSchedulerServerConfig, type SchedulerServerConfig, schedulerSettings, startSchedulerServer } from "@servesim/scheduler-service";
+import { DEFAULT_PORTS, serverSettings } from "@servesim/server-common";
 import type { ServedService } from "./serve.js";
 
 /**

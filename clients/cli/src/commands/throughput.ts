@@ -1,12 +1,11 @@
+import { type IterationLogFormat, iterationLogLine, requestJsonLine } from "@servesim/report";
 import { Command, Option } from "commander";
-import { iterationLogLine, type IterationLogFormat } from "../../../../services/report/src/iterationLog.js";
-import { requestJsonLine } from "../../../../services/report/src/requestJson.js";
 import { CliError, EXIT_INTERRUPTED, runAction } from "../cliError.js";
-import { processIo, type CliIo } from "../io.js";
+import { type CliIo, processIo } from "../io.js";
 import { buildJobSpec, type ThroughputFlags } from "../jobSpec.js";
 import { writeLines, writeText } from "../outputFiles.js";
 import { ProgressDisplay } from "../progress.js";
-import { runEmbedded, runOnScheduler, runWithRemotePredictor, type RunContext, type ThroughputResult } from "../throughputModes.js";
+import { type RunContext, runEmbedded, runOnScheduler, runWithRemotePredictor, type ThroughputResult } from "../throughputModes.js";
 import { usageExitCodes } from "./exitCodes.js";
 import { intArg, numberArg } from "./options.js";
 
@@ -34,7 +33,10 @@ function addOptions(cmd: Command): Command {
     .requiredOption("--dataset <file>", "trtllm-bench dataset (JSONL: task_id, input_ids, output_tokens per line)")
     .option("--approx-prompt-tokens", "accept dataset lines with only a text prompt: ISL = ceil(characters / 4), flagged in the report")
     .option("-m, --model <name>", "model: catalog name or Hugging Face id (e.g. meta-llama/Llama-3.1-8B-Instruct); also accepted before the subcommand")
-    .option("--model-path <dir>", "checkpoint directory or config.json: the architecture is read from it (the report's Model Path); also accepted before the subcommand")
+    .option(
+      "--model-path <dir>",
+      "checkpoint directory or config.json: the architecture is read from it (the report's Model Path); also accepted before the subcommand",
+    )
     .option("--gpu <name>", "GPU: h100_sxm, h200_sxm, a100_sxm, b200_sxm, l40s or an AIConfigurator system YAML")
     .option("--tp <n>", "tensor parallelism (default 1)", int(1, 4096))
     .option("--pp <n>", "pipeline parallelism (only 1 in v1)", int(1, 4096))
@@ -49,21 +51,37 @@ function addOptions(cmd: Command): Command {
     .option("--tokens-per-block <n>", "KV-cache block size in tokens (default 32)", int(1))
     .option("--kv-cache-max-tokens <n>", "cap on the KV-cache capacity in tokens (kv_cache_config.max_tokens)", int(1))
     .option("--kv-num-blocks <n>", "KV-cache pool size in blocks (overrides every other KV sizing)", int(1))
-    .option("--kv-cache-free-gpu-mem-fraction <f>", "fraction of free GPU memory for the KV cache (default 0.90)", numberArg((v) => v > 0 && v <= 1, "a number in (0, 1]"))
+    .option(
+      "--kv-cache-free-gpu-mem-fraction <f>",
+      "fraction of free GPU memory for the KV cache (default 0.90)",
+      numberArg((v) => v > 0 && v <= 1, "a number in (0, 1]"),
+    )
     .option("--enable-block-reuse", "prefix caching on (the default)")
     .option("--disable-block-reuse", "prefix caching off")
     .option("--enable-overlap-scheduler", "simulate TensorRT-LLM's overlap scheduler (its default; servesim's default is the non-overlap loop)")
     .option("--disable-overlap-scheduler", "simulate the non-overlap loop (the default)")
     .option("--concurrency <n>", "at most N requests in flight (-1 or 0: unlimited, the default)", int(-1))
-    .option("--request-rate <r>", "Poisson arrivals at R requests/s (default: all at t=0)", numberArg((v) => v >= 0, "a number >= 0"))
+    .option(
+      "--request-rate <r>",
+      "Poisson arrivals at R requests/s (default: all at t=0)",
+      numberArg((v) => v >= 0, "a number >= 0"),
+    )
     .option("--num-requests <n>", "use only the first N dataset requests (0: all)", int(0))
     .option("--seed <n>", "seed of warm-up sampling and Poisson arrivals (default 0)", int(0))
     .option("--warmup <n>", "warm-up requests simulated first, stats discarded (default 2; 0 skips)", int(0))
     .option("--quantization <q>", "weight quantization: NONE (the checkpoint's), FP8 or NVFP4")
     .option("--kv-cache-dtype <dtype>", "KV-cache dtype: auto, bf16, fp16 or fp8")
     .option("--predictor <kind>", "constant | roofline | aic | calibrated (default: roofline with --gpu, else constant)")
-    .option("--constant-prefill-time-ms <ms>", "constant predictor: time of a batch with context requests (default 10)", numberArg((v) => v > 0, "a number > 0"))
-    .option("--constant-decode-time-ms <ms>", "constant predictor: time of a decode-only batch (default 5)", numberArg((v) => v > 0, "a number > 0"))
+    .option(
+      "--constant-prefill-time-ms <ms>",
+      "constant predictor: time of a batch with context requests (default 10)",
+      numberArg((v) => v > 0, "a number > 0"),
+    )
+    .option(
+      "--constant-decode-time-ms <ms>",
+      "constant predictor: time of a decode-only batch (default 5)",
+      numberArg((v) => v > 0, "a number > 0"),
+    )
     .option("--database-path <dir>", "AIConfigurator systems directory (aic predictor)")
     .option("--backend-version <v>", "AIConfigurator table version, e.g. 1.2.0rc5 (aic predictor)")
     .option("--sim-config <file>", "predictor YAML (TensorRT-LLM PR #12700 format: {predictor: {name, ...}} or flat)")
@@ -85,7 +103,8 @@ function addOptions(cmd: Command): Command {
 }
 
 function modeOf(f: ThroughputCommandFlags): "embedded" | "predictor" | "scheduler" {
-  if (f.predictorAddress && f.schedulerAddress) throw new CliError("--predictor-address and --scheduler-address are exclusive (the scheduler has its own predictor)");
+  if (f.predictorAddress && f.schedulerAddress)
+    throw new CliError("--predictor-address and --scheduler-address are exclusive (the scheduler has its own predictor)");
   return f.schedulerAddress ? "scheduler" : f.predictorAddress ? "predictor" : "embedded";
 }
 

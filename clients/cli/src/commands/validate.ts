@@ -1,11 +1,9 @@
 import { readFileSync } from "node:fs";
+import { InvalidArgumentError } from "@servesim/core";
+import { formatValidationTable, type ReplayableRow, type ValidationPredictor, type ValidationReport, validateAgainstSilicon } from "@servesim/runner";
 import { Command } from "commander";
-import { InvalidArgumentError } from "../../../../services/common/src/errors.js";
-import type { ValidationPredictor } from "../../../../services/perf/src/validation/replay.js";
-import type { ReplayableRow } from "../../../../services/perf/src/validation/silicon.js";
-import { formatValidationTable, validateAgainstSilicon } from "../../../../services/perf/src/validation/validate.js";
 import { CliError, runAction } from "../cliError.js";
-import { processIo, type CliIo } from "../io.js";
+import { type CliIo, processIo } from "../io.js";
 import { writeText } from "../outputFiles.js";
 import { ProgressDisplay } from "../progress.js";
 import { usageExitCodes } from "./exitCodes.js";
@@ -38,7 +36,12 @@ export function rowFilter(specs: readonly string[]): (r: ReplayableRow) => boole
     const key = spec.slice(0, eq).trim().toLowerCase().replace(/-/g, "_");
     const read = FILTER_FIELDS[key];
     if (!read) throw new CliError(`--filter ${spec}: unknown key "${key}" (${Object.keys(FILTER_FIELDS).join(", ")})`);
-    const wanted = new Set(spec.slice(eq + 1).split(",").map((v) => v.trim().toLowerCase()));
+    const wanted = new Set(
+      spec
+        .slice(eq + 1)
+        .split(",")
+        .map((v) => v.trim().toLowerCase()),
+    );
     return (r: ReplayableRow) => read(r).some((v) => wanted.has(v.toLowerCase()));
   });
   return (r) => tests.every((t) => t(r));
@@ -70,7 +73,12 @@ export function validateCommand(io: CliIo = processIo()): Command {
     .option("--predictor <kinds>", "roofline, aic, or roofline,aic", "roofline")
     .option("--database-path <dir>", "AIConfigurator systems directory (aic)")
     .option("--backend-version <v>", "AIConfigurator table version (aic; default 1.2.0rc5)")
-    .option("--filter <key=value>", "only rows matching (repeatable; key=a,b matches either): model, system, tp, precision, isl, osl, concurrency, id", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      "--filter <key=value>",
+      "only rows matching (repeatable; key=a,b matches either): model, system, tp, precision, isl, osl, concurrency, id",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option("--max-requests <n>", "requests simulated per row: max(10 × concurrency, 64) capped at N (default 1280)", intArg(1))
     .option("--overlap", "replay with TensorRT-LLM's overlap scheduler")
     .option("--no-overlap", "replay with the non-overlap loop")
@@ -87,7 +95,7 @@ export function validateCommand(io: CliIo = processIo()): Command {
           throw new CliError(`--silicon ${flags.silicon}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
         }
         const progress = new ProgressDisplay(io, flags.quiet ?? false, "validating", "{phase} |{bar}| {percentage}% | {value}/{total} rows");
-        let report;
+        let report: ValidationReport;
         try {
           report = await validateAgainstSilicon(csv, {
             predictors: kinds,

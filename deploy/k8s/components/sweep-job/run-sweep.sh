@@ -15,7 +15,7 @@ sweep_dir=${SWEEP_DIR:-/etc/servesim/sweep}
 sweep_file=${SWEEP_FILE:-$sweep_dir/sweep.txt}
 dataset=${SWEEP_DATASET:-$sweep_dir/dataset.jsonl}
 results_dir=${RESULTS_DIR:-/results}
-cli=${SERVESIM_CLI:-/app/dist/clients/cli/src/main.js}
+cli=${SERVESIM_CLI:-/app/clients/cli/dist/main.js}
 
 entries=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$sweep_file" || true)
 count=$(printf '%s\n' "$entries" | grep -c . || true)

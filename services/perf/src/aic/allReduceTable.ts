@@ -1,6 +1,6 @@
 import type { GpuSpec } from "../catalog/gpus.js";
 import { allReduceSolMs } from "../sol.js";
-import { SourceTracker, floorIndex } from "./grid.js";
+import { floorIndex, type SourceTracker } from "./grid.js";
 import type { AllReduceRow } from "./rows.js";
 
 /** How far above both neighbours a measurement must be to count as a spike. */

@@ -1,4 +1,4 @@
-import { SourceTracker, floorIndex, sortedUnique } from "./grid.js";
+import { floorIndex, type SourceTracker, sortedUnique } from "./grid.js";
 import type { AttentionRow } from "./rows.js";
 
 /** Latencies of one batch size along the sequence axis (isl for context, s = 1 + step for generation). */
@@ -98,7 +98,7 @@ export class AttentionView {
     if (i >= 0 && hs[i] === heads) {
       lat = this.slice(hs[i]!, b, x, t);
     } else if (i < 0 || i === hs.length - 1) {
-      const edge = hs[i < 0 ? 0 : i]!;
+      const edge = hs[Math.max(i, 0)]!;
       t.mark("util-extrapolated");
       lat = this.sol(b, x, heads) / (this.sol(b, x, edge) / this.slice(edge, b, x, t));
     } else {
@@ -116,7 +116,7 @@ export class AttentionView {
     const j = floorIndex(s.bs, b);
     if (j >= 0 && s.bs[j] === b) return this.row(s, j, x, heads, t);
     if (j < 0 || j === s.bs.length - 1) {
-      const edge = j < 0 ? 0 : j;
+      const edge = Math.max(j, 0);
       t.mark("util-extrapolated");
       const util = this.sol(s.bs[edge]!, x, heads) / this.row(s, edge, x, heads, t);
       return this.sol(b, x, heads) / util;

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { InvalidArgumentError } from "@servesim/core";
 import { parquetRead } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
-import { InvalidArgumentError } from "../../../common/src/errors.js";
 import { gpuFromYaml } from "../catalog/gpus.js";
 import { AllReduceTable } from "./allReduceTable.js";
 import { AttentionTable } from "./attentionTable.js";
@@ -100,7 +100,18 @@ async function loadGemm(path: string): Promise<GemmTable> {
   return new GemmTable(rows);
 }
 
-const ATTENTION_COLUMNS = ["batch_size", "isl", "step", "num_heads", "num_key_value_heads", "head_dim", "window_size", "attn_dtype", "kv_cache_dtype", "latency"];
+const ATTENTION_COLUMNS = [
+  "batch_size",
+  "isl",
+  "step",
+  "num_heads",
+  "num_key_value_heads",
+  "head_dim",
+  "window_size",
+  "attn_dtype",
+  "kv_cache_dtype",
+  "latency",
+];
 
 async function loadAttention(path: string, kind: "context" | "generation"): Promise<AttentionTable> {
   const c = await readParquetColumns(path, ATTENTION_COLUMNS);
@@ -186,7 +197,9 @@ export async function openAicDatabase(systemsDir: string, device: string, versio
   if (!isDir(systemsDir)) throw new InvalidArgumentError("config.database_path", `${systemsDir}: no such directory`);
   const yamlPath = join(systemsDir, `${device}.yaml`);
   if (!existsSync(yamlPath)) {
-    const systems = readdirSync(systemsDir).filter((f) => f.endsWith(".yaml")).map((f) => f.replace(/\.yaml$/, ""));
+    const systems = readdirSync(systemsDir)
+      .filter((f) => f.endsWith(".yaml"))
+      .map((f) => f.replace(/\.yaml$/, ""));
     throw new InvalidArgumentError("config.device_name", `${yamlPath}: no such system YAML (systems here: ${systems.join(", ") || "none"})`);
   }
   const sys = gpuFromYaml(yamlPath);

@@ -1,4 +1,4 @@
-import type { OpTime } from "../../../engine/src/simBatch.js";
+import type { OpTime } from "@servesim/core";
 import type { KernelModel, OpCost } from "../compose.js";
 import type { Precision } from "../dtypes.js";
 import type { GemmOp, OpPlan } from "../plan.js";
@@ -139,7 +139,13 @@ export class AicKernels implements KernelModel {
     p.gemms.forEach((g, i) => {
       this.t.reset();
       const ms = this.gemm(g, this.gemmDtypes[i], x);
-      out.push({ op: g.op, source: this.t.source, ms: g.scale * ms, flops: g.scale * gemmFlops(x, g.n, g.k), bytes: g.scale * gemmBytes(x, g.n, g.k, g.dtype) });
+      out.push({
+        op: g.op,
+        source: this.t.source,
+        ms: g.scale * ms,
+        flops: g.scale * gemmFlops(x, g.n, g.k),
+        bytes: g.scale * gemmBytes(x, g.n, g.k, g.dtype),
+      });
     });
     for (const o of p.memoryOps) {
       out.push({ op: o.op, source: "empirical", ms: o.scale * this.memoryOpMs(x * o.bytesPerToken), flops: 0, bytes: o.scale * x * o.bytesPerToken });

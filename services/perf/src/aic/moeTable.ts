@@ -1,4 +1,4 @@
-import { SourceTracker, floorIndex } from "./grid.js";
+import { floorIndex, type SourceTracker } from "./grid.js";
 import type { MoeKey, MoeRow } from "./rows.js";
 
 export type { MoeKey };

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { InvalidArgumentError } from "../../../common/src/errors.js";
-import type { ModelArchitecture } from "../../../../gen/ts/servesim/v1/predictor.js";
+import { InvalidArgumentError } from "@servesim/core";
+import type { ModelArchitecture } from "@servesim/wire/predictor";
 import type { Precision } from "../dtypes.js";
 import type { ModelFamily, ModelSpec } from "./models.js";
 
@@ -42,10 +42,7 @@ interface ArchitectureFields {
 function buildSpec(f: ArchitectureFields, field: string): ModelSpec {
   const family = SUPPORTED_ARCHITECTURES[f.architecture];
   if (family === undefined) {
-    throw new InvalidArgumentError(
-      `${field}.architecture`,
-      `unsupported architecture "${f.architecture || "(empty)"}" (supported: ${supportedList()})`,
-    );
+    throw new InvalidArgumentError(`${field}.architecture`, `unsupported architecture "${f.architecture || "(empty)"}" (supported: ${supportedList()})`);
   }
   const positiveInt = (v: number, name: string): number => {
     if (!Number.isInteger(v) || v <= 0) throw new InvalidArgumentError(`${field}.${name}`, `must be a positive integer (got ${v})`);
@@ -96,7 +93,7 @@ function buildSpec(f: ArchitectureFields, field: string): ModelSpec {
     qkvBias: f.architecture === "Qwen2ForCausalLM" || f.attentionBias,
     qkNorm: f.architecture === "Qwen3ForCausalLM",
     tiedEmbeddings: f.tiedEmbeddings,
-    maxPositionEmbeddings: f.maxPositionEmbeddings > 0 ? f.maxPositionEmbeddings : 0,
+    maxPositionEmbeddings: Math.max(f.maxPositionEmbeddings, 0),
   };
 }
 

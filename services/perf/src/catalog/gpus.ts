@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
+import { InvalidArgumentError } from "@servesim/core";
+import type { GpuHardware } from "@servesim/wire/predictor";
 import { parse as parseYaml } from "yaml";
-import { InvalidArgumentError } from "../../../common/src/errors.js";
-import type { GpuHardware } from "../../../../gen/ts/servesim/v1/predictor.js";
 import type { Precision } from "../dtypes.js";
 
 /** One GPU as AIConfigurator's system YAML describes it (SI units: bytes, B/s, FLOP/s, seconds). */
@@ -191,11 +191,15 @@ export function gpuFromYamlText(text: string, source: string, name = basename(so
       throw new InvalidArgumentError("config.gpu", `${source}: ${sname}.${key} is missing`);
     }
     const x = typeof v === "string" ? Number(v) : v;
-    if (typeof x !== "number" || !Number.isFinite(x) || x < 0) throw new InvalidArgumentError("config.gpu", `${source}: ${sname}.${key} must be a non-negative number`);
+    if (typeof x !== "number" || !Number.isFinite(x) || x < 0)
+      throw new InvalidArgumentError("config.gpu", `${source}: ${sname}.${key} must be a non-negative number`);
     return x;
   };
   // Older AIC YAMLs call the bf16 rate float16_tc_flops.
-  const bf16 = gpu["bfloat16_tc_flops"] === undefined && gpu["float16_tc_flops"] !== undefined ? num(gpu, "gpu", "float16_tc_flops") : num(gpu, "gpu", "bfloat16_tc_flops");
+  const bf16 =
+    gpu["bfloat16_tc_flops"] === undefined && gpu["float16_tc_flops"] !== undefined
+      ? num(gpu, "gpu", "float16_tc_flops")
+      : num(gpu, "gpu", "bfloat16_tc_flops");
   const ncclMem: Record<number, number> = {};
   const rawNccl = misc["nccl_mem"];
   if (rawNccl && typeof rawNccl === "object") {
@@ -271,7 +275,10 @@ function validateGpu(g: GpuSpec, field: string): void {
     const v = g[k] as number;
     if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${field}.${label}`, `must be > 0 (got ${v})`);
   }
-  for (const [k, label] of [["fp8Flops", "fp8_tc_flops"], ["fp4Flops", "fp4_tc_flops"]] as Array<[keyof GpuSpec, string]>) {
+  for (const [k, label] of [
+    ["fp8Flops", "fp8_tc_flops"],
+    ["fp4Flops", "fp4_tc_flops"],
+  ] as Array<[keyof GpuSpec, string]>) {
     const v = g[k] as number;
     if (!Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${field}.${label}`, `must be >= 0 (got ${v})`);
   }

@@ -1,4 +1,4 @@
-import type { ModelArchitecture } from "../../../../gen/ts/servesim/v1/predictor.js";
+import type { ModelArchitecture } from "@servesim/wire/predictor";
 import type { Precision } from "../dtypes.js";
 import { bytesPerElement } from "../dtypes.js";
 
@@ -131,10 +131,7 @@ export const MODEL_CATALOG: readonly CatalogModelEntry[] = [
       numExperts: 8,
       topK: 2,
     }),
-    aliases: [
-      "mixtral-8x7b",
-      ...withBasenames(["mistralai/Mixtral-8x7B-v0.1", "mistralai/Mixtral-8x7B-Instruct-v0.1"]),
-    ],
+    aliases: ["mixtral-8x7b", ...withBasenames(["mistralai/Mixtral-8x7B-v0.1", "mistralai/Mixtral-8x7B-Instruct-v0.1"])],
     quantizedAliases: [],
   },
   {

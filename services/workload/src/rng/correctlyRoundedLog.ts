@@ -53,7 +53,7 @@ function ddDiv(a: DD, b: DD): DD {
 
 const neg = (a: DD): DD => [-a[0], -a[1]];
 
-const LN2: DD = [0.6931471805599453, 2.3190468138462996e-17];
+const LN2: DD = [Math.LN2, 2.3190468138462996e-17];
 const SERIES_TERMS = 24;
 /** 1/(2j+1) as double-doubles. */
 const ODD_RECIPROCALS: DD[] = Array.from({ length: SERIES_TERMS + 1 }, (_, j) => {

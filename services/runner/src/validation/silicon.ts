@@ -1,0 +1,111 @@
+import { InvalidArgumentError } from "@servesim/core";
+import { lookupModel, type Precision, parsePrecision } from "@servesim/perf";
+
+/** One row of AIConfigurator's silicon_sample.csv (the fields servesim uses). */
+export interface SiliconRow {
+  id: string;
+  backend: string;
+  backendVersion: string;
+  modelPath: string;
+  system: string;
+  precision: string;
+  mode: string;
+  isl: number;
+  osl: number;
+  /** `batch_size`: the closed-loop concurrency. */
+  concurrency: number;
+  tp: number;
+  pp: number;
+  attentionDp: number;
+  ttftMs: number;
+  tpotMs: number;
+}
+
+/** Splits one CSV line (RFC 4180 quoting). */
+function splitCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") {
+      out.push(cur);
+      cur = "";
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+const REQUIRED = ["id", "backend", "model_path", "system", "mode", "isl", "osl", "batch_size", "tp_size", "silicon_ttft_ms", "silicon_tpot_ms"];
+
+/** Parses silicon_sample.csv text. */
+export function parseSiliconCsv(text: string): SiliconRow[] {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
+  if (lines.length === 0) throw new InvalidArgumentError("silicon csv", "empty file");
+  const header = splitCsvLine(lines[0]!);
+  const col = new Map(header.map((h, i) => [h.trim(), i]));
+  for (const r of REQUIRED) if (!col.has(r)) throw new InvalidArgumentError("silicon csv", `column "${r}" is missing`);
+  const get = (cells: string[], name: string): string => {
+    const i = col.get(name);
+    return i === undefined ? "" : (cells[i] ?? "").trim();
+  };
+  const int = (s: string, dflt: number): number => (s === "" ? dflt : Number(s));
+  return lines.slice(1).map((line) => {
+    const c = splitCsvLine(line);
+    return {
+      id: get(c, "id"),
+      backend: get(c, "backend"),
+      backendVersion: get(c, "backend_version"),
+      modelPath: get(c, "model_path"),
+      system: get(c, "system"),
+      precision: get(c, "precision"),
+      mode: get(c, "mode"),
+      isl: int(get(c, "isl"), Number.NaN),
+      osl: int(get(c, "osl"), Number.NaN),
+      concurrency: int(get(c, "batch_size"), Number.NaN),
+      tp: int(get(c, "tp_size"), 1),
+      pp: int(get(c, "pp_size"), 1),
+      attentionDp: int(get(c, "attention_dp_size"), 1),
+      ttftMs: Number(get(c, "silicon_ttft_ms")),
+      tpotMs: Number(get(c, "silicon_tpot_ms")),
+    };
+  });
+}
+
+/** A row servesim can replay, with its catalog model and precisions. */
+export interface ReplayableRow extends SiliconRow {
+  model: string;
+  weightDtype: Precision;
+  kvDtype: Precision;
+}
+
+export const VALIDATION_SYSTEMS = ["h100_sxm", "h200_sxm"] as const;
+
+/**
+ * Rows servesim can replay: TensorRT-LLM, aggregated serving, a dense catalog model, h100/h200, no PP or
+ * attention-DP, bf16/fp16/fp8 (fp8 = FP8 weights and FP8 KV), finite positive measurements.
+ */
+export function selectReplayableRows(rows: readonly SiliconRow[]): ReplayableRow[] {
+  const out: ReplayableRow[] = [];
+  for (const r of rows) {
+    if (r.backend !== "trtllm" || r.mode !== "agg") continue;
+    if (!(VALIDATION_SYSTEMS as readonly string[]).includes(r.system)) continue;
+    const hit = lookupModel(r.modelPath);
+    if (hit?.spec.family !== "llama") continue;
+    if (r.pp !== 1 || r.attentionDp > 1) continue;
+    const weight = r.precision === "" ? "bf16" : parsePrecision(r.precision);
+    if (weight !== "bf16" && weight !== "fp16" && weight !== "fp8") continue;
+    if (![r.isl, r.osl, r.concurrency, r.tp].every((v) => Number.isInteger(v) && v > 0)) continue;
+    if (!(r.ttftMs > 0 && r.tpotMs > 0)) continue;
+    out.push({ ...r, model: hit.spec.name, weightDtype: weight, kvDtype: weight === "fp8" ? "fp8" : "bf16" });
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+import { type ChannelCredentials, type ChannelOptions, type Client, credentials } from "@grpc/grpc-js";
+import { resolveAddress } from "./address.js";
+
+/** How to reach a servesim service. */
+export interface ClientOptions {
+  /** host:port, a comma list of host:port (replicas), or dns:///name:port (every A/AAAA record a replica). */
+  address: string;
+  /** Deadline of one unary call in ms, retries included (default 30000). */
+  deadlineMs?: number;
+  /** Further attempts after UNAVAILABLE, with exponential backoff and jitter (default 4). */
+  retries?: number;
+  /** TLS: the CA that signed the server (default: the system roots); cert + key for mTLS. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+export const DEFAULT_DEADLINE_MS = 30_000;
+export const DEFAULT_RETRIES = 4;
+/** Largest message received or sent: result chunks and big batches stay well below it. */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export function channelCredentials(tls: ClientOptions["tls"]): ChannelCredentials {
+  if (!tls) return credentials.createInsecure();
+  return credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
+}
+
+/**
+ * Channel options: round_robin over every backend the resolver yields (per call or stream, never per
+ * message), keepalive pings so a vanished peer is noticed while a stream waits, fast reconnects.
+ */
+export function channelOptions(): ChannelOptions {
+  return {
+    "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.keepalive_timeout_ms": 10_000,
+    "grpc.keepalive_permit_without_calls": 0,
+    "grpc.initial_reconnect_backoff_ms": 200,
+    "grpc.max_reconnect_backoff_ms": 5_000,
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  };
+}
+
+type ClientCtor<C extends Client> = new (address: string, creds: ChannelCredentials, options?: Partial<ChannelOptions>) => C;
+
+/** The channels of one address: one, or one per replica when the address lists hosts by name. */
+export class ClientPool<C extends Client> {
+  private readonly clients: C[];
+  private next = 0;
+  private nextStream = 0;
+
+  private streamClients: C[] | undefined;
+  private readonly open: () => C[];
+
+  constructor(ctor: ClientCtor<C>, opts: Pick<ClientOptions, "address" | "tls">) {
+    const { targets } = resolveAddress(opts.address);
+    const creds = channelCredentials(opts.tls);
+    this.open = () => targets.map((t) => new ctor(t, creds, channelOptions()));
+    this.clients = this.open();
+  }
+
+  get size(): number {
+    return this.clients.length;
+  }
+
+  /** The channel for the next unary call (rotates over the replicas of a host-name list). */
+  pick(): C {
+    const c = this.clients[this.next]!;
+    this.next = (this.next + 1) % this.clients.length;
+    return c;
+  }
+
+  /**
+   * Channels for one long-lived stream: the first is the next replica in stream order (streams rotate
+   * independently of unary calls), every later call (a reconnect) moves on to the following replica.
+   */
+  streamPicker(): () => C {
+    // Streams get channels of their own (same connections: grpc-js shares subchannels), so their
+    // round_robin turns are not taken by the unary calls in between (a DescribePredictor before
+    // every stream would otherwise send every stream to the same one of two replicas).
+    const clients = (this.streamClients ??= this.open());
+    let i = this.nextStream;
+    this.nextStream = (this.nextStream + 1) % clients.length;
+    return () => {
+      const c = clients[i]!;
+      i = (i + 1) % clients.length;
+      return c;
+    };
+  }
+
+  close(): void {
+    for (const c of [...this.clients, ...(this.streamClients ?? [])]) c.close();
+  }
+}
