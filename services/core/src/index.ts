@@ -1,3 +1,14 @@
+export {
+  BlockKeyBuilder,
+  blockKey,
+  blockStateH1,
+  blockStateH2,
+  KeySlabs,
+  mixTokenH1,
+  mixTokenH2,
+  type PromptBlocks,
+  promptBlocks,
+} from "./blockKeys.js";
 export { CancelledError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "./errors.js";
 export { PERCENTILE_KEYS, type PercentileStats, percentileStats, percentileStatsInPlace } from "./percentiles.js";
 export type { IterationStats, RequestRecord, SimRequest, SimulationResult } from "./records.js";

@@ -1,11 +1,18 @@
+import type { PromptBlocks } from "./blockKeys.js";
+
 /** The records of a run: what goes into the engine and what comes out, shared by every layer. All times are simulated milliseconds (float64). */
 
 export interface SimRequest {
   taskId: number;
   inputLength: number;
   outputTokens: number;
-  /** Prompt token ids; only used for prefix-cache reuse. Requests without them never share blocks. */
+  /** Prompt token ids; only used for prefix-cache reuse. Requests without them (or `blocks`) never share blocks. */
   inputIds?: ArrayLike<number>;
+  /**
+   * The prompt's prefix-cache block keys, computed when the dataset was read (instead of keeping its ids).
+   * Used when `inputIds` is absent; the block size must be the engine's tokens_per_block.
+   */
+  blocks?: PromptBlocks;
 }
 
 /** Per-request outcome (trtllm-bench-compat.md §5.1). */

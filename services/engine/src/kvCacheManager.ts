@@ -1,3 +1,4 @@
+import { blockKey, blockStateH1, blockStateH2, mixTokenH1, mixTokenH2 } from "@servesim/core";
 import { BlockPool } from "./blockPool.js";
 import { type RequestTable, ST_CONTEXT } from "./requestTable.js";
 
@@ -217,51 +218,52 @@ export class KvCacheManager {
   /**
    * Computes chain keys for blocks [0, upto). Token p of the sequence is input id p for p < P0 and, for
    * generated tokens (folded into the prompt by a pause), a value unique to the request: generated
-   * blocks can only ever be matched by the same request's re-prefill.
+   * blocks can only ever be matched by the same request's re-prefill. A request that carries its prompt's
+   * block keys (read with the dataset) takes them as they are and continues from their tail state.
    */
   private ensureKeys(r: number, upto: number): void {
     const done = this.keysDone[r]!;
     if (done >= upto) return;
     const tpb = this.tpb;
+    const q = this.t.requests[r]!;
     let keys = this.keys[r];
     if (keys === undefined) {
-      const maxLen = this.t.requests[r]!.inputLength + this.t.outputTokens[r]! - 1;
+      const maxLen = q.inputLength + this.t.outputTokens[r]! - 1;
       keys = new Float64Array(Math.max(1, (maxLen / tpb) | 0));
       this.keys[r] = keys;
     }
-    const ids = this.t.requests[r]!.inputIds!;
-    const p0 = this.t.requests[r]!.inputLength;
+    const ids = q.inputIds;
+    const given = ids === undefined ? q.blocks : undefined;
+    const givenFull = given === undefined ? -1 : given.keys.length;
+    const p0 = q.inputLength;
     const synthetic = -1 - r;
     let parent = done === 0 ? 0 : keys[done - 1]!;
     for (let k = done; k < upto; k++) {
-      let h1 = (parent % 4294967296) ^ 0x2f8b5e1d;
-      let h2 = Math.floor(parent / 4294967296) ^ 0x6a09e667;
-      const start = k * tpb;
-      for (let p = start; p < start + tpb; p++) {
-        const tok = p < p0 ? ids[p]! | 0 : synthetic;
-        h1 = mix(h1, Math.imul(tok, 0xcc9e2d51));
-        h2 = mix(h2, Math.imul(tok ^ 0x5bd1e995, 0x1b873593));
+      if (k < givenFull) {
+        parent = given!.keys[k]!;
+        keys[k] = parent;
+        continue;
       }
-      h1 = fmix(h1 ^ tpb);
-      h2 = fmix(h2 ^ (tpb * 31));
-      parent = (h1 >>> 0) * 2097152 + (h2 >>> 11);
+      let h1: number;
+      let h2: number;
+      let p = k * tpb;
+      if (k === givenFull) {
+        // The prompt's partial last block: its ids were hashed when the dataset was read.
+        h1 = given!.tailH1;
+        h2 = given!.tailH2;
+        p = p0;
+      } else {
+        h1 = blockStateH1(parent);
+        h2 = blockStateH2(parent);
+      }
+      for (const end = (k + 1) * tpb; p < end; p++) {
+        const tok = p < p0 ? ids![p]! | 0 : synthetic;
+        h1 = mixTokenH1(h1, tok);
+        h2 = mixTokenH2(h2, tok);
+      }
+      parent = blockKey(h1, h2, tpb);
       keys[k] = parent;
     }
     this.keysDone[r] = upto;
   }
-}
-
-function mix(h: number, k: number): number {
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, 0x1b873593);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }

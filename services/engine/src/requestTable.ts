@@ -36,7 +36,7 @@ export class RequestTable {
   /** KV blocks held. */
   readonly held: Int32Array;
   readonly state: Uint8Array;
-  /** 1 when the request takes part in prefix caching (reuse on and token ids given). */
+  /** 1 when the request takes part in prefix caching (reuse on and token ids or block keys given). */
   readonly tracked: Uint8Array;
   /** Submit time, when known in advance (all at once, Poisson, trace). */
   readonly submitMs: Float64Array;
@@ -81,7 +81,7 @@ export class RequestTable {
       this.promptLen[r] = q.inputLength;
       this.maxNew[r] = q.outputTokens;
       this.outputTokens[r] = q.outputTokens;
-      if (reuse && q.inputIds !== undefined) this.tracked[r] = 1;
+      if (reuse && (q.inputIds !== undefined || q.blocks !== undefined)) this.tracked[r] = 1;
     }
   }
 

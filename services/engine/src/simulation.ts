@@ -127,9 +127,9 @@ export class Simulation {
   private cachedResult: SimulationResult | undefined;
 
   constructor(options: EngineOptions, requests: readonly SimRequest[], init?: SimulationInit) {
-    validateRequests(requests, "requests");
+    validateRequests(requests, "requests", options.tokensPerBlock);
     const warmup = init?.warmup ?? [];
-    validateRequests(warmup, "warmup");
+    validateRequests(warmup, "warmup", options.tokensPerBlock);
     validateOptions(options, requests.length);
     this.cfg = toEngineConfig(options);
     this.numMeasured = requests.length;

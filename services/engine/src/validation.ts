@@ -75,7 +75,7 @@ function validateArrivals(a: Arrivals, n: number): void {
 }
 
 /** Checks request shapes (not servability: unservable requests fail individually at release). */
-export function validateRequests(requests: readonly SimRequest[], field: string): void {
+export function validateRequests(requests: readonly SimRequest[], field: string, tokensPerBlock: number): void {
   if (!Array.isArray(requests)) throw new InvalidArgumentError(field, "must be an array of requests");
   for (let i = 0; i < requests.length; i++) {
     const q = requests[i];
@@ -92,6 +92,13 @@ export function validateRequests(requests: readonly SimRequest[], field: string)
       throw new InvalidArgumentError(
         `${field}[${i}].inputIds`,
         `must have inputLength (${q.inputLength}) token ids (got ${q.inputIds === null ? "null" : q.inputIds.length})`,
+      );
+    }
+    const b = q.blocks;
+    if (b !== undefined && (b === null || b.tokensPerBlock !== tokensPerBlock || b.keys.length !== Math.floor(q.inputLength / tokensPerBlock))) {
+      throw new InvalidArgumentError(
+        `${field}[${i}].blocks`,
+        `must hold floor(inputLength / tokensPerBlock) = ${Math.floor(q.inputLength / tokensPerBlock)} keys computed for tokensPerBlock ${tokensPerBlock}`,
       );
     }
   }
