@@ -130,7 +130,7 @@ describe("servesim throughput: model path, approximate prompt tokens and warning
     const off = await runCli(["throughput", "--dataset", file("prompts.jsonl"), "-m", "llama-3.1-8b", ...modeArgs("scheduler")]);
     expect(off.code).toBe(2);
     expect(off.stderr).toBe(
-      `error: INVALID_ARGUMENT: ${file("prompts.jsonl")} line 1: prompt without input_ids needs a tokenizer; regenerate the dataset with input_ids\n`,
+      `error: INVALID_ARGUMENT: ${file("prompts.jsonl")} line 1: prompt without input_ids needs a tokenizer: regenerate the dataset with input_ids (servesim prepare-dataset sharegpt --tokenizer tokenizer.json), or pass --approx-prompt-tokens (JobSpec workload.dataset.approx_prompt_tokens) to take ISL = ceil(characters / 4)\n`,
     );
   });
 

@@ -119,6 +119,30 @@ export class BlockKeyBuilder {
     this.h2 = blockStateH2(0);
   }
 
+  /**
+   * For readers that hash inline (with the mixing functions above, on local variables): the state of the
+   * block being filled, then `store` it back. `blockState()` returns [h1, h2, tokens in the block].
+   */
+  blockState(): [number, number, number] {
+    return [this.h1, this.h2, this.inBlock];
+  }
+
+  /** Takes back the state after `pushed` more tokens were mixed in by the caller (full blocks closed with closeFull). */
+  store(h1: number, h2: number, inBlock: number, pushed: number): void {
+    this.h1 = h1;
+    this.h2 = h2;
+    this.inBlock = inBlock;
+    this.tokens += pushed;
+  }
+
+  /** Closes a block the caller filled (its final state h1, h2); returns the key, the next block's parent. */
+  closeFull(h1: number, h2: number): number {
+    this.h1 = h1;
+    this.h2 = h2;
+    this.closeBlock();
+    return this.scratch[this.count - 1]!;
+  }
+
   private closeBlock(): void {
     const key = blockKey(this.h1, this.h2, this.tokensPerBlock);
     if (this.count === this.scratch.length) {

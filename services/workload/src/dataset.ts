@@ -1,7 +1,8 @@
 import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import type { SimRequest } from "@servesim/core";
-import { InvalidArgumentError } from "@servesim/core";
+import { BlockKeyBuilder, blockStateH1, blockStateH2, InvalidArgumentError, KeySlabs, mixTokenH1, mixTokenH2 } from "@servesim/core";
+import { keyIs, NOT_HANDLED, scanUint, skipString, skipValue, skipWs } from "./jsonScan.js";
+import { LineSplitter } from "./lineSplitter.js";
 import { computeDatasetMetadata, type DatasetMetadata } from "./metadata.js";
 
 /** How a trtllm-bench JSONL dataset is read (trtllm-bench-compat.md §1). */
@@ -10,7 +11,12 @@ export interface DatasetOptions {
   numRequests?: number;
   /** Accept `prompt`-only lines with ISL = ceil(characters / 4) (`--approx-prompt-tokens`). */
   approxPromptTokens?: boolean;
-  /** Keep token ids (needed only for prefix-cache reuse). Default true. */
+  /**
+   * Compute each prompt's prefix-cache block keys for this block size while reading, and keep them instead
+   * of the token ids (the engine's tokens_per_block). 0 or undefined: no keys.
+   */
+  tokensPerBlock?: number;
+  /** Keep token ids (needed only for prefix-cache reuse). Default true unless tokensPerBlock is set. */
   keepInputIds?: boolean;
   /** Size guard: more requests than this is an error. */
   maxRequests?: number;
@@ -60,14 +66,27 @@ function codePointLength(s: string): number {
   return n;
 }
 
+/** The message for a text-only line read without a tokenizer (names both ways out). */
+export const PROMPT_NEEDS_TOKENS =
+  "prompt without input_ids needs a tokenizer: regenerate the dataset with input_ids (servesim prepare-dataset sharegpt --tokenizer tokenizer.json), or pass --approx-prompt-tokens (JobSpec workload.dataset.approx_prompt_tokens) to take ISL = ceil(characters / 4)";
+
+const decoder = new TextDecoder();
+const scanned = { value: 0 };
+
 /**
- * Accumulates dataset lines one at a time, so a file can be streamed without holding its text.
- * `label` names the source in errors (`<label> line <n>`).
+ * Reads a trtllm-bench dataset one line at a time, so a file can be streamed without holding its text;
+ * what is kept per request is its lengths and either its prompt's block keys or its token ids. `label`
+ * names the source in errors (`<label> line <n>`).
+ *
+ * Lines arrive as text (addLine) or as bytes (addLineBytes). Bytes of the usual shape (an object whose
+ * task_id, output_tokens and input_ids are plain integers) are scanned directly, hashing the ids as
+ * they are read; anything else is decoded and read with JSON.parse, so both give the same requests and
+ * the same errors.
  */
 export class DatasetReader {
   private readonly requests: SimRequest[] = [];
-  private readonly inputLengths: number[] = [];
-  private readonly outputLengths: number[] = [];
+  private inputLengths: Int32Array<ArrayBuffer> = new Int32Array(1024);
+  private outputLengths: Int32Array<ArrayBuffer> = new Int32Array(1024);
   private readonly firstLineOfTask = new Map<number, number>();
   private readonly warnings: string[] = [];
   private duplicates = 0;
@@ -79,6 +98,10 @@ export class DatasetReader {
   private readonly maxTotalTokens: number;
   private readonly keepIds: boolean;
   private readonly approx: boolean;
+  private readonly keys: BlockKeyBuilder | undefined;
+  private readonly slabs = new KeySlabs();
+  /** Ids of the line being scanned (when ids are kept). */
+  private ids = new Uint32Array(1024);
 
   constructor(
     private readonly label: string,
@@ -88,7 +111,10 @@ export class DatasetReader {
     this.limit = optionalLimit(options.numRequests, "numRequests");
     this.maxRequests = optionalLimit(options.maxRequests, "maxRequests");
     this.maxTotalTokens = optionalLimit(options.maxTotalTokens, "maxTotalTokens");
-    this.keepIds = options.keepInputIds ?? true;
+    const tpb = options.tokensPerBlock ?? 0;
+    if (!Number.isInteger(tpb) || tpb < 0) throw new InvalidArgumentError("tokensPerBlock", `must be an integer >= 0 (got ${tpb})`);
+    this.keys = tpb > 0 ? new BlockKeyBuilder(tpb) : undefined;
+    this.keepIds = tpb > 0 ? false : (options.keepInputIds ?? true);
     this.approx = options.approxPromptTokens ?? false;
   }
 
@@ -97,10 +123,194 @@ export class DatasetReader {
     return this.requests.length >= this.limit;
   }
 
+  /** Lines read by the byte scanner and by JSON.parse (the fallback), for tests and benchmarks. */
+  readonly paths = { scanned: 0, parsed: 0 };
+
+  /** Requests kept so far. */
+  get size(): number {
+    return this.requests.length;
+  }
+
   /** Parses one line (without its newline). Blank lines are skipped. */
   addLine(line: string): void {
     this.lineNo++;
     if (this.full || line.trim() === "") return;
+    this.addParsed(line);
+  }
+
+  /** Parses one line given as UTF-8 bytes [start, end) of `buf` (without its newline). */
+  addLineBytes(buf: Uint8Array, start: number, end: number): void {
+    this.lineNo++;
+    if (this.full) return;
+    const first = skipWs(buf, start, end);
+    if (first === end) return;
+    if (this.scan(buf, first, end)) {
+      this.paths.scanned++;
+    } else {
+      this.keys?.reset();
+      const line = decoder.decode(buf.subarray(start, end));
+      if (line.trim() !== "") this.addParsed(line);
+    }
+  }
+
+  finish(): Dataset {
+    if (this.requests.length === 0) throw new InvalidArgumentError(this.label, "dataset is empty (no requests)");
+    const warnings = [...this.warnings];
+    if (this.duplicates > MAX_DETAILED_DUPLICATES) {
+      warnings.push(`${this.label}: ${this.duplicates} duplicate task_ids in total`);
+    }
+    const n = this.requests.length;
+    return {
+      requests: this.requests,
+      metadata: computeDatasetMetadata(this.inputLengths.subarray(0, n), this.outputLengths.subarray(0, n), this.datasetPath),
+      warnings,
+      approxPromptTokens: this.approximated,
+    };
+  }
+
+  /**
+   * The fast path: one object with plain-integer task_id, output_tokens (>= 1) and input_ids/logits ids,
+   * any other members skipped (validated). Returns false, having kept nothing, for anything else.
+   */
+  private scan(b: Uint8Array, i: number, end: number): boolean {
+    if (b[i] !== 123) return false;
+    i = skipWs(b, i + 1, end);
+    let taskId = -1;
+    let outputTokens = -1;
+    let count = -1;
+    for (;;) {
+      if (b[i] !== 34) return false;
+      const keyStart = i + 1;
+      const afterKey = skipString(b, i, end);
+      if (afterKey < 0) return false;
+      const keyEnd = afterKey - 1;
+      for (let k = keyStart; k < keyEnd; k++) if (b[k] === 92) return false; // an escape: let JSON.parse decode the key
+      i = skipWs(b, afterKey, end);
+      if (b[i] !== 58) return false;
+      i = skipWs(b, i + 1, end);
+      if (keyIs(b, keyStart, keyEnd, "task_id")) {
+        if (taskId >= 0) return false;
+        i = scanUint(b, i, end, scanned);
+        if (i < 0) return false;
+        taskId = scanned.value;
+      } else if (keyIs(b, keyStart, keyEnd, "output_tokens")) {
+        if (outputTokens >= 0) return false;
+        i = scanUint(b, i, end, scanned);
+        if (i < 0) return false;
+        outputTokens = scanned.value;
+      } else if (keyIs(b, keyStart, keyEnd, "input_ids") || keyIs(b, keyStart, keyEnd, "logits")) {
+        if (count >= 0 || b[i] !== 91) return false;
+        i = this.scanIds(b, i, end);
+        if (i < 0) return false;
+        count = this.keys ? this.keys.tokens : this.idCount;
+      } else {
+        i = skipValue(b, i, end);
+        if (i < 0) return false;
+      }
+      i = skipWs(b, i, end);
+      if (b[i] === 44) {
+        i = skipWs(b, i + 1, end);
+        continue;
+      }
+      if (b[i] !== 125) return false;
+      break;
+    }
+    if (skipWs(b, i + 1, end) !== end || taskId < 0 || outputTokens < 1 || count < 1) return false;
+    if (this.keys) this.keep(taskId, count, outputTokens, undefined);
+    else this.keep(taskId, count, outputTokens, this.keepIds ? this.ids.slice(0, count) : undefined);
+    return true;
+  }
+
+  private idCount = 0;
+
+  /** Scans `[id, ...]` of plain integers in [0, 2^32); returns the index after `]` or NOT_HANDLED. */
+  private scanIds(b: Uint8Array, i: number, end: number): number {
+    const keys = this.keys;
+    if (keys) {
+      keys.reset();
+      return this.scanIdsHashing(b, i, end, keys);
+    }
+    this.idCount = 0;
+    i = skipWs(b, i + 1, end);
+    if (b[i] === 93) return NOT_HANDLED;
+    for (;;) {
+      const s = i;
+      let v = 0;
+      while (i < end) {
+        const c = b[i]! - 48;
+        if (c < 0 || c > 9) break;
+        v = v * 10 + c;
+        i++;
+      }
+      const digits = i - s;
+      if (digits === 0 || digits > 10 || (digits > 1 && b[s] === 48) || v > MAX_TOKEN_ID) return NOT_HANDLED;
+      if (this.keepIds) this.pushId(v);
+      else this.idCount++;
+      let c = b[i];
+      if (c !== 44 && c !== 93) {
+        i = skipWs(b, i, end);
+        c = b[i];
+      }
+      if (c === 93) return i + 1;
+      if (c !== 44) return NOT_HANDLED;
+      i = skipWs(b, i + 1, end);
+    }
+  }
+
+  /** scanIds while hashing the ids into `keys` (the mixing inlined on local state: this is the hot loop of a dataset read). */
+  private scanIdsHashing(b: Uint8Array, i: number, end: number, keys: BlockKeyBuilder): number {
+    const tpb = keys.tokensPerBlock;
+    let [h1, h2, inBlock] = keys.blockState();
+    let pushed = 0;
+    i = skipWs(b, i + 1, end);
+    if (b[i] === 93) return NOT_HANDLED;
+    for (;;) {
+      const s = i;
+      let v = 0;
+      while (i < end) {
+        const c = b[i]! - 48;
+        if (c < 0 || c > 9) break;
+        v = v * 10 + c;
+        i++;
+      }
+      const digits = i - s;
+      if (digits === 0 || digits > 10 || (digits > 1 && b[s] === 48) || v > MAX_TOKEN_ID) return NOT_HANDLED;
+      const t = v | 0;
+      h1 = mixTokenH1(h1, t);
+      h2 = mixTokenH2(h2, t);
+      pushed++;
+      if (++inBlock === tpb) {
+        const key = keys.closeFull(h1, h2);
+        h1 = blockStateH1(key);
+        h2 = blockStateH2(key);
+        inBlock = 0;
+      }
+      let c = b[i];
+      if (c !== 44 && c !== 93) {
+        i = skipWs(b, i, end);
+        c = b[i];
+      }
+      if (c === 93) {
+        keys.store(h1, h2, inBlock, pushed);
+        return i + 1;
+      }
+      if (c !== 44) return NOT_HANDLED;
+      i = skipWs(b, i + 1, end);
+    }
+  }
+
+  private pushId(v: number): void {
+    if (this.idCount === this.ids.length) {
+      const grown = new Uint32Array(this.ids.length * 2);
+      grown.set(this.ids);
+      this.ids = grown;
+    }
+    this.ids[this.idCount++] = v;
+  }
+
+  /** The JSON.parse path (any line; every error). */
+  private addParsed(line: string): void {
+    this.paths.parsed++;
     const where = `${this.label} line ${this.lineNo}`;
     const fail: (reason: string) => never = (reason) => {
       throw new InvalidArgumentError(where, reason);
@@ -134,9 +344,10 @@ export class DatasetReader {
         }
       }
       inputLength = rawIds.length;
-      if (this.keepIds) inputIds = Uint32Array.from(rawIds as number[]);
+      if (this.keys) this.keys.pushAll(rawIds as number[]);
+      else if (this.keepIds) inputIds = Uint32Array.from(rawIds as number[]);
     } else if (prompt !== undefined && prompt !== null) {
-      if (!this.approx) fail("prompt without input_ids needs a tokenizer; regenerate the dataset with input_ids");
+      if (!this.approx) fail(PROMPT_NEEDS_TOKENS);
       if (typeof prompt !== "string") fail(`prompt must be a string (got ${describe(prompt)})`);
       inputLength = Math.ceil(codePointLength(prompt) / 4);
       if (inputLength === 0) fail("prompt is empty");
@@ -149,13 +360,21 @@ export class DatasetReader {
     const outputTokens = rec["output_tokens"];
     if (!isInt(outputTokens)) fail(`output_tokens must be an integer (got ${describe(outputTokens)})`);
     if (outputTokens < 1) fail(`output_tokens must be >= 1 (got ${outputTokens})`);
+    // A text prompt has no ids: it never shares cached blocks (and has no keys).
+    this.keep(taskId, inputLength, outputTokens, inputIds, rawIds === undefined || rawIds === null);
+  }
 
+  /** Size guards, duplicate check, then the request (with the keys just hashed, when hashing). */
+  private keep(taskId: number, inputLength: number, outputTokens: number, inputIds: Uint32Array | undefined, noIds = false): void {
+    const where = `${this.label} line ${this.lineNo}`;
     if (this.requests.length + 1 > this.maxRequests) {
-      fail(`dataset has more than ${this.maxRequests} requests (size limit)`);
+      this.keys?.reset();
+      throw new InvalidArgumentError(where, `dataset has more than ${this.maxRequests} requests (size limit)`);
     }
     this.totalTokens += inputLength + outputTokens;
     if (this.totalTokens > this.maxTotalTokens) {
-      fail(`dataset exceeds ${this.maxTotalTokens} total tokens (input + output; size limit)`);
+      this.keys?.reset();
+      throw new InvalidArgumentError(where, `dataset exceeds ${this.maxTotalTokens} total tokens (input + output; size limit)`);
     }
 
     const first = this.firstLineOfTask.get(taskId);
@@ -170,57 +389,77 @@ export class DatasetReader {
 
     const req: SimRequest = { taskId, inputLength, outputTokens };
     if (inputIds) req.inputIds = inputIds;
-    this.requests.push(req);
-    this.inputLengths.push(inputLength);
-    this.outputLengths.push(outputTokens);
-  }
-
-  finish(): Dataset {
-    if (this.requests.length === 0) throw new InvalidArgumentError(this.label, "dataset is empty (no requests)");
-    const warnings = [...this.warnings];
-    if (this.duplicates > MAX_DETAILED_DUPLICATES) {
-      warnings.push(`${this.label}: ${this.duplicates} duplicate task_ids in total`);
+    else if (this.keys && !noIds) req.blocks = this.keys.finish(this.slabs);
+    const n = this.requests.length;
+    if (n === this.inputLengths.length) {
+      this.inputLengths = grow(this.inputLengths);
+      this.outputLengths = grow(this.outputLengths);
     }
-    return {
-      requests: this.requests,
-      metadata: computeDatasetMetadata(this.inputLengths, this.outputLengths, this.datasetPath),
-      warnings,
-      approxPromptTokens: this.approximated,
-    };
+    this.inputLengths[n] = inputLength;
+    this.outputLengths[n] = outputTokens;
+    this.requests.push(req);
   }
+}
+
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /** Parses dataset text already in memory. `datasetPath` (default null) names it in errors and metadata. */
 export function parseDatasetText(text: string, options: DatasetOptions & { datasetPath?: string | null } = {}): Dataset {
   const path = options.datasetPath ?? null;
   const reader = new DatasetReader(path ?? "dataset", path, options);
-  let start = 0;
-  while (start <= text.length && !reader.full) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
-    reader.addLine(line);
-    start = end + 1;
+  return readBytes(reader, path ?? "dataset", [Buffer.from(text, "utf8")]);
+}
+
+/** Feeds byte chunks to a reader line by line; stops reading once the reader is full. */
+function readBytes(reader: DatasetReader, label: string, chunks: Iterable<Uint8Array>): Dataset {
+  const lines = new LineSplitter(label, (buf, start, end) => {
+    reader.addLineBytes(buf, start, end);
+    if (reader.full) lines.stop();
+  });
+  for (const chunk of chunks) {
+    lines.push(chunk);
+    if (lines.done) break;
   }
+  lines.end();
   return reader.finish();
 }
 
-/** Streams a dataset file line by line (constant memory besides the requests kept). */
+/** Reads a dataset from a stream of byte chunks (a file, an upload) with constant memory besides the requests kept. */
+export async function readDatasetStream(
+  chunks: AsyncIterable<Uint8Array>,
+  label: string,
+  datasetPath: string | null,
+  options: DatasetOptions = {},
+): Promise<Dataset> {
+  const reader = new DatasetReader(label, datasetPath, options);
+  const lines = new LineSplitter(label, (buf, start, end) => {
+    reader.addLineBytes(buf, start, end);
+    if (reader.full) lines.stop();
+  });
+  for await (const chunk of chunks) {
+    lines.push(chunk);
+    if (lines.done) break;
+  }
+  lines.end();
+  return reader.finish();
+}
+
+/** Chunk size of file reads. */
+const READ_CHUNK_BYTES = 1 << 20;
+
+/** Streams a dataset file (constant memory besides the requests kept). */
 export async function loadDatasetFile(path: string, options: DatasetOptions = {}): Promise<Dataset> {
-  const reader = new DatasetReader(path, path, options);
-  const stream = createReadStream(path, { encoding: "utf8" });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   try {
-    for await (const line of lines) {
-      reader.addLine(line);
-      if (reader.full) break;
-    }
+    return await readDatasetStream(stream, path, path, options);
   } catch (e) {
     if (e instanceof InvalidArgumentError) throw e;
     throw new InvalidArgumentError(path, `cannot read dataset: ${(e as Error).message}`);
   } finally {
-    lines.close();
     stream.destroy();
   }
-  return reader.finish();
 }

@@ -1,4 +1,4 @@
-export { type Dataset, type DatasetOptions, DatasetReader, loadDatasetFile, parseDatasetText } from "./dataset.js";
+export { type Dataset, type DatasetOptions, DatasetReader, loadDatasetFile, PROMPT_NEEDS_TOKENS, parseDatasetText, readDatasetStream } from "./dataset.js";
 export {
   DEFAULT_SEED,
   DEFAULT_VOCAB_SIZE,
@@ -16,6 +16,7 @@ export {
   writeDatasetFile,
   writeDatasetJsonl,
 } from "./generator.js";
+export { LineSplitter, MAX_LINE_BYTES } from "./lineSplitter.js";
 export { computeDatasetMetadata, type DatasetMetadata } from "./metadata.js";
 export { MT19937 } from "./rng/mt19937.js";
 export { NumpyLegacyRandom } from "./rng/numpyLegacy.js";

@@ -70,7 +70,9 @@ describe("parseDatasetText", () => {
     const p = line({ task_id: 3, prompt: "abcdefghi", output_tokens: 4 });
     const e = errorOf(p);
     expect(e.field).toBe("dataset line 1");
-    expect(e.reason).toBe("prompt without input_ids needs a tokenizer; regenerate the dataset with input_ids");
+    expect(e.reason).toBe(
+      "prompt without input_ids needs a tokenizer: regenerate the dataset with input_ids (servesim prepare-dataset sharegpt --tokenizer tokenizer.json), or pass --approx-prompt-tokens (JobSpec workload.dataset.approx_prompt_tokens) to take ISL = ceil(characters / 4)",
+    );
     const d = parseDatasetText(`${p}\n${line({ task_id: 4, prompt: "😀😀😀😀x", output_tokens: 1 })}`, { approxPromptTokens: true });
     expect(d.requests.map((r) => r.inputLength)).toEqual([3, 2]);
     expect(d.requests[0]!.inputIds).toBeUndefined();
