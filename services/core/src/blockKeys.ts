@@ -110,6 +110,15 @@ export class BlockKeyBuilder {
     return out;
   }
 
+  /**
+   * The keys of everything pushed so far, without starting over: a multi-turn session keeps pushing (the
+   * turn's output, the next turn's input) and snapshots each turn's prompt. The keys are a view that stays
+   * valid (a full buffer is replaced, never overwritten), so a builder that snapshots must never be reset.
+   */
+  snapshot(): PromptBlocks {
+    return { tokensPerBlock: this.tokensPerBlock, keys: this.scratch.subarray(0, this.count), tailH1: this.h1, tailH2: this.h2 };
+  }
+
   /** Drops the prompt pushed so far. */
   reset(): void {
     this.count = 0;

@@ -96,6 +96,15 @@ function arrivals(e: EngineConfig | undefined): Arrivals {
 }
 
 /**
+ * The prefix-cache settings a workload is read with: the block size its keys are hashed for, 0 when block
+ * reuse is off (then no keys or ids are kept at all: nothing could use them).
+ */
+export function reuseBlockSize(e: EngineConfig | undefined): number {
+  const tokensPerBlock = optionalInt(e?.tokensPerBlock, `${F}.tokens_per_block`, 1, 1 << 16) ?? DEFAULT_TOKENS_PER_BLOCK;
+  return (e?.enableBlockReuse ?? true) ? tokensPerBlock : 0;
+}
+
+/**
  * Engine settings of a job (trtllm-scheduling.md §2, §8, §9): explicit values win; max_batch_size /
  * max_num_tokens come from trtllm-bench's heuristic when not both are given and the model and GPU are
  * known (LLM API defaults 2048 / 8192 otherwise); the KV pool is kv_num_blocks, else GPU memory (capped by

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from "@servesim/core";
 import type { EngineOptions, SimRequest } from "@servesim/engine";
 import type { JobSpec } from "@servesim/wire/scheduler";
 import type { DatasetMetadata } from "@servesim/workload";
-import { type EngineResolution, resolveEngineSpec } from "./engineSpec.js";
+import { type EngineResolution, resolveEngineSpec, reuseBlockSize } from "./engineSpec.js";
 import { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
 import { applyModelPath, checkModelPath } from "./modelPath.js";
 import { type ResolvedPredictor, resolvePredictorSpec } from "./predictorSpec.js";
@@ -60,6 +60,7 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
   const workload = resolveWorkloadSpec(spec.workload, {
     numRequests,
     limits,
+    tokensPerBlock: reuseBlockSize(e),
     ...(predictor.model ? { vocabSize: predictor.model.vocab } : {}),
   });
   const requests = workload.requests;

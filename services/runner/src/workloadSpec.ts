@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "@servesim/core";
+import { InvalidArgumentError, promptBlocks } from "@servesim/core";
 import type { SimRequest } from "@servesim/engine";
 import { type DatasetWorkload, Distribution, type InlineWorkload, type SyntheticWorkload, type Workload } from "@servesim/wire/scheduler";
 import {
@@ -31,6 +31,8 @@ export interface WorkloadOptions {
   limits: RunnerLimits;
   /** Vocabulary for synthetic token ids when the workload leaves vocab_size 0 (the model's). */
   vocabSize?: number;
+  /** Prompts keep their prefix-cache block keys for this block size (the engine's); 0: block reuse is off, keep nothing. */
+  tokensPerBlock: number;
 }
 
 const MAX_UINT32 = 0xffffffff;
@@ -84,7 +86,7 @@ function inlineWorkload(w: InlineWorkload, opts: WorkloadOptions): ResolvedWorkl
     if (first === undefined) seen.set(q.taskId, i);
     else if (warnings.length < 20) warnings.push(`${at}: duplicate task_id ${q.taskId} (first at requests[${first}])`);
     const req: SimRequest = { taskId: q.taskId, inputLength, outputTokens: q.outputTokens };
-    if (ids.length > 0) req.inputIds = Uint32Array.from(ids);
+    if (ids.length > 0 && opts.tokensPerBlock > 0) req.blocks = promptBlocks(ids, opts.tokensPerBlock);
     requests[i] = req;
     isl[i] = inputLength;
     osl[i] = q.outputTokens;
@@ -104,6 +106,8 @@ function datasetWorkload(w: DatasetWorkload, opts: WorkloadOptions): ResolvedWor
     maxRequests: opts.limits.maxRequests,
     maxTotalTokens: opts.limits.maxTotalTokens,
     approxPromptTokens: w.approxPromptTokens ?? false,
+    tokensPerBlock: opts.tokensPerBlock,
+    keepInputIds: false,
   });
   return { source: "dataset", requests: ds.requests, metadata: ds.metadata, warnings: ds.warnings, approxPromptTokens: ds.approxPromptTokens };
 }
@@ -131,7 +135,7 @@ function syntheticWorkload(w: SyntheticWorkload, opts: WorkloadOptions): Resolve
     let tokens = 0;
     for (let i = 0; i < inputLengths.length; i++) tokens += inputLengths[i]! + outputLengths[i]!;
     checkSize(inputLengths.length, tokens, opts.limits, field);
-    const ds = syntheticDataset(spec);
+    const ds = syntheticDataset(spec, opts.tokensPerBlock > 0 ? { tokensPerBlock: opts.tokensPerBlock } : { includeInputIds: false });
     return { source: "synthetic" as const, requests: ds.requests, metadata: ds.metadata, warnings: [], approxPromptTokens: false };
   });
 }

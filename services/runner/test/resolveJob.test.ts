@@ -1,3 +1,5 @@
+import { promptBlocks } from "@servesim/core";
+import { syntheticDataset } from "@servesim/workload";
 import { DType, PredictorKind } from "@servesim/wire/predictor";
 import { ChunkingPolicy, Distribution, SchedulerPolicy } from "@servesim/wire/scheduler";
 import { describe, expect, it } from "vitest";
@@ -145,7 +147,9 @@ describe("resolveJob defaults", () => {
   it("inline input_ids set the input length; synthetic workloads use the model's vocabulary", async () => {
     const job = await resolveJob(spec({ workload: inline([{ inputIds: [1, 2, 3], outputTokens: 4 }]) }));
     expect(job.requests[0]).toMatchObject({ inputLength: 3, outputTokens: 4 });
-    expect(Array.from(job.requests[0]!.inputIds!)).toEqual([1, 2, 3]);
+    // The ids are kept as their prefix-cache block keys (tokens_per_block 32: no full block, a tail).
+    expect(job.requests[0]!.inputIds).toBeUndefined();
+    expect(job.requests[0]!.blocks).toEqual(promptBlocks([1, 2, 3], 32));
     const syn = await resolveJob(
       spec({
         predictor: { model: { name: "tinyllama" } },
@@ -173,7 +177,13 @@ describe("resolveJob defaults", () => {
       [50, 9],
       [50, 9],
     ]);
-    expect(Math.max(...syn.requests.flatMap((r) => Array.from(r.inputIds!)))).toBeLessThan(32000);
+    // The keys are those of the ids drawn from TinyLlama's 32000-token vocabulary.
+    const ids = (vocabSize: number) =>
+      syntheticDataset({ kind: "token-norm-dist", numRequests: 4, inputMean: 50, inputStdev: 0, outputMean: 9, outputStdev: 0, vocabSize }).requests.map((r) =>
+        promptBlocks(r.inputIds!, 32),
+      );
+    expect(syn.requests.map((r) => r.blocks)).toEqual(ids(32000));
+    expect(syn.requests.map((r) => r.blocks)).not.toEqual(ids(128256));
   });
 });
 

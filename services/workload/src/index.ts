@@ -1,4 +1,6 @@
+export { CSV_PRESETS, type CsvColumnMap, parseDateTime, parseDateTimeMs, readCsvTrace, type TimestampUnit } from "./csvTrace.js";
 export { type Dataset, type DatasetOptions, DatasetReader, loadDatasetFile, PROMPT_NEEDS_TOKENS, parseDatasetText, readDatasetStream } from "./dataset.js";
+export { DATASET_FORMATS, type DatasetFormat, type ReadDatasetOptions, readDataset } from "./datasetFormats.js";
 export {
   DEFAULT_SEED,
   DEFAULT_VOCAB_SIZE,
@@ -23,3 +25,6 @@ export { NumpyLegacyRandom } from "./rng/numpyLegacy.js";
 export { Pcg64 } from "./rng/pcg64.js";
 export { PythonRandom } from "./rng/pythonRandom.js";
 export { type SyntheticOptions, syntheticDataset } from "./synthetic.js";
+export { readTraceJsonl, TraceJsonlReader } from "./traceJsonl.js";
+export { DEFAULT_TRACE_BLOCK_SIZE, type Sessions, type TraceRow, TraceWorkloadBuilder, type Workload } from "./traceWorkload.js";
+export { hashBlockSeed, outputSeed, uniqueSeed, virtualToken } from "./virtualTokens.js";

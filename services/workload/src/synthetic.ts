@@ -1,4 +1,4 @@
-import type { SimRequest } from "@servesim/core";
+import { BlockKeyBuilder, KeySlabs, type SimRequest } from "@servesim/core";
 import type { Dataset } from "./dataset.js";
 import { generateLengths, resolveSyntheticSpec, type SyntheticSpec, TokenIdSampler } from "./generator.js";
 import { computeDatasetMetadata } from "./metadata.js";
@@ -6,6 +6,11 @@ import { computeDatasetMetadata } from "./metadata.js";
 export interface SyntheticOptions {
   /** Generate token ids (needed only for prefix-cache reuse; costs memory and time). Default true. */
   includeInputIds?: boolean;
+  /**
+   * Keep each prompt's prefix-cache block keys for this block size instead of its ids (the ids are
+   * generated and hashed one request at a time). 0 or undefined: keep the ids (per includeInputIds).
+   */
+  tokensPerBlock?: number;
   /** Recorded as the dataset path in the metadata; default null. */
   datasetPath?: string | null;
 }
@@ -19,7 +24,20 @@ export function syntheticDataset(spec: SyntheticSpec, options: SyntheticOptions 
   const { inputLengths, outputLengths } = generateLengths(spec);
   const n = inputLengths.length;
   const requests: SimRequest[] = new Array(n);
-  if (options.includeInputIds ?? true) {
+  const tpb = options.tokensPerBlock ?? 0;
+  if (tpb > 0) {
+    const sampler = new TokenIdSampler(resolved);
+    let longest = 0;
+    for (let i = 0; i < n; i++) longest = Math.max(longest, inputLengths[i]!);
+    const scratch = new Uint32Array(longest);
+    const keys = new BlockKeyBuilder(tpb);
+    const slabs = new KeySlabs();
+    for (let i = 0; i < n; i++) {
+      const isl = inputLengths[i]!;
+      keys.pushAll(sampler.next(isl, scratch));
+      requests[i] = { taskId: i, inputLength: isl, outputTokens: outputLengths[i]!, blocks: keys.finish(slabs) };
+    }
+  } else if (options.includeInputIds ?? true) {
     const sampler = new TokenIdSampler(resolved);
     let totalIds = 0;
     for (let i = 0; i < n; i++) totalIds += inputLengths[i]!;
