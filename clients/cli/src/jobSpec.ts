@@ -1,20 +1,17 @@
-import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { InvalidArgumentError } from "@servesim/core";
 import { dtypeFromPrecision, loadHfConfig, toModelArchitecture } from "@servesim/perf";
 import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 import { ChunkingPolicy, type EngineConfig, type JobSpec, SchedulerPolicy } from "@servesim/wire/scheduler";
 import { CliError } from "./cliError.js";
+import { type DatasetFile, type DatasetFlags, datasetWorkload } from "./datasetFile.js";
 import { readLlmApiOptions } from "./llmApiOptions.js";
 import type { PredictorDraft } from "./predictorDraft.js";
 import { dtypeByName, PREDICTOR_NAMES, predictorKind } from "./predictorNames.js";
 import { readSimConfig } from "./simConfig.js";
 
 /** `servesim throughput` flags as commander parses them (camelCase). */
-export interface ThroughputFlags {
-  dataset: string;
-  /** Accept prompt-only dataset lines with ISL = ceil(characters / 4). */
-  approxPromptTokens?: boolean;
+export interface ThroughputFlags extends DatasetFlags {
   model?: string;
   modelPath?: string;
   gpu?: string;
@@ -57,6 +54,8 @@ export interface ThroughputFlags {
 
 export interface BuiltJob {
   spec: JobSpec;
+  /** The dataset file: its bytes are streamed to wherever the job is resolved. */
+  dataset: DatasetFile;
   /** Remarks for stderr (unknown YAML keys, settings without effect). */
   warnings: string[];
 }
@@ -85,17 +84,6 @@ function lookup<T>(table: Record<string, T>, value: string, flag: string, normal
 function pair(on: boolean | undefined, off: boolean | undefined, name: string): boolean | undefined {
   if (on && off) throw new CliError(`--enable-${name} and --disable-${name} contradict each other`);
   return on ? true : off ? false : undefined;
-}
-
-function readDataset(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(
-      `--dataset ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : `cannot read (${code ?? (e as Error).message})`}`,
-    );
-  }
 }
 
 /** --model-path: the checkpoint's config.json, sent inline so a remote service need not read it. */
@@ -142,7 +130,7 @@ function predictorConfig(d: PredictorDraft, model: PredictorConfig["model"]): Pr
 /**
  * Builds the one JobSpec every mode runs (embedded, remote predictor, scheduler job) from the flags,
  * --sim-config (predictor; flags win) and --extra-llm-api-options (engine; the file wins, as in
- * trtllm-bench). The dataset goes in as JSONL text named by its path; --model-path goes in twice: as
+ * trtllm-bench). The dataset is streamed (the spec names it and its format); --model-path goes in twice: as
  * the inline architecture read here and as JobSpec.model_path (the report's "Model Path").
  */
 export function buildJobSpec(f: ThroughputFlags): BuiltJob {
@@ -225,12 +213,13 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
     warnings.push(...extra.warnings);
   }
 
+  const dataset = datasetWorkload(f);
   const spec: JobSpec = {
     name: f.name ?? `throughput ${basename(f.dataset)}`,
     engine,
     predictor: predictorConfig(draft, model),
-    workload: { dataset: { jsonl: readDataset(f.dataset), name: f.dataset, approxPromptTokens: f.approxPromptTokens ?? false } },
+    workload: { dataset: dataset.workload },
     modelPath: f.modelPath ?? "",
   };
-  return { spec, warnings };
+  return { spec, warnings, dataset: dataset.file };
 }

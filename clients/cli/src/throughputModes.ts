@@ -1,13 +1,15 @@
+import { status as Status } from "@grpc/grpc-js";
 import { SchedulerClient } from "@servesim/client";
 import type { BatchPredictor } from "@servesim/core";
 import { CancelledError } from "@servesim/core";
 import type { IterationStats, RequestRecord } from "@servesim/engine";
 import { createPredictor } from "@servesim/perf";
 import { RemotePredictor, resolveJob, runResolvedJob } from "@servesim/runner";
-import { iterationFromWire, requestFromWire } from "@servesim/wire";
+import { iterationFromWire, requestFromWire, ServesimError } from "@servesim/wire";
 import type { PredictorConfig } from "@servesim/wire/predictor";
-import { type JobSpec, JobState } from "@servesim/wire/scheduler";
+import { type Job, type JobSpec, JobState } from "@servesim/wire/scheduler";
 import { CliError, EXIT_FAILURE } from "./cliError.js";
+import type { DatasetFile } from "./datasetFile.js";
 import type { ProgressDisplay } from "./progress.js";
 
 /** What every mode hands back to the throughput command. */
@@ -22,6 +24,8 @@ export interface ThroughputResult {
 }
 
 export interface RunContext {
+  /** The dataset file of a spec whose dataset is streamed. */
+  dataset?: DatasetFile;
   signal: AbortSignal;
   progress: ProgressDisplay;
   wantRequests: boolean;
@@ -30,7 +34,7 @@ export interface RunContext {
 
 /** Resolves the spec here and runs it against `predictor` (embedded and remote-predictor modes). */
 async function runLocally(spec: JobSpec, ctx: RunContext, connect: (config: PredictorConfig) => Promise<BatchPredictor>): Promise<ThroughputResult> {
-  const job = await resolveJob(spec);
+  const job = await resolveJob(spec, ctx.dataset ? { datasetStream: ctx.dataset.open() } : {});
   const predictor = await connect(job.predictor.config);
   try {
     const outcome = await runResolvedJob(job, predictor, {
@@ -61,13 +65,38 @@ export function runWithRemotePredictor(spec: JobSpec, address: string, ctx: RunC
 }
 
 /**
+ * Submits the job: a streamed dataset with SubmitJobStream, or, to a scheduler that predates it
+ * (UNIMPLEMENTED), inline in SubmitJob when it fits in one message.
+ */
+async function submit(client: SchedulerClient, spec: JobSpec, ctx: RunContext): Promise<Job> {
+  const ds = ctx.dataset;
+  if (!ds || !spec.workload?.dataset?.streamed) return client.submitJob(spec, { signal: ctx.signal });
+  try {
+    return await client.submitJobStream(spec, () => ds.open(), { signal: ctx.signal });
+  } catch (err) {
+    if (!(err instanceof ServesimError) || err.code !== Status.UNIMPLEMENTED) throw err;
+  }
+  const content = await ds.readAll();
+  if (content.length > INLINE_LIMIT_BYTES) {
+    throw new CliError(
+      `--dataset ${ds.path}: the scheduler does not take streamed datasets (SubmitJobStream) and the file is larger than one message (${INLINE_LIMIT_BYTES} bytes)`,
+    );
+  }
+  const dataset = { ...spec.workload.dataset, streamed: false, content };
+  return client.submitJob({ ...spec, workload: { dataset } }, { signal: ctx.signal });
+}
+
+/** Largest dataset sent inline to an old scheduler (its default message size is 64 MiB). */
+const INLINE_LIMIT_BYTES = 60 * 1024 * 1024;
+
+/**
  * --scheduler-address: submits the job, follows it with WatchJob (progress bar), cancels it when the
  * signal aborts (Ctrl-C), then reads the report, records and iterations with GetResult.
  */
 export async function runOnScheduler(spec: JobSpec, address: string, ctx: RunContext, onSubmitted?: (id: string) => void): Promise<ThroughputResult> {
   const client = new SchedulerClient({ address });
   try {
-    const submitted = await client.submitJob(spec, { signal: ctx.signal });
+    const submitted = await submit(client, spec, ctx);
     const id = submitted.id;
     onSubmitted?.(id);
     let final = submitted;

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type ClientReadableStream, status as Status } from "@grpc/grpc-js";
+import { type ClientReadableStream, Metadata, status as Status } from "@grpc/grpc-js";
 import {
   abortedError,
   backoffMs,
@@ -26,6 +26,7 @@ import {
   type RequestRecord,
   SchedulerServiceClient,
   type SubmitJobResponse,
+  type SubmitJobStreamRequest,
   type WatchJobResponse,
 } from "@servesim/wire/scheduler";
 import type { CallOpts } from "./predictorClient.js";
@@ -73,6 +74,32 @@ async function* readStream<T>(call: ClientReadableStream<T>, signal: AbortSignal
   }
 }
 
+/** Bytes per dataset_chunk message of an upload. */
+export const UPLOAD_CHUNK_BYTES = 1 << 20;
+/** Default deadline of a streamed submission. */
+export const DEFAULT_UPLOAD_DEADLINE_MS = 3_600_000;
+
+/** Re-slices a byte stream into chunks of at most `size` bytes (small pieces are joined). */
+async function* rechunk(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  for await (const piece of source) {
+    let p = piece;
+    while (p.length > 0) {
+      const take = Math.min(p.length, size - pendingBytes);
+      pending.push(p.subarray(0, take));
+      pendingBytes += take;
+      p = p.subarray(take);
+      if (pendingBytes === size) {
+        yield pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+        pending = [];
+        pendingBytes = 0;
+      }
+    }
+  }
+  if (pendingBytes > 0) yield pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+}
+
 const TERMINAL = new Set<JobState>([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
 
 /** A client of servesim.v1.SchedulerService. */
@@ -118,6 +145,68 @@ export class SchedulerClient {
       this.policy("SubmitJob", opts),
     );
     return SchedulerClient.job(res.job, "SubmitJob");
+  }
+
+  /**
+   * Submits a job whose dataset is streamed (any size, any format): the spec's workload is a dataset with
+   * `streamed` set, and `openDataset` gives the file's bytes (called again for each attempt). The scheduler
+   * reads the dataset as it arrives; flow control holds the upload back meanwhile. Retried on UNAVAILABLE
+   * with one request_id, like submitJob. The default deadline is an hour (a large upload takes a while).
+   */
+  async submitJobStream(spec: JobSpec, openDataset: () => AsyncIterable<Uint8Array>, opts?: SubmitOpts): Promise<Job> {
+    const requestId = opts?.requestId ?? randomUUID();
+    const deadline = Date.now() + (opts?.deadlineMs ?? Math.max(this.options.deadlineMs ?? DEFAULT_DEADLINE_MS, DEFAULT_UPLOAD_DEADLINE_MS));
+    for (let n = 0; ; n++) {
+      try {
+        return await this.uploadOnce(spec, requestId, openDataset(), deadline, opts?.signal);
+      } catch (err) {
+        const e = toServesimError(err);
+        if (!isRetryable(e) || n >= this.retries || opts?.signal?.aborted) throw e;
+        const wait = backoffMs(n);
+        if (Date.now() + wait >= deadline) throw e;
+        await backoffSleep(wait, opts?.signal, "SubmitJobStream");
+      }
+    }
+  }
+
+  private uploadOnce(spec: JobSpec, requestId: string, dataset: AsyncIterable<Uint8Array>, deadline: number, signal: AbortSignal | undefined): Promise<Job> {
+    return new Promise<Job>((resolve, reject) => {
+      if (signal?.aborted) return reject(abortedError(signal, "SubmitJobStream"));
+      let settled = false;
+      const onAbort = () => call.cancel();
+      const call = this.pool.pick().submitJobStream(new Metadata(), { deadline }, (err, res) => {
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        if (err) reject(signal?.aborted ? abortedError(signal, "SubmitJobStream") : toServesimError(err));
+        else {
+          try {
+            resolve(SchedulerClient.job(res?.job, "SubmitJobStream"));
+          } catch (e) {
+            reject(e);
+          }
+        }
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const send = async () => {
+        const write = async (message: SubmitJobStreamRequest) => {
+          if (!call.write(message)) await new Promise<void>((r) => call.once("drain", r));
+        };
+        await write({ submit: { spec, requestId } });
+        for await (const chunk of rechunk(dataset, UPLOAD_CHUNK_BYTES)) {
+          if (settled) return;
+          await write({ datasetChunk: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) });
+        }
+        call.end();
+      };
+      send().catch((err: unknown) => {
+        // The file could not be read: give up this call (not retried: the same file would fail again).
+        call.cancel();
+        if (!settled) {
+          settled = true;
+          reject(err);
+        }
+      });
+    });
   }
 
   async getJob(id: string, opts?: CallOpts): Promise<Job> {

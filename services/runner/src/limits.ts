@@ -8,6 +8,8 @@ export interface RunnerLimits {
   maxWarmup: number;
   /** Longest dataset JSONL text accepted, in UTF-16 code units (≈ bytes for ASCII JSONL). */
   maxDatasetChars: number;
+  /** Largest dataset file accepted as bytes (DatasetWorkload.content, or streamed). */
+  maxDatasetBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<RunnerLimits> = {
@@ -15,4 +17,5 @@ export const DEFAULT_LIMITS: Readonly<RunnerLimits> = {
   maxTotalTokens: 4_000_000_000,
   maxWarmup: 10_000,
   maxDatasetChars: 1_000_000_000,
+  maxDatasetBytes: 16 * 1024 ** 3,
 };

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from "@servesim/core";
 import type { EngineOptions, SimRequest } from "@servesim/engine";
 import type { JobSpec } from "@servesim/wire/scheduler";
-import type { DatasetMetadata } from "@servesim/workload";
+import type { DatasetMetadata, Sessions } from "@servesim/workload";
 import { type EngineResolution, resolveEngineSpec, reuseBlockSize } from "./engineSpec.js";
 import { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
 import { applyModelPath, checkModelPath } from "./modelPath.js";
@@ -28,10 +28,16 @@ export interface ResolvedJob {
   settings: Omit<EngineResolution, "options" | "warnings">;
   /** Non-fatal findings for the user (duplicate task ids, settings without effect, unbounded KV pool). */
   warnings: string[];
+  /** A trace's arrival times (ms since its first; NaN where a row has none). */
+  timestampsMs?: Float64Array;
+  /** A dataset's multi-turn sessions. */
+  sessions?: Sessions;
 }
 
 export interface ResolveOptions {
   limits?: Partial<RunnerLimits>;
+  /** The bytes of the job's streamed dataset (DatasetWorkload.streamed), read as they come. */
+  datasetStream?: AsyncIterable<Uint8Array>;
 }
 
 /**
@@ -57,7 +63,8 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
 
   const modelPath = checkModelPath(spec.modelPath);
   const predictor = resolvePredictorSpec(applyModelPath(spec.predictor, modelPath));
-  const workload = resolveWorkloadSpec(spec.workload, {
+  const workload = await resolveWorkloadSpec(spec.workload, {
+    ...(opts.datasetStream ? { datasetStream: opts.datasetStream } : {}),
     numRequests,
     limits,
     tokensPerBlock: reuseBlockSize(e),
@@ -76,7 +83,14 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
     lengths: warmup.length > 0 ? [...requests, ...warmup] : requests,
   });
   const { options, warnings: engineWarnings, ...settings } = engine;
-  return {
+  const traceWarnings: string[] = [];
+  if (workload.timestampsMs) traceWarnings.push("the dataset's timestamps are not replayed: requests arrive as --concurrency / --request-rate say");
+  if (workload.sessions) {
+    traceWarnings.push(
+      `the dataset's ${workload.sessions.count} sessions run as independent requests (each turn's prompt carries its history, but turns do not wait for the previous one)`,
+    );
+  }
+  const resolved: ResolvedJob = {
     name: spec.name ?? "",
     predictor,
     requests,
@@ -87,6 +101,9 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
     modelPath,
     engine: options,
     settings,
-    warnings: [...workload.warnings, ...engineWarnings],
+    warnings: [...workload.warnings, ...engineWarnings, ...traceWarnings],
   };
+  if (workload.timestampsMs) resolved.timestampsMs = workload.timestampsMs;
+  if (workload.sessions) resolved.sessions = workload.sessions;
+  return resolved;
 }

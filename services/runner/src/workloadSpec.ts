@@ -1,15 +1,27 @@
 import { InvalidArgumentError, promptBlocks } from "@servesim/core";
 import type { SimRequest } from "@servesim/engine";
-import { type DatasetWorkload, Distribution, type InlineWorkload, type SyntheticWorkload, type Workload } from "@servesim/wire/scheduler";
+import {
+  DatasetFormat as DatasetFormatProto,
+  type DatasetWorkload,
+  Distribution,
+  type InlineWorkload,
+  type SyntheticWorkload,
+  TimestampUnit as TimestampUnitProto,
+  type Workload,
+} from "@servesim/wire/scheduler";
 import {
   computeDatasetMetadata,
+  type DatasetFormat,
   type DatasetMetadata,
   DEFAULT_SEED,
   DEFAULT_VOCAB_SIZE,
   generateLengths,
-  parseDatasetText,
+  type ReadDatasetOptions,
+  readDataset,
+  type Sessions,
   type SyntheticSpec,
   syntheticDataset,
+  type TimestampUnit,
 } from "@servesim/workload";
 import { underMessage, withFieldPath } from "./fields.js";
 import type { RunnerLimits } from "./limits.js";
@@ -23,6 +35,10 @@ export interface ResolvedWorkload {
   warnings: string[];
   /** At least one input length was approximated from a text prompt (dataset approx_prompt_tokens). */
   approxPromptTokens: boolean;
+  /** Trace arrival times (ms since the first), NaN where a row has none. */
+  timestampsMs?: Float64Array;
+  /** Multi-turn sessions. */
+  sessions?: Sessions;
 }
 
 export interface WorkloadOptions {
@@ -33,6 +49,8 @@ export interface WorkloadOptions {
   vocabSize?: number;
   /** Prompts keep their prefix-cache block keys for this block size (the engine's); 0: block reuse is off, keep nothing. */
   tokensPerBlock: number;
+  /** The bytes of a streamed dataset (SubmitJobStream, or a file the CLI reads), in order. */
+  datasetStream?: AsyncIterable<Uint8Array>;
 }
 
 const MAX_UINT32 = 0xffffffff;
@@ -94,22 +112,117 @@ function inlineWorkload(w: InlineWorkload, opts: WorkloadOptions): ResolvedWorkl
   return { source: "inline", requests, metadata: computeDatasetMetadata(isl, osl, null), warnings, approxPromptTokens: false };
 }
 
-function datasetWorkload(w: DatasetWorkload, opts: WorkloadOptions): ResolvedWorkload {
-  const name = w.name.trim();
-  if (w.jsonl.length > opts.limits.maxDatasetChars) {
-    throw new InvalidArgumentError("spec.workload.dataset.jsonl", `${w.jsonl.length} characters exceed the limit of ${opts.limits.maxDatasetChars}`);
-  }
-  // Errors name the dataset and line ("<name> line 12", "dataset line 12" without a name).
-  const ds = parseDatasetText(w.jsonl, {
-    datasetPath: name || null,
+const FORMATS: Record<DatasetFormatProto, DatasetFormat | undefined> = {
+  [DatasetFormatProto.DATASET_FORMAT_UNSPECIFIED]: "trtllm",
+  [DatasetFormatProto.DATASET_FORMAT_TRTLLM_JSONL]: "trtllm",
+  [DatasetFormatProto.DATASET_FORMAT_TRACE_JSONL]: "trace",
+  [DatasetFormatProto.DATASET_FORMAT_AZURE_CSV]: "azure",
+  [DatasetFormatProto.DATASET_FORMAT_BURSTGPT_CSV]: "burstgpt",
+  [DatasetFormatProto.DATASET_FORMAT_CSV]: "csv",
+  [DatasetFormatProto.UNRECOGNIZED]: undefined,
+};
+
+const UNITS: Record<number, TimestampUnit> = {
+  [TimestampUnitProto.TIMESTAMP_UNIT_UNSPECIFIED]: "auto",
+  [TimestampUnitProto.TIMESTAMP_UNIT_SECONDS]: "seconds",
+  [TimestampUnitProto.TIMESTAMP_UNIT_MILLISECONDS]: "milliseconds",
+  [TimestampUnitProto.TIMESTAMP_UNIT_DATETIME]: "datetime",
+};
+
+/** The reading options of a dataset workload (format, trace settings, size guards). */
+function readOptions(w: DatasetWorkload, opts: WorkloadOptions): ReadDatasetOptions {
+  const F = "spec.workload.dataset";
+  const format = FORMATS[w.format ?? DatasetFormatProto.DATASET_FORMAT_UNSPECIFIED];
+  if (format === undefined) throw new InvalidArgumentError(`${F}.format`, `unknown format ${String(w.format)}`);
+  const out: ReadDatasetOptions = {
+    format,
     numRequests: opts.numRequests,
     maxRequests: opts.limits.maxRequests,
     maxTotalTokens: opts.limits.maxTotalTokens,
     approxPromptTokens: w.approxPromptTokens ?? false,
     tokensPerBlock: opts.tokensPerBlock,
     keepInputIds: false,
-  });
-  return { source: "dataset", requests: ds.requests, metadata: ds.metadata, warnings: ds.warnings, approxPromptTokens: ds.approxPromptTokens };
+  };
+  const blockSize = w.trace?.blockSize ?? 0;
+  if (!Number.isInteger(blockSize) || blockSize < 0 || blockSize > 1 << 20) {
+    throw new InvalidArgumentError(`${F}.trace.block_size`, `must be an integer in [0, ${1 << 20}] (got ${blockSize})`);
+  }
+  if (blockSize > 0) out.traceBlockSize = blockSize;
+  const c = w.trace?.csvColumns;
+  if (format === "csv") {
+    const name = (v: string | undefined, field: string, required: boolean): string | undefined => {
+      const t = (v ?? "").trim();
+      if (t === "" && required) throw new InvalidArgumentError(`${F}.trace.csv_columns.${field}`, "is required for a CSV trace (the column's header name)");
+      if (t.length > 256) throw new InvalidArgumentError(`${F}.trace.csv_columns.${field}`, "is longer than 256 characters");
+      return t === "" ? undefined : t;
+    };
+    const unit = UNITS[c?.timestampUnit ?? 0];
+    if (unit === undefined) throw new InvalidArgumentError(`${F}.trace.csv_columns.timestamp_unit`, `unknown unit ${String(c?.timestampUnit)}`);
+    const timestamp = name(c?.timestamp, "timestamp", false);
+    const sessionId = name(c?.sessionId, "session_id", false);
+    out.csvColumns = {
+      inputLength: name(c?.inputLength, "input_length", true)!,
+      outputLength: name(c?.outputLength, "output_length", true)!,
+      timestampUnit: unit,
+      ...(timestamp ? { timestamp } : {}),
+      ...(sessionId ? { sessionId } : {}),
+    };
+  } else if (c !== undefined && (c.inputLength || c.outputLength || c.timestamp || c.sessionId)) {
+    throw new InvalidArgumentError(`${F}.trace.csv_columns`, "applies to format CSV only (the other formats have fixed columns)");
+  }
+  return out;
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+async function datasetWorkload(w: DatasetWorkload, opts: WorkloadOptions): Promise<ResolvedWorkload> {
+  const F = "spec.workload.dataset";
+  const name = w.name.trim();
+  const content = w.content ?? new Uint8Array(0);
+  const sources = [w.jsonl.length > 0, content.length > 0, w.streamed ?? false].filter(Boolean).length;
+  if (sources > 1) throw new InvalidArgumentError(F, "give the dataset once: jsonl, content, or streamed (SubmitJobStream)");
+  if (w.jsonl.length > opts.limits.maxDatasetChars) {
+    throw new InvalidArgumentError(`${F}.jsonl`, `${w.jsonl.length} characters exceed the limit of ${opts.limits.maxDatasetChars}`);
+  }
+  if (content.length > opts.limits.maxDatasetBytes) {
+    throw new InvalidArgumentError(`${F}.content`, `${content.length} bytes exceed the limit of ${opts.limits.maxDatasetBytes}`);
+  }
+  const options = readOptions(w, opts);
+  if (w.jsonl.length > 0 && options.format !== "trtllm")
+    throw new InvalidArgumentError(`${F}.jsonl`, "holds trtllm-bench JSONL only: send other formats as content");
+  let chunks: AsyncIterable<Uint8Array>;
+  if (w.streamed) {
+    if (!opts.datasetStream) throw new InvalidArgumentError(`${F}.streamed`, "a streamed dataset is sent with SubmitJobStream (its bytes follow the job)");
+    chunks = capped(opts.datasetStream, opts.limits.maxDatasetBytes, `${F}.streamed`);
+  } else if (opts.datasetStream) {
+    throw new InvalidArgumentError(`${F}.streamed`, "must be set when the dataset's bytes follow the job (SubmitJobStream)");
+  } else {
+    chunks = once(content.length > 0 ? content : Buffer.from(w.jsonl, "utf8"));
+  }
+  // Errors name the dataset and line ("<name> line 12", "dataset line 12" without a name).
+  const ds = await readDataset(chunks, name || "dataset", name || null, options);
+  const out: ResolvedWorkload = {
+    source: "dataset",
+    requests: ds.requests,
+    metadata: ds.metadata,
+    warnings: ds.warnings,
+    approxPromptTokens: ds.approxPromptTokens,
+  };
+  if (ds.timestampsMs) out.timestampsMs = ds.timestampsMs;
+  if (ds.sessions) out.sessions = ds.sessions;
+  return out;
+}
+
+/** Passes chunks through, failing once more than `limit` bytes came. */
+async function* capped(chunks: AsyncIterable<Uint8Array>, limit: number, field: string): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  for await (const c of chunks) {
+    total += c.length;
+    if (total > limit) throw new InvalidArgumentError(field, `the dataset exceeds the limit of ${limit} bytes`);
+    yield c;
+  }
 }
 
 function syntheticSpec(w: SyntheticWorkload, vocabSize: number | undefined): SyntheticSpec {
@@ -141,7 +254,7 @@ function syntheticWorkload(w: SyntheticWorkload, opts: WorkloadOptions): Resolve
 }
 
 /** Resolves the workload oneof into requests (first `numRequests` only) with size guards. */
-export function resolveWorkloadSpec(w: Workload | undefined, opts: WorkloadOptions): ResolvedWorkload {
+export async function resolveWorkloadSpec(w: Workload | undefined, opts: WorkloadOptions): Promise<ResolvedWorkload> {
   const set = [w?.inline, w?.dataset, w?.synthetic].filter((x) => x !== undefined).length;
   if (w === undefined || set === 0) throw new InvalidArgumentError("spec.workload", "required: inline requests, a dataset or a synthetic workload");
   if (set > 1) throw new InvalidArgumentError("spec.workload", "set exactly one of inline, dataset and synthetic");

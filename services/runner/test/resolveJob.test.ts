@@ -1,7 +1,7 @@
 import { promptBlocks } from "@servesim/core";
-import { syntheticDataset } from "@servesim/workload";
 import { DType, PredictorKind } from "@servesim/wire/predictor";
 import { ChunkingPolicy, Distribution, SchedulerPolicy } from "@servesim/wire/scheduler";
+import { syntheticDataset } from "@servesim/workload";
 import { describe, expect, it } from "vitest";
 import { resolveJob } from "../src/resolveJob.js";
 import { constant, datasetSpec, inline, invalid, jsonl, llama8bH100, spec, uniform } from "./helpers.js";

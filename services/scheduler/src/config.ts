@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "@servesim/core";
 import {
+  byteSizeSetting,
   DAY_MS,
   DEFAULT_PORTS,
   integerSetting,
@@ -112,6 +113,14 @@ export const schedulerSettings = {
     description: "most requests one job may simulate (larger workloads are INVALID_ARGUMENT)",
     schema: integerSetting(1, 100_000_000),
     default: 1_000_000,
+  }),
+  maxDatasetBytes: setting({
+    env: "SERVESIM_MAX_DATASET_BYTES",
+    flag: "max-dataset-bytes",
+    arg: "<bytes>",
+    description: "largest dataset file one job may upload (SubmitJobStream, or inline content); memory does not grow with it",
+    schema: byteSizeSetting(1024, 2 ** 50),
+    default: 16 * 1024 ** 3,
   }),
   maxJobTokens: setting({
     env: "SERVESIM_MAX_JOB_TOKENS",

@@ -26,8 +26,11 @@ export interface RunControl {
 
 /** How the job manager validates and runs jobs (the real one drives the engine against the predictor service). */
 export interface JobExecutor<P extends PreparedJob = PreparedJob> {
-  /** Validates and resolves a spec; bad input throws InvalidArgumentError naming the field. */
-  prepare(spec: JobSpec): Promise<P>;
+  /**
+   * Validates and resolves a spec; bad input throws InvalidArgumentError naming the field. A streamed
+   * dataset's bytes (SubmitJobStream) come as `dataset`, to be read as they arrive.
+   */
+  prepare(spec: JobSpec, dataset?: AsyncIterable<Uint8Array>): Promise<P>;
   run(job: P, control: RunControl): Promise<JobRunOutput>;
   close?(): void | Promise<void>;
 }

@@ -7,7 +7,7 @@ import { type Job, type JobProgress, type JobResult, type JobSpec, JobState } fr
 import type { Logger } from "pino";
 import { toJobProgress } from "./convert.js";
 import type { JobExecutor, JobRunOutput, PreparedJob } from "./jobExecutor.js";
-import { checkRequestId, SubmissionIndex } from "./submissions.js";
+import { checkRequestId, type StreamedDataset, SubmissionIndex, specDigest } from "./submissions.js";
 
 export const SHUTDOWN_REASON = "scheduler shutting down";
 
@@ -87,30 +87,51 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
    * With a request_id, a repeated submission of the same spec returns the job the first one created
    * (while that job is kept); the same request_id with another spec fails with ALREADY_EXISTS.
    */
-  async submit(spec: JobSpec | undefined, requestId?: string): Promise<Job> {
+  async submit(spec: JobSpec | undefined, requestId?: string, dataset?: StreamedDataset): Promise<Job> {
     if (spec === undefined) throw new InvalidArgumentError("spec", "is required");
     const key = checkRequestId(requestId);
-    if (key === "") return this.create(spec, "");
-    const { job, duplicate } = await this.submissions.submit(
-      key,
-      spec,
-      () => this.create(spec, key),
-      (id) => {
-        const e = this.jobs.get(id);
-        return e ? this.view(e) : undefined;
-      },
-    );
+    if (dataset) return this.submitStreamed(spec, key, dataset);
+    if (key === "") return this.enqueue(await this.prepare(spec), "");
+    return this.deduplicated(key, specDigest(spec), async () => this.enqueue(await this.prepare(spec), key));
+  }
+
+  /**
+   * A job whose dataset follows in chunks: the dataset is read as it arrives (and drained to the end so
+   * the digest covers all of it); the request_id check comes once the whole upload is known.
+   */
+  private async submitStreamed(spec: JobSpec, key: string, dataset: StreamedDataset): Promise<Job> {
+    const prepared = await this.prepare(spec, dataset);
+    const digest = `${specDigest(spec)}:${await dataset.drain()}`;
+    if (key === "") return this.enqueue(prepared, "");
+    return this.deduplicated(key, digest, () => this.enqueue(prepared, key));
+  }
+
+  private async deduplicated(key: string, digest: string, create: () => Promise<Job>): Promise<Job> {
+    const { job, duplicate } = await this.submissions.submit(key, digest, create, (id) => {
+      const e = this.jobs.get(id);
+      return e ? this.view(e) : undefined;
+    });
     if (duplicate) this.opts.logger.info({ job: job.id, requestId: key, state: stateName(job.state) }, "duplicate submission; returning the existing job");
     return job;
   }
 
-  private async create(spec: JobSpec, requestId: string): Promise<Job> {
+  private async prepare(spec: JobSpec, dataset?: StreamedDataset): Promise<P> {
     this.checkAccepting();
+    this.checkQueue();
+    const prepared = await this.executor.prepare(spec, dataset);
+    this.checkAccepting();
+    return prepared;
+  }
+
+  private checkQueue(): void {
     if (this.queue.length >= this.opts.maxQueuedJobs) {
       throw new ResourceExhaustedError(`${this.queue.length} jobs are already queued (SERVESIM_MAX_QUEUED_JOBS); retry later`);
     }
-    const prepared = await this.executor.prepare(spec);
+  }
+
+  private async enqueue(prepared: P, requestId: string): Promise<Job> {
     this.checkAccepting();
+    this.checkQueue();
     const entry: JobEntry<P> = {
       id: randomUUID(),
       name: prepared.name,

@@ -38,8 +38,8 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
     });
   }
 
-  async prepare(spec: JobSpec): Promise<PreparedRemoteJob> {
-    const job = await resolveJob(spec, { limits: this.opts.limits });
+  async prepare(spec: JobSpec, dataset?: AsyncIterable<Uint8Array>): Promise<PreparedRemoteJob> {
+    const job = await resolveJob(spec, { limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}) });
     return { name: job.name, requestsTotal: job.requests.length, warnings: job.warnings, job };
   }
 

@@ -13,13 +13,13 @@ export interface SchedulerServer extends ServerHandle {
 }
 
 /** The SubmitJob schema check, from the descriptor set reflection uses; off (with a warning) without one. */
-function wireChecker(config: SchedulerServerConfig, logger: Logger): WireChecker | undefined {
+function wireChecker(config: SchedulerServerConfig, logger: Logger): { submit: WireChecker; stream: WireChecker } | undefined {
   const path = config.descriptorSet ?? descriptorSetPath();
   if (!path) {
     logger.warn("the descriptor set (services/wire/gen/servesim.binpb) was not found: SubmitJob cannot reject unknown fields");
     return undefined;
   }
-  return WireChecker.fromDescriptorSet(path, "servesim.v1.SubmitJobRequest");
+  return WireChecker.fromDescriptorSet(path, "servesim.v1.SubmitJobRequest", "servesim.v1.SubmitJobStreamRequest");
 }
 
 /**
@@ -35,7 +35,7 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       ...(config.predictorTls ? { predictorTls: config.predictorTls } : {}),
       predictorDeadlineMs: config.predictorDeadlineMs,
       predictorRetries: config.predictorRetries,
-      limits: { maxRequests: config.maxJobRequests, maxTotalTokens: config.maxJobTokens },
+      limits: { maxRequests: config.maxJobRequests, maxTotalTokens: config.maxJobTokens, maxDatasetBytes: config.maxDatasetBytes },
       logger,
     });
   const manager = new JobManager(exec, {
@@ -46,7 +46,7 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
     logger,
   });
   const checker = wireChecker(config, logger);
-  const service = createSchedulerService({ manager, logger, ...(checker ? { wireChecker: checker } : {}) });
+  const service = createSchedulerService({ manager, logger, maxDatasetBytes: config.maxDatasetBytes, ...(checker ? { wireChecker: checker } : {}) });
   logger.info(
     { predictorAddress: config.predictorAddress, maxConcurrentJobs: config.maxConcurrentJobs, maxQueuedJobs: config.maxQueuedJobs },
     "scheduler configured",

@@ -1,4 +1,4 @@
-import type { ServerWritableStream, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { ServerReadableStream, ServerWritableStream, ServiceDefinition, sendUnaryData, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { InvalidArgumentError } from "@servesim/core";
 import type { ServiceRegistration } from "@servesim/server-common";
 import { type CallContext, createCallContext, toServiceError, unaryHandler } from "@servesim/server-common";
@@ -19,6 +19,8 @@ import {
   SchedulerServiceService,
   SubmitJobRequest,
   type SubmitJobResponse,
+  SubmitJobStreamRequest,
+  type SubmitJobStreamResponse,
   type WatchJobRequest,
   type WatchJobResponse,
 } from "@servesim/wire/scheduler";
@@ -27,6 +29,7 @@ import { chunkBounds } from "./chunks.js";
 import { SCHEDULER_SERVICE_NAME } from "./config.js";
 import { ITERATION_RECORD_BYTES, requestRecordBytes } from "./convert.js";
 import { isTerminal, type JobManager, SHUTDOWN_REASON } from "./jobManager.js";
+import { StreamedDataset } from "./submissions.js";
 import type { WireChecker } from "./wireCheck.js";
 
 /** WatchJob's interval between progress events when the request leaves min_interval_ms 0. */
@@ -37,23 +40,50 @@ export const MAX_CHUNK_SIZE = 100_000;
 
 const WIRE_ERROR = Symbol("wireError");
 
-/** SubmitJob's request decoder, extended with the schema check of its wire bytes (unknown fields, ...). */
-function checkedDefinition(checker: WireChecker | undefined): ServiceDefinition {
+/** SubmitJob's and SubmitJobStream's request decoders, extended with the schema check of their wire bytes (unknown fields, ...). */
+function checkedDefinition(checker: WireCheckers | undefined): ServiceDefinition {
   if (!checker) return SchedulerServiceService;
+  const checked =
+    <T extends object>(decode: (bytes: Buffer) => T, wire: WireChecker) =>
+    (bytes: Buffer): T => {
+      const request = decode(bytes);
+      try {
+        wire.check(bytes);
+      } catch (err) {
+        if (!(err instanceof InvalidArgumentError)) throw err;
+        Object.defineProperty(request, WIRE_ERROR, { value: err, enumerable: false });
+      }
+      return request;
+    };
   return {
     ...SchedulerServiceService,
-    submitJob: {
-      ...SchedulerServiceService.submitJob,
-      requestDeserialize: (bytes: Buffer): SubmitJobRequest => {
-        const request = SubmitJobRequest.decode(bytes);
-        try {
-          checker.check(bytes);
-        } catch (err) {
-          if (!(err instanceof InvalidArgumentError)) throw err;
-          Object.defineProperty(request, WIRE_ERROR, { value: err, enumerable: false });
-        }
-        return request;
-      },
+    submitJob: { ...SchedulerServiceService.submitJob, requestDeserialize: checked((b) => SubmitJobRequest.decode(b), checker.submit) },
+    submitJobStream: { ...SchedulerServiceService.submitJobStream, requestDeserialize: checked((b) => SubmitJobStreamRequest.decode(b), checker.stream) },
+  };
+}
+
+const wireErrorOf = (req: object): unknown => (req as Record<symbol, unknown>)[WIRE_ERROR];
+
+/**
+ * The dataset chunks of a SubmitJobStream: every message after the first, each a dataset_chunk. Pulled
+ * one at a time, so the transport's flow control holds the client back while the dataset is read.
+ */
+function datasetChunks(messages: AsyncIterator<SubmitJobStreamRequest>): AsyncIterator<Uint8Array> {
+  let index = 0;
+  return {
+    async next() {
+      for (;;) {
+        const r = await messages.next();
+        if (r.done) return { done: true, value: undefined };
+        index++;
+        const wireError = wireErrorOf(r.value);
+        if (wireError) throw wireError;
+        if (r.value.submit !== undefined)
+          throw new InvalidArgumentError(`messages[${index}].submit`, "only the first message carries the job; the later ones carry dataset_chunk");
+        const chunk = r.value.datasetChunk;
+        if (chunk === undefined) throw new InvalidArgumentError(`messages[${index}]`, "expected a dataset_chunk");
+        if (chunk.length > 0) return { done: false, value: chunk };
+      }
     },
   };
 }
@@ -87,9 +117,19 @@ async function write<T>(call: ServerWritableStream<unknown, T>, ctx: CallContext
 export interface SchedulerServiceOptions {
   manager: JobManager;
   logger: Logger;
-  /** Checks SubmitJob's wire bytes against the schema (unknown fields); off when undefined. */
-  wireChecker?: WireChecker;
+  /** Checks SubmitJob's and SubmitJobStream's wire bytes against the schema (unknown fields); off when undefined. */
+  wireChecker?: WireCheckers;
+  /** Largest dataset one SubmitJobStream may upload (SERVESIM_MAX_DATASET_BYTES). */
+  maxDatasetBytes?: number;
 }
+
+export interface WireCheckers {
+  submit: WireChecker;
+  stream: WireChecker;
+}
+
+/** The default of SERVESIM_MAX_DATASET_BYTES. */
+export const DEFAULT_MAX_DATASET_BYTES = 16 * 1024 ** 3;
 
 /** servesim.v1.SchedulerService over a JobManager, ready to host with startGrpcServer. */
 export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRegistration {
@@ -181,12 +221,55 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
     );
   };
 
+  const submitJobStream = (
+    call: ServerReadableStream<SubmitJobStreamRequest, SubmitJobStreamResponse>,
+    callback: sendUnaryData<SubmitJobStreamResponse>,
+  ): void => {
+    const ctx = createCallContext(call, "SubmitJobStream", logger);
+    const run = async (): Promise<SubmitJobStreamResponse> => {
+      const messages = call[Symbol.asyncIterator]() as AsyncIterator<SubmitJobStreamRequest>;
+      const first = await messages.next();
+      if (first.done || first.value.submit === undefined) {
+        throw new InvalidArgumentError(
+          "messages[0].submit",
+          "the first message must carry the job (submit); the dataset's bytes follow as dataset_chunk messages",
+        );
+      }
+      const wireError = wireErrorOf(first.value);
+      if (wireError) throw wireError;
+      const { spec, requestId } = first.value.submit;
+      if (spec?.workload?.dataset?.streamed !== true) {
+        throw new InvalidArgumentError(
+          "spec.workload.dataset.streamed",
+          "must be set: SubmitJobStream carries a dataset whose bytes follow the job (use SubmitJob otherwise)",
+        );
+      }
+      const dataset = new StreamedDataset(datasetChunks(messages), opts.maxDatasetBytes ?? DEFAULT_MAX_DATASET_BYTES);
+      const job = await manager.submit(spec, requestId, dataset);
+      ctx.logger.debug({ job: job.id, bytes: dataset.size }, "dataset received");
+      return { job };
+    };
+    run().then(
+      (response) => {
+        if (!call.cancelled) callback(null, response);
+      },
+      (err: unknown) => {
+        if (call.cancelled) return;
+        callback(toServiceError(err, ctx.logger));
+      },
+    );
+  };
+
   const implementation: SchedulerServiceServer = {
     submitJob: unaryHandler("SubmitJob", logger, async (req: SubmitJobRequest): Promise<SubmitJobResponse> => {
-      const wireError = (req as unknown as Record<symbol, unknown>)[WIRE_ERROR];
+      const wireError = wireErrorOf(req);
       if (wireError) throw wireError;
+      if (req.spec?.workload?.dataset?.streamed === true) {
+        throw new InvalidArgumentError("spec.workload.dataset.streamed", "a streamed dataset is sent with SubmitJobStream (its bytes follow the job)");
+      }
       return { job: await manager.submit(req.spec, req.requestId) };
     }),
+    submitJobStream,
     getJob: unaryHandler("GetJob", logger, (req: GetJobRequest): GetJobResponse => ({ job: manager.get(req.id) })),
     watchJob,
     cancelJob: unaryHandler("CancelJob", logger, async (req: CancelJobRequest): Promise<CancelJobResponse> => ({ job: await manager.cancel(req.id) })),

@@ -24,6 +24,52 @@ export function specDigest(spec: JobSpec): string {
     .digest("hex");
 }
 
+/**
+ * The dataset bytes that follow a job in SubmitJobStream, as the job's reader consumes them: hashed (the
+ * submission's fingerprint covers them), counted against `maxBytes`, and drained to the end after the
+ * reader stopped early (num_requests), so the fingerprint is that of the whole upload. The reader may stop
+ * iterating without closing the upload.
+ */
+export class StreamedDataset implements AsyncIterable<Uint8Array> {
+  private readonly hash = createHash("sha256");
+  private bytes = 0;
+  private finished = false;
+
+  constructor(
+    private readonly source: AsyncIterator<Uint8Array>,
+    private readonly maxBytes: number,
+  ) {}
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return { next: () => this.next() };
+  }
+
+  /** Reads what the reader left, then the upload's digest. */
+  async drain(): Promise<string> {
+    while (!(await this.next()).done);
+    return this.hash.digest("hex");
+  }
+
+  private async next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.finished) return { done: true, value: undefined };
+    const r = await this.source.next();
+    if (r.done) {
+      this.finished = true;
+      return r;
+    }
+    this.bytes += r.value.length;
+    if (this.bytes > this.maxBytes) {
+      throw new InvalidArgumentError("dataset_chunk", `the dataset exceeds ${this.maxBytes} bytes (SERVESIM_MAX_DATASET_BYTES)`);
+    }
+    this.hash.update(r.value);
+    return r;
+  }
+}
+
 interface Submission {
   digest: string;
   /** Set once the submission created its job. */
@@ -49,11 +95,10 @@ export class SubmissionIndex {
 
   /**
    * Runs `create` for a new request_id, or returns the job an earlier submission with the same id and
-   * spec created (waiting for it when that submission is still in progress). The same id with another
+   * digest (specDigest, with the dataset's for a streamed one) created (waiting for it when that submission is still in progress). The same id with another
    * spec fails with ALREADY_EXISTS. `lookup` finds a kept job by id.
    */
-  async submit(requestId: string, spec: JobSpec, create: () => Promise<Job>, lookup: (jobId: string) => Job | undefined): Promise<SubmitOutcome> {
-    const digest = specDigest(spec);
+  async submit(requestId: string, digest: string, create: () => Promise<Job>, lookup: (jobId: string) => Job | undefined): Promise<SubmitOutcome> {
     for (;;) {
       const seen = this.byRequestId.get(requestId);
       if (!seen) break;

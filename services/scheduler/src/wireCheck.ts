@@ -17,12 +17,15 @@ const WIRE_NAMES: Record<number, string> = { 0: "varint", 1: "64-bit", 2: "lengt
 export class WireChecker {
   private constructor(private readonly root: DescMessage) {}
 
-  /** Loads `typeName` (e.g. "servesim.v1.SubmitJobRequest") from a protobuf descriptor set file. */
-  static fromDescriptorSet(path: string, typeName: string): WireChecker {
+  /** Loads checkers of the unary and streamed submissions (e.g. "servesim.v1.SubmitJobRequest") from a protobuf descriptor set file. */
+  static fromDescriptorSet(path: string, submitType: string, streamType: string): { submit: WireChecker; stream: WireChecker } {
     const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(path)));
-    const desc = registry.getMessage(typeName);
-    if (!desc) throw new Error(`descriptor set ${path} does not describe ${typeName}`);
-    return new WireChecker(desc);
+    const load = (typeName: string) => {
+      const desc = registry.getMessage(typeName);
+      if (!desc) throw new Error(`descriptor set ${path} does not describe ${typeName}`);
+      return new WireChecker(desc);
+    };
+    return { submit: load(submitType), stream: load(streamType) };
   }
 
   check(bytes: Uint8Array): void {

@@ -12,7 +12,7 @@ export type LineHandler = (buf: Uint8Array, start: number, end: number, lineNo: 
  * plus the longest line, whatever the stream's size.
  */
 export class LineSplitter {
-  private carry = new Uint8Array(0);
+  private carry: Uint8Array = Buffer.alloc(0);
   private carryLen = 0;
   private lineNo = 0;
   /** Set by the handler (through stop()) when later lines are not wanted. */
@@ -81,7 +81,7 @@ export class LineSplitter {
       throw new InvalidArgumentError(`${this.label} line ${this.lineNo + 1}`, `line is longer than ${MAX_LINE_BYTES} bytes`);
     }
     if (need > this.carry.length) {
-      const grown = new Uint8Array(Math.max(need, this.carry.length * 2, 4096));
+      const grown = Buffer.allocUnsafe(Math.max(need, this.carry.length * 2, 4096));
       grown.set(this.carry.subarray(0, this.carryLen));
       this.carry = grown;
     }

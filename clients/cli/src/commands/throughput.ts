@@ -30,8 +30,14 @@ function addOptions(cmd: Command): Command {
   const int = (min: number, max?: number) => intArg(min, max);
   const hidden = (flags: string, description: string) => new Option(flags, description).hideHelp();
   return cmd
-    .requiredOption("--dataset <file>", "trtllm-bench dataset (JSONL: task_id, input_ids, output_tokens per line)")
+    .requiredOption("--dataset <file>", "trtllm-bench dataset (JSONL: task_id, input_ids, output_tokens per line) or a trace (see --dataset-format)")
     .option("--approx-prompt-tokens", "accept dataset lines with only a text prompt: ISL = ceil(characters / 4), flagged in the report")
+    .option(
+      "--dataset-format <format>",
+      "auto (default: from the file's first line) | trtllm | trace (AIPerf/Mooncake JSONL) | azure | burstgpt | csv (with --csv-columns)",
+    )
+    .option("--trace-block-size <n>", "tokens per hash_ids block of a trace (AIPerf --isl-block-size; default 512)", int(1, 1 << 20))
+    .option("--csv-columns <map>", "a CSV trace's columns: timestamp=COL,input=COL,output=COL[,session=COL][,unit=seconds|ms|datetime]")
     .option("-m, --model <name>", "model: catalog name or Hugging Face id (e.g. meta-llama/Llama-3.1-8B-Instruct); also accepted before the subcommand")
     .option(
       "--model-path <dir>",
@@ -135,6 +141,7 @@ export async function runThroughput(flags: ThroughputCommandFlags, io: CliIo, si
   const progress = new ProgressDisplay(io, flags.quiet ?? false);
   const interrupt = signal ? undefined : interruptible();
   const ctx: RunContext = {
+    dataset: built.dataset,
     signal: signal ?? interrupt!.signal,
     progress,
     wantRequests: Boolean(flags.requestJson),
