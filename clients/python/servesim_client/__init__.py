@@ -32,6 +32,7 @@ from .predictor import Prediction, PredictorClient
 from .scheduler import JobOutput, SchedulerClient, is_terminal, job_state
 from .specs import (
     context_entry,
+    csv_columns,
     dataset_workload,
     engine_config,
     generation_entry,
@@ -64,6 +65,7 @@ __all__ = [
     "UnavailableError",
     "check_health",
     "context_entry",
+    "csv_columns",
     "dataset_workload",
     "engine_config",
     "generation_entry",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -10,11 +11,16 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Unio
 
 import grpc
 
-from ._channel import backoff_s, retry_stream
+from ._channel import backoff_s, call_with_retry, retry_stream
 from ._client import ServiceClient
 from ._stubs import scheduler_pb2 as spb
 from ._stubs import scheduler_pb2_grpc as spb_grpc
 from .errors import InternalError, JobFailedError, ServesimError, UnavailableError, from_rpc_error
+
+#: Bytes per dataset_chunk message of an upload.
+UPLOAD_CHUNK_BYTES = 1 << 20
+#: Default deadline of a streamed submission (a large upload takes a while), in seconds.
+UPLOAD_DEADLINE_S = 3600.0
 
 TERMINAL_STATES = frozenset({spb.JOB_STATE_SUCCEEDED, spb.JOB_STATE_FAILED, spb.JOB_STATE_CANCELLED})
 
@@ -64,15 +70,46 @@ class SchedulerClient(ServiceClient[spb_grpc.SchedulerServiceStub]):
             raise InternalError(grpc.StatusCode.INTERNAL, f"{method} answered without a job")
         return response.job
 
-    def submit_job(self, spec: "spb.JobSpec", *, deadline: Optional[float] = None, request_id: Optional[str] = None) -> "spb.Job":
+    def submit_job(
+        self,
+        spec: "spb.JobSpec",
+        *,
+        deadline: Optional[float] = None,
+        request_id: Optional[str] = None,
+        dataset_file: Union[str, "os.PathLike[str]", None] = None,
+    ) -> "spb.Job":
         """Submits a job and returns it (QUEUED). A bad spec raises InvalidArgumentError naming the field,
         e.g. ``spec.engine.max_batch_size``; ``job.warnings`` lists non-fatal findings. Retried on
         UNAVAILABLE like every unary call, every attempt with the same ``request_id`` (default: a new
         UUID per call), so when the server accepted the job but its answer was lost the retry returns
         that job instead of creating a second one. Reusing a request_id with another spec raises
-        AlreadyExistsError."""
+        AlreadyExistsError.
+
+        A spec whose dataset is ``streamed`` (job_spec(dataset=...)) is sent with SubmitJobStream: the
+        file (``dataset_file``, default the dataset's name) follows the job in 1 MiB chunks, so its size
+        does not matter; ``deadline`` then defaults to an hour."""
         request = spb.SubmitJobRequest(spec=spec, request_id=request_id or str(uuid.uuid4()))
+        if spec.workload.WhichOneof("source") == "dataset" and spec.workload.dataset.streamed:
+            path = spec.workload.dataset.name if dataset_file is None else dataset_file
+            return self._submit_stream(request, path, UPLOAD_DEADLINE_S if deadline is None else deadline)
         return self._job(self._unary("SubmitJob", request, deadline), "SubmitJob")
+
+    def _submit_stream(self, request: "spb.SubmitJobRequest", path: Union[str, "os.PathLike[str]"], deadline: float) -> "spb.Job":
+        def messages() -> Iterator["spb.SubmitJobStreamRequest"]:
+            yield spb.SubmitJobStreamRequest(submit=request)
+            with open(path, "rb") as f:
+                while True:
+                    chunk = f.read(UPLOAD_CHUNK_BYTES)
+                    if not chunk:
+                        return
+                    yield spb.SubmitJobStreamRequest(dataset_chunk=chunk)
+
+        os.stat(path)  # a missing file fails here, not as a broken stream
+
+        def invoke(timeout: float) -> Any:
+            return self._pool.pick().SubmitJobStream(messages(), timeout=timeout)
+
+        return self._job(call_with_retry(invoke, "SubmitJobStream", deadline, self.retries), "SubmitJobStream")
 
     def get_job(self, job_id: str, *, deadline: Optional[float] = None) -> "spb.Job":
         return self._job(self._unary("GetJob", spb.GetJobRequest(id=job_id), deadline), "GetJob")
@@ -176,10 +213,11 @@ class SchedulerClient(ServiceClient[spb_grpc.SchedulerServiceStub]):
         include_iterations: bool = False,
         on_progress: Optional[Callable[["spb.Job"], None]] = None,
         request_id: Optional[str] = None,
+        dataset_file: Union[str, "os.PathLike[str]", None] = None,
     ) -> JobOutput:
         """Submits a job, waits for it and returns its result; a job that fails or is cancelled raises
-        JobFailedError (``err.job.error`` says why). ``request_id`` as for submit_job."""
-        job = self.submit_job(spec, request_id=request_id)
+        JobFailedError (``err.job.error`` says why). ``request_id`` and ``dataset_file`` as for submit_job."""
+        job = self.submit_job(spec, request_id=request_id, dataset_file=dataset_file)
         final = self.wait_job(job.id, on_progress=on_progress)
         if final.job.state != spb.JOB_STATE_SUCCEEDED:
             raise JobFailedError(final.job)

@@ -191,15 +191,82 @@ def synthetic_workload(
     return spb.Workload(synthetic=synthetic)
 
 
+#: Largest dataset file dataset_workload reads into the spec by default (larger ones are streamed).
+INLINE_DATASET_BYTES = 16 * 1024 * 1024
+
+DATASET_FORMATS = {
+    "trtllm": spb.DATASET_FORMAT_TRTLLM_JSONL,
+    "trace": spb.DATASET_FORMAT_TRACE_JSONL,
+    "azure": spb.DATASET_FORMAT_AZURE_CSV,
+    "burstgpt": spb.DATASET_FORMAT_BURSTGPT_CSV,
+    "csv": spb.DATASET_FORMAT_CSV,
+}
+_TIMESTAMP_UNITS = {
+    None: spb.TIMESTAMP_UNIT_UNSPECIFIED,
+    "seconds": spb.TIMESTAMP_UNIT_SECONDS,
+    "ms": spb.TIMESTAMP_UNIT_MILLISECONDS,
+    "milliseconds": spb.TIMESTAMP_UNIT_MILLISECONDS,
+    "datetime": spb.TIMESTAMP_UNIT_DATETIME,
+}
+
+
+def csv_columns(
+    input_length: str, output_length: str, *, timestamp: str = "", session_id: str = "", timestamp_unit: Optional[str] = None
+) -> "spb.CsvColumns":
+    """The column mapping of a CSV trace (header names); ``timestamp_unit`` is seconds, ms or datetime
+    (default: seconds for numbers, a date-time otherwise)."""
+    if timestamp_unit not in _TIMESTAMP_UNITS:
+        raise ValueError(f"csv_columns: timestamp_unit must be seconds, ms or datetime (got {timestamp_unit!r})")
+    return spb.CsvColumns(
+        input_length=input_length, output_length=output_length, timestamp=timestamp, session_id=session_id,
+        timestamp_unit=_TIMESTAMP_UNITS[timestamp_unit],
+    )
+
+
 def dataset_workload(
-    path: Union[str, "os.PathLike[str]"], *, name: Optional[str] = None, approx_prompt_tokens: bool = False
+    path: Union[str, "os.PathLike[str]"],
+    *,
+    name: Optional[str] = None,
+    approx_prompt_tokens: bool = False,
+    format: str = "trtllm",
+    trace_block_size: int = 0,
+    csv: Optional["spb.CsvColumns"] = None,
+    streamed: Optional[bool] = None,
 ) -> "spb.Workload":
-    """A trtllm-bench dataset file (JSONL with input_ids and output_tokens), sent as text; the report
-    names it ``name`` (default: the path). With ``approx_prompt_tokens`` lines that have only a text
-    ``prompt`` are accepted with ISL = ceil(characters / 4), and the report says so."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    dataset = spb.DatasetWorkload(jsonl=text, name=os.fspath(path) if name is None else name, approx_prompt_tokens=approx_prompt_tokens)
+    """A dataset file: trtllm-bench JSONL (``format="trtllm"``), an AIPerf / Mooncake trace
+    (``"trace"``), an Azure or BurstGPT CSV trace (``"azure"``, ``"burstgpt"``) or any CSV trace read
+    through ``csv`` (``"csv"``, see csv_columns). The report names it ``name`` (default: the path).
+
+    ``streamed=True`` leaves the bytes out of the spec: SchedulerClient.submit_job then streams the file
+    named by the dataset's name in chunks (SubmitJobStream), for files of any size. ``False`` reads the
+    file into the spec (JSONL text for trtllm, bytes for the other formats). The default streams files
+    larger than 16 MiB and reads smaller ones.
+
+    With ``approx_prompt_tokens`` lines that have only a text ``prompt`` (``text_input`` in a trace) are
+    accepted with ISL = ceil(characters / 4), and the report says so. ``trace_block_size`` is the tokens
+    per hash_ids block of a trace (0: 512)."""
+    if format not in DATASET_FORMATS:
+        raise ValueError(f"dataset_workload: format must be one of {', '.join(DATASET_FORMATS)} (got {format!r})")
+    if (format == "csv") != (csv is not None):
+        raise ValueError("dataset_workload: a csv column mapping goes with format='csv' (and only there)")
+    dataset = spb.DatasetWorkload(
+        name=os.fspath(path) if name is None else name,
+        approx_prompt_tokens=approx_prompt_tokens,
+        format=DATASET_FORMATS[format],
+        trace=spb.TraceOptions(block_size=trace_block_size, csv_columns=csv),
+    )
+    if streamed is None:
+        streamed = os.stat(path).st_size > INLINE_DATASET_BYTES
+    if streamed:
+        if name is not None and name != os.fspath(path):
+            raise ValueError("dataset_workload: a streamed dataset is named by its path (the file submit_job reads)")
+        dataset.streamed = True
+    elif format == "trtllm":
+        with open(path, encoding="utf-8") as f:
+            dataset.jsonl = f.read()
+    else:
+        with open(path, "rb") as f:
+            dataset.content = f.read()
     return spb.Workload(dataset=dataset)
 
 
@@ -276,6 +343,7 @@ def job_spec(
     engine: Optional["spb.EngineConfig"] = None,
     model_path: Optional[str] = None,
     approx_prompt_tokens: bool = False,
+    dataset_format: str = "trtllm",
     **kwargs: Any,
 ) -> "spb.JobSpec":
     """A JobSpec from simple keyword arguments.
@@ -295,6 +363,8 @@ def job_spec(
     ``model_path`` is trtllm-bench's --model_path (the report's Model Path); without a ``model`` it is
     also the model, a config.json (or a directory holding one) read by the scheduler.
     ``approx_prompt_tokens`` (with ``dataset`` only) accepts prompt-only lines, ISL = ceil(characters / 4).
+    A ``dataset`` larger than 16 MiB is streamed: SchedulerClient.submit_job / run_job send the file in
+    chunks (any size; see dataset_workload). ``dataset_format`` is trtllm (default), trace, azure or burstgpt.
 
     Example: ``job_spec("demo", predictor="roofline", model="llama-3.1-8b", gpu="h100_sxm",
     num_requests=100, input_mean=512, output_mean=128, concurrency=16)``.
@@ -322,7 +392,7 @@ def job_spec(
         if workload is not None:
             work = workload
         elif dataset is not None:
-            work = dataset_workload(dataset, approx_prompt_tokens=approx_prompt_tokens)
+            work = dataset_workload(dataset, approx_prompt_tokens=approx_prompt_tokens, format=dataset_format)
         else:
             work = inline_workload(requests)  # type: ignore[arg-type]
         keep_first = num_requests or 0

@@ -16,6 +16,7 @@ from servesim_client import (
     NotFoundError,
     SchedulerClient,
     is_terminal,
+    dataset_workload,
     job_spec,
     scheduler_pb2 as spb,
 )
@@ -91,6 +92,18 @@ class SchedulerServiceTest(support.LiveServiceTestCase):
         # Both prompts in one context iteration (10 ms), then decode steps of 5 ms.
         self.assertEqual(sorted(r.ttft_ms for r in out.requests), [10, 10])
         self.assertEqual(sorted(r.e2e_ms for r in out.requests), [15, 20])
+        self.assertEqual(out.report["dataset"]["num_requests"], 2)
+
+    def test_streamed_trace_dataset(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "trace.jsonl")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write('{"timestamp": 0, "input_length": 655, "output_length": 3, "hash_ids": [46, 47]}\n')
+                f.write('{"timestamp": 10535, "input_length": 672, "output_length": 2, "hash_ids": [46, 47]}\n')
+            workload = dataset_workload(path, format="trace", streamed=True)
+            spec = job_spec("trace", predictor="constant", workload=workload, warmup=0, concurrency=1, tokens_per_block=32)
+            out = self.client.run_job(spec, include_requests=True)
+        self.assertEqual([(r.input_length, r.output_length, r.reused_tokens) for r in out.requests], [(655, 3, 0), (672, 2, 640)])
         self.assertEqual(out.report["dataset"]["num_requests"], 2)
 
     def test_synthetic_roofline_job(self):

@@ -13,6 +13,7 @@ from servesim_client import (
     NotFoundError,
     ServesimError,
     context_entry,
+    csv_columns,
     dataset_workload,
     engine_config,
     generation_entry,
@@ -119,6 +120,17 @@ class WorkloadTest(unittest.TestCase):
             spec = job_spec(dataset=path, approx_prompt_tokens=True, model_path="/ckpt")
             self.assertTrue(spec.workload.dataset.approx_prompt_tokens)
             self.assertEqual(spec.model_path, "/ckpt")
+            # Streamed: the spec names the file; submit_job sends its bytes.
+            streamed = dataset_workload(path, streamed=True).dataset
+            self.assertEqual((streamed.streamed, streamed.jsonl, streamed.name), (True, "", path))
+            trace = dataset_workload(path, format="trace", trace_block_size=16).dataset
+            self.assertEqual((trace.format, trace.trace.block_size, trace.content), (spb.DATASET_FORMAT_TRACE_JSONL, 16, b'{"task_id":0,"input_ids":[1,2,3],"output_tokens":4}\n'))
+            mapped = dataset_workload(path, format="csv", csv=csv_columns("in", "out", timestamp="t", timestamp_unit="ms")).dataset.trace.csv_columns
+            self.assertEqual((mapped.input_length, mapped.output_length, mapped.timestamp, mapped.timestamp_unit), ("in", "out", "t", spb.TIMESTAMP_UNIT_MILLISECONDS))
+            with self.assertRaisesRegex(ValueError, "format must be one of trtllm, trace, azure, burstgpt, csv"):
+                dataset_workload(path, format="parquet")
+            with self.assertRaisesRegex(ValueError, "a csv column mapping goes with format='csv'"):
+                dataset_workload(path, format="csv")
         self.assertEqual(job_spec(requests=[(4, 2)]).model_path, "")
         with self.assertRaisesRegex(TypeError, "approx_prompt_tokens applies to a dataset only"):
             job_spec(requests=[(4, 2)], approx_prompt_tokens=True)
