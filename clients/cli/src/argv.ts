@@ -1,5 +1,5 @@
-/** Options trtllm-bench takes before the subcommand (`trtllm-bench -m MODEL throughput ...`). */
-const GLOBAL_VALUE_OPTIONS = new Set(["-m", "--model", "--model-path"]);
+/** Options trtllm-bench takes before the subcommand (`trtllm-bench -m MODEL -w /tmp throughput ...`). */
+const GLOBAL_VALUE_OPTIONS = new Set(["-m", "--model", "--model-path", "-w", "--workspace", "--log-level"]);
 
 /** `--foo_bar[=v]` → `--foo-bar[=v]` (trtllm-bench's underscore spellings); anything else unchanged. */
 export function dashOption(arg: string): string {

@@ -1,8 +1,8 @@
 import { basename } from "node:path";
 import { InvalidArgumentError } from "@servesim/core";
-import { dtypeFromPrecision, loadHfConfig, toModelArchitecture } from "@servesim/perf";
+import { dtypeFromPrecision, GPU_CATALOG, loadHfConfig, toModelArchitecture } from "@servesim/perf";
 import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
-import { ChunkingPolicy, type EngineConfig, type JobSpec, SchedulerPolicy } from "@servesim/wire/scheduler";
+import { BenchmarkMode, ChunkingPolicy, type EngineConfig, type JobSpec, SchedulerPolicy } from "@servesim/wire/scheduler";
 import { CliError } from "./cliError.js";
 import { type DatasetFile, type DatasetFlags, datasetWorkload } from "./datasetFile.js";
 import { readLlmApiOptions } from "./llmApiOptions.js";
@@ -50,6 +50,11 @@ export interface ThroughputFlags extends DatasetFlags {
   beamWidth?: number;
   backend?: string;
   name?: string;
+  /** trtllm-bench --target_input_len / --target_output_len (the heuristic's average lengths). */
+  targetInputLen?: number;
+  targetOutputLen?: number;
+  /** Set by `servesim latency`. */
+  benchmark?: "throughput" | "latency";
 }
 
 export interface BuiltJob {
@@ -59,6 +64,10 @@ export interface BuiltJob {
   /** Remarks for stderr (unknown YAML keys, settings without effect). */
   warnings: string[];
 }
+
+/** The constant predictor's defaults (TensorRT-LLM PR #12700). */
+const DEFAULT_PREFILL_MS = 10;
+const DEFAULT_DECODE_MS = 5;
 
 const SCHEDULER_POLICIES: Record<string, SchedulerPolicy> = {
   guaranteed_no_evict: SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT,
@@ -140,6 +149,7 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
   }
   if (f.beamWidth !== undefined && f.beamWidth !== 1) throw new CliError(`--beam-width ${f.beamWidth}: only beam width 1 is simulated`);
 
+  const dataset = datasetWorkload(f);
   const draft: PredictorDraft = {};
   if (f.simConfig) {
     const sim = readSimConfig(f.simConfig);
@@ -159,6 +169,15 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
   if (f.backendVersion) draft.backendVersion = f.backendVersion;
   if (f.constantPrefillTimeMs !== undefined) draft.constantPrefillTimeMs = f.constantPrefillTimeMs;
   if (f.constantDecodeTimeMs !== undefined) draft.constantDecodeTimeMs = f.constantDecodeTimeMs;
+
+  // Without a GPU only the constant predictor can run: it must be asked for (--predictor constant, its
+  // times, or a --sim-config), never fallen into.
+  const asksConstant = draft.constantPrefillTimeMs !== undefined || draft.constantDecodeTimeMs !== undefined;
+  if (draft.kind === undefined && draft.gpu === undefined && !draft.deviceName && !asksConstant) {
+    throw new CliError(
+      `no GPU to predict batch times for: give --gpu (${GPU_CATALOG.map((g) => g.name).join(", ")}, or an AIConfigurator system YAML), or --predictor constant for fixed ${DEFAULT_PREFILL_MS} ms prefill / ${DEFAULT_DECODE_MS} ms decode batches`,
+    );
+  }
 
   let model: PredictorConfig["model"];
   if (f.modelPath) {
@@ -188,7 +207,10 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
     requestRate: f.requestRate ?? 0,
     seed: f.seed ?? 0,
     numRequests: f.numRequests ?? 0,
+    benchmark: f.benchmark === "latency" ? BenchmarkMode.BENCHMARK_MODE_LATENCY : BenchmarkMode.BENCHMARK_MODE_UNSPECIFIED,
   };
+  if (f.targetInputLen !== undefined) engine.targetInputLen = f.targetInputLen;
+  if (f.targetOutputLen !== undefined) engine.targetOutputLen = f.targetOutputLen;
   if (f.maxBatchSize !== undefined) engine.maxBatchSize = f.maxBatchSize;
   if (f.maxNumTokens !== undefined) engine.maxNumTokens = f.maxNumTokens;
   if (f.maxSeqLen !== undefined) engine.maxSeqLen = f.maxSeqLen;
@@ -213,9 +235,8 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
     warnings.push(...extra.warnings);
   }
 
-  const dataset = datasetWorkload(f);
   const spec: JobSpec = {
-    name: f.name ?? `throughput ${basename(f.dataset)}`,
+    name: f.name ?? `${f.benchmark ?? "throughput"} ${basename(f.dataset)}`,
     engine,
     predictor: predictorConfig(draft, model),
     workload: { dataset: dataset.workload },

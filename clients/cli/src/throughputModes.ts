@@ -11,6 +11,7 @@ import { type Job, type JobSpec, JobState } from "@servesim/wire/scheduler";
 import { CliError, EXIT_FAILURE } from "./cliError.js";
 import type { DatasetFile } from "./datasetFile.js";
 import type { ProgressDisplay } from "./progress.js";
+import { reaching } from "./unreachable.js";
 
 /** What every mode hands back to the throughput command. */
 export interface ThroughputResult {
@@ -61,7 +62,7 @@ export function runEmbedded(spec: JobSpec, ctx: RunContext): Promise<ThroughputR
 
 /** --predictor-address: the runner here, every batch priced by the predictor service. */
 export function runWithRemotePredictor(spec: JobSpec, address: string, ctx: RunContext): Promise<ThroughputResult> {
-  return runLocally(spec, ctx, (config) => RemotePredictor.connect({ address, config, signal: ctx.signal }));
+  return reaching("predictor", address, () => runLocally(spec, ctx, (config) => RemotePredictor.connect({ address, config, signal: ctx.signal })));
 }
 
 /**
@@ -93,7 +94,11 @@ const INLINE_LIMIT_BYTES = 60 * 1024 * 1024;
  * --scheduler-address: submits the job, follows it with WatchJob (progress bar), cancels it when the
  * signal aborts (Ctrl-C), then reads the report, records and iterations with GetResult.
  */
-export async function runOnScheduler(spec: JobSpec, address: string, ctx: RunContext, onSubmitted?: (id: string) => void): Promise<ThroughputResult> {
+export function runOnScheduler(spec: JobSpec, address: string, ctx: RunContext, onSubmitted?: (id: string) => void): Promise<ThroughputResult> {
+  return reaching("scheduler", address, () => runJobOnScheduler(spec, address, ctx, onSubmitted));
+}
+
+async function runJobOnScheduler(spec: JobSpec, address: string, ctx: RunContext, onSubmitted?: (id: string) => void): Promise<ThroughputResult> {
   const client = new SchedulerClient({ address });
   try {
     const submitted = await submit(client, spec, ctx);

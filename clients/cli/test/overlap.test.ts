@@ -39,10 +39,16 @@ const base = [
 describe("overlap scheduler flags", () => {
   it("buildJobSpec: --enable/--disable-overlap-scheduler set disable_overlap_scheduler; unset leaves it unset", () => {
     const d = file("d.jsonl");
-    expect(buildJobSpec({ dataset: d, model: "llama-3.1-8b" }).spec.engine?.disableOverlapScheduler).toBeUndefined();
-    expect(buildJobSpec({ dataset: d, model: "llama-3.1-8b", enableOverlapScheduler: true }).spec.engine?.disableOverlapScheduler).toBe(false);
-    expect(buildJobSpec({ dataset: d, model: "llama-3.1-8b", disableOverlapScheduler: true }).spec.engine?.disableOverlapScheduler).toBe(true);
-    expect(() => buildJobSpec({ dataset: d, model: "llama-3.1-8b", enableOverlapScheduler: true, disableOverlapScheduler: true })).toThrow(/contradict/);
+    expect(buildJobSpec({ dataset: d, model: "llama-3.1-8b", predictor: "constant" }).spec.engine?.disableOverlapScheduler).toBeUndefined();
+    expect(buildJobSpec({ dataset: d, model: "llama-3.1-8b", predictor: "constant", enableOverlapScheduler: true }).spec.engine?.disableOverlapScheduler).toBe(
+      false,
+    );
+    expect(buildJobSpec({ dataset: d, model: "llama-3.1-8b", predictor: "constant", disableOverlapScheduler: true }).spec.engine?.disableOverlapScheduler).toBe(
+      true,
+    );
+    expect(() =>
+      buildJobSpec({ dataset: d, model: "llama-3.1-8b", predictor: "constant", enableOverlapScheduler: true, disableOverlapScheduler: true }),
+    ).toThrow(/contradict/);
   });
 
   it("default off; --enable-overlap-scheduler (or --enable_overlap_scheduler) simulates the overlap loop", async () => {

@@ -163,3 +163,11 @@ describe("argv normalisation", () => {
     expect(normalizeArgv(["node", "s", "throughput", "--", "--keep_me"])).toEqual(["node", "s", "throughput", "--", "--keep_me"]);
   });
 });
+
+describe("prepare-dataset rejects means below one token", () => {
+  it("--input-mean -100 is an error, not 1-token prompts", async () => {
+    const r = await runCli(["prepare-dataset", "token-norm-dist", "--num-requests", "3", "--input-mean", "-100", "--output-mean", "5"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("error: option '--input-mean <tokens>' argument '-100' is invalid. expected a number >= 1\n");
+  });
+});

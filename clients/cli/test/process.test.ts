@@ -40,7 +40,7 @@ describe("servesim CLI as a process", () => {
 
   it("exits 2 with a one-line error for a bad dataset", async () => {
     writeFileSync(file("bad.jsonl"), '{"task_id":0,"input_ids":[1],"output_tokens":1}\n{"task_id":1,"input_ids":"x","output_tokens":1}\n');
-    const r = await spawnCli(["throughput", "--dataset", file("bad.jsonl"), "-m", "llama-3.1-8b"]);
+    const r = await spawnCli(["throughput", "--dataset", file("bad.jsonl"), "-m", "llama-3.1-8b", "--predictor", "constant"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`error: ${file("bad.jsonl")} line 2: input_ids must be an array of token ids (got "x")\n`);
   });

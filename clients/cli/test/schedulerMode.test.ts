@@ -86,7 +86,7 @@ describe("servesim throughput --scheduler-address", () => {
 
   it("an invalid job fails at submission with the field and exit code 2", async () => {
     writeFileSync(file("bad.jsonl"), '{"task_id":0,"input_ids":[1,2],"output_tokens":2}\n{"task_id":1,"output_tokens":3}\n');
-    const r = await runCli(["throughput", "--dataset", file("bad.jsonl"), "-m", "llama-3.1-8b", "--scheduler-address", address]);
+    const r = await runCli(["throughput", "--dataset", file("bad.jsonl"), "-m", "llama-3.1-8b", "--predictor", "constant", "--scheduler-address", address]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`error: INVALID_ARGUMENT: ${file("bad.jsonl")} line 2: Both prompt and input_ids for 1 are both None.\n`);
   });
@@ -129,7 +129,17 @@ describe("servesim throughput --scheduler-address", () => {
 
   it("an unreachable scheduler exits 1", async () => {
     writeFileSync(file("ok.jsonl"), '{"task_id":0,"input_ids":[1,2],"output_tokens":2}\n');
-    const r = await runCli(["throughput", "--dataset", file("ok.jsonl"), "-m", "llama-3.1-8b", "--scheduler-address", "127.0.0.1:1"]);
+    const r = await runCli([
+      "throughput",
+      "--dataset",
+      file("ok.jsonl"),
+      "-m",
+      "llama-3.1-8b",
+      "--predictor",
+      "constant",
+      "--scheduler-address",
+      "127.0.0.1:1",
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: (UNAVAILABLE|DEADLINE_EXCEEDED)/);
   });

@@ -68,8 +68,8 @@ describe("servesim throughput: model path, approximate prompt tokens and warning
   const warnings = (stderr: string): string => stderr.replace(/^submitted job \S+ to \S+\n/m, "");
 
   it("--model-path is JobSpec.model_path: the report's Model Path (global --model_path spelling too)", async () => {
-    expect(buildJobSpec({ dataset: file("d.jsonl"), modelPath: checkpoint }).spec.modelPath).toBe(checkpoint);
-    expect(buildJobSpec({ dataset: file("d.jsonl"), model: "llama-3.1-8b" }).spec.modelPath).toBe("");
+    expect(buildJobSpec({ dataset: file("d.jsonl"), modelPath: checkpoint, gpu: "h100_sxm" }).spec.modelPath).toBe(checkpoint);
+    expect(buildJobSpec({ dataset: file("d.jsonl"), model: "llama-3.1-8b", gpu: "h100_sxm" }).spec.modelPath).toBe("");
     for (const mode of modes) {
       const r = await runCli([
         "--model_path",
@@ -127,7 +127,7 @@ describe("servesim throughput: model path, approximate prompt tokens and warning
     }
     expect(outputs[0]).toBe(`warning: ${file("prompts.jsonl")} line 3: duplicate task_id 1 (first seen on line 2)\n`);
     expect(outputs[1]).toBe(outputs[0]);
-    const off = await runCli(["throughput", "--dataset", file("prompts.jsonl"), "-m", "llama-3.1-8b", ...modeArgs("scheduler")]);
+    const off = await runCli(["throughput", "--dataset", file("prompts.jsonl"), "-m", "llama-3.1-8b", "--predictor", "constant", ...modeArgs("scheduler")]);
     expect(off.code).toBe(2);
     expect(off.stderr).toBe(
       `error: INVALID_ARGUMENT: ${file("prompts.jsonl")} line 1: prompt without input_ids needs a tokenizer: regenerate the dataset with input_ids (servesim prepare-dataset sharegpt --tokenizer tokenizer.json), or pass --approx-prompt-tokens (JobSpec workload.dataset.approx_prompt_tokens) to take ISL = ceil(characters / 4)\n`,

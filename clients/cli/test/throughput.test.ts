@@ -19,7 +19,8 @@ function writeDataset(name: string, n = 12): string {
 }
 
 const dataset = writeDataset("d.jsonl");
-const base = ["throughput", "--dataset", dataset, "-m", "llama-3.1-8b"];
+const bare = ["throughput", "--dataset", dataset, "-m", "llama-3.1-8b"];
+const base = [...bare, "--predictor", "constant"];
 
 const REPORT_LABELS = [
   "= PYTORCH BACKEND",
@@ -43,7 +44,7 @@ const REPORT_LABELS = [
 describe("servesim throughput (embedded)", () => {
   it("prints the trtllm-bench report and writes report.json, request json and a repr iteration log", async () => {
     const r = await runCli([
-      ...base,
+      ...bare,
       "--gpu",
       "h100_sxm",
       "--report-json",
@@ -127,6 +128,17 @@ describe("servesim throughput (embedded)", () => {
     expect(r.stdout).toContain("Predictor: constant (prefill 20 ms, decode 2 ms)");
   });
 
+  it("without a GPU it asks for one (listing the GPUs) instead of falling into the constant predictor", async () => {
+    const r = await runCli(bare);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "error: no GPU to predict batch times for: give --gpu (h100_sxm, h200_sxm, a100_sxm, b200_sxm, l40s, or an AIConfigurator system YAML), or --predictor constant for fixed 10 ms prefill / 5 ms decode batches\n",
+    );
+    // Asking for the constant predictor (by kind, by its times, or by a sim-config) is fine.
+    expect((await runCli([...bare, "--predictor", "constant", "--kv-num-blocks", "1000"])).code).toBe(0);
+    expect((await runCli([...bare, "--constant-decode-time-ms", "4", "--kv-num-blocks", "1000"])).code).toBe(0);
+  });
+
   it("reads --sim-config in the PR's nested form and in flat form", async () => {
     writeFileSync(file("nested.yaml"), "predictor:\n  name: constant\n  constant_prefill_time_ms: 30\n  constant_decode_time_ms: 3\n");
     writeFileSync(file("flat.yaml"), "name: constant\nconstant_prefill_time_ms: 30\nconstant_decode_time_ms: 3\nmystery: 1\n");
@@ -142,7 +154,7 @@ describe("servesim throughput (embedded)", () => {
 
   it("a sim-config aiconfigurator entry selects the aic predictor (and its requirements)", async () => {
     writeFileSync(file("aic.yaml"), "predictor:\n  name: aiconfigurator\n  device_name: h100_sxm\n  backend_version: 1.2.0rc5\n");
-    const r = await runCli([...base, "--sim-config", file("aic.yaml")]);
+    const r = await runCli([...bare, "--sim-config", file("aic.yaml")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("spec.predictor.database_path");
   });
@@ -178,7 +190,7 @@ describe("servesim throughput (embedded)", () => {
       file("llm.yaml"),
       "kv_cache_config:\n  free_gpu_memory_fraction: 0.8\n  enable_block_reuse: false\nscheduler_config:\n  capacity_scheduler_policy: STATIC_BATCH\nmax_batch_size: 8\ncuda_graph_config: {}\n",
     );
-    const r = await runCli([...base, "--gpu", "h100_sxm", "--max-batch-size", "64", "--extra_llm_api_options", file("llm.yaml")]);
+    const r = await runCli([...bare, "--gpu", "h100_sxm", "--max-batch-size", "64", "--extra_llm_api_options", file("llm.yaml")]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Max Runtime Batch Size: 8\n");
     expect(r.stdout).toContain("KV Memory Percentage:   80.00%\n");
@@ -188,7 +200,7 @@ describe("servesim throughput (embedded)", () => {
 
   it("reports a dataset problem with the file and line, exit code 2 and no stack trace", async () => {
     writeFileSync(file("bad.jsonl"), '{"task_id":0,"input_ids":[1,2],"output_tokens":2}\n{"task_id":1,"input_ids":[3],"output_tokens":0}\n');
-    const r = await runCli(["throughput", "--dataset", file("bad.jsonl"), "-m", "llama-3.1-8b"]);
+    const r = await runCli(["throughput", "--dataset", file("bad.jsonl"), "-m", "llama-3.1-8b", "--predictor", "constant"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`error: ${file("bad.jsonl")} line 2: output_tokens must be >= 1 (got 0)\n`);
     expect(r.stdout).toBe("");
@@ -229,7 +241,7 @@ describe("servesim throughput --predictor-address and servesim health", () => {
   });
 
   it("gives the same records and report numbers as the embedded run", async () => {
-    const args = [...base, "--gpu", "h100_sxm", "--concurrency", "4", "--enable-chunked-context", "--max-num-tokens", "128"];
+    const args = [...bare, "--gpu", "h100_sxm", "--concurrency", "4", "--enable-chunked-context", "--max-num-tokens", "128"];
     const local = await runCli([...args, "--request-json", file("local.jsonl"), "--report-json", file("local.json")]);
     const remote = await runCli([
       ...args,

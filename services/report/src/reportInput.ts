@@ -50,6 +50,8 @@ export interface ReportInput {
     approxPromptTokens?: boolean;
     /** The overlap scheduler was simulated (trtllm-scheduling.md §10); unset: not shown in the text report. */
     overlapScheduler?: boolean;
+    /** trtllm-bench's benchmark the run reproduces (default throughput; latency is named in the text report). */
+    benchmark?: "throughput" | "latency";
   };
 }
 

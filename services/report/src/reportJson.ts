@@ -105,6 +105,7 @@ export function buildReportJson(m: RunMetrics, input: ReportInput): Record<strin
       approx_prompt_tokens: s.approxPromptTokens ?? false,
       itl_percentiles_ms: stats(m.itlMs),
       overlap_scheduler: s.overlapScheduler ?? false,
+      benchmark: s.benchmark ?? "throughput",
     },
     simulation: {
       predictor: s.predictorDescription,

@@ -40,6 +40,16 @@ export function requestSection(m: RunMetrics): string {
   );
 }
 
+/**
+ * The issue rate: requests over the span of their start times. trtllm-bench prints (span in ns / n) · 1e9
+ * under this label, a unit slip (2.5E+17 for a rate of 4 req/s); that figure stays beside the true one,
+ * labelled. Everything submitted at once prints 0.0000E+00, as trtllm-bench does.
+ */
+function issueRate(m: RunMetrics): string {
+  if (m.issueRateReqS === null) return formatExp(m.issueRate, 4, true);
+  return `${f4(m.issueRateReqS)} (trtllm-bench's unit quirk prints ${formatExp(m.issueRate, 4, true)})`;
+}
+
 export function worldSection(m: RunMetrics, input: ReportInput): string {
   const w = input.world;
   const kv = w.kvCacheFraction === null ? "None" : `${formatFixed(w.kvCacheFraction * 100.0, 2)}%`;
@@ -52,7 +62,7 @@ export function worldSection(m: RunMetrics, input: ReportInput): string {
     `Max Runtime Tokens:     ${w.maxNumTokens}\n` +
     `Scheduling Policy:      ${w.schedulingPolicy.toUpperCase()}\n` +
     `KV Memory Percentage:   ${kv}\n` +
-    `Issue Rate (req/sec):   ${formatExp(m.issueRate, 4, true)}\n` +
+    `Issue Rate (req/sec):   ${issueRate(m)}\n` +
     "\n"
   );
 }
@@ -131,6 +141,7 @@ export function simulationSection(m: RunMetrics, input: ReportInput): string {
     "\n" +
     header("= SIMULATION DETAILS") +
     simLine("Predictor", s.predictorDescription) +
+    (s.benchmark === "latency" ? simLine("Benchmark", "latency (one request at a time, max_batch_size 1)") : "") +
     simLine("System", s.system) +
     simLine("Backend", `${s.backend} ${s.backendVersion}`) +
     simLine("Database Path", none(s.databasePath)) +

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from "@servesim/core";
 import type { Arrivals, CapacityPolicy, ChunkingPolicy, EngineOptions } from "@servesim/engine";
 import { type BenchHeuristic, benchHeuristic, type KvCapacity, kvCapacity } from "@servesim/perf";
-import { ChunkingPolicy as ChunkingPolicyProto, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
+import { BenchmarkMode, ChunkingPolicy as ChunkingPolicyProto, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
 import type { DatasetMetadata } from "@servesim/workload";
 import { underPredictor, withFieldPath } from "./fields.js";
 import type { ResolvedPredictor } from "./predictorSpec.js";
@@ -17,11 +17,14 @@ const MAX_INT32 = 2147483647;
 const MAX_BATCH_SIZE = 1 << 20;
 
 /** Where a setting's value came from (shown in the simulation details and report.json). */
-export type Source = "spec" | "heuristic" | "llm_api_default" | "dataset";
+export type Source = "spec" | "heuristic" | "llm_api_default" | "dataset" | "latency";
+/** trtllm-bench's benchmark a job reproduces. */
+export type Benchmark = "throughput" | "latency";
 export type KvSource = "kv_num_blocks" | "kv_cache_max_tokens" | "gpu_memory" | "unbounded";
 
 export interface EngineResolution {
   options: EngineOptions;
+  benchmark: Benchmark;
   maxBatchSizeSource: Source;
   maxNumTokensSource: Source;
   maxSeqLenSource: Source;
@@ -80,8 +83,9 @@ function chunkingPolicy(p: ChunkingPolicyProto): ChunkingPolicy {
   }
 }
 
-function arrivals(e: EngineConfig | undefined): Arrivals {
-  const concurrency = e?.concurrency ?? 0;
+function arrivals(e: EngineConfig | undefined, benchmark: Benchmark): Arrivals {
+  // trtllm-bench latency's --concurrency defaults to 1.
+  const concurrency = (e?.concurrency ?? 0) || (benchmark === "latency" ? 1 : 0);
   const rate = e?.requestRate ?? 0;
   optionalInt(concurrency, `${F}.concurrency`, 0, MAX_INT32);
   if (typeof rate !== "number" || !Number.isFinite(rate) || rate < 0) {
@@ -93,6 +97,30 @@ function arrivals(e: EngineConfig | undefined): Arrivals {
   if (concurrency > 0) return { kind: "concurrency", concurrency };
   if (rate > 0) return { kind: "poisson", rate, seed: e?.seed ?? 0 };
   return { kind: "all_at_once" };
+}
+
+function benchmarkOf(e: EngineConfig | undefined): Benchmark {
+  switch (e?.benchmark ?? BenchmarkMode.BENCHMARK_MODE_UNSPECIFIED) {
+    case BenchmarkMode.BENCHMARK_MODE_UNSPECIFIED:
+    case BenchmarkMode.BENCHMARK_MODE_THROUGHPUT:
+      return "throughput";
+    case BenchmarkMode.BENCHMARK_MODE_LATENCY:
+      return "latency";
+    default:
+      throw new InvalidArgumentError(`${F}.benchmark`, `unknown benchmark ${String(e?.benchmark)} (THROUGHPUT or LATENCY)`);
+  }
+}
+
+/** trtllm-bench latency fixes the batch and the policy: settings that say otherwise are mistakes. */
+function checkLatency(e: EngineConfig | undefined): void {
+  if (e?.maxBatchSize !== undefined && e.maxBatchSize !== 1) {
+    throw new InvalidArgumentError(`${F}.max_batch_size`, `the latency benchmark runs one request at a time (max_batch_size 1; got ${e.maxBatchSize})`);
+  }
+  if (e?.enableChunkedContext === true) throw new InvalidArgumentError(`${F}.enable_chunked_context`, "the latency benchmark runs without chunked context");
+  const p = e?.schedulerPolicy ?? SchedulerPolicy.SCHEDULER_POLICY_UNSPECIFIED;
+  if (p !== SchedulerPolicy.SCHEDULER_POLICY_UNSPECIFIED && p !== SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT) {
+    throw new InvalidArgumentError(`${F}.scheduler_policy`, "the latency benchmark uses GUARANTEED_NO_EVICT");
+  }
 }
 
 /**
@@ -116,7 +144,11 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
   const p = inp.predictor;
   const warnings: string[] = [];
 
-  const givenBs = optionalInt(e?.maxBatchSize, `${F}.max_batch_size`, 1, MAX_BATCH_SIZE);
+  const benchmark = benchmarkOf(e);
+  const latency = benchmark === "latency";
+  if (latency) checkLatency(e);
+  // trtllm-bench latency tunes max_num_tokens for the heuristic's batch size, then runs one request at a time.
+  const givenBs = latency ? undefined : optionalInt(e?.maxBatchSize, `${F}.max_batch_size`, 1, MAX_BATCH_SIZE);
   const givenTok = optionalInt(e?.maxNumTokens, `${F}.max_num_tokens`, 1, MAX_INT32);
   const givenSeq = optionalInt(e?.maxSeqLen, `${F}.max_seq_len`, 1, MAX_INT32);
   const tokensPerBlock = optionalInt(e?.tokensPerBlock, `${F}.tokens_per_block`, 1, 1 << 16) ?? DEFAULT_TOKENS_PER_BLOCK;
@@ -126,7 +158,7 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
   if (!(typeof fraction === "number" && fraction > 0 && fraction <= 1)) {
     throw new InvalidArgumentError(`${F}.kv_cache_free_gpu_mem_fraction`, `must be in (0, 1] (got ${fraction})`);
   }
-  const chunked = e?.enableChunkedContext ?? false;
+  const chunked = latency ? false : (e?.enableChunkedContext ?? false);
   const chunking = chunkingPolicy(e?.chunkingPolicy ?? ChunkingPolicyProto.CHUNKING_POLICY_UNSPECIFIED);
   if (!chunked && e !== undefined && e.chunkingPolicy !== ChunkingPolicyProto.CHUNKING_POLICY_UNSPECIFIED) {
     warnings.push("chunking_policy has no effect: chunked context is disabled (enable_chunked_context)");
@@ -153,8 +185,8 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
         weightDtype: p.weightDtype!,
         kvDtype: p.kvDtype!,
         deviceMemBytes: p.gpu!.memCapacity,
-        avgIsl: inp.dataset.avgIsl,
-        avgOsl: inp.dataset.avgOsl,
+        avgIsl: optionalInt(e?.targetInputLen, `${F}.target_input_len`, 1, MAX_INT32) ?? inp.dataset.avgIsl,
+        avgOsl: optionalInt(e?.targetOutputLen, `${F}.target_output_len`, 1, MAX_INT32) ?? inp.dataset.avgOsl,
         maxIsl: inp.dataset.maxIsl,
         chunkedPrefill: chunked,
         kvFraction: fraction,
@@ -171,6 +203,14 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
     maxNumTokens = givenTok ?? LLM_API_MAX_NUM_TOKENS;
     if (givenBs === undefined) maxBatchSizeSource = "llm_api_default";
     if (givenTok === undefined) maxNumTokensSource = "llm_api_default";
+  }
+  if (latency) {
+    maxBatchSize = 1;
+    maxBatchSizeSource = "latency";
+  } else if (!heuristic && (e?.targetInputLen !== undefined || e?.targetOutputLen !== undefined)) {
+    warnings.push(
+      "target_input_len / target_output_len have no effect: the max_batch_size / max_num_tokens heuristic did not run (both given, or no model and GPU)",
+    );
   }
   if (!chunked && maxNumTokens < inp.maxIsl) {
     throw new InvalidArgumentError(
@@ -250,12 +290,13 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
     tokensPerBlock,
     numBlocks,
     enableBlockReuse: reuse,
-    arrivals: arrivals(e),
+    arrivals: arrivals(e, benchmark),
     // servesim simulates the non-overlap loop unless disable_overlap_scheduler is explicitly false.
     overlap: e?.disableOverlapScheduler === false,
   };
   const out: EngineResolution = {
     options,
+    benchmark,
     maxBatchSizeSource,
     maxNumTokensSource,
     maxSeqLenSource: givenSeq === undefined ? "dataset" : "spec",

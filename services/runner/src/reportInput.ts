@@ -49,6 +49,7 @@ export function reportInput(job: ResolvedJob, result: SimulationResult, predicto
       wallMs,
       ...(job.approxPromptTokens ? { approxPromptTokens: true } : {}),
       overlapScheduler: job.engine.overlap === true,
+      benchmark: job.settings.benchmark,
     },
   };
 }

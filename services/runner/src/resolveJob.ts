@@ -68,6 +68,7 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
     numRequests,
     limits,
     tokensPerBlock: reuseBlockSize(e),
+    ...(predictor.model?.maxPositionEmbeddings ? { maxInputLength: predictor.model.maxPositionEmbeddings } : {}),
     ...(predictor.model ? { vocabSize: predictor.model.vocab } : {}),
   });
   const requests = workload.requests;

@@ -11,6 +11,7 @@ import {
 } from "@servesim/wire/scheduler";
 import {
   computeDatasetMetadata,
+  contextMessage,
   type DatasetFormat,
   type DatasetMetadata,
   DEFAULT_SEED,
@@ -49,6 +50,8 @@ export interface WorkloadOptions {
   vocabSize?: number;
   /** Prompts keep their prefix-cache block keys for this block size (the engine's); 0: block reuse is off, keep nothing. */
   tokensPerBlock: number;
+  /** The model's context (max_position_embeddings; 0 unknown): longer prompts are rejected. */
+  maxInputLength?: number;
   /** The bytes of a streamed dataset (SubmitJobStream, or a file the CLI reads), in order. */
   datasetStream?: AsyncIterable<Uint8Array>;
 }
@@ -98,6 +101,9 @@ function inlineWorkload(w: InlineWorkload, opts: WorkloadOptions): ResolvedWorkl
       throw new InvalidArgumentError(`${at}.output_tokens`, `must be an integer >= 1 (got ${String(q.outputTokens)})`);
     }
     if (inputLength > MAX_UINT32 || q.outputTokens > MAX_UINT32) throw new InvalidArgumentError(at, "lengths must be below 2^32");
+    if (opts.maxInputLength && inputLength > opts.maxInputLength) {
+      throw new InvalidArgumentError(ids.length > 0 ? `${at}.input_ids` : `${at}.input_length`, contextMessage(inputLength, opts.maxInputLength));
+    }
     tokens += inputLength + q.outputTokens;
     checkSize(n, tokens, opts.limits, field);
     const first = seen.get(q.taskId);
@@ -142,6 +148,7 @@ function readOptions(w: DatasetWorkload, opts: WorkloadOptions): ReadDatasetOpti
     approxPromptTokens: w.approxPromptTokens ?? false,
     tokensPerBlock: opts.tokensPerBlock,
     keepInputIds: false,
+    ...(opts.maxInputLength ? { maxInputLength: opts.maxInputLength } : {}),
   };
   const blockSize = w.trace?.blockSize ?? 0;
   if (!Number.isInteger(blockSize) || blockSize < 0 || blockSize > 1 << 20) {
@@ -240,6 +247,15 @@ function syntheticSpec(w: SyntheticWorkload, vocabSize: number | undefined): Syn
 function syntheticWorkload(w: SyntheticWorkload, opts: WorkloadOptions): ResolvedWorkload {
   const field = "spec.workload.synthetic";
   const spec = syntheticSpec(w, opts.vocabSize);
+  if (spec.kind === "token-norm-dist") {
+    // trtllm-bench's generator clips lengths to max(1, ·): a mean below 1 token silently gives 1-token requests.
+    for (const [k, v] of [
+      ["input_mean", spec.inputMean],
+      ["output_mean", spec.outputMean],
+    ] as const) {
+      if (!(v >= 1)) throw new InvalidArgumentError(`${field}.${k}`, `must be a number >= 1 (got ${v})`);
+    }
+  }
   if (opts.numRequests > 0) spec.numRequests = Math.min(spec.numRequests, opts.numRequests);
   checkSize(spec.numRequests, 0, opts.limits, `${field}.num_requests`);
   return withFieldPath(underMessage(field), () => {
@@ -248,6 +264,11 @@ function syntheticWorkload(w: SyntheticWorkload, opts: WorkloadOptions): Resolve
     let tokens = 0;
     for (let i = 0; i < inputLengths.length; i++) tokens += inputLengths[i]! + outputLengths[i]!;
     checkSize(inputLengths.length, tokens, opts.limits, field);
+    if (opts.maxInputLength) {
+      const i = inputLengths.findIndex((l) => l > opts.maxInputLength!);
+      const cause = spec.kind === "token-norm-dist" ? "inputMean" : "inputMax";
+      if (i >= 0) throw new InvalidArgumentError(cause, `request ${i}: ${contextMessage(inputLengths[i]!, opts.maxInputLength)}`);
+    }
     const ds = syntheticDataset(spec, opts.tokensPerBlock > 0 ? { tokensPerBlock: opts.tokensPerBlock } : { includeInputIds: false });
     return { source: "synthetic" as const, requests: ds.requests, metadata: ds.metadata, warnings: [], approxPromptTokens: false };
   });

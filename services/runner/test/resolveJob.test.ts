@@ -349,3 +349,47 @@ describe("resolveJob validation errors name the field", () => {
     expect(job.engine.chunking).toBe("first_come_first_served");
   });
 });
+
+describe("prompts longer than the model's context", () => {
+  const tiny = { kind: PredictorKind.PREDICTOR_KIND_CONSTANT, model: { name: "tinyllama" } };
+  it("are rejected with the line (dataset), the field (inline) or the request (synthetic), and the limit", async () => {
+    const text = `${jsonl([{ isl: 2048, osl: 4 }])}\n\n${jsonl([{ isl: 2049, osl: 4 }])}`;
+    const d = await invalid(resolveJob(datasetSpec(text, {}, tiny)));
+    expect(d.message).toBe("data.jsonl line 3: a prompt of 2049 tokens is longer than the model's context (max_position_embeddings 2048)");
+    const i = await invalid(resolveJob(spec({ predictor: tiny, workload: inline([{ inputLength: 3000, outputTokens: 2 }]) })));
+    expect(i.message).toBe(
+      "spec.workload.inline.requests[0].input_length: a prompt of 3000 tokens is longer than the model's context (max_position_embeddings 2048)",
+    );
+    const s = await invalid(
+      resolveJob(
+        spec({
+          predictor: tiny,
+          workload: {
+            synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_UNIF_DIST, numRequests: 50, inputMin: 1000, inputMax: 3000, outputMin: 1, outputMax: 2 },
+          },
+        }),
+      ),
+    );
+    expect(s.message).toMatch(
+      /^spec\.workload\.synthetic\.input_max: request \d+: a prompt of \d+ tokens is longer than the model's context \(max_position_embeddings 2048\)$/,
+    );
+  });
+
+  it("a prompt of exactly the context length is fine", async () => {
+    expect((await resolveJob(datasetSpec(jsonl([{ isl: 2048, osl: 4 }]), {}, tiny))).requests[0]!.inputLength).toBe(2048);
+  });
+});
+
+describe("synthetic means below one token", () => {
+  it("are rejected (the generator would silently make 1-token requests)", async () => {
+    const e = await invalid(
+      resolveJob(
+        spec({
+          predictor: constant,
+          workload: { synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST, numRequests: 4, inputMean: -100, outputMean: 8 } },
+        }),
+      ),
+    );
+    expect(e.message).toBe("spec.workload.synthetic.input_mean: must be a number >= 1 (got -100)");
+  });
+});

@@ -22,6 +22,8 @@ export interface DatasetOptions {
   maxRequests?: number;
   /** Size guard: Σ (ISL + OSL) above this is an error. */
   maxTotalTokens?: number;
+  /** The model's context (max_position_embeddings): a longer prompt is an error naming its line. */
+  maxInputLength?: number;
 }
 
 export interface Dataset {
@@ -96,6 +98,7 @@ export class DatasetReader {
   private readonly limit: number;
   private readonly maxRequests: number;
   private readonly maxTotalTokens: number;
+  private readonly maxInput: number;
   private readonly keepIds: boolean;
   private readonly approx: boolean;
   private readonly keys: BlockKeyBuilder | undefined;
@@ -111,6 +114,7 @@ export class DatasetReader {
     this.limit = optionalLimit(options.numRequests, "numRequests");
     this.maxRequests = optionalLimit(options.maxRequests, "maxRequests");
     this.maxTotalTokens = optionalLimit(options.maxTotalTokens, "maxTotalTokens");
+    this.maxInput = options.maxInputLength || Infinity;
     const tpb = options.tokensPerBlock ?? 0;
     if (!Number.isInteger(tpb) || tpb < 0) throw new InvalidArgumentError("tokensPerBlock", `must be an integer >= 0 (got ${tpb})`);
     this.keys = tpb > 0 ? new BlockKeyBuilder(tpb) : undefined;
@@ -367,6 +371,10 @@ export class DatasetReader {
   /** Size guards, duplicate check, then the request (with the keys just hashed, when hashing). */
   private keep(taskId: number, inputLength: number, outputTokens: number, inputIds: Uint32Array | undefined, noIds = false): void {
     const where = `${this.label} line ${this.lineNo}`;
+    if (inputLength > this.maxInput) {
+      this.keys?.reset();
+      throw new InvalidArgumentError(where, contextMessage(inputLength, this.maxInput));
+    }
     if (this.requests.length + 1 > this.maxRequests) {
       this.keys?.reset();
       throw new InvalidArgumentError(where, `dataset has more than ${this.maxRequests} requests (size limit)`);
@@ -399,6 +407,11 @@ export class DatasetReader {
     this.outputLengths[n] = outputTokens;
     this.requests.push(req);
   }
+}
+
+/** The error of a prompt longer than the model's context. */
+export function contextMessage(inputLength: number, limit: number): string {
+  return `a prompt of ${inputLength} tokens is longer than the model's context (max_position_embeddings ${limit})`;
 }
 
 function grow(a: Int32Array): Int32Array<ArrayBuffer> {

@@ -34,6 +34,7 @@ export async function readDataset(
     ...(common.maxTotalTokens !== undefined ? { maxTotalTokens: common.maxTotalTokens } : {}),
     ...(common.tokensPerBlock !== undefined ? { tokensPerBlock: common.tokensPerBlock } : {}),
     ...(traceBlockSize !== undefined ? { blockSize: traceBlockSize } : {}),
+    ...(common.maxInputLength !== undefined ? { maxInputLength: common.maxInputLength } : {}),
   };
   switch (format) {
     case "trtllm":

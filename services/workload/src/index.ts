@@ -1,5 +1,14 @@
 export { CSV_PRESETS, type CsvColumnMap, parseDateTime, parseDateTimeMs, readCsvTrace, type TimestampUnit } from "./csvTrace.js";
-export { type Dataset, type DatasetOptions, DatasetReader, loadDatasetFile, PROMPT_NEEDS_TOKENS, parseDatasetText, readDatasetStream } from "./dataset.js";
+export {
+  contextMessage,
+  type Dataset,
+  type DatasetOptions,
+  DatasetReader,
+  loadDatasetFile,
+  PROMPT_NEEDS_TOKENS,
+  parseDatasetText,
+  readDatasetStream,
+} from "./dataset.js";
 export { DATASET_FORMATS, type DatasetFormat, type ReadDatasetOptions, readDataset } from "./datasetFormats.js";
 export {
   DEFAULT_SEED,

@@ -1,5 +1,5 @@
 import { BlockKeyBuilder, InvalidArgumentError, KeySlabs, type SimRequest } from "@servesim/core";
-import type { Dataset } from "./dataset.js";
+import { contextMessage, type Dataset } from "./dataset.js";
 import { computeDatasetMetadata } from "./metadata.js";
 import { hashBlockSeed, outputSeed, uniqueSeed, virtualToken } from "./virtualTokens.js";
 
@@ -62,6 +62,8 @@ export interface TraceWorkloadOptions {
   tokensPerBlock?: number;
   /** Tokens per hash_ids block (default 512). */
   blockSize?: number;
+  /** The model's context (max_position_embeddings): a longer prompt (history included) is an error. */
+  maxInputLength?: number;
 }
 
 /** Longest prompt a turn may reach (with its history): the engine's lengths are 32-bit. */
@@ -102,6 +104,7 @@ export class TraceWorkloadBuilder {
   private readonly limit: number;
   private readonly maxRequests: number;
   private readonly maxTotalTokens: number;
+  private readonly maxInput: number;
   private readonly single: BlockKeyBuilder | undefined;
   private readonly slabs = new KeySlabs();
   readonly warnings: string[] = [];
@@ -117,6 +120,7 @@ export class TraceWorkloadBuilder {
     this.limit = limitOf(options.numRequests);
     this.maxRequests = options.maxRequests ?? Infinity;
     this.maxTotalTokens = options.maxTotalTokens ?? Infinity;
+    this.maxInput = options.maxInputLength || Infinity;
     this.single = this.tpb > 0 ? new BlockKeyBuilder(this.tpb) : undefined;
   }
 
@@ -165,6 +169,13 @@ export class TraceWorkloadBuilder {
       history = session.history;
     }
     const promptLength = history + inputLength;
+    if (promptLength > this.maxInput) {
+      fail(
+        history > 0
+          ? `${contextMessage(promptLength, this.maxInput)}: the turn carries ${history} tokens of history`
+          : contextMessage(promptLength, this.maxInput),
+      );
+    }
     if (promptLength > MAX_PROMPT_TOKENS) fail(`the turn's prompt (history ${history} + input ${inputLength} tokens) exceeds ${MAX_PROMPT_TOKENS} tokens`);
     this.totalTokens += promptLength + outputLength;
     if (this.totalTokens > this.maxTotalTokens) fail(`dataset exceeds ${this.maxTotalTokens} total tokens (input + output; size limit)`);

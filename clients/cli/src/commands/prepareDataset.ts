@@ -119,13 +119,21 @@ export function prepareDatasetCommand(io: CliIo = processIo()): Command {
     .description("write a synthetic trtllm-bench dataset (JSONL) — token-norm-dist or token-unif-dist, as trtllm-bench prepare-dataset")
     .argument("<distribution>", "token-norm-dist | token-unif-dist")
     .requiredOption("--num-requests <n>", "number of requests", int(1))
-    .option("--input-mean <tokens>", "token-norm-dist: mean input length", numberArg(Number.isFinite, "a number"))
+    .option(
+      "--input-mean <tokens>",
+      "token-norm-dist: mean input length",
+      numberArg((v) => v >= 1, "a number >= 1"),
+    )
     .option(
       "--input-stdev <tokens>",
       "token-norm-dist: input length standard deviation (default 0)",
       numberArg((v) => v >= 0, "a number >= 0"),
     )
-    .option("--output-mean <tokens>", "token-norm-dist: mean output length", numberArg(Number.isFinite, "a number"))
+    .option(
+      "--output-mean <tokens>",
+      "token-norm-dist: mean output length",
+      numberArg((v) => v >= 1, "a number >= 1"),
+    )
     .option(
       "--output-stdev <tokens>",
       "token-norm-dist: output length standard deviation (default 0)",

@@ -21,15 +21,32 @@ export interface ThroughputCommandFlags extends ThroughputFlags {
   streaming?: boolean;
   eosId?: number;
   outputJson?: string;
+  engineDir?: string;
+  maxInputLen?: number;
+  tokenizer?: string;
+  workspace?: string;
+  logLevel?: string;
+  medusaChoices?: string;
 }
 
 const ITERATION_LOG_FORMATS: Record<string, IterationLogFormat> = { repr: "python", python: "python", json: "json" };
 
-/** The throughput options (trtllm-bench names; underscore spellings are rewritten before parsing). */
-function addOptions(cmd: Command): Command {
+/** trtllm-bench options that have no counterpart in a simulation: accepted, each with a one-line note. */
+const NOT_APPLICABLE: Array<{ key: keyof ThroughputCommandFlags; flag: string; note: string }> = [
+  { key: "engineDir", flag: "--engine_dir", note: "servesim simulates the PyTorch backend (no TensorRT engine is built or read)" },
+  { key: "maxInputLen", flag: "--max_input_len", note: "it sizes multimodal inputs, and servesim reads text datasets" },
+  { key: "tokenizer", flag: "--tokenizer", note: "datasets carry token ids (tokenize text with servesim prepare-dataset sharegpt --tokenizer)" },
+  { key: "workspace", flag: "-w/--workspace", note: "servesim writes no intermediate files" },
+  { key: "logLevel", flag: "--log_level", note: "servesim logs nothing per run (-q silences the progress bar and warnings)" },
+];
+
+/** The options of throughput and latency (trtllm-bench names; underscore spellings are rewritten before parsing). */
+export function addRunOptions(cmd: Command, bench: "throughput" | "latency"): Command {
   const int = (min: number, max?: number) => intArg(min, max);
   const hidden = (flags: string, description: string) => new Option(flags, description).hideHelp();
-  return cmd
+  const throughput = bench === "throughput";
+  const only = (c: Command, add: (c: Command) => Command): Command => (throughput ? add(c) : c);
+  cmd
     .requiredOption("--dataset <file>", "trtllm-bench dataset (JSONL: task_id, input_ids, output_tokens per line) or a trace (see --dataset-format)")
     .option("--approx-prompt-tokens", "accept dataset lines with only a text prompt: ISL = ceil(characters / 4), flagged in the report")
     .option(
@@ -47,13 +64,19 @@ function addOptions(cmd: Command): Command {
     .option("--tp <n>", "tensor parallelism (default 1)", int(1, 4096))
     .option("--pp <n>", "pipeline parallelism (only 1 in v1)", int(1, 4096))
     .option("--ep <n>", "expert parallelism (MoE models)", int(1, 4096))
-    .option("--max-batch-size <n>", "max runtime batch size (default: trtllm-bench heuristic)", int(1))
     .option("--max-num-tokens <n>", "max tokens per iteration (default: trtllm-bench heuristic)", int(1))
     .option("--max-seq-len <n>", "max sequence length (default: the dataset's longest ISL+OSL)", int(1))
-    .option("--scheduler-policy <policy>", "guaranteed_no_evict | max_utilization | static_batch (default guaranteed_no_evict)")
-    .option("--enable-chunked-context", "enable chunked prefill (default off)")
-    .option("--disable-chunked-context", "disable chunked prefill")
-    .option("--chunking-policy <policy>", "first_come_first_served | equal_progress (with chunked context)")
+    .option("--target-input-len <n>", "average input length the max_batch_size / max_num_tokens heuristic is tuned for (default: the dataset's)", int(1))
+    .option("--target-output-len <n>", "average output length the heuristic is tuned for (default: the dataset's)", int(1));
+  only(cmd, (c) =>
+    c
+      .option("--max-batch-size <n>", "max runtime batch size (default: trtllm-bench heuristic)", int(1))
+      .option("--scheduler-policy <policy>", "guaranteed_no_evict | max_utilization | static_batch (default guaranteed_no_evict)")
+      .option("--enable-chunked-context", "enable chunked prefill (default off)")
+      .option("--disable-chunked-context", "disable chunked prefill")
+      .option("--chunking-policy <policy>", "first_come_first_served | equal_progress (with chunked context)"),
+  );
+  cmd
     .option("--tokens-per-block <n>", "KV-cache block size in tokens (default 32)", int(1))
     .option("--kv-cache-max-tokens <n>", "cap on the KV-cache capacity in tokens (kv_cache_config.max_tokens)", int(1))
     .option("--kv-num-blocks <n>", "KV-cache pool size in blocks (overrides every other KV sizing)", int(1))
@@ -66,12 +89,19 @@ function addOptions(cmd: Command): Command {
     .option("--disable-block-reuse", "prefix caching off")
     .option("--enable-overlap-scheduler", "simulate TensorRT-LLM's overlap scheduler (its default; servesim's default is the non-overlap loop)")
     .option("--disable-overlap-scheduler", "simulate the non-overlap loop (the default)")
-    .option("--concurrency <n>", "at most N requests in flight (-1 or 0: unlimited, the default)", int(-1))
     .option(
+      "--concurrency <n>",
+      throughput ? "at most N requests in flight (-1 or 0: unlimited, the default)" : "at most N requests in flight (default 1; each still runs alone)",
+      int(-1),
+    );
+  only(cmd, (c) =>
+    c.option(
       "--request-rate <r>",
       "Poisson arrivals at R requests/s (default: all at t=0)",
       numberArg((v) => v >= 0, "a number >= 0"),
-    )
+    ),
+  );
+  return cmd
     .option("--num-requests <n>", "use only the first N dataset requests (0: all)", int(0))
     .option("--seed <n>", "seed of warm-up sampling and Poisson arrivals (default 0)", int(0))
     .option("--warmup <n>", "warm-up requests simulated first, stats discarded (default 2; 0 skips)", int(0))
@@ -105,7 +135,13 @@ function addOptions(cmd: Command): Command {
     .addOption(hidden("--backend <backend>", "trtllm-bench backend (only pytorch)"))
     .addOption(hidden("--beam-width <n>", "beam width (only 1)").argParser(int(1)))
     .addOption(hidden("--eos-id <id>", "ignored: outputs always have output_tokens tokens").argParser(int(-1)))
-    .addOption(hidden("--output-json <file>", "not produced (no decoded text in a simulation)"));
+    .addOption(hidden("--output-json <file>", "not produced (no decoded text in a simulation)"))
+    .addOption(hidden("--engine-dir <dir>", "trtllm-bench TensorRT engine directory (no effect)"))
+    .addOption(hidden("--max-input-len <n>", "trtllm-bench multimodal input size (no effect)"))
+    .addOption(hidden("--tokenizer <name>", "trtllm-bench tokenizer (no effect)"))
+    .addOption(hidden("-w, --workspace <dir>", "trtllm-bench workspace (no effect)"))
+    .addOption(hidden("--log-level <level>", "trtllm-bench log level (no effect)"))
+    .addOption(hidden("--medusa-choices <file>", "trtllm-bench latency Medusa tree (speculative decoding is not simulated)"));
 }
 
 function modeOf(f: ThroughputCommandFlags): "embedded" | "predictor" | "scheduler" {
@@ -135,6 +171,8 @@ export async function runThroughput(flags: ThroughputCommandFlags, io: CliIo, si
     if (!flags.quiet) io.stderr.write(`warning: ${w}\n`);
   };
   if (flags.outputJson) warn("--output-json is not produced: a simulation has no decoded text");
+  if (flags.medusaChoices !== undefined) throw new CliError("--medusa_choices: speculative decoding (Medusa) is not simulated");
+  for (const n of NOT_APPLICABLE) if (flags[n.key] !== undefined) warn(`${n.flag} has no effect: ${n.note}`);
   const built = buildJobSpec(flags);
   built.warnings.forEach(warn);
 
@@ -172,10 +210,11 @@ export async function runThroughput(flags: ThroughputCommandFlags, io: CliIo, si
 
 /** `servesim throughput`: trtllm-bench throughput on a simulated GPU. */
 export function throughputCommand(io: CliIo = processIo()): Command {
-  const cmd = addOptions(
+  const cmd = addRunOptions(
     new Command("throughput").description(
       "simulate trtllm-bench throughput on a dataset and print its report (embedded, or on a predictor / scheduler service)",
     ),
+    "throughput",
   );
   cmd.action(async (flags: ThroughputCommandFlags) => runAction(io, async () => void (await runThroughput(flags, io))));
   return usageExitCodes(cmd);
