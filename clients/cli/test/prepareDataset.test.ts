@@ -171,3 +171,54 @@ describe("prepare-dataset rejects means below one token", () => {
     expect(r.stderr).toBe("error: option '--input-mean <tokens>' argument '-100' is invalid. expected a number >= 1\n");
   });
 });
+
+describe("prepare-dataset shared prefixes", () => {
+  const args = [
+    "prepare-dataset",
+    "token-unif-dist",
+    "--num-requests",
+    "4",
+    "--input-min",
+    "2",
+    "--input-max",
+    "4",
+    "--output-min",
+    "1",
+    "--output-max",
+    "2",
+    "--vocab-size",
+    "50",
+    "--seed",
+    "7",
+  ];
+
+  it("--random-prefix-len P --num-prefix-groups G: prefix i mod G, then exactly trtllm-bench's ids", async () => {
+    const plain = await runCli(args);
+    const grouped = await runCli([...args, "--random-prefix-len", "3", "--num-prefix-groups", "2"]);
+    expect(plain.stdout).toBe(
+      [
+        '{"task_id":0,"input_ids":[20,9,25,41],"output_tokens":2}',
+        '{"task_id":1,"input_ids":[3,4,34],"output_tokens":2}',
+        '{"task_id":2,"input_ids":[6,23,37,3],"output_tokens":2}',
+        '{"task_id":3,"input_ids":[32,13,2,5],"output_tokens":2}',
+        "",
+      ].join("\n"),
+    );
+    expect(grouped.stdout).toBe(
+      [
+        '{"task_id":0,"input_ids":[14,23,24,20,9,25,41],"output_tokens":2}',
+        '{"task_id":1,"input_ids":[8,12,45,3,4,34],"output_tokens":2}',
+        '{"task_id":2,"input_ids":[14,23,24,6,23,37,3],"output_tokens":2}',
+        '{"task_id":3,"input_ids":[8,12,45,32,13,2,5],"output_tokens":2}',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("groups need a prefix; more groups than requests is an error", async () => {
+    expect((await runCli([...args, "--num-prefix-groups", "2"])).stderr).toBe("error: --num-prefix-groups needs --random-prefix-len > 0 (groups of what?)\n");
+    expect((await runCli([...args, "--random-prefix-len", "3", "--num-prefix-groups", "5"])).stderr).toBe(
+      "error: --num-prefix-groups must be an integer in [1, --num-requests] (got 5)\n",
+    );
+  });
+});

@@ -159,12 +159,16 @@ def synthetic_workload(
     seed: int = 0,
     vocab_size: int = 0,
     distribution: Optional[EnumValue] = None,
+    random_prefix_len: int = 0,
+    num_prefix_groups: int = 0,
 ) -> "spb.Workload":
     """A synthetic workload as ``trtllm-bench prepare-dataset`` makes it.
 
     token-norm-dist takes the means (and stdevs); token-unif-dist takes the min/max bounds. The
     distribution follows from which of them are given unless ``distribution`` names it. ``seed`` 0
-    means the generator's default (420); ``vocab_size`` 0 the model's.
+    means the generator's default (420); ``vocab_size`` 0 the model's. ``random_prefix_len`` puts one of
+    ``num_prefix_groups`` shared random prefixes of that many tokens before each prompt (request i gets
+    prefix i mod groups).
     """
     norm_given = input_mean is not None or output_mean is not None
     unif_given = any(v is not None for v in (input_min, input_max, output_min, output_max))
@@ -173,7 +177,10 @@ def synthetic_workload(
             raise ValueError("synthetic workload: give input_mean/output_mean (token-norm-dist) or the min/max bounds (token-unif-dist)")
         distribution = "token_norm_dist" if norm_given else "token_unif_dist"
     dist = _enum(spb.Distribution, "DISTRIBUTION_", distribution, "distribution")
-    synthetic = spb.SyntheticWorkload(distribution=dist, num_requests=num_requests, seed=seed, vocab_size=vocab_size)
+    synthetic = spb.SyntheticWorkload(
+        distribution=dist, num_requests=num_requests, seed=seed, vocab_size=vocab_size,
+        random_prefix_len=random_prefix_len, num_prefix_groups=num_prefix_groups,
+    )
     if dist == spb.DISTRIBUTION_TOKEN_NORM_DIST:
         if unif_given:
             raise ValueError("synthetic workload: token-norm-dist takes means and stdevs, not min/max bounds")
@@ -327,7 +334,7 @@ _PREDICTOR_KWARGS = frozenset(
 )
 _SYNTHETIC_KWARGS = frozenset(
     {"input_mean", "output_mean", "input_stdev", "output_stdev", "input_min", "input_max", "output_min", "output_max",
-     "vocab_size", "distribution"}
+     "vocab_size", "distribution", "random_prefix_len", "num_prefix_groups"}
 )
 
 

@@ -106,6 +106,12 @@ class WorkloadTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "token-unif-dist needs"):
             synthetic_workload(5, input_min=1, input_max=2)
 
+    def test_synthetic_shared_prefixes(self):
+        w = synthetic_workload(8, input_mean=20, output_mean=2, random_prefix_len=64, num_prefix_groups=2)
+        self.assertEqual((w.synthetic.random_prefix_len, w.synthetic.num_prefix_groups), (64, 2))
+        spec = job_spec(num_requests=8, input_mean=20, output_mean=2, random_prefix_len=32)
+        self.assertEqual(spec.workload.synthetic.random_prefix_len, 32)
+
     def test_dataset_file(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "ds.jsonl")

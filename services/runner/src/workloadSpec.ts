@@ -233,7 +233,13 @@ async function* capped(chunks: AsyncIterable<Uint8Array>, limit: number, field: 
 }
 
 function syntheticSpec(w: SyntheticWorkload, vocabSize: number | undefined): SyntheticSpec {
-  const common = { numRequests: w.numRequests, seed: w.seed || DEFAULT_SEED, vocabSize: w.vocabSize || vocabSize || DEFAULT_VOCAB_SIZE };
+  const common = {
+    numRequests: w.numRequests,
+    seed: w.seed || DEFAULT_SEED,
+    vocabSize: w.vocabSize || vocabSize || DEFAULT_VOCAB_SIZE,
+    prefixLen: w.randomPrefixLen ?? 0,
+    prefixGroups: w.numPrefixGroups || 1,
+  };
   switch (w.distribution) {
     case Distribution.DISTRIBUTION_TOKEN_NORM_DIST:
       return { kind: "token-norm-dist", ...common, inputMean: w.inputMean, inputStdev: w.inputStdev, outputMean: w.outputMean, outputStdev: w.outputStdev };
@@ -258,9 +264,13 @@ function syntheticWorkload(w: SyntheticWorkload, opts: WorkloadOptions): Resolve
   }
   if (opts.numRequests > 0) spec.numRequests = Math.min(spec.numRequests, opts.numRequests);
   checkSize(spec.numRequests, 0, opts.limits, `${field}.num_requests`);
-  return withFieldPath(underMessage(field), () => {
+  const rename = (f: string) =>
+    f === "prefixLen" ? `${field}.random_prefix_len` : f === "prefixGroups" ? `${field}.num_prefix_groups` : underMessage(field)(f);
+  return withFieldPath(rename, () => {
     // Lengths first: the size guard must hold before any token ids are generated.
-    const { inputLengths, outputLengths } = generateLengths(spec);
+    const { inputLengths: own, outputLengths } = generateLengths(spec);
+    const prefix = spec.prefixLen ?? 0;
+    const inputLengths = prefix === 0 ? own : Int32Array.from(own, (l) => l + prefix);
     let tokens = 0;
     for (let i = 0; i < inputLengths.length; i++) tokens += inputLengths[i]! + outputLengths[i]!;
     checkSize(inputLengths.length, tokens, opts.limits, field);

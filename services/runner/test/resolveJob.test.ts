@@ -393,3 +393,42 @@ describe("synthetic means below one token", () => {
     expect(e.message).toBe("spec.workload.synthetic.input_mean: must be a number >= 1 (got -100)");
   });
 });
+
+describe("synthetic shared prefixes", () => {
+  it("prompts are prefix + own ids; a group's prompts share the prefix's blocks", async () => {
+    const job = await resolveJob(
+      spec({
+        predictor: constant,
+        engine: { tokensPerBlock: 16 },
+        workload: {
+          synthetic: {
+            distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST,
+            numRequests: 4,
+            inputMean: 20,
+            outputMean: 2,
+            randomPrefixLen: 64,
+            numPrefixGroups: 2,
+          },
+        },
+      }),
+    );
+    expect(job.requests.map((r) => r.inputLength)).toEqual([84, 84, 84, 84]);
+    const keys = job.requests.map((r) => Array.from(r.blocks!.keys));
+    // 64 prefix tokens = 4 full blocks shared within a group (requests 0, 2 and 1, 3), not across groups.
+    expect(keys[2]!.slice(0, 4)).toEqual(keys[0]!.slice(0, 4));
+    expect(keys[3]!.slice(0, 4)).toEqual(keys[1]!.slice(0, 4));
+    expect(keys[1]![0]).not.toBe(keys[0]![0]);
+    expect(keys[2]![4]).not.toBe(keys[0]![4]);
+    const bad = await invalid(
+      resolveJob(
+        spec({
+          predictor: constant,
+          workload: {
+            synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST, numRequests: 4, inputMean: 20, outputMean: 2, numPrefixGroups: 3 },
+          },
+        }),
+      ),
+    );
+    expect(bad.message).toBe("spec.workload.synthetic.num_prefix_groups: needs prefixLen > 0 (groups of what?)");
+  });
+});

@@ -37,6 +37,13 @@ export interface TokenOptions {
   vocabSize?: number;
   /** Token id never emitted (replaced by (eos + 1) % vocab); default none. */
   eosId?: number | null;
+  /**
+   * Shared prefixes (vLLM's --random-prefix-len): every prompt starts with one of `prefixGroups` random
+   * prefixes of this many tokens, followed by its own ids of the distribution's length. Default 0.
+   */
+  prefixLen?: number;
+  /** Number of distinct prefixes; request i gets prefix i mod prefixGroups. Default 1. */
+  prefixGroups?: number;
 }
 
 export type SyntheticSpec = (NormDistSpec | UnifDistSpec) & TokenOptions;
@@ -49,6 +56,8 @@ export interface ResolvedSpec {
   seed: number;
   vocabSize: number;
   eosId: number | null;
+  prefixLen: number;
+  prefixGroups: number;
 }
 
 function check(ok: boolean, field: string, reason: string): void {
@@ -83,7 +92,16 @@ export function resolveSyntheticSpec(spec: SyntheticSpec): ResolvedSpec {
   check(int(vocabSize) && vocabSize >= 2 && vocabSize <= 0xffffffff, "vocabSize", `must be an integer in [2, 2^32 - 1] (got ${vocabSize})`);
   const eosId = spec.eosId ?? null;
   if (eosId !== null) check(int(eosId) && eosId >= 0 && eosId < vocabSize, "eosId", `must be an integer in [0, vocabSize) (got ${eosId})`);
-  return { dist: spec, seed, vocabSize, eosId };
+  const prefixLen = spec.prefixLen ?? 0;
+  const prefixGroups = spec.prefixGroups ?? 1;
+  check(int(prefixLen) && prefixLen >= 0 && prefixLen <= 1 << 24, "prefixLen", `must be an integer in [0, 2^24] (got ${prefixLen})`);
+  check(
+    int(prefixGroups) && prefixGroups >= 1 && prefixGroups <= spec.numRequests,
+    "prefixGroups",
+    `must be an integer in [1, numRequests] (got ${prefixGroups})`,
+  );
+  check(prefixGroups === 1 || prefixLen > 0, "prefixGroups", "needs prefixLen > 0 (groups of what?)");
+  return { dist: spec, seed, vocabSize, eosId, prefixLen, prefixGroups };
 }
 
 const toLengths = (xs: Float64Array): Int32Array => {
@@ -165,15 +183,41 @@ export function datasetLine(taskId: number, inputIds: ArrayLike<number>, outputT
   return `{"task_id":${taskId},"input_ids":[${Array.prototype.join.call(inputIds, ",")}],"output_tokens":${outputTokens}}`;
 }
 
+/**
+ * The shared prefixes of a spec (none without prefixLen): drawn like token ids, by a second generator
+ * seeded with seed + 1, so the per-request ids stay exactly trtllm-bench's.
+ */
+export function sharedPrefixes(resolved: ResolvedSpec): Uint32Array[] {
+  if (resolved.prefixLen === 0) return [];
+  const sampler = new TokenIdSampler({ ...resolved, seed: (resolved.seed + 1) % 2 ** 32 });
+  return Array.from({ length: resolved.prefixGroups }, () => sampler.next(resolved.prefixLen));
+}
+
+/** Each prompt's ids in order, in one scratch buffer (valid until the next request is drawn): prefix, then its own ids. */
+export function* promptIds(spec: SyntheticSpec, inputLengths: ArrayLike<number>): Generator<Uint32Array> {
+  const resolved = resolveSyntheticSpec(spec);
+  const sampler = new TokenIdSampler(resolved);
+  const prefixes = sharedPrefixes(resolved);
+  const p = resolved.prefixLen;
+  let longest = 0;
+  for (let i = 0; i < inputLengths.length; i++) longest = Math.max(longest, inputLengths[i]!);
+  const scratch = new Uint32Array(p + longest);
+  for (let i = 0; i < inputLengths.length; i++) {
+    const isl = inputLengths[i]!;
+    if (p > 0) scratch.set(prefixes[i % prefixes.length]!);
+    sampler.next(isl, scratch.subarray(p, p + isl));
+    yield scratch.subarray(0, p + isl);
+  }
+}
+
 /** The dataset's JSONL lines (no trailing newlines), generated lazily. */
 export function* datasetJsonlLines(spec: SyntheticSpec): Generator<string> {
-  const resolved = resolveSyntheticSpec(spec);
   const { inputLengths, outputLengths } = generateLengths(spec);
-  const sampler = new TokenIdSampler(resolved);
-  let longest = 0;
-  for (const isl of inputLengths) longest = Math.max(longest, isl);
-  const scratch = new Uint32Array(longest); // each line is built before the next request is drawn
-  for (let i = 0; i < inputLengths.length; i++) yield datasetLine(i, sampler.next(inputLengths[i]!, scratch), outputLengths[i]!);
+  let i = 0;
+  for (const ids of promptIds(spec, inputLengths)) {
+    yield datasetLine(i, ids, outputLengths[i]!);
+    i++;
+  }
 }
 
 /** Writes the dataset to a stream, honouring backpressure. Returns the number of requests written. */

@@ -1,6 +1,6 @@
 import { BlockKeyBuilder, KeySlabs, type SimRequest } from "@servesim/core";
 import type { Dataset } from "./dataset.js";
-import { generateLengths, resolveSyntheticSpec, type SyntheticSpec, TokenIdSampler } from "./generator.js";
+import { generateLengths, promptIds, resolveSyntheticSpec, type SyntheticSpec } from "./generator.js";
 import { computeDatasetMetadata } from "./metadata.js";
 
 export interface SyntheticOptions {
@@ -21,30 +21,32 @@ export interface SyntheticOptions {
  */
 export function syntheticDataset(spec: SyntheticSpec, options: SyntheticOptions = {}): Dataset {
   const resolved = resolveSyntheticSpec(spec);
-  const { inputLengths, outputLengths } = generateLengths(spec);
-  const n = inputLengths.length;
+  const { inputLengths: ownLengths, outputLengths } = generateLengths(spec);
+  const n = ownLengths.length;
+  const p = resolved.prefixLen;
+  // With shared prefixes, a prompt is the prefix followed by the distribution's length of its own ids.
+  const inputLengths = p === 0 ? ownLengths : Int32Array.from(ownLengths, (l) => l + p);
   const requests: SimRequest[] = new Array(n);
   const tpb = options.tokensPerBlock ?? 0;
   if (tpb > 0) {
-    const sampler = new TokenIdSampler(resolved);
-    let longest = 0;
-    for (let i = 0; i < n; i++) longest = Math.max(longest, inputLengths[i]!);
-    const scratch = new Uint32Array(longest);
     const keys = new BlockKeyBuilder(tpb);
     const slabs = new KeySlabs();
-    for (let i = 0; i < n; i++) {
-      const isl = inputLengths[i]!;
-      keys.pushAll(sampler.next(isl, scratch));
-      requests[i] = { taskId: i, inputLength: isl, outputTokens: outputLengths[i]!, blocks: keys.finish(slabs) };
+    let i = 0;
+    for (const ids of promptIds(spec, ownLengths)) {
+      keys.pushAll(ids);
+      requests[i] = { taskId: i, inputLength: inputLengths[i]!, outputTokens: outputLengths[i]!, blocks: keys.finish(slabs) };
+      i++;
     }
   } else if (options.includeInputIds ?? true) {
-    const sampler = new TokenIdSampler(resolved);
     let totalIds = 0;
     for (let i = 0; i < n; i++) totalIds += inputLengths[i]!;
     const slabs = new IdSlabs(totalIds);
-    for (let i = 0; i < n; i++) {
-      const isl = inputLengths[i]!;
-      requests[i] = { taskId: i, inputLength: isl, outputTokens: outputLengths[i]!, inputIds: sampler.next(isl, slabs.take(isl)) };
+    let i = 0;
+    for (const ids of promptIds(spec, ownLengths)) {
+      const own = slabs.take(ids.length);
+      own.set(ids);
+      requests[i] = { taskId: i, inputLength: inputLengths[i]!, outputTokens: outputLengths[i]!, inputIds: own };
+      i++;
     }
   } else {
     for (let i = 0; i < n; i++) requests[i] = { taskId: i, inputLength: inputLengths[i]!, outputTokens: outputLengths[i]! };

@@ -33,6 +33,8 @@ export interface PrepareDatasetFlags {
   stdout?: boolean;
   model?: string;
   quiet?: boolean;
+  randomPrefixLen?: number;
+  numPrefixGroups?: number;
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -48,6 +50,8 @@ const FLAG_OF: Record<string, string> = {
   seed: "--seed",
   vocabSize: "--vocab-size",
   eosId: "--eos-id",
+  prefixLen: "--random-prefix-len",
+  prefixGroups: "--num-prefix-groups",
 };
 
 function required(f: PrepareDatasetFlags, keys: Array<keyof PrepareDatasetFlags>, dist: string): void {
@@ -63,7 +67,13 @@ export function syntheticSpecFromFlags(distribution: string, f: PrepareDatasetFl
     if (!hit) throw new CliError(`--model ${f.model}: unknown model (give --vocab-size instead)`);
     vocabSize = hit.spec.vocab;
   }
-  const common = { seed: f.seed ?? DEFAULT_SEED, vocabSize: vocabSize ?? DEFAULT_VOCAB_SIZE, eosId: f.eosId ?? null };
+  const common = {
+    seed: f.seed ?? DEFAULT_SEED,
+    vocabSize: vocabSize ?? DEFAULT_VOCAB_SIZE,
+    eosId: f.eosId ?? null,
+    prefixLen: f.randomPrefixLen ?? 0,
+    prefixGroups: f.numPrefixGroups ?? 1,
+  };
   let spec: SyntheticSpec;
   if (distribution === "token-norm-dist") {
     required(f, ["numRequests", "inputMean", "outputMean"], distribution);
@@ -147,15 +157,27 @@ export function prepareDatasetCommand(io: CliIo = processIo()): Command {
     .addOption(new Option("--random-seed <n>", "alias of --seed (trtllm-bench spelling)").argParser(intArg(0, 0xffffffff)).hideHelp())
     .option("--vocab-size <n>", `token id range (default: the --model's vocabulary, else ${DEFAULT_VOCAB_SIZE})`, int(2))
     .option("--eos-id <id>", "token id never emitted (replaced by eos+1)", int(0))
+    .option(
+      "--random-prefix-len <tokens>",
+      "shared prefixes (vLLM): every prompt starts with a random prefix of this many tokens, then its own ids",
+      intArg(0, 1 << 24),
+    )
+    .option("--num-prefix-groups <n>", "number of distinct prefixes; request i gets prefix i mod n (default 1)", int(1))
+    .addOption(new Option("--num-prefixes <n>", "alias of --num-prefix-groups").argParser(int(1)).hideHelp())
     .option("-m, --model <name>", "model whose vocabulary size to use (catalog name or Hugging Face id)")
     .addOption(new Option("--tokenizer <name>", "alias of --model (prepare_dataset.py spelling)").hideHelp())
     .option("--output <file>", "write the dataset to this file (default: stdout)")
     .option("--stdout", "write to stdout (trtllm-bench / prepare_dataset.py flag; the default)")
     .option("-q, --quiet", "no summary line on stderr")
-    .action(async (distribution: string, flags: PrepareDatasetFlags & { randomSeed?: number; tokenizer?: string }) =>
+    .action(async (distribution: string, flags: PrepareDatasetFlags & { randomSeed?: number; tokenizer?: string; numPrefixes?: number }) =>
       runAction(io, async () => {
         if (flags.output && flags.stdout) throw new CliError("--output and --stdout contradict each other");
-        const spec = syntheticSpecFromFlags(distribution, { ...flags, seed: flags.seed ?? flags.randomSeed, model: flags.model ?? flags.tokenizer });
+        const spec = syntheticSpecFromFlags(distribution, {
+          ...flags,
+          seed: flags.seed ?? flags.randomSeed,
+          model: flags.model ?? flags.tokenizer,
+          numPrefixGroups: flags.numPrefixGroups ?? flags.numPrefixes,
+        });
         if (flags.output) {
           const n = await writeDatasetFile(spec, flags.output);
           if (!flags.quiet) io.stderr.write(`wrote ${n} requests (${distribution}, seed ${spec.seed}) to ${flags.output}\n`);
