@@ -5,4 +5,5 @@ export * from "./exactPredictor.js";
 export * from "./grpcClients.js";
 export * from "./perfHelpers.js";
 export * from "./testPredictor.js";
+export * from "./tinyTokenizer.js";
 export * from "./wireBatches.js";

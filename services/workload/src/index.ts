@@ -35,6 +35,7 @@ export { MT19937 } from "./rng/mt19937.js";
 export { NumpyLegacyRandom } from "./rng/numpyLegacy.js";
 export { Pcg64 } from "./rng/pcg64.js";
 export { PythonRandom } from "./rng/pythonRandom.js";
+export { convertShareGpt, loadTokenizer, ShareGptConverter, type ShareGptOptions, type ShareGptStats, type TextTokenizer } from "./sharegpt.js";
 export { type SyntheticOptions, syntheticDataset } from "./synthetic.js";
 export { readTraceJsonl, TraceJsonlReader } from "./traceJsonl.js";
 export { DEFAULT_TRACE_BLOCK_SIZE, type Sessions, type TraceRow, TraceWorkloadBuilder, type Workload } from "./traceWorkload.js";

@@ -1,11 +1,16 @@
+import { once } from "node:events";
+import { createReadStream, createWriteStream } from "node:fs";
 import { Writable } from "node:stream";
 import { InvalidArgumentError } from "@servesim/core";
 import { lookupModel } from "@servesim/perf";
 import {
+  convertShareGpt,
   DEFAULT_SEED,
   DEFAULT_VOCAB_SIZE,
   datasetJsonlLines,
+  loadTokenizer,
   resolveSyntheticSpec,
+  ShareGptConverter,
   type SyntheticSpec,
   writeDatasetFile,
   writeDatasetJsonl,
@@ -98,7 +103,7 @@ export function syntheticSpecFromFlags(distribution: string, f: PrepareDatasetFl
       ...common,
     };
   } else {
-    throw new CliError(`unknown distribution "${distribution}" (token-norm-dist or token-unif-dist)`);
+    throw new CliError(`unknown distribution "${distribution}" (token-norm-dist, token-unif-dist or sharegpt)`);
   }
   try {
     resolveSyntheticSpec(spec);
@@ -110,6 +115,98 @@ export function syntheticSpecFromFlags(distribution: string, f: PrepareDatasetFl
     throw e;
   }
   return spec;
+}
+
+export interface ShareGptFlags {
+  input?: string;
+  tokenizer?: string;
+  outputLen?: number;
+  outputLenDist?: string;
+  maxInputLen?: number;
+  multiTurn?: boolean;
+  thinkTimeMs?: number;
+  numRequests?: number;
+  seed?: number;
+  output?: string;
+  quiet?: boolean;
+}
+
+/** `prepare-dataset sharegpt`: a local ShareGPT-style file tokenized with a local tokenizer.json. */
+async function runShareGpt(f: ShareGptFlags, io: CliIo): Promise<void> {
+  if (!f.input) throw new CliError("sharegpt needs --input (the ShareGPT-style JSON file)");
+  if (!f.tokenizer) throw new CliError("sharegpt needs --tokenizer (a local tokenizer.json, or a directory holding one)");
+  let dist: { mean: number; stdev: number } | undefined;
+  if (f.outputLenDist !== undefined) {
+    const [mean, stdev, extra] = f.outputLenDist.split(",").map((x) => Number(x.trim()));
+    if (extra !== undefined || !Number.isFinite(mean) || !Number.isFinite(stdev) || mean! < 1 || stdev! < 0) {
+      throw new CliError(`--output-len-dist must be "mean,stdev" with mean >= 1 and stdev >= 0 (got ${JSON.stringify(f.outputLenDist)})`);
+    }
+    dist = { mean: mean!, stdev: stdev! };
+  }
+  if (f.outputLen !== undefined && dist) throw new CliError("--output-len and --output-len-dist contradict each other");
+  if (f.thinkTimeMs !== undefined && !f.multiTurn) throw new CliError("--think-time-ms applies to --multi-turn");
+  const tokenizer = cliInput(() => loadTokenizer(f.tokenizer!));
+  const converter = cliInput(
+    () =>
+      new ShareGptConverter(f.input!, {
+        tokenizer,
+        ...(f.numRequests !== undefined ? { numRequests: f.numRequests } : {}),
+        ...(f.outputLen !== undefined ? { outputLen: f.outputLen } : {}),
+        ...(dist ? { outputLenDist: dist } : {}),
+        ...(f.maxInputLen !== undefined ? { maxInputLen: f.maxInputLen } : {}),
+        ...(f.seed !== undefined ? { seed: f.seed } : {}),
+        multiTurn: f.multiTurn ?? false,
+        ...(f.thinkTimeMs !== undefined ? { thinkTimeMs: f.thinkTimeMs } : {}),
+      }),
+  );
+  const source = createReadStream(f.input, { highWaterMark: 1 << 20 });
+  const sink: Writable | undefined = f.output ? createWriteStream(f.output, { encoding: "utf8" }) : io.stdout instanceof Writable ? io.stdout : undefined;
+  let lines = 0;
+  try {
+    for await (const line of convertShareGpt(readable(source, f.input), converter, f.input)) {
+      lines++;
+      if (sink) {
+        if (!sink.write(`${line}\n`)) await once(sink, "drain");
+      } else io.stdout.write(`${line}\n`);
+    }
+  } finally {
+    source.destroy();
+    if (f.output && sink) {
+      sink.end();
+      await once(sink, "finish");
+    }
+  }
+  const st = converter.stats;
+  if (st.kept === 0)
+    throw new CliError(
+      `--input ${f.input}: no conversation kept (${st.conversations} read, ${st.tooShort} without a human message and a reply, ${st.tooLong} prompts over --max-input-len)`,
+    );
+  if (!f.quiet) {
+    const what = f.multiTurn ? `${st.kept} sessions (${lines} turns)` : `${st.kept} requests`;
+    const skipped = st.tooShort + st.tooLong > 0 ? `; skipped ${st.tooShort} without a reply, ${st.tooLong} over --max-input-len` : "";
+    const short = f.numRequests !== undefined && st.kept < f.numRequests ? ` (fewer than the ${f.numRequests} asked for)` : "";
+    io.stderr.write(`wrote ${what}${short} from ${st.conversations} conversations${skipped}${f.output ? ` to ${f.output}` : ""}\n`);
+  }
+}
+
+/** InvalidArgumentErrors from reading the user's files, as CLI errors. */
+function cliInput<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw new CliError(`--${e.field} ${e.reason}`);
+    throw e;
+  }
+}
+
+/** A file's chunks; a read error names the file. */
+async function* readable(stream: AsyncIterable<unknown>, path: string): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(`--input ${path}: ${code === "ENOENT" ? "no such file" : `cannot read (${code ?? (e as Error).message})`}`);
+  }
 }
 
 async function writeTo(io: CliIo, spec: SyntheticSpec): Promise<number> {
@@ -126,9 +223,9 @@ async function writeTo(io: CliIo, spec: SyntheticSpec): Promise<number> {
 export function prepareDatasetCommand(io: CliIo = processIo()): Command {
   const int = (min: number) => intArg(min);
   const cmd = new Command("prepare-dataset")
-    .description("write a synthetic trtllm-bench dataset (JSONL) — token-norm-dist or token-unif-dist, as trtllm-bench prepare-dataset")
-    .argument("<distribution>", "token-norm-dist | token-unif-dist")
-    .requiredOption("--num-requests <n>", "number of requests", int(1))
+    .description("write a trtllm-bench dataset (JSONL): synthetic (token-norm-dist, token-unif-dist, as trtllm-bench prepare-dataset) or from a ShareGPT file")
+    .argument("<distribution>", "token-norm-dist | token-unif-dist | sharegpt (a local ShareGPT-style file, tokenized with --tokenizer)")
+    .option("--num-requests <n>", "number of requests (sharegpt: the first N kept conversations; default all)", int(1))
     .option(
       "--input-mean <tokens>",
       "token-norm-dist: mean input length",
@@ -165,13 +262,27 @@ export function prepareDatasetCommand(io: CliIo = processIo()): Command {
     .option("--num-prefix-groups <n>", "number of distinct prefixes; request i gets prefix i mod n (default 1)", int(1))
     .addOption(new Option("--num-prefixes <n>", "alias of --num-prefix-groups").argParser(int(1)).hideHelp())
     .option("-m, --model <name>", "model whose vocabulary size to use (catalog name or Hugging Face id)")
-    .addOption(new Option("--tokenizer <name>", "alias of --model (prepare_dataset.py spelling)").hideHelp())
+    .option("--tokenizer <path>", "sharegpt: a local tokenizer.json (or a directory holding one); synthetic: alias of --model")
+    .option("--input <file>", "sharegpt: the ShareGPT-style file (a JSON array of {conversations: [{from, value}, ...]}, or one per line)")
+    .option("--output-len <tokens>", "sharegpt: every output this long (default: the reply's token count)", int(1))
+    .option("--output-len-dist <mean,stdev>", "sharegpt: outputs max(1, ceil(normal(mean, stdev))), seeded by --seed (trtllm-bench's option)")
+    .option("--max-input-len <tokens>", "sharegpt: skip longer prompts (they do not count toward --num-requests)", int(1))
+    .option(
+      "--multi-turn",
+      "sharegpt: every exchange becomes a turn of its conversation's session (AIPerf trace lines: session_id, input_length, output_length, delay)",
+    )
+    .option(
+      "--think-time-ms <ms>",
+      "sharegpt --multi-turn: think time between a reply and the next turn (default 0)",
+      numberArg((v) => v >= 0, "a number >= 0"),
+    )
     .option("--output <file>", "write the dataset to this file (default: stdout)")
     .option("--stdout", "write to stdout (trtllm-bench / prepare_dataset.py flag; the default)")
     .option("-q, --quiet", "no summary line on stderr")
-    .action(async (distribution: string, flags: PrepareDatasetFlags & { randomSeed?: number; tokenizer?: string; numPrefixes?: number }) =>
+    .action(async (distribution: string, flags: PrepareDatasetFlags & ShareGptFlags & { randomSeed?: number; tokenizer?: string; numPrefixes?: number }) =>
       runAction(io, async () => {
         if (flags.output && flags.stdout) throw new CliError("--output and --stdout contradict each other");
+        if (distribution === "sharegpt") return runShareGpt({ ...flags, seed: flags.seed ?? flags.randomSeed }, io);
         const spec = syntheticSpecFromFlags(distribution, {
           ...flags,
           seed: flags.seed ?? flags.randomSeed,
