@@ -104,10 +104,7 @@ export class ShareGptConverter {
   private readonly lengths: NumpyLegacyRandom | undefined;
   private readonly limit: number;
 
-  constructor(
-    private readonly label: string,
-    private readonly options: ShareGptOptions,
-  ) {
+  constructor(private readonly options: ShareGptOptions) {
     const d = options.outputLenDist;
     if (options.outputLen !== undefined && d !== undefined) throw new InvalidArgumentError("outputLen", "give outputLen or outputLenDist, not both");
     if (options.outputLen !== undefined && !(Number.isInteger(options.outputLen) && options.outputLen >= 1)) {

@@ -148,7 +148,7 @@ async function runShareGpt(f: ShareGptFlags, io: CliIo): Promise<void> {
   const tokenizer = cliInput(() => loadTokenizer(f.tokenizer!));
   const converter = cliInput(
     () =>
-      new ShareGptConverter(f.input!, {
+      new ShareGptConverter({
         tokenizer,
         ...(f.numRequests !== undefined ? { numRequests: f.numRequests } : {}),
         ...(f.outputLen !== undefined ? { outputLen: f.outputLen } : {}),
