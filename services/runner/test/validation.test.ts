@@ -41,6 +41,13 @@ describe("silicon CSV", () => {
     expect(() => parseSiliconCsv("id,backend\n1,trtllm")).toThrow(/column "model_path" is missing/);
   });
 
+  it("a quoted field may hold a newline (the hand-written splitter broke the row in two)", () => {
+    const rows = parseSiliconCsv(CSV.replace('"src; silicon_concurrency=8, quoted"', '"src;\nsilicon_concurrency=8, ""quoted"""'));
+    expect(rows.map((r) => r.id)).toEqual(["a", "b", "c", "d", "e", "f", "g"]);
+    expect(rows[0]).toMatchObject({ modelPath: "meta-llama/Llama-3.1-8B-Instruct", concurrency: 8, ttftMs: 190.9 });
+    expect(() => parseSiliconCsv(`${HEADER}\na,"open quote`)).toThrow(/^silicon csv line 2: invalid CSV: Quote Not Closed/);
+  });
+
   it("flags TTFT artefacts and robust outliers", () => {
     const rows = parseSiliconCsv(CSV);
     // Row a (concurrency 8) has a higher TTFT than row b (concurrency 16) of the same setup.

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "@servesim/core";
 import { lookupModel, type Precision, parsePrecision } from "@servesim/perf";
+import { parse } from "csv-parse/sync";
 
 /** One row of AIConfigurator's silicon_sample.csv (the fields servesim uses). */
 export interface SiliconRow {
@@ -21,36 +22,20 @@ export interface SiliconRow {
   tpotMs: number;
 }
 
-/** Splits one CSV line (RFC 4180 quoting). */
-function splitCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") {
-      out.push(cur);
-      cur = "";
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
 const REQUIRED = ["id", "backend", "model_path", "system", "mode", "isl", "osl", "batch_size", "tp_size", "silicon_ttft_ms", "silicon_tpot_ms"];
 
 /** Parses silicon_sample.csv text. */
 export function parseSiliconCsv(text: string): SiliconRow[] {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
+  let lines: string[][];
+  try {
+    // A maintained parser: quoted fields may hold commas, quotes and newlines.
+    lines = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true }) as string[][];
+  } catch (e) {
+    const at = (e as { lines?: number }).lines;
+    throw new InvalidArgumentError(at ? `silicon csv line ${at}` : "silicon csv", `invalid CSV: ${(e as Error).message}`);
+  }
   if (lines.length === 0) throw new InvalidArgumentError("silicon csv", "empty file");
-  const header = splitCsvLine(lines[0]!);
+  const header = lines[0]!;
   const col = new Map(header.map((h, i) => [h.trim(), i]));
   for (const r of REQUIRED) if (!col.has(r)) throw new InvalidArgumentError("silicon csv", `column "${r}" is missing`);
   const get = (cells: string[], name: string): string => {
@@ -58,8 +43,7 @@ export function parseSiliconCsv(text: string): SiliconRow[] {
     return i === undefined ? "" : (cells[i] ?? "").trim();
   };
   const int = (s: string, dflt: number): number => (s === "" ? dflt : Number(s));
-  return lines.slice(1).map((line) => {
-    const c = splitCsvLine(line);
+  return lines.slice(1).map((c) => {
     return {
       id: get(c, "id"),
       backend: get(c, "backend"),
