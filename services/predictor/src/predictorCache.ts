@@ -1,5 +1,6 @@
 import type { BatchPredictor } from "@servesim/core";
 import { PredictorConfig } from "@servesim/wire/predictor";
+import { LRUCache } from "lru-cache";
 
 export type PredictorBuilder = (config: PredictorConfig) => Promise<BatchPredictor>;
 
@@ -14,12 +15,15 @@ export function configKey(config: PredictorConfig): string {
  * configuration share one build; a failed build is not cached.
  */
 export class PredictorCache {
-  private readonly entries = new Map<string, Promise<BatchPredictor>>();
+  private readonly entries: LRUCache<string, Promise<BatchPredictor>>;
 
   constructor(
-    private readonly capacity: number,
+    capacity: number,
     private readonly build: PredictorBuilder,
-  ) {}
+  ) {
+    // An evicted predictor is not closed: an open stream may still use it; it is garbage once none holds it.
+    this.entries = new LRUCache({ max: capacity });
+  }
 
   get size(): number {
     return this.entries.size;
@@ -28,21 +32,12 @@ export class PredictorCache {
   get(config: PredictorConfig): Promise<BatchPredictor> {
     const key = configKey(config);
     const hit = this.entries.get(key);
-    if (hit) {
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const built = this.build(config);
     this.entries.set(key, built);
     built.catch(() => {
-      if (this.entries.get(key) === built) this.entries.delete(key);
+      if (this.entries.peek(key) === built) this.entries.delete(key);
     });
-    while (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next().value as string;
-      // Not closed: an open stream may still use it; it is garbage once no stream holds it.
-      this.entries.delete(oldest);
-    }
     return built;
   }
 
