@@ -33,10 +33,39 @@ def backoff_s(attempt: int) -> float:
     return ceiling / 2 + random.random() * ceiling / 2
 
 
-def channel_options() -> List[Tuple[str, object]]:
-    """round_robin over every backend the target resolves to (per call or stream), keepalive, big messages."""
+#: The idempotent unary methods gRPC retries by itself (SubmitJob is idempotent through its request_id).
+RETRIED_METHODS = {
+    "servesim.v1.SchedulerService": ["SubmitJob", "GetJob", "CancelJob", "ListJobs"],
+    "servesim.v1.PredictorService": ["Predict", "ListCatalog", "DescribePredictor"],
+}
+
+
+def service_config(retries: int) -> dict:
+    """round_robin over every backend the target resolves to (per call or stream) and, with retries, gRPC's
+    retry policy for the idempotent unary methods: UNAVAILABLE retried up to ``retries`` times with
+    exponential backoff (100 ms doubling to 5 s, jittered), within the call's deadline."""
+    config: dict = {"loadBalancingConfig": [{"round_robin": {}}]}
+    if retries > 0:
+        config["methodConfig"] = [
+            {
+                "name": [{"service": svc, "method": m} for svc, methods in RETRIED_METHODS.items() for m in methods],
+                "retryPolicy": {
+                    "maxAttempts": retries + 1,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "5s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    return config
+
+
+def channel_options(retries: int = 0) -> List[Tuple[str, object]]:
+    """The service config above, keepalive, big messages."""
     return [
-        ("grpc.service_config", json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})),
+        ("grpc.service_config", json.dumps(service_config(retries))),
+        ("grpc.enable_retries", 1),
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_timeout_ms", 10_000),
         ("grpc.keepalive_permit_without_calls", 0),
@@ -48,11 +77,17 @@ def channel_options() -> List[Tuple[str, object]]:
 
 
 class ChannelPool(Generic[T]):
-    """The channels of one address (one per replica when it lists hosts by name), rotated per call."""
+    """The channels of one address (one per replica when it lists hosts by name), rotated per call. One
+    channel retries UNAVAILABLE unary calls itself (gRPC's retry policy); with one channel per replica the
+    caller retries instead, moving to the next replica each attempt (``unary_retries``)."""
 
-    def __init__(self, address: str, credentials: Optional[grpc.ChannelCredentials], stub: Callable[[grpc.Channel], T]):
+    def __init__(
+        self, address: str, credentials: Optional[grpc.ChannelCredentials], stub: Callable[[grpc.Channel], T], retries: int = DEFAULT_RETRIES
+    ):
         targets = resolve_targets(address)
-        options = channel_options()
+        in_channel = retries if len(targets) == 1 else 0
+        self.unary_retries = retries - in_channel
+        options = channel_options(in_channel)
         if credentials is None:
             self.channels = [grpc.insecure_channel(t, options=options) for t in targets]
         else:

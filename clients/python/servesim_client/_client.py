@@ -34,7 +34,7 @@ class ServiceClient(Generic[StubT]):
         self.address = address
         self.deadline = deadline
         self.retries = retries
-        self._pool: ChannelPool[StubT] = ChannelPool(address, credentials, type(self)._stub)
+        self._pool: ChannelPool[StubT] = ChannelPool(address, credentials, type(self)._stub, retries)
 
     def __enter__(self: ClientT) -> ClientT:
         return self
@@ -49,4 +49,4 @@ class ServiceClient(Generic[StubT]):
         def invoke(timeout: float) -> Any:
             return getattr(self._pool.pick(), method)(request, timeout=timeout)
 
-        return call_with_retry(invoke, method, self.deadline if deadline is None else deadline, self.retries)
+        return call_with_retry(invoke, method, self.deadline if deadline is None else deadline, self._pool.unary_retries)

@@ -1,5 +1,5 @@
 import type { OpTime, SimBatch } from "@servesim/core";
-import { type ClientOptions, ClientPool, callWithRetry, DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, encodeBatch } from "@servesim/wire";
+import { type ClientOptions, ClientPool, callWithRetry, DEFAULT_DEADLINE_MS, encodeBatch } from "@servesim/wire";
 import {
   type DescribePredictorResponse,
   type ListCatalogResponse,
@@ -27,7 +27,7 @@ export class PredictorClient {
   private policy(what: string, opts: CallOpts | undefined) {
     return {
       deadline: Date.now() + (opts?.deadlineMs ?? this.options.deadlineMs ?? DEFAULT_DEADLINE_MS),
-      retries: this.options.retries ?? DEFAULT_RETRIES,
+      retries: this.pool.unaryRetries,
       signal: opts?.signal,
       what,
     };

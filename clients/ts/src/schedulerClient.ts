@@ -119,7 +119,7 @@ export class SchedulerClient {
   private policy(what: string, opts: CallOpts | undefined) {
     return {
       deadline: Date.now() + (opts?.deadlineMs ?? this.options.deadlineMs ?? DEFAULT_DEADLINE_MS),
-      retries: this.retries,
+      retries: this.pool.unaryRetries,
       signal: opts?.signal,
       what,
     };

@@ -391,7 +391,7 @@ export class PredictorChannels {
       },
       {
         deadline: Date.now() + (this.options.deadlineMs ?? DEFAULT_DEADLINE_MS),
-        retries: this.options.retries ?? DEFAULT_RETRIES,
+        retries: this.pool.unaryRetries,
         signal,
         what: "DescribePredictor",
       },

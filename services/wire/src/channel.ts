@@ -23,13 +23,40 @@ export function channelCredentials(tls: ClientOptions["tls"]): ChannelCredential
   return credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
 }
 
+/** The idempotent unary methods gRPC retries by itself (SubmitJob is idempotent through its request_id). */
+const RETRIED_METHODS: Record<string, string[]> = {
+  "servesim.v1.SchedulerService": ["SubmitJob", "GetJob", "CancelJob", "ListJobs"],
+  "servesim.v1.PredictorService": ["Predict", "ListCatalog", "DescribePredictor"],
+};
+
 /**
- * Channel options: round_robin over every backend the resolver yields (per call or stream, never per
- * message), keepalive pings so a vanished peer is noticed while a stream waits, fast reconnects.
+ * The channel's service config: round_robin over every backend the resolver yields (per call or stream,
+ * never per message) and, with retries, gRPC's retry policy for the idempotent unary methods: UNAVAILABLE
+ * is retried up to `retries` times with exponential backoff and jitter (100 ms doubling to 5 s), within
+ * the call's deadline.
  */
-export function channelOptions(): ChannelOptions {
+export function serviceConfig(retries: number): Record<string, unknown> {
+  const config: Record<string, unknown> = { loadBalancingConfig: [{ round_robin: {} }] };
+  if (retries > 0) {
+    config["methodConfig"] = [
+      {
+        name: Object.entries(RETRIED_METHODS).flatMap(([service, methods]) => methods.map((method) => ({ service, method }))),
+        retryPolicy: { maxAttempts: retries + 1, initialBackoff: "0.1s", maxBackoff: "5s", backoffMultiplier: 2, retryableStatusCodes: ["UNAVAILABLE"] },
+      },
+    ];
+  }
+  return config;
+}
+
+/**
+ * Channel options: the service config above, keepalive pings so a vanished peer is noticed while a stream
+ * waits, fast reconnects.
+ */
+export function channelOptions(retries = 0): ChannelOptions {
   return {
-    "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+    "grpc.service_config": JSON.stringify(serviceConfig(retries)),
+    // gRPC caps maxAttempts at 5 unless told otherwise.
+    "grpc-node.retry_max_attempts_limit": Math.max(5, retries + 1),
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.keepalive_permit_without_calls": 0,
@@ -42,8 +69,14 @@ export function channelOptions(): ChannelOptions {
 
 type ClientCtor<C extends Client> = new (address: string, creds: ChannelCredentials, options?: Partial<ChannelOptions>) => C;
 
-/** The channels of one address: one, or one per replica when the address lists hosts by name. */
+/**
+ * The channels of one address: one, or one per replica when the address lists hosts by name. One channel
+ * retries UNAVAILABLE unary calls itself (gRPC's retry policy); with one channel per replica the caller
+ * retries instead, moving to the next replica each attempt (`unaryRetries`).
+ */
 export class ClientPool<C extends Client> {
+  /** Retries the caller makes for a unary call (0: the channel retries). */
+  readonly unaryRetries: number;
   private readonly clients: C[];
   private next = 0;
   private nextStream = 0;
@@ -51,10 +84,13 @@ export class ClientPool<C extends Client> {
   private streamClients: C[] | undefined;
   private readonly open: () => C[];
 
-  constructor(ctor: ClientCtor<C>, opts: Pick<ClientOptions, "address" | "tls">) {
+  constructor(ctor: ClientCtor<C>, opts: Pick<ClientOptions, "address" | "tls" | "retries">) {
     const { targets } = resolveAddress(opts.address);
     const creds = channelCredentials(opts.tls);
-    this.open = () => targets.map((t) => new ctor(t, creds, channelOptions()));
+    const retries = opts.retries ?? DEFAULT_RETRIES;
+    const inChannel = targets.length === 1 ? retries : 0;
+    this.unaryRetries = retries - inChannel;
+    this.open = () => targets.map((t) => new ctor(t, creds, channelOptions(inChannel)));
     this.clients = this.open();
   }
 
