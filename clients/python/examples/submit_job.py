@@ -1,8 +1,11 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Submits a synthetic servesim job (roofline predictor, Llama-3.1-8B on an H100 SXM) to a scheduler,
 follows its progress and prints TTFT and TPOT.
 
-    python3 clients/python/examples/submit_job.py --address localhost:50052
+    /usr/bin/python3 clients/python/examples/submit_job.py --address localhost:50052
+
+Debian's /usr/bin/python3 with python3-grpcio and python3-protobuf (apt-get install python3-grpcio
+python3-protobuf); any other Python needs `pip install grpcio protobuf`.
 """
 
 import argparse
@@ -11,7 +14,10 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from servesim_client import JobFailedError, SchedulerClient, ServesimError, job_spec  # noqa: E402
+try:
+    from servesim_client import JobFailedError, SchedulerClient, ServesimError, job_spec  # noqa: E402
+except ImportError as err:
+    sys.exit(f"error: {err}")
 
 
 def main() -> int:

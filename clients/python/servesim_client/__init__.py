@@ -11,6 +11,18 @@ The generated protobuf modules are available as ``servesim_client.predictor_pb2`
 ``servesim_client.scheduler_pb2``.
 """
 
+import sys as _sys
+
+try:
+    import google.protobuf  # noqa: F401
+    import grpc  # noqa: F401
+except ImportError as _err:  # pragma: no cover - depends on the interpreter
+    raise ImportError(
+        f"servesim_client needs grpcio and protobuf, which this Python ({_sys.executable}) cannot import ({_err}). "
+        "On Debian: apt-get install python3-grpcio python3-protobuf, then run /usr/bin/python3 "
+        "(a python3 from pyenv, conda or a venv does not see Debian's packages); elsewhere: pip install grpcio protobuf"
+    ) from _err
+
 from ._channel import DEFAULT_DEADLINE_S, DEFAULT_RETRIES
 from ._stubs import predictor_pb2, predictor_pb2_grpc, scheduler_pb2, scheduler_pb2_grpc
 from .address import resolve_targets
