@@ -113,6 +113,19 @@ export function renderMarkdown(results: CaseResult[], info: RunInfo): string {
       verdict(per("simMs") <= 1.25),
     ]);
   }
+  const p = by.get("P");
+  if (p) targets.push(["P: dataset read ≥ 200 MB/s", `${m("P", "mbPerS").toFixed(0)} MB/s`, verdict(m("P", "mbPerS") >= 200)]);
+  const q = by.get("Q");
+  if (p && q) {
+    // 4× the file: the process grows by what is kept (lengths and block keys, ~0.25 B per prompt token), not by the file.
+    const extra = p.peakRssBytes - q.peakRssBytes;
+    const fileExtra = (m("P", "fileMB") - m("Q", "fileMB")) * 1e6;
+    targets.push([
+      "P vs Q: peak RSS growth per byte of file (memory independent of the file's text)",
+      `${mib(extra)} more for ${mib(fileExtra)} more file (${(extra / fileExtra).toFixed(3)} B/B)`,
+      verdict(extra / fileExtra <= 0.25),
+    ]);
+  }
   if (targets.length > 0) {
     lines.push("| target | this run | |", "|---|---|---|");
     for (const [t, v, ok] of targets) lines.push(`| ${t} | ${v} | ${ok} |`);

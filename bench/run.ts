@@ -39,7 +39,7 @@ interface Flags {
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S"], quick: false, dReport: true };
+  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q"], quick: false, dReport: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -59,7 +59,7 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--d-report") f.dReport = true;
     else if (a === "--no-d-report") f.dReport = false;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
+      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -184,6 +184,26 @@ const CASES: CaseDef[] = [
     },
   },
   {
+    id: "P",
+    title: "dataset read: 24,576 requests of 1,024 tokens (trtllm-bench JSONL, about 160 MB), block keys hashed",
+    repeat: 5,
+    async run(n) {
+      const { datasetFile, parseSample } = await import("./datasetParse.js");
+      const path = await datasetFile(24_576);
+      return { samples: await repeatSamples(n, "P", () => parseSample(path)), servicePeakRss: {}, notes: [] };
+    },
+  },
+  {
+    id: "Q",
+    title: "case P with a quarter of the file (6,144 requests): memory against file size",
+    repeat: 3,
+    async run(n) {
+      const { datasetFile, parseSample } = await import("./datasetParse.js");
+      const path = await datasetFile(6_144);
+      return { samples: await repeatSamples(n, "Q", () => parseSample(path)), servicePeakRss: {}, notes: [] };
+    },
+  },
+  {
     id: "S",
     title: "linearity: case A with 40,000 requests, embedded",
     repeat: 2,
@@ -230,7 +250,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadAtStart = load();
   for (const id of flags.cases) {
-    if (!CASES.some((c) => c.id === id)) throw new Error(`unknown case ${id} (A, B, C, D, E, F, S)`);
+    if (!CASES.some((c) => c.id === id)) throw new Error(`unknown case ${id} (A, B, C, D, E, F, S, P, Q)`);
     log(`case ${id} (load ${load().join(" ")})`);
     try {
       results.push(await spawnChild(id, childArgs));

@@ -1,9 +1,9 @@
 import { promptBlocks } from "@servesim/core";
-import type { SimRequest } from "@servesim/engine";
-import { Simulation } from "@servesim/engine";
 import { arrivalsArb, type Case, caseArb, options, plain, pressureArb, req, run, scenarioArb } from "@servesim/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { Simulation } from "../src/simulation.js";
+import type { SimRequest } from "../src/types.js";
 
 /** The same requests carrying block keys computed from their ids instead of the ids. */
 function withKeys(requests: readonly SimRequest[], tokensPerBlock: number): SimRequest[] {

@@ -257,7 +257,8 @@ export class DatasetReader {
       }
       if (c === 93) return i + 1;
       if (c !== 44) return NOT_HANDLED;
-      i = skipWs(b, i + 1, end);
+      c = b[++i];
+      if (c === 32 || c === 9 || c === 13 || c === 10) i = skipWs(b, i, end);
     }
   }
 
@@ -299,7 +300,9 @@ export class DatasetReader {
         return i + 1;
       }
       if (c !== 44) return NOT_HANDLED;
-      i = skipWs(b, i + 1, end);
+      // Compact JSON has the next digit right after the comma: skip whitespace only when there is some.
+      c = b[++i];
+      if (c === 32 || c === 9 || c === 13 || c === 10) i = skipWs(b, i, end);
     }
   }
 
