@@ -68,6 +68,34 @@ function codePointLength(s: string): number {
   return n;
 }
 
+/** Where the last scanTokenId stopped (a module variable: no allocation per id). */
+let scanEnd = 0;
+
+/**
+ * A token id written as a plain integer in [0, 2^32) at `i` (no sign, fraction, exponent or leading zero),
+ * or -1; sets scanEnd to the index after it. One unsigned compare per digit: this is the inner loop of a
+ * dataset read.
+ */
+function scanTokenId(b: Uint8Array, i: number, end: number): number {
+  if (i >= end) return -1;
+  let c = b[i]! - 48;
+  if (c >>> 0 > 9) return -1;
+  const lead = c;
+  let v = c;
+  let n = 1;
+  i++;
+  while (i < end) {
+    c = b[i]! - 48;
+    if (c >>> 0 > 9) break;
+    v = v * 10 + c;
+    i++;
+    n++;
+  }
+  if ((lead === 0 && n > 1) || v > MAX_TOKEN_ID) return -1;
+  scanEnd = i;
+  return v;
+}
+
 /** The message for a text-only line read without a tokenizer (names both ways out). */
 export const PROMPT_NEEDS_TOKENS =
   "prompt without input_ids needs a tokenizer: regenerate the dataset with input_ids (servesim prepare-dataset sharegpt --tokenizer tokenizer.json), or pass --approx-prompt-tokens (JobSpec workload.dataset.approx_prompt_tokens) to take ISL = ceil(characters / 4)";
@@ -238,16 +266,9 @@ export class DatasetReader {
     i = skipWs(b, i + 1, end);
     if (b[i] === 93) return NOT_HANDLED;
     for (;;) {
-      const s = i;
-      let v = 0;
-      while (i < end) {
-        const c = b[i]! - 48;
-        if (c < 0 || c > 9) break;
-        v = v * 10 + c;
-        i++;
-      }
-      const digits = i - s;
-      if (digits === 0 || digits > 10 || (digits > 1 && b[s] === 48) || v > MAX_TOKEN_ID) return NOT_HANDLED;
+      const v = scanTokenId(b, i, end);
+      if (v < 0) return NOT_HANDLED;
+      i = scanEnd;
       if (this.keepIds) this.pushId(v);
       else this.idCount++;
       let c = b[i];
@@ -270,16 +291,9 @@ export class DatasetReader {
     i = skipWs(b, i + 1, end);
     if (b[i] === 93) return NOT_HANDLED;
     for (;;) {
-      const s = i;
-      let v = 0;
-      while (i < end) {
-        const c = b[i]! - 48;
-        if (c < 0 || c > 9) break;
-        v = v * 10 + c;
-        i++;
-      }
-      const digits = i - s;
-      if (digits === 0 || digits > 10 || (digits > 1 && b[s] === 48) || v > MAX_TOKEN_ID) return NOT_HANDLED;
+      const v = scanTokenId(b, i, end);
+      if (v < 0) return NOT_HANDLED;
+      i = scanEnd;
       const t = v | 0;
       h1 = mixTokenH1(h1, t);
       h2 = mixTokenH2(h2, t);
