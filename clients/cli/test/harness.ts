@@ -66,3 +66,8 @@ export function spawnCli(args: string[], opts: { timeoutMs?: number } = {}): Pro
 }
 
 export const tempDir = (): string => mkdtempSync(join(tmpdir(), "servesim-cli-"));
+
+/** A path under the shared data directory: $SERVESIM_SHARED_DIR, else ../shared beside the repository root. */
+export function sharedDataPath(...parts: string[]): string {
+  return resolve(process.env["SERVESIM_SHARED_DIR"]?.trim() || resolve(repoRoot, "../shared"), ...parts);
+}

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { loadPredictorServerConfig, startPredictorServer } from "@servesim/predictor-service";
 import type { ServerHandle } from "@servesim/server-common";
 import { createLogger } from "@servesim/server-common";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot, runCli, tempDir } from "./harness.js";
+import { runCli, sharedDataPath, tempDir } from "./harness.js";
 
 const dir = tempDir();
 const file = (name: string): string => join(dir, name);
@@ -147,7 +147,7 @@ describe("servesim throughput (embedded)", () => {
     expect(r.stderr).toContain("spec.predictor.database_path");
   });
 
-  const aicSystems = resolve(repoRoot, "../shared/aic-systems");
+  const aicSystems = sharedDataPath("aic-systems");
   if (!existsSync(aicSystems)) console.log(`skipping the aic throughput test: ${aicSystems} is absent`);
   it.skipIf(!existsSync(aicSystems))("runs PR #12700's aiconfigurator sim-config against the AIC tables", async () => {
     writeFileSync(
