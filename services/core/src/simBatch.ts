@@ -20,7 +20,7 @@ export interface SimBatch {
 /** One op's contribution to a batch time (the Predict response's breakdown). */
 export interface OpTime {
   op: string;
-  /** table | interp | util-extrapolated | sol | roofline-fallback | empirical | constant */
+  /** Where the time came from (services/perf OP_SOURCES, best first): constant | table | interp | empirical | sol | util-extrapolated | roofline-fallback. */
   source: string;
   ms: number;
   flops?: number;

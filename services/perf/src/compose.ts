@@ -1,5 +1,6 @@
 import type { BatchPredictor, OpTime, SimBatch } from "@servesim/core";
 import { InvalidArgumentError } from "@servesim/core";
+import { worseSource } from "./opSource.js";
 
 /** One op's priced cost (per call, or per forward for dense totals). */
 export interface OpCost {
@@ -45,10 +46,6 @@ export const MIN_IMBALANCE_RATIO = 0.4;
 const DENSE_CACHE_LIMIT = 1 << 17;
 const GEN_KEY_S = 1 << 22;
 const GEN_CACHE_LIMIT = 1 << 20;
-
-/** Fidelity order of op sources, worst last; an aggregate entry reports its worst component. */
-const SOURCE_RANK: Record<string, number> = { table: 0, interp: 1, sol: 2, empirical: 2, "util-extrapolated": 3, "roofline-fallback": 4 };
-const worse = (a: string, b: string): string => ((SOURCE_RANK[b] ?? 0) > (SOURCE_RANK[a] ?? 0) ? b : a);
 
 /** Actual ÷ averaged causal attention area, or 1 below the 0.4 guard. */
 function imbalanceRatio(n: number, meanE: number, meanPast: number, area: number): number {
@@ -227,7 +224,7 @@ export class ComposedPredictor implements BatchPredictor {
           total.ms += L * c.ms;
           total.flops! += L * c.flops;
           total.bytes! += L * c.bytes;
-          total.source = i === 0 ? c.source : worse(total.source, c.source);
+          total.source = i === 0 ? c.source : worseSource(total.source, c.source);
         }
       } else {
         const g = ComposedPredictor.contextGroup(batch);

@@ -1,7 +1,8 @@
 import type { GpuSpec } from "../catalog/gpus.js";
 import type { Precision } from "../dtypes.js";
+import type { SourceTracker } from "../opSource.js";
 import { gemmSolMs } from "../sol.js";
-import { floorIndex, type SourceTracker, sortedUnique } from "./grid.js";
+import { floorIndex, sortedUnique } from "./grid.js";
 import type { GemmRow } from "./rows.js";
 
 /** m-axis of one (n, k) pair: sorted m and latencies. */

@@ -1,6 +1,7 @@
 import type { OpTime } from "@servesim/core";
 import type { KernelModel, OpCost } from "../compose.js";
 import type { Precision } from "../dtypes.js";
+import { SourceTracker } from "../opSource.js";
 import type { GemmOp, OpPlan } from "../plan.js";
 import type { RooflineKernels } from "../roofline.js";
 import {
@@ -20,7 +21,6 @@ import {
 import type { AttentionView } from "./attentionTable.js";
 import type { AicDatabase } from "./database.js";
 import { gemmTableDtype } from "./gemmTable.js";
-import { SourceTracker } from "./grid.js";
 
 const tableDtype = (p: Precision): string => (p === "fp8" ? "fp8" : "bfloat16");
 const CTX_KEY_S = 1 << 22;

@@ -1,4 +1,5 @@
-import { floorIndex, type SourceTracker } from "./grid.js";
+import type { SourceTracker } from "../opSource.js";
+import { floorIndex } from "./grid.js";
 import type { MoeKey, MoeRow } from "./rows.js";
 
 export type { MoeKey };
