@@ -287,9 +287,9 @@ def job_spec(
     ``random_seed`` and ``vocab_size``. With a dataset or inline requests, ``num_requests`` keeps the
     first N.
 
-    ``predictor`` is a kind name (constant, roofline, aic, calibrated) completed by the predictor_config
-    keywords (model, gpu, tp, weight_dtype, constant_prefill_time_ms, database_path, ...), or a
-    PredictorConfig. Every other keyword is an engine_config setting (max_batch_size, concurrency,
+    ``predictor`` is a kind name (constant, roofline, aic (aiconfigurator) or calibrated) completed by the
+    predictor_config keywords (model, gpu, tp, weight_dtype, constant_prefill_time_ms, database_path, ...),
+    or a PredictorConfig. Every other keyword is an engine_config setting (max_batch_size, concurrency,
     request_rate, seed, warmup, ...), unless ``engine`` is given.
 
     ``model_path`` is trtllm-bench's --model_path (the report's Model Path); without a ``model`` it is

@@ -1,17 +1,21 @@
 import { InvalidArgumentError } from "@servesim/core";
 import type { GpuSpec, ModelSpec } from "@servesim/perf";
-import { describePredictor, dtypeFromPrecision, type Precision, precisionFromDType, resolveGpu, resolveModel, resolveRun } from "@servesim/perf";
+import {
+  describePredictor,
+  dtypeFromPrecision,
+  type Precision,
+  precisionFromDType,
+  predictorEntryOf,
+  predictorNameList,
+  resolveGpu,
+  resolveModel,
+  resolveRun,
+} from "@servesim/perf";
 import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 import { underPredictor, withFieldPath } from "./fields.js";
 
-export type PredictorKindName = "constant" | "roofline" | "aic" | "calibrated";
-
-const KIND_NAMES: Partial<Record<PredictorKind, PredictorKindName>> = {
-  [PredictorKind.PREDICTOR_KIND_CONSTANT]: "constant",
-  [PredictorKind.PREDICTOR_KIND_ROOFLINE]: "roofline",
-  [PredictorKind.PREDICTOR_KIND_AIC]: "aic",
-  [PredictorKind.PREDICTOR_KIND_CALIBRATED]: "calibrated",
-};
+/** A predictor kind's registry name (constant, roofline, aic, calibrated, ...). */
+export type PredictorKindName = string;
 
 /** The job's predictor configuration, completed, plus what it says about the model and the GPU. */
 export interface ResolvedPredictor {
@@ -69,9 +73,9 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
         ? PredictorKind.PREDICTOR_KIND_ROOFLINE
         : PredictorKind.PREDICTOR_KIND_CONSTANT
       : given.kind;
-  const kind = KIND_NAMES[kindValue];
-  if (kind === undefined)
-    throw new InvalidArgumentError(`${FIELD}.kind`, `unknown predictor kind ${String(given.kind)} (constant, roofline, aic or calibrated)`);
+  const entry = predictorEntryOf(kindValue);
+  if (entry === undefined) throw new InvalidArgumentError(`${FIELD}.kind`, `unknown predictor kind ${String(given.kind)} (${predictorNameList()})`);
+  const kind = entry.name;
 
   const tp = parallelism(given.parallelism?.tp, `${FIELD}.parallelism.tp`);
   const pp = parallelism(given.parallelism?.pp, `${FIELD}.parallelism.pp`);
@@ -91,7 +95,7 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
       const run = resolveRun(config, systemsDir ? { systemsDir } : {});
       Object.assign(out, { model: run.model, gpu: run.gpu, weightDtype: run.weightDtype, kvDtype: run.kvDtype });
     } else {
-      if (kind === "roofline" || kind === "aic") {
+      if (entry.needsModelAndGpu) {
         // resolveRun names the missing part (model or GPU).
         resolveRun(config, systemsDir ? { systemsDir } : {});
       }
@@ -105,10 +109,6 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
     }
     // Kind-specific checks (scale factors, overheads, calibrated coefficients, aic settings).
     describePredictor(config);
-    if (kind === "aic") {
-      if (!systemsDir) throw new InvalidArgumentError("config.database_path", "required for the aic predictor (an AIConfigurator systems directory)");
-      if (!config.backendVersion.trim()) throw new InvalidArgumentError("config.backend_version", "required for the aic predictor (e.g. 1.2.0rc5)");
-    }
   });
   if (out.weightDtype !== undefined) config.weightDtype = dtypeFromPrecision(out.weightDtype);
   if (out.kvDtype !== undefined) config.kvCacheDtype = dtypeFromPrecision(out.kvDtype);
