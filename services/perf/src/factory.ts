@@ -3,8 +3,8 @@ import type { CatalogModel, DescribePredictorResponse, ListCatalogResponse, Pred
 import { GPU_CATALOG, toGpuHardware } from "./catalog/gpus.js";
 import { kvBytesPerTokenPerGpu, MODEL_CATALOG, paramCount, toModelArchitecture, weightBytesPerGpu } from "./catalog/models.js";
 import { dtypeFromPrecision } from "./dtypes.js";
-import type { LocalPredictor, PredictorOptions } from "./predictors/entry.js";
-import { PREDICTORS, predictorInfo, requirePredictorEntry } from "./predictors/registry.js";
+import type { CatalogOptions, LocalPredictor, PredictorOptions } from "./predictors/entry.js";
+import { PREDICTORS, requirePredictorEntry } from "./predictors/registry.js";
 import type { ResolvedRun } from "./resolve.js";
 
 export { aicPredictorWith } from "./predictors/aic.js";
@@ -101,11 +101,11 @@ export function catalogModels(): CatalogModel[] {
  * Everything built in (ListCatalog): predictor kinds (all of the registry unless `kinds` narrows them),
  * models and GPUs.
  */
-export function listCatalog(kinds: readonly number[] = PREDICTORS.map((e) => e.kind)): ListCatalogResponse {
-  const entries = kinds.map((k) => requirePredictorEntry(k));
+export function listCatalog(kinds: readonly number[] = PREDICTORS.map((e) => e.kind), opts: CatalogOptions = {}): ListCatalogResponse {
+  const entries = kinds.map((k) => requirePredictorEntry(k).catalog(opts));
   return {
-    predictors: entries.map((e) => e.kind),
-    predictorInfo: entries.map(predictorInfo),
+    predictors: entries.map((e) => e.info.kind),
+    predictorInfo: entries.map((e) => e.info),
     models: catalogModels(),
     gpus: GPU_CATALOG.map((g) => ({ name: g.name, hardware: toGpuHardware(g) })),
   };

@@ -7,7 +7,7 @@ import { defaultEfficiency, defaultOverheads } from "../efficiency.js";
 import { buildPlan } from "../plan.js";
 import { describeRun, type ResolvedRun, resolveRun } from "../resolve.js";
 import { RooflineKernels } from "../roofline.js";
-import type { PredictorEntry, PredictorOptions } from "./entry.js";
+import { definePredictor, type PredictorEntry, type PredictorOptions } from "./entry.js";
 import { composeParams } from "./params.js";
 
 /** The AIC system (table directory) name: device_name, else the GPU's name. */
@@ -55,7 +55,7 @@ export function aicPredictorWith(
   return new ComposedPredictor(`${description.slice(0, -1)}; tables ${db.origin})`, kernels, params);
 }
 
-export const aicEntry: PredictorEntry = {
+export const aicEntry: PredictorEntry = definePredictor({
   name: "aic",
   kind: PredictorKind.PREDICTOR_KIND_AIC,
   aliases: ["aiconfigurator"],
@@ -68,4 +68,4 @@ export const aicEntry: PredictorEntry = {
     const run = resolveAic(config);
     return { description: aicDescription(config, run, config.backendVersion.trim()), run };
   },
-};
+});

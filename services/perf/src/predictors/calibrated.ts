@@ -1,10 +1,10 @@
 import { PredictorKind } from "@servesim/wire/predictor";
 import { CalibratedPredictor, validateCalibratedModel } from "../calibrated.js";
 import { describeRun, resolveRun } from "../resolve.js";
-import type { PredictorEntry } from "./entry.js";
+import { definePredictor, type PredictorEntry } from "./entry.js";
 import { composeParams, namesModelAndGpu, systemsDirOf } from "./params.js";
 
-export const calibratedEntry: PredictorEntry = {
+export const calibratedEntry: PredictorEntry = definePredictor({
   name: "calibrated",
   kind: PredictorKind.PREDICTOR_KIND_CALIBRATED,
   aliases: [],
@@ -19,4 +19,4 @@ export const calibratedEntry: PredictorEntry = {
     const run = resolveRun(config, systemsDirOf(config));
     return { description: `calibrated (${describeRun(run)})`, run };
   },
-};
+});

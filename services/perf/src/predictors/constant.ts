@@ -1,7 +1,7 @@
 import { PredictorKind } from "@servesim/wire/predictor";
 import { ConstantPredictor } from "../constant.js";
 import { describeRun, resolveRun } from "../resolve.js";
-import type { PredictorEntry } from "./entry.js";
+import { definePredictor, type PredictorEntry } from "./entry.js";
 import { namesModelAndGpu, positive, systemsDirOf } from "./params.js";
 
 function params(config: Parameters<PredictorEntry["build"]>[0]) {
@@ -13,7 +13,7 @@ function params(config: Parameters<PredictorEntry["build"]>[0]) {
   };
 }
 
-export const constantEntry: PredictorEntry = {
+export const constantEntry: PredictorEntry = definePredictor({
   name: "constant",
   kind: PredictorKind.PREDICTOR_KIND_CONSTANT,
   aliases: [],
@@ -27,4 +27,4 @@ export const constantEntry: PredictorEntry = {
     const run = resolveRun(config, systemsDirOf(config));
     return { description: `constant (${describeRun(run)})`, run };
   },
-};
+});

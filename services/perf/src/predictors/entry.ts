@@ -1,5 +1,5 @@
 import type { BatchPredictor, OpTime, SimBatch } from "@servesim/core";
-import type { PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
+import type { PredictorConfig, PredictorInfo, PredictorKind } from "@servesim/wire/predictor";
 import type { Efficiency, Overheads } from "../efficiency.js";
 import type { ResolvedRun } from "../resolve.js";
 
@@ -47,4 +47,30 @@ export interface PredictorEntry {
   build(config: PredictorConfig, opts: PredictorOptions): BatchPredictor | Promise<BatchPredictor>;
   /** Validates the configuration and describes it without building (DescribePredictor, job resolution). */
   describe(config: PredictorConfig): DescribedConfig;
+  /** What ListCatalog says about this kind. */
+  catalog(opts: CatalogOptions): PredictorCatalog;
+}
+
+/** Where a catalog may look (a replica's configured data). */
+export interface CatalogOptions {
+  /** An AIConfigurator systems directory. */
+  databasePath?: string;
+}
+
+/** One kind's part of ListCatalog. */
+export interface PredictorCatalog {
+  info: PredictorInfo;
+}
+
+/** An entry without its catalog method: `definePredictor` adds the default one (the entry's own facts). */
+export type PredictorDefinition = Omit<PredictorEntry, "catalog"> & Partial<Pick<PredictorEntry, "catalog">>;
+
+/** What ListCatalog says about an entry: kind, name, aliases, summary and requirements. */
+export function predictorInfo(e: Omit<PredictorEntry, "catalog">): PredictorInfo {
+  return { kind: e.kind, name: e.name, aliases: [...e.aliases], summary: e.summary, needsModelAndGpu: e.needsModelAndGpu, requires: e.requires };
+}
+
+/** A registry entry from its definition (the catalog defaults to the entry's own facts). */
+export function definePredictor(d: PredictorDefinition): PredictorEntry {
+  return { catalog: () => ({ info: predictorInfo(d) }), ...d };
 }

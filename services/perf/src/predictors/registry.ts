@@ -1,9 +1,12 @@
 import { InvalidArgumentError } from "@servesim/core";
-import type { PredictorInfo, PredictorKind } from "@servesim/wire/predictor";
+import type { PredictorKind } from "@servesim/wire/predictor";
 import { aicEntry } from "./aic.js";
 import { calibratedEntry } from "./calibrated.js";
 import { constantEntry } from "./constant.js";
 import type { PredictorEntry } from "./entry.js";
+
+export { predictorInfo } from "./entry.js";
+
 import { rooflineEntry } from "./roofline.js";
 
 /**
@@ -45,9 +48,4 @@ export function requirePredictorEntry(kind: PredictorKind, field = "config.kind"
 /** The entry a user spelling names (a kind name or an alias, case-insensitive), or undefined. */
 export function predictorByName(name: string): PredictorEntry | undefined {
   return BY_NAME.get(name.trim().toLowerCase());
-}
-
-/** What ListCatalog says about a kind. */
-export function predictorInfo(e: PredictorEntry): PredictorInfo {
-  return { kind: e.kind, name: e.name, aliases: [...e.aliases], summary: e.summary, needsModelAndGpu: e.needsModelAndGpu, requires: e.requires };
 }

@@ -4,7 +4,7 @@ import { defaultEfficiency, defaultOverheads } from "../efficiency.js";
 import { buildPlan } from "../plan.js";
 import { describeRun, resolveRun } from "../resolve.js";
 import { RooflineKernels } from "../roofline.js";
-import type { PredictorEntry, PredictorOptions } from "./entry.js";
+import { definePredictor, type PredictorEntry, type PredictorOptions } from "./entry.js";
 import { composeParams, systemsDirOf } from "./params.js";
 
 function rooflinePredictor(config: PredictorConfig, opts: PredictorOptions): ComposedPredictor {
@@ -15,7 +15,7 @@ function rooflinePredictor(config: PredictorConfig, opts: PredictorOptions): Com
   return new ComposedPredictor(`roofline (${describeRun(run)})`, kernels, params);
 }
 
-export const rooflineEntry: PredictorEntry = {
+export const rooflineEntry: PredictorEntry = definePredictor({
   name: "roofline",
   kind: PredictorKind.PREDICTOR_KIND_ROOFLINE,
   aliases: [],
@@ -28,4 +28,4 @@ export const rooflineEntry: PredictorEntry = {
     const run = resolveRun(config, systemsDirOf(config));
     return { description: `roofline (${describeRun(run)})`, run };
   },
-};
+});
