@@ -1,11 +1,13 @@
 import type { BatchPredictor, SimBatch } from "@servesim/core";
 import type { CatalogModel, DescribePredictorResponse, ListCatalogResponse, PredictorConfig } from "@servesim/wire/predictor";
+import { listTableSets } from "./aic/database.js";
 import { GPU_CATALOG, toGpuHardware } from "./catalog/gpus.js";
-import { kvBytesPerTokenPerGpu, MODEL_CATALOG, paramCount, toModelArchitecture, weightBytesPerGpu } from "./catalog/models.js";
+import { MODEL_CATALOG, paramCount, toModelArchitecture } from "./catalog/models.js";
 import { dtypeFromPrecision } from "./dtypes.js";
+import { kvBytesPerTokenPerRank, type WeightLayout, weightBytesPerRank } from "./memory.js";
 import type { CatalogOptions, LocalPredictor, PredictorOptions } from "./predictors/entry.js";
 import { PREDICTORS, requirePredictorEntry } from "./predictors/registry.js";
-import type { ResolvedRun } from "./resolve.js";
+import { describeParallelism, type ResolvedRun, runPrecisions } from "./resolve.js";
 
 export { aicPredictorWith } from "./predictors/aic.js";
 export type { LocalPredictor, PredictorOptions } from "./predictors/entry.js";
@@ -34,6 +36,11 @@ export async function predictDecodeRun(predictor: BatchPredictor, pastKv: ArrayL
   return out;
 }
 
+/** How a resolved run's weights spread over its GPUs (memory accounting). */
+export function weightLayout(run: ResolvedRun): WeightLayout {
+  return { attentionDp: run.attentionDp, precisions: run.precisions, uniform: run.uniformWeights };
+}
+
 const NO_RUN_FACTS: Omit<DescribePredictorResponse, "description"> = {
   model: undefined,
   gpu: undefined,
@@ -53,19 +60,34 @@ const NO_RUN_FACTS: Omit<DescribePredictorResponse, "description"> = {
 export function describePredictor(config: PredictorConfig, built?: BatchPredictor): DescribePredictorResponse {
   const described = requirePredictorEntry(config.kind).describe(config);
   const facts = described.run ? resolvedRunFacts(described.run) : NO_RUN_FACTS;
-  return { description: built?.description ?? described.description, ...facts };
+  const out: DescribePredictorResponse = { description: built?.description ?? described.description, ...facts };
+  if (out.details) {
+    if (described.tableVersion) out.details.tableVersion = described.tableVersion;
+    if (described.notes) out.details.notes.push(...described.notes);
+    const coverage = (built as { coverageNotes?: () => string[] } | undefined)?.coverageNotes?.();
+    if (coverage) out.details.notes.push(...coverage);
+  }
+  return out;
 }
 
 /** What DescribePredictor reports about a resolved model, GPU and parallelism (all but the description). */
 export function resolvedRunFacts(run: ResolvedRun): Omit<DescribePredictorResponse, "description"> {
+  const layout = weightLayout(run);
   return {
     model: toModelArchitecture(run.model),
     gpu: toGpuHardware(run.gpu),
     paramCount: paramCount(run.model),
-    weightBytesPerGpu: weightBytesPerGpu(run.model, run.weightDtype, run.tp, run.pp),
-    kvBytesPerTokenPerGpu: kvBytesPerTokenPerGpu(run.model, run.kvDtype, run.tp, run.pp),
+    weightBytesPerGpu: weightBytesPerRank(run.model, run.weightDtype, run.tp, run.pp, layout),
+    kvBytesPerTokenPerGpu: kvBytesPerTokenPerRank(run.model, run.kvDtype, run.tp, run.pp, layout),
     weightDtype: dtypeFromPrecision(run.weightDtype),
     kvCacheDtype: dtypeFromPrecision(run.kvDtype),
+    details: {
+      tableVersion: "",
+      opPrecisions: runPrecisions(run),
+      moeCommunication: run.moe?.communication ?? "",
+      parallelism: describeParallelism(run),
+      notes: [...run.notes],
+    },
   };
 }
 
@@ -80,8 +102,8 @@ export function catalogModels(): CatalogModel[] {
       aliases: [...e.aliases],
       architecture,
       paramCount: params,
-      defaultWeightDtype: dtypeFromPrecision("bf16"),
-      defaultKvCacheDtype: dtypeFromPrecision("bf16"),
+      defaultWeightDtype: dtypeFromPrecision(e.native?.weight ?? "bf16"),
+      defaultKvCacheDtype: dtypeFromPrecision(e.native?.kv ?? "bf16"),
     });
     for (const q of e.quantizedAliases.filter((a) => a.id.includes("/"))) {
       models.push({
@@ -108,5 +130,8 @@ export function listCatalog(kinds: readonly number[] = PREDICTORS.map((e) => e.k
     predictorInfo: entries.map((e) => e.info),
     models: catalogModels(),
     gpus: GPU_CATALOG.map((g) => ({ name: g.name, hardware: toGpuHardware(g) })),
+    tableSets: entries.flatMap((e) => e.tableSets ?? []),
   };
 }
+
+export { listTableSets };

@@ -7,6 +7,7 @@ import {
   precisionFromDType,
   predictorEntryOf,
   predictorNameList,
+  type ResolvedRun,
   resolveGpu,
   resolveModel,
   resolveRun,
@@ -32,6 +33,8 @@ export interface ResolvedPredictor {
   /** Known when a model is. */
   weightDtype?: Precision;
   kvDtype?: Precision;
+  /** The resolved model, GPU, parallelism and precisions, when the job names a model and a GPU. */
+  run?: ResolvedRun;
 }
 
 const FIELD = "spec.predictor";
@@ -83,7 +86,13 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
   if (pp > 1) {
     throw new InvalidArgumentError(`${FIELD}.parallelism.pp`, `pipeline parallelism (PP ${pp}) is not supported in v1; use PP 1`);
   }
-  const config: PredictorConfig = { ...given, kind: kindValue, parallelism: { tp, pp, ep } };
+  if (given.parallelism?.attentionDp === true) {
+    throw new InvalidArgumentError(
+      `${FIELD}.parallelism.attention_dp`,
+      "the engine does not schedule attention-DP ranks yet: price attention-DP batches with the predictor (Predict, PredictStream) or run without attention DP",
+    );
+  }
+  const config: PredictorConfig = { ...given, kind: kindValue, parallelism: { ...given.parallelism, tp, pp, ep } };
   const rename = underPredictor(FIELD);
   const systemsDir = config.databasePath.trim() || undefined;
   const out: ResolvedPredictor = { config, kind, modelName: null, tp, pp, ep };
@@ -93,7 +102,7 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
   withFieldPath(rename, () => {
     if (hasModel(config) && hasGpu(config)) {
       const run = resolveRun(config, systemsDir ? { systemsDir } : {});
-      Object.assign(out, { model: run.model, gpu: run.gpu, weightDtype: run.weightDtype, kvDtype: run.kvDtype });
+      Object.assign(out, { model: run.model, gpu: run.gpu, weightDtype: run.weightDtype, kvDtype: run.kvDtype, run });
     } else {
       if (entry.needsModelAndGpu) {
         // resolveRun names the missing part (model or GPU).

@@ -27,6 +27,12 @@ export function gemmTableDtype(p: Precision): string | undefined {
       return "bfloat16";
     case "fp8":
       return "fp8";
+    case "fp8_block":
+      return "fp8_block";
+    case "nvfp4":
+      return "nvfp4";
+    case "int4":
+      return "int4_wo";
     default:
       return undefined;
   }

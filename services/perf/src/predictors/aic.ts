@@ -1,14 +1,19 @@
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { InvalidArgumentError } from "@servesim/core";
 import { type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
-import { type AicDatabase, openAicDatabase } from "../aic/database.js";
+import { type AicDatabase, listTableSets, openAicDatabase, tableVersions } from "../aic/database.js";
 import { AicKernels } from "../aic/kernels.js";
+import { nearestVersion, newestVersion } from "../aic/versions.js";
+import { gpuFromYaml } from "../catalog/gpus.js";
 import { ComposedPredictor } from "../compose.js";
 import { defaultEfficiency, defaultOverheads } from "../efficiency.js";
-import { buildPlan } from "../plan.js";
+import { buildPlan, type PlanScope } from "../plan.js";
 import { describeRun, type ResolvedRun, resolveRun } from "../resolve.js";
 import { RooflineKernels } from "../roofline.js";
-import { definePredictor, type PredictorEntry, type PredictorOptions } from "./entry.js";
+import { definePredictor, type PredictorEntry, type PredictorOptions, predictorInfo } from "./entry.js";
 import { composeParams } from "./params.js";
+import { composeExtras, stageScopes } from "./roofline.js";
 
 /** The AIC system (table directory) name: device_name, else the GPU's name. */
 function aicDevice(config: PredictorConfig, run: ResolvedRun): string {
@@ -24,16 +29,56 @@ function aicDescription(config: PredictorConfig, run: ResolvedRun, version: stri
 function resolveAic(config: PredictorConfig): ResolvedRun {
   const dir = config.databasePath.trim();
   if (!dir) throw new InvalidArgumentError("config.database_path", "required for the aic predictor (an AIConfigurator systems directory)");
-  if (!config.backendVersion.trim()) throw new InvalidArgumentError("config.backend_version", "required for the aic predictor (e.g. 1.2.0rc5)");
   if (!config.deviceName.trim() && !config.gpu?.name?.trim()) {
     throw new InvalidArgumentError("config.device_name", "required for the aic predictor (the AIC system name, e.g. h100_sxm)");
   }
   return resolveRun(config, { systemsDir: dir });
 }
 
+const isDir = (p: string): boolean => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The table version a configuration prices with: backend_version, else the system's newest; with
+ * nearest_table_version, a version without tables maps to the nearest one that has them. Reads directory
+ * names only. Returns undefined when the systems directory cannot tell (opening the tables then reports why).
+ */
+export function tableVersionFor(config: PredictorConfig, device: string): { version: string; note?: string } | undefined {
+  const dir = config.databasePath.trim();
+  const wanted = config.backendVersion.trim();
+  const yaml = join(dir, `${device}.yaml`);
+  if (!existsSync(yaml)) return wanted ? { version: wanted } : undefined;
+  let dataRoot: string;
+  try {
+    dataRoot = join(dir, gpuFromYaml(yaml).dataDir ?? join("data", device));
+  } catch {
+    return wanted ? { version: wanted } : undefined;
+  }
+  const available = isDir(dataRoot) ? tableVersions(dataRoot) : [];
+  if (!wanted) {
+    const newest = newestVersion(available);
+    return newest ? { version: newest, note: `backend_version unset: the newest tables of ${device} (${newest})` } : undefined;
+  }
+  if (available.includes(wanted) || config.nearestTableVersion !== true) return { version: wanted };
+  const near = nearestVersion(wanted, available);
+  if (!near) return { version: wanted };
+  return { version: near, note: `table version ${near} (${device} has no trtllm ${wanted} tables; the nearest version)` };
+}
+
 async function aicPredictor(config: PredictorConfig, opts: PredictorOptions): Promise<ComposedPredictor> {
   const run = resolveAic(config);
-  const db = await openAicDatabase(config.databasePath.trim(), aicDevice(config, run), config.backendVersion.trim(), { moe: run.model.family === "moe" });
+  const device = aicDevice(config, run);
+  const version = tableVersionFor(config, device)?.version ?? config.backendVersion.trim();
+  const db = await openAicDatabase(config.databasePath.trim(), device, version, {
+    moe: run.model.family === "moe",
+    mla: run.model.attention === "mla",
+    nccl: run.moe !== null && run.moe.communication !== "allreduce",
+  });
   return aicPredictorWith(config, db, opts, run);
 }
 
@@ -46,26 +91,47 @@ export function aicPredictorWith(
   db: AicDatabase,
   opts: PredictorOptions = {},
   run: ResolvedRun = resolveRun(config),
-): ComposedPredictor {
-  const plan = buildPlan(run);
-  const fallback = new RooflineKernels(plan, opts.efficiency ?? defaultEfficiency(run.gpu));
-  const kernels = new AicKernels(plan, db, fallback);
+): ComposedPredictor & { coverageNotes(): string[] } {
+  const eff = opts.efficiency ?? defaultEfficiency(run.gpu);
+  const kernelsFor = (scope: PlanScope = {}): AicKernels => {
+    const plan = buildPlan(run, scope);
+    return new AicKernels(plan, db, new RooflineKernels(plan, eff));
+  };
+  const kernels = kernelsFor();
   const params = composeParams(config, opts.overheads ?? defaultOverheads(run.gpu, "aic"));
-  const description = aicDescription(config, run, config.backendVersion.trim() || "?");
-  return new ComposedPredictor(`${description.slice(0, -1)}; tables ${db.origin})`, kernels, params);
+  const version = db.version || config.backendVersion.trim() || "?";
+  const description = aicDescription(config, run, version);
+  const predictor = new ComposedPredictor(
+    `${description.slice(0, -1)}; tables ${db.origin})`,
+    kernels,
+    params,
+    composeExtras(run, kernelsFor, () => stageScopes(run).map(kernelsFor)),
+  );
+  return Object.assign(predictor, { coverageNotes: () => kernels.coverageNotes() });
 }
 
-export const aicEntry: PredictorEntry = definePredictor({
+const definition = {
   name: "aic",
   kind: PredictorKind.PREDICTOR_KIND_AIC,
   aliases: ["aiconfigurator"],
   summary: "AIConfigurator's measured per-kernel tables from a systems directory, interpolated",
-  requires: "model, GPU, an AIC systems directory, a table version",
+  requires: "model, GPU, an AIC systems directory (tables: backend_version, else the newest)",
   needsModelAndGpu: true,
   build: aicPredictor,
-  describe(config) {
+  describe(config: PredictorConfig) {
     composeParams(config);
     const run = resolveAic(config);
-    return { description: aicDescription(config, run, config.backendVersion.trim()), run };
+    const t = tableVersionFor(config, aicDevice(config, run));
+    const version = t?.version ?? config.backendVersion.trim();
+    return { description: aicDescription(config, run, version), run, tableVersion: version, ...(t?.note ? { notes: [t.note] } : {}) };
+  },
+} satisfies Omit<PredictorEntry, "catalog">;
+
+export const aicEntry: PredictorEntry = definePredictor({
+  ...definition,
+  catalog(opts) {
+    const info = predictorInfo(definition);
+    if (!opts.databasePath) return { info };
+    return { info, tableSets: listTableSets(opts.databasePath) };
   },
 });

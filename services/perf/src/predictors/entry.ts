@@ -1,5 +1,5 @@
 import type { BatchPredictor, OpTime, SimBatch } from "@servesim/core";
-import type { PredictorConfig, PredictorInfo, PredictorKind } from "@servesim/wire/predictor";
+import type { PredictorConfig, PredictorInfo, PredictorKind, TableSet } from "@servesim/wire/predictor";
 import type { Efficiency, Overheads } from "../efficiency.js";
 import type { ResolvedRun } from "../resolve.js";
 
@@ -24,6 +24,10 @@ export interface DescribedConfig {
   description: string;
   /** The resolved model, GPU and parallelism, when the configuration names a model and a GPU. */
   run?: ResolvedRun;
+  /** aic: the table version the predictor prices with. */
+  tableVersion?: string;
+  /** Kind-specific remarks (e.g. "backend_version 1.2.0rc6 has no tables: using 1.2.0rc5"). */
+  notes?: string[];
 }
 
 /**
@@ -60,6 +64,8 @@ export interface CatalogOptions {
 /** One kind's part of ListCatalog. */
 export interface PredictorCatalog {
   info: PredictorInfo;
+  /** aic: the table sets of CatalogOptions.databasePath. */
+  tableSets?: TableSet[];
 }
 
 /** An entry without its catalog method: `definePredictor` adds the default one (the entry's own facts). */
