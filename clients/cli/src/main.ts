@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { normalizeArgv } from "./argv.js";
 import { calibrateCommand } from "./commands/calibrate.js";
+import { catalogCommand } from "./commands/catalog.js";
 import { healthCommand } from "./commands/health.js";
 import { prepareDatasetCommand } from "./commands/prepareDataset.js";
 import { serveCommand } from "./commands/serve.js";
@@ -16,7 +17,7 @@ const program = new Command("servesim")
   .showHelpAfterError()
   .enablePositionalOptions();
 
-for (const command of [serveCommand(), throughputCommand(), prepareDatasetCommand(), healthCommand(), calibrateCommand(), validateCommand()])
+for (const command of [serveCommand(), throughputCommand(), prepareDatasetCommand(), healthCommand(), calibrateCommand(), validateCommand(), catalogCommand()])
   program.addCommand(command);
 
 await program.parseAsync(normalizeArgv(process.argv));

@@ -56,9 +56,10 @@ export function createPredictorService(opts: PredictorServiceOptions): ServiceRe
 
     predictStream: streams.handler,
 
-    listCatalog: unaryHandler("ListCatalog", logger, async (_req: ListCatalogRequest): Promise<ListCatalogResponse> => {
+    listCatalog: unaryHandler("ListCatalog", logger, async (req: ListCatalogRequest): Promise<ListCatalogResponse> => {
       kinds ??= availableKinds(build);
-      return listCatalog(await kinds);
+      const databasePath = req.databasePath?.trim();
+      return listCatalog(await kinds, databasePath ? { databasePath } : {});
     }),
 
     describePredictor: unaryHandler("DescribePredictor", logger, async (req: DescribePredictorRequest): Promise<DescribePredictorResponse> => {

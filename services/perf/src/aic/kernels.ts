@@ -7,7 +7,6 @@ import type { MoeDistribution } from "../resolve.js";
 import type { RooflineKernels, TokenPart } from "../roofline.js";
 import {
   allReduceBytes,
-  allReduceSolMs,
   ctxAttnSolMs,
   flopRate,
   gatherBytes,
