@@ -155,7 +155,10 @@ export function splitByRank(batch: SimBatch, ranks: number): SimBatch[] {
   for (let i = 0; i < end; i++) {
     const rank = r[i]!;
     if (!Number.isInteger(rank) || rank < 0 || rank >= ranks) {
-      throw new InvalidArgumentError(`batch.attention_dp_rank[${i}]`, `must be an integer in [0, ${ranks}) (the attention-DP ranks are the TP size ${ranks})`);
+      throw new InvalidArgumentError(
+        `batch.facts.attention_dp_rank[${i}]`,
+        `must be an integer in [0, ${ranks}) (the attention-DP ranks are the TP size ${ranks})`,
+      );
     }
     const o = out[rank]!;
     if (i < batch.numContext) {

@@ -511,4 +511,3 @@ export class AicKernels implements KernelModel {
     return notes;
   }
 }
-

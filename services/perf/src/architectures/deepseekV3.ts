@@ -38,8 +38,8 @@ export function deepseekSpec(f: ArchitectureFields, c: FieldChecks): ModelSpec {
     qkNorm: false,
     denseLayers,
     sharedIntermediate: f.sharedIntermediate || shared * experts.moeIntermediate,
-    // DeepSeek-V3's noaux_tc routing adds a per-expert score-correction bias.
-    routerBias: f.extra["topk_method"] === "noaux_tc",
+    // DeepSeek-V3's noaux_tc routing (the default when the config does not say) adds a per-expert score-correction bias.
+    routerBias: f.extra["topk_method"] === undefined || f.extra["topk_method"] === "noaux_tc",
     mtpLayers: f.mtpLayers,
   };
 }

@@ -25,11 +25,12 @@ export const minimaxM2Architecture: ArchitectureEntry = {
       ...experts,
       intermediate: experts.moeIntermediate,
       qkvBias: f.attentionBias,
+      // The M2 family's defaults when the config does not say (an inline architecture): per-layer q/k norm, routing bias.
       qkNorm: f.extra["use_qk_norm"] !== false,
-      qkNormPerLayer: f.extra["qk_norm_type"] === "per_layer",
+      qkNormPerLayer: (f.extra["qk_norm_type"] ?? "per_layer") === "per_layer",
       denseLayers: 0,
       sharedIntermediate: f.sharedIntermediate,
-      routerBias: f.extra["use_routing_bias"] === true,
+      routerBias: f.extra["use_routing_bias"] !== false,
       mtpLayers: f.mtpLayers || mtpModules * mtpDepth,
     };
   },

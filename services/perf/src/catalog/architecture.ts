@@ -313,7 +313,11 @@ export function hfQuantConfigPath(configFile: string): string | undefined {
  */
 export function loadHfConfig(path: string): HfModel {
   let file = path;
-  let name = basename(path).replace(/\.json$/, "");
+  // "<org>--<model>_config.json" (a Hugging Face cache's naming) is "<org>/<model>".
+  let name = basename(path)
+    .replace(/\.json$/, "")
+    .replace(/_config$/, "")
+    .replace(/^([^/]+?)--/, "$1/");
   try {
     if (statSync(path).isDirectory()) file = join(path, "config.json");
     else if (basename(path) === "config.json") name = basename(dirname(path));
