@@ -81,6 +81,18 @@ class PredictorServiceTest(support.LiveServiceTestCase):
         for fn in (predictor_config, job_spec):
             self.assertIn(choices, " ".join(fn.__doc__.split()), fn.__name__)
 
+    def test_moe_model_with_attention_dp(self):
+        config = predictor_config("roofline", model="nvidia/DeepSeek-R1-0528-FP4", gpu="b200_sxm", tp=8, ep=8, attention_dp=True)
+        d = self.client.describe_predictor(config)
+        self.assertEqual(d.details.parallelism, "TP8 ADP8 EP8")
+        self.assertEqual(d.details.moe_communication, "allgather")
+        self.assertEqual(d.kv_bytes_per_token_per_gpu, 61 * 576)
+        batch = sim_batch([context_entry(512), generation_entry(900), generation_entry(40)])
+        batch.facts.attention_dp_rank.extend([0, 3, 7])
+        self.assertGreater(self.client.predict(config, batch).time_ms, 0)
+        balanced = predictor_config("roofline", model="deepseek-r1", gpu="b200_sxm", tp=8, ep=8, moe_distribution="balanced", eplb=True)
+        self.assertEqual(balanced.moe.distribution, "balanced")
+
     def test_describe(self):
         d = self.client.describe_predictor(predictor_config("roofline", model="llama-3.1-8b", gpu="h100_sxm"))
         self.assertEqual(d.description, "roofline (h100_sxm, Llama-3.1-8B, TP1, bf16)")

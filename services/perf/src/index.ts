@@ -1,5 +1,5 @@
 export { CALIBRATION_FEATURES, type CalibrationFit, calibratedCoefficients, calibratedModel, fitCalibration } from "./calibrated.js";
-export { type HfModel, loadHfConfig } from "./catalog/architecture.js";
+export { type HfModel, loadHfConfig, toInlineArchitecture } from "./catalog/architecture.js";
 export { GPU_CATALOG, type GpuSpec, lookupGpu, toGpuHardware } from "./catalog/gpus.js";
 export { lookupModel, MODEL_CATALOG, type ModelSpec, paramCount, toModelArchitecture } from "./catalog/models.js";
 export { ConstantPredictor } from "./constant.js";
