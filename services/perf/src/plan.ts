@@ -182,8 +182,8 @@ export function buildPlan(run: ResolvedRun, scope: PlanScope = {}): OpPlan {
     gemms.push({ op: "proj_gemm", n: h, k: heads * v, dtype: q.o, scale: L, quantizeInput: quantize(q.o), module: "mla" });
     if (m.dsa) {
       const { indexHeads: ih, indexHeadDim: id } = m.dsa;
-      gemms.push({ op: "indexer_q_gemm", n: ih * id, k: qr > 0 ? qr : h, dtype: q.qkv, scale: L });
-      gemms.push({ op: "indexer_k_gemm", n: id + ih, k: h, dtype: q.qkv, scale: L });
+      gemms.push({ op: "indexer_q_gemm", n: ih * id, k: qr > 0 ? qr : h, dtype: q.qkv, scale: L, module: "mla" });
+      gemms.push({ op: "indexer_k_gemm", n: id + ih, k: h, dtype: q.qkv, scale: L, module: "mla" });
     }
     memoryOps.push({ op: "mla_norms", bytesPerToken: (qr + kr) * 2 * 2, scale: L });
     const moduleGemm = q.qkv === q.o && (q.qkv === "bf16" || q.qkv === "fp8_block" || q.qkv === "nvfp4") ? q.qkv : null;

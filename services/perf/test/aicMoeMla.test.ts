@@ -88,6 +88,25 @@ describe.skipIf(!present)("AIC MLA, MoE and NCCL tables (b200_sxm)", () => {
     expect(op(p, makeBatch([gen(10)]), "mla_fused_a_gemm").source).not.toBe("roofline-fallback");
   });
 
+  it("GLM-5 (DSA): the sparse-attention module tables of its architecture, indexer included", async () => {
+    const p = await aic({ model: { name: "nvidia/GLM-5-NVFP4" }, parallelism: { tp: 8, pp: 1, ep: 8 } });
+    const g = op(p, makeBatch(Array.from({ length: 32 }, () => gen(2048))), "generation_attention");
+    expect(g.source).toBe("table");
+    expect(g.ms / 78).toBeCloseTo(
+      await raw("b200_sxm/sparse_attention/trtllm/1.3.0rc20/dsa_generation_module_perf.parquet", {
+        architecture: "GlmMoeDsaForCausalLM",
+        gemm_type: "bfloat16",
+        kv_cache_dtype: "fp8",
+        num_heads: 8,
+        batch_size: 32,
+        step: 2048,
+      }),
+      9,
+    );
+    const ops = p.breakdown(makeBatch([gen(10)])).map((o) => o.op);
+    expect(ops).not.toContain("indexer_q_gemm");
+  });
+
   it("NVFP4 MoE: the low-latency kernel's grid up to 128 tokens, the default grid above; num_tokens over all EP ranks", async () => {
     const p = await aic({ model: { name: "nvidia/DeepSeek-R1-0528-FP4" }, parallelism: { tp: 8, pp: 1, ep: 8 } });
     const moe = "b200_sxm/moe/trtllm/1.3.0rc20/moe_perf.parquet";

@@ -28,6 +28,8 @@ interface Tables {
   mlaGenerationModule?: AttentionTable;
   mlaBmm?: MlaBmmTable;
   nccl?: NcclTables;
+  dsaContextModule?: ReadonlyMap<string, AttentionTable>;
+  dsaGenerationModule?: ReadonlyMap<string, AttentionTable>;
 }
 
 /** Indexed AIC tables of one system and backend version; any table may be absent. */
@@ -45,6 +47,9 @@ export class AicDatabase {
   readonly mlaGenerationModule?: AttentionTable;
   readonly mlaBmm?: MlaBmmTable;
   readonly nccl?: NcclTables;
+  /** DeepSeek-sparse-attention blocks (indexer included) by architecture class (GlmMoeDsaForCausalLM, DeepseekV32ForCausalLM). */
+  readonly dsaContextModule?: ReadonlyMap<string, AttentionTable>;
+  readonly dsaGenerationModule?: ReadonlyMap<string, AttentionTable>;
   /** Where the tables came from (file paths, or "memory"). */
   readonly origin: string;
   /** Tables that were looked for and not found (paths). */
@@ -208,6 +213,34 @@ function averageDuplicates(rows: AttentionRow[]): AttentionRow[] {
     } else byKey.set(key, { row: r, sum: r.latency, n: 1 });
   }
   return [...byKey.values()].map((v) => ({ ...v.row, latency: v.sum / v.n }));
+}
+
+/**
+ * DSA module tables (dsa_context_module, dsa_generation_module): one table per architecture class, keyed
+ * like the MLA module tables. Context rows with a cached-prefix probe (step > 0) are left out.
+ */
+async function loadDsaModule(path: string, kind: "context" | "generation"): Promise<ReadonlyMap<string, AttentionTable>> {
+  const c = await readParquetColumns(path, ["architecture", "gemm_type", "kv_cache_dtype", "num_heads", "batch_size", "isl", "step", "latency"]);
+  const byArch = new Map<string, AttentionRow[]>();
+  for (let i = 0; i < c["batch_size"]!.length; i++) {
+    const step = num(c["step"]![i]);
+    if (kind === "context" && step !== 0) continue;
+    const arch = str(c["architecture"]![i]);
+    let rows = byArch.get(arch);
+    if (!rows) byArch.set(arch, (rows = []));
+    rows.push(
+      mlaRow(
+        num(c["batch_size"]![i]),
+        num(c["isl"]![i]),
+        step,
+        num(c["num_heads"]![i]),
+        str(c["gemm_type"]![i]),
+        str(c["kv_cache_dtype"]![i]),
+        num(c["latency"]![i]),
+      ),
+    );
+  }
+  return new Map([...byArch].map(([arch, rows]) => [arch, new AttentionTable(averageDuplicates(rows), kind)]));
 }
 
 async function loadMlaBmm(path: string): Promise<MlaBmmTable> {
@@ -375,6 +408,8 @@ export interface OpenOptions {
   moe?: boolean;
   mla?: boolean;
   nccl?: boolean;
+  /** DeepSeek sparse attention module tables. */
+  dsa?: boolean;
 }
 
 /**
@@ -406,10 +441,13 @@ export async function openAicDatabase(systemsDir: string, device: string, versio
     mlaGenerationModule: tablePath("mla", "mla_generation_module_perf.parquet"),
     mlaBmm: tablePath("mla_bmm", "mla_bmm_perf.parquet"),
     nccl: ncclVersion ? join(dataRoot, "comm", "nccl", ncclVersion, "nccl_perf.parquet") : join(dataRoot, "comm", "nccl", "(none)", "nccl_perf.parquet"),
+    dsaContextModule: tablePath("sparse_attention", "dsa_context_module_perf.parquet"),
+    dsaGenerationModule: tablePath("sparse_attention", "dsa_generation_module_perf.parquet"),
   };
   const wantedKeys = new Set<keyof typeof files>(["gemm", "contextAttention", "generationAttention", "allReduce"]);
   if (opts.moe) wantedKeys.add("moe");
   if (opts.mla) for (const k of ["mlaContext", "mlaGeneration", "mlaContextModule", "mlaGenerationModule", "mlaBmm"] as const) wantedKeys.add(k);
+  if (opts.dsa) for (const k of ["dsaContextModule", "dsaGenerationModule"] as const) wantedKeys.add(k);
   if (opts.nccl) wantedKeys.add("nccl");
   const present = (p: string): boolean => existsSync(p);
   const wanted = [...wantedKeys].map((k) => [k, files[k]] as const);
@@ -424,20 +462,35 @@ export async function openAicDatabase(systemsDir: string, device: string, versio
   }
   const load = <T>(k: keyof typeof files, loader: (p: string) => Promise<T>): Promise<T | undefined> =>
     wantedKeys.has(k) && present(files[k]) ? cachedLoad(files[k], loader) : Promise.resolve(undefined);
-  const [gemm, contextAttention, generationAttention, moe, allReduce, mlaContext, mlaGeneration, mlaContextModule, mlaGenerationModule, mlaBmm, nccl] =
-    await Promise.all([
-      load("gemm", loadGemm),
-      load("contextAttention", (p) => loadAttention(p, "context")),
-      load("generationAttention", (p) => loadAttention(p, "generation")),
-      load("moe", loadMoe),
-      load("allReduce", loadAllReduce),
-      load("mlaContext", (p) => loadMlaKernel(p, "context")),
-      load("mlaGeneration", (p) => loadMlaKernel(p, "generation")),
-      load("mlaContextModule", (p) => loadMlaModule(p, "context")),
-      load("mlaGenerationModule", (p) => loadMlaModule(p, "generation")),
-      load("mlaBmm", loadMlaBmm),
-      load("nccl", loadNccl),
-    ]);
+  const [
+    gemm,
+    contextAttention,
+    generationAttention,
+    moe,
+    allReduce,
+    mlaContext,
+    mlaGeneration,
+    mlaContextModule,
+    mlaGenerationModule,
+    mlaBmm,
+    nccl,
+    dsaCtx,
+    dsaGen,
+  ] = await Promise.all([
+    load("gemm", loadGemm),
+    load("contextAttention", (p) => loadAttention(p, "context")),
+    load("generationAttention", (p) => loadAttention(p, "generation")),
+    load("moe", loadMoe),
+    load("allReduce", loadAllReduce),
+    load("mlaContext", (p) => loadMlaKernel(p, "context")),
+    load("mlaGeneration", (p) => loadMlaKernel(p, "generation")),
+    load("mlaContextModule", (p) => loadMlaModule(p, "context")),
+    load("mlaGenerationModule", (p) => loadMlaModule(p, "generation")),
+    load("mlaBmm", loadMlaBmm),
+    load("nccl", loadNccl),
+    load("dsaContextModule", (p) => loadDsaModule(p, "context")),
+    load("dsaGenerationModule", (p) => loadDsaModule(p, "generation")),
+  ]);
   const t: Tables = {};
   if (gemm) t.gemm = gemm;
   if (contextAttention) t.contextAttention = contextAttention;
@@ -450,5 +503,7 @@ export async function openAicDatabase(systemsDir: string, device: string, versio
   if (mlaGenerationModule) t.mlaGenerationModule = mlaGenerationModule;
   if (mlaBmm) t.mlaBmm = mlaBmm;
   if (nccl) t.nccl = nccl;
+  if (dsaCtx) t.dsaContextModule = dsaCtx;
+  if (dsaGen) t.dsaGenerationModule = dsaGen;
   return new AicDatabase(t, join(dataRoot, "*", "trtllm", v), missing, v);
 }

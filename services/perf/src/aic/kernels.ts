@@ -63,6 +63,20 @@ function deepseekV3Geometry(plan: OpPlan, g: AttentionGroup): boolean {
   );
 }
 
+/** The geometries the DSA module tables were collected with, by architecture class. */
+const DSA_TABLE_GEOMETRY: Readonly<Record<string, (plan: OpPlan, g: AttentionGroup) => boolean>> = {
+  // zai-org/GLM-5: hidden 6144, q_lora 2048, kv_lora 512, nope 192, rope 64, v 256, indexer 32 × 128.
+  GlmMoeDsaForCausalLM: (plan, g) => {
+    const a = g.mla!;
+    return plan.hidden === 6144 && a.qLoraRank === 2048 && a.kvLoraRank === 512 && a.qkNopeHeadDim === 192 && a.vHeadDim === 256 && a.dsa?.indexHeads === 32;
+  },
+  // deepseek-ai/DeepSeek-V3.2: DeepSeek-V3's attention plus a 64 × 128 indexer.
+  DeepseekV32ForCausalLM: (plan, g) => {
+    const a = g.mla!;
+    return plan.hidden === 7168 && a.qLoraRank === 1536 && a.kvLoraRank === 512 && a.qkNopeHeadDim === 128 && a.vHeadDim === 128 && a.dsa?.indexHeads === 64;
+  },
+};
+
 /** How one attention group is priced from the tables. */
 interface GroupViews {
   ctx?: AttentionView;
@@ -153,6 +167,15 @@ export class AicKernels implements KernelModel {
           mlaGenBytes(b, s - 1, h, a.kvLoraRank, a.qkRopeHeadDim, kvDtype) / gpu.memBw,
         );
       const kv = tableDtype(kvDtype);
+      if (a.dsa) {
+        // The DSA module tables measure the sparse block (indexer included) of their architecture's geometry.
+        const arch = this.plan.model.architecture;
+        const gemmType = a.moduleGemm === "bf16" ? "bfloat16" : a.moduleGemm;
+        const ctx = gemmType ? db.dsaContextModule?.get(arch)?.view(gemmType, kv, 0, 576, heads, heads, ctxSol) : undefined;
+        const gen = gemmType ? db.dsaGenerationModule?.get(arch)?.view(gemmType, kv, 0, 576, heads, heads, genSol) : undefined;
+        if (ctx && gen && DSA_TABLE_GEOMETRY[arch]?.(this.plan, g)) return { ctx, gen, module: true };
+        return { module: false };
+      }
       if (a.moduleGemm && deepseekV3Geometry(this.plan, g)) {
         const gemmType = a.moduleGemm === "bf16" ? "bfloat16" : a.moduleGemm;
         const ctx = db.mlaContextModule?.view(gemmType, kv, 0, 576, heads, heads, ctxSol);
@@ -426,15 +449,17 @@ export class AicKernels implements KernelModel {
       if (prefix <= 0) return this.ctxTable(gi, b, fullS, cached);
       const chunk = Math.max(1, Math.round(fullS - prefix));
       // The block over the chunk, plus the attention kernel's extra keys (the cached prefix), from the kernel table when present.
-      const kernel = this.db.mlaContext?.view(
-        "bfloat16",
-        tableDtype(this.plan.kvDtype),
-        0,
-        576,
-        g.heads,
-        g.heads,
-        (bb, s, h) => this.fallback.ctxGroupMs(gi, bb, s, 0) * (h / g.heads),
-      );
+      const kernel = g.mla.dsa
+        ? undefined
+        : this.db.mlaContext?.view(
+            "bfloat16",
+            tableDtype(this.plan.kvDtype),
+            0,
+            576,
+            g.heads,
+            g.heads,
+            (bb, s, h) => this.fallback.ctxGroupMs(gi, bb, s, 0) * (h / g.heads),
+          );
       const extra = kernel
         ? Math.max(0, kernel.query(b, fullS, g.heads, this.t) * ((fullS * fullS - prefix * prefix) / (fullS * fullS)) - kernel.query(b, chunk, g.heads, this.t))
         : Math.max(0, this.fallback.ctxGroupMs(gi, b, fullS, prefix) - this.fallback.ctxGroupMs(gi, b, chunk, 0));
@@ -495,7 +520,13 @@ export class AicKernels implements KernelModel {
     this.groups.forEach((g, i) => {
       const v = this.views[i]!;
       const what = g.mla ? "MLA" : g.window > 0 ? `sliding-window (${g.window}) attention` : "attention";
-      if (g.mla)
+      if (g.mla?.dsa)
+        notes.push(
+          v.module
+            ? "DSA: sparse-attention module tables (projections and indexer included)"
+            : "DSA attention: roofline (no module table for this architecture, precision or geometry)",
+        );
+      else if (g.mla)
         notes.push(
           v.module
             ? "MLA: module tables (projections included)"

@@ -77,6 +77,7 @@ async function aicPredictor(config: PredictorConfig, opts: PredictorOptions): Pr
   const db = await openAicDatabase(config.databasePath.trim(), device, version, {
     moe: run.model.family === "moe",
     mla: run.model.attention === "mla",
+    dsa: run.model.dsa !== null,
     nccl: run.moe !== null && run.moe.communication !== "allreduce",
   });
   return aicPredictorWith(config, db, opts, run);
