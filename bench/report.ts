@@ -113,6 +113,11 @@ export function renderMarkdown(results: CaseResult[], info: RunInfo): string {
       verdict(per("simMs") <= 1.25),
     ]);
   }
+  const g = by.get("G");
+  if (g) {
+    targets.push(["G ≤ 30 s wall", ms(m("G", "totalMs")), verdict(m("G", "totalMs") <= 30_000)]);
+    targets.push(["G peak RSS ≤ 4 GiB", mib(g.peakRssBytes), verdict(g.peakRssBytes <= 4 * GiB)]);
+  }
   if (targets.length > 0) {
     lines.push("| target | this run | |", "|---|---|---|");
     for (const [t, v, ok] of targets) lines.push(`| ${t} | ${v} | ${ok} |`);
