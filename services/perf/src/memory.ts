@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "@servesim/core";
 import { type GpuSpec, ncclMemFor } from "./catalog/gpus.js";
-import { attentionParams, kvBytesPerTokenPerLayer, mtpParamCount, paramGroups } from "./catalog/modelSpec.js";
+import { attentionParams, kvBytesPerTokenPerLayer, mtpParamCount, paramGroups, slidingLayerCount } from "./catalog/modelSpec.js";
 import { kvBytesPerTokenPerGpu, type ModelSpec, paramCount, weightBytesPerGpu } from "./catalog/models.js";
 import type { OpPrecisions } from "./catalog/quant.js";
 import { bytesPerElement, type Precision, weightBytesPerElement } from "./dtypes.js";
@@ -68,6 +68,12 @@ export interface KvCapacityInput {
   maxTokens?: number;
   /** The run's weight layout (attention DP, per-group precisions, MTP layers); unset = even TP × PP split. */
   layout?: WeightLayout;
+  /**
+   * kv_cache_config.max_attention_window set to the model's windows: sliding-window layers keep only
+   * their window (+ one block) per request, in pools of their own. Default false: TensorRT-LLM keeps every
+   * layer's KV at full length.
+   */
+  capSlidingWindows?: boolean;
 }
 
 /** Memory budget of one GPU and the KV pool it leaves (all bytes). */
@@ -81,6 +87,8 @@ export interface KvCapacity {
   /** other_mem + nccl_mem[tp]. */
   reserved: number;
   kvMem: number;
+  /** With capSlidingWindows: the sliding layers' pools for max_batch_size requests (inside kvMem). */
+  windowMem: number;
   kvBytesPerToken: number;
   maxTokens: number;
   numBlocks: number;
@@ -104,10 +112,19 @@ export function kvCapacity(inp: KvCapacityInput): KvCapacity {
   const logits = inp.maxBatchSize * inp.model.vocab * 4;
   const reserved = inp.gpu.otherMem + ncclMemFor(inp.gpu, inp.tp);
   const kvMem = Math.max(0, totalMem - weights - activations - logits - reserved) * fraction;
-  const kvBytesPerToken = kvBytesPerTokenPerRank(inp.model, inp.kvDtype, inp.tp, inp.pp, inp.layout);
-  let maxTokens = Math.floor(kvMem / kvBytesPerToken);
+  let kvBytesPerToken = kvBytesPerTokenPerRank(inp.model, inp.kvDtype, inp.tp, inp.pp, inp.layout);
+  let windowMem = 0;
+  const sliding = slidingLayerCount(inp.model);
+  if (inp.capSlidingWindows && sliding > 0) {
+    // The stage's share of the sliding layers, each holding window + one block per request.
+    const perLayer = kvBytesPerTokenPerLayer(inp.model, inp.kvDtype, inp.layout?.attentionDp ? 1 : inp.tp);
+    const stageSliding = Math.ceil(sliding / inp.pp);
+    kvBytesPerToken -= stageSliding * perLayer;
+    windowMem = Math.min(kvMem, inp.maxBatchSize * (inp.model.slidingWindow + tpb) * stageSliding * perLayer);
+  }
+  let maxTokens = kvBytesPerToken > 0 ? Math.floor((kvMem - windowMem) / kvBytesPerToken) : 0;
   if (inp.maxTokens !== undefined && inp.maxTokens > 0) maxTokens = Math.min(maxTokens, inp.maxTokens);
-  return { totalMem, weights, activations, logits, reserved, kvMem, kvBytesPerToken, maxTokens, numBlocks: Math.floor(maxTokens / tpb) };
+  return { totalMem, weights, activations, logits, reserved, kvMem, windowMem, kvBytesPerToken, maxTokens, numBlocks: Math.floor(maxTokens / tpb) };
 }
 
 export interface BenchHeuristicInput {

@@ -4,10 +4,11 @@ import { DType } from "@servesim/wire/predictor";
 import { describe, expect, it } from "vitest";
 import { ARCHITECTURES, architectureEntry } from "../src/architectures/registry.js";
 import { hfQuantConfigPath, loadHfConfig, modelFromHfConfig, modelFromInline, toInlineArchitecture } from "../src/catalog/architecture.js";
+import { lookupGpu } from "../src/catalog/gpus.js";
 import { kvBytesPerTokenPerGpu, mtpParamCount, paramCount, paramGroups, toModelArchitecture } from "../src/catalog/modelSpec.js";
 import { lookupModel, MODEL_CATALOG } from "../src/catalog/models.js";
 import { checkpointPrecisions } from "../src/catalog/quant.js";
-import { kvBytesPerTokenPerRank, weightBytesPerRank } from "../src/memory.js";
+import { kvBytesPerTokenPerRank, kvCapacity, weightBytesPerRank } from "../src/memory.js";
 import { resolveRun } from "../src/resolve.js";
 
 const spec = (name: string) => lookupModel(name)!.spec;
@@ -90,6 +91,29 @@ describe("KV bytes per token (TensorRT-LLM's KVCacheManager sizes)", () => {
     expect(kvBytesPerTokenPerRank(q, "bf16", 8, 1, adp)).toBe(192_512);
     expect(kvBytesPerTokenPerGpu(spec("openai/gpt-oss-120b"), "bf16", 1)).toBe(36 * 2 * 8 * 64 * 2);
     expect(kvBytesPerTokenPerGpu(spec("MiniMaxAI/MiniMax-M2.5"), "bf16", 1)).toBe(253_952);
+  });
+});
+
+describe("KV capacity with sliding windows (kv_cache_config.max_attention_window)", () => {
+  it("by default every layer holds the full KV; capped, sliding layers hold window + one block per request", () => {
+    const m = spec("openai/gpt-oss-120b");
+    const base = {
+      model: m,
+      gpu: lookupGpu("h200_sxm")!,
+      tp: 1,
+      pp: 1,
+      weightDtype: "mxfp4" as const,
+      kvDtype: "bf16" as const,
+      maxNumTokens: 8192,
+      maxBatchSize: 256,
+    };
+    const full = kvCapacity(base);
+    expect([full.kvBytesPerToken, full.windowMem]).toEqual([36 * 2048, 0]);
+    const capped = kvCapacity({ ...base, capSlidingWindows: true });
+    expect(capped.kvBytesPerToken).toBe(18 * 2048);
+    expect(capped.windowMem).toBe(256 * (128 + 32) * 18 * 2048);
+    expect(capped.maxTokens).toBe(Math.floor((capped.kvMem - capped.windowMem) / (18 * 2048)));
+    expect(capped.maxTokens).toBeGreaterThan(full.maxTokens);
   });
 });
 
