@@ -6,6 +6,7 @@ import { isConfigPath, loadHfConfig, modelFromInline } from "./catalog/architect
 import { GPU_CATALOG, type GpuSpec, gpuFromHardware, gpuFromYaml, lookupGpu, peakFlops } from "./catalog/gpus.js";
 import { lookupModel, MODEL_CATALOG, type ModelSpec } from "./catalog/models.js";
 import { type CheckpointQuant, checkpointPrecisions, describePrecisions, headlinePrecision, type OpPrecisions, WEIGHT_GROUPS } from "./catalog/quant.js";
+import { compareVersions, parseVersion } from "./aic/versions.js";
 import { computePrecision, type Precision, precisionFromDType } from "./dtypes.js";
 
 /** How tokens spread over experts: evenly, or a power law with exponent alpha (AIC's routing assumption). */
@@ -145,23 +146,26 @@ export function defaultDistribution(spec: ModelSpec): MoeDistribution {
 }
 
 /**
- * The MoE dispatch/combine TensorRT-LLM picks (fused_moe/communication/communication_factory.py): without
- * attention DP the layer's TP all-reduce combines the experts' outputs; with attention DP and MoE TP > 1,
- * all-gather + reduce-scatter; with MoE TP 1 on Blackwell inside a multi-node NVLink domain (GB200/GB300
- * NVL72), the NVLink one-sided all-to-all; else all-gather + reduce-scatter.
+ * The MoE dispatch/combine TensorRT-LLM picks. Without attention DP the layer's TP all-reduce combines the
+ * experts' outputs. With attention DP, the NVLink all-to-all needs a multi-node NVLink (MNNVL) fabric
+ * (GB200/GB300 NVL72) holding the EP group; otherwise all-gather + reduce-scatter. From 1.2
+ * (fused_moe/communication/communication_factory.py) it also needs MoE TP 1; before 1.2 (FusedMoE's
+ * select_alltoall_method_type) it needed more EP ranks than experts per token (`moe_ep_size > top_k`).
+ * An unknown or unset version follows 1.2.
  */
-export function autoCommunication(r: Pick<ResolvedRun, "attentionDp" | "tp" | "moeTp" | "ep" | "gpu">): MoeCommunication {
+export function autoCommunication(r: Pick<ResolvedRun, "attentionDp" | "tp" | "moeTp" | "ep" | "gpu">, topK: number, version = ""): MoeCommunication {
   if (!r.attentionDp || r.tp === 1) return "allreduce";
+  const mnnvl = r.gpu.smVersion >= 100 && r.gpu.nvlinkDomain > r.gpu.numGpusPerNode && r.ep <= r.gpu.nvlinkDomain;
+  const before12 = version !== "" && parseVersion(version) !== undefined && compareVersions(version, "1.2.0rc0") < 0;
+  if (before12) return mnnvl && r.ep > topK && r.moeTp === 1 ? "nvlink_one_sided" : "allgather";
   if (r.moeTp > 1) return "allgather";
-  const mnnvl = r.gpu.nvlinkDomain > r.gpu.numGpusPerNode;
-  if (r.gpu.smVersion >= 100 && mnnvl && r.ep <= r.gpu.nvlinkDomain) return "nvlink_one_sided";
-  return "allgather";
+  return mnnvl ? "nvlink_one_sided" : "allgather";
 }
 
-function resolveMoe(o: MoeOptions | undefined, spec: ModelSpec, r: Pick<ResolvedRun, "attentionDp" | "tp" | "moeTp" | "ep" | "gpu">): ResolvedMoe {
+function resolveMoe(o: MoeOptions | undefined, spec: ModelSpec, r: Pick<ResolvedRun, "attentionDp" | "tp" | "moeTp" | "ep" | "gpu">, version: string): ResolvedMoe {
   const comm = (o?.communication ?? "").trim().toLowerCase();
   let communication: MoeCommunication;
-  if (comm === "" || comm === "auto") communication = autoCommunication(r);
+  if (comm === "" || comm === "auto") communication = autoCommunication(r, spec.topK, version);
   else if ((MOE_COMMS as readonly string[]).includes(comm)) communication = comm as MoeCommunication;
   else throw new InvalidArgumentError("config.moe.communication", `must be auto, ${MOE_COMMS.join(", ")} (got "${o?.communication}")`);
   if (communication === "allreduce" && r.attentionDp && r.tp > 1) {
@@ -260,7 +264,7 @@ export function resolveRun(config: PredictorConfig, opts: ResolveOptions = {}): 
   if (model.quant && explicit === undefined) notes.push(`precisions from ${model.quant.source}`);
   const base = { model: spec, gpu, tp, pp, ep, moeTp, attentionDp, weightDtype, kvDtype, precisions, notes };
   const uniformWeights = spec.family === "llama" || spec.architecture === "MixtralForCausalLM";
-  const moe = spec.family === "moe" ? resolveMoe(config.moe, spec, base) : null;
+  const moe = spec.family === "moe" ? resolveMoe(config.moe, spec, base, config.backendVersion.trim()) : null;
   if (moe?.eplb) notes.push("EPLB: the expert load is priced as balanced across EP ranks");
   if (attentionDp && tp === 1) notes.push("attention DP with TP 1 is the same as no attention DP");
   return { ...base, uniformWeights, moe };
