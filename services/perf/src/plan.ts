@@ -120,7 +120,7 @@ export interface OpPlan {
   /** Pipeline hand-offs: bytes per token and count (pp − 1). */
   p2pBytesPerToken: number;
   p2pCalls: number;
-  /** null for a pipeline stage without the LM head. */
+  /** The LM head (a pipeline stage's composer prices it on the last stage only). */
   logits: GemmOp;
   attention: AttentionGroup[];
 }
