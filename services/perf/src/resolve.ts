@@ -2,11 +2,11 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidArgumentError } from "@servesim/core";
 import { DType, type MoeOptions, type PredictorConfig } from "@servesim/wire/predictor";
+import { compareVersions, parseVersion } from "./aic/versions.js";
 import { isConfigPath, loadHfConfig, modelFromInline } from "./catalog/architecture.js";
 import { GPU_CATALOG, type GpuSpec, gpuFromHardware, gpuFromYaml, lookupGpu, peakFlops } from "./catalog/gpus.js";
 import { lookupModel, MODEL_CATALOG, type ModelSpec } from "./catalog/models.js";
 import { type CheckpointQuant, checkpointPrecisions, describePrecisions, headlinePrecision, type OpPrecisions, WEIGHT_GROUPS } from "./catalog/quant.js";
-import { compareVersions, parseVersion } from "./aic/versions.js";
 import { computePrecision, type Precision, precisionFromDType } from "./dtypes.js";
 
 /** How tokens spread over experts: evenly, or a power law with exponent alpha (AIC's routing assumption). */
@@ -162,7 +162,12 @@ export function autoCommunication(r: Pick<ResolvedRun, "attentionDp" | "tp" | "m
   return mnnvl ? "nvlink_one_sided" : "allgather";
 }
 
-function resolveMoe(o: MoeOptions | undefined, spec: ModelSpec, r: Pick<ResolvedRun, "attentionDp" | "tp" | "moeTp" | "ep" | "gpu">, version: string): ResolvedMoe {
+function resolveMoe(
+  o: MoeOptions | undefined,
+  spec: ModelSpec,
+  r: Pick<ResolvedRun, "attentionDp" | "tp" | "moeTp" | "ep" | "gpu">,
+  version: string,
+): ResolvedMoe {
   const comm = (o?.communication ?? "").trim().toLowerCase();
   let communication: MoeCommunication;
   if (comm === "" || comm === "auto") communication = autoCommunication(r, spec.topK, version);

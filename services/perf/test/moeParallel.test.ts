@@ -54,7 +54,11 @@ describe("MoE parallelism (tensorrt_llm/mapping.py)", () => {
     // Before 1.2 the MNNVL all-to-all also needed more EP ranks than experts per token (DeepSeek: top-8).
     const versioned = (v: string, ep: number) =>
       resolveRun(ds({ deviceName: "gb200", backendVersion: v, parallelism: { tp: ep, pp: 1, ep, attentionDp: true } })).moe!.communication;
-    expect([versioned("1.1.0rc2.post2", 8), versioned("1.1.0rc2.post2", 16), versioned("1.2.0rc6", 8)]).toEqual(["allgather", "nvlink_one_sided", "nvlink_one_sided"]);
+    expect([versioned("1.1.0rc2.post2", 8), versioned("1.1.0rc2.post2", 16), versioned("1.2.0rc6", 8)]).toEqual([
+      "allgather",
+      "nvlink_one_sided",
+      "nvlink_one_sided",
+    ]);
     expectInvalid(() => comm("b200_sxm", {}, { distribution: "", eplb: false, communication: "allgather" }), "config.moe.communication");
     expectInvalid(
       () => comm("b200_sxm", { attentionDp: true, ep: 4, moeTp: 2 }, { distribution: "", eplb: false, communication: "nvlink_one_sided" }),
