@@ -49,6 +49,35 @@ export function benchSpec(name: string, w: WorkloadShape): JobSpec {
   });
 }
 
+/**
+ * Case M: nvidia/DeepSeek-R1-0528-FP4 (NVFP4 experts, FP8 KV) on B200, TP8 EP8, roofline predictor;
+ * max_batch_size 896, max_num_tokens 8192, concurrency 7,168, chunked context, 100,000 requests of
+ * ISL 1024 / OSL 2048 (issue 12's speed case without attention DP, which the engine does not schedule yet).
+ */
+export function moeBenchSpec(numRequests = 100_000): JobSpec {
+  return JobSpec.fromPartial({
+    name: "bench G",
+    engine: {
+      maxBatchSize: 896,
+      maxNumTokens: 8192,
+      schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT,
+      enableChunkedContext: true,
+      chunkingPolicy: ChunkingPolicy.CHUNKING_POLICY_FIRST_COME_FIRST_SERVED,
+      concurrency: 7168,
+      seed: 0,
+    },
+    predictor: {
+      kind: PredictorKind.PREDICTOR_KIND_ROOFLINE,
+      model: { name: "nvidia/DeepSeek-R1-0528-FP4" },
+      gpu: { name: "b200_sxm" },
+      parallelism: { tp: 8, pp: 1, ep: 8 },
+    },
+    workload: {
+      synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST, numRequests, inputMean: 1024, inputStdev: 0, outputMean: 2048, outputStdev: 0 },
+    },
+  });
+}
+
 export const SHAPES = {
   /** Cases A, B, C. */
   A: { numRequests: 10_000, isl: 1000, osl: 1000 },

@@ -126,6 +126,11 @@ export function renderMarkdown(results: CaseResult[], info: RunInfo): string {
       verdict(extra / fileExtra <= 0.25),
     ]);
   }
+  const mm = by.get("M");
+  if (mm) {
+    targets.push(["M ≤ 30 s wall", ms(m("M", "totalMs")), verdict(m("M", "totalMs") <= 30_000)]);
+    targets.push(["M peak RSS ≤ 4 GiB", mib(mm.peakRssBytes), verdict(mm.peakRssBytes <= 4 * GiB)]);
+  }
   if (targets.length > 0) {
     lines.push("| target | this run | |", "|---|---|---|");
     for (const [t, v, ok] of targets) lines.push(`| ${t} | ${v} | ${ok} |`);

@@ -13,7 +13,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchSpec, SHAPES } from "./cases.js";
+import { benchSpec, moeBenchSpec, SHAPES } from "./cases.js";
 import { type CaseResult, load, type Sample, selfPeakRss } from "./measure.js";
 import { renderMarkdown } from "./report.js";
 
@@ -39,7 +39,7 @@ interface Flags {
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q"], quick: false, dReport: true };
+  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M"], quick: false, dReport: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -59,7 +59,7 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--d-report") f.dReport = true;
     else if (a === "--no-d-report") f.dReport = false;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
+      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -211,6 +211,20 @@ const CASES: CaseDef[] = [
       const { embeddedSample } = await import("./jobCases.js");
       const spec = benchSpec("bench A40k", SHAPES.A40k);
       return { samples: await repeatSamples(n, "S", () => embeddedSample(spec, { report: true, plain: false })), servicePeakRss: {}, notes: [] };
+    },
+  },
+  {
+    id: "M",
+    title: "DeepSeek-R1 NVFP4, B200 TP8 EP8, 100,000 requests, ISL 1024 / OSL 2048, concurrency 7,168, embedded",
+    repeat: 2,
+    async run(n, flags) {
+      const { embeddedSample } = await import("./jobCases.js");
+      const spec = moeBenchSpec(flags.quick ? 20_000 : 100_000);
+      return {
+        samples: await repeatSamples(n, "M", () => embeddedSample(spec, { report: true, plain: false })),
+        servicePeakRss: {},
+        notes: flags.quick ? ["--quick: 20,000 requests"] : [],
+      };
     },
   },
 ];

@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import { InvalidArgumentError } from "@servesim/core";
-import { dtypeFromPrecision, GPU_CATALOG, loadHfConfig, toModelArchitecture } from "@servesim/perf";
+import { dtypeFromPrecision, GPU_CATALOG, loadHfConfig, toInlineArchitecture } from "@servesim/perf";
 import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 import { BenchmarkMode, ChunkingPolicy, type EngineConfig, type JobSpec, SchedulerPolicy } from "@servesim/wire/scheduler";
 import { CliError } from "./cliError.js";
@@ -96,16 +96,13 @@ function pair(on: boolean | undefined, off: boolean | undefined, name: string): 
 }
 
 /** --model-path: the checkpoint's config.json, sent inline so a remote service need not read it. */
-function modelFromPath(path: string, name: string | undefined): { config: PredictorConfig["model"]; weight?: DType; kv?: DType } {
+function modelFromPath(path: string, name: string | undefined): { config: PredictorConfig["model"]; kv?: DType } {
   try {
     const hf = loadHfConfig(path);
-    const arch = toModelArchitecture(hf.spec);
+    // The checkpoint's per-group precisions travel in the architecture (weight_precisions).
+    const arch = toInlineArchitecture(hf);
     arch.name = name ?? hf.spec.name;
-    return {
-      config: { inline: arch },
-      ...(hf.weight ? { weight: dtypeFromPrecision(hf.weight) } : {}),
-      ...(hf.kv ? { kv: dtypeFromPrecision(hf.kv) } : {}),
-    };
+    return { config: { inline: arch }, ...(hf.kv ? { kv: dtypeFromPrecision(hf.kv) } : {}) };
   } catch (e) {
     if (e instanceof InvalidArgumentError) throw new CliError(`--model-path ${path}: ${e.reason}`);
     throw e;
@@ -121,8 +118,12 @@ function predictorConfig(d: PredictorDraft, model: PredictorConfig["model"]): Pr
     weightDtype: d.weightDtype ?? DType.D_TYPE_UNSPECIFIED,
     kvCacheDtype: d.kvCacheDtype ?? DType.D_TYPE_UNSPECIFIED,
     ctxAttention: d.ctxAttention ?? "",
-    parallelism: { tp: d.tp ?? 1, pp: d.pp ?? 1, ep: d.ep ?? 1 },
+    parallelism: { tp: d.tp ?? 1, pp: d.pp ?? 1, ep: d.ep ?? 1, ...(d.moeTp !== undefined ? { moeTp: d.moeTp } : {}) },
   };
+  if (d.moeDistribution !== undefined || d.eplb !== undefined || d.moeCommunication !== undefined) {
+    c.moe = { distribution: d.moeDistribution ?? "", eplb: d.eplb ?? false, communication: d.moeCommunication ?? "" };
+  }
+  if (d.nearestTableVersion !== undefined) c.nearestTableVersion = d.nearestTableVersion;
   if (model) c.model = model;
   if (d.gpu) c.gpu = { name: d.gpu };
   if (d.constantPrefillTimeMs !== undefined) c.constantPrefillTimeMs = d.constantPrefillTimeMs;
@@ -183,7 +184,6 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
   if (f.modelPath) {
     const m = modelFromPath(f.modelPath, f.model);
     model = m.config;
-    if (m.weight !== undefined && draft.weightDtype === undefined) draft.weightDtype = m.weight;
     if (m.kv !== undefined && draft.kvCacheDtype === undefined) draft.kvCacheDtype = m.kv;
   } else {
     const name = f.model ?? draft.model;
@@ -232,6 +232,7 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
     const extra = readLlmApiOptions(f.extraLlmApiOptions);
     Object.assign(engine, extra.engine);
     if (extra.kvCacheDtype !== undefined) draft.kvCacheDtype = extra.kvCacheDtype;
+    Object.assign(draft, extra.predictor);
     warnings.push(...extra.warnings);
   }
 

@@ -1,5 +1,6 @@
 import type { DType } from "@servesim/wire/predictor";
 import { ChunkingPolicy, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
+import type { PredictorDraft } from "./predictorDraft.js";
 import { dtypeByName } from "./predictorNames.js";
 import { YamlFile, YamlSection } from "./yamlFile.js";
 
@@ -7,6 +8,8 @@ import { YamlFile, YamlSection } from "./yamlFile.js";
 export interface LlmApiOptions {
   engine: Partial<EngineConfig>;
   kvCacheDtype?: DType;
+  /** MoE parallelism and moe_config (they change the predictor's pricing). */
+  predictor: Pick<PredictorDraft, "ep" | "moeTp" | "eplb">;
   warnings: string[];
 }
 
@@ -18,7 +21,11 @@ const TOP_KEYS = [
   "max_num_tokens",
   "max_seq_len",
   "disable_overlap_scheduler",
+  "moe_expert_parallel_size",
+  "moe_tensor_parallel_size",
+  "moe_config",
 ];
+const MOE_KEYS = ["backend", "load_balancer", "max_num_tokens"];
 const KV_KEYS = ["free_gpu_memory_fraction", "max_tokens", "enable_block_reuse", "tokens_per_block", "dtype", "enable_partial_reuse"];
 const SCHEDULER_KEYS = ["capacity_scheduler_policy", "context_chunking_policy"];
 
@@ -50,7 +57,24 @@ export function readLlmApiOptions(path: string): LlmApiOptions {
   };
   unknown(top, TOP_KEYS);
   const engine: Partial<EngineConfig> = {};
-  const out: LlmApiOptions = { engine, warnings };
+  const predictor: LlmApiOptions["predictor"] = {};
+  const out: LlmApiOptions = { engine, predictor, warnings };
+  const ep = top.integer("moe_expert_parallel_size", 1);
+  if (ep !== undefined) predictor.ep = ep;
+  const moeTp = top.integer("moe_tensor_parallel_size", 1);
+  if (moeTp !== undefined) predictor.moeTp = moeTp;
+  const moe = top.section("moe_config");
+  if (moe) {
+    unknown(moe, MOE_KEYS);
+    // load_balancer: a num_slots mapping or a config file path; either turns EPLB on.
+    if (moe.data["load_balancer"] !== undefined && moe.data["load_balancer"] !== null) predictor.eplb = true;
+    const backend = moe.string("backend");
+    if (backend !== undefined && backend.trim().toUpperCase() !== "CUTLASS") {
+      warnings.push(
+        `${path} line ${file.lineOf(["moe_config", "backend"])}: moe_config.backend ${backend} is priced like CUTLASS (the tables' default kernels)`,
+      );
+    }
+  }
 
   const bs = top.integer("max_batch_size", 1);
   if (bs !== undefined) engine.maxBatchSize = bs;

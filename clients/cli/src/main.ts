@@ -6,6 +6,7 @@ import { DEFAULT_EMULATED_VERSION } from "@servesim/report";
 import { Command } from "commander";
 import { normalizeArgv } from "./argv.js";
 import { calibrateCommand } from "./commands/calibrate.js";
+import { catalogCommand } from "./commands/catalog.js";
 import { healthCommand } from "./commands/health.js";
 import { latencyCommand } from "./commands/latency.js";
 import { prepareDatasetCommand } from "./commands/prepareDataset.js";
@@ -20,7 +21,16 @@ const program = new Command("servesim")
   .showHelpAfterError()
   .enablePositionalOptions();
 
-for (const command of [serveCommand(), throughputCommand(), latencyCommand(), prepareDatasetCommand(), healthCommand(), calibrateCommand(), validateCommand()])
+for (const command of [
+  serveCommand(),
+  throughputCommand(),
+  latencyCommand(),
+  prepareDatasetCommand(),
+  healthCommand(),
+  calibrateCommand(),
+  validateCommand(),
+  catalogCommand(),
+])
   program.addCommand(command);
 
 await program.parseAsync(normalizeArgv(process.argv));

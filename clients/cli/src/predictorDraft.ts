@@ -16,6 +16,12 @@ export interface PredictorDraft {
   tp?: number;
   pp?: number;
   ep?: number;
+  moeTp?: number;
+  /** MoeOptions: routing skew, EPLB, dispatch/combine. */
+  moeDistribution?: string;
+  eplb?: boolean;
+  moeCommunication?: string;
+  nearestTableVersion?: boolean;
   weightDtype?: DType;
   kvCacheDtype?: DType;
   stepOverheadUs?: number;

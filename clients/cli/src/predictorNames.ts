@@ -1,24 +1,13 @@
-import { dtypeFromPrecision, parsePrecision } from "@servesim/perf";
-import { DType, PredictorKind } from "@servesim/wire/predictor";
+import { dtypeFromPrecision, parsePrecision, predictorByName, predictorChoiceList } from "@servesim/perf";
+import { DType, type PredictorKind } from "@servesim/wire/predictor";
 
-/** Predictor names accepted by --predictor and --sim-config `name` (PR #12700's `aiconfigurator` included). */
+/** Predictor names accepted by --predictor and --sim-config `name`: the registry's names and aliases (PR #12700's `aiconfigurator` included). */
 export function predictorKind(name: string): PredictorKind | undefined {
-  switch (name.trim().toLowerCase()) {
-    case "constant":
-      return PredictorKind.PREDICTOR_KIND_CONSTANT;
-    case "roofline":
-      return PredictorKind.PREDICTOR_KIND_ROOFLINE;
-    case "aic":
-    case "aiconfigurator":
-      return PredictorKind.PREDICTOR_KIND_AIC;
-    case "calibrated":
-      return PredictorKind.PREDICTOR_KIND_CALIBRATED;
-    default:
-      return undefined;
-  }
+  return predictorByName(name)?.kind;
 }
 
-export const PREDICTOR_NAMES = "constant, roofline, aic (aiconfigurator) or calibrated";
+/** "constant, roofline, aic (aiconfigurator) or calibrated". */
+export const PREDICTOR_NAMES = predictorChoiceList();
 
 /** A dtype name (bf16, bfloat16, fp16, float16, fp8, nvfp4); "auto" → unspecified (the model's). */
 export function dtypeByName(name: string): DType | undefined {

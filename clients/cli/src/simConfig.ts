@@ -23,6 +23,11 @@ const SERVESIM_KEYS = [
   "tp",
   "pp",
   "ep",
+  "moe_tp",
+  "moe_distribution",
+  "eplb",
+  "moe_communication",
+  "nearest_table_version",
   "weight_dtype",
   "kv_cache_dtype",
   "step_overhead_us",
@@ -83,6 +88,7 @@ export function readSimConfig(path: string): SimConfig {
     ["tp", (v: number) => (d.tp = v)],
     ["pp", (v: number) => (d.pp = v)],
     ["ep", (v: number) => (d.ep = v)],
+    ["moe_tp", (v: number) => (d.moeTp = v)],
   ] as const) {
     const v = s.integer(key, 1);
     if (v !== undefined) put(v);
@@ -100,11 +106,19 @@ export function readSimConfig(path: string): SimConfig {
   if (gpu) d.gpu = gpu;
   const ctx = str("ctx_attention");
   if (ctx) d.ctxAttention = ctx;
+  const distribution = str("moe_distribution");
+  if (distribution) d.moeDistribution = distribution;
+  const comm = str("moe_communication");
+  if (comm) d.moeCommunication = comm;
+  const eplb = s.boolean("eplb");
+  if (eplb !== undefined) d.eplb = eplb;
+  const nearest = s.boolean("nearest_table_version");
+  if (nearest !== undefined) d.nearestTableVersion = nearest;
   for (const key of ["weight_dtype", "kv_cache_dtype"] as const) {
     const v = str(key);
     if (v === undefined) continue;
     const dt = dtypeByName(v);
-    if (dt === undefined) throw file.error([...s.prefix, key], `must be auto, bf16, fp16, fp8 or nvfp4 (got ${JSON.stringify(v)})`);
+    if (dt === undefined) throw file.error([...s.prefix, key], `must be auto, bf16, fp16, fp8, fp8_block, nvfp4, mxfp4 or int4 (got ${JSON.stringify(v)})`);
     if (key === "weight_dtype") d.weightDtype = dt;
     else d.kvCacheDtype = dt;
   }

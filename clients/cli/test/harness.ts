@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { Command, CommanderError } from "commander";
 import { normalizeArgv } from "../src/argv.js";
 import { calibrateCommand } from "../src/commands/calibrate.js";
+import { catalogCommand } from "../src/commands/catalog.js";
 import { healthCommand } from "../src/commands/health.js";
 import { prepareDatasetCommand } from "../src/commands/prepareDataset.js";
 import { throughputCommand } from "../src/commands/throughput.js";
@@ -31,7 +32,8 @@ export async function runCli(args: string[]): Promise<CliRun> {
   const err: string[] = [];
   const io: CliIo = { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s), isTTY: false } };
   const program = new Command("servesim").enablePositionalOptions();
-  for (const c of [throughputCommand(io), prepareDatasetCommand(io), healthCommand(io), calibrateCommand(io), validateCommand(io)]) program.addCommand(c);
+  for (const c of [throughputCommand(io), prepareDatasetCommand(io), healthCommand(io), calibrateCommand(io), validateCommand(io), catalogCommand(io)])
+    program.addCommand(c);
   configure(program, out, err);
   let code = 0;
   try {
@@ -66,3 +68,8 @@ export function spawnCli(args: string[], opts: { timeoutMs?: number } = {}): Pro
 }
 
 export const tempDir = (): string => mkdtempSync(join(tmpdir(), "servesim-cli-"));
+
+/** A path under the shared data directory: $SERVESIM_SHARED_DIR, else ../shared beside the repository root. */
+export function sharedDataPath(...parts: string[]): string {
+  return resolve(process.env["SERVESIM_SHARED_DIR"]?.trim() || resolve(repoRoot, "../shared"), ...parts);
+}

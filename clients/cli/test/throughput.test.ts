@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { loadPredictorServerConfig, startPredictorServer } from "@servesim/predictor-service";
 import type { ServerHandle } from "@servesim/server-common";
 import { createLogger } from "@servesim/server-common";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot, runCli, tempDir } from "./harness.js";
+import { runCli, sharedDataPath, tempDir } from "./harness.js";
 
 const dir = tempDir();
 const file = (name: string): string => join(dir, name);
@@ -132,7 +132,7 @@ describe("servesim throughput (embedded)", () => {
     const r = await runCli(bare);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      "error: no GPU to predict batch times for: give --gpu (h100_sxm, h200_sxm, a100_sxm, b200_sxm, l40s, or an AIConfigurator system YAML), or --predictor constant for fixed 10 ms prefill / 5 ms decode batches\n",
+      "error: no GPU to predict batch times for: give --gpu (h100_sxm, h200_sxm, a100_sxm, b200_sxm, gb200, b300_sxm, gb300, l40s, or an AIConfigurator system YAML), or --predictor constant for fixed 10 ms prefill / 5 ms decode batches\n",
     );
     // Asking for the constant predictor (by kind, by its times, or by a sim-config) is fine.
     expect((await runCli([...bare, "--predictor", "constant", "--kv-num-blocks", "1000"])).code).toBe(0);
@@ -159,14 +159,14 @@ describe("servesim throughput (embedded)", () => {
     expect(r.stderr).toContain("spec.predictor.database_path");
   });
 
-  const aicSystems = resolve(repoRoot, "../shared/aic-systems");
+  const aicSystems = sharedDataPath("aic-systems");
   if (!existsSync(aicSystems)) console.log(`skipping the aic throughput test: ${aicSystems} is absent`);
   it.skipIf(!existsSync(aicSystems))("runs PR #12700's aiconfigurator sim-config against the AIC tables", async () => {
     writeFileSync(
       file("aic-ok.yaml"),
       `predictor:\n  name: aiconfigurator\n  device_name: h100_sxm\n  database_path: ${aicSystems}\n  backend_version: 1.2.0rc5\n`,
     );
-    const r = await runCli([...base, "--sim", "--sim-config", file("aic-ok.yaml"), "--report-json", file("aic.json")]);
+    const r = await runCli([...bare, "--sim", "--sim-config", file("aic-ok.yaml"), "--report-json", file("aic.json")]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^\[SIM\] servesim simulated run — no GPU used\. Predictor: aic \(h100_sxm trtllm 1\.2\.0rc5, Llama-3\.1-8B, TP1, bf16/);
     expect(r.stdout).toContain("TensorRT LLM Version:\t1.2.0rc5 (sim)\n");

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoRoot, runCli, tempDir } from "./harness.js";
+import { runCli, sharedDataPath, tempDir } from "./harness.js";
 
 const dir = tempDir();
 const file = (name: string): string => join(dir, name);
@@ -53,7 +53,7 @@ describe("servesim validate", () => {
     expect((await runCli(["validate", "--silicon", file("missing.csv")])).stderr).toContain("cannot read (ENOENT)");
   });
 
-  const shared = resolve(repoRoot, "../shared/silicon_sample.csv");
+  const shared = sharedDataPath("silicon_sample.csv");
   if (!existsSync(shared)) console.log(`skipping the silicon_sample.csv validation test: ${shared} is absent`);
   it.skipIf(!existsSync(shared))("replays a slice of the shared silicon_sample.csv", async () => {
     const r = await runCli([

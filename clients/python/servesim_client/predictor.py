@@ -43,9 +43,11 @@ class PredictorClient(ServiceClient[ppb_grpc.PredictorServiceStub]):
         response = self._unary("Predict", request, deadline)
         return Prediction(response.time_ms, list(response.breakdown))
 
-    def list_catalog(self, *, deadline: Optional[float] = None) -> "ppb.ListCatalogResponse":
-        """The predictor kinds, built-in models and built-in GPUs the service knows."""
-        return self._unary("ListCatalog", ppb.ListCatalogRequest(), deadline)
+    def list_catalog(self, *, database_path: Optional[str] = None, deadline: Optional[float] = None) -> "ppb.ListCatalogResponse":
+        """The predictor kinds, built-in models and built-in GPUs the service knows; with ``database_path``
+        (an AIConfigurator systems directory on the server) also its table versions (``table_sets``)."""
+        request = ppb.ListCatalogRequest(database_path=database_path) if database_path else ppb.ListCatalogRequest()
+        return self._unary("ListCatalog", request, deadline)
 
     def describe_predictor(self, config: "ppb.PredictorConfig", *, deadline: Optional[float] = None) -> "ppb.DescribePredictorResponse":
         """Resolves a configuration (model, GPU, dtypes, memory) without pricing anything."""

@@ -46,6 +46,12 @@ def predictor_config(
     tp: int = 1,
     pp: int = 1,
     ep: int = 1,
+    moe_tp: Optional[int] = None,
+    attention_dp: Optional[bool] = None,
+    moe_distribution: str = "",
+    eplb: bool = False,
+    moe_communication: str = "",
+    nearest_table_version: Optional[bool] = None,
     weight_dtype: EnumValue = "unspecified",
     kv_cache_dtype: EnumValue = "unspecified",
     constant_prefill_time_ms: Optional[float] = None,
@@ -67,7 +73,10 @@ def predictor_config(
     picks roofline when a model and a GPU are given, else constant. ``model`` is a catalog name or
     Hugging Face id (``"llama-3.1-8b"``), or an architecture (a dict of ModelArchitecture fields, i.e. a
     config.json's). ``gpu`` is an AIConfigurator system name (``"h100_sxm"``) or a dict of GpuHardware
-    fields. Dtypes: bf16, fp16, fp8, nvfp4 (default: the model's).
+    fields. Dtypes: bf16, fp16, fp8, fp8_block, nvfp4, mxfp4, int4 (default: the checkpoint's). MoE models:
+    ``ep`` / ``moe_tp`` (moe_tp × ep = tp), ``attention_dp``, and the MoeOptions ``moe_distribution``
+    ("balanced", "power_law_1.2", ...), ``eplb`` and ``moe_communication`` ("auto", "allgather", ...).
+    ``nearest_table_version`` lets an aic configuration use the table version nearest to ``backend_version``.
     """
     config = ppb.PredictorConfig(
         kind=_enum(ppb.PredictorKind, "PREDICTOR_KIND_", kind, "kind"),
@@ -79,6 +88,14 @@ def predictor_config(
         ctx_attention=ctx_attention,
         parallelism=ppb.Parallelism(tp=tp, pp=pp, ep=ep),
     )
+    if moe_tp is not None:
+        config.parallelism.moe_tp = moe_tp
+    if attention_dp is not None:
+        config.parallelism.attention_dp = attention_dp
+    if moe_distribution or eplb or moe_communication:
+        config.moe.CopyFrom(ppb.MoeOptions(distribution=moe_distribution, eplb=eplb, communication=moe_communication))
+    if nearest_table_version is not None:
+        config.nearest_table_version = nearest_table_version
     optionals = {
         "constant_prefill_time_ms": constant_prefill_time_ms,
         "constant_decode_time_ms": constant_decode_time_ms,
@@ -362,9 +379,9 @@ def job_spec(
     ``random_seed`` and ``vocab_size``. With a dataset or inline requests, ``num_requests`` keeps the
     first N.
 
-    ``predictor`` is a kind name (constant, roofline, aic, calibrated) completed by the predictor_config
-    keywords (model, gpu, tp, weight_dtype, constant_prefill_time_ms, database_path, ...), or a
-    PredictorConfig. Every other keyword is an engine_config setting (max_batch_size, concurrency,
+    ``predictor`` is a kind name (constant, roofline, aic (aiconfigurator) or calibrated) completed by the
+    predictor_config keywords (model, gpu, tp, weight_dtype, constant_prefill_time_ms, database_path, ...),
+    or a PredictorConfig. Every other keyword is an engine_config setting (max_batch_size, concurrency,
     request_rate, seed, warmup, ...), unless ``engine`` is given.
 
     ``model_path`` is trtllm-bench's --model_path (the report's Model Path); without a ``model`` it is

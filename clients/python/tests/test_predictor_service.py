@@ -10,9 +10,11 @@ from servesim_client import (
     check_health,
     context_entry,
     generation_entry,
+    job_spec,
     predictor_config,
     predictor_pb2 as ppb,
     sim_batch,
+    specs,
 )
 
 
@@ -65,6 +67,31 @@ class PredictorServiceTest(support.LiveServiceTestCase):
         self.assertTrue({ppb.PREDICTOR_KIND_CONSTANT, ppb.PREDICTOR_KIND_ROOFLINE} <= kinds)
         self.assertIn("Llama-3.1-8B", [m.name for m in catalog.models])
         self.assertIn("h100_sxm", [g.name for g in catalog.gpus])
+
+    def test_kind_names_match_the_registry(self):
+        """The client's kind spellings and docs agree with the server's predictor registry (predictor_info)."""
+        infos = list(self.client.list_catalog().predictor_info)
+        self.assertEqual([i.kind for i in infos], [k for k in ppb.PredictorKind.values() if k != ppb.PREDICTOR_KIND_UNSPECIFIED])
+        for info in infos:
+            for spelling in [info.name, *info.aliases]:
+                self.assertEqual(predictor_config(spelling).kind, info.kind)
+        self.assertEqual(specs._ALIASES["PREDICTOR_KIND_"], {a: i.name for i in infos for a in i.aliases})
+        names = [f"{i.name} ({', '.join(i.aliases)})" if i.aliases else i.name for i in infos]
+        choices = ", ".join(names[:-1]) + " or " + names[-1]
+        for fn in (predictor_config, job_spec):
+            self.assertIn(choices, " ".join(fn.__doc__.split()), fn.__name__)
+
+    def test_moe_model_with_attention_dp(self):
+        config = predictor_config("roofline", model="nvidia/DeepSeek-R1-0528-FP4", gpu="b200_sxm", tp=8, ep=8, attention_dp=True)
+        d = self.client.describe_predictor(config)
+        self.assertEqual(d.details.parallelism, "TP8 ADP8 EP8")
+        self.assertEqual(d.details.moe_communication, "allgather")
+        self.assertEqual(d.kv_bytes_per_token_per_gpu, 61 * 576)
+        batch = sim_batch([context_entry(512), generation_entry(900), generation_entry(40)])
+        batch.facts.attention_dp_rank.extend([0, 3, 7])
+        self.assertGreater(self.client.predict(config, batch).time_ms, 0)
+        balanced = predictor_config("roofline", model="deepseek-r1", gpu="b200_sxm", tp=8, ep=8, moe_distribution="balanced", eplb=True)
+        self.assertEqual(balanced.moe.distribution, "balanced")
 
     def test_describe(self):
         d = self.client.describe_predictor(predictor_config("roofline", model="llama-3.1-8b", gpu="h100_sxm"))

@@ -46,11 +46,13 @@ export class PredictorClient {
     return { timeMs: res.timeMs, breakdown: res.breakdown.map((o) => ({ ...o })) };
   }
 
-  listCatalog(opts?: CallOpts): Promise<ListCatalogResponse> {
+  /** The replica's predictor kinds, models and GPUs; with `databasePath` (a server path) also its AIC table sets. */
+  listCatalog(opts?: CallOpts & { databasePath?: string }): Promise<ListCatalogResponse> {
+    const request = opts?.databasePath ? { databasePath: opts.databasePath } : {};
     return callWithRetry<ListCatalogResponse>(
       () => {
         const c = this.pool.pick();
-        return (md, o, cb) => c.listCatalog({}, md, o, cb);
+        return (md, o, cb) => c.listCatalog(request, md, o, cb);
       },
       this.policy("ListCatalog", opts),
     );

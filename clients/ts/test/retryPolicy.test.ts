@@ -13,7 +13,7 @@ async function flaky(failures: number): Promise<{ port: number; calls: () => num
     listCatalog: (_call: ServerUnaryCall<ListCatalogRequest, ListCatalogResponse>, cb: sendUnaryData<ListCatalogResponse>) => {
       calls++;
       if (calls <= failures) cb({ code: status.UNAVAILABLE, details: "warming up" } as never, null);
-      else cb(null, { predictors: [PredictorKind.PREDICTOR_KIND_CONSTANT], models: [], gpus: [] });
+      else cb(null, { predictors: [PredictorKind.PREDICTOR_KIND_CONSTANT], models: [], gpus: [], predictorInfo: [], tableSets: [] });
     },
     predict: unimplemented,
     predictStream: (call: { end(): void }) => call.end(),

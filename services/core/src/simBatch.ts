@@ -15,12 +15,22 @@ export interface SimBatch {
   pastKvLength: ArrayLike<number>;
   /** Σ inputLength over the context entries. */
   numContextTokens: number;
+  /**
+   * Attention data parallelism: the rank (0 ≤ rank < TP) that runs each entry, when the batch holds every
+   * rank's batch of one iteration. Unset: the batch is one rank's (or the whole batch without attention DP).
+   */
+  attentionDpRank?: ArrayLike<number>;
+  /**
+   * Speculative decoding: draft tokens of each entry this iteration (a generation entry verifies them and
+   * drafts as many; a context entry's chunk feeds the draft chain). Unset: none.
+   */
+  draftTokens?: ArrayLike<number>;
 }
 
 /** One op's contribution to a batch time (the Predict response's breakdown). */
 export interface OpTime {
   op: string;
-  /** table | interp | util-extrapolated | sol | roofline-fallback | empirical | constant */
+  /** Where the time came from (services/perf OP_SOURCES, best first): constant | table | interp | empirical | sol | util-extrapolated | roofline-fallback. */
   source: string;
   ms: number;
   flops?: number;

@@ -27,6 +27,8 @@ export interface Efficiency {
   /** `memory` applies to the link bandwidth. */
   allReduce: OpEfficiency;
   p2p: OpEfficiency;
+  /** MoE dispatch/combine under attention DP (link bandwidth); default: the all-reduce's, plus a 5 µs launch. */
+  moeComm?: OpEfficiency;
 }
 
 /**

@@ -1,14 +1,13 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { makeBatch, type OpTime } from "@servesim/core";
-import { config } from "@servesim/testkit";
+import { config, sharedDataPath } from "@servesim/testkit";
 import { PredictorKind } from "@servesim/wire/predictor";
 import { describe, expect, it } from "vitest";
 import { ZERO_OVERHEADS } from "../src/efficiency.js";
 import { createPredictor, type LocalPredictor } from "../src/factory.js";
 
-const repoRoot = resolve(import.meta.dirname, "../../..");
-const systemsDir = resolve(repoRoot, "../shared/aic-systems");
+const systemsDir = sharedDataPath("aic-systems");
 const present = existsSync(resolve(systemsDir, "data/h100_sxm"));
 if (!present) console.log(`skipping AIC table tests: ${systemsDir} not found`);
 

@@ -38,7 +38,8 @@ describe("createPredictor", () => {
 
   it("aic requires its settings and names missing paths", async () => {
     await expectInvalidAsync(() => createPredictor(aicCfg({})), "config.database_path", /required/);
-    await expectInvalidAsync(() => createPredictor(aicCfg({ databasePath: "/x", backendVersion: "" })), "config.backend_version", /required/);
+    // backend_version is optional: it defaults to the system's newest tables (issue 12).
+    await expectInvalidAsync(() => createPredictor(aicCfg({ databasePath: "/x", backendVersion: "" })), "config.database_path", /\/x: no such directory/);
     await expectInvalidAsync(() => createPredictor(aicCfg({ databasePath: "/x", deviceName: "" })), "config.device_name", /required/);
     await expectInvalidAsync(
       () => createPredictor(aicCfg({ databasePath: "/no/such/systems" })),
@@ -123,6 +124,6 @@ describe("listCatalog", () => {
     const fp8 = c.models.find((m) => m.name === "Llama-3.3-70B-Instruct-FP8")!;
     expect([fp8.defaultWeightDtype, fp8.defaultKvCacheDtype, fp8.aliases]).toEqual([DType.D_TYPE_FP8, DType.D_TYPE_FP8, ["nvidia/Llama-3.3-70B-Instruct-FP8"]]);
     expect(c.models.find((m) => m.name === "Llama-3.1-8B")!.aliases).toContain("meta-llama/Llama-3.1-8B-Instruct");
-    expect(c.gpus.map((g) => g.name)).toEqual(["h100_sxm", "h200_sxm", "a100_sxm", "b200_sxm", "l40s"]);
+    expect(c.gpus.map((g) => g.name)).toEqual(["h100_sxm", "h200_sxm", "a100_sxm", "b200_sxm", "gb200", "b300_sxm", "gb300", "l40s"]);
   });
 });

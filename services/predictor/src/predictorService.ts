@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "@servesim/core";
-import { createPredictor } from "@servesim/perf";
+import { createPredictor, describePredictor, listCatalog } from "@servesim/perf";
 import type { ServiceRegistration } from "@servesim/server-common";
 import { unaryHandler } from "@servesim/server-common";
 import { decodeSimBatch } from "@servesim/wire";
@@ -16,7 +16,7 @@ import {
   type PredictResponse,
 } from "@servesim/wire/predictor";
 import type { Logger } from "pino";
-import { availableKinds, catalogEntries, describePredictor } from "./catalog.js";
+import { availableKinds } from "./catalog.js";
 import { PREDICTOR_SERVICE_NAME, type PredictorLimits } from "./config.js";
 import { type PredictorBuilder, PredictorCache } from "./predictorCache.js";
 import { PredictStreamRegistry } from "./predictStream.js";
@@ -56,9 +56,10 @@ export function createPredictorService(opts: PredictorServiceOptions): ServiceRe
 
     predictStream: streams.handler,
 
-    listCatalog: unaryHandler("ListCatalog", logger, async (_req: ListCatalogRequest): Promise<ListCatalogResponse> => {
+    listCatalog: unaryHandler("ListCatalog", logger, async (req: ListCatalogRequest): Promise<ListCatalogResponse> => {
       kinds ??= availableKinds(build);
-      return { predictors: await kinds, ...catalogEntries() };
+      const databasePath = req.databasePath?.trim();
+      return listCatalog(await kinds, databasePath ? { databasePath } : {});
     }),
 
     describePredictor: unaryHandler("DescribePredictor", logger, async (req: DescribePredictorRequest): Promise<DescribePredictorResponse> => {

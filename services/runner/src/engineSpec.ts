@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "@servesim/core";
 import type { Arrivals, CapacityPolicy, ChunkingPolicy, EngineOptions } from "@servesim/engine";
-import { type BenchHeuristic, benchHeuristic, type KvCapacity, kvCapacity } from "@servesim/perf";
+import { type BenchHeuristic, benchHeuristic, type KvCapacity, kvCapacity, weightLayout } from "@servesim/perf";
 import { BenchmarkMode, ChunkingPolicy as ChunkingPolicyProto, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
 import type { DatasetMetadata } from "@servesim/workload";
 import { underPredictor, withFieldPath } from "./fields.js";
@@ -192,6 +192,7 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
         kvFraction: fraction,
         ...(givenBs !== undefined ? { maxBatchSize: givenBs } : {}),
         ...(givenTok !== undefined ? { maxNumTokens: givenTok } : {}),
+        ...(p.run && !p.run.uniformWeights ? { precisions: p.run.precisions } : {}),
       }),
     );
     maxBatchSize = heuristic.maxBatchSize;
@@ -254,6 +255,7 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
         freeGpuMemoryFraction: fraction,
         tokensPerBlock,
         ...(kvMaxTokens !== undefined ? { maxTokens: kvMaxTokens } : {}),
+        ...(p.run ? { layout: weightLayout(p.run) } : {}),
       }),
     );
     numBlocks = Math.min(capacity.numBlocks, MAX_INT32);

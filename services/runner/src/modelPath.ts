@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "@servesim/core";
-import { dtypeFromPrecision, type HfModel, loadHfConfig, toModelArchitecture } from "@servesim/perf";
+import { dtypeFromPrecision, type HfModel, loadHfConfig, toInlineArchitecture } from "@servesim/perf";
 import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 
 const FIELD = "spec.model_path";
@@ -40,8 +40,8 @@ export function applyModelPath(config: PredictorConfig | undefined, modelPath: s
     kvCacheDtype: DType.D_TYPE_UNSPECIFIED,
     ctxAttention: "",
   };
-  const out: PredictorConfig = { ...base, model: { inline: toModelArchitecture(hf.spec) } };
-  if (out.weightDtype === DType.D_TYPE_UNSPECIFIED && hf.weight) out.weightDtype = dtypeFromPrecision(hf.weight);
+  // The checkpoint's per-group precisions travel in the architecture (weight_precisions).
+  const out: PredictorConfig = { ...base, model: { inline: toInlineArchitecture(hf) } };
   if (out.kvCacheDtype === DType.D_TYPE_UNSPECIFIED && hf.kv) out.kvCacheDtype = dtypeFromPrecision(hf.kv);
   return out;
 }

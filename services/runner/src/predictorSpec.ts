@@ -1,17 +1,22 @@
 import { InvalidArgumentError } from "@servesim/core";
 import type { GpuSpec, ModelSpec } from "@servesim/perf";
-import { describePredictor, dtypeFromPrecision, type Precision, precisionFromDType, resolveGpu, resolveModel, resolveRun } from "@servesim/perf";
+import {
+  describePredictor,
+  dtypeFromPrecision,
+  type Precision,
+  precisionFromDType,
+  predictorEntryOf,
+  predictorNameList,
+  type ResolvedRun,
+  resolveGpu,
+  resolveModel,
+  resolveRun,
+} from "@servesim/perf";
 import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 import { underPredictor, withFieldPath } from "./fields.js";
 
-export type PredictorKindName = "constant" | "roofline" | "aic" | "calibrated";
-
-const KIND_NAMES: Partial<Record<PredictorKind, PredictorKindName>> = {
-  [PredictorKind.PREDICTOR_KIND_CONSTANT]: "constant",
-  [PredictorKind.PREDICTOR_KIND_ROOFLINE]: "roofline",
-  [PredictorKind.PREDICTOR_KIND_AIC]: "aic",
-  [PredictorKind.PREDICTOR_KIND_CALIBRATED]: "calibrated",
-};
+/** A predictor kind's registry name (constant, roofline, aic, calibrated, ...). */
+export type PredictorKindName = string;
 
 /** The job's predictor configuration, completed, plus what it says about the model and the GPU. */
 export interface ResolvedPredictor {
@@ -28,6 +33,8 @@ export interface ResolvedPredictor {
   /** Known when a model is. */
   weightDtype?: Precision;
   kvDtype?: Precision;
+  /** The resolved model, GPU, parallelism and precisions, when the job names a model and a GPU. */
+  run?: ResolvedRun;
 }
 
 const FIELD = "spec.predictor";
@@ -69,9 +76,9 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
         ? PredictorKind.PREDICTOR_KIND_ROOFLINE
         : PredictorKind.PREDICTOR_KIND_CONSTANT
       : given.kind;
-  const kind = KIND_NAMES[kindValue];
-  if (kind === undefined)
-    throw new InvalidArgumentError(`${FIELD}.kind`, `unknown predictor kind ${String(given.kind)} (constant, roofline, aic or calibrated)`);
+  const entry = predictorEntryOf(kindValue);
+  if (entry === undefined) throw new InvalidArgumentError(`${FIELD}.kind`, `unknown predictor kind ${String(given.kind)} (${predictorNameList()})`);
+  const kind = entry.name;
 
   const tp = parallelism(given.parallelism?.tp, `${FIELD}.parallelism.tp`);
   const pp = parallelism(given.parallelism?.pp, `${FIELD}.parallelism.pp`);
@@ -79,7 +86,13 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
   if (pp > 1) {
     throw new InvalidArgumentError(`${FIELD}.parallelism.pp`, `pipeline parallelism (PP ${pp}) is not supported in v1; use PP 1`);
   }
-  const config: PredictorConfig = { ...given, kind: kindValue, parallelism: { tp, pp, ep } };
+  if (given.parallelism?.attentionDp === true) {
+    throw new InvalidArgumentError(
+      `${FIELD}.parallelism.attention_dp`,
+      "the engine does not schedule attention-DP ranks yet: price attention-DP batches with the predictor (Predict, PredictStream) or run without attention DP",
+    );
+  }
+  const config: PredictorConfig = { ...given, kind: kindValue, parallelism: { ...given.parallelism, tp, pp, ep } };
   const rename = underPredictor(FIELD);
   const systemsDir = config.databasePath.trim() || undefined;
   const out: ResolvedPredictor = { config, kind, modelName: null, tp, pp, ep };
@@ -89,9 +102,9 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
   withFieldPath(rename, () => {
     if (hasModel(config) && hasGpu(config)) {
       const run = resolveRun(config, systemsDir ? { systemsDir } : {});
-      Object.assign(out, { model: run.model, gpu: run.gpu, weightDtype: run.weightDtype, kvDtype: run.kvDtype });
+      Object.assign(out, { model: run.model, gpu: run.gpu, weightDtype: run.weightDtype, kvDtype: run.kvDtype, run });
     } else {
-      if (kind === "roofline" || kind === "aic") {
+      if (entry.needsModelAndGpu) {
         // resolveRun names the missing part (model or GPU).
         resolveRun(config, systemsDir ? { systemsDir } : {});
       }
@@ -105,10 +118,6 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
     }
     // Kind-specific checks (scale factors, overheads, calibrated coefficients, aic settings).
     describePredictor(config);
-    if (kind === "aic") {
-      if (!systemsDir) throw new InvalidArgumentError("config.database_path", "required for the aic predictor (an AIConfigurator systems directory)");
-      if (!config.backendVersion.trim()) throw new InvalidArgumentError("config.backend_version", "required for the aic predictor (e.g. 1.2.0rc5)");
-    }
   });
   if (out.weightDtype !== undefined) config.weightDtype = dtypeFromPrecision(out.weightDtype);
   if (out.kvDtype !== undefined) config.kvCacheDtype = dtypeFromPrecision(out.kvDtype);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { makeBatch } from "@servesim/core";
 import { createPredictor, type LocalPredictor } from "@servesim/perf";
+import { sharedDataPath } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
 import { engineOptionsFor, predictorConfigFor, replayRow } from "../src/validation/replay.js";
 import { parseSiliconCsv, type ReplayableRow, selectReplayableRows } from "../src/validation/silicon.js";
@@ -88,7 +88,7 @@ describe("replay", () => {
   });
 });
 
-const csvPath = resolve(import.meta.dirname, "../../..", "../shared/silicon_sample.csv");
+const csvPath = sharedDataPath("silicon_sample.csv");
 const present = existsSync(csvPath);
 if (!present) console.log(`skipping silicon validation: ${csvPath} not found`);
 

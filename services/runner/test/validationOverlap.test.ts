@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { createPredictor, type LocalPredictor } from "@servesim/perf";
+import { sharedDataPath } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
 import { engineOptionsFor, predictorConfigFor, replayRow } from "../src/validation/replay.js";
 import { parseSiliconCsv, type ReplayableRow, selectReplayableRows } from "../src/validation/silicon.js";
@@ -36,7 +36,7 @@ describe("silicon replay with the overlap scheduler", () => {
   });
 });
 
-const csvPath = resolve(import.meta.dirname, "../../..", "../shared/silicon_sample.csv");
+const csvPath = sharedDataPath("silicon_sample.csv");
 const present = existsSync(csvPath);
 if (!present) console.log(`skipping the overlap silicon validation: ${csvPath} not found`);
 

@@ -5,13 +5,28 @@
 
 import type { SimBatch } from "@servesim/core";
 import { InvalidArgumentError } from "@servesim/core";
-import { type DecodeRun, Phase, type SimBatch as WireSimBatch } from "../gen/ts/servesim/v1/predictor.js";
+import { type DecodeRun, type EntryFacts, Phase, type SimBatch as WireSimBatch } from "../gen/ts/servesim/v1/predictor.js";
 
 const UINT32_MAX = 0xffff_ffff;
 
 export interface BatchLimits {
   /** Largest number of entries accepted (SERVESIM_MAX_BATCH_ENTRIES). */
   maxEntries: number;
+}
+
+/** Largest attention-DP rank and draft-token count accepted per entry (bounds the work one batch causes). */
+export const MAX_ATTENTION_DP_RANK = 4095;
+export const MAX_DRAFT_TOKENS = 64;
+
+/** A facts array: empty (unset) or one bounded uint32 per entry. */
+function factColumn(values: readonly number[] | undefined, n: number, max: number, field: string): number[] | undefined {
+  if (!values || values.length === 0) return undefined;
+  if (values.length !== n) throw new InvalidArgumentError(field, `has ${values.length} values for ${n} entries (one per entry, or none)`);
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (!Number.isInteger(v) || v < 0 || v > max) throw new InvalidArgumentError(`${field}[${i}]`, `must be an integer in [0, ${max}] (got ${v})`);
+  }
+  return values as number[];
 }
 
 export interface DecodeRunLimits extends BatchLimits {
@@ -74,23 +89,41 @@ export function decodeSimBatch(wire: WireSimBatch | undefined, limits: BatchLimi
     }
   }
   const numGeneration = n - numContext;
+  const ranks = factColumn(wire.facts?.attentionDpRank, n, MAX_ATTENTION_DP_RANK, `${field}.facts.attention_dp_rank`);
+  const drafts = factColumn(wire.facts?.numDraftTokens, n, MAX_DRAFT_TOKENS, `${field}.facts.num_draft_tokens`);
   checkTotal(wire.numContextRequests, numContext, `${field}.num_context_requests`, "the batch has context entries:");
   checkTotal(wire.numContextTokens, contextTokens, `${field}.num_context_tokens`, "the context entries' input_length sums to");
   checkTotal(wire.numGenerationRequests, numGeneration, `${field}.num_generation_requests`, "the batch has generation entries:");
   checkTotal(wire.numGenerationTokens, generationTokens, `${field}.num_generation_tokens`, "the generation entries' input_length sums to");
 
+  const withFacts = (b: SimBatch, r: number[] | undefined, d: number[] | undefined): SimBatch => {
+    if (r) b.attentionDpRank = r;
+    if (d) b.draftTokens = d;
+    return b;
+  };
   // Clients send context entries first (the engine's order): then the decoded columns are the batch.
-  if (contextFirst) return { numContext, numGeneration, inputLength: inputs, pastKvLength: pasts, numContextTokens: contextTokens };
+  if (contextFirst) return withFacts({ numContext, numGeneration, inputLength: inputs, pastKvLength: pasts, numContextTokens: contextTokens }, ranks, drafts);
   const inputLength = new Array<number>(n);
   const pastKvLength = new Array<number>(n);
+  const rankOut = ranks ? new Array<number>(n) : undefined;
+  const draftOut = drafts ? new Array<number>(n) : undefined;
   let c = 0;
   let g = numContext;
   for (let i = 0; i < n; i++) {
     const slot = isContext[i] === true ? c++ : g++;
     inputLength[slot] = inputs[i]!;
     pastKvLength[slot] = pasts[i]!;
+    if (rankOut) rankOut[slot] = ranks![i]!;
+    if (draftOut) draftOut[slot] = drafts![i]!;
   }
-  return { numContext, numGeneration, inputLength, pastKvLength, numContextTokens: contextTokens };
+  return withFacts({ numContext, numGeneration, inputLength, pastKvLength, numContextTokens: contextTokens }, rankOut, draftOut);
+}
+
+/** The facts of an engine batch for the wire (copied), or undefined when it has none. */
+function encodeFacts(batch: SimBatch, n: number): EntryFacts | undefined {
+  if (!batch.attentionDpRank && !batch.draftTokens) return undefined;
+  const copy = (a: ArrayLike<number> | undefined): number[] => (a ? Array.from({ length: n }, (_, i) => a[i]!) : []);
+  return { attentionDpRank: copy(batch.attentionDpRank), numDraftTokens: copy(batch.draftTokens) };
 }
 
 interface Columns {
@@ -160,7 +193,7 @@ export function encodeSimBatch(batch: SimBatch, form: WireBatchForm = "packed"):
         pastKvLength: batch.pastKvLength[i]!,
       };
     }
-    return { entries, packed: undefined, ...totals };
+    return { entries, packed: undefined, ...totals, facts: encodeFacts(batch, n) };
   }
   const isContext = new Array<boolean>(n);
   const inputLength = new Array<number>(n);
@@ -170,7 +203,7 @@ export function encodeSimBatch(batch: SimBatch, form: WireBatchForm = "packed"):
     inputLength[i] = batch.inputLength[i]!;
     pastKvLength[i] = batch.pastKvLength[i]!;
   }
-  return { entries: [], packed: { isContext, inputLength, pastKvLength }, ...totals };
+  return { entries: [], packed: { isContext, inputLength, pastKvLength }, ...totals, facts: encodeFacts(batch, n) };
 }
 
 /** A validated DecodeRun. */

@@ -45,7 +45,14 @@ export function serializeBatchRequest(batch: SimBatch, sequence: number): Buffer
   const pasts = batch.pastKvLength;
   let generationTokens = 0;
   for (let i = nc; i < n; i++) generationTokens += inputs[i]!;
-  let direct = n > PACKED_ABOVE_ENTRIES && isUint32(nc) && isUint32(batch.numGeneration) && isUint32(batch.numContextTokens);
+  // Per-entry facts (attention-DP ranks, draft tokens) go through ts-proto.
+  let direct =
+    n > PACKED_ABOVE_ENTRIES &&
+    !batch.attentionDpRank &&
+    !batch.draftTokens &&
+    isUint32(nc) &&
+    isUint32(batch.numGeneration) &&
+    isUint32(batch.numContextTokens);
   direct &&= isUint32(generationTokens) && isUint32(sequence);
   let inputBytes = 0;
   let pastBytes = 0;

@@ -4,6 +4,7 @@ import { CliError, EXIT_INTERRUPTED, runAction } from "../cliError.js";
 import { type CliIo, processIo } from "../io.js";
 import { buildJobSpec, type ThroughputFlags } from "../jobSpec.js";
 import { writeLines, writeText } from "../outputFiles.js";
+import { PREDICTOR_NAMES } from "../predictorNames.js";
 import { ProgressDisplay } from "../progress.js";
 import { type RunContext, runEmbedded, runOnScheduler, runWithRemotePredictor, type ThroughputResult } from "../throughputModes.js";
 import { usageExitCodes } from "./exitCodes.js";
@@ -107,7 +108,7 @@ export function addRunOptions(cmd: Command, bench: "throughput" | "latency"): Co
     .option("--warmup <n>", "warm-up requests simulated first, stats discarded (default 2; 0 skips)", int(0))
     .option("--quantization <q>", "weight quantization: NONE (the checkpoint's), FP8 or NVFP4")
     .option("--kv-cache-dtype <dtype>", "KV-cache dtype: auto, bf16, fp16 or fp8")
-    .option("--predictor <kind>", "constant | roofline | aic | calibrated (default: roofline with --gpu, else constant)")
+    .option("--predictor <kind>", `${PREDICTOR_NAMES} (default: roofline with --gpu, else constant)`)
     .option(
       "--constant-prefill-time-ms <ms>",
       "constant predictor: time of a batch with context requests (default 10)",

@@ -1,6 +1,7 @@
 import type { GpuSpec } from "../catalog/gpus.js";
+import type { SourceTracker } from "../opSource.js";
 import { allReduceSolMs } from "../sol.js";
-import { floorIndex, type SourceTracker } from "./grid.js";
+import { floorIndex } from "./grid.js";
 import type { AllReduceRow } from "./rows.js";
 
 /** How far above both neighbours a measurement must be to count as a spike. */

@@ -1,4 +1,5 @@
-import { floorIndex, type SourceTracker, sortedUnique } from "./grid.js";
+import type { SourceTracker } from "../opSource.js";
+import { floorIndex, sortedUnique } from "./grid.js";
 import type { AttentionRow } from "./rows.js";
 
 /** Latencies of one batch size along the sequence axis (isl for context, s = 1 + step for generation). */

@@ -1,7 +1,8 @@
 import type { GpuSpec } from "../catalog/gpus.js";
 import type { Precision } from "../dtypes.js";
+import type { SourceTracker } from "../opSource.js";
 import { gemmSolMs } from "../sol.js";
-import { floorIndex, type SourceTracker, sortedUnique } from "./grid.js";
+import { floorIndex, sortedUnique } from "./grid.js";
 import type { GemmRow } from "./rows.js";
 
 /** m-axis of one (n, k) pair: sorted m and latencies. */
@@ -26,6 +27,12 @@ export function gemmTableDtype(p: Precision): string | undefined {
       return "bfloat16";
     case "fp8":
       return "fp8";
+    case "fp8_block":
+      return "fp8_block";
+    case "nvfp4":
+      return "nvfp4";
+    case "int4":
+      return "int4_wo";
     default:
       return undefined;
   }

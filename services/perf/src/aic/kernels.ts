@@ -1,29 +1,89 @@
 import type { OpTime } from "@servesim/core";
 import type { KernelModel, OpCost } from "../compose.js";
 import type { Precision } from "../dtypes.js";
-import type { GemmOp, OpPlan } from "../plan.js";
-import type { RooflineKernels } from "../roofline.js";
+import { SourceTracker } from "../opSource.js";
+import type { AttentionGroup, GemmOp, MoeCommOp, OpPlan } from "../plan.js";
+import type { MoeDistribution } from "../resolve.js";
+import type { RooflineKernels, TokenPart } from "../roofline.js";
 import {
   allReduceBytes,
-  ctxAttnBytes,
-  ctxAttnFlops,
   ctxAttnSolMs,
+  flopRate,
+  gatherBytes,
   gemmBytes,
   gemmFlops,
-  genAttnBytes,
-  genAttnFlops,
   genAttnSolMs,
-  moeBytes,
-  moeFlops,
-  moeSolMs,
+  linkBandwidth,
+  mlaBmmBytes,
+  mlaBmmFlops,
+  mlaCtxBytes,
+  mlaCtxFlops,
+  mlaGenBytes,
+  mlaGenFlops,
+  windowCtxAttnBytes,
+  windowCtxAttnFlops,
 } from "../sol.js";
 import type { AttentionView } from "./attentionTable.js";
 import type { AicDatabase } from "./database.js";
 import { gemmTableDtype } from "./gemmTable.js";
-import { SourceTracker } from "./grid.js";
 
 const tableDtype = (p: Precision): string => (p === "fp8" ? "fp8" : "bfloat16");
 const CTX_KEY_S = 1 << 22;
+
+/** The AIC MoE table's moe_dtype of an experts precision (gpt-oss MXFP4 experts run as W4A16). */
+export function moeTableDtype(p: Precision): string | undefined {
+  switch (p) {
+    case "bf16":
+    case "fp16":
+      return "bfloat16";
+    case "fp8":
+      return "fp8";
+    case "fp8_block":
+      return "fp8_block";
+    case "nvfp4":
+      return "nvfp4";
+    case "mxfp4":
+      return "w4a16_mxfp4";
+    default:
+      return undefined;
+  }
+}
+
+/** "balanced" or "power_law_1.01": the MoE table's distribution column; EPLB is priced as balanced ranks. */
+export function moeTableDistribution(d: MoeDistribution, eplb: boolean): string {
+  if (eplb || d.kind === "balanced") return "balanced";
+  return `power_law_${d.alpha}`;
+}
+
+/** DeepSeek-V3's attention geometry: the only one the AIC MLA module tables measure (at any head count). */
+function deepseekV3Geometry(plan: OpPlan, g: AttentionGroup): boolean {
+  const a = g.mla!;
+  return (
+    plan.hidden === 7168 && a.qLoraRank === 1536 && a.kvLoraRank === 512 && a.qkNopeHeadDim === 128 && a.qkRopeHeadDim === 64 && a.vHeadDim === 128 && !a.dsa
+  );
+}
+
+/** The geometries the DSA module tables were collected with, by architecture class. */
+const DSA_TABLE_GEOMETRY: Readonly<Record<string, (plan: OpPlan, g: AttentionGroup) => boolean>> = {
+  // zai-org/GLM-5: hidden 6144, q_lora 2048, kv_lora 512, nope 192, rope 64, v 256, indexer 32 × 128.
+  GlmMoeDsaForCausalLM: (plan, g) => {
+    const a = g.mla!;
+    return plan.hidden === 6144 && a.qLoraRank === 2048 && a.kvLoraRank === 512 && a.qkNopeHeadDim === 192 && a.vHeadDim === 256 && a.dsa?.indexHeads === 32;
+  },
+  // deepseek-ai/DeepSeek-V3.2: DeepSeek-V3's attention plus a 64 × 128 indexer.
+  DeepseekV32ForCausalLM: (plan, g) => {
+    const a = g.mla!;
+    return plan.hidden === 7168 && a.qLoraRank === 1536 && a.kvLoraRank === 512 && a.qkNopeHeadDim === 128 && a.vHeadDim === 128 && a.dsa?.indexHeads === 64;
+  },
+};
+
+/** How one attention group is priced from the tables. */
+interface GroupViews {
+  ctx?: AttentionView;
+  gen?: AttentionView;
+  /** MLA: whole-module views (projections included): the group's MLA projections leave the dense ops. */
+  module: boolean;
+}
 
 /**
  * Prices a plan's ops from AIC's measured tables (performance-model.md §4–§6). Ops without a table or a
@@ -32,14 +92,16 @@ const CTX_KEY_S = 1 << 22;
  */
 export class AicKernels implements KernelModel {
   readonly layers: number;
+  readonly groups: readonly AttentionGroup[];
   private readonly plan: OpPlan;
   private readonly db: AicDatabase;
   private readonly fallback: RooflineKernels;
   private readonly t = new SourceTracker();
   private readonly gemmDtypes: Array<string | undefined>;
+  /** GEMMs priced as ops (false: inside an MLA module table). */
+  private readonly gemmPriced: boolean[];
   private readonly logitsDtype: string | undefined;
-  private readonly ctxView: AttentionView | undefined;
-  private readonly genView: AttentionView | undefined;
+  private readonly views: GroupViews[];
   private readonly moeQuery: ((tokens: number, t: SourceTracker) => number) | undefined;
   private readonly memBwEff: number;
   private readonly memConstMs: number;
@@ -50,6 +112,7 @@ export class AicKernels implements KernelModel {
     this.db = db;
     this.fallback = fallback;
     this.layers = plan.layers;
+    this.groups = plan.attention;
     const gpu = plan.gpu;
     const usable = (p: Precision): string | undefined => {
       const d = gemmTableDtype(p);
@@ -57,32 +120,94 @@ export class AicKernels implements KernelModel {
     };
     this.gemmDtypes = plan.gemms.map((g) => usable(g.dtype));
     this.logitsDtype = usable(plan.logits.dtype);
-    const { headDim: d, kvHeads, kvDtype, fmhaDtype } = plan;
-    this.ctxView = db.contextAttention?.view(tableDtype(fmhaDtype), tableDtype(kvDtype), 0, d, plan.heads, kvHeads, (b, s, h) =>
-      ctxAttnSolMs(gpu, b, s, 0, h, kvHeads === plan.heads ? h : kvHeads, d, kvDtype, fmhaDtype),
-    );
-    this.genView = db.generationAttention?.view("bfloat16", tableDtype(kvDtype), 0, d, plan.heads, kvHeads, (b, s, h) =>
-      genAttnSolMs(gpu, b, s, h, kvHeads === plan.heads ? h : kvHeads, d, kvDtype),
-    );
+    this.views = plan.attention.map((g) => this.groupViews(g));
+    const moduleMla = this.views.some((v) => v.module);
+    this.gemmPriced = plan.gemms.map((g) => !(moduleMla && g.module === "mla"));
     const m = plan.moe;
+    const moeDtype = m ? moeTableDtype(m.dtype) : undefined;
     this.moeQuery =
-      m && (m.dtype === "bf16" || m.dtype === "fp16" || m.dtype === "fp8")
+      m && moeDtype
         ? db.moe?.view(
             {
-              dtype: tableDtype(m.dtype),
+              dtype: moeDtype,
               hidden: m.hidden,
               inter: m.inter,
               topK: m.topK,
               experts: m.experts,
               moeTp: m.moeTp,
               moeEp: m.moeEp,
-              distribution: "balanced",
+              distribution: moeTableDistribution(m.distribution, m.eplb),
             },
-            (x) => moeSolMs(gpu, x, m.hidden, m.inter, m.topK, m.experts, m.moeTp, m.moeEp, m.dtype),
+            (x) => this.moeSolMs(x),
           )
         : undefined;
     this.memBwEff = gpu.memBwEmpiricalScalingFactor;
     this.memConstMs = gpu.memEmpiricalConstantLatency * 1000;
+  }
+
+  /** The speed of light of the routed experts at X tokens (the utilization hold of the MoE table). */
+  private moeSolMs(x: number): number {
+    const fb = this.fallback.moeFlopsBytes(x);
+    return 1000 * Math.max(fb.flops / flopRate(this.plan.gpu, this.plan.moe!.dtype), fb.bytes / this.plan.gpu.memBw);
+  }
+
+  private groupViews(g: AttentionGroup): GroupViews {
+    const { gpu, kvDtype, fmhaDtype } = this.plan;
+    const db = this.db;
+    if (g.mla) {
+      const a = g.mla;
+      const heads = g.heads;
+      const dq = a.qkNopeHeadDim + a.qkRopeHeadDim;
+      const ctxSol = (b: number, s: number, h: number): number =>
+        1000 * Math.max(mlaCtxFlops(b, s, 0, h, dq, a.vHeadDim, 0) / flopRate(gpu, fmhaDtype), mlaCtxBytes(b, s, 0, h, dq, a.vHeadDim, kvDtype) / gpu.memBw);
+      const genSol = (b: number, s: number, h: number): number =>
+        1000 *
+        Math.max(
+          mlaGenFlops(b, s - 1, h, a.kvLoraRank, a.qkRopeHeadDim) / flopRate(gpu, kvDtype === "fp8" ? "fp8" : "bf16"),
+          mlaGenBytes(b, s - 1, h, a.kvLoraRank, a.qkRopeHeadDim, kvDtype) / gpu.memBw,
+        );
+      const kv = tableDtype(kvDtype);
+      if (a.dsa) {
+        // The DSA module tables measure the sparse block (indexer included) of their architecture's geometry.
+        const arch = this.plan.model.architecture;
+        const gemmType = a.moduleGemm === "bf16" ? "bfloat16" : a.moduleGemm;
+        const ctx = gemmType ? db.dsaContextModule?.get(arch)?.view(gemmType, kv, 0, 576, heads, heads, ctxSol) : undefined;
+        const gen = gemmType ? db.dsaGenerationModule?.get(arch)?.view(gemmType, kv, 0, 576, heads, heads, genSol) : undefined;
+        if (ctx && gen && DSA_TABLE_GEOMETRY[arch]?.(this.plan, g)) return { ctx, gen, module: true };
+        return { module: false };
+      }
+      if (a.moduleGemm && deepseekV3Geometry(this.plan, g)) {
+        const gemmType = a.moduleGemm === "bf16" ? "bfloat16" : a.moduleGemm;
+        const ctx = db.mlaContextModule?.view(gemmType, kv, 0, 576, heads, heads, ctxSol);
+        const gen = db.mlaGenerationModule?.view(gemmType, kv, 0, 576, heads, heads, genSol);
+        if (ctx && gen) return { ctx, gen, module: true };
+      }
+      const out: GroupViews = { module: false };
+      if (!a.dsa) {
+        const ctx = db.mlaContext?.view("bfloat16", kv, 0, 576, heads, heads, ctxSol);
+        const gen = db.mlaGeneration?.view("bfloat16", kv, 0, 576, heads, heads, genSol);
+        if (ctx) out.ctx = ctx;
+        if (gen) out.gen = gen;
+      }
+      return out;
+    }
+    const { headDim: d, kvHeads, heads, window } = g;
+    const out: GroupViews = { module: false };
+    const ctx = db.contextAttention?.view(tableDtype(fmhaDtype), tableDtype(kvDtype), window, d, heads, kvHeads, (b, s, h) =>
+      window > 0
+        ? 1000 *
+          Math.max(
+            windowCtxAttnFlops(b, s, 0, h, d, window) / flopRate(gpu, fmhaDtype),
+            windowCtxAttnBytes(b, s, 0, h, kvHeads === heads ? h : kvHeads, d, kvDtype, window) / gpu.memBw,
+          )
+        : ctxAttnSolMs(gpu, b, s, 0, h, kvHeads === heads ? h : kvHeads, d, kvDtype, fmhaDtype),
+    );
+    const gen = db.generationAttention?.view("bfloat16", tableDtype(kvDtype), window, d, heads, kvHeads, (b, s, h) =>
+      genAttnSolMs(gpu, b, window > 0 ? Math.min(s, window + 1) : s, h, kvHeads === heads ? h : kvHeads, d, kvDtype),
+    );
+    if (ctx) out.ctx = ctx;
+    if (gen) out.gen = gen;
+    return out;
   }
 
   /** Latency of one GEMM call; leaves the source in the tracker. */
@@ -99,6 +224,11 @@ export class AicKernels implements KernelModel {
     return (1000 * bytes) / (this.plan.gpu.memBw * this.memBwEff) + this.memConstMs;
   }
 
+  /** An activation quantization kernel (memory-bound: the empirical memory formula). */
+  private quantizeMs(g: GemmOp, x: number): number {
+    return this.memoryOpMs(x * g.k * (2 + (g.dtype === "nvfp4" ? 0.5 + 1 / 16 : 1 + 4 / 128)));
+  }
+
   private moe(x: number): number {
     if (this.moeQuery) return this.moeQuery(x, this.t);
     this.t.mark("roofline-fallback");
@@ -106,72 +236,150 @@ export class AicKernels implements KernelModel {
   }
 
   private allReduce(elements: number): number {
-    const v = this.db.allReduce?.query(this.plan.gpu, this.plan.tp, elements, this.t);
+    const v = this.db.allReduce?.query(this.plan.gpu, this.plan.attnTp, elements, this.t);
     if (v !== undefined) return v;
     this.t.mark("roofline-fallback");
     return this.fallback.allReduceMs(elements);
+  }
+
+  /**
+   * One MoE layer's dispatch + combine under attention DP. All-gather/reduce-scatter from the NCCL tables
+   * (message size in half elements); the all-to-all kernels have no tables here: speed of light.
+   */
+  private moeComm(c: MoeCommOp, X: number, xMax: number): number {
+    const nccl = this.db.nccl;
+    if (c.kind === "allgather" && nccl) {
+      const ag = nccl.get("all_gather")?.query(this.plan.gpu, c.gpus, (X * c.dispatchBytesPerToken) / 2, this.t);
+      const rs = nccl.get("reduce_scatter")?.query(this.plan.gpu, c.gpus, (X * c.combineBytesPerToken) / 2, this.t);
+      if (ag !== undefined && rs !== undefined)
+        return Math.max(ag, this.gatherSolMs(X * c.dispatchBytesPerToken, c.gpus)) + Math.max(rs, this.gatherSolMs(X * c.combineBytesPerToken, c.gpus));
+    }
+    this.t.mark("roofline-fallback");
+    return this.fallback.moeCommMs(c, X, xMax);
+  }
+
+  private gatherSolMs(totalBytes: number, gpus: number): number {
+    return (1000 * gatherBytes(totalBytes, gpus)) / linkBandwidth(this.plan.gpu, gpus);
   }
 
   private p2pMs(bytes: number): number {
     return (1000 * bytes) / this.plan.gpu.interNodeBw + this.plan.gpu.p2pLatency * 1000;
   }
 
-  denseMs(x: number): number {
+  private tokenOps(x: number, part: TokenPart, X: number, xMax: number): number {
     const p = this.plan;
     let total = 0;
-    for (let i = 0; i < p.gemms.length; i++) {
-      const g = p.gemms[i]!;
-      total += g.scale * this.gemm(g, this.gemmDtypes[i], x);
+    if (part !== "moe") {
+      for (let i = 0; i < p.gemms.length; i++) {
+        if (!this.gemmPriced[i]) continue;
+        const g = p.gemms[i]!;
+        total += g.scale * this.gemm(g, this.gemmDtypes[i], x);
+        if (g.quantizeInput) total += g.scale * this.quantizeMs(g, x);
+      }
+      for (let i = 0; i < p.memoryOps.length; i++) {
+        const o = p.memoryOps[i]!;
+        total += o.scale * this.memoryOpMs(x * o.bytesPerToken);
+      }
     }
-    for (let i = 0; i < p.memoryOps.length; i++) {
-      const o = p.memoryOps[i]!;
-      total += o.scale * this.memoryOpMs(x * o.bytesPerToken);
+    if (part !== "rank") {
+      if (p.moe) total += p.moe.scale * this.moe(X);
+      if (p.moeComm) total += p.moeComm.scale * this.moeComm(p.moeComm, X, xMax);
     }
-    if (p.moe) total += p.moe.scale * this.moe(x);
-    if (p.allReduceCalls > 0) total += p.allReduceCalls * this.allReduce(x * p.allReduceElementsPerToken);
-    if (p.p2pCalls > 0) total += p.p2pCalls * this.p2pMs(x * p.p2pBytesPerToken);
+    if (part !== "moe") {
+      if (p.allReduceCalls > 0) total += p.allReduceCalls * this.allReduce(x * p.allReduceElementsPerToken);
+      if (p.p2pCalls > 0) total += p.p2pCalls * this.p2pMs(x * p.p2pBytesPerToken);
+    }
     return total;
   }
 
-  denseBreakdown(x: number): OpTime[] {
+  denseMs(x: number): number {
+    return this.tokenOps(x, "all", x, x);
+  }
+
+  rankDenseMs(x: number): number {
+    return this.tokenOps(x, "rank", x, x);
+  }
+
+  moePartMs(X: number, xMax: number): number {
+    return this.tokenOps(0, "moe", X, xMax);
+  }
+
+  private breakdown(x: number, part: TokenPart, X: number, xMax: number): OpTime[] {
     const p = this.plan;
     const out: OpTime[] = [];
-    p.gemms.forEach((g, i) => {
-      this.t.reset();
-      const ms = this.gemm(g, this.gemmDtypes[i], x);
-      out.push({
-        op: g.op,
-        source: this.t.source,
-        ms: g.scale * ms,
-        flops: g.scale * gemmFlops(x, g.n, g.k),
-        bytes: g.scale * gemmBytes(x, g.n, g.k, g.dtype),
+    if (part !== "moe") {
+      p.gemms.forEach((g, i) => {
+        if (!this.gemmPriced[i]) return;
+        this.t.reset();
+        const ms = this.gemm(g, this.gemmDtypes[i], x);
+        out.push({
+          op: g.op,
+          source: this.t.source,
+          ms: g.scale * ms,
+          flops: g.scale * gemmFlops(x, g.n, g.k),
+          bytes: g.scale * gemmBytes(x, g.n, g.k, g.dtype),
+        });
       });
-    });
-    for (const o of p.memoryOps) {
-      out.push({ op: o.op, source: "empirical", ms: o.scale * this.memoryOpMs(x * o.bytesPerToken), flops: 0, bytes: o.scale * x * o.bytesPerToken });
+      for (let i = 0; i < p.gemms.length; i++) {
+        const g = p.gemms[i]!;
+        if (!g.quantizeInput || !this.gemmPriced[i]) continue;
+        out.push({ op: `${g.op.replace(/_gemm$/, "")}_quantize`, source: "empirical", ms: g.scale * this.quantizeMs(g, x), flops: 0, bytes: 0 });
+      }
+      for (const o of p.memoryOps) {
+        out.push({ op: o.op, source: "empirical", ms: o.scale * this.memoryOpMs(x * o.bytesPerToken), flops: 0, bytes: o.scale * x * o.bytesPerToken });
+      }
     }
-    if (p.moe) {
-      const m = p.moe;
-      this.t.reset();
-      const ms = this.moe(x);
-      out.push({
-        op: m.op,
-        source: this.t.source,
-        ms: m.scale * ms,
-        flops: m.scale * moeFlops(x, m.hidden, m.inter, m.topK, m.moeTp, m.moeEp),
-        bytes: m.scale * moeBytes(x, m.hidden, m.inter, m.topK, m.experts, m.moeTp, m.moeEp, m.dtype),
-      });
+    if (part !== "rank") {
+      if (p.moe) {
+        const m = p.moe;
+        this.t.reset();
+        const ms = this.moe(X);
+        const fb = this.fallback.moeFlopsBytes(X);
+        out.push({ op: m.op, source: this.t.source, ms: m.scale * ms, flops: m.scale * fb.flops, bytes: m.scale * fb.bytes });
+      }
+      if (p.moeComm) {
+        const c = p.moeComm;
+        this.t.reset();
+        const ms = this.moeComm(c, X, xMax);
+        out.push({
+          op: `moe_${c.kind}`,
+          source: this.t.source === "roofline-fallback" && c.kind !== "allgather" ? "sol" : this.t.source,
+          ms: c.scale * ms,
+          flops: 0,
+          bytes: c.scale * this.fallback.moeCommBytes(c, X, xMax),
+        });
+      }
     }
-    if (p.allReduceCalls > 0) {
-      const elements = x * p.allReduceElementsPerToken;
-      this.t.reset();
-      const ms = this.allReduce(elements);
-      out.push({ op: "all_reduce", source: this.t.source, ms: p.allReduceCalls * ms, flops: 0, bytes: p.allReduceCalls * allReduceBytes(elements, p.tp) });
-    }
-    if (p.p2pCalls > 0) {
-      out.push({ op: "p2p", source: "empirical", ms: p.p2pCalls * this.p2pMs(x * p.p2pBytesPerToken), flops: 0, bytes: p.p2pCalls * x * p.p2pBytesPerToken });
+    if (part !== "moe") {
+      if (p.allReduceCalls > 0) {
+        const elements = x * p.allReduceElementsPerToken;
+        this.t.reset();
+        const ms = this.allReduce(elements);
+        out.push({
+          op: "all_reduce",
+          source: this.t.source,
+          ms: p.allReduceCalls * ms,
+          flops: 0,
+          bytes: p.allReduceCalls * allReduceBytes(elements, p.attnTp),
+        });
+      }
+      if (p.p2pCalls > 0) {
+        out.push({ op: "p2p", source: "empirical", ms: p.p2pCalls * this.p2pMs(x * p.p2pBytesPerToken), flops: 0, bytes: p.p2pCalls * x * p.p2pBytesPerToken });
+      }
     }
     return out;
+  }
+
+  denseBreakdown(x: number): OpTime[] {
+    return this.breakdown(x, "all", x, x);
+  }
+
+  rankDenseBreakdown(x: number): OpTime[] {
+    return this.breakdown(x, "rank", x, x);
+  }
+
+  moePartBreakdown(X: number, xMax: number): OpTime[] {
+    return this.breakdown(0, "moe", X, xMax);
   }
 
   logitsMs(nseq: number): number {
@@ -185,45 +393,152 @@ export class AicKernels implements KernelModel {
     return { ms, source: this.t.source, flops: gemmFlops(nseq, g.n, g.k), bytes: gemmBytes(nseq, g.n, g.k, g.dtype) };
   }
 
-  /** Table latency of b fresh sequences of fullS tokens (memoized). */
-  private ctxTable(b: number, fullS: number): number {
-    const key = b * CTX_KEY_S + fullS;
-    let v = fullS < CTX_KEY_S ? this.ctxCache.get(key) : undefined;
+  /** Table latency of b fresh sequences of fullS tokens (memoized per group unless `cached` is false: breakdowns need the source). */
+  private ctxTable(gi: number, b: number, fullS: number, cached = true): number {
+    const key = (gi * (1 << 12) + b) * CTX_KEY_S + fullS;
+    const cacheable = cached && fullS < CTX_KEY_S && b < 1 << 12;
+    let v = cacheable ? this.ctxCache.get(key) : undefined;
     if (v === undefined) {
-      v = this.ctxView!.query(b, fullS, this.plan.heads, this.t);
-      if (fullS < CTX_KEY_S && this.ctxCache.size < 1 << 20) this.ctxCache.set(key, v);
+      v = this.views[gi]!.ctx!.query(b, fullS, this.groups[gi]!.heads, this.t);
+      if (cacheable && this.ctxCache.size < 1 << 20) this.ctxCache.set(key, v);
     }
     return v;
   }
 
-  ctxAttnMs(b: number, fullS: number, prefix: number): number {
-    if (!this.ctxView) return this.fallback.ctxAttnMs(b, fullS, prefix);
+  /** The context table's latency of one layer with a cached prefix: the causal-area share of the fresh prompt's time. */
+  private ctxFromTable(gi: number, b: number, fullS: number, prefix: number, cached: boolean): number {
     const factor = prefix > 0 ? (fullS * fullS - prefix * prefix) / (fullS * fullS) : 1;
-    return this.ctxTable(b, fullS) * factor;
+    return this.ctxTable(gi, b, fullS, cached) * factor;
   }
 
-  ctxAttnCost(b: number, fullS: number, prefix: number): OpCost {
-    const p = this.plan;
-    const flops = ctxAttnFlops(b, fullS, prefix, p.heads, p.headDim);
-    const bytes = ctxAttnBytes(b, fullS, prefix, p.heads, p.kvHeads, p.headDim, p.kvDtype);
-    if (!this.ctxView) return { ms: this.fallback.ctxAttnMs(b, fullS, prefix), source: "roofline-fallback", flops, bytes };
+  /** MLA extras priced from tables when the group is granular: the kv_b GEMM of the chunk. */
+  private mlaCtxExtras(g: AttentionGroup, b: number, fullS: number, prefix: number): number {
+    const kvB = g.mla!.kvB;
+    const tokens = Math.max(1, Math.round(b * (fullS - prefix)));
+    return this.gemm(kvB, gemmTableDtype(kvB.dtype) && this.db.gemm?.has(gemmTableDtype(kvB.dtype)!) ? gemmTableDtype(kvB.dtype) : undefined, tokens);
+  }
+
+  /** MLA decode extras from tables when granular: the absorbed BMMs (mla_bmm), else their roofline. */
+  private mlaGenExtras(g: AttentionGroup, rows: number): number {
+    const a = g.mla!;
+    const bmm = this.db.mlaBmm;
+    const dtype = a.bmmDtype === "fp8" ? "fp8" : "bfloat16";
+    const rate = flopRate(this.plan.gpu, a.bmmDtype === "fp8" ? "fp8" : "bf16");
+    const sol = (inDim: number, outDim: number) => (tokens: number, heads: number) =>
+      1000 * Math.max(mlaBmmFlops(tokens, heads, inDim, outDim) / rate, mlaBmmBytes(tokens, heads, inDim, outDim, a.bmmDtype) / this.plan.gpu.memBw);
+    const pre = bmm?.query("mla_gen_pre", dtype, rows, g.heads, sol(a.qkNopeHeadDim, a.kvLoraRank), this.t);
+    const post = bmm?.query("mla_gen_post", dtype, rows, g.heads, sol(a.kvLoraRank, a.vHeadDim), this.t);
+    if (pre !== undefined && post !== undefined) return pre + post;
+    this.t.mark("roofline-fallback");
+    const both = sol(a.qkNopeHeadDim, a.kvLoraRank)(rows, g.heads) + sol(a.kvLoraRank, a.vHeadDim)(rows, g.heads);
+    return both / this.fallback.eff.gemm.compute;
+  }
+
+  /**
+   * One layer of group gi's context attention. MLA module tables price the whole block at the chunk (plus
+   * the kernel's extra work over a cached prefix); granular MLA adds the kv_b GEMM to the kernel table.
+   */
+  private ctxGroup(gi: number, b: number, fullS: number, prefix: number, cached: boolean): number {
+    const g = this.groups[gi]!;
+    const v = this.views[gi]!;
+    if (!v.ctx) {
+      this.t.mark("roofline-fallback");
+      return this.fallback.ctxGroupMs(gi, b, fullS, prefix);
+    }
+    if (g.mla && v.module) {
+      if (prefix <= 0) return this.ctxTable(gi, b, fullS, cached);
+      const chunk = Math.max(1, Math.round(fullS - prefix));
+      // The block over the chunk, plus the attention kernel's extra keys (the cached prefix), from the kernel table when present.
+      const kernel = g.mla.dsa
+        ? undefined
+        : this.db.mlaContext?.view(
+            "bfloat16",
+            tableDtype(this.plan.kvDtype),
+            0,
+            576,
+            g.heads,
+            g.heads,
+            (bb, s, h) => this.fallback.ctxGroupMs(gi, bb, s, 0) * (h / g.heads),
+          );
+      const extra = kernel
+        ? Math.max(0, kernel.query(b, fullS, g.heads, this.t) * ((fullS * fullS - prefix * prefix) / (fullS * fullS)) - kernel.query(b, chunk, g.heads, this.t))
+        : Math.max(0, this.fallback.ctxGroupMs(gi, b, fullS, prefix) - this.fallback.ctxGroupMs(gi, b, chunk, 0));
+      return this.ctxTable(gi, b, chunk, cached) + extra;
+    }
+    const attn = this.ctxFromTable(gi, b, fullS, prefix, cached);
+    return g.mla ? attn + this.mlaCtxExtras(g, b, fullS, prefix) : attn;
+  }
+
+  ctxGroupMs(gi: number, b: number, fullS: number, prefix: number): number {
+    return this.ctxGroup(gi, b, fullS, prefix, true);
+  }
+
+  ctxGroupCost(gi: number, b: number, fullS: number, prefix: number): OpCost {
+    const roof = this.fallback.ctxGroupCost(gi, b, fullS, prefix);
     this.t.reset();
-    const factor = prefix > 0 ? (fullS * fullS - prefix * prefix) / (fullS * fullS) : 1;
-    const ms = this.ctxView.query(b, fullS, p.heads, this.t) * factor;
-    return { ms, source: this.t.source, flops, bytes };
+    const ms = this.ctxGroup(gi, b, fullS, prefix, false);
+    return { ms, source: this.t.source, flops: roof.flops, bytes: roof.bytes };
+  }
+
+  private genGroup(gi: number, b: number, s: number): number {
+    const g = this.groups[gi]!;
+    const v = this.views[gi]!;
+    if (!v.gen) {
+      this.t.mark("roofline-fallback");
+      return this.fallback.genGroupMs(gi, b, s);
+    }
+    const attn = v.gen.query(b, s, g.heads, this.t);
+    return g.mla && !v.module ? attn + this.mlaGenExtras(g, b) : attn;
+  }
+
+  genGroupMs(gi: number, b: number, s: number): number {
+    return this.genGroup(gi, b, s);
+  }
+
+  genGroupCost(gi: number, b: number, s: number): OpCost {
+    const roof = this.fallback.genGroupCost(gi, b, s);
+    this.t.reset();
+    const ms = this.genGroup(gi, b, s);
+    return { ms, source: this.t.source, flops: roof.flops, bytes: roof.bytes };
+  }
+
+  /** Group 0's context attention of one layer (the dense models' only group). */
+  ctxAttnMs(b: number, fullS: number, prefix: number): number {
+    return this.ctxGroup(0, b, fullS, prefix, true);
   }
 
   genAttnMs(b: number, s: number): number {
-    if (!this.genView) return this.fallback.genAttnMs(b, s);
-    return this.genView.query(b, s, this.plan.heads, this.t);
+    return this.genGroup(0, b, s);
   }
 
-  genAttnCost(b: number, s: number): OpCost {
+  /** Ops the tables did not cover for this configuration (DescribePredictor notes). */
+  coverageNotes(): string[] {
+    const notes: string[] = [];
     const p = this.plan;
-    const flops = genAttnFlops(b, s, p.heads, p.headDim);
-    const bytes = genAttnBytes(b, s, p.heads, p.kvHeads, p.headDim, p.kvDtype);
-    if (!this.genView) return { ms: this.fallback.genAttnMs(b, s), source: "roofline-fallback", flops, bytes };
-    this.t.reset();
-    return { ms: this.genView.query(b, s, p.heads, this.t), source: this.t.source, flops, bytes };
+    const fellBack = p.gemms.filter((_g, i) => this.gemmPriced[i] && this.gemmDtypes[i] === undefined).map((g) => `${g.op} (${g.dtype})`);
+    if (fellBack.length > 0) notes.push(`no GEMM table for ${[...new Set(fellBack)].join(", ")}: roofline`);
+    this.groups.forEach((g, i) => {
+      const v = this.views[i]!;
+      const what = g.mla ? "MLA" : g.window > 0 ? `sliding-window (${g.window}) attention` : "attention";
+      if (g.mla?.dsa)
+        notes.push(
+          v.module
+            ? "DSA: sparse-attention module tables (projections and indexer included)"
+            : "DSA attention: roofline (no module table for this architecture, precision or geometry)",
+        );
+      else if (g.mla)
+        notes.push(
+          v.module
+            ? "MLA: module tables (projections included)"
+            : `MLA: ${v.ctx && v.gen ? "kernel tables + GEMM/BMM tables" : "roofline (no MLA tables for this shape)"}`,
+        );
+      else if (!v.ctx || !v.gen) notes.push(`${what} (head_dim ${g.headDim}, ${g.heads}/${g.kvHeads} heads): roofline (no table family)`);
+    });
+    if (p.moe && !this.moeQuery)
+      notes.push(
+        `MoE ${p.moe.dtype} ${p.moe.hidden}/${p.moe.inter}/top${p.moe.topK}/${p.moe.experts} at MoE TP${p.moe.moeTp} EP${p.moe.moeEp}: roofline (no table curve)`,
+      );
+    if (p.moeComm && (p.moeComm.kind !== "allgather" || !this.db.nccl)) notes.push(`MoE ${p.moeComm.kind}: speed of light (no table)`);
+    return notes;
   }
 }

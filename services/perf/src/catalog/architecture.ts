@@ -1,106 +1,85 @@
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { InvalidArgumentError } from "@servesim/core";
-import type { ModelArchitecture } from "@servesim/wire/predictor";
-import type { Precision } from "../dtypes.js";
-import type { ModelFamily, ModelSpec } from "./models.js";
-
-/** Hugging Face architecture classes servesim can price, and the AIC graph each maps to. */
-export const SUPPORTED_ARCHITECTURES: Readonly<Record<string, ModelFamily>> = {
-  LlamaForCausalLM: "llama",
-  MistralForCausalLM: "llama",
-  Qwen2ForCausalLM: "llama",
-  Qwen3ForCausalLM: "llama",
-  MixtralForCausalLM: "moe",
-};
+import { DType, type ModelArchitecture, type WeightPrecisions } from "@servesim/wire/predictor";
+import { type ArchitectureFields, FieldChecks } from "../architectures/fields.js";
+import { architectureEntry, supportedArchitectures, TEXT_CONFIG_WRAPPERS } from "../architectures/registry.js";
+import { dtypeFromPrecision, type Precision, precisionFromDType } from "../dtypes.js";
+import type { ModelSpec } from "./modelSpec.js";
+import { toModelArchitecture } from "./modelSpec.js";
+import { type CheckpointQuant, checkpointPrecisions, type OpPrecisions, quantFromConfig, quantFromHfQuantConfig, WEIGHT_GROUPS } from "./quant.js";
 
 /** RoPE variants change positions, not cost; anything else (e.g. multimodal mrope) is rejected. */
 const SUPPORTED_ROPE_TYPES = new Set(["default", "linear", "dynamic", "yarn", "llama3", "longrope", "ntk"]);
 
-const supportedList = (): string => Object.keys(SUPPORTED_ARCHITECTURES).join(", ");
-
-/** The cost-relevant fields shared by an inline ModelArchitecture and a config.json. */
-interface ArchitectureFields {
-  name: string;
-  architecture: string;
-  numLayers: number;
-  hidden: number;
-  numHeads: number;
-  /** 0 = same as numHeads. */
-  numKvHeads: number;
-  /** 0 = hidden / numHeads. */
-  headDim: number;
-  intermediate: number;
-  vocab: number;
-  numExperts: number;
-  topK: number;
-  attentionBias: boolean;
-  tiedEmbeddings: boolean;
-  maxPositionEmbeddings: number;
+function buildSpec(f: ArchitectureFields, field: string): ModelSpec {
+  const entry = architectureEntry(f.architecture);
+  if (entry === undefined) {
+    throw new InvalidArgumentError(
+      `${field}.architecture`,
+      `unsupported architecture "${f.architecture || "(empty)"}" (supported: ${supportedArchitectures()})`,
+    );
+  }
+  const spec = entry.build(f, new FieldChecks(field));
+  return entry.approximations.length > 0 ? { ...spec, notes: [...spec.notes, ...entry.approximations] } : spec;
 }
 
-function buildSpec(f: ArchitectureFields, field: string): ModelSpec {
-  const family = SUPPORTED_ARCHITECTURES[f.architecture];
-  if (family === undefined) {
-    throw new InvalidArgumentError(`${field}.architecture`, `unsupported architecture "${f.architecture || "(empty)"}" (supported: ${supportedList()})`);
-  }
-  const positiveInt = (v: number, name: string): number => {
-    if (!Number.isInteger(v) || v <= 0) throw new InvalidArgumentError(`${field}.${name}`, `must be a positive integer (got ${v})`);
-    return v;
-  };
-  const numLayers = positiveInt(f.numLayers, "num_hidden_layers");
-  const hidden = positiveInt(f.hidden, "hidden_size");
-  const numHeads = positiveInt(f.numHeads, "num_attention_heads");
-  const numKvHeads = f.numKvHeads === 0 ? numHeads : positiveInt(f.numKvHeads, "num_key_value_heads");
-  if (numHeads % numKvHeads !== 0) {
-    throw new InvalidArgumentError(`${field}.num_key_value_heads`, `${numKvHeads} does not divide num_attention_heads ${numHeads}`);
-  }
-  let headDim = f.headDim;
-  if (headDim === 0) {
-    if (hidden % numHeads !== 0) {
-      throw new InvalidArgumentError(`${field}.head_dim`, `required: hidden_size ${hidden} is not a multiple of num_attention_heads ${numHeads}`);
-    }
-    headDim = hidden / numHeads;
-  }
-  positiveInt(headDim, "head_dim");
-  const intermediate = positiveInt(f.intermediate, "intermediate_size");
-  const vocab = positiveInt(f.vocab, "vocab_size");
-  let numExperts = 0;
-  let topK = 0;
-  if (family === "moe") {
-    numExperts = positiveInt(f.numExperts, "num_local_experts");
-    topK = positiveInt(f.topK, "num_experts_per_tok");
-    if (topK > numExperts) {
-      throw new InvalidArgumentError(`${field}.num_experts_per_tok`, `${topK} exceeds num_local_experts ${numExperts}`);
-    }
-  } else if (f.numExperts > 1) {
-    throw new InvalidArgumentError(`${field}.num_local_experts`, `${f.architecture} is a dense architecture (use MixtralForCausalLM for MoE)`);
-  }
-  return {
-    name: f.name || f.architecture,
-    architecture: f.architecture,
-    family,
-    numLayers,
-    hidden,
-    numHeads,
-    numKvHeads,
-    headDim,
-    intermediate,
-    vocab,
-    numExperts,
-    topK,
-    // Qwen2 always has q/k/v biases; the others only when attention_bias is set.
-    qkvBias: f.architecture === "Qwen2ForCausalLM" || f.attentionBias,
-    qkNorm: f.architecture === "Qwen3ForCausalLM",
-    tiedEmbeddings: f.tiedEmbeddings,
-    maxPositionEmbeddings: Math.max(f.maxPositionEmbeddings, 0),
-  };
+const EMPTY_FIELDS: Omit<ArchitectureFields, "name" | "architecture"> = {
+  numLayers: 0,
+  hidden: 0,
+  numHeads: 0,
+  numKvHeads: 0,
+  headDim: 0,
+  intermediate: 0,
+  vocab: 0,
+  numExperts: 0,
+  topK: 0,
+  attentionBias: false,
+  tiedEmbeddings: false,
+  maxPositionEmbeddings: 0,
+  qLoraRank: 0,
+  kvLoraRank: 0,
+  qkNopeHeadDim: 0,
+  qkRopeHeadDim: 0,
+  vHeadDim: 0,
+  moeIntermediate: 0,
+  sharedExperts: 0,
+  sharedIntermediate: 0,
+  firstKDense: 0,
+  slidingWindow: 0,
+  layerTypes: null,
+  mtpLayers: 0,
+  indexTopk: 0,
+  indexHeads: 0,
+  indexHeadDim: 0,
+  extra: {},
+};
+
+/** A model plus what its checkpoint says about precisions. */
+export interface HfModel {
+  spec: ModelSpec;
+  /** The checkpoint's headline weight precision (quantization config), if quantized. */
+  weight?: Precision;
+  /** The KV-cache precision the checkpoint implies ("auto"), if it says. */
+  kv?: Precision;
+  /** Per-group precisions of a quantized checkpoint. */
+  quant?: CheckpointQuant;
+}
+
+function hfModel(spec: ModelSpec, quant: CheckpointQuant | undefined): HfModel {
+  return quant ? { spec, weight: quant.weight, kv: quant.kv, quant } : { spec };
 }
 
 /** Validates an inline ModelArchitecture (gRPC). */
 export function modelFromArchitecture(a: ModelArchitecture, field = "config.model.inline"): ModelSpec {
-  return buildSpec(
+  return modelFromInline(a, field).spec;
+}
+
+/** An inline ModelArchitecture with its per-group precisions (weight_precisions), if any. */
+export function modelFromInline(a: ModelArchitecture, field = "config.model.inline"): HfModel {
+  const spec = buildSpec(
     {
+      ...EMPTY_FIELDS,
       name: a.name,
       architecture: a.architecture,
       numLayers: a.numHiddenLayers,
@@ -115,32 +94,96 @@ export function modelFromArchitecture(a: ModelArchitecture, field = "config.mode
       attentionBias: a.attentionBias,
       tiedEmbeddings: a.tieWordEmbeddings,
       maxPositionEmbeddings: a.maxPositionEmbeddings,
+      qLoraRank: a.qLoraRank ?? 0,
+      kvLoraRank: a.kvLoraRank ?? 0,
+      qkNopeHeadDim: a.qkNopeHeadDim ?? 0,
+      qkRopeHeadDim: a.qkRopeHeadDim ?? 0,
+      vHeadDim: a.vHeadDim ?? 0,
+      moeIntermediate: a.moeIntermediateSize ?? 0,
+      sharedExperts: 0,
+      sharedIntermediate: a.sharedIntermediateSize ?? 0,
+      firstKDense: a.firstKDenseReplace ?? 0,
+      slidingWindow: a.slidingWindow ?? 0,
+      layerTypes: a.layerTypes?.types ?? null,
+      mtpLayers: a.numNextnPredictLayers ?? 0,
+      indexTopk: a.indexTopk ?? 0,
+      indexHeads: a.indexNHeads ?? 0,
+      indexHeadDim: a.indexHeadDim ?? 0,
+      extra: {},
     },
     field,
   );
-}
-
-export interface HfModel {
-  spec: ModelSpec;
-  /** Precision implied by the checkpoint's quantization_config, if any. */
-  weight?: Precision;
-  kv?: Precision;
-}
-
-/** Interprets a parsed Hugging Face config.json. `source` names it in errors (usually the path). */
-export function modelFromHfConfig(json: unknown, source: string, name?: string): HfModel {
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new InvalidArgumentError("config.model", `${source}: not a JSON object`);
+  const wp = a.weightPrecisions;
+  if (!wp) return { spec };
+  const groups: Partial<OpPrecisions> = {};
+  const keys: Record<keyof OpPrecisions, keyof WeightPrecisions> = {
+    qkv: "qkv",
+    o: "o",
+    denseMlp: "denseMlp",
+    sharedExpert: "sharedExpert",
+    experts: "experts",
+  };
+  for (const g of WEIGHT_GROUPS) {
+    const d = wp[keys[g]];
+    if (d === DType.D_TYPE_UNSPECIFIED) continue;
+    const p = precisionFromDType(d);
+    if (p === undefined) throw new InvalidArgumentError(`${field}.weight_precisions.${g}`, `unknown dtype ${String(d)}`);
+    groups[g] = p;
   }
-  const c = json as Record<string, unknown>;
+  const weight = groups[spec.family === "moe" ? "experts" : "denseMlp"] ?? "bf16";
+  return { spec, weight, quant: { weight, groups, kv: "bf16", source: "inline weight_precisions" } };
+}
+
+/** The inline form of a model with its checkpoint's per-group precisions (what a client sends for a config.json). */
+export function toInlineArchitecture(m: HfModel): ModelArchitecture {
+  const a = toModelArchitecture(m.spec);
+  if (m.quant) {
+    const p = checkpointPrecisions(m.quant);
+    a.weightPrecisions = {
+      qkv: dtypeFromPrecision(p.qkv),
+      o: dtypeFromPrecision(p.o),
+      denseMlp: dtypeFromPrecision(p.denseMlp),
+      sharedExpert: dtypeFromPrecision(p.sharedExpert),
+      experts: dtypeFromPrecision(p.experts),
+    };
+  }
+  return a;
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * The LLM part of a config.json: the config itself, or its `text_config` for a multimodal wrapper of a
+ * registered architecture (quantization_config from the top level when the text config has none).
+ */
+function languageModelConfig(c: Json, source: string): { c: Json; arch: string } {
   const archs = c["architectures"];
   if (!Array.isArray(archs) || archs.length === 0 || typeof archs[0] !== "string") {
     throw new InvalidArgumentError("config.model", `${source}: "architectures" is missing (expected e.g. ["LlamaForCausalLM"])`);
   }
   const arch = archs[0];
-  if (SUPPORTED_ARCHITECTURES[arch] === undefined) {
-    throw new InvalidArgumentError("config.model", `${source}: architectures ${JSON.stringify(archs)} is not supported (supported: ${supportedList()})`);
+  if (architectureEntry(arch)) return { c, arch };
+  const text = c["text_config"];
+  if (text !== null && typeof text === "object" && !Array.isArray(text)) {
+    const t = text as Json;
+    const inner =
+      Array.isArray(t["architectures"]) && typeof t["architectures"][0] === "string" ? (t["architectures"][0] as string) : TEXT_CONFIG_WRAPPERS[arch];
+    if (inner && architectureEntry(inner)) {
+      const merged: Json = { ...t, architectures: [inner] };
+      if (merged["quantization_config"] === undefined && c["quantization_config"] !== undefined) merged["quantization_config"] = c["quantization_config"];
+      if (merged["tie_word_embeddings"] === undefined && c["tie_word_embeddings"] !== undefined) merged["tie_word_embeddings"] = c["tie_word_embeddings"];
+      return { c: merged, arch: inner };
+    }
   }
+  throw new InvalidArgumentError("config.model", `${source}: architectures ${JSON.stringify(archs)} is not supported (supported: ${supportedArchitectures()})`);
+}
+
+/** Interprets a parsed Hugging Face config.json. `source` names it in errors (usually the path). */
+export function modelFromHfConfig(json: unknown, source: string, name?: string, hfQuantConfig?: { json: unknown; source: string }): HfModel {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new InvalidArgumentError("config.model", `${source}: not a JSON object`);
+  }
+  const { c, arch } = languageModelConfig(json as Json, source);
   const num = (key: string, dflt?: number): number => {
     const v = c[key];
     if (v === undefined || v === null) {
@@ -150,29 +193,55 @@ export function modelFromHfConfig(json: unknown, source: string, name?: string):
     if (typeof v !== "number" || !Number.isFinite(v)) throw new InvalidArgumentError("config.model", `${source}: "${key}" must be a number`);
     return v;
   };
+  const firstNum = (keys: string[], dflt: number): number => {
+    for (const k of keys) if (c[k] !== undefined && c[k] !== null) return num(k);
+    return dflt;
+  };
   checkRopeScaling(c["rope_scaling"], source);
-  checkSlidingWindow(c, arch, source);
-  const quant = quantizationOf(c["quantization_config"], source);
+  const entry = architectureEntry(arch)!;
+  if (!entry.slidingWindow) checkSlidingWindow(c, arch, source);
+  const layerTypes = Array.isArray(c["layer_types"]) ? (c["layer_types"] as unknown[]).map(String) : null;
+  const slides = layerTypes?.some((t) => t === "sliding_attention") ?? false;
+  const displayName = name ?? (typeof c["_name_or_path"] === "string" && c["_name_or_path"] ? (c["_name_or_path"] as string) : arch);
   const spec = buildSpec(
     {
-      name: name ?? (typeof c["_name_or_path"] === "string" && c["_name_or_path"] ? (c["_name_or_path"] as string) : arch),
+      name: displayName,
       architecture: arch,
       numLayers: num("num_hidden_layers"),
       hidden: num("hidden_size"),
       numHeads: num("num_attention_heads"),
       numKvHeads: num("num_key_value_heads", 0),
-      headDim: num("head_dim", 0),
-      intermediate: num("intermediate_size"),
+      headDim: entry.family === "moe" && c["kv_lora_rank"] !== undefined ? 0 : num("head_dim", 0),
+      intermediate: num("intermediate_size", entry.family === "moe" ? 0 : undefined),
       vocab: num("vocab_size"),
-      numExperts: num("num_local_experts", 0),
-      topK: num("num_experts_per_tok", 0),
+      numExperts: firstNum(["num_local_experts", "n_routed_experts", "num_experts"], 0),
+      topK: firstNum(["num_experts_per_tok", "experts_per_token"], 0),
       attentionBias: c["attention_bias"] === true,
       tiedEmbeddings: c["tie_word_embeddings"] === true,
       maxPositionEmbeddings: num("max_position_embeddings", 0),
+      qLoraRank: num("q_lora_rank", 0),
+      kvLoraRank: num("kv_lora_rank", 0),
+      qkNopeHeadDim: num("qk_nope_head_dim", 0),
+      qkRopeHeadDim: num("qk_rope_head_dim", 0),
+      vHeadDim: num("v_head_dim", 0),
+      moeIntermediate: num("moe_intermediate_size", 0),
+      sharedExperts: num("n_shared_experts", 0),
+      sharedIntermediate: firstNum(["shared_intermediate_size", "shared_expert_intermediate_size"], 0),
+      firstKDense: num("first_k_dense_replace", 0),
+      slidingWindow: entry.slidingWindow && (slides || layerTypes === null) ? num("sliding_window", 0) : 0,
+      layerTypes,
+      mtpLayers: num("num_nextn_predict_layers", 0),
+      indexTopk: num("index_topk", 0),
+      indexHeads: num("index_n_heads", 0),
+      indexHeadDim: num("index_head_dim", 0),
+      extra: c,
     },
     `config.model (${source})`,
   );
-  return { spec, ...quant };
+  const quant = hfQuantConfig
+    ? quantFromHfQuantConfig(spec, hfQuantConfig.json, hfQuantConfig.source)
+    : quantFromConfig(spec, c["quantization_config"], source);
+  return hfModel(spec, quant);
 }
 
 function checkRopeScaling(rope: unknown, source: string): void {
@@ -192,27 +261,10 @@ function checkSlidingWindow(c: Record<string, unknown>, arch: string, source: st
   const w = c["sliding_window"];
   if (typeof w !== "number") return;
   // Qwen2/Qwen3 configs carry a window that is off unless use_sliding_window is true.
-  if ((arch === "Qwen2ForCausalLM" || arch === "Qwen3ForCausalLM") && c["use_sliding_window"] !== true) return;
+  if ((arch === "Qwen2ForCausalLM" || arch === "Qwen3ForCausalLM" || arch === "Qwen3MoeForCausalLM") && c["use_sliding_window"] !== true) return;
   const maxPos = c["max_position_embeddings"];
   if (typeof maxPos === "number" && w >= maxPos) return;
   throw new InvalidArgumentError("config.model", `${source}: sliding_window ${w} (windowed attention) is not modelled; set it to null`);
-}
-
-function quantizationOf(q: unknown, source: string): { weight?: Precision; kv?: Precision } {
-  if (q === undefined || q === null) return {};
-  if (typeof q !== "object") throw new InvalidArgumentError("config.model", `${source}: "quantization_config" must be an object`);
-  const o = q as Record<string, unknown>;
-  const method = String(o["quant_method"] ?? "");
-  const algo = String(o["quant_algo"] ?? "").toUpperCase();
-  const kvAlgo = String(o["kv_cache_quant_algo"] ?? "").toUpperCase();
-  if ((method === "modelopt" && (algo === "FP8" || algo === "FP8_BLOCK_SCALES")) || method === "fp8") {
-    return { weight: "fp8", kv: kvAlgo === "FP8" ? "fp8" : method === "fp8" ? "fp8" : "bf16" };
-  }
-  if (method === "modelopt" && algo === "NVFP4") return { weight: "nvfp4", kv: kvAlgo === "FP8" ? "fp8" : "bf16" };
-  throw new InvalidArgumentError(
-    "config.model",
-    `${source}: quantization_config (quant_method "${method}"${algo ? `, quant_algo "${algo}"` : ""}) is not supported (supported: modelopt FP8/NVFP4, fp8)`,
-  );
 }
 
 /** True when `ref` names something on disk (a config.json or a directory holding one). */
@@ -225,27 +277,54 @@ export function isConfigPath(ref: string): boolean {
   }
 }
 
-/** Reads a config.json, or `<dir>/config.json` when `path` is a directory. */
-export function loadHfConfig(path: string): HfModel {
-  let file = path;
-  let name = basename(path).replace(/\.json$/, "");
-  try {
-    if (statSync(path).isDirectory()) file = join(path, "config.json");
-    else if (basename(path) === "config.json") name = basename(dirname(path));
-  } catch {
-    throw new InvalidArgumentError("config.model", `${path}: no such file or directory`);
-  }
+function readJson(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
     throw new InvalidArgumentError("config.model", `${file}: cannot read (${(e as Error).message})`);
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     throw new InvalidArgumentError("config.model", `${file}: not valid JSON (${(e as Error).message})`);
   }
-  return modelFromHfConfig(json, file, name);
+}
+
+/**
+ * The hf_quant_config.json that belongs to a config.json: `hf_quant_config.json` beside `config.json`,
+ * or `<name>_hf_quant_config.json` beside `<name>_config.json`.
+ */
+export function hfQuantConfigPath(configFile: string): string | undefined {
+  const dir = dirname(configFile);
+  const base = basename(configFile);
+  const candidate =
+    base === "config.json"
+      ? join(dir, "hf_quant_config.json")
+      : base.endsWith("config.json")
+        ? join(dir, `${base.slice(0, -"config.json".length)}hf_quant_config.json`)
+        : undefined;
+  return candidate && existsSync(candidate) ? candidate : undefined;
+}
+
+/**
+ * Reads a config.json, or `<dir>/config.json` when `path` is a directory, with its hf_quant_config.json
+ * (ModelOpt) when one sits beside it: that file's quantization wins over config.json's quantization_config.
+ */
+export function loadHfConfig(path: string): HfModel {
+  let file = path;
+  // "<org>--<model>_config.json" (a Hugging Face cache's naming) is "<org>/<model>".
+  let name = basename(path)
+    .replace(/\.json$/, "")
+    .replace(/_config$/, "")
+    .replace(/^([^/]+?)--/, "$1/");
+  try {
+    if (statSync(path).isDirectory()) file = join(path, "config.json");
+    else if (basename(path) === "config.json") name = basename(dirname(path));
+  } catch {
+    throw new InvalidArgumentError("config.model", `${path}: no such file or directory`);
+  }
+  const json = readJson(file);
+  const quantFile = hfQuantConfigPath(file);
+  return modelFromHfConfig(json, file, name, quantFile ? { json: readJson(quantFile), source: quantFile } : undefined);
 }

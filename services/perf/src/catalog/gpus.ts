@@ -18,6 +18,13 @@ export interface GpuSpec {
   intraNodeBw: number;
   interNodeBw: number;
   numGpusPerNode: number;
+  /**
+   * GPUs in one NVLink domain: num_gpus_per_rack (GB200/GB300 NVL72: 72, with inter_node_bw = NVLink),
+   * else num_gpus_per_node.
+   */
+  nvlinkDomain: number;
+  /** Bandwidth beyond the NVLink domain (inter_rack_bw, else inter_node_bw), B/s. */
+  interRackBw: number;
   memBwEmpiricalScalingFactor: number;
   memEmpiricalConstantLatency: number;
   p2pLatency: number;
@@ -41,8 +48,13 @@ const COMMON = {
   ncclMem: NCCL_MEM,
 };
 
+type CatalogGpu = Omit<GpuSpec, "nvlinkDomain" | "interRackBw"> & Partial<Pick<GpuSpec, "nvlinkDomain" | "interRackBw">>;
+
+/** NVLink domain and inter-domain bandwidth default to the node's. */
+const withDomains = (g: CatalogGpu): GpuSpec => ({ ...g, nvlinkDomain: g.nvlinkDomain ?? g.numGpusPerNode, interRackBw: g.interRackBw ?? g.interNodeBw });
+
 /** Built-in GPUs: the values of AIConfigurator's system YAMLs (performance-model.md §7). */
-export const GPU_CATALOG: readonly GpuSpec[] = [
+export const GPU_CATALOG: readonly GpuSpec[] = (<CatalogGpu[]>[
   {
     name: "h100_sxm",
     memBw: 3.35e12,
@@ -104,6 +116,57 @@ export const GPU_CATALOG: readonly GpuSpec[] = [
     ...COMMON,
   },
   {
+    name: "gb200",
+    memBw: 8e12,
+    memCapacity: 198_674_743_296,
+    bf16Flops: 2500e12,
+    fp8Flops: 5000e12,
+    fp4Flops: 10000e12,
+    int8Flops: 5000e12,
+    intraNodeBw: 900e9,
+    interNodeBw: 900e9,
+    smVersion: 100,
+    dataDir: "data/gb200",
+    ncclVersion: "2.23",
+    ...COMMON,
+    numGpusPerNode: 4,
+    nvlinkDomain: 72,
+    interRackBw: 100e9,
+  },
+  {
+    name: "b300_sxm",
+    memBw: 7.75e12,
+    memCapacity: 288_400_343_040,
+    bf16Flops: 2250e12,
+    fp8Flops: 4500e12,
+    fp4Flops: 14000e12,
+    int8Flops: 153.5e12,
+    intraNodeBw: 900e9,
+    interNodeBw: 100e9,
+    smVersion: 103,
+    dataDir: "data/b300_sxm",
+    ncclVersion: "2.27",
+    ...COMMON,
+  },
+  {
+    name: "gb300",
+    memBw: 8e12,
+    memCapacity: 298_013_687_808,
+    bf16Flops: 2500e12,
+    fp8Flops: 5000e12,
+    fp4Flops: 15000e12,
+    int8Flops: 165e12,
+    intraNodeBw: 900e9,
+    interNodeBw: 900e9,
+    smVersion: 103,
+    dataDir: "data/gb300",
+    ncclVersion: "2.27",
+    ...COMMON,
+    numGpusPerNode: 4,
+    nvlinkDomain: 72,
+    interRackBw: 100e9,
+  },
+  {
     name: "l40s",
     memBw: 0.864e12,
     memCapacity: 48_305_799_168,
@@ -118,7 +181,7 @@ export const GPU_CATALOG: readonly GpuSpec[] = [
     ncclVersion: "2.27.3",
     ...COMMON,
   },
-];
+]).map(withDomains);
 
 const GPU_ALIASES: Readonly<Record<string, string>> = {
   h100: "h100_sxm",
@@ -129,6 +192,8 @@ const GPU_ALIASES: Readonly<Record<string, string>> = {
   "a100-sxm": "a100_sxm",
   b200: "b200_sxm",
   "b200-sxm": "b200_sxm",
+  b300: "b300_sxm",
+  "b300-sxm": "b300_sxm",
 };
 
 /** Looks a GPU up by AIC system name (case-insensitive; h100, h200, a100, b200 also accepted). */
@@ -216,6 +281,8 @@ export function gpuFromYamlText(text: string, source: string, name = basename(so
     intraNodeBw: num(node, "node", "intra_node_bw"),
     interNodeBw: num(node, "node", "inter_node_bw"),
     numGpusPerNode: num(node, "node", "num_gpus_per_node", 8),
+    nvlinkDomain: 0,
+    interRackBw: 0,
     memBwEmpiricalScalingFactor: num(gpu, "gpu", "mem_bw_empirical_scaling_factor", 0.8),
     memEmpiricalConstantLatency: num(gpu, "gpu", "mem_empirical_constant_latency", 3e-6),
     p2pLatency: num(node, "node", "p2p_latency", 1e-5),
@@ -223,6 +290,9 @@ export function gpuFromYamlText(text: string, source: string, name = basename(so
     ncclMem: Object.keys(ncclMem).length > 0 ? ncclMem : NCCL_MEM,
     smVersion: num(gpu, "gpu", "sm_version", 0),
   };
+  // An NVL72 rack is one NVLink domain (its inter_node_bw is NVLink); AIC's num_gpus_per_node is 4 there.
+  spec.nvlinkDomain = Math.max(spec.numGpusPerNode, num(node, "node", "num_gpus_per_rack", 0));
+  spec.interRackBw = num(node, "node", "inter_rack_bw", 0) || spec.interNodeBw;
   if (typeof root["data_dir"] === "string") spec.dataDir = root["data_dir"];
   if (misc["nccl_version"] !== undefined) spec.ncclVersion = String(misc["nccl_version"]);
   validateGpu(spec, "config.gpu");
@@ -253,12 +323,14 @@ export function gpuFromHardware(h: GpuHardware, field = "config.gpu.inline"): Gp
     intraNodeBw: h.intraNodeBw,
     interNodeBw: h.interNodeBw > 0 ? h.interNodeBw : h.intraNodeBw,
     numGpusPerNode: h.numGpusPerNode > 0 ? h.numGpusPerNode : 8,
+    nvlinkDomain: Math.max(h.numGpusPerNode > 0 ? h.numGpusPerNode : 8, h.numGpusPerRack ?? 0),
+    interRackBw: (h.interRackBw ?? 0) > 0 ? h.interRackBw! : h.interNodeBw > 0 ? h.interNodeBw : h.intraNodeBw,
     memBwEmpiricalScalingFactor: h.memBwEmpiricalScalingFactor > 0 ? h.memBwEmpiricalScalingFactor : 0.8,
     memEmpiricalConstantLatency: h.memEmpiricalConstantLatency > 0 ? h.memEmpiricalConstantLatency : 3e-6,
     p2pLatency: h.p2pLatency > 0 ? h.p2pLatency : 1e-5,
     otherMem: h.otherMem > 0 ? h.otherMem : 3.5 * GiB,
     ncclMem: NCCL_MEM,
-    smVersion: 0,
+    smVersion: h.smVersion ?? 0,
   };
   validateGpu(spec, field);
   return spec;
@@ -300,5 +372,8 @@ export function toGpuHardware(g: GpuSpec): GpuHardware {
     memEmpiricalConstantLatency: g.memEmpiricalConstantLatency,
     otherMem: g.otherMem,
     p2pLatency: g.p2pLatency,
+    ...(g.nvlinkDomain !== g.numGpusPerNode ? { numGpusPerRack: g.nvlinkDomain } : {}),
+    ...(g.interRackBw !== g.interNodeBw ? { interRackBw: g.interRackBw } : {}),
+    ...(g.smVersion > 0 ? { smVersion: g.smVersion } : {}),
   };
 }

@@ -1,40 +1,35 @@
-import type { ModelArchitecture } from "@servesim/wire/predictor";
 import type { Precision } from "../dtypes.js";
 import { bytesPerElement } from "../dtypes.js";
+import { DENSE_DEFAULTS, type ModelSpec, paramCount } from "./modelSpec.js";
+import type { CheckpointQuant, OpPrecisions } from "./quant.js";
 
-/** AIC operator graph the model maps to (performance-model.md §2). */
-export type ModelFamily = "llama" | "moe";
+export {
+  type AttentionKind,
+  type DsaDims,
+  kvBytesPerTokenPerGpu,
+  type MlaDims,
+  type ModelFamily,
+  type ModelSpec,
+  paramCount,
+  paramGroups,
+  toModelArchitecture,
+} from "./modelSpec.js";
 
-/** A resolved model architecture (the fields of a Hugging Face config.json that matter for cost). */
-export interface ModelSpec {
-  name: string;
-  /** Hugging Face architecture class, e.g. LlamaForCausalLM. */
-  architecture: string;
-  family: ModelFamily;
-  numLayers: number;
-  hidden: number;
-  numHeads: number;
-  numKvHeads: number;
-  headDim: number;
-  /** FFN width (per expert for MoE). */
-  intermediate: number;
-  vocab: number;
-  /** 0 for dense models. */
-  numExperts: number;
-  topK: number;
-  qkvBias: boolean;
-  /** Per-head RMSNorm on q and k (Qwen3): 2·head_dim weights per layer. */
-  qkNorm: boolean;
-  tiedEmbeddings: boolean;
-  maxPositionEmbeddings: number;
+/** A checkpoint's precisions: headline weight, KV cache, and the groups that differ (e.g. attention bf16). */
+export interface QuantPreset {
+  weight: Precision;
+  kv: Precision;
+  groups?: Partial<OpPrecisions>;
 }
 
 export interface CatalogModelEntry {
   spec: ModelSpec;
-  /** Short names and Hugging Face ids that resolve to this model at its default (bf16) precision. */
+  /** Short names and Hugging Face ids that resolve to this model at its native precision. */
   aliases: string[];
-  /** Checkpoints of the same architecture shipped quantized: id → default weight/KV precision. */
-  quantizedAliases: Array<{ id: string; weight: Precision; kv: Precision }>;
+  /** The precision of the original checkpoint (DeepSeek-R1: FP8 block scales); unset = bf16. */
+  native?: QuantPreset;
+  /** Checkpoints of the same architecture shipped quantized: id → its precisions. */
+  quantizedAliases: Array<{ id: string } & QuantPreset>;
 }
 
 const llama = (
@@ -65,6 +60,8 @@ const llama = (
   qkNorm: false,
   tiedEmbeddings: false,
   maxPositionEmbeddings,
+  ...DENSE_DEFAULTS,
+  denseLayers: numLayers,
   ...extra,
 });
 
@@ -72,6 +69,104 @@ const llama = (
 const withBasenames = (ids: string[]): string[] => ids.flatMap((id) => (id.includes("/") ? [id, id.slice(id.indexOf("/") + 1)] : [id]));
 
 const FP8 = { weight: "fp8", kv: "fp8" } as const;
+
+/** A DeepSeek-V3-layout model (MLA + first_k dense layers + routed and shared experts). */
+const deepseekV3 = (
+  name: string,
+  d: {
+    layers: number;
+    hidden: number;
+    heads: number;
+    dense: number;
+    experts: number;
+    topK: number;
+    moeInter: number;
+    shared: number;
+    firstKDense: number;
+    mla: [qLora: number, kvLora: number, nope: number, rope: number, v: number];
+    vocab: number;
+    maxPos: number;
+    mtp: number;
+    architecture?: string;
+  },
+): ModelSpec => ({
+  ...DENSE_DEFAULTS,
+  name,
+  architecture: d.architecture ?? "DeepseekV3ForCausalLM",
+  family: "moe",
+  numLayers: d.layers,
+  hidden: d.hidden,
+  numHeads: d.heads,
+  numKvHeads: d.heads,
+  headDim: d.hidden / d.heads,
+  intermediate: d.dense,
+  vocab: d.vocab,
+  numExperts: d.experts,
+  topK: d.topK,
+  qkvBias: false,
+  qkNorm: false,
+  tiedEmbeddings: false,
+  maxPositionEmbeddings: d.maxPos,
+  attention: "mla",
+  mla: { qLoraRank: d.mla[0], kvLoraRank: d.mla[1], qkNopeHeadDim: d.mla[2], qkRopeHeadDim: d.mla[3], vHeadDim: d.mla[4] },
+  moeIntermediate: d.moeInter,
+  sharedIntermediate: d.shared * d.moeInter,
+  denseLayers: d.firstKDense,
+  routerBias: true,
+  mtpLayers: d.mtp,
+  notes: [
+    "group-limited routing (n_group, topk_group) is not modelled: tokens spread over experts by the chosen distribution",
+    "MTP layers (num_nextn_predict_layers) are priced as draft layers only when a batch carries draft tokens",
+  ],
+});
+
+/** A GQA model with an MoE FFN in every layer (Qwen3-MoE, MiniMax-M2, gpt-oss). */
+const gqaMoe = (
+  name: string,
+  architecture: string,
+  d: {
+    layers: number;
+    hidden: number;
+    heads: number;
+    kvHeads: number;
+    headDim: number;
+    experts: number;
+    topK: number;
+    moeInter: number;
+    vocab: number;
+    maxPos: number;
+    dense?: number;
+  },
+  extra: Partial<ModelSpec> = {},
+): ModelSpec => ({
+  ...DENSE_DEFAULTS,
+  name,
+  architecture,
+  family: "moe",
+  numLayers: d.layers,
+  hidden: d.hidden,
+  numHeads: d.heads,
+  numKvHeads: d.kvHeads,
+  headDim: d.headDim,
+  intermediate: d.dense ?? d.moeInter,
+  vocab: d.vocab,
+  numExperts: d.experts,
+  topK: d.topK,
+  qkvBias: false,
+  qkNorm: false,
+  tiedEmbeddings: false,
+  maxPositionEmbeddings: d.maxPos,
+  moeIntermediate: d.moeInter,
+  denseLayers: 0,
+  ...extra,
+});
+
+const FP8_BLOCK = { weight: "fp8_block", kv: "bf16" } as const;
+/** NVIDIA's NVFP4 MoE checkpoints: attention kept in bf16, an FP8 KV cache. */
+const NVFP4_ATTN_BF16 = { weight: "nvfp4", kv: "fp8", groups: { qkv: "bf16", o: "bf16" } } as const;
+const GPT_OSS_EXPERTS = { weight: "mxfp4", kv: "bf16", groups: { qkv: "bf16", o: "bf16", denseMlp: "bf16", sharedExpert: "bf16" } } as const;
+const GPT_OSS_NOTES = ["the clamped SwiGLU (swiglu_limit) costs the same as SwiGLU", "attention sinks add no time"];
+const alternating = (n: number): boolean[] => Array.from({ length: n }, (_, i) => i % 2 === 0);
 
 /** Built-in models (performance-model.md §8; Qwen3-32B and Llama-3.3-70B from their config.json). */
 export const MODEL_CATALOG: readonly CatalogModelEntry[] = [
@@ -130,6 +225,8 @@ export const MODEL_CATALOG: readonly CatalogModelEntry[] = [
       family: "moe",
       numExperts: 8,
       topK: 2,
+      moeIntermediate: 14336,
+      denseLayers: 0,
     }),
     aliases: ["mixtral-8x7b", ...withBasenames(["mistralai/Mixtral-8x7B-v0.1", "mistralai/Mixtral-8x7B-Instruct-v0.1"])],
     quantizedAliases: [],
@@ -139,21 +236,224 @@ export const MODEL_CATALOG: readonly CatalogModelEntry[] = [
     aliases: ["tinyllama-1.1b", "tinyllama", ...withBasenames(["TinyLlama/TinyLlama-1.1B-Chat-v1.0"])],
     quantizedAliases: [],
   },
+  {
+    spec: deepseekV3("DeepSeek-R1", {
+      layers: 61,
+      hidden: 7168,
+      heads: 128,
+      dense: 18432,
+      experts: 256,
+      topK: 8,
+      moeInter: 2048,
+      shared: 1,
+      firstKDense: 3,
+      mla: [1536, 512, 128, 64, 128],
+      vocab: 129280,
+      maxPos: 163840,
+      mtp: 1,
+    }),
+    aliases: ["deepseek-r1", ...withBasenames(["deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-R1-0528"])],
+    native: FP8_BLOCK,
+    quantizedAliases: [
+      ...withBasenames(["nvidia/DeepSeek-R1-FP4"]).map((id) => ({ id, ...NVFP4_ATTN_BF16, kv: "bf16" as const })),
+      ...withBasenames(["nvidia/DeepSeek-R1-0528-FP4", "nvidia/DeepSeek-R1-NVFP4", "nvidia/DeepSeek-R1-0528-NVFP4"]).map((id) => ({ id, ...NVFP4_ATTN_BF16 })),
+    ],
+  },
+  {
+    spec: deepseekV3("DeepSeek-V3", {
+      layers: 61,
+      hidden: 7168,
+      heads: 128,
+      dense: 18432,
+      experts: 256,
+      topK: 8,
+      moeInter: 2048,
+      shared: 1,
+      firstKDense: 3,
+      mla: [1536, 512, 128, 64, 128],
+      vocab: 129280,
+      maxPos: 163840,
+      mtp: 1,
+    }),
+    aliases: ["deepseek-v3", ...withBasenames(["deepseek-ai/DeepSeek-V3", "deepseek-ai/DeepSeek-V3-0324", "deepseek-ai/DeepSeek-V3.1"])],
+    native: FP8_BLOCK,
+    quantizedAliases: withBasenames(["nvidia/DeepSeek-V3.1-NVFP4"]).map((id) => ({ id, weight: "nvfp4", kv: "fp8", groups: { qkv: "bf16" } })),
+  },
+  {
+    spec: deepseekV3("Kimi-K2.5", {
+      layers: 61,
+      hidden: 7168,
+      heads: 64,
+      dense: 18432,
+      experts: 384,
+      topK: 8,
+      moeInter: 2048,
+      shared: 1,
+      firstKDense: 1,
+      mla: [1536, 512, 128, 64, 128],
+      vocab: 163840,
+      maxPos: 262144,
+      mtp: 0,
+    }),
+    aliases: ["kimi-k2.5", ...withBasenames(["moonshotai/Kimi-K2.5"])],
+    // The released checkpoint: INT4 (group 32) routed experts, everything else bf16.
+    native: { weight: "int4", kv: "bf16", groups: { qkv: "bf16", o: "bf16", denseMlp: "bf16", sharedExpert: "bf16" } },
+    quantizedAliases: withBasenames(["nvidia/Kimi-K2.5-NVFP4"]).map((id) => ({ id, ...NVFP4_ATTN_BF16 })),
+  },
+  {
+    spec: deepseekV3("Kimi-K2", {
+      layers: 61,
+      hidden: 7168,
+      heads: 64,
+      dense: 18432,
+      experts: 384,
+      topK: 8,
+      moeInter: 2048,
+      shared: 1,
+      firstKDense: 1,
+      mla: [1536, 512, 128, 64, 128],
+      vocab: 163840,
+      maxPos: 131072,
+      mtp: 0,
+    }),
+    aliases: ["kimi-k2", ...withBasenames(["moonshotai/Kimi-K2-Instruct", "moonshotai/Kimi-K2-Instruct-0905", "moonshotai/Kimi-K2-Base"])],
+    native: FP8_BLOCK,
+    quantizedAliases: [],
+  },
+  {
+    spec: {
+      ...deepseekV3("GLM-5", {
+        layers: 78,
+        hidden: 6144,
+        heads: 64,
+        dense: 12288,
+        experts: 256,
+        topK: 8,
+        moeInter: 2048,
+        shared: 1,
+        firstKDense: 3,
+        mla: [2048, 512, 192, 64, 256],
+        vocab: 154880,
+        maxPos: 202752,
+        mtp: 1,
+        architecture: "GlmMoeDsaForCausalLM",
+      }),
+      dsa: { indexTopk: 2048, indexHeads: 32, indexHeadDim: 128 },
+    },
+    aliases: ["glm-5", ...withBasenames(["zai-org/GLM-5"])],
+    quantizedAliases: [
+      ...withBasenames(["zai-org/GLM-5-FP8"]).map((id) => ({ id, ...FP8_BLOCK })),
+      ...withBasenames(["nvidia/GLM-5-NVFP4"]).map((id) => ({ id, ...NVFP4_ATTN_BF16 })),
+    ],
+  },
+  {
+    spec: gqaMoe(
+      "gpt-oss-120b",
+      "GptOssForCausalLM",
+      { layers: 36, hidden: 2880, heads: 64, kvHeads: 8, headDim: 64, experts: 128, topK: 4, moeInter: 2880, vocab: 201088, maxPos: 131072 },
+      {
+        qkvBias: true,
+        oBias: true,
+        slidingWindow: 128,
+        slidingLayers: alternating(36),
+        attentionSinks: true,
+        routerBias: true,
+        expertBias: true,
+        notes: GPT_OSS_NOTES,
+      },
+    ),
+    aliases: withBasenames(["openai/gpt-oss-120b"]),
+    native: GPT_OSS_EXPERTS,
+    quantizedAliases: [],
+  },
+  {
+    spec: gqaMoe(
+      "gpt-oss-20b",
+      "GptOssForCausalLM",
+      { layers: 24, hidden: 2880, heads: 64, kvHeads: 8, headDim: 64, experts: 32, topK: 4, moeInter: 2880, vocab: 201088, maxPos: 131072 },
+      {
+        qkvBias: true,
+        oBias: true,
+        slidingWindow: 128,
+        slidingLayers: alternating(24),
+        attentionSinks: true,
+        routerBias: true,
+        expertBias: true,
+        notes: GPT_OSS_NOTES,
+      },
+    ),
+    aliases: withBasenames(["openai/gpt-oss-20b"]),
+    native: GPT_OSS_EXPERTS,
+    quantizedAliases: [],
+  },
+  {
+    spec: gqaMoe(
+      "Qwen3-235B-A22B",
+      "Qwen3MoeForCausalLM",
+      { layers: 94, hidden: 4096, heads: 64, kvHeads: 4, headDim: 128, experts: 128, topK: 8, moeInter: 1536, vocab: 151936, maxPos: 40960, dense: 12288 },
+      { qkNorm: true },
+    ),
+    aliases: ["qwen3-235b-a22b", ...withBasenames(["Qwen/Qwen3-235B-A22B", "Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen/Qwen3-235B-A22B-Thinking-2507"])],
+    quantizedAliases: [
+      ...withBasenames(["Qwen/Qwen3-235B-A22B-FP8", "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", "Qwen/Qwen3-235B-A22B-Thinking-2507-FP8"]).map((id) => ({
+        id,
+        ...FP8_BLOCK,
+      })),
+      ...withBasenames(["nvidia/Qwen3-235B-A22B-NVFP4"]).map((id) => ({ id, weight: "nvfp4" as const, kv: "fp8" as const })),
+    ],
+  },
+  {
+    spec: gqaMoe(
+      "Qwen3-30B-A3B",
+      "Qwen3MoeForCausalLM",
+      { layers: 48, hidden: 2048, heads: 32, kvHeads: 4, headDim: 128, experts: 128, topK: 8, moeInter: 768, vocab: 151936, maxPos: 40960, dense: 6144 },
+      { qkNorm: true },
+    ),
+    aliases: ["qwen3-30b-a3b", ...withBasenames(["Qwen/Qwen3-30B-A3B", "Qwen/Qwen3-30B-A3B-Instruct-2507"])],
+    quantizedAliases: withBasenames(["Qwen/Qwen3-30B-A3B-FP8"]).map((id) => ({ id, ...FP8_BLOCK })),
+  },
+  {
+    spec: gqaMoe(
+      "MiniMax-M2.5",
+      "MiniMaxM2ForCausalLM",
+      { layers: 62, hidden: 3072, heads: 48, kvHeads: 8, headDim: 128, experts: 256, topK: 8, moeInter: 1536, vocab: 200064, maxPos: 196608 },
+      {
+        qkNorm: true,
+        qkNormPerLayer: true,
+        routerBias: true,
+        mtpLayers: 3,
+        notes: [
+          "partial rotary embedding (rotary_dim) and the per-layer q/k norm cost no extra time",
+          "the MTP modules (num_mtp_modules) are priced as draft layers only when a batch carries draft tokens",
+        ],
+      },
+    ),
+    aliases: ["minimax-m2.5", ...withBasenames(["MiniMaxAI/MiniMax-M2.5", "MiniMaxAI/MiniMax-M2"])],
+    native: FP8_BLOCK,
+    quantizedAliases: withBasenames(["nvidia/MiniMax-M2.5-NVFP4"]).map((id) => ({ id, ...NVFP4_ATTN_BF16 })),
+  },
 ];
 
 export interface CatalogHit {
   spec: ModelSpec;
-  /** Precision implied by the name (quantized checkpoints); undefined = bf16 default. */
+  /** Precision implied by the name (quantized or natively quantized checkpoints); undefined = bf16 default. */
   weight?: Precision;
   kv?: Precision;
+  /** The checkpoint's per-group precisions. */
+  quant?: CheckpointQuant;
+}
+
+function hitOf(spec: ModelSpec, preset: QuantPreset | undefined, id: string): CatalogHit {
+  if (!preset) return { spec };
+  return { spec, weight: preset.weight, kv: preset.kv, quant: { weight: preset.weight, groups: preset.groups ?? {}, kv: preset.kv, source: `catalog: ${id}` } };
 }
 
 const LOOKUP: ReadonlyMap<string, CatalogHit> = (() => {
   const m = new Map<string, CatalogHit>();
   for (const e of MODEL_CATALOG) {
-    m.set(e.spec.name.toLowerCase(), { spec: e.spec });
-    for (const a of e.aliases) m.set(a.toLowerCase(), { spec: e.spec });
-    for (const q of e.quantizedAliases) m.set(q.id.toLowerCase(), { spec: e.spec, weight: q.weight, kv: q.kv });
+    m.set(e.spec.name.toLowerCase(), hitOf(e.spec, e.native, e.spec.name));
+    for (const a of e.aliases) m.set(a.toLowerCase(), hitOf(e.spec, e.native, a));
+    for (const q of e.quantizedAliases) m.set(q.id.toLowerCase(), hitOf(e.spec, q, q.id));
   }
   return m;
 })();
@@ -163,46 +463,7 @@ export function lookupModel(name: string): CatalogHit | undefined {
   return LOOKUP.get(name.trim().toLowerCase());
 }
 
-/**
- * Parameter count (performance-model.md §8):
- * `2·V·h + L·(h·H·d + 2·h·K·d + H·d·h + 3·h·I + 2h) + h`, plus QKV bias, q/k norms, MoE experts and router.
- */
-export function paramCount(m: ModelSpec): number {
-  const { hidden: h, numHeads: H, numKvHeads: K, headDim: d, intermediate: I, vocab: V, numLayers: L } = m;
-  const embeddings = (m.tiedEmbeddings ? 1 : 2) * V * h;
-  const attention = h * H * d + 2 * h * K * d + H * d * h;
-  const ffn = m.family === "moe" ? m.numExperts * 3 * h * I + h * m.numExperts : 3 * h * I;
-  const bias = m.qkvBias ? H * d + 2 * K * d : 0;
-  const qkNorm = m.qkNorm ? 2 * d : 0;
-  return embeddings + L * (attention + ffn + 2 * h + bias + qkNorm) + h;
-}
-
 /** Weight bytes held by one GPU: all parameters at the weight precision, split evenly over TP × PP. */
 export function weightBytesPerGpu(m: ModelSpec, weight: Precision, tp: number, pp: number): number {
   return (paramCount(m) * bytesPerElement(weight)) / (tp * pp);
-}
-
-/** KV-cache bytes per token on one GPU: `2·ceil(L/pp)·ceil(K/tp)·d·bytes` (trtllm-scheduling.md §8). */
-export function kvBytesPerTokenPerGpu(m: ModelSpec, kv: Precision, tp: number, pp = 1): number {
-  return 2 * Math.ceil(m.numLayers / pp) * Math.ceil(m.numKvHeads / tp) * m.headDim * bytesPerElement(kv);
-}
-
-/** The proto form of a model (DescribePredictor / ListCatalog). */
-export function toModelArchitecture(m: ModelSpec): ModelArchitecture {
-  return {
-    name: m.name,
-    architecture: m.architecture,
-    numHiddenLayers: m.numLayers,
-    hiddenSize: m.hidden,
-    numAttentionHeads: m.numHeads,
-    numKeyValueHeads: m.numKvHeads,
-    headDim: m.headDim,
-    intermediateSize: m.intermediate,
-    vocabSize: m.vocab,
-    numLocalExperts: m.numExperts,
-    numExpertsPerTok: m.topK,
-    attentionBias: m.qkvBias,
-    tieWordEmbeddings: m.tiedEmbeddings,
-    maxPositionEmbeddings: m.maxPositionEmbeddings,
-  };
 }

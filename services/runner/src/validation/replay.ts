@@ -1,7 +1,16 @@
 import type { EngineOptions, SimRequest } from "@servesim/engine";
 import { runSimulationSync, Simulation } from "@servesim/engine";
-import { benchHeuristic, createPredictor, dtypeFromPrecision, kvCapacity, type LocalPredictor, type PredictorOptions, resolveRun } from "@servesim/perf";
-import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
+import {
+  benchHeuristic,
+  createPredictor,
+  dtypeFromPrecision,
+  kvCapacity,
+  type LocalPredictor,
+  type PredictorOptions,
+  predictorByName,
+  resolveRun,
+} from "@servesim/perf";
+import { DType, type PredictorConfig } from "@servesim/wire/predictor";
 import type { ReplayableRow } from "./silicon.js";
 
 export type ValidationPredictor = "roofline" | "aic";
@@ -40,7 +49,7 @@ export interface ReplayResult {
 
 export function predictorConfigFor(row: ReplayableRow, s: ReplaySettings): PredictorConfig {
   return {
-    kind: s.predictor === "aic" ? PredictorKind.PREDICTOR_KIND_AIC : PredictorKind.PREDICTOR_KIND_ROOFLINE,
+    kind: predictorByName(s.predictor)!.kind,
     deviceName: row.system,
     databasePath: s.predictor === "aic" ? (s.systemsDir ?? "") : "",
     backendVersion: s.predictor === "aic" ? (s.backendVersion ?? "1.2.0rc5") : "",

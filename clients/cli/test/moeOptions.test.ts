@@ -1,0 +1,63 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildJobSpec } from "../src/jobSpec.js";
+import { runCli, tempDir } from "./harness.js";
+
+const dir = tempDir();
+const file = (name: string, text: string): string => {
+  writeFileSync(join(dir, name), text);
+  return join(dir, name);
+};
+const dataset = file(
+  "d.jsonl",
+  `${Array.from({ length: 4 }, (_, i) => JSON.stringify({ task_id: i, input_ids: [1, 2, 3, 4 + i], output_tokens: 3 })).join("\n")}\n`,
+);
+
+describe("MoE settings from the command line", () => {
+  it("extra_llm_api_options: moe_expert_parallel_size, moe_tensor_parallel_size and moe_config.load_balancer reach the predictor", () => {
+    const extra = file(
+      "extra.yaml",
+      "moe_expert_parallel_size: 4\nmoe_tensor_parallel_size: 2\nmoe_config:\n  backend: TRTLLM\n  load_balancer:\n    num_slots: 288\n",
+    );
+    const { spec, warnings } = buildJobSpec({ dataset, model: "deepseek-r1", gpu: "b200_sxm", tp: 8, extraLlmApiOptions: extra });
+    expect(spec.predictor?.parallelism).toMatchObject({ tp: 8, ep: 4, moeTp: 2 });
+    expect(spec.predictor?.moe).toEqual({ distribution: "", eplb: true, communication: "" });
+    expect(warnings.join("\n")).toMatch(/moe_config\.backend TRTLLM is priced like CUTLASS/);
+  });
+
+  it("--sim-config: moe_tp, moe_distribution, eplb, moe_communication, nearest_table_version", () => {
+    const sim = file(
+      "sim.yaml",
+      "predictor:\n  name: roofline\n  moe_tp: 1\n  ep: 8\n  moe_distribution: balanced\n  moe_communication: auto\n  nearest_table_version: true\n",
+    );
+    const { spec } = buildJobSpec({ dataset, model: "deepseek-r1", gpu: "b200_sxm", tp: 8, simConfig: sim });
+    expect(spec.predictor?.parallelism).toMatchObject({ tp: 8, ep: 8, moeTp: 1 });
+    expect(spec.predictor?.moe).toEqual({ distribution: "balanced", eplb: false, communication: "auto" });
+    expect(spec.predictor?.nearestTableVersion).toBe(true);
+  });
+
+  it("a DeepSeek-R1 NVFP4 job runs end to end at TP8 EP8; attention DP is refused until the engine schedules its ranks", async () => {
+    const r = await runCli([
+      "throughput",
+      "--dataset",
+      dataset,
+      "-m",
+      "nvidia/DeepSeek-R1-0528-FP4",
+      "--gpu",
+      "b200_sxm",
+      "--tp",
+      "8",
+      "--ep",
+      "8",
+      "--warmup",
+      "0",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("Predictor: roofline (b200_sxm, DeepSeek-R1, TP8 EP8, nvfp4 (KV fp8))");
+    const bad = buildJobSpec({ dataset, model: "deepseek-r1", gpu: "b200_sxm", tp: 8, ep: 8 });
+    bad.spec.predictor!.parallelism!.attentionDp = true;
+    const { resolveJob } = await import("@servesim/runner");
+    await expect(resolveJob(bad.spec)).rejects.toThrow(/spec\.predictor\.parallelism\.attention_dp: the engine does not schedule attention-DP ranks yet/);
+  });
+});
