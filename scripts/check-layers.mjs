@@ -25,7 +25,7 @@ export const LAYERS = [
   ["@servesim/engine", "@servesim/server-common", "@servesim/client"],
   ["@servesim/workload", "@servesim/perf"],
   ["@servesim/report"],
-  ["@servesim/runner"],
+  ["@servesim/runner", "@servesim/html"],
   ["@servesim/predictor-service", "@servesim/scheduler-service"],
   ["@servesim/cli"],
   ["@servesim/testkit", "@servesim/bench"],

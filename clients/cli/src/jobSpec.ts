@@ -1,8 +1,9 @@
 import { basename } from "node:path";
-import { InvalidArgumentError } from "@servesim/core";
+import { InvalidArgumentError, parsePercentiles, parseSlos } from "@servesim/core";
 import { dtypeFromPrecision, GPU_CATALOG, loadHfConfig, toInlineArchitecture } from "@servesim/perf";
+import { sloToWire } from "@servesim/wire";
 import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
-import { BenchmarkMode, ChunkingPolicy, type EngineConfig, type JobSpec, SchedulerPolicy } from "@servesim/wire/scheduler";
+import { BenchmarkMode, ChunkingPolicy, type EngineConfig, type JobSpec, type ReportOptions, SchedulerPolicy } from "@servesim/wire/scheduler";
 import { CliError } from "./cliError.js";
 import { type DatasetFile, type DatasetFlags, datasetWorkload } from "./datasetFile.js";
 import { readLlmApiOptions } from "./llmApiOptions.js";
@@ -55,6 +56,19 @@ export interface ThroughputFlags extends DatasetFlags {
   targetOutputLen?: number;
   /** Set by `servesim latency`. */
   benchmark?: "throughput" | "latency";
+  /** --goodput terms (vLLM's KEY:VALUE, milliseconds), e.g. ["ttft:300", "tpot:25"]. */
+  goodput?: string[];
+  /** --percentiles "50,90,99,99.9". */
+  percentiles?: string;
+}
+
+/** --goodput and --percentiles as JobSpec.report (undefined when neither is given). */
+export function reportOptions(f: Pick<ThroughputFlags, "goodput" | "percentiles">): ReportOptions | undefined {
+  if (f.goodput === undefined && f.percentiles === undefined) return undefined;
+  return {
+    percentiles: f.percentiles !== undefined ? parsePercentiles(f.percentiles, "--percentiles") : [],
+    goodput: parseSlos(f.goodput ?? [], "--goodput").map(sloToWire),
+  };
 }
 
 export interface BuiltJob {
@@ -243,5 +257,7 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
     workload: { dataset: dataset.workload },
     modelPath: f.modelPath ?? "",
   };
+  const report = reportOptions(f);
+  if (report) spec.report = report;
   return { spec, warnings, dataset: dataset.file };
 }

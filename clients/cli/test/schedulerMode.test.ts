@@ -84,6 +84,29 @@ describe("servesim throughput --scheduler-address", () => {
     expect(report(file("job.json"))).toEqual(report(file("embedded.json")));
   });
 
+  it("goodput and percentiles travel in JobSpec.report: the job's report equals the embedded one", async () => {
+    writeFileSync(
+      file("g.jsonl"),
+      `${Array.from({ length: 40 }, (_, i) => JSON.stringify({ task_id: i, input_ids: Array.from({ length: 200 + 37 * i }, (_, j) => i * 1000 + j), output_tokens: 20 + i })).join("\n")}\n`,
+    );
+    const args = ["throughput", "--dataset", file("g.jsonl"), "-m", "llama-3.1-8b", "--gpu", "h100_sxm", "--concurrency", "16"];
+    const slo = ["--goodput", "ttft:60", "tpot@p90:8", "itl:9", "--percentiles", "50,90,99,99.9"];
+    const embedded = await runCli([...args, ...slo, "--report-json", file("ge.json")]);
+    const job = await runCli([...args, ...slo, "--scheduler-address", address, "--report-json", file("gj.json")]);
+    expect(job.code).toBe(0);
+    const withoutWall = (s: string) => s.replace(/^Wall Time.*$/m, "");
+    expect(withoutWall(job.stdout)).toBe(withoutWall(embedded.stdout));
+    expect(embedded.stdout).toMatch(/\nP99\.9 +\d/);
+    expect(embedded.stdout).toContain("-- Goodput (SLO: ttft <= 60 ms, tpot p90 <= 8 ms, itl <= 9 ms)\n");
+    const sim = (p: string) => JSON.parse(readFileSync(p, "utf8")).sim;
+    expect(sim(file("gj.json")).goodput).toEqual(sim(file("ge.json")).goodput);
+    const g = sim(file("ge.json")).goodput;
+    expect(g.total_requests).toBe(40);
+    expect(g.good_requests).toBeGreaterThan(0);
+    expect(g.good_requests).toBeLessThan(40);
+    expect(Object.keys(sim(file("ge.json")).latency_percentiles_ms.itl)).toEqual(["p50", "p90", "p99", "p99.9", "average", "minimum", "maximum"]);
+  });
+
   it("an invalid job fails at submission with the field and exit code 2", async () => {
     writeFileSync(file("bad.jsonl"), '{"task_id":0,"input_ids":[1,2],"output_tokens":2}\n{"task_id":1,"output_tokens":3}\n');
     const r = await runCli(["throughput", "--dataset", file("bad.jsonl"), "-m", "llama-3.1-8b", "--predictor", "constant", "--scheduler-address", address]);

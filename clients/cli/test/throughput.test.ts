@@ -275,3 +275,31 @@ describe("servesim throughput --predictor-address and servesim health", () => {
     expect(down.stderr).toContain("is not serving");
   });
 });
+
+describe("servesim throughput --goodput / --percentiles", () => {
+  it("reports goodput and the asked percentiles, ITL included", async () => {
+    const r = await runCli([...base, "--gpu", "h100_sxm", "--goodput", "ttft:1e6", "e2el:1e6", "--percentiles", "99.9,50", "--report-json", file("g.json")]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("= LATENCY PERCENTILES (ms)\n");
+    expect(r.stdout).toContain("Good Requests:                          12 of 12 (100.0000%)\n");
+    const sim = JSON.parse(readFileSync(file("g.json"), "utf8")).sim;
+    expect(Object.keys(sim.latency_percentiles_ms)).toEqual(["ttft", "tpot", "itl", "e2el"]);
+    expect(Object.keys(sim.latency_percentiles_ms.ttft).slice(0, 2)).toEqual(["p50", "p99.9"]);
+    expect(sim.goodput.good_fraction).toBe(1);
+  });
+
+  it("without the flags the report still shows ITL at trtllm-bench's percentiles", async () => {
+    const r = await runCli([...base, "--gpu", "h100_sxm"]);
+    expect(r.stdout).toMatch(/\n {19}TTFT {10}TPOT {11}ITL {10}E2EL\nP50 /);
+    expect(r.stdout).not.toContain("Goodput");
+  });
+
+  it("bad objectives and percentiles exit 2 naming the flag", async () => {
+    const bad = async (args: string[]) => (await runCli([...base, ...args])).stderr;
+    expect(await bad(["--goodput", "ttft=300"])).toBe('error: --goodput: "ttft=300" is not METRIC:MILLISECONDS (e.g. ttft:300, tpot@p90:25)\n');
+    expect(await bad(["--goodput", "ttfx:300"])).toBe('error: --goodput: "ttfx:300": unknown metric "ttfx" (one of ttft, tpot, itl, e2el)\n');
+    expect(await bad(["--percentiles", "50,120"])).toBe("error: --percentiles: a percentile must be in (0, 100] (got 120)\n");
+    expect((await runCli([...base, "--goodput", "tpot:-3"])).code).toBe(2);
+  });
+});

@@ -51,7 +51,9 @@ from .specs import (
     inline_workload,
     job_spec,
     predictor_config,
+    report_options,
     sim_batch,
+    slo,
     synthetic_workload,
 )
 
@@ -86,12 +88,14 @@ __all__ = [
     "job_spec",
     "job_state",
     "predictor_config",
+    "report_options",
     "predictor_pb2",
     "predictor_pb2_grpc",
     "resolve_targets",
     "scheduler_pb2",
     "scheduler_pb2_grpc",
     "sim_batch",
+    "slo",
     "synthetic_workload",
     "wait_until_serving",
 ]

@@ -5,7 +5,7 @@ still be set on the message directly."""
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
 from ._stubs import predictor_pb2 as ppb
 from ._stubs import scheduler_pb2 as spb
@@ -339,6 +339,86 @@ def engine_config(**settings: Any) -> "spb.EngineConfig":
     return engine
 
 
+# --- report ------------------------------------------------------------------------------------------
+
+_SLO_METRICS = {
+    "ttft": "SLO_METRIC_TTFT", "time_to_first_token": "SLO_METRIC_TTFT",
+    "tpot": "SLO_METRIC_TPOT", "time_per_output_token": "SLO_METRIC_TPOT",
+    "itl": "SLO_METRIC_ITL", "inter_token_latency": "SLO_METRIC_ITL",
+    "e2el": "SLO_METRIC_E2EL", "e2e": "SLO_METRIC_E2EL", "request_latency": "SLO_METRIC_E2EL", "latency": "SLO_METRIC_E2EL",
+}
+
+SloLike = Union[str, Tuple[str, float], "spb.Slo"]
+
+
+def slo(term: str) -> "spb.Slo":
+    """One goodput objective from vLLM's ``KEY:VALUE`` (milliseconds): ``ttft:300``, ``tpot:25``,
+    ``itl:50``, ``e2el:8000``; ``KEY@p90:VALUE`` (or ``@mean``) also bounds that statistic of the run."""
+    text = term.strip()
+    key, sep, value = text.rpartition(":")
+    if not sep or not key:
+        raise ValueError(f"goodput: {text!r} is not METRIC:MILLISECONDS (e.g. ttft:300, tpot@p90:25)")
+    name, _, stat = key.partition("@")
+    metric = _SLO_METRICS.get(name.strip().lower())
+    if metric is None:
+        raise ValueError(f"goodput: {text!r}: unknown metric {name!r} (one of ttft, tpot, itl, e2el)")
+    try:
+        threshold = float(value.strip().removesuffix("ms"))
+    except ValueError:
+        raise ValueError(f"goodput: {text!r}: the threshold must be a number of milliseconds > 0") from None
+    if not threshold > 0 or threshold == float("inf"):
+        raise ValueError(f"goodput: {text!r}: the threshold must be a number of milliseconds > 0")
+    out = spb.Slo(metric=spb.SloMetric.Value(metric), threshold_ms=threshold)
+    stat = stat.strip().lower()
+    if stat in ("mean", "avg", "average"):
+        out.mean = True
+    elif stat:
+        if not stat.startswith("p"):
+            raise ValueError(f"goodput: {text!r}: the statistic must be pNN (e.g. p90, p99.9) or mean")
+        try:
+            p = float(stat[1:])
+        except ValueError:
+            raise ValueError(f"goodput: {text!r}: the statistic must be pNN (e.g. p90, p99.9) or mean") from None
+        if not 0 < p <= 100:
+            raise ValueError(f"goodput: {text!r}: a percentile must be in (0, 100]")
+        out.percentile = p
+    return out
+
+
+def report_options(
+    *, goodput: Union[str, Mapping[str, float], Iterable[SloLike], None] = None, percentiles: Union[str, Iterable[float], None] = None
+) -> "spb.ReportOptions":
+    """JobSpec.report: goodput objectives and the latency percentiles to report.
+
+    ``goodput`` is vLLM's ``"ttft:300 tpot:25"`` (milliseconds), a dict ``{"ttft": 300, "tpot": 25}``
+    (keys may carry a statistic: ``"tpot@p90"``) or a list of terms / Slo messages. ``percentiles`` is
+    ``"50,90,99,99.9"`` or a list of numbers in (0, 100] (default trtllm-bench's 50, 90, 95, 99).
+    The scheduler validates them again and answers INVALID_ARGUMENT naming ``spec.report``."""
+    out = spb.ReportOptions()
+    if goodput is not None:
+        if isinstance(goodput, str):
+            terms: List[Any] = [t for t in goodput.replace(",", " ").split() if t]
+        elif isinstance(goodput, Mapping):
+            terms = [f"{k}:{v}" for k, v in goodput.items()]
+        else:
+            terms = list(goodput)
+        for t in terms:
+            if isinstance(t, spb.Slo):
+                out.goodput.append(t)
+            elif isinstance(t, tuple):
+                out.goodput.append(slo(f"{t[0]}:{t[1]}"))
+            else:
+                out.goodput.append(slo(str(t)))
+    if percentiles is not None:
+        values = [v for v in percentiles.replace(",", " ").split() if v] if isinstance(percentiles, str) else list(percentiles)
+        for v in values:
+            p = float(str(v).lstrip("pP"))
+            if not 0 < p <= 100:
+                raise ValueError(f"percentiles: {v!r} is not in (0, 100]")
+            out.percentiles.append(p)
+    return out
+
+
 # --- job -----------------------------------------------------------------------------------------------
 
 _PREDICTOR_KWARGS = frozenset(
@@ -368,6 +448,8 @@ def job_spec(
     model_path: Optional[str] = None,
     approx_prompt_tokens: bool = False,
     dataset_format: str = "trtllm",
+    goodput: Union[str, Mapping[str, float], Iterable[SloLike], None] = None,
+    percentiles: Union[str, Iterable[float], None] = None,
     **kwargs: Any,
 ) -> "spb.JobSpec":
     """A JobSpec from simple keyword arguments.
@@ -389,6 +471,9 @@ def job_spec(
     ``approx_prompt_tokens`` (with ``dataset`` only) accepts prompt-only lines, ISL = ceil(characters / 4).
     A ``dataset`` larger than 16 MiB is streamed: SchedulerClient.submit_job / run_job send the file in
     chunks (any size; see dataset_workload). ``dataset_format`` is trtllm (default), trace, azure or burstgpt.
+    ``goodput`` (``"ttft:300 tpot:25"`` or ``{"ttft": 300}``) and ``percentiles`` (``"50,90,99,99.9"``)
+    go to JobSpec.report (see report_options): the report then has ``sim.goodput`` and
+    ``sim.latency_percentiles_ms`` at those percentiles.
 
     Example: ``job_spec("demo", predictor="roofline", model="llama-3.1-8b", gpu="h100_sxm",
     num_requests=100, input_mean=512, output_mean=128, concurrency=16)``.
@@ -432,4 +517,7 @@ def job_spec(
         engine_msg = engine_config(**kwargs)
     if keep_first:
         engine_msg.num_requests = keep_first
-    return spb.JobSpec(name=name, engine=engine_msg, predictor=config, workload=work, model_path=model_path or "")
+    spec = spb.JobSpec(name=name, engine=engine_msg, predictor=config, workload=work, model_path=model_path or "")
+    if goodput is not None or percentiles is not None:
+        spec.report.CopyFrom(report_options(goodput=goodput, percentiles=percentiles))
+    return spec

@@ -119,6 +119,29 @@ class SchedulerServiceTest(support.LiveServiceTestCase):
         self.assertGreater(streaming["avg_tpot_ms"], 0)
         self.assertIn("roofline", out.report["sim"]["predictor"])
 
+    def test_goodput_and_percentiles(self):
+        # PR #12700's check: TTFT 10 ms, TPOT 5 ms, e2e 45 ms.
+        out = self.client.run_job(job_spec("goodput", goodput="ttft:10 tpot@p90:5 e2el:44", percentiles="50,99.9", **PR12700))
+        goodput = out.report["sim"]["goodput"]
+        self.assertEqual(goodput["good_requests"], 0)
+        self.assertEqual([o["met_requests"] for o in goodput["objectives"]], [1, 1, 0])
+        self.assertEqual(goodput["objectives"][1]["statistic"], "p90")
+        self.assertEqual(goodput["objectives"][1]["value_ms"], 5)
+        self.assertTrue(goodput["slo_met"])
+        self.assertEqual(out.report["sim"]["latency_percentiles_ms"]["ttft"]["p99.9"], 10)
+        self.assertIn("LATENCY PERCENTILES", out.result.report_text)
+        self.assertIn("P99.9", out.result.report_text)
+
+        good = self.client.run_job(job_spec("goodput-met", goodput={"ttft": 10, "e2el": 45}, **PR12700))
+        self.assertEqual(good.report["sim"]["goodput"]["good_requests"], 1)
+        self.assertEqual(good.report["sim"]["goodput"]["request_goodput_req_s"], 1000 / 45)
+
+        bad = job_spec("bad percentiles", **PR12700)
+        bad.report.percentiles.append(150)
+        with self.assertRaises(InvalidArgumentError) as ctx:
+            self.client.submit_job(bad)
+        self.assertEqual(ctx.exception.field, "spec.report.percentiles")
+
     def test_list_jobs(self):
         done = self.client.run_job(job_spec("listed", **PR12700))
         self.assertEqual(done.result.num_iterations, 8)

@@ -22,9 +22,11 @@ from servesim_client import (
     job_state,
     predictor_config,
     predictor_pb2 as ppb,
+    report_options,
     resolve_targets,
     scheduler_pb2 as spb,
     sim_batch,
+    slo,
     synthetic_workload,
 )
 from servesim_client.errors import error_for, JobFailedError
@@ -236,3 +238,30 @@ class ErrorTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ReportOptionsTest(unittest.TestCase):
+    def test_vllm_terms_dicts_and_statistics(self):
+        r = report_options(goodput="ttft:300 tpot@p90:25,e2el@mean:8000", percentiles="50,90,p99,99.9")
+        self.assertEqual(list(r.percentiles), [50, 90, 99, 99.9])
+        self.assertEqual([g.metric for g in r.goodput], [spb.SLO_METRIC_TTFT, spb.SLO_METRIC_TPOT, spb.SLO_METRIC_E2EL])
+        self.assertFalse(r.goodput[0].HasField("percentile"))
+        self.assertEqual(r.goodput[1].percentile, 90)
+        self.assertTrue(r.goodput[2].mean)
+        d = report_options(goodput={"itl": 50, "ttft@p99": 400})
+        self.assertEqual([(g.metric, g.threshold_ms) for g in d.goodput], [(spb.SLO_METRIC_ITL, 50), (spb.SLO_METRIC_TTFT, 400)])
+        self.assertEqual(d.goodput[1].percentile, 99)
+        self.assertEqual(slo("request_latency:1e3").metric, spb.SLO_METRIC_E2EL)
+
+    def test_bad_terms(self):
+        for bad in ("ttft", "foo:3", "ttft:-1", "ttft:abc", "ttft@q9:3", "tpot@p101:3"):
+            with self.assertRaises(ValueError, msg=bad):
+                slo(bad)
+        with self.assertRaises(ValueError):
+            report_options(percentiles=[0])
+
+    def test_job_spec_sets_the_report(self):
+        spec = job_spec("x", requests=[(16, 4)], goodput="ttft:300", percentiles=[99.9])
+        self.assertEqual(spec.report.goodput[0].threshold_ms, 300)
+        self.assertEqual(list(spec.report.percentiles), [99.9])
+        self.assertFalse(job_spec("y", requests=[(16, 4)]).HasField("report"))

@@ -1,4 +1,6 @@
 /** servesim TypeScript client: the scheduler and predictor services. */
+
+export { DEFAULT_PERCENTILES, parsePercentiles, parseSlos, type Slo, type SloMetric } from "@servesim/core";
 export {
   type ClientOptions,
   DEFAULT_DEADLINE_MS,
@@ -10,6 +12,8 @@ export {
   requestToWire,
   resolveAddress,
   ServesimError,
+  sloFromWire,
+  sloToWire,
   toServesimError,
 } from "@servesim/wire";
 export type { DescribePredictorResponse, ListCatalogResponse, PredictorConfig } from "@servesim/wire/predictor";
@@ -20,9 +24,11 @@ export type {
   JobProgress,
   JobResult,
   JobSpec,
+  ReportOptions,
   RequestRecord,
   WatchJobResponse,
 } from "@servesim/wire/scheduler";
 export { JobState } from "@servesim/wire/scheduler";
 export { type CallOpts, PredictorClient } from "./predictorClient.js";
+export { reportOptions } from "./reportOptions.js";
 export { type GetResultOpts, type JobOutput, SchedulerClient, type SubmitOpts, type WatchOpts } from "./schedulerClient.js";

@@ -13,3 +13,20 @@ export { CancelledError, DeadlineExceededError, FailedPreconditionError, Invalid
 export { PERCENTILE_KEYS, type PercentileStats, percentileStats, percentileStatsInPlace } from "./percentiles.js";
 export type { IterationStats, RequestRecord, SimRequest, SimulationResult } from "./records.js";
 export { type BatchPredictor, makeBatch, type OpTime, type SimBatch, snapshotBatch } from "./simBatch.js";
+export {
+  checkPercentiles,
+  checkSlos,
+  DEFAULT_PERCENTILES,
+  describeSlo,
+  formatSlo,
+  MAX_PERCENTILES,
+  MAX_SLOS,
+  parsePercentiles,
+  parseSlo,
+  parseSlos,
+  percentileOfSorted,
+  SLO_METRICS,
+  type Slo,
+  type SloMetric,
+  statisticLabel,
+} from "./slo.js";

@@ -11,6 +11,11 @@ import type { PercentileStats } from "@servesim/core";
  * still adds every gap in the pooled order (the last bit of a float sum depends on the order).
  */
 export function interTokenGapStats(series: readonly ArrayLike<number>[]): PercentileStats {
+  return interTokenGapDistribution(series, []).stats;
+}
+
+/** interTokenGapStats plus the gaps' nearest-rank percentiles at `percentiles` (each in (0, 100]), in one pass. */
+export function interTokenGapDistribution(series: readonly ArrayLike<number>[], percentiles: readonly number[]): { stats: PercentileStats; at: number[] } {
   let count = 0;
   let sum = 0;
   const buffers = new Map<ArrayBufferLike, BufferUse>();
@@ -35,7 +40,7 @@ export function interTokenGapStats(series: readonly ArrayLike<number>[]): Percen
       }
     }
   }
-  if (count === 0) return { p50: 0, p90: 0, p95: 0, p99: 0, minimum: 0, maximum: 0, average: 0 };
+  if (count === 0) return { stats: { p50: 0, p90: 0, p95: 0, p99: 0, minimum: 0, maximum: 0, average: 0 }, at: percentiles.map(() => 0) };
 
   const weights = new GapWeights();
   const spans = new Map<ArrayBufferLike, Int32Array>();
@@ -62,7 +67,7 @@ export function interTokenGapStats(series: readonly ArrayLike<number>[]): Percen
       if (spanning > 0) weights.add(b[j]! - b[j - 1]!, spanning);
     }
   }
-  return weights.stats(count, sum / count);
+  return weights.distribution(count, sum / count, percentiles);
 }
 
 interface BufferUse {
@@ -82,29 +87,37 @@ class GapWeights {
     else this.counts.set(value, (this.counts.get(value) ?? 0) + n);
   }
 
-  /** Nearest-rank percentiles sorted[floor(total·p)] over the multiset, as `percentileStats` takes them. */
-  stats(total: number, average: number): PercentileStats {
+  /**
+   * Nearest-rank percentiles sorted[floor(total·p)] over the multiset, as `percentileStats` takes them,
+   * plus those at `extra` (percent).
+   */
+  distribution(total: number, average: number, extra: readonly number[]): { stats: PercentileStats; at: number[] } {
     const distinct = new Float64Array(this.counts.size + (this.negativeZeros > 0 ? 1 : 0));
     let i = 0;
     for (const v of this.counts.keys()) distinct[i++] = v;
     if (this.negativeZeros > 0) distinct[i] = -0;
     distinct.sort();
     const weightOf = (v: number): number => (v === 0 && 1 / v < 0 ? this.negativeZeros : this.counts.get(v)!);
-    const ranks = [0.5, 0.9, 0.95, 0.99].map((p) => Math.floor(total * p));
-    const found: number[] = [];
+    const wanted = [0.5, 0.9, 0.95, 0.99, ...extra.map((p) => p / 100)].map((p) => Math.min(total - 1, Math.floor(total * p)));
+    const order = wanted.map((_, i) => i).sort((a, b) => wanted[a]! - wanted[b]!);
+    const found = new Array<number>(wanted.length);
+    let next = 0;
     let below = 0;
-    for (let k = 0; k < distinct.length && found.length < ranks.length; k++) {
+    for (let k = 0; k < distinct.length && next < order.length; k++) {
       below += weightOf(distinct[k]!);
-      while (found.length < ranks.length && ranks[found.length]! < below) found.push(distinct[k]!);
+      while (next < order.length && wanted[order[next]!]! < below) found[order[next++]!] = distinct[k]!;
     }
     return {
-      p50: found[0]!,
-      p90: found[1]!,
-      p95: found[2]!,
-      p99: found[3]!,
-      minimum: distinct[0]!,
-      maximum: distinct[distinct.length - 1]!,
-      average,
+      stats: {
+        p50: found[0]!,
+        p90: found[1]!,
+        p95: found[2]!,
+        p99: found[3]!,
+        minimum: distinct[0]!,
+        maximum: distinct[distinct.length - 1]!,
+        average,
+      },
+      at: found.slice(4),
     };
   }
 }

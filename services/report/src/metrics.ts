@@ -1,6 +1,7 @@
-import type { RequestRecord } from "@servesim/core";
-import { type PercentileStats, percentileStatsInPlace } from "@servesim/core";
-import { interTokenGapStats } from "./interTokenGaps.js";
+import type { RequestRecord, Slo, SloMetric } from "@servesim/core";
+import { checkPercentiles, checkSlos, DEFAULT_PERCENTILES, type PercentileStats, percentileOfSorted, percentileStatsInPlace } from "@servesim/core";
+import { computeGoodput, type GoodputMetrics, type LatencyPercentiles, lookupStatistic, maxInterTokenGaps } from "./goodput.js";
+import { interTokenGapDistribution } from "./interTokenGaps.js";
 
 /** One request's trtllm-bench fields (trtllm-bench-compat.md §5.1). Times in ms, rates per second. */
 export interface RequestMetrics {
@@ -60,6 +61,10 @@ export interface RunMetrics {
   /** Every inter-token gap of every request, pooled (no trtllm-bench equivalent). */
   itlMs: PercentileStats;
   genTpsTokS: PercentileStats;
+  /** TTFT, TPOT, ITL and e2e latency at the report's percentiles (default 50, 90, 95, 99). */
+  latency: LatencyPercentiles;
+  /** The requests meeting every objective (null when the run has none). */
+  goodput: GoodputMetrics | null;
   /** The §5.1 fields of every completed request, built on first access (a million objects for a large run). */
   readonly perRequest: RequestMetrics[];
 }
@@ -102,8 +107,19 @@ const rate = (count: number, ms: number): number => (ms > 0 ? count / (ms / 1000
  * request every aggregate is 0. O(requests) memory: the per-request columns are typed arrays, the
  * inter-token gaps are never materialised, and `perRequest` is built on first access.
  */
-export function computeMetrics(records: readonly RequestRecord[], options: { worldSize?: number } = {}): RunMetrics {
+export interface MetricsOptions {
+  /** GPUs of the run (tp × pp) for the per-GPU figures; default 1. */
+  worldSize?: number;
+  /** Percentiles of TTFT, TPOT, ITL and e2e latency to report; default 50, 90, 95, 99. */
+  percentiles?: readonly number[];
+  /** Goodput objectives; none: no goodput. */
+  slos?: readonly Slo[];
+}
+
+export function computeMetrics(records: readonly RequestRecord[], options: MetricsOptions = {}): RunMetrics {
   const worldSize = options.worldSize ?? 1;
+  const percentiles = checkPercentiles(options.percentiles ?? DEFAULT_PERCENTILES);
+  const slos = checkSlos(options.slos ?? []);
   const done = records.filter((r) => r.error === undefined);
   const n = done.length;
 
@@ -134,10 +150,46 @@ export function computeMetrics(records: readonly RequestRecord[], options: { wor
   }
   const totalLatencyMs = n > 0 ? maxEnd - minStart : 0;
   const issueSpanMs = n > 0 ? maxStart - minStart : 0;
+  const tokenTimes = done.map((r) => r.tokenTimesMs);
+  // Goodput judges each request, so it needs the columns before they are sorted.
+  const columns =
+    slos.length > 0
+      ? {
+          ttft: ttft.slice(),
+          tpot: tpot.slice(),
+          e2el: e2e.slice(),
+          outputLength: done.map((r) => r.outputLength),
+          ...(slos.some((s) => s.metric === "itl") ? { maxGap: maxInterTokenGaps(tokenTimes) } : {}),
+        }
+      : undefined;
+  // The report's percentiles and those the objectives bound.
+  const wanted = [...new Set([...percentiles, ...slos.flatMap((s) => (typeof s.statistic === "number" ? [s.statistic] : []))])].sort((a, b) => a - b);
 
   const requestLatencyMs = percentileStatsInPlace(e2e);
   const ttftMs = percentileStatsInPlace(ttft);
   const tpotMs = percentileStatsInPlace(tpot);
+  const itl = interTokenGapDistribution(tokenTimes, wanted);
+  const at: Record<SloMetric, Map<number, number>> = {
+    ttft: new Map(wanted.map((p) => [p, percentileOfSorted(ttft, p)])),
+    tpot: new Map(wanted.map((p) => [p, percentileOfSorted(tpot, p)])),
+    itl: new Map(wanted.map((p, i) => [p, itl.at[i]!])),
+    e2el: new Map(wanted.map((p) => [p, percentileOfSorted(e2e, p)])),
+  };
+  const latency: LatencyPercentiles = {
+    percentiles,
+    ttft: percentiles.map((p) => at.ttft.get(p)!),
+    tpot: percentiles.map((p) => at.tpot.get(p)!),
+    itl: percentiles.map((p) => at.itl.get(p)!),
+    e2el: percentiles.map((p) => at.e2el.get(p)!),
+  };
+  const goodput = columns
+    ? computeGoodput(
+        slos,
+        columns,
+        { totalRequests: records.length, durationMs: totalLatencyMs, worldSize },
+        lookupStatistic({ ttft: ttftMs, tpot: tpotMs, itl: itl.stats, e2el: requestLatencyMs }, at),
+      )
+    : null;
   const genTpsTokS = percentileStatsInPlace(genTps);
   const perUserOutput = percentileStatsInPlace(perUser);
   const systemOutputThroughputTokS = rate(totalOutputTokens, totalLatencyMs);
@@ -167,8 +219,10 @@ export function computeMetrics(records: readonly RequestRecord[], options: { wor
     requestLatencyMs,
     ttftMs,
     tpotMs,
-    itlMs: interTokenGapStats(done.map((r) => r.tokenTimesMs)),
+    itlMs: itl.stats,
     genTpsTokS,
+    latency,
+    goodput,
     get perRequest(): RequestMetrics[] {
       return (perRequest ??= done.map(requestMetrics));
     },

@@ -1,4 +1,4 @@
-import type { IterationStats } from "@servesim/core";
+import type { IterationStats, Slo } from "@servesim/core";
 import type { DatasetMetadata } from "@servesim/workload";
 
 export const DEFAULT_EMULATED_VERSION = "1.2.0rc5 (sim)";
@@ -31,6 +31,11 @@ export interface ReportInput {
     kvCacheFraction: number | null;
   };
   dataset: DatasetMetadata;
+  /**
+   * The report options the job asked for (the runner always sets them): the text report then shows the
+   * LATENCY PERCENTILES section (and goodput). The metrics must have been computed with the same values.
+   */
+  report?: { percentiles: number[]; slos: Slo[] };
   sim: {
     predictorDescription: string;
     system: string;

@@ -1,5 +1,6 @@
-import type { PercentileStats } from "@servesim/core";
+import { type PercentileStats, statisticLabel } from "@servesim/core";
 import type { DatasetMetadata } from "@servesim/workload";
+import type { GoodputMetrics } from "./goodput.js";
 import type { RunMetrics } from "./metrics.js";
 import { DEFAULT_EMULATED_VERSION, type ReportInput, worldSize } from "./reportInput.js";
 
@@ -28,6 +29,42 @@ export function datasetJson(d: DatasetMetadata): Record<string, unknown> {
     avg_isl: d.avgIsl,
     avg_osl: d.avgOsl,
     avg_sequence_length: d.avgSequenceLength,
+  };
+}
+
+/** `{"p50": …, "p99.9": …, "average": …, "minimum": …, "maximum": …}` of one metric. */
+function latencyJson(percentiles: number[], values: number[], s: PercentileStats): Record<string, number> {
+  const o: Record<string, number> = {};
+  percentiles.forEach((p, i) => {
+    o[`p${p}`] = values[i]!;
+  });
+  o["average"] = s.average;
+  o["minimum"] = s.minimum;
+  o["maximum"] = s.maximum;
+  return o;
+}
+
+/** `sim.goodput`: the objectives, the good requests and their rates, and each objective's outcome. */
+export function goodputJson(g: GoodputMetrics): Record<string, unknown> {
+  return {
+    slo: g.slos.map((s) => ({ metric: s.metric, threshold_ms: s.thresholdMs, statistic: s.statistic === undefined ? null : statisticLabel(s.statistic) })),
+    good_requests: g.goodRequests,
+    total_requests: g.totalRequests,
+    good_fraction: g.fraction,
+    request_goodput_req_s: g.requestGoodputReqS,
+    output_goodput_tok_s: g.outputGoodputTokS,
+    request_goodput_per_gpu_req_s: g.requestGoodputPerGpuReqS,
+    output_goodput_per_gpu_tok_s: g.outputGoodputPerGpuTokS,
+    objectives: g.objectives.map((o) => ({
+      metric: o.slo.metric,
+      threshold_ms: o.slo.thresholdMs,
+      statistic: o.slo.statistic === undefined ? null : statisticLabel(o.slo.statistic),
+      met_requests: o.met,
+      attainment: o.attainment,
+      value_ms: o.value,
+      statistic_met: o.statisticMet,
+    })),
+    slo_met: g.sloMet,
   };
 }
 
@@ -106,6 +143,13 @@ export function buildReportJson(m: RunMetrics, input: ReportInput): Record<strin
       itl_percentiles_ms: stats(m.itlMs),
       overlap_scheduler: s.overlapScheduler ?? false,
       benchmark: s.benchmark ?? "throughput",
+      latency_percentiles_ms: {
+        ttft: latencyJson(m.latency.percentiles, m.latency.ttft, m.ttftMs),
+        tpot: latencyJson(m.latency.percentiles, m.latency.tpot, m.tpotMs),
+        itl: latencyJson(m.latency.percentiles, m.latency.itl, m.itlMs),
+        e2el: latencyJson(m.latency.percentiles, m.latency.e2el, m.requestLatencyMs),
+      },
+      goodput: m.goodput ? goodputJson(m.goodput) : null,
     },
     simulation: {
       predictor: s.predictorDescription,

@@ -1,4 +1,4 @@
-import type { PercentileStats } from "@servesim/core";
+import { describeSlo, type PercentileStats, statisticLabel } from "@servesim/core";
 import type { DatasetMetadata } from "@servesim/workload";
 import type { RunMetrics } from "./metrics.js";
 import { formatExp, formatFixed } from "./pyFormat.js";
@@ -99,6 +99,47 @@ export function performanceSection(m: RunMetrics): string {
   );
 }
 
+const pctLabel = (p: number): string => `P${p}`;
+
+/**
+ * servesim's LATENCY PERCENTILES section: TTFT, TPOT, ITL (every gap between consecutive tokens, pooled)
+ * and e2e latency at the report's percentiles, then goodput when the job has objectives.
+ */
+export function latencySection(m: RunMetrics): string {
+  const l = m.latency;
+  const cell = (v: number): string => f4(v).padStart(14);
+  const row = (label: string, values: number[]): string => `${label.padEnd(9)}${values.map(cell).join("")}\n`;
+  let text =
+    header("= LATENCY PERCENTILES (ms)") +
+    `${"".padEnd(9)}${["TTFT", "TPOT", "ITL", "E2EL"].map((h) => h.padStart(14)).join("")}\n` +
+    l.percentiles.map((p, i) => row(pctLabel(p), [l.ttft[i]!, l.tpot[i]!, l.itl[i]!, l.e2el[i]!])).join("") +
+    row("AVERAGE", [m.ttftMs.average, m.tpotMs.average, m.itlMs.average, m.requestLatencyMs.average]) +
+    row("MAXIMUM", [m.ttftMs.maximum, m.tpotMs.maximum, m.itlMs.maximum, m.requestLatencyMs.maximum]);
+  const g = m.goodput;
+  if (g) {
+    const pct = (x: number): string => `${f4(x * 100)}%`;
+    const line = (label: string, value: string): string => `${`${label}:`.padEnd(40)}${value}\n`;
+    text +=
+      `\n-- Goodput (SLO: ${g.slos.map(describeSlo).join(", ")})\n\n` +
+      line("Good Requests", `${g.goodRequests} of ${g.totalRequests} (${pct(g.fraction)})`) +
+      line("Request Goodput (req/sec)", f4(g.requestGoodputReqS)) +
+      line("Output Goodput (tokens/sec)", f4(g.outputGoodputTokS)) +
+      line("Per GPU Request Goodput (req/sec/gpu)", f4(g.requestGoodputPerGpuReqS)) +
+      line("Per GPU Output Goodput (tps/gpu)", f4(g.outputGoodputPerGpuTokS)) +
+      g.objectives
+        .map((o) => {
+          const stat =
+            o.slo.statistic === undefined || o.value === null
+              ? ""
+              : `; ${statisticLabel(o.slo.statistic)} = ${f4(o.value)} ms: ${o.statisticMet ? "met" : "MISSED"}`;
+          return line(`[${describeSlo(o.slo)}]`, `met by ${o.met} (${pct(o.attainment)})${stat}`);
+        })
+        .join("") +
+      (g.objectives.some((o) => o.statisticMet !== null) ? line("Run-Level Objectives Met", g.sloMet ? "yes" : "no") : "");
+  }
+  return text;
+}
+
 /** `DatasetMetadata._format_number`: `{v:9.4f}` below 100000, else `{v:9.2e}`. */
 export function datasetCell(v: number): string {
   return (v >= 100000 ? formatExp(v, 2) : formatFixed(v, 4)).padStart(9);
@@ -169,6 +210,7 @@ export function renderTextReport(m: RunMetrics, input: ReportInput): string {
     requestSection(m) +
     worldSection(m, input) +
     performanceSection(m) +
+    (input.report ? `\n${latencySection(m)}` : "") +
     datasetSection(input.dataset) +
     simulationSection(m, input)
   );

@@ -9,7 +9,7 @@ export {
   type RemotePredictorStreamOptions,
 } from "./remotePredictor.js";
 export { reportInput } from "./reportInput.js";
-export { type ResolvedJob, type ResolveOptions, resolveJob } from "./resolveJob.js";
+export { type ResolvedJob, type ResolvedReport, type ResolveOptions, resolveJob, resolveReportOptions } from "./resolveJob.js";
 export { type JobOutcome, type RunJobOptions, runResolvedJob, toJobResult } from "./runJob.js";
 export type { ReplaySettings, ValidationPredictor } from "./validation/replay.js";
 export { parseSiliconCsv, type ReplayableRow, type SiliconRow, selectReplayableRows } from "./validation/silicon.js";

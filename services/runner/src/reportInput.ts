@@ -32,6 +32,7 @@ export function reportInput(job: ResolvedJob, result: SimulationResult, predicto
       kvCacheFraction: job.settings.kvCacheFreeGpuMemFraction,
     },
     dataset: job.dataset,
+    report: job.report,
     sim: {
       predictorDescription,
       system: p.gpu?.name ?? (p.config.deviceName.trim() || "None"),

@@ -1,6 +1,7 @@
-import { InvalidArgumentError } from "@servesim/core";
+import { checkPercentiles, checkSlos, DEFAULT_PERCENTILES, InvalidArgumentError, type Slo } from "@servesim/core";
 import type { EngineOptions, SimRequest } from "@servesim/engine";
-import type { JobSpec } from "@servesim/wire/scheduler";
+import { sloFromWire } from "@servesim/wire";
+import type { JobSpec, ReportOptions } from "@servesim/wire/scheduler";
 import type { DatasetMetadata, Sessions } from "@servesim/workload";
 import { type EngineResolution, resolveEngineSpec, reuseBlockSize } from "./engineSpec.js";
 import { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
@@ -32,6 +33,26 @@ export interface ResolvedJob {
   timestampsMs?: Float64Array;
   /** A dataset's multi-turn sessions. */
   sessions?: Sessions;
+  /** The report's latency percentiles (sorted) and goodput objectives. */
+  report: ResolvedReport;
+}
+
+export interface ResolvedReport {
+  percentiles: number[];
+  slos: Slo[];
+}
+
+/** JobSpec.report, validated: percentiles in (0, 100] (default trtllm-bench's 50, 90, 95, 99), at most 8 objectives. */
+export function resolveReportOptions(r: ReportOptions | undefined): ResolvedReport {
+  const percentiles = r?.percentiles ?? [];
+  const goodput = r?.goodput ?? [];
+  return {
+    percentiles: percentiles.length > 0 ? checkPercentiles(percentiles, "spec.report.percentiles") : [...DEFAULT_PERCENTILES],
+    slos: checkSlos(
+      goodput.map((g, i) => sloFromWire(g, `spec.report.goodput[${i}]`)),
+      "spec.report.goodput",
+    ),
+  };
 }
 
 export interface ResolveOptions {
@@ -61,6 +82,7 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
     throw new InvalidArgumentError("spec.engine.warmup", `must be an integer in [0, ${limits.maxWarmup}] (got ${warmupCount})`);
   }
 
+  const report = resolveReportOptions(spec.report);
   const modelPath = checkModelPath(spec.modelPath);
   const predictor = resolvePredictorSpec(applyModelPath(spec.predictor, modelPath));
   const workload = await resolveWorkloadSpec(spec.workload, {
@@ -103,6 +125,7 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
     engine: options,
     settings,
     warnings: [...workload.warnings, ...engineWarnings, ...traceWarnings],
+    report,
   };
   if (workload.timestampsMs) resolved.timestampsMs = workload.timestampsMs;
   if (workload.sessions) resolved.sessions = workload.sessions;

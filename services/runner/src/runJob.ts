@@ -63,7 +63,11 @@ export async function runResolvedJob(job: ResolvedJob, predictor: BatchPredictor
   });
   const wallMs = performance.now() - started;
   const input = reportInput(job, result, predictor.description, wallMs);
-  const metrics = computeMetrics(result.requests, { worldSize: job.predictor.tp * job.predictor.pp });
+  const metrics = computeMetrics(result.requests, {
+    worldSize: job.predictor.tp * job.predictor.pp,
+    percentiles: job.report.percentiles,
+    slos: job.report.slos,
+  });
   const outcome: JobOutcome = {
     result,
     records: result.requests,

@@ -5,4 +5,5 @@ export { descriptorSetPath } from "./descriptorSet.js";
 export { abortedError, isRetryable, ServesimError, toServesimError } from "./errors.js";
 export { iterationFromWire, iterationToWire, requestFromWire, requestToWire } from "./records.js";
 export { backoffMs, backoffSleep, callWithRetry } from "./retry.js";
+export { sloFromWire, sloToWire } from "./slos.js";
 export { encodeBatch, serializeBatchRequest } from "./wireBatch.js";

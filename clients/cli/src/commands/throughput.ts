@@ -125,6 +125,11 @@ export function addRunOptions(cmd: Command, bench: "throughput" | "latency"): Co
     .option("--sim", "simulation mode (accepted for PR #12700 compatibility; servesim always simulates)")
     .option("--extra-llm-api-options <file>", "LLM API YAML (kv_cache_config, scheduler_config, enable_chunked_prefill, ...); overrides flags")
     .option("--streaming", "accepted for compatibility (streaming metrics are always reported)")
+    .option(
+      "--goodput <slo...>",
+      "goodput objectives, vLLM's KEY:VALUE in ms (ttft, tpot, itl, e2el), e.g. --goodput ttft:300 tpot:25; KEY@p90:VALUE also bounds the p90",
+    )
+    .option("--percentiles <list>", "latency percentiles to report, e.g. 50,90,99,99.9 (default 50,90,95,99)")
     .option("--report-json <file>", "write report.json")
     .option("--request-json <file>", "write per-request records (one JSON object per line)")
     .option("--iteration-log <file>", "write the per-iteration stats log")
