@@ -91,9 +91,12 @@ describe("servesim throughput --scheduler-address", () => {
     );
     const args = ["throughput", "--dataset", file("g.jsonl"), "-m", "llama-3.1-8b", "--gpu", "h100_sxm", "--concurrency", "16"];
     const slo = ["--goodput", "ttft:60", "tpot@p90:8", "itl:9", "--percentiles", "50,90,99,99.9"];
-    const embedded = await runCli([...args, ...slo, "--report-json", file("ge.json")]);
-    const job = await runCli([...args, ...slo, "--scheduler-address", address, "--report-json", file("gj.json")]);
+    const embedded = await runCli([...args, ...slo, "--report-json", file("ge.json"), "--html", file("ge.html")]);
+    const job = await runCli([...args, ...slo, "--scheduler-address", address, "--report-json", file("gj.json"), "--html", file("gj.html")]);
     expect(job.code).toBe(0);
+    // The HTML report is built from what the job returns: the same page, but for the wall time.
+    const html = (p: string) => readFileSync(p, "utf8").replace(/Wall Time \(ms\): +[\d.]+/, "");
+    expect(html(file("gj.html")) === html(file("ge.html"))).toBe(true);
     const withoutWall = (s: string) => s.replace(/^Wall Time.*$/m, "");
     expect(withoutWall(job.stdout)).toBe(withoutWall(embedded.stdout));
     expect(embedded.stdout).toMatch(/\nP99\.9 +\d/);

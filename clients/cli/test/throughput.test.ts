@@ -295,6 +295,21 @@ describe("servesim throughput --goodput / --percentiles", () => {
     expect(r.stdout).not.toContain("Goodput");
   });
 
+  it("--html writes the self-contained report: four CDFs and four time series with the run's data", async () => {
+    const r = await runCli([...base, "--gpu", "h100_sxm", "--goodput", "ttft:50", "--html", file("r.html"), "--iteration-log", file("h.log")]);
+    expect(r.code).toBe(0);
+    const html = readFileSync(file("r.html"), "utf8");
+    const data = JSON.parse(/<script type="application\/json" id="servesim-data">(.*?)<\/script>/s.exec(html)![1]!) as {
+      charts: { id: string; option: { series: { data: [number, number][] }[] } }[];
+    };
+    expect(data.charts.map((c) => c.id)).toEqual(["cdf-ttft", "cdf-tpot", "cdf-itl", "cdf-e2e", "iter-batch", "iter-tokens", "iter-kv", "iter-queue"]);
+    // 12 requests: every TTFT is a point of the CDF; every iteration is a point of the time series.
+    expect(data.charts[0]!.option.series[0]!.data).toHaveLength(12);
+    const iterations = readFileSync(file("h.log"), "utf8").trim().split("\n").length;
+    expect(data.charts.find((c) => c.id === "iter-kv")!.option.series[0]!.data).toHaveLength(iterations);
+    expect(html).toContain("<title>servesim run: llama-3.1-8b on h100_sxm</title>");
+  });
+
   it("bad objectives and percentiles exit 2 naming the flag", async () => {
     const bad = async (args: string[]) => (await runCli([...base, ...args])).stderr;
     expect(await bad(["--goodput", "ttft=300"])).toBe('error: --goodput: "ttft=300" is not METRIC:MILLISECONDS (e.g. ttft:300, tpot@p90:25)\n');

@@ -10,6 +10,7 @@ export {
   promptBlocks,
 } from "./blockKeys.js";
 export { CancelledError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "./errors.js";
+export { paretoFrontier } from "./pareto.js";
 export { PERCENTILE_KEYS, type PercentileStats, percentileStats, percentileStatsInPlace } from "./percentiles.js";
 export type { IterationStats, RequestRecord, SimRequest, SimulationResult } from "./records.js";
 export { type BatchPredictor, makeBatch, type OpTime, type SimBatch, snapshotBatch } from "./simBatch.js";

@@ -1,6 +1,7 @@
 import { type IterationLogFormat, iterationLogLine, requestJsonLine } from "@servesim/report";
 import { Command, Option } from "commander";
 import { CliError, EXIT_INTERRUPTED, runAction } from "../cliError.js";
+import { writeRunHtml } from "../htmlReport.js";
 import { type CliIo, processIo } from "../io.js";
 import { buildJobSpec, type ThroughputFlags } from "../jobSpec.js";
 import { writeLines, writeText } from "../outputFiles.js";
@@ -15,6 +16,7 @@ export interface ThroughputCommandFlags extends ThroughputFlags {
   requestJson?: string;
   iterationLog?: string;
   iterationLogFormat: string;
+  html?: string;
   predictorAddress?: string;
   schedulerAddress?: string;
   quiet?: boolean;
@@ -133,6 +135,7 @@ export function addRunOptions(cmd: Command, bench: "throughput" | "latency"): Co
     .option("--report-json <file>", "write report.json")
     .option("--request-json <file>", "write per-request records (one JSON object per line)")
     .option("--iteration-log <file>", "write the per-iteration stats log")
+    .option("--html <file>", "write a self-contained HTML report: latency CDFs, batch, tokens, KV cache and queue over simulated time")
     .option("--iteration-log-format <format>", "repr (Python dict lines, as trtllm-bench) or json", "repr")
     .option("--predictor-address <host:port>", "price batches with a predictor service (the simulation runs here)")
     .option("--scheduler-address <host:port>", "run the job on a scheduler service")
@@ -188,8 +191,8 @@ export async function runThroughput(flags: ThroughputCommandFlags, io: CliIo, si
     dataset: built.dataset,
     signal: signal ?? interrupt!.signal,
     progress,
-    wantRequests: Boolean(flags.requestJson),
-    wantIterations: Boolean(flags.iterationLog),
+    wantRequests: Boolean(flags.requestJson || flags.html),
+    wantIterations: Boolean(flags.iterationLog || flags.html),
   };
   let result: ThroughputResult;
   try {
@@ -211,6 +214,7 @@ export async function runThroughput(flags: ThroughputCommandFlags, io: CliIo, si
   if (flags.reportJson) await writeText(flags.reportJson, "--report-json", result.reportJsonText);
   if (flags.requestJson) await writeLines(flags.requestJson, "--request-json", result.records, (r) => requestJsonLine(r));
   if (flags.iterationLog) await writeLines(flags.iterationLog, "--iteration-log", result.iterations, (s) => iterationLogLine(s, format));
+  if (flags.html) await writeRunHtml(flags.html, "--html", built.spec, result);
   return result;
 }
 
