@@ -6,6 +6,7 @@ import { DecodeRunPlanner } from "./decodeRun.js";
 import { CHUNK_NONE, ceilDiv, type EngineConfig, POLICY_MAX_UTILIZATION, toEngineConfig } from "./engineConfig.js";
 import { KvCacheManager } from "./kvCacheManager.js";
 import { MicroBatchScheduler } from "./microBatchScheduler.js";
+import { untrackUnsharedPrefixes } from "./prefixSharing.js";
 import { RequestTable, ST_COMPLETE, ST_CONTEXT, ST_FAILED, ST_GENERATION, ST_QUEUED, ST_TO_COMPLETE } from "./requestTable.js";
 import type { EngineOptions, IterationStats, RequestRecord, SimRequest, SimulationProgress, SimulationResult } from "./types.js";
 import { validateOptions, validateRequests } from "./validation.js";
@@ -40,6 +41,11 @@ export interface SimulationInit {
   warmup?: readonly SimRequest[];
   /** Called after every measured iteration (only then are iteration records built). */
   onIteration?: (s: IterationStats) => void;
+  /**
+   * Key every prompt block, also those no other request can match (see untrackUnsharedPrefixes). The
+   * results are the same either way; tests use it to check that.
+   */
+  trackEveryPrefix?: boolean;
 }
 
 /**
@@ -135,6 +141,10 @@ export class Simulation {
     this.numMeasured = requests.length;
     const all = warmup.length === 0 ? requests : [...requests, ...warmup];
     this.table = new RequestTable(all, this.cfg.reuse);
+    // No pauses: only requests sharing a first block with another can ever hit the prefix cache.
+    if (this.cfg.reuse && this.cfg.policy !== POLICY_MAX_UTILIZATION && init?.trackEveryPrefix !== true) {
+      untrackUnsharedPrefixes(this.table, this.cfg.tokensPerBlock);
+    }
     this.kv = new KvCacheManager(this.table, this.cfg.numBlocks, this.cfg.tokensPerBlock, this.cfg.reuse);
     this.capacity = new CapacityScheduler(this.cfg, this.table, this.kv);
     this.micro = new MicroBatchScheduler(this.cfg, this.table);

@@ -1,0 +1,52 @@
+import type { RequestTable } from "./requestTable.js";
+
+/**
+ * Prefix caching only pays off between requests whose prompts share their first block: block keys are
+ * chained (a key hashes the whole prefix through its block), so a request can only ever match blocks of
+ * a request with the same first block, or its own blocks when it is prefilled again after a pause. When
+ * no request can be paused (GUARANTEED_NO_EVICT, STATIC_BATCH), a request whose first full block no other
+ * request has (measured and warm-up ones alike) is therefore handled as untracked: its blocks stay
+ * anonymous. The free queue keeps the same order and length, so scheduling, timing and every KV counter
+ * are unchanged; only the bookkeeping of keys no one can match is skipped (on a dataset of random token
+ * ids, all of it).
+ *
+ * Returns how many requests stay tracked.
+ */
+export function untrackUnsharedPrefixes(table: RequestTable, tokensPerBlock: number): number {
+  const n = table.size;
+  const first = new Float64Array(n);
+  const counts = new Map<number, number>();
+  for (let r = 0; r < n; r++) {
+    if (table.tracked[r] !== 1) continue;
+    const q = table.requests[r]!;
+    // Fewer than one full block: nothing to store or to match.
+    if (q.inputLength < tokensPerBlock) {
+      table.tracked[r] = 0;
+      continue;
+    }
+    const key = firstBlockKey(q.inputIds!, tokensPerBlock);
+    first[r] = key;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  let tracked = 0;
+  for (let r = 0; r < n; r++) {
+    if (table.tracked[r] !== 1) continue;
+    // Equal tokens give equal keys; a collision only keeps requests tracked, which is always exact.
+    if (counts.get(first[r]!) === 1) table.tracked[r] = 0;
+    else tracked++;
+  }
+  return tracked;
+}
+
+/** A 53-bit hash of the first `tpb` token ids (two independent 32-bit FNV-1a style lanes). */
+function firstBlockKey(ids: ArrayLike<number>, tpb: number): number {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let p = 0; p < tpb; p++) {
+    const tok = ids[p]! | 0;
+    a = Math.imul(a ^ tok, 0x01000193);
+    b = Math.imul(b ^ (tok + 0x6a09e667), 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return (a >>> 0) * 2097152 + (b >>> 11);
+}
