@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
 import { applyModelPath, checkModelPath } from "./modelPath.js";
 import { type ResolvedPredictor, resolvePredictorSpec } from "./predictorSpec.js";
 import { DEFAULT_WARMUP, pickWarmup } from "./warmup.js";
-import { resolveWorkloadSpec } from "./workloadSpec.js";
+import { adoptWorkload, type ResolvedWorkload, resolveWorkloadSpec } from "./workloadSpec.js";
 
 /** A job spec validated and resolved into everything the engine and the report need. */
 export interface ResolvedJob {
@@ -59,6 +59,11 @@ export interface ResolveOptions {
   limits?: Partial<RunnerLimits>;
   /** The bytes of the job's streamed dataset (DatasetWorkload.streamed), read as they come. */
   datasetStream?: AsyncIterable<Uint8Array>;
+  /**
+   * The resolution of spec.workload, made earlier (resolveWorkload): a sweep resolves its workload once
+   * for all its points, the CLI may read it from its parsed-dataset cache. spec.workload is then not read.
+   */
+  workload?: ResolvedWorkload;
 }
 
 /**
@@ -85,14 +90,15 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
   const report = resolveReportOptions(spec.report);
   const modelPath = checkModelPath(spec.modelPath);
   const predictor = resolvePredictorSpec(applyModelPath(spec.predictor, modelPath));
-  const workload = await resolveWorkloadSpec(spec.workload, {
+  const workloadOptions = {
     ...(opts.datasetStream ? { datasetStream: opts.datasetStream } : {}),
     numRequests,
     limits,
     tokensPerBlock: reuseBlockSize(e),
     ...(predictor.model?.maxPositionEmbeddings ? { maxInputLength: predictor.model.maxPositionEmbeddings } : {}),
     ...(predictor.model ? { vocabSize: predictor.model.vocab } : {}),
-  });
+  };
+  const workload = opts.workload ? adoptWorkload(opts.workload, workloadOptions) : await resolveWorkloadSpec(spec.workload, workloadOptions);
   const requests = workload.requests;
   const warmup = pickWarmup(requests, warmupCount, seed);
   const dataset = workload.metadata;
@@ -130,4 +136,37 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
   if (workload.timestampsMs) resolved.timestampsMs = workload.timestampsMs;
   if (workload.sessions) resolved.sessions = workload.sessions;
   return resolved;
+}
+
+/**
+ * The workload of a spec, resolved alone (every request, whatever engine.num_requests keeps), to be
+ * handed to resolveJob({ workload }) by the jobs that share it. Synthetic token ids depend on the
+ * model's vocabulary, so jobs share a workload only when their models agree on it (vocabSize).
+ */
+export async function resolveSharedWorkload(
+  spec: JobSpec,
+  opts: { limits?: Partial<RunnerLimits>; datasetStream?: AsyncIterable<Uint8Array> } = {},
+): Promise<{ workload: ResolvedWorkload; key: string }> {
+  const limits: RunnerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const predictor = resolvePredictorSpec(applyModelPath(spec.predictor, checkModelPath(spec.modelPath)));
+  const key = sharedWorkloadKey(spec);
+  const workload = await resolveWorkloadSpec(spec.workload, {
+    numRequests: 0,
+    limits,
+    tokensPerBlock: reuseBlockSize(spec.engine),
+    ...(opts.datasetStream ? { datasetStream: opts.datasetStream } : {}),
+    ...(predictor.model?.maxPositionEmbeddings ? { maxInputLength: predictor.model.maxPositionEmbeddings } : {}),
+    ...(predictor.model ? { vocabSize: predictor.model.vocab } : {}),
+  });
+  return { workload, key };
+}
+
+/**
+ * What a shared workload depends on besides the spec's workload: the block size its prompts are keyed for
+ * (the engine's tokens_per_block with block reuse on) and, for synthetic token ids, the model's vocabulary
+ * and context. Jobs whose keys agree can share one resolution.
+ */
+export function sharedWorkloadKey(spec: JobSpec): string {
+  const predictor = resolvePredictorSpec(applyModelPath(spec.predictor, checkModelPath(spec.modelPath)));
+  return JSON.stringify([reuseBlockSize(spec.engine), predictor.model?.vocab ?? null, predictor.model?.maxPositionEmbeddings ?? null]);
 }

@@ -284,6 +284,42 @@ function syntheticWorkload(w: SyntheticWorkload, opts: WorkloadOptions): Resolve
   });
 }
 
+/**
+ * A workload resolved earlier (shared by the points of a sweep, or read from the CLI's parsed-dataset
+ * cache) for a job keeping its first `numRequests`: the size guards apply as to a fresh one.
+ */
+export function adoptWorkload(w: ResolvedWorkload, opts: WorkloadOptions): ResolvedWorkload {
+  const all = w.requests;
+  const n = opts.numRequests > 0 ? Math.min(opts.numRequests, all.length) : all.length;
+  const field = `spec.workload.${w.source}`;
+  if (n === 0) throw new InvalidArgumentError(field, "the workload is empty (no requests)");
+  let tokens = 0;
+  for (let i = 0; i < n; i++) {
+    const r = all[i]!;
+    tokens += r.inputLength + r.outputTokens;
+    if (opts.maxInputLength && r.inputLength > opts.maxInputLength) {
+      throw new InvalidArgumentError(field, `request ${i}: ${contextMessage(r.inputLength, opts.maxInputLength)}`);
+    }
+    // Block keys are made for one block size: a workload is shared only by jobs of that size.
+    if (opts.tokensPerBlock > 0 && r.blocks && r.blocks.tokensPerBlock !== opts.tokensPerBlock) {
+      throw new Error(`a workload with ${r.blocks.tokensPerBlock}-token block keys given to a job with tokens_per_block ${opts.tokensPerBlock}`);
+    }
+  }
+  checkSize(n, tokens, opts.limits, field);
+  if (n === all.length) return w;
+  const requests = all.slice(0, n);
+  return {
+    ...w,
+    ...(w.timestampsMs ? { timestampsMs: w.timestampsMs.subarray(0, n) } : {}),
+    requests,
+    metadata: computeDatasetMetadata(
+      requests.map((r) => r.inputLength),
+      requests.map((r) => r.outputTokens),
+      w.metadata.datasetPath,
+    ),
+  };
+}
+
 /** Resolves the workload oneof into requests (first `numRequests` only) with size guards. */
 export async function resolveWorkloadSpec(w: Workload | undefined, opts: WorkloadOptions): Promise<ResolvedWorkload> {
   const set = [w?.inline, w?.dataset, w?.synthetic].filter((x) => x !== undefined).length;

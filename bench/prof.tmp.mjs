@@ -1,0 +1,17 @@
+import { benchSpec, SHAPES } from "./dist/cases.js";
+import { resolveJob } from "@servesim/runner";
+import { createPredictor } from "@servesim/perf";
+import { Simulation, runSimulation } from "@servesim/engine";
+import { computeMetrics } from "@servesim/report";
+const spec = benchSpec("A", SHAPES.A);
+const job = await resolveJob(spec);
+const predictor = await createPredictor(job.predictor.config);
+for (let i = 0; i < 4; i++) {
+  const t0 = performance.now();
+  const sim = new Simulation(job.engine, job.requests, job.warmup.length ? { warmup: job.warmup } : {});
+  const r = await runSimulation(sim, predictor);
+  const t1 = performance.now();
+  const m = computeMetrics(r.requests, { worldSize: 1 });
+  const t2 = performance.now();
+  console.log("sim", (t1 - t0).toFixed(0), "metrics", (t2 - t1).toFixed(0), r.numIterations);
+}
