@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import { InvalidArgumentError, parsePercentiles, parseSlos } from "@servesim/core";
 import { dtypeFromPrecision, GPU_CATALOG, loadHfConfig, toInlineArchitecture } from "@servesim/perf";
-import { sloToWire } from "@servesim/wire";
+import { CHUNKING_POLICY_BY_NAME, SCHEDULER_POLICY_BY_NAME, sloToWire } from "@servesim/wire";
 import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 import { BenchmarkMode, ChunkingPolicy, type EngineConfig, type JobSpec, type ReportOptions, SchedulerPolicy } from "@servesim/wire/scheduler";
 import { CliError } from "./cliError.js";
@@ -83,22 +83,15 @@ export interface BuiltJob {
 const DEFAULT_PREFILL_MS = 10;
 const DEFAULT_DECODE_MS = 5;
 
-const SCHEDULER_POLICIES: Record<string, SchedulerPolicy> = {
-  guaranteed_no_evict: SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT,
-  max_utilization: SchedulerPolicy.SCHEDULER_POLICY_MAX_UTILIZATION,
-  static_batch: SchedulerPolicy.SCHEDULER_POLICY_STATIC_BATCH,
-};
-const CHUNKING_POLICIES: Record<string, ChunkingPolicy> = {
-  first_come_first_served: ChunkingPolicy.CHUNKING_POLICY_FIRST_COME_FIRST_SERVED,
-  equal_progress: ChunkingPolicy.CHUNKING_POLICY_EQUAL_PROGRESS,
-};
+const SCHEDULER_POLICIES = SCHEDULER_POLICY_BY_NAME;
+const CHUNKING_POLICIES = CHUNKING_POLICY_BY_NAME;
 const QUANTIZATION: Record<string, DType> = {
   NONE: DType.D_TYPE_UNSPECIFIED,
   FP8: DType.D_TYPE_FP8,
   NVFP4: DType.D_TYPE_NVFP4,
 };
 
-function lookup<T>(table: Record<string, T>, value: string, flag: string, normalise: (s: string) => string): T {
+function lookup<T>(table: Readonly<Record<string, T>>, value: string, flag: string, normalise: (s: string) => string): T {
   const hit = table[normalise(value.trim())];
   if (hit === undefined) throw new CliError(`${flag} must be ${Object.keys(table).join(", ")} (got ${JSON.stringify(value)})`);
   return hit;
