@@ -1,8 +1,9 @@
-import { benchSpec, SHAPES } from "./dist/cases.js";
-import { resolveJob } from "@servesim/runner";
+import { runSimulation, Simulation } from "@servesim/engine";
 import { createPredictor } from "@servesim/perf";
-import { Simulation, runSimulation } from "@servesim/engine";
 import { computeMetrics } from "@servesim/report";
+import { resolveJob } from "@servesim/runner";
+import { benchSpec, SHAPES } from "./dist/cases.js";
+
 const spec = benchSpec("A", SHAPES.A);
 const job = await resolveJob(spec);
 const predictor = await createPredictor(job.predictor.config);

@@ -26,6 +26,7 @@ export const LAYERS = [
   ["@servesim/workload", "@servesim/perf"],
   ["@servesim/report"],
   ["@servesim/runner", "@servesim/html"],
+  ["@servesim/sweep"],
   ["@servesim/predictor-service", "@servesim/scheduler-service"],
   ["@servesim/cli"],
   ["@servesim/testkit", "@servesim/bench"],

@@ -1,5 +1,6 @@
 export type { EngineResolution, KvSource, Source } from "./engineSpec.js";
 export { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
+export { type PackedWorkload, packWorkload, unpackWorkload } from "./packedWorkload.js";
 export type { PredictorKindName, ResolvedPredictor } from "./predictorSpec.js";
 export {
   DEFAULT_MAX_IN_FLIGHT,

@@ -28,12 +28,12 @@ export interface JobOutcome {
   iterations?: IterationStats[];
   metrics: RunMetrics;
   reportInput: ReportInput;
-  /** trtllm-bench's text report with the [SIM] banner and SIMULATION DETAILS. */
-  reportText: string;
+  /** trtllm-bench's text report with the [SIM] banner and SIMULATION DETAILS (rendered on first access). */
+  readonly reportText: string;
   /** report.json as an object (render with JSON.stringify(…, null, 4) or reportJsonText). */
-  reportJson: Record<string, unknown>;
+  readonly reportJson: Record<string, unknown>;
   /** report.json text, 4-space indented like trtllm-bench. */
-  reportJsonText: string;
+  readonly reportJsonText: string;
   wallMs: number;
 }
 
@@ -68,14 +68,24 @@ export async function runResolvedJob(job: ResolvedJob, predictor: BatchPredictor
     percentiles: job.report.percentiles,
     slos: job.report.slos,
   });
+  // The reports are rendered on first use: a sweep point that only needs its metrics never pays for them.
+  let text: string | undefined;
+  let json: Record<string, unknown> | undefined;
+  let jsonText: string | undefined;
   const outcome: JobOutcome = {
     result,
     records: result.requests,
     metrics,
     reportInput: input,
-    reportText: renderTextReport(metrics, input),
-    reportJson: buildReportJson(metrics, input),
-    reportJsonText: renderReportJson(metrics, input),
+    get reportText() {
+      return (text ??= renderTextReport(metrics, input));
+    },
+    get reportJson() {
+      return (json ??= buildReportJson(metrics, input));
+    },
+    get reportJsonText() {
+      return (jsonText ??= renderReportJson(metrics, input));
+    },
     wallMs,
   };
   if (iterations) outcome.iterations = iterations;

@@ -28,7 +28,9 @@ describe("a workload resolved once, shared by jobs", () => {
   it("synthetic token ids follow the model's vocabulary", async () => {
     const s = spec({
       predictor: llama8bH100,
-      workload: { synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST, numRequests: 5, inputMean: 64, outputMean: 8, inputStdev: 0, outputStdev: 0 } },
+      workload: {
+        synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST, numRequests: 5, inputMean: 64, outputMean: 8, inputStdev: 0, outputStdev: 0 },
+      },
     });
     const { workload, vocabSize } = resolveSharedWorkload(s);
     expect(vocabSize).toBe(128256);

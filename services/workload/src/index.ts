@@ -31,6 +31,7 @@ export {
 } from "./generator.js";
 export { LineSplitter, MAX_LINE_BYTES } from "./lineSplitter.js";
 export { computeDatasetMetadata, type DatasetMetadata } from "./metadata.js";
+export { PACKED_FIELDS, type PackedRequests, packRequests, unpackRequests } from "./packed.js";
 export { MT19937 } from "./rng/mt19937.js";
 export { NumpyLegacyRandom } from "./rng/numpyLegacy.js";
 export { Pcg64 } from "./rng/pcg64.js";
