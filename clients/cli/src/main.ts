@@ -1,36 +1,37 @@
 #!/usr/bin/env node
-import { DEFAULT_EMULATED_VERSION } from "@servesim/report";
 /**
- * The servesim CLI. Each command lives in its own module under commands/ and is registered here.
+ * The servesim CLI. Each command lives in its own module under commands/ and is registered here. Only
+ * the module of the command being run is loaded (start-up time is part of every run); help, --version
+ * and unknown commands load them all.
  */
+import { DEFAULT_EMULATED_VERSION } from "@servesim/report";
 import { Command } from "commander";
 import { normalizeArgv } from "./argv.js";
-import { calibrateCommand } from "./commands/calibrate.js";
-import { catalogCommand } from "./commands/catalog.js";
-import { healthCommand } from "./commands/health.js";
-import { latencyCommand } from "./commands/latency.js";
-import { prepareDatasetCommand } from "./commands/prepareDataset.js";
-import { serveCommand } from "./commands/serve.js";
-import { throughputCommand } from "./commands/throughput.js";
-import { validateCommand } from "./commands/validate.js";
 import { VERSION } from "./version.js";
 
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import("./commands/serve.js")).serveCommand(),
+  throughput: async () => (await import("./commands/throughput.js")).throughputCommand(),
+  latency: async () => (await import("./commands/latency.js")).latencyCommand(),
+  "prepare-dataset": async () => (await import("./commands/prepareDataset.js")).prepareDatasetCommand(),
+  health: async () => (await import("./commands/health.js")).healthCommand(),
+  calibrate: async () => (await import("./commands/calibrate.js")).calibrateCommand(),
+  validate: async () => (await import("./commands/validate.js")).validateCommand(),
+  catalog: async () => (await import("./commands/catalog.js")).catalogCommand(),
+  sweep: async () => (await import("./commands/sweep.js")).sweepCommand(),
+  search: async () => (await import("./commands/search.js")).searchCommand(),
+};
+
+const argv = normalizeArgv(process.argv);
 const program = new Command("servesim")
   .description("GPU-free simulator of LLM serving (TensorRT-LLM's PyExecutor loop on a simulated clock)")
   .version(`servesim ${VERSION} (emulates trtllm-bench of TensorRT-LLM ${DEFAULT_EMULATED_VERSION.replace(/ \(sim\)$/, "")})`, "--version")
   .showHelpAfterError()
   .enablePositionalOptions();
 
-for (const command of [
-  serveCommand(),
-  throughputCommand(),
-  latencyCommand(),
-  prepareDatasetCommand(),
-  healthCommand(),
-  calibrateCommand(),
-  validateCommand(),
-  catalogCommand(),
-])
-  program.addCommand(command);
+// The first argument that is no option names the command (trtllm-bench's global options come after it).
+const named = argv.slice(2).find((a) => !a.startsWith("-"));
+const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+for (const name of wanted) program.addCommand(await COMMANDS[name]!());
 
-await program.parseAsync(normalizeArgv(process.argv));
+await program.parseAsync(argv);

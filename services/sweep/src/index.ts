@@ -6,3 +6,4 @@ export { failedRow, type MetricValue, metricColumns, type RowContext, rowOf, row
 export { isPointError, type PointReports, type PointResult, type PredictorFactory, runPoint } from "./runPoint.js";
 export { baseFingerprint, expandPoints, MAX_POINTS, parseSweepFile, pointSpec, type SweepFileOptions, type SweepPlan, type SweepPoint } from "./space.js";
 export { TOPOLOGIES, type Topology, topology } from "./topologies.js";
+export { dimensionNames, displayColumns, type PresentOptions, paretoPng, sweepHtmlInput, textTable } from "./present.js";

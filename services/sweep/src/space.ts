@@ -36,6 +36,8 @@ export interface SweepFileOptions {
   file: string;
   /** Reads a dataset named in the file (paths relative to the sweep file). */
   readText(path: string): string;
+  /** Replaces the file's workload (which may then be left out). */
+  workload?: Workload;
 }
 
 const TOP_KEYS = new Set(["name", "workload", "goodput", "percentiles", "grid", "points"]);
@@ -230,8 +232,10 @@ export function parseSweepFile(text: string, opts: SweepFileOptions): SweepPlan 
     const value = settingValue(src, [key], key, v);
     fixed[name!] = value;
   }
-  if (d["workload"] === undefined) src.fail(["workload"], "required: dataset: FILE or synthetic: {...}");
-  const { workload, numRequests } = workloadOf(src, d["workload"], opts);
+  if (d["workload"] === undefined && !opts.workload) src.fail(["workload"], "required: dataset: FILE or synthetic: {...}");
+  const fromFile = d["workload"] !== undefined && !opts.workload ? workloadOf(src, d["workload"], opts) : undefined;
+  const workload = opts.workload ?? fromFile!.workload;
+  const numRequests = fromFile?.numRequests ?? 0;
 
   let slos: Slo[] = [];
   let percentiles: number[] = [];
@@ -263,5 +267,7 @@ export function parseSweepFile(text: string, opts: SweepFileOptions): SweepPlan 
   });
   const points = expandPoints(base, fixed, groups);
   const varied = DIMENSIONS.map((x) => x.name).filter((n) => new Set(points.map((p) => JSON.stringify(p.settings[n]))).size > 1);
+  // Labels name what varies; settings every point shares are the sweep's, not the point's.
+  if (varied.length > 0) for (const p of points) p.label = pointLabel(Object.fromEntries(varied.flatMap((k) => (p.settings[k] !== undefined ? [[k, p.settings[k]!]] : []))));
   return { name, base, points, varied, slos, percentiles };
 }

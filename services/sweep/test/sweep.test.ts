@@ -49,8 +49,9 @@ describe("sweep files", () => {
       enable_chunked_context: true,
       concurrency: 4,
     });
-    expect(p.points[0]!.label).toBe("llama-3.1-8b h100_sxm tp1 mbs8 chunked c4");
-    expect(p.points[9]!.label).toBe("llama-3.1-8b h100_sxm tp4 mbs64 chunked c32");
+    expect(p.points[0]!.label).toBe("tp1 mbs8 chunked c4");
+    expect(p.points[9]!.label).toBe("tp4 mbs64 chunked c32");
+    expect(p.points[10]!.label).toBe("mbs8 mnt64 unchunked c4");
     expect(p.varied).toEqual(["tp", "max_batch_size", "max_num_tokens", "enable_chunked_context", "concurrency"]);
     expect(plan().points.map((x) => x.id)).toEqual(p.points.map((x) => x.id));
     expect(new Set(p.points.map((x) => x.id)).size).toBe(11);

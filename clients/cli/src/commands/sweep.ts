@@ -1,0 +1,262 @@
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import { describeSlo, InvalidArgumentError, parsePercentiles, parseSlos } from "@servesim/core";
+import { renderSweepHtml } from "@servesim/html";
+import {
+  displayColumns,
+  metricColumns,
+  type PointResult,
+  paretoPng,
+  parseSweepFile,
+  parseSweepJsonl,
+  runSweepLocal,
+  type SweepPlan,
+  type SweepRow,
+  sweepCsv,
+  sweepHtmlInput,
+  sweepJsonLine,
+  textTable,
+} from "@servesim/sweep";
+import { sloToWire } from "@servesim/wire";
+import type { Workload } from "@servesim/wire/scheduler";
+import cliProgress from "cli-progress";
+import { Command } from "commander";
+import { CliError, EXIT_INTERRUPTED, runAction } from "../cliError.js";
+import { type CliIo, processIo } from "../io.js";
+import { usageExitCodes } from "./exitCodes.js";
+import { intArg } from "./options.js";
+
+export interface SweepFlags {
+  space: string;
+  dataset?: string;
+  outputDir?: string;
+  workers?: number;
+  reports?: boolean;
+  html?: string;
+  plot?: string;
+  goodput?: string[];
+  percentiles?: string;
+  shard?: string;
+  fresh?: boolean;
+  top: number;
+  quiet?: boolean;
+}
+
+/** A progress bar with the points done, the failures and an ETA; only on a terminal. */
+export class SweepProgress {
+  private bar: cliProgress.SingleBar | undefined;
+  private failed = 0;
+  constructor(
+    private readonly io: CliIo,
+    quiet: boolean,
+    private readonly total: number,
+  ) {
+    if (quiet || io.stderr.isTTY !== true || total === 0) return;
+    this.bar = new cliProgress.SingleBar(
+      {
+        stream: io.stderr as NodeJS.WritableStream,
+        format: "sweeping |{bar}| {value}/{total} points | {failed} failed | {duration_formatted} elapsed | ETA {eta_formatted}",
+        hideCursor: true,
+        clearOnComplete: true,
+        fps: 4,
+        etaBuffer: 50,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    this.bar.start(total, 0, { failed: 0 });
+  }
+  update(done: number, row: SweepRow): void {
+    if (row.status === "failed") this.failed++;
+    this.bar?.update(done, { failed: this.failed });
+  }
+  stop(): void {
+    this.bar?.stop();
+  }
+}
+
+/** "2/8" → shard 2 of 8 (0-based), or a Kubernetes indexed-Job pod's own index with "$JOB_COMPLETION_INDEX/8". */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new CliError(`--shard ${text}: expected I/N with 0 <= I < N (e.g. 0/4)`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+/** Reads the sweep file and applies the command line's overrides. */
+export function loadPlan(f: Pick<SweepFlags, "space" | "dataset" | "goodput" | "percentiles">): SweepPlan {
+  let text: string;
+  try {
+    text = readFileSync(f.space, "utf8");
+  } catch (e) {
+    throw new CliError(`--space ${f.space}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const dir = dirname(resolve(f.space));
+  let workload: Workload | undefined;
+  if (f.dataset) {
+    try {
+      workload = { dataset: { jsonl: readFileSync(f.dataset, "utf8"), name: f.dataset, approxPromptTokens: false } };
+    } catch (e) {
+      throw new CliError(`--dataset ${f.dataset}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+  const plan = parseSweepFile(text, { file: f.space, readText: (p) => readFileSync(resolve(dir, p), "utf8"), ...(workload ? { workload } : {}) });
+  if (f.goodput !== undefined || f.percentiles !== undefined) {
+    if (f.goodput !== undefined) plan.slos = parseSlos(f.goodput, "--goodput");
+    if (f.percentiles !== undefined) plan.percentiles = parsePercentiles(f.percentiles, "--percentiles");
+    plan.base.report = { percentiles: plan.percentiles, goodput: plan.slos.map(sloToWire) };
+  }
+  return plan;
+}
+
+/** Finished rows found in an output directory (every points-*.jsonl and results.jsonl). */
+export function finishedRows(dir: string): Map<string, SweepRow> {
+  const out = new Map<string, SweepRow>();
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir).sort()) {
+    if (!(f === "results.jsonl" || (f.startsWith("points-") && f.endsWith(".jsonl")))) continue;
+    for (const r of parseSweepJsonl(readFileSync(join(dir, f), "utf8"))) out.set(r.id, r);
+  }
+  return out;
+}
+
+const defaultOutputDir = (space: string): string => `${basename(space, extname(space))}-results`;
+
+/** Writes results.csv / results.jsonl (point order), and the HTML and PNG when asked. */
+export async function writeSweepOutputs(
+  plan: SweepPlan,
+  rows: SweepRow[],
+  dir: string,
+  f: Pick<SweepFlags, "html" | "plot">,
+  io: CliIo,
+  kind: "sweep" | "search",
+  winnerId?: string,
+): Promise<void> {
+  const keys = metricColumns(plan.percentiles.length > 0 ? plan.percentiles : [50, 90, 95, 99], plan.slos.length > 0).map((c) => c.key);
+  writeFileSync(join(dir, "results.csv"), sweepCsv(rows, keys));
+  writeFileSync(join(dir, "results.jsonl"), rows.map((r) => `${sweepJsonLine(r)}\n`).join(""));
+  if (f.html || f.plot) {
+    const input = sweepHtmlInput(rows, {
+      kind,
+      title: plan.name ? `servesim ${kind}: ${plan.name}` : `servesim ${kind}`,
+      subtitle: `${rows.length} configurations${plan.slos.length > 0 ? `; objectives: ${plan.slos.map(describeSlo).join(", ")}` : ""}`,
+      varied: plan.varied,
+      percentiles: plan.percentiles.length > 0 ? plan.percentiles : [50, 90, 95, 99],
+      slos: plan.slos,
+      ...(winnerId ? { winnerId } : {}),
+    });
+    if (f.html) writeFileSync(f.html, renderSweepHtml(input));
+    if (f.plot) {
+      const { png, warnings } = await paretoPng(input);
+      for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
+      writeFileSync(f.plot, png);
+    }
+  }
+}
+
+/** Ranks rows: goodput per GPU when the sweep has objectives (meeting the run-level ones first), else output tokens/s per GPU. */
+export function rankRows(rows: readonly SweepRow[], withGoodput: boolean): SweepRow[] {
+  const score = (r: SweepRow): number => Number(r.metrics[withGoodput ? "request_goodput_per_gpu" : "output_tok_s_per_gpu"] ?? -1);
+  return rows
+    .filter((r) => r.status === "ok")
+    .sort(
+      (a, b) => (withGoodput ? Number(b.metrics["slo_met"] === true) - Number(a.metrics["slo_met"] === true) : 0) || score(b) - score(a) || a.index - b.index,
+    );
+}
+
+export async function runSweep(f: SweepFlags, io: CliIo, signal?: AbortSignal): Promise<SweepRow[]> {
+  const plan = loadPlan(f);
+  const dir = f.outputDir ?? defaultOutputDir(f.space);
+  mkdirSync(dir, { recursive: true });
+  const shard = f.shard ? parseShard(f.shard) : undefined;
+  const mine = shard ? plan.points.filter((p) => p.index % shard.count === shard.index) : plan.points;
+  const finished = f.fresh ? new Map<string, SweepRow>() : finishedRows(dir);
+  const skip = new Set(mine.filter((p) => finished.has(p.id)).map((p) => p.id));
+  const log = (s: string): void => {
+    if (!f.quiet) io.stderr.write(`${s}\n`);
+  };
+  const workers = f.workers ?? availableParallelism();
+  log(
+    `sweep: ${plan.points.length} points${shard ? `, shard ${shard.index}/${shard.count}: ${mine.length}` : ""}${skip.size > 0 ? `, ${skip.size} already finished in ${dir}` : ""}; ${workers} worker thread${workers === 1 ? "" : "s"}`,
+  );
+  const partial = join(dir, `points-${shard ? `${shard.index}-of-${shard.count}` : "local"}.jsonl`);
+  const reportsDir = join(dir, "reports");
+  if (f.reports) mkdirSync(reportsDir, { recursive: true });
+  const progress = new SweepProgress(io, f.quiet ?? false, mine.length - skip.size);
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    controller.abort();
+  };
+  if (!signal) process.on("SIGINT", onSigint);
+  signal?.addEventListener("abort", () => controller.abort(), { once: true });
+  try {
+    await runSweepLocal(
+      { ...plan, points: mine },
+      {
+        workers,
+        skip,
+        reports: f.reports ?? false,
+        signal: controller.signal,
+        onResult: (r: PointResult, done: number) => {
+          appendFileSync(partial, `${sweepJsonLine(r.row)}\n`);
+          finished.set(r.row.id, r.row);
+          if (r.reports) {
+            const stem = join(reportsDir, `${String(r.row.index).padStart(5, "0")}-${r.row.id}`);
+            writeFileSync(`${stem}.report.json`, r.reports.reportJsonText);
+            writeFileSync(`${stem}.report.txt`, r.reports.reportText);
+          }
+          progress.update(done, r.row);
+        },
+      },
+    );
+  } finally {
+    progress.stop();
+    if (!signal) process.off("SIGINT", onSigint);
+  }
+  const rows = plan.points.flatMap((p) => (finished.has(p.id) ? [finished.get(p.id)!] : []));
+  await writeSweepOutputs(plan, rows, dir, f, io, "sweep");
+  const withGoodput = plan.slos.length > 0;
+  const failed = rows.filter((r) => r.status === "failed");
+  io.stdout.write(
+    `${rows.length} of ${plan.points.length} points done (${failed.length} failed); results in ${join(dir, "results.csv")} and ${join(dir, "results.jsonl")}\n`,
+  );
+  const best = rankRows(rows, withGoodput).slice(0, f.top);
+  if (best.length > 0) {
+    const percentiles = plan.percentiles.length > 0 ? plan.percentiles : [50, 90, 95, 99];
+    io.stdout.write(`\nbest ${best.length} by ${withGoodput ? "goodput per GPU (objectives met first)" : "output tokens/s per GPU"}:\n`);
+    io.stdout.write(`${textTable(best, displayColumns(plan.varied, percentiles, withGoodput))}\n`);
+  }
+  const reasons = new Map<string, number>();
+  for (const r of failed) reasons.set(r.error ?? "", (reasons.get(r.error ?? "") ?? 0) + 1);
+  for (const [reason, n] of reasons) io.stdout.write(`failed: ${n} × ${reason}\n`);
+  return rows;
+}
+
+export function sweepCommand(io: CliIo = processIo()): Command {
+  const cmd = new Command("sweep")
+    .description("simulate every configuration of a sweep file (grid or list) and write one CSV/JSONL row per point")
+    .requiredOption("--space <file>", "sweep file (YAML): workload, fixed settings, grid and/or points")
+    .option("--dataset <file>", "use this trtllm-bench dataset instead of the file's workload")
+    .option("-o, --output-dir <dir>", "results directory (default: <sweep file name>-results)")
+    .option("--workers <n>", "worker threads (default: one per core)", intArg(1, 256))
+    .option("--reports", "also write each point's report.json and text report under <output-dir>/reports/")
+    .option("--html <file>", "write the self-contained HTML report: Pareto chart, goodput per point, sortable table")
+    .option("--plot <file>", "write the Pareto chart (tokens/s/GPU vs tokens/s/user) as PNG")
+    .option("--goodput <slo...>", "objectives (vLLM KEY:VALUE in ms), replacing the file's")
+    .option("--percentiles <list>", "latency percentiles, replacing the file's")
+    .option("--shard <i/n>", "run only the points with index % n == i (one pod of an indexed Kubernetes Job)")
+    .option("--fresh", "ignore results already in the output directory (default: finished points are skipped)")
+    .option("--top <n>", "points listed in the summary", intArg(0), 10)
+    .option("-q, --quiet", "no progress bar or log lines");
+  cmd.action(async (flags: SweepFlags) =>
+    runAction(io, async () => {
+      try {
+        await runSweep(flags, io);
+      } catch (e) {
+        if (e instanceof InvalidArgumentError && e.field.startsWith("goodput")) throw new CliError(e.message);
+        throw e;
+      }
+    }),
+  );
+  return usageExitCodes(cmd);
+}
