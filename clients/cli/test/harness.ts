@@ -9,6 +9,8 @@ import { calibrateCommand } from "../src/commands/calibrate.js";
 import { catalogCommand } from "../src/commands/catalog.js";
 import { healthCommand } from "../src/commands/health.js";
 import { prepareDatasetCommand } from "../src/commands/prepareDataset.js";
+import { searchCommand } from "../src/commands/search.js";
+import { sweepCommand } from "../src/commands/sweep.js";
 import { throughputCommand } from "../src/commands/throughput.js";
 import { validateCommand } from "../src/commands/validate.js";
 import type { CliIo } from "../src/io.js";
@@ -32,7 +34,7 @@ export async function runCli(args: string[]): Promise<CliRun> {
   const err: string[] = [];
   const io: CliIo = { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s), isTTY: false } };
   const program = new Command("servesim").enablePositionalOptions();
-  for (const c of [throughputCommand(io), prepareDatasetCommand(io), healthCommand(io), calibrateCommand(io), validateCommand(io), catalogCommand(io)])
+  for (const c of [throughputCommand(io), prepareDatasetCommand(io), healthCommand(io), calibrateCommand(io), validateCommand(io), catalogCommand(io), sweepCommand(io), searchCommand(io)])
     program.addCommand(c);
   configure(program, out, err);
   let code = 0;

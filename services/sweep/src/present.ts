@@ -49,7 +49,12 @@ export function sweepHtmlInput(rows: readonly SweepRow[], o: PresentOptions): Sw
       perGpu: r.status === "ok" ? num(r.metrics["output_tok_s_per_gpu"]) : null,
       goodputPerGpu: r.status === "ok" && withGoodput ? num(r.metrics["request_goodput_per_gpu"]) : null,
       meetsSlo: r.status === "ok" && withGoodput ? r.metrics["slo_met"] === true : null,
-      row: { label: r.label, status: r.status === "ok" ? "ok" : `failed: ${r.error ?? ""}`, ...(r.settings as Record<string, Cell>), ...(r.metrics as Record<string, Cell>) },
+      row: {
+        label: r.label,
+        status: r.status === "ok" ? "ok" : `failed: ${r.error ?? ""}`,
+        ...(r.settings as Record<string, Cell>),
+        ...(r.metrics as Record<string, Cell>),
+      },
     }),
   );
   return {
@@ -73,7 +78,7 @@ export async function paretoPng(input: SweepHtmlInput): Promise<{ png: Buffer; w
 /** A fixed-width text table of rows (the CLI's summary of the best points). */
 export function textTable(rows: readonly SweepRow[], columns: readonly { key: string; label: string; digits?: number }[]): string {
   const cell = (r: SweepRow, c: { key: string; digits?: number }): string => {
-    const v = c.key === "label" ? r.label : c.key === "status" ? r.status : r.settings[c.key] ?? r.metrics[c.key];
+    const v = c.key === "label" ? r.label : c.key === "status" ? r.status : (r.settings[c.key] ?? r.metrics[c.key]);
     if (v === null || v === undefined) return "-";
     if (typeof v === "number") return c.digits !== undefined ? v.toFixed(c.digits) : String(v);
     return String(v);

@@ -268,6 +268,7 @@ export function parseSweepFile(text: string, opts: SweepFileOptions): SweepPlan 
   const points = expandPoints(base, fixed, groups);
   const varied = DIMENSIONS.map((x) => x.name).filter((n) => new Set(points.map((p) => JSON.stringify(p.settings[n]))).size > 1);
   // Labels name what varies; settings every point shares are the sweep's, not the point's.
-  if (varied.length > 0) for (const p of points) p.label = pointLabel(Object.fromEntries(varied.flatMap((k) => (p.settings[k] !== undefined ? [[k, p.settings[k]!]] : []))));
+  if (varied.length > 0)
+    for (const p of points) p.label = pointLabel(Object.fromEntries(varied.flatMap((k) => (p.settings[k] !== undefined ? [[k, p.settings[k]!]] : []))));
   return { name, base, points, varied, slos, percentiles };
 }

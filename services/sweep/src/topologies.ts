@@ -7,12 +7,27 @@
  * become its spec.
  */
 import type { JobSpec } from "@servesim/wire/scheduler";
+import type { SettingValue } from "./dimensions.js";
+
+/** What a search may vary within a topology. */
+export interface SearchChoices {
+  /** GPUs available in total. */
+  gpuBudget: number;
+  tp: number[];
+  /** Batch sizes; each candidate serves as many concurrent requests as its max_batch_size unless `concurrency` is given. */
+  maxBatchSize: number[];
+  maxNumTokens: number[];
+  /** Concurrent requests per instance, searched independently of the batch size when given. */
+  concurrency?: number[];
+}
 
 export interface Topology {
   name: string;
   description: string;
   /** GPUs one serving instance of this spec uses. */
   gpusPerInstance(spec: JobSpec): number;
+  /** The candidate settings a search simulates for this topology (each entry a point or a sub-grid). */
+  searchSpace(c: SearchChoices): Record<string, SettingValue[]>[];
 }
 
 export const TOPOLOGIES: readonly Topology[] = [
@@ -23,6 +38,18 @@ export const TOPOLOGIES: readonly Topology[] = [
       const p = spec.predictor?.parallelism;
       return Math.max(1, p?.tp || 1) * Math.max(1, p?.pp || 1);
     },
+    searchSpace: (c) =>
+      c.tp
+        .filter((tp) => tp <= c.gpuBudget)
+        .flatMap((tp) =>
+          c.maxBatchSize.map((b) => ({
+            topology: ["aggregated"],
+            tp: [tp],
+            max_batch_size: [b],
+            max_num_tokens: c.maxNumTokens,
+            concurrency: c.concurrency ?? [b],
+          })),
+        ),
   },
 ];
 

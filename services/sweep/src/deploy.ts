@@ -1,0 +1,146 @@
+/**
+ * What to deploy, from a chosen candidate: TensorRT-LLM's `extra_llm_api_options` YAML, the trtllm-serve
+ * command line and a Kubernetes manifest (ConfigMap, Deployment with one replica per instance the GPU
+ * budget allows, Service). The options are the ones the candidate was simulated with: a setting the
+ * simulation left at TensorRT-LLM's default is left out.
+ */
+import { CHUNKING_POLICY_BY_NAME, nameOf, SCHEDULER_POLICY_BY_NAME } from "@servesim/wire";
+import { DType } from "@servesim/wire/predictor";
+import type { JobSpec } from "@servesim/wire/scheduler";
+import { stringify } from "yaml";
+import type { SweepRow } from "./row.js";
+
+export interface DeployOptions {
+  /** Hugging Face id or checkpoint path given to trtllm-serve. */
+  model: string;
+  /** Serving instances (the GPU budget divided by the GPUs of one). */
+  replicas: number;
+  gpusPerInstance: number;
+  /** Container image with trtllm-serve. */
+  image: string;
+  /** Kubernetes object names. */
+  name: string;
+  port?: number;
+}
+
+export interface DeployArtifacts {
+  /** extra_llm_api_options.yaml */
+  extraLlmApiOptions: string;
+  /** The trtllm-serve command (a shell line). */
+  serveCommand: string;
+  /** ConfigMap + Deployment + Service, as one multi-document YAML. */
+  kubernetes: string;
+}
+
+/** The LLM API options a candidate was simulated with (max_batch_size and max_num_tokens as it ran). */
+export function llmApiOptions(spec: JobSpec, row: SweepRow): Record<string, unknown> {
+  const e = spec.engine;
+  const o: Record<string, unknown> = {};
+  const used = (k: string, fallback: number | undefined): number | undefined => (typeof row.metrics[k] === "number" ? (row.metrics[k] as number) : fallback);
+  const mbs = used("max_batch_size_used", e?.maxBatchSize);
+  const mnt = used("max_num_tokens_used", e?.maxNumTokens);
+  if (mbs !== undefined) o["max_batch_size"] = mbs;
+  if (mnt !== undefined) o["max_num_tokens"] = mnt;
+  if (e?.maxSeqLen !== undefined) o["max_seq_len"] = e.maxSeqLen;
+  if (e?.enableChunkedContext !== undefined) o["enable_chunked_prefill"] = e.enableChunkedContext;
+  // servesim simulates the non-overlap loop unless asked otherwise; say so, or the deployment differs.
+  o["disable_overlap_scheduler"] = e?.disableOverlapScheduler ?? true;
+  const kv: Record<string, unknown> = {};
+  if (e?.kvCacheFreeGpuMemFraction !== undefined) kv["free_gpu_memory_fraction"] = e.kvCacheFreeGpuMemFraction;
+  if (e?.kvCacheMaxTokens !== undefined) kv["max_tokens"] = e.kvCacheMaxTokens;
+  if (e?.enableBlockReuse !== undefined) kv["enable_block_reuse"] = e.enableBlockReuse;
+  if (e?.tokensPerBlock !== undefined) kv["tokens_per_block"] = e.tokensPerBlock;
+  if (spec.predictor?.kvCacheDtype === DType.D_TYPE_FP8) kv["dtype"] = "fp8";
+  if (Object.keys(kv).length > 0) o["kv_cache_config"] = kv;
+  const sched: Record<string, unknown> = {};
+  const policy = e?.schedulerPolicy ? nameOf(SCHEDULER_POLICY_BY_NAME, e.schedulerPolicy) : undefined;
+  if (policy) sched["capacity_scheduler_policy"] = policy.toUpperCase();
+  const chunking = e?.chunkingPolicy ? nameOf(CHUNKING_POLICY_BY_NAME, e.chunkingPolicy) : undefined;
+  if (chunking) sched["context_chunking_policy"] = chunking.toUpperCase();
+  if (Object.keys(sched).length > 0) o["scheduler_config"] = sched;
+  return o;
+}
+
+const shellQuote = (s: string): string => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+
+/** trtllm-serve's arguments for a candidate (the options file holds the rest). */
+export function serveArgs(spec: JobSpec, opts: DeployOptions, optionsFile: string): string[] {
+  const p = spec.predictor?.parallelism;
+  return [
+    opts.model,
+    "--backend",
+    "pytorch",
+    "--host",
+    "0.0.0.0",
+    "--port",
+    String(opts.port ?? 8000),
+    "--tp_size",
+    String(p?.tp || 1),
+    "--pp_size",
+    String(p?.pp || 1),
+    "--ep_size",
+    String(p?.ep || 1),
+    ...(spec.engine?.kvCacheFreeGpuMemFraction !== undefined ? ["--kv_cache_free_gpu_memory_fraction", String(spec.engine.kvCacheFreeGpuMemFraction)] : []),
+    "--extra_llm_api_options",
+    optionsFile,
+  ];
+}
+
+export function deployArtifacts(spec: JobSpec, row: SweepRow, opts: DeployOptions): DeployArtifacts {
+  const m = row.metrics;
+  const header =
+    `# TensorRT-LLM LLM API options chosen by \`servesim search\` for ${opts.model} (${row.label}).\n` +
+    `# Predicted by simulation, not measured: ${Number(m["output_tok_s_per_gpu"]).toFixed(1)} output tok/s/GPU, ` +
+    `${Number(m["output_tok_s_per_user"]).toFixed(1)} tok/s/user, TTFT avg ${Number(m["ttft_avg_ms"]).toFixed(1)} ms, TPOT avg ${Number(m["tpot_avg_ms"]).toFixed(2)} ms` +
+    `${typeof m["request_goodput_per_gpu"] === "number" ? `, goodput ${(m["request_goodput_per_gpu"] as number).toFixed(3)} req/s/GPU` : ""}.\n` +
+    `# Serve ${opts.replicas} instance${opts.replicas === 1 ? "" : "s"} of ${opts.gpusPerInstance} GPU${opts.gpusPerInstance === 1 ? "" : "s"}, each with up to ${m["max_batch_size_used"] ?? "?"} requests in flight.\n`;
+  const options = llmApiOptions(spec, row);
+  const extraLlmApiOptions = header + stringify(options);
+  const serveCommand = ["trtllm-serve", ...serveArgs(spec, opts, "extra_llm_api_options.yaml")].map(shellQuote).join(" ");
+  const labels = { "app.kubernetes.io/name": opts.name, "app.kubernetes.io/component": "trtllm-serve", "app.kubernetes.io/managed-by": "servesim-search" };
+  const port = opts.port ?? 8000;
+  const docs = [
+    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${opts.name}-options`, labels }, data: { "extra_llm_api_options.yaml": extraLlmApiOptions } },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: opts.name, labels },
+      spec: {
+        replicas: opts.replicas,
+        selector: { matchLabels: { "app.kubernetes.io/name": opts.name } },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              {
+                name: "trtllm-serve",
+                image: opts.image,
+                command: ["trtllm-serve"],
+                args: serveArgs(spec, opts, "/etc/trtllm/extra_llm_api_options.yaml"),
+                ports: [{ name: "http", containerPort: port }],
+                resources: { limits: { "nvidia.com/gpu": String(opts.gpusPerInstance) }, requests: { "nvidia.com/gpu": String(opts.gpusPerInstance) } },
+                readinessProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 10, failureThreshold: 3 },
+                startupProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 10, failureThreshold: 180 },
+                volumeMounts: [
+                  { name: "options", mountPath: "/etc/trtllm", readOnly: true },
+                  { name: "shm", mountPath: "/dev/shm" },
+                ],
+              },
+            ],
+            volumes: [
+              { name: "options", configMap: { name: `${opts.name}-options` } },
+              { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "16Gi" } },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: opts.name, labels },
+      spec: { selector: { "app.kubernetes.io/name": opts.name }, ports: [{ name: "http", port, targetPort: "http" }] },
+    },
+  ];
+  return { extraLlmApiOptions, serveCommand, kubernetes: docs.map((d) => stringify(d, { blockQuote: "literal", lineWidth: 0 })).join("---\n") };
+}
