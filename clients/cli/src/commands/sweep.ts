@@ -47,11 +47,7 @@ export interface SweepFlags {
 export class SweepProgress {
   private bar: cliProgress.SingleBar | undefined;
   private failed = 0;
-  constructor(
-    private readonly io: CliIo,
-    quiet: boolean,
-    private readonly total: number,
-  ) {
+  constructor(io: CliIo, quiet: boolean, total: number) {
     if (quiet || io.stderr.isTTY !== true || total === 0) return;
     this.bar = new cliProgress.SingleBar(
       {
