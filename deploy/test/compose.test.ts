@@ -99,17 +99,16 @@ describe("deploy/compose.yaml", () => {
     expect(scheduler.depends_on).toEqual({ predictor: { condition: "service_healthy" } });
   });
 
-  it("runs a sweep entry with the Job's script against the scheduler, only on request", () => {
+  it("runs the sweep Job's sweep file in one container, only on request, results in a volume", () => {
     const sweep = services["sweep"]!;
     expect(sweep.profiles).toEqual(["sweep"]);
-    const env = sweep.environment!;
-    expect(sweep.entrypoint).toEqual(["/bin/sh", `${env["SWEEP_DIR"]}/run-sweep.sh`]);
+    const command = (sweep as { command?: string[] }).command!;
+    expect(command.slice(0, 3)).toEqual(["sweep", "--space", "/etc/servesim/sweep/sweep.yaml"]);
     const [source, target, mode] = sweep.volumes![0]!.split(":");
     expect(resolve(DEPLOY, source!)).toBe(join(DEPLOY, "k8s", "components", "sweep-job"));
-    expect([target, mode]).toEqual([env["SWEEP_DIR"], "ro"]);
-    expect(env["SERVESIM_SCHEDULER_ADDRESS"]).toBe(`scheduler:${services["scheduler"]!.environment!["SERVESIM_PORT"]}`);
-    expect(env["RESULTS_DIR"]!.startsWith("/tmp/")).toBe(true);
-    expect(sweep.depends_on).toEqual({ scheduler: { condition: "service_healthy" } });
+    expect([target, mode]).toEqual(["/etc/servesim/sweep", "ro"]);
+    const out = command[command.indexOf("--output-dir") + 1]!;
+    expect(sweep.volumes!.some((v) => v.startsWith("sweep-results:") && out.startsWith(`${v.split(":")[1]}/`))).toBe(true);
   });
 });
 

@@ -17,7 +17,6 @@ import {
   probePort,
   quantity,
   selects,
-  sweepEntries,
   validateObject,
   type Workload,
   workloads,
@@ -278,43 +277,31 @@ describe.each(targets)("$name", ({ objects, namespace }) => {
     const sweepVolume = w.pod.volumes!.find((v) => v.configMap)!;
     const data = configMap(objects, sweepVolume.configMap!.name!).data ?? {};
 
-    it("is an Indexed Job with one completion per sweep entry", () => {
+    it("is an Indexed Job: one shard of the sweep file per completion", () => {
       expect(spec.completionMode).toBe("Indexed");
       expect(w.pod.restartPolicy).toBe("Never");
-      expect(data["sweep.txt"]).toBeDefined();
-      expect(spec.completions).toBe(sweepEntries(data["sweep.txt"]!).length);
+      expect(Object.keys(data)).toEqual(["sweep.yaml"]);
+      expect(main.args).toContain(`$(SHARD)/${spec.completions}`);
       expect(spec.parallelism).toBeGreaterThanOrEqual(1);
       expect(spec.parallelism).toBeLessThanOrEqual(spec.completions!);
       expect(spec.suspend).toBe(true);
     });
 
-    it("runs no more entries at once than the scheduler runs jobs", () => {
-      const maxJobs = effectiveEnv(objects, serving(objects, "scheduler").container)["SERVESIM_MAX_CONCURRENT_JOBS"];
-      expect(spec.parallelism).toBeLessThanOrEqual(Number(maxJobs));
-    });
-
-    it("runs the mounted sweep script against the scheduler Service", () => {
+    it("runs servesim sweep on the mounted sweep file, its shard from the completion index", () => {
       const mount = main.volumeMounts!.find((m) => m.name === sweepVolume.name)!;
-      expect(main.command).toEqual(["/bin/sh", `${mount.mountPath}/run-sweep.sh`]);
-      expect(Object.keys(data).sort()).toEqual(["dataset.jsonl", "run-sweep.sh", "sweep.txt"]);
-      const env = effectiveEnv(objects, main);
-      expect(env["SWEEP_DIR"]).toBe(mount.mountPath);
-      const results = main.volumeMounts!.find((m) => m.mountPath === env["RESULTS_DIR"]);
-      expect(w.pod.volumes!.find((v) => v.name === results?.name)?.emptyDir).toBeDefined();
-      const scheduler = serving(objects, "scheduler");
-      const svc = serviceFor(objects, scheduler);
-      const t = grpcTarget(env["SERVESIM_SCHEDULER_ADDRESS"]!);
-      expect(namesService(t.host, svc.metadata.name, namespace)).toBe(true);
-      expect(t.port).toBe(svc.spec.ports.find((p) => p.name === "grpc")!.port);
+      expect(main.command).toBeUndefined();
+      expect(main.args!.slice(0, 3)).toEqual(["sweep", "--space", `${mount.mountPath}/sweep.yaml`]);
+      const shard = main.env!.find((e) => e.name === "SHARD");
+      expect(shard?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.annotations['batch.kubernetes.io/job-completion-index']");
+      expect(main.args![main.args!.indexOf("--workers") + 1]).toBe(String(main.resources!.limits!["cpu"]));
     });
 
-    it("waits for the scheduler to serve before starting", () => {
-      const wait = w.pod.initContainers?.[0];
-      expect(wait?.command?.slice(0, 2)).toEqual(["node", "/app/deploy/healthcheck.mjs"]);
-      const args = wait!.command!;
-      const svc = serviceFor(objects, serving(objects, "scheduler"));
-      expect(args[args.indexOf("--address") + 1]).toBe(`${svc.metadata.name}:${svc.spec.ports[0]!.port}`);
-      expect(args[args.indexOf("--service") + 1]).toBe(SERVICE_NAMES.scheduler);
+    it("appends the results to a ReadWriteMany claim of the same overlay", () => {
+      const out = main.args![main.args!.indexOf("--output-dir") + 1]!;
+      const mount = main.volumeMounts!.find((m) => out.startsWith(`${m.mountPath}/`))!;
+      const claim = w.pod.volumes!.find((v) => v.name === mount.name)!.persistentVolumeClaim!.claimName;
+      const pvc = ofKind(objects, "PersistentVolumeClaim").find((o) => o.metadata.name === claim)!;
+      expect((pvc["spec"] as { accessModes: string[] }).accessModes).toEqual(["ReadWriteMany"]);
     });
   });
 });

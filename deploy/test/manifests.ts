@@ -135,11 +135,3 @@ export function namesService(host: string, service: string, namespace: string | 
   if (namespace === undefined) return false;
   return [`${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`].includes(host);
 }
-
-/** Entries of a sweep file: non-blank, non-comment lines. */
-export function sweepEntries(text: string): string[] {
-  return text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "" && !l.startsWith("#"));
-}

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1";
-import { ConfigMap, Service } from "kubernetes-models/v1";
+import { Job } from "kubernetes-models/batch/v1";
+import { ConfigMap, PersistentVolumeClaim, Service } from "kubernetes-models/v1";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { runCli, tempDir } from "./harness.js";
@@ -60,6 +61,40 @@ describe("servesim sweep", () => {
     expect(merge.stderr).toContain("5 already finished");
     expect(readFileSync(join(out, "results.csv"), "utf8").trim().split("\n")).toHaveLength(6);
     expect((await runCli(["sweep", "--space", file("s2.yaml"), "--shard", "2/2"])).stderr).toMatch(/--shard 2\/2: expected I\/N/);
+  });
+
+  it("--emit-k8s writes a valid indexed Job, its ConfigMap (sweep file and dataset) and the results claim", async () => {
+    writeFileSync(file("k.jsonl"), '{"task_id":0,"input_ids":[1,2,3],"output_tokens":4}\n');
+    writeFileSync(file("k.yaml"), SWEEP.replace("synthetic: { num_requests: 60, isl: 300, osl: 40 }", "dataset: k.jsonl"));
+    const r = await runCli(["sweep", "--space", file("k.yaml"), "--emit-k8s", file("job.yaml"), "--k8s-shards", "2", "--goodput", "ttft:100"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      `wrote ${file("job.yaml")}: Job servesim-sweep-cli-sweep, 5 points in 2 shards, results in servesim-sweep-results:/servesim-sweep-cli-sweep\n`,
+    );
+    const docs = parseAllDocuments(readFileSync(file("job.yaml"), "utf8")).map((d) => d.toJS());
+    expect(docs.map((d) => d.kind)).toEqual(["ConfigMap", "PersistentVolumeClaim", "Job"]);
+    new ConfigMap(docs[0]).validate();
+    new PersistentVolumeClaim(docs[1]).validate();
+    new Job(docs[2]).validate();
+    expect(Object.keys(docs[0].data)).toEqual(["sweep.yaml", "k.jsonl"]);
+    const args = docs[2].spec.template.spec.containers[0].args;
+    expect(args).toEqual([
+      "sweep",
+      "--space",
+      "/etc/servesim/sweep/sweep.yaml",
+      "--output-dir",
+      "/results/servesim-sweep-cli-sweep",
+      "--shard",
+      "$(SHARD)/2",
+      "--workers",
+      "2",
+      "--quiet",
+      "--dataset",
+      "/etc/servesim/sweep/k.jsonl",
+      "--goodput",
+      "ttft:100",
+    ]);
+    expect(docs[2].spec.completions).toBe(2);
   });
 
   it("bad sweep files exit 2 with the file, line and key", async () => {

@@ -9,3 +9,4 @@ export { isPointError, type PointReports, type PointResult, type PredictorFactor
 export { DEFAULT_BATCH_SIZES, DEFAULT_MAX_NUM_TOKENS, DEFAULT_TP, type RankedSearch, rankCandidates, type SearchSpec, searchPlan } from "./search.js";
 export { baseFingerprint, expandPoints, MAX_POINTS, parseSweepFile, pointSpec, type SweepFileOptions, type SweepPlan, type SweepPoint } from "./space.js";
 export { type SearchChoices, TOPOLOGIES, type Topology, topology } from "./topologies.js";
+export { CONFIGMAP_LIMIT_BYTES, RESULTS_MOUNT, SWEEP_FILE_MOUNT, type SweepJobOptions, sweepJobObjects, sweepJobYaml } from "./k8s.js";

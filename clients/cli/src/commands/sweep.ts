@@ -4,17 +4,21 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { describeSlo, InvalidArgumentError, parsePercentiles, parseSlos } from "@servesim/core";
 import { renderSweepHtml } from "@servesim/html";
 import {
+  CONFIGMAP_LIMIT_BYTES,
   displayColumns,
   metricColumns,
   type PointResult,
   paretoPng,
   parseSweepFile,
   parseSweepJsonl,
+  RESULTS_MOUNT,
   runSweepLocal,
+  SWEEP_FILE_MOUNT,
   type SweepPlan,
   type SweepRow,
   sweepCsv,
   sweepHtmlInput,
+  sweepJobYaml,
   sweepJsonLine,
   textTable,
 } from "@servesim/sweep";
@@ -41,6 +45,15 @@ export interface SweepFlags {
   fresh?: boolean;
   top: number;
   quiet?: boolean;
+  emitK8s?: string;
+  k8sShards?: number;
+  k8sParallelism?: number;
+  k8sCpus: number;
+  k8sMemory: string;
+  k8sImage: string;
+  k8sClaim: string;
+  k8sExistingClaim?: boolean;
+  k8sNamespace?: string;
 }
 
 /** A progress bar with the points done, the failures and an ETA; only on a terminal. */
@@ -159,8 +172,65 @@ export function rankRows(rows: readonly SweepRow[], withGoodput: boolean): Sweep
     );
 }
 
+/** A DNS-1123 name from a sweep's name or file. */
+const k8sName = (s: string): string =>
+  `servesim-sweep-${s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")}`
+    .slice(0, 52)
+    .replace(/-+$/, "");
+
+/** --emit-k8s: writes the indexed Job (with its ConfigMap and results claim) instead of running. */
+export function emitK8s(f: SweepFlags, plan: SweepPlan, io: CliIo): void {
+  const name = k8sName(plan.name || basename(f.space, extname(f.space)));
+  const files: Record<string, string> = { "sweep.yaml": readFileSync(f.space, "utf8") };
+  const extraArgs: string[] = [];
+  const resultsDir = basename(name);
+  const ds = plan.base.workload?.dataset;
+  const notes: string[] = [];
+  if (ds) {
+    const key = basename(ds.name) || "dataset.jsonl";
+    if (Buffer.byteLength(ds.jsonl) + Buffer.byteLength(files["sweep.yaml"]!) <= CONFIGMAP_LIMIT_BYTES) {
+      files[key] = ds.jsonl;
+      extraArgs.push("--dataset", `${SWEEP_FILE_MOUNT}/${key}`);
+    } else {
+      extraArgs.push("--dataset", `${RESULTS_MOUNT}/${resultsDir}/data/${key}`);
+      notes.push(`the dataset is too large for a ConfigMap: copy ${ds.name} to ${f.k8sClaim}:/${resultsDir}/data/${key} before starting the Job`);
+    }
+  }
+  if (f.goodput !== undefined) extraArgs.push("--goodput", ...f.goodput);
+  if (f.percentiles !== undefined) extraArgs.push("--percentiles", f.percentiles);
+  const shards = f.k8sShards ?? Math.max(1, Math.min(plan.points.length, 8));
+  const yaml = sweepJobYaml({
+    name,
+    files,
+    shards,
+    parallelism: f.k8sParallelism ?? shards,
+    cpus: f.k8sCpus,
+    memory: f.k8sMemory,
+    image: f.k8sImage,
+    resultsClaim: f.k8sClaim,
+    createClaim: !f.k8sExistingClaim,
+    claimSize: "1Gi",
+    resultsDir,
+    extraArgs,
+    ...(f.k8sNamespace ? { namespace: f.k8sNamespace } : {}),
+  });
+  writeFileSync(f.emitK8s!, yaml);
+  io.stdout.write(`wrote ${f.emitK8s}: Job ${name}, ${plan.points.length} points in ${shards} shard${shards === 1 ? "" : "s"}, results in ${f.k8sClaim}:/${resultsDir}
+`);
+  for (const n of notes)
+    io.stdout.write(`note: ${n}
+`);
+}
+
 export async function runSweep(f: SweepFlags, io: CliIo, signal?: AbortSignal): Promise<SweepRow[]> {
   const plan = loadPlan(f);
+  if (f.emitK8s) {
+    emitK8s(f, plan, io);
+    return [];
+  }
   const dir = f.outputDir ?? defaultOutputDir(f.space);
   mkdirSync(dir, { recursive: true });
   const shard = f.shard ? parseShard(f.shard) : undefined;
@@ -243,7 +313,16 @@ export function sweepCommand(io: CliIo = processIo()): Command {
     .option("--shard <i/n>", "run only the points with index % n == i (one pod of an indexed Kubernetes Job)")
     .option("--fresh", "ignore results already in the output directory (default: finished points are skipped)")
     .option("--top <n>", "points listed in the summary", intArg(0), 10)
-    .option("-q, --quiet", "no progress bar or log lines");
+    .option("-q, --quiet", "no progress bar or log lines")
+    .option("--emit-k8s <file>", "write a Kubernetes indexed Job running the sweep in shards (results on a shared volume) instead of running it")
+    .option("--k8s-shards <n>", "pods of the Job (default: min(points, 8))", intArg(1, 10_000))
+    .option("--k8s-parallelism <n>", "pods at once (default: all)", intArg(1, 10_000))
+    .option("--k8s-cpus <n>", "CPUs (and worker threads) per pod", intArg(1, 256), 2)
+    .option("--k8s-memory <q>", "memory per pod", "2Gi")
+    .option("--k8s-image <ref>", "servesim image", "servesim:0.1.0")
+    .option("--k8s-claim <name>", "ReadWriteMany PersistentVolumeClaim for the results", "servesim-sweep-results")
+    .option("--k8s-existing-claim", "the claim exists already: do not emit it")
+    .option("--k8s-namespace <ns>", "namespace of the objects (default: kubectl's)");
   cmd.action(async (flags: SweepFlags) =>
     runAction(io, async () => {
       try {
