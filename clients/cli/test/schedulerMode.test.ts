@@ -6,7 +6,7 @@ import { loadPredictorServerConfig, startPredictorServer } from "@servesim/predi
 import { loadSchedulerServerConfig, type SchedulerServer, startSchedulerServer } from "@servesim/scheduler-service";
 import type { ServerHandle } from "@servesim/server-common";
 import { createLogger } from "@servesim/server-common";
-import { JobState } from "@servesim/wire/scheduler";
+import { JobSpec, JobState } from "@servesim/wire/scheduler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runThroughput } from "../src/commands/throughput.js";
 import type { CliIo } from "../src/io.js";
@@ -108,6 +108,61 @@ describe("servesim throughput --scheduler-address", () => {
     expect(g.good_requests).toBeGreaterThan(0);
     expect(g.good_requests).toBeLessThan(40);
     expect(Object.keys(sim(file("ge.json")).latency_percentiles_ms.itl)).toEqual(["p50", "p90", "p99", "p99.9", "average", "minimum", "maximum"]);
+  });
+
+  it("a sweep runs as one job group: the same rows as the local sweep, points counted in the job's progress", async () => {
+    writeFileSync(
+      file("sw.yaml"),
+      "name: group\nmodel: llama-3.1-8b\ngpu: h100_sxm\nenable_chunked_context: true\nworkload:\n  synthetic: {num_requests: 40, isl: 200, osl: 20}\ngoodput: ttft@p90:200\ngrid:\n  tp: [1, 2]\n  concurrency: [4, 16]\npoints:\n  - {max_num_tokens: 64, enable_chunked_context: false}\n",
+    );
+    const local = await runCli(["sweep", "--space", file("sw.yaml"), "-o", file("swl"), "--workers", "1", "-q"]);
+    expect(local.code).toBe(0);
+    const job = await runCli(["sweep", "--space", file("sw.yaml"), "-o", file("swj"), "--scheduler-address", address]);
+    expect(job.stderr).toMatch(/submitted sweep job \S+ \(5 points\) to /);
+    expect(job.code).toBe(0);
+    const rows = (d: string) =>
+      readFileSync(join(d, "results.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => {
+          const r = JSON.parse(l);
+          r.metrics.wall_ms = 0;
+          return r;
+        });
+    expect(rows(file("swj"))).toEqual(rows(file("swl")));
+    expect(rows(file("swj"))[4].status).toBe("failed");
+    const client = new SchedulerClient({ address });
+    try {
+      const done = (await client.listJobs()).find((j) => j.name === "group")!;
+      expect(done.progress).toMatchObject({ pointsFinished: 5, pointsTotal: 5 });
+      const out = await client.getResult(done.id);
+      expect(out.sweepRows.map((r) => r.ok)).toEqual([true, true, true, true, false]);
+      expect(out.result.reportText).toMatch(/^\[SIM\] servesim sweep: 5 points, 4 ran, 1 failed\./);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("a sweep job with an unknown setting fails at submission naming the point", async () => {
+    const client = new SchedulerClient({ address });
+    try {
+      const spec = JobSpec.fromPartial({
+        name: "bad sweep",
+        workload: { inline: { requests: [{ taskId: 0, inputLength: 8, outputTokens: 2 }] } },
+        sweep: {
+          points: [
+            { id: "a", label: "", settings: { tp: "1" } },
+            { id: "b", label: "", settings: { tpp: "2" } },
+          ],
+        },
+      });
+      await expect(client.submitJob(spec)).rejects.toMatchObject({
+        code: 3,
+        details: expect.stringMatching(/^spec\.sweep\.points\[1\]\.settings: unknown setting "tpp"/),
+      });
+    } finally {
+      client.close();
+    }
   });
 
   it("an invalid job fails at submission with the field and exit code 2", async () => {

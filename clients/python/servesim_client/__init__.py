@@ -54,6 +54,7 @@ from .specs import (
     report_options,
     sim_batch,
     slo,
+    sweep_points,
     synthetic_workload,
 )
 
@@ -96,6 +97,7 @@ __all__ = [
     "scheduler_pb2_grpc",
     "sim_batch",
     "slo",
+    "sweep_points",
     "synthetic_workload",
     "wait_until_serving",
 ]

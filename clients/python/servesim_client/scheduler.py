@@ -46,6 +46,8 @@ class JobOutput:
     result: "spb.JobResult"
     requests: List["spb.RequestRecord"] = field(default_factory=list)
     iterations: List["spb.IterationRecord"] = field(default_factory=list)
+    #: Sweep jobs: one row per point (always sent).
+    sweep_rows: List["spb.SweepRow"] = field(default_factory=list)
 
     @property
     def report(self) -> Dict[str, Any]:
@@ -186,6 +188,7 @@ class SchedulerClient(ServiceClient[spb_grpc.SchedulerServiceStub]):
             result = None
             requests: List[spb.RequestRecord] = []
             iterations: List[spb.IterationRecord] = []
+            sweep_rows: List[spb.SweepRow] = []
             try:
                 for chunk in call:
                     kind = chunk.WhichOneof("chunk")
@@ -195,13 +198,15 @@ class SchedulerClient(ServiceClient[spb_grpc.SchedulerServiceStub]):
                         requests.extend(chunk.requests.records)
                     elif kind == "iterations":
                         iterations.extend(chunk.iterations.records)
+                    elif kind == "sweep_rows":
+                        sweep_rows.extend(chunk.sweep_rows.rows)
             except grpc.RpcError as rpc_err:
                 raise from_rpc_error(rpc_err) from None
             finally:
                 call.cancel()
             if result is None:
                 raise InternalError(grpc.StatusCode.INTERNAL, "GetResult stream carried no result")
-            return JobOutput(result, requests, iterations)
+            return JobOutput(result, requests, iterations, sweep_rows)
 
         return retry_stream(read, "GetResult", self.retries)
 
@@ -221,6 +226,6 @@ class SchedulerClient(ServiceClient[spb_grpc.SchedulerServiceStub]):
         final = self.wait_job(job.id, on_progress=on_progress)
         if final.job.state != spb.JOB_STATE_SUCCEEDED:
             raise JobFailedError(final.job)
-        if not include_requests and not include_iterations and final.HasField("result"):
+        if not include_requests and not include_iterations and not spec.HasField("sweep") and final.HasField("result"):
             return JobOutput(final.result)
         return self.get_result(job.id, include_requests=include_requests, include_iterations=include_iterations)

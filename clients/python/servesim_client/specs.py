@@ -419,6 +419,20 @@ def report_options(
     return out
 
 
+# --- sweep -----------------------------------------------------------------------------------------------
+
+def sweep_points(points: Iterable[Mapping[str, Any]]) -> "spb.SweepSpec":
+    """JobSpec.sweep: one point per dict of settings (tp, max_batch_size, concurrency, gpu, ...; the names of
+    a sweep file), ids "p0", "p1", ... unless a dict holds an ``id``. Set it on a job spec to run the points
+    as one job group: ``spec.sweep.CopyFrom(sweep_points([{"tp": 1}, {"tp": 2}]))``; the result's
+    ``sweep_rows`` then hold each point's metrics."""
+    out = spb.SweepSpec()
+    for i, p in enumerate(points):
+        settings = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in p.items() if k not in ("id", "label")}
+        out.points.append(spb.SweepPoint(id=str(p.get("id", f"p{i}")), label=str(p.get("label", "")), settings=settings))
+    return out
+
+
 # --- job -----------------------------------------------------------------------------------------------
 
 _PREDICTOR_KWARGS = frozenset(

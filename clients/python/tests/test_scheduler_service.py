@@ -18,6 +18,7 @@ from servesim_client import (
     is_terminal,
     dataset_workload,
     job_spec,
+    sweep_points,
     scheduler_pb2 as spb,
 )
 
@@ -141,6 +142,19 @@ class SchedulerServiceTest(support.LiveServiceTestCase):
         with self.assertRaises(InvalidArgumentError) as ctx:
             self.client.submit_job(bad)
         self.assertEqual(ctx.exception.field, "spec.report.percentiles")
+
+    def test_sweep_job_group(self):
+        spec = job_spec("py sweep", predictor="roofline", model="llama-3.1-8b", gpu="h100_sxm", num_requests=20,
+                        input_mean=128, output_mean=8, warmup=0, goodput="ttft:1000")
+        spec.sweep.CopyFrom(sweep_points([{"tp": 1, "concurrency": 4}, {"tp": 2, "concurrency": 4}, {"max_num_tokens": 16}]))
+        out = self.client.run_job(spec)
+        self.assertEqual([r.id for r in out.sweep_rows], ["p0", "p1", "p2"])
+        self.assertEqual([r.ok for r in out.sweep_rows], [True, True, False])
+        self.assertEqual(out.sweep_rows[1].settings["tp"], "2")
+        self.assertEqual(out.sweep_rows[1].metrics["gpus"], 2)
+        self.assertGreater(out.sweep_rows[0].metrics["output_tok_s_per_gpu"], 0)
+        self.assertIn("max_num_tokens", out.sweep_rows[2].error)
+        self.assertEqual(out.report["sweep"]["failed"], 1)
 
     def test_list_jobs(self):
         done = self.client.run_job(job_spec("listed", **PR12700))

@@ -26,6 +26,9 @@ export type {
   JobSpec,
   ReportOptions,
   RequestRecord,
+  SweepPoint,
+  SweepRow,
+  SweepSpec,
   WatchJobResponse,
 } from "@servesim/wire/scheduler";
 export { JobState } from "@servesim/wire/scheduler";

@@ -27,6 +27,7 @@ import {
   SchedulerServiceClient,
   type SubmitJobResponse,
   type SubmitJobStreamRequest,
+  type SweepRow,
   type WatchJobResponse,
 } from "@servesim/wire/scheduler";
 import type { CallOpts } from "./predictorClient.js";
@@ -57,6 +58,8 @@ export interface JobOutput {
   result: JobResult;
   requests: RequestRecord[];
   iterations: IterationRecord[];
+  /** Sweep jobs: one row per point (always sent). */
+  sweepRows: SweepRow[];
 }
 
 /** Reads a server stream to its end, message by message, mapping failures to ServesimError. */
@@ -286,13 +289,15 @@ export class SchedulerClient {
         let result: JobResult | undefined;
         const requests: RequestRecord[] = [];
         const iterations: IterationRecord[] = [];
+        const sweepRows: SweepRow[] = [];
         for await (const chunk of readStream<GetResultResponse>(this.pool.pick().getResult(request), signal, "GetResult")) {
           if (chunk.result) result = chunk.result;
           if (chunk.requests) for (const r of chunk.requests.records) requests.push(r);
           if (chunk.iterations) for (const r of chunk.iterations.records) iterations.push(r);
+          if (chunk.sweepRows) for (const r of chunk.sweepRows.rows) sweepRows.push(r);
         }
         if (!result) throw new ServesimError(Status.INTERNAL, "GetResult stream carried no result");
-        return { result, requests, iterations };
+        return { result, requests, iterations, sweepRows };
       } catch (err) {
         const e = toServesimError(err);
         if (!isRetryable(e) || failures >= this.retries) throw e;

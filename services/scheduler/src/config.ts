@@ -122,6 +122,22 @@ export const schedulerSettings = {
     schema: byteSizeSetting(1024, 2 ** 50),
     default: 16 * 1024 ** 3,
   }),
+  maxSweepPoints: setting({
+    env: "SERVESIM_MAX_SWEEP_POINTS",
+    flag: "max-sweep-points",
+    arg: "<n>",
+    description: "most points one sweep job may have (more is INVALID_ARGUMENT)",
+    schema: integerSetting(1, 1_000_000),
+    default: 10_000,
+  }),
+  sweepParallelism: setting({
+    env: "SERVESIM_SWEEP_PARALLELISM",
+    flag: "sweep-parallelism",
+    arg: "<n>",
+    description: "points of one sweep job simulated at the same time (each with its own predictor stream)",
+    schema: integerSetting(1, 256),
+    default: 2,
+  }),
   maxJobTokens: setting({
     env: "SERVESIM_MAX_JOB_TOKENS",
     flag: "max-job-tokens",

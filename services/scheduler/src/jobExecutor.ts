@@ -1,5 +1,5 @@
 import type { IterationStats, RequestRecord, SimulationProgress } from "@servesim/engine";
-import type { JobResult, JobSpec } from "@servesim/wire/scheduler";
+import type { JobResult, JobSpec, SweepRow } from "@servesim/wire/scheduler";
 
 /** A job spec validated at submission, ready to run. */
 export interface PreparedJob {
@@ -8,6 +8,8 @@ export interface PreparedJob {
   requestsTotal: number;
   /** Non-fatal findings from resolving the spec (Job.warnings). */
   warnings?: string[];
+  /** Sweep jobs: the number of points. */
+  pointsTotal?: number;
 }
 
 /** What a finished job keeps for GetResult. */
@@ -15,13 +17,18 @@ export interface JobRunOutput {
   result: JobResult;
   requests: RequestRecord[];
   iterations: IterationStats[];
+  /** Sweep jobs: one row per point, in point order. */
+  sweepRows?: SweepRow[];
 }
+
+/** What a run reports while it goes: the engine's progress, and for sweeps the points finished. */
+export type RunProgress = SimulationProgress & { pointsFinished?: number; pointsTotal?: number };
 
 export interface RunControl {
   id: string;
   /** Aborted when the job is cancelled or the scheduler shuts down: the run must stop promptly. */
   signal: AbortSignal;
-  onProgress(p: SimulationProgress): void;
+  onProgress(p: RunProgress): void;
 }
 
 /** How the job manager validates and runs jobs (the real one drives the engine against the predictor service). */

@@ -1,12 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { status as Status } from "@grpc/grpc-js";
 import { CancelledError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "@servesim/core";
-import type { SimulationProgress } from "@servesim/engine";
 import { ServerError } from "@servesim/server-common";
 import { type Job, type JobProgress, type JobResult, type JobSpec, JobState } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
 import { toJobProgress } from "./convert.js";
-import type { JobExecutor, JobRunOutput, PreparedJob } from "./jobExecutor.js";
+import type { JobExecutor, JobRunOutput, PreparedJob, RunProgress } from "./jobExecutor.js";
 import { checkRequestId, type StreamedDataset, SubmissionIndex, specDigest } from "./submissions.js";
 
 export const SHUTDOWN_REASON = "scheduler shutting down";
@@ -136,7 +135,14 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
       id: randomUUID(),
       name: prepared.name,
       state: JobState.JOB_STATE_QUEUED,
-      progress: { iterations: 0, requestsFinished: 0, requestsTotal: prepared.requestsTotal, simTimeMs: 0 },
+      progress: {
+        iterations: 0,
+        requestsFinished: 0,
+        requestsTotal: prepared.requestsTotal,
+        simTimeMs: 0,
+        pointsFinished: 0,
+        pointsTotal: prepared.pointsTotal ?? 0,
+      },
       error: "",
       createdAtMs: Date.now(),
       startedAtMs: 0,
@@ -283,14 +289,14 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
       const output = await this.executor.run(prepared, {
         id: e.id,
         signal: controller.signal,
-        onProgress: (p: SimulationProgress) => {
+        onProgress: (p: RunProgress) => {
           if (e.state !== JobState.JOB_STATE_RUNNING) return;
           e.progress = toJobProgress(p);
           this.emit(e, "progress");
         },
       });
       e.output = output;
-      e.progress = { ...e.progress, requestsFinished: e.progress.requestsTotal };
+      e.progress = { ...e.progress, requestsFinished: e.progress.requestsTotal, pointsFinished: e.progress.pointsTotal };
       this.finish(e, JobState.JOB_STATE_SUCCEEDED, "");
     } catch (err) {
       if (controller.signal.aborted) this.finish(e, JobState.JOB_STATE_CANCELLED, e.cancelReason ?? "cancelled");

@@ -1,4 +1,5 @@
 import { PredictorChannels, type ResolvedJob, type RunnerLimits, resolveJob, runResolvedJob, toJobResult } from "@servesim/runner";
+import { metricColumns, type PreparedSweep, prepareSweepJob, rankCandidates, rowToWire, runSweepJob, textTable } from "@servesim/sweep";
 import type { ClientOptions } from "@servesim/wire";
 import type { JobSpec } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
@@ -16,11 +17,12 @@ export interface RemoteExecutorOptions {
   logger: Logger;
   /** Wall-clock interval between progress updates (default 100 ms). */
   progressEveryMs?: number;
+  /** Sweep jobs: most points, and points simulated at once. */
+  maxSweepPoints?: number;
+  sweepParallelism?: number;
 }
 
-export interface PreparedRemoteJob extends PreparedJob {
-  job: ResolvedJob;
-}
+export type PreparedRemoteJob = PreparedJob & ({ job: ResolvedJob; sweep?: undefined } | { job?: undefined; sweep: PreparedSweep });
 
 /**
  * Runs jobs with the engine in this process and every batch priced by the predictor service, one
@@ -39,11 +41,16 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
   }
 
   async prepare(spec: JobSpec, dataset?: AsyncIterable<Uint8Array>): Promise<PreparedRemoteJob> {
+    if (spec?.sweep !== undefined) {
+      const sweep = await prepareSweepJob(spec, { maxPoints: this.opts.maxSweepPoints ?? 10_000, limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}) });
+      return { name: spec.name, requestsTotal: 0, pointsTotal: sweep.plan.points.length, sweep };
+    }
     const job = await resolveJob(spec, { limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}) });
     return { name: job.name, requestsTotal: job.requests.length, warnings: job.warnings, job };
   }
 
   async run(prepared: PreparedRemoteJob, control: RunControl): Promise<JobRunOutput> {
+    if (prepared.sweep) return this.runSweep(prepared.sweep, control);
     const log = this.opts.logger.child({ job: control.id });
     const predictor = await this.channels.open(prepared.job.predictor.config, {
       signal: control.signal,
@@ -63,6 +70,53 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
     } finally {
       await predictor.close();
     }
+  }
+
+  /** A sweep job: its points against the predictor service, a few at a time, one stream each. */
+  private async runSweep(sweep: PreparedSweep, control: RunControl): Promise<JobRunOutput> {
+    const log = this.opts.logger.child({ job: control.id });
+    const total = sweep.plan.points.length;
+    let iterations = 0;
+    let simTimeMs = 0;
+    const results = await runSweepJob(sweep, {
+      parallelism: this.opts.sweepParallelism ?? 2,
+      signal: control.signal,
+      open: (config) =>
+        this.channels.open(config, {
+          signal: control.signal,
+          messageDeadlineMs: this.opts.predictorDeadlineMs,
+          retries: this.opts.predictorRetries,
+          onReconnect: ({ attempt, delayMs, error }) =>
+            log.warn({ attempt, delayMs: Math.round(delayMs), code: error.codeName, details: error.details }, "predictor stream failed; reconnecting"),
+        }),
+      onResult: (r, done) => {
+        iterations += Number(r.row.metrics["iterations"] ?? 0);
+        simTimeMs += 1000 * Number(r.row.metrics["simulated_s"] ?? 0);
+        control.onProgress({ iterations, requestsFinished: 0, requestsTotal: 0, simTimeMs, warmingUp: false, pointsFinished: done, pointsTotal: total });
+      },
+    });
+    const rows = results.map((r) => r.row);
+    const withGoodput = sweep.plan.slos.length > 0;
+    const { ranked, winner } = rankCandidates(rows, withGoodput);
+    const failed = rows.filter((r) => r.status === "failed").length;
+    const columns = [
+      { key: "label", label: "point" },
+      ...metricColumns(sweep.plan.percentiles, withGoodput).filter((c) =>
+        ["output_tok_s_per_gpu", "output_tok_s_per_user", "ttft_avg_ms", "tpot_avg_ms", "request_goodput_per_gpu", "slo_met"].includes(c.key),
+      ),
+    ];
+    const reportText =
+      `[SIM] servesim sweep: ${total} points, ${total - failed} ran, ${failed} failed.\n` +
+      (ranked.length > 0
+        ? `\nbest ${Math.min(10, ranked.length)} by ${withGoodput ? "goodput per GPU (objectives met first)" : "output tokens/s per GPU"}:\n${textTable(ranked.slice(0, 10), columns)}\n`
+        : "");
+    const reportJson = `${JSON.stringify({ sweep: { points: total, succeeded: total - failed, failed, best: winner?.id ?? ranked[0]?.id ?? null } }, null, 4)}\n`;
+    return {
+      result: { reportJson, reportText, numRequests: total, numFailedRequests: failed, numIterations: iterations },
+      requests: [],
+      iterations: [],
+      sweepRows: rows.map(rowToWire),
+    };
   }
 
   close(): void {

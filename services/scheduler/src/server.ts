@@ -36,6 +36,8 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       predictorDeadlineMs: config.predictorDeadlineMs,
       predictorRetries: config.predictorRetries,
       limits: { maxRequests: config.maxJobRequests, maxTotalTokens: config.maxJobTokens, maxDatasetBytes: config.maxDatasetBytes },
+      maxSweepPoints: config.maxSweepPoints,
+      sweepParallelism: config.sweepParallelism,
       logger,
     });
   const manager = new JobManager(exec, {

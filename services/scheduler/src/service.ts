@@ -27,7 +27,7 @@ import {
 import type { Logger } from "pino";
 import { chunkBounds } from "./chunks.js";
 import { SCHEDULER_SERVICE_NAME } from "./config.js";
-import { ITERATION_RECORD_BYTES, requestRecordBytes } from "./convert.js";
+import { ITERATION_RECORD_BYTES, requestRecordBytes, sweepRowBytes } from "./convert.js";
 import { isTerminal, type JobManager, SHUTDOWN_REASON } from "./jobManager.js";
 import { StreamedDataset } from "./submissions.js";
 import type { WireChecker } from "./wireCheck.js";
@@ -211,6 +211,11 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
         for (const [a, b] of chunkBounds(iterations.length, size, () => ITERATION_RECORD_BYTES)) {
           await write(call, ctx, { iterations: { records: iterations.slice(a, b).map(iterationToWire) } });
         }
+      }
+      // A sweep's rows are its result: always sent.
+      const rows = output.sweepRows ?? [];
+      for (const [a, b] of chunkBounds(rows.length, size, (i) => sweepRowBytes(rows[i]!))) {
+        await write(call, ctx, { sweepRows: { rows: rows.slice(a, b) } });
       }
     };
     run().then(

@@ -142,5 +142,9 @@ export function deployArtifacts(spec: JobSpec, row: SweepRow, opts: DeployOption
       spec: { selector: { "app.kubernetes.io/name": opts.name }, ports: [{ name: "http", port, targetPort: "http" }] },
     },
   ];
-  return { extraLlmApiOptions, serveCommand, kubernetes: docs.map((d) => stringify(d, { blockQuote: "literal", lineWidth: 0, aliasDuplicateObjects: false })).join("---\n") };
+  return {
+    extraLlmApiOptions,
+    serveCommand,
+    kubernetes: docs.map((d) => stringify(d, { blockQuote: "literal", lineWidth: 0, aliasDuplicateObjects: false })).join("---\n"),
+  };
 }

@@ -48,7 +48,12 @@ const SECURITY = {
 
 /** The objects (ConfigMap, optionally the PersistentVolumeClaim, the Job) as plain JSON. */
 export function sweepJobObjects(o: SweepJobOptions): Record<string, unknown>[] {
-  const labels = { "app.kubernetes.io/name": "servesim", "app.kubernetes.io/component": "sweep", "app.kubernetes.io/part-of": "servesim", "servesim.io/sweep": o.name };
+  const labels = {
+    "app.kubernetes.io/name": "servesim",
+    "app.kubernetes.io/component": "sweep",
+    "app.kubernetes.io/part-of": "servesim",
+    "servesim.io/sweep": o.name,
+  };
   const meta = (name: string) => ({ name, labels, ...(o.namespace ? { namespace: o.namespace } : {}) });
   const objects: Record<string, unknown>[] = [{ apiVersion: "v1", kind: "ConfigMap", metadata: meta(`${o.name}-space`), data: o.files }];
   if (o.createClaim) {
@@ -123,5 +128,10 @@ export function sweepJobYaml(o: SweepJobOptions): string {
     `# servesim sweep "${o.name}" as an indexed Job: ${o.shards} pods, ${Math.min(o.parallelism, o.shards)} at once, results in ` +
     `${o.resultsClaim}:/${o.resultsDir}.\n# kubectl apply -f this file; when the Job completes, copy the directory and run\n` +
     `#   servesim sweep --space sweep.yaml --output-dir <copy>   (merges the rows; add --html / --plot)\n`;
-  return head + sweepJobObjects(o).map((d) => stringify(d, { blockQuote: "literal", lineWidth: 0, aliasDuplicateObjects: false })).join("---\n");
+  return (
+    head +
+    sweepJobObjects(o)
+      .map((d) => stringify(d, { blockQuote: "literal", lineWidth: 0, aliasDuplicateObjects: false }))
+      .join("---\n")
+  );
 }

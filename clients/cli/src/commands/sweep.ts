@@ -1,7 +1,8 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { describeSlo, InvalidArgumentError, parsePercentiles, parseSlos } from "@servesim/core";
+import { SchedulerClient } from "@servesim/client";
+import { CancelledError, describeSlo, InvalidArgumentError, parsePercentiles, parseSlos } from "@servesim/core";
 import { renderSweepHtml } from "@servesim/html";
 import {
   CONFIGMAP_LIMIT_BYTES,
@@ -11,7 +12,9 @@ import {
   paretoPng,
   parseSweepFile,
   parseSweepJsonl,
+  pointToWire,
   RESULTS_MOUNT,
+  rowFromWire,
   runSweepLocal,
   SWEEP_FILE_MOUNT,
   type SweepPlan,
@@ -23,10 +26,10 @@ import {
   textTable,
 } from "@servesim/sweep";
 import { sloToWire } from "@servesim/wire";
-import type { Workload } from "@servesim/wire/scheduler";
+import { JobSpec, JobState, type Workload } from "@servesim/wire/scheduler";
 import cliProgress from "cli-progress";
 import { Command } from "commander";
-import { CliError, EXIT_INTERRUPTED, runAction } from "../cliError.js";
+import { CliError, EXIT_FAILURE, EXIT_INTERRUPTED, runAction } from "../cliError.js";
 import { type CliIo, processIo } from "../io.js";
 import { usageExitCodes } from "./exitCodes.js";
 import { intArg } from "./options.js";
@@ -46,6 +49,7 @@ export interface SweepFlags {
   top: number;
   quiet?: boolean;
   emitK8s?: string;
+  schedulerAddress?: string;
   k8sShards?: number;
   k8sParallelism?: number;
   k8sCpus: number;
@@ -74,6 +78,10 @@ export class SweepProgress {
       cliProgress.Presets.shades_classic,
     );
     this.bar.start(total, 0, { failed: 0 });
+  }
+  /** Points finished so far (a sweep job's progress). */
+  at(done: number): void {
+    this.bar?.update(done, { failed: this.failed });
   }
   update(done: number, row: SweepRow): void {
     if (row.status === "failed") this.failed++;
@@ -172,6 +180,55 @@ export function rankRows(rows: readonly SweepRow[], withGoodput: boolean): Sweep
     );
 }
 
+/**
+ * --scheduler-address: the points as one sweep job (the workload travels once, in the spec), watched
+ * like a job (the bar follows points_finished), its rows read with GetResult.
+ */
+async function sweepOnScheduler(
+  plan: SweepPlan,
+  points: SweepPlan["points"],
+  address: string,
+  signal: AbortSignal,
+  record: (r: PointResult, done: number) => void,
+  log: (s: string) => void,
+  onPoints: (done: number) => void,
+): Promise<void> {
+  if (points.length === 0) return;
+  const client = new SchedulerClient({ address });
+  try {
+    const spec = JobSpec.fromPartial({ ...plan.base, sweep: { points: points.map(pointToWire) } });
+    const job = await client.submitJob(spec, { signal });
+    log(`submitted sweep job ${job.id} (${points.length} points) to ${address}`);
+    let last = 0;
+    let final = job;
+    try {
+      for await (const event of client.watchJob(job.id, { signal, minIntervalMs: 500 })) {
+        if (!event.job) continue;
+        final = event.job;
+        last = event.job.progress?.pointsFinished ?? last;
+        onPoints(last);
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err;
+      await client.cancelJob(job.id).catch(() => undefined);
+      throw new CancelledError(`sweep job ${job.id} cancelled`);
+    }
+    if (final.state !== JobState.JOB_STATE_SUCCEEDED)
+      throw new CliError(`sweep job ${job.id} ${JobState[final.state]}${final.error ? `: ${final.error}` : ""}`, EXIT_FAILURE);
+    const out = await client.getResult(job.id, { signal });
+    const keys = metricColumns(plan.percentiles.length > 0 ? plan.percentiles : [50, 90, 95, 99], plan.slos.length > 0).map((c) => c.key);
+    // Rows come back with the indices of the submitted points; give them the sweep's.
+    const byId = new Map(points.map((p) => [p.id, p]));
+    out.sweepRows.forEach((w, i) => {
+      const row = rowFromWire(w, keys);
+      const p = byId.get(row.id);
+      if (p) record({ row: { ...row, index: p.index, label: p.label, settings: p.settings } }, Math.max(last, i + 1));
+    });
+  } finally {
+    client.close();
+  }
+}
+
 /** A DNS-1123 name from a sweep's name or file. */
 const k8sName = (s: string): string =>
   `servesim-sweep-${s
@@ -255,26 +312,31 @@ export async function runSweep(f: SweepFlags, io: CliIo, signal?: AbortSignal): 
   };
   if (!signal) process.on("SIGINT", onSigint);
   signal?.addEventListener("abort", () => controller.abort(), { once: true });
+  const record = (r: PointResult, done: number): void => {
+    appendFileSync(partial, `${sweepJsonLine(r.row)}\n`);
+    finished.set(r.row.id, r.row);
+    if (r.reports) {
+      const stem = join(reportsDir, `${String(r.row.index).padStart(5, "0")}-${r.row.id}`);
+      writeFileSync(`${stem}.report.json`, r.reports.reportJsonText);
+      writeFileSync(`${stem}.report.txt`, r.reports.reportText);
+    }
+    progress.update(done, r.row);
+  };
   try {
-    await runSweepLocal(
-      { ...plan, points: mine },
-      {
-        workers,
-        skip,
-        reports: f.reports ?? false,
-        signal: controller.signal,
-        onResult: (r: PointResult, done: number) => {
-          appendFileSync(partial, `${sweepJsonLine(r.row)}\n`);
-          finished.set(r.row.id, r.row);
-          if (r.reports) {
-            const stem = join(reportsDir, `${String(r.row.index).padStart(5, "0")}-${r.row.id}`);
-            writeFileSync(`${stem}.report.json`, r.reports.reportJsonText);
-            writeFileSync(`${stem}.report.txt`, r.reports.reportText);
-          }
-          progress.update(done, r.row);
-        },
-      },
-    );
+    if (f.schedulerAddress) {
+      if (f.reports) throw new CliError("--reports needs a local run: a sweep job returns one row per point");
+      await sweepOnScheduler(
+        plan,
+        mine.filter((p) => !skip.has(p.id)),
+        f.schedulerAddress,
+        controller.signal,
+        record,
+        log,
+        (done) => progress.at(done),
+      );
+    } else {
+      await runSweepLocal({ ...plan, points: mine }, { workers, skip, reports: f.reports ?? false, signal: controller.signal, onResult: record });
+    }
   } finally {
     progress.stop();
     if (!signal) process.off("SIGINT", onSigint);
@@ -314,6 +376,7 @@ export function sweepCommand(io: CliIo = processIo()): Command {
     .option("--fresh", "ignore results already in the output directory (default: finished points are skipped)")
     .option("--top <n>", "points listed in the summary", intArg(0), 10)
     .option("-q, --quiet", "no progress bar or log lines")
+    .option("--scheduler-address <host:port>", "run the sweep as one job on a scheduler service (points priced by its predictor service)")
     .option("--emit-k8s <file>", "write a Kubernetes indexed Job running the sweep in shards (results on a shared volume) instead of running it")
     .option("--k8s-shards <n>", "pods of the Job (default: min(points, 8))", intArg(1, 10_000))
     .option("--k8s-parallelism <n>", "pods at once (default: all)", intArg(1, 10_000))
