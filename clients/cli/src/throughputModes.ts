@@ -4,7 +4,7 @@ import type { BatchPredictor } from "@servesim/core";
 import { CancelledError } from "@servesim/core";
 import type { IterationStats, RequestRecord } from "@servesim/engine";
 import { createPredictor } from "@servesim/perf";
-import { RemotePredictor, resolveJob, runResolvedJob } from "@servesim/runner";
+import { RemotePredictor, type ResolvedWorkload, resolveJob, resolveSharedWorkload, runResolvedJob } from "@servesim/runner";
 import { iterationFromWire, requestFromWire, ServesimError } from "@servesim/wire";
 import type { PredictorConfig } from "@servesim/wire/predictor";
 import { type Job, type JobSpec, JobState } from "@servesim/wire/scheduler";
@@ -31,11 +31,20 @@ export interface RunContext {
   progress: ProgressDisplay;
   wantRequests: boolean;
   wantIterations: boolean;
+  /** The dataset, parsed by an earlier run (the CLI's cache); the spec then carries no text. */
+  workload?: ResolvedWorkload;
+  /** Called with a dataset this run parsed in full, to keep for the next run. */
+  onParsed?: (w: ResolvedWorkload) => void;
 }
 
 /** Resolves the spec here and runs it against `predictor` (embedded and remote-predictor modes). */
 async function runLocally(spec: JobSpec, ctx: RunContext, connect: (config: PredictorConfig) => Promise<BatchPredictor>): Promise<ThroughputResult> {
-  const job = await resolveJob(spec, ctx.dataset ? { datasetStream: ctx.dataset.open() } : {});
+  let workload = ctx.workload;
+  if (workload === undefined && ctx.onParsed && spec.workload?.dataset && !spec.engine?.numRequests) {
+    workload = (await resolveSharedWorkload(spec, ctx.dataset ? { datasetStream: ctx.dataset.open() } : {})).workload;
+    ctx.onParsed(workload);
+  }
+  const job = await resolveJob(spec, workload ? { workload } : ctx.dataset ? { datasetStream: ctx.dataset.open() } : {});
   const predictor = await connect(job.predictor.config);
   try {
     const outcome = await runResolvedJob(job, predictor, {

@@ -4,6 +4,7 @@ export { CONFIGMAP_LIMIT_BYTES, RESULTS_MOUNT, SWEEP_FILE_MOUNT, type SweepJobOp
 export { type LocalSweepOptions, runSweepLocal, sharedWorkloads } from "./pool.js";
 export { PredictorCache } from "./predictors.js";
 export { dimensionNames, displayColumns, type PresentOptions, paretoPng, sweepHtmlInput, textTable } from "./present.js";
+export { formatRankingTable, MIN_ROWS, type RankedRow, type RankingCase, type RankingSummary, rankingCheck, TOLERANCE, tokensPerGpu } from "./rankingCheck.js";
 export { parseSweepJsonl, settingColumns, sweepCsv, sweepJsonLine } from "./results.js";
 export { failedRow, type MetricValue, metricColumns, type RowContext, rowOf, rowOfOutcome, type SweepRow } from "./row.js";
 export { isPointError, type PointReports, type PointResult, type PredictorFactory, runPoint } from "./runPoint.js";

@@ -1,6 +1,8 @@
 import { type IterationLogFormat, iterationLogLine, requestJsonLine } from "@servesim/report";
+import type { ResolvedWorkload } from "@servesim/runner";
 import { Command, Option } from "commander";
 import { CliError, EXIT_INTERRUPTED, runAction } from "../cliError.js";
+import { readCachedDataset, writeCachedDataset } from "../datasetCache.js";
 import { writeRunHtml } from "../htmlReport.js";
 import { type CliIo, processIo } from "../io.js";
 import { buildJobSpec, type ThroughputFlags } from "../jobSpec.js";
@@ -17,6 +19,8 @@ export interface ThroughputCommandFlags extends ThroughputFlags {
   iterationLog?: string;
   iterationLogFormat: string;
   html?: string;
+  /** --no-dataset-cache sets it false. */
+  datasetCache?: boolean;
   predictorAddress?: string;
   schedulerAddress?: string;
   quiet?: boolean;
@@ -51,6 +55,7 @@ export function addRunOptions(cmd: Command, bench: "throughput" | "latency"): Co
   const only = (c: Command, add: (c: Command) => Command): Command => (throughput ? add(c) : c);
   cmd
     .requiredOption("--dataset <file>", "trtllm-bench dataset (JSONL: task_id, input_ids, output_tokens per line) or a trace (see --dataset-format)")
+    .option("--no-dataset-cache", "parse the dataset even when an earlier run cached its parse (see SERVESIM_CACHE_DIR)")
     .option("--approx-prompt-tokens", "accept dataset lines with only a text prompt: ISL = ceil(characters / 4), flagged in the report")
     .option(
       "--dataset-format <format>",
@@ -183,6 +188,8 @@ export async function runThroughput(flags: ThroughputCommandFlags, io: CliIo, si
   if (flags.medusaChoices !== undefined) throw new CliError("--medusa_choices: speculative decoding (Medusa) is not simulated");
   for (const n of NOT_APPLICABLE) if (flags[n.key] !== undefined) warn(`${n.flag} has no effect: ${n.note}`);
   const built = buildJobSpec(flags);
+  // The local modes read a dataset parsed by an earlier run from the cache instead of parsing it again.
+  const cached = mode !== "scheduler" && flags.datasetCache !== false ? readCachedDataset(built.spec, flags.dataset) : undefined;
   built.warnings.forEach(warn);
 
   const progress = new ProgressDisplay(io, flags.quiet ?? false);
@@ -193,6 +200,10 @@ export async function runThroughput(flags: ThroughputCommandFlags, io: CliIo, si
     progress,
     wantRequests: Boolean(flags.requestJson || flags.html),
     wantIterations: Boolean(flags.iterationLog || flags.html),
+    ...(cached ? { workload: cached } : {}),
+    ...(mode !== "scheduler" && !cached && flags.datasetCache !== false
+      ? { onParsed: (w: ResolvedWorkload) => writeCachedDataset(built.spec, flags.dataset, w) }
+      : {}),
   };
   let result: ThroughputResult;
   try {

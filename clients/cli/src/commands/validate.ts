@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "@servesim/core";
 import { formatValidationTable, type ReplayableRow, type ValidationPredictor, type ValidationReport, validateAgainstSilicon } from "@servesim/runner";
+import { formatRankingTable, rankingCheck } from "@servesim/sweep";
 import { Command } from "commander";
 import { CliError, runAction } from "../cliError.js";
 import { type CliIo, processIo } from "../io.js";
@@ -63,6 +64,7 @@ interface ValidateFlags {
   maxRequests?: number;
   overlap?: boolean;
   quiet?: boolean;
+  ranking?: boolean;
 }
 
 /** `servesim validate`: replays AIConfigurator's silicon measurements and reports the prediction errors. */
@@ -83,6 +85,10 @@ export function validateCommand(io: CliIo = processIo()): Command {
     .option("--overlap", "replay with TensorRT-LLM's overlap scheduler")
     .option("--no-overlap", "replay with the non-overlap loop")
     .option("--json <file>", "write every replayed row and the summary as JSON")
+    .option(
+      "--ranking",
+      "also check the search's choice: per setup with >= 10 rows, is the best predicted configuration under an objective the best measured one (within 5 %)?",
+    )
     .option("-q, --quiet", "no progress bar")
     .action(async (flags: ValidateFlags) =>
       runAction(io, async () => {
@@ -116,7 +122,9 @@ export function validateCommand(io: CliIo = processIo()): Command {
         }
         if (report.rows.length === 0) throw new CliError(`--silicon ${flags.silicon}: no replayable rows${flags.filter.length ? " match the filters" : ""}`);
         io.stdout.write(`${formatValidationTable(report)}\n`);
-        if (flags.json) await writeText(flags.json, "--json", `${JSON.stringify(report, null, 2)}\n`);
+        const ranking = flags.ranking ? rankingCheck(report.rows) : undefined;
+        if (ranking) io.stdout.write(`\nDoes the search pick right?\n\n${formatRankingTable(ranking)}\n`);
+        if (flags.json) await writeText(flags.json, "--json", `${JSON.stringify(ranking ? { ...report, ranking } : report, null, 2)}\n`);
       }),
     );
   return usageExitCodes(cmd);

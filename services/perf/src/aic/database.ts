@@ -2,8 +2,6 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { InvalidArgumentError } from "@servesim/core";
-import { parquetRead } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
 import { gpuFromYaml } from "../catalog/gpus.js";
 import { AllReduceTable } from "./allReduceTable.js";
 import { AttentionTable } from "./attentionTable.js";
@@ -87,6 +85,8 @@ type Columns = Record<string, unknown[]>;
 /** Reads the named columns of a Parquet file (ZSTD via hyparquet-compressors); `optional` columns may be absent. */
 export async function readParquetColumns(path: string, columns: readonly string[], optional: readonly string[] = []): Promise<Columns> {
   // One read of the whole file: far faster than hyparquet's ranged stream reads for these small tables.
+  // Loaded on first use: the Parquet reader is needed only by the aic predictor.
+  const [{ parquetRead }, { compressors }] = await Promise.all([import("hyparquet"), import("hyparquet-compressors")]);
   const buf = await readFile(path);
   const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
   const chunks = new Map<string, Array<{ rowStart: number; data: ArrayLike<unknown> }>>();
