@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 // Workspace packages resolve to their TypeScript sources through the "source" export condition.
@@ -12,5 +14,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // The CLI's parsed-dataset cache of the tests' runs stays out of the user's cache directory.
+    env: { SERVESIM_CACHE_DIR: join(tmpdir(), "servesim-test-cache") },
   },
 });

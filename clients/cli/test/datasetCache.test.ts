@@ -1,0 +1,49 @@
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readCachedDataset } from "../src/datasetCache.js";
+import { runCli, tempDir } from "./harness.js";
+
+const dir = tempDir();
+const cache = join(dir, "cache");
+
+function dataset(name: string, n: number, osl: number): string {
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    `${Array.from({ length: n }, (_, i) => JSON.stringify({ task_id: i, input_ids: Array.from({ length: 30 + i }, (_, k) => i * 100 + k), output_tokens: osl })).join("\n")}\n`,
+  );
+  return path;
+}
+
+describe("the parsed-dataset cache", () => {
+  it("a second run reads the parse back: the same report; a changed or corrupt entry is parsed again", async () => {
+    process.env["SERVESIM_CACHE_DIR"] = cache;
+    const file = dataset("d.jsonl", 20, 5);
+    const args = ["throughput", "--dataset", file, "-m", "llama-3.1-8b", "--gpu", "h100_sxm", "--report-json"];
+    const noWall = (s: string) => s.replace(/^Wall Time.*$/m, "");
+    const first = await runCli([...args, join(dir, "1.json")]);
+    expect(first.code).toBe(0);
+    const entries = readdirSync(join(cache, "datasets"));
+    expect(entries).toHaveLength(1);
+    const parsed = readCachedDataset(file, false, cache)!;
+    expect(parsed.requests).toHaveLength(20);
+    expect(Array.from(parsed.requests[3]!.inputIds!)).toEqual(Array.from({ length: 33 }, (_, k) => 300 + k));
+    expect(parsed.metadata.datasetPath).toBe(file);
+    const second = await runCli([...args, join(dir, "2.json")]);
+    expect(noWall(second.stdout)).toBe(noWall(first.stdout));
+    // The same size, other content: a new entry, the new lengths.
+    dataset("d.jsonl", 20, 6);
+    const third = await runCli([...args, join(dir, "3.json")]);
+    expect(JSON.parse(readFileSync(join(dir, "3.json"), "utf8")).request_info.avg_output_length).toBe(6);
+    expect(third.code).toBe(0);
+    // A corrupt entry is ignored.
+    for (const e of readdirSync(join(cache, "datasets"))) writeFileSync(join(cache, "datasets", e), "garbage");
+    const fourth = await runCli([...args, join(dir, "4.json")]);
+    expect(noWall(fourth.stdout)).toBe(noWall(third.stdout));
+    // --no-dataset-cache and the scheduler modes never read it; --num-requests applies to a cached parse.
+    const some = await runCli([...args, join(dir, "5.json"), "--num-requests", "7"]);
+    expect(JSON.parse(readFileSync(join(dir, "5.json"), "utf8")).request_info.num_requests).toBe(7);
+    expect(some.code).toBe(0);
+  });
+});
