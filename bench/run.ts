@@ -3,7 +3,7 @@
  * fresh heap, its own peak RSS), several times; the parent prints medians, rates and the ratios between
  * cases of this run as Markdown (bench/RESULTS.md explains the cases and keeps the reference figures).
  *
- *   node bench/dist/run.js                      all cases
+ *   node bench/dist/run.js                      all cases (H and G run the CLI as new processes)
  *   node bench/dist/run.js --cases A,B --repeat 3
  *   node bench/dist/run.js --quick              2 repetitions, smaller case F
  *   node bench/dist/run.js --cases D --no-d-report   D's simulation only
@@ -39,7 +39,7 @@ interface Flags {
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M"], quick: false, dReport: true };
+  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "H", "G"], quick: false, dReport: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -59,7 +59,7 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--d-report") f.dReport = true;
     else if (a === "--no-d-report") f.dReport = false;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
+      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,H,G] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -227,6 +227,24 @@ const CASES: CaseDef[] = [
       };
     },
   },
+  {
+    id: "H",
+    title: "case A from the CLI: a new process, dataset parse from the cache",
+    repeat: 5,
+    async run(n) {
+      const { cliCaseA } = await import("./cliCases.js");
+      return { ...(await cliCaseA(cliPath, n, log)), servicePeakRss: {} };
+    },
+  },
+  {
+    id: "G",
+    title: "servesim sweep: 1,000 points of A-sized workloads, worker threads",
+    repeat: 1,
+    async run(n) {
+      const { sweepCaseG } = await import("./cliCases.js");
+      return { ...(await sweepCaseG(cliPath, n, log)), servicePeakRss: {} };
+    },
+  },
 ];
 
 async function runChild(id: string, flags: Flags): Promise<void> {
@@ -264,7 +282,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadAtStart = load();
   for (const id of flags.cases) {
-    if (!CASES.some((c) => c.id === id)) throw new Error(`unknown case ${id} (A, B, C, D, E, F, S, P, Q)`);
+    if (!CASES.some((c) => c.id === id)) throw new Error(`unknown case ${id} (A, B, C, D, E, F, S, P, Q, H, G)`);
     log(`case ${id} (load ${load().join(" ")})`);
     try {
       results.push(await spawnChild(id, childArgs));

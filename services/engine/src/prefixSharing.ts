@@ -24,7 +24,7 @@ export function untrackUnsharedPrefixes(table: RequestTable, tokensPerBlock: num
       table.tracked[r] = 0;
       continue;
     }
-    const key = firstBlockKey(q.inputIds!, tokensPerBlock);
+    const key = cachedFirstBlockKey(q.inputIds!, tokensPerBlock);
     first[r] = key;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
@@ -36,6 +36,26 @@ export function untrackUnsharedPrefixes(table: RequestTable, tokensPerBlock: num
     else tracked++;
   }
   return tracked;
+}
+
+/**
+ * First-block keys of token-id arrays already seen: the points of a sweep run the same requests (the
+ * same arrays) again and again, so each prompt is hashed once per block size.
+ */
+const seen = new WeakMap<object, Map<number, number>>();
+
+function cachedFirstBlockKey(ids: ArrayLike<number>, tpb: number): number {
+  let byTpb = seen.get(ids as object);
+  if (byTpb === undefined) {
+    byTpb = new Map();
+    seen.set(ids as object, byTpb);
+  }
+  let key = byTpb.get(tpb);
+  if (key === undefined) {
+    key = firstBlockKey(ids, tpb);
+    byTpb.set(tpb, key);
+  }
+  return key;
 }
 
 /** A 53-bit hash of the first `tpb` token ids (two independent 32-bit FNV-1a style lanes). */
