@@ -15,7 +15,7 @@ import { type PackedWorkload, packWorkload, type ResolvedWorkload, reuseBlockSiz
 import { DatasetWorkload, type JobSpec } from "@servesim/wire/scheduler";
 import { PACKED_FIELDS, type PackedRequests } from "@servesim/workload";
 
-const MAGIC = "servesim-dataset-cache 1\n";
+const MAGIC = "servesim-dataset-cache 2\n";
 const ARRAYS: Record<
   (typeof PACKED_FIELDS)[number],
   {
@@ -29,6 +29,11 @@ const ARRAYS: Record<
   idStart: Float64Array,
   hasIds: Uint8Array,
   ids: Uint32Array,
+  hasBlocks: Uint8Array,
+  keyStart: Float64Array,
+  keys: Float64Array,
+  tails: Int32Array,
+  blockSize: Float64Array,
 };
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -45,7 +50,9 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefin
 function entryPath(dir: string, spec: JobSpec, datasetPath: string): string | undefined {
   try {
     const st = statSync(datasetPath, { bigint: true });
-    const how = Buffer.from(DatasetWorkload.encode({ ...spec.workload!.dataset!, jsonl: "", content: Buffer.alloc(0) } as DatasetWorkload).finish()).toString("base64");
+    const how = Buffer.from(DatasetWorkload.encode({ ...spec.workload!.dataset!, jsonl: "", content: Buffer.alloc(0) } as DatasetWorkload).finish()).toString(
+      "base64",
+    );
     const key = [resolve(datasetPath), datasetPath, st.size, st.mtimeNs, st.ino, st.dev, how, reuseBlockSize(spec.engine)].join("\0");
     return join(dir, "datasets", `${createHash("sha256").update(key).digest("hex").slice(0, 32)}.bin`);
   } catch {

@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { DatasetFormat as DatasetFormatProto, DatasetWorkload, TimestampUnit } from "@servesim/wire/scheduler";
 import { DATASET_FORMATS, type DatasetFormat } from "@servesim/workload";
@@ -175,4 +175,19 @@ async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
   } finally {
     stream.destroy();
   }
+}
+
+/**
+ * A dataset file (any format datasetWorkload detects) carried in the spec itself: what sweeps and
+ * searches use, since every point shares it and a sweep job's spec travels once.
+ */
+export function inlineDataset(path: string): DatasetWorkload {
+  const { workload } = datasetWorkload({ dataset: path });
+  let content: Buffer;
+  try {
+    content = readFileSync(path);
+  } catch (e) {
+    throw new CliError(`--dataset ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return { ...workload, streamed: false, content };
 }

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readCachedDataset } from "../src/datasetCache.js";
+import { buildJobSpec } from "../src/jobSpec.js";
 import { runCli, tempDir } from "./harness.js";
 
 const dir = tempDir();
@@ -26,9 +27,11 @@ describe("the parsed-dataset cache", () => {
     expect(first.code).toBe(0);
     const entries = readdirSync(join(cache, "datasets"));
     expect(entries).toHaveLength(1);
-    const parsed = readCachedDataset(file, false, cache)!;
+    const spec = buildJobSpec({ dataset: file, model: "llama-3.1-8b", gpu: "h100_sxm", iterationLogFormat: "repr" } as never).spec;
+    const parsed = readCachedDataset(spec, file, cache)!;
     expect(parsed.requests).toHaveLength(20);
-    expect(Array.from(parsed.requests[3]!.inputIds!)).toEqual(Array.from({ length: 33 }, (_, k) => 300 + k));
+    // Prompts are kept as their prefix-cache block keys (one full 32-token block for these 30..49-token prompts).
+    expect(parsed.requests.map((r) => r.blocks?.keys.length ?? 0)).toEqual(Array.from({ length: 20 }, (_, i) => Math.floor((30 + i) / 32)));
     expect(parsed.metadata.datasetPath).toBe(file);
     const second = await runCli([...args, join(dir, "2.json")]);
     expect(noWall(second.stdout)).toBe(noWall(first.stdout));

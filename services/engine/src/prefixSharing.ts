@@ -1,3 +1,4 @@
+import { blockKey, blockStateH1, blockStateH2, mixTokenH1, mixTokenH2 } from "@servesim/core";
 import type { RequestTable } from "./requestTable.js";
 
 /**
@@ -24,7 +25,8 @@ export function untrackUnsharedPrefixes(table: RequestTable, tokensPerBlock: num
       table.tracked[r] = 0;
       continue;
     }
-    const key = cachedFirstBlockKey(q.inputIds!, tokensPerBlock);
+    // A request carries its prompt as token ids or as block keys computed when it was read.
+    const key = q.inputIds !== undefined ? cachedFirstBlockKey(q.inputIds, tokensPerBlock) : q.blocks!.keys[0]!;
     first[r] = key;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
@@ -58,15 +60,14 @@ function cachedFirstBlockKey(ids: ArrayLike<number>, tpb: number): number {
   return key;
 }
 
-/** A 53-bit hash of the first `tpb` token ids (two independent 32-bit FNV-1a style lanes). */
+/** The chain key of the first block (core's block keys: the same key a dataset reader computes). */
 function firstBlockKey(ids: ArrayLike<number>, tpb: number): number {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
+  let h1 = blockStateH1(0);
+  let h2 = blockStateH2(0);
   for (let p = 0; p < tpb; p++) {
     const tok = ids[p]! | 0;
-    a = Math.imul(a ^ tok, 0x01000193);
-    b = Math.imul(b ^ (tok + 0x6a09e667), 0x5bd1e995);
-    b ^= b >>> 15;
+    h1 = mixTokenH1(h1, tok);
+    h2 = mixTokenH2(h2, tok);
   }
-  return (a >>> 0) * 2097152 + (b >>> 11);
+  return blockKey(h1, h2, tpb);
 }

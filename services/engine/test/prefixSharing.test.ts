@@ -1,3 +1,4 @@
+import { promptBlocks } from "@servesim/core";
 import { arrivalsArb, type Case, caseArb, plain, scenarioArb } from "@servesim/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -32,6 +33,22 @@ describe("requests no other request shares a first block with are left untracked
         expect(runCase(c, false, overlap)).toEqual(runCase(c, true, overlap));
       }),
       { numRuns: 250 },
+    );
+  });
+
+  it("the same with prompts carried as block keys (a dataset read without its token ids)", () => {
+    fc.assert(
+      fc.property(caseArb(), (c) => {
+        const asBlocks = (r: Case["requests"][number]) => {
+          if (r.inputIds === undefined) return r;
+          const { inputIds, ...rest } = r;
+          return { ...rest, blocks: promptBlocks(inputIds, c.opts.tokensPerBlock) };
+        };
+        const b: Case = { ...c, requests: c.requests.map(asBlocks) };
+        expect(runCase(b, false)).toEqual(runCase(b, true));
+        expect(runCase(b, false)).toEqual(runCase(c, true));
+      }),
+      { numRuns: 300 },
     );
   });
 

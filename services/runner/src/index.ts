@@ -1,4 +1,4 @@
-export type { EngineResolution, KvSource, Source } from "./engineSpec.js";
+export { type EngineResolution, type KvSource, reuseBlockSize, type Source } from "./engineSpec.js";
 export { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
 export { type PackedWorkload, packWorkload, unpackWorkload } from "./packedWorkload.js";
 export type { PredictorKindName, ResolvedPredictor } from "./predictorSpec.js";
@@ -10,8 +10,15 @@ export {
   type RemotePredictorStreamOptions,
 } from "./remotePredictor.js";
 export { reportInput } from "./reportInput.js";
-export { type PackedWorkload, packWorkload, unpackWorkload } from "./packedWorkload.js";
-export { type ResolvedJob, type ResolvedReport, type ResolveOptions, resolveJob, resolveReportOptions, resolveSharedWorkload, sharedWorkloadKey } from "./resolveJob.js";
+export {
+  type ResolvedJob,
+  type ResolvedReport,
+  type ResolveOptions,
+  resolveJob,
+  resolveReportOptions,
+  resolveSharedWorkload,
+  sharedWorkloadKey,
+} from "./resolveJob.js";
 export { type JobOutcome, type RunJobOptions, runResolvedJob, toJobResult } from "./runJob.js";
 export type { ReplaySettings, ValidationPredictor } from "./validation/replay.js";
 export { parseSiliconCsv, type ReplayableRow, type SiliconRow, selectReplayableRows } from "./validation/silicon.js";

@@ -42,7 +42,11 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
 
   async prepare(spec: JobSpec, dataset?: AsyncIterable<Uint8Array>): Promise<PreparedRemoteJob> {
     if (spec?.sweep !== undefined) {
-      const sweep = await prepareSweepJob(spec, { maxPoints: this.opts.maxSweepPoints ?? 10_000, limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}) });
+      const sweep = await prepareSweepJob(spec, {
+        maxPoints: this.opts.maxSweepPoints ?? 10_000,
+        limits: this.opts.limits,
+        ...(dataset ? { datasetStream: dataset } : {}),
+      });
       return { name: spec.name, requestsTotal: 0, pointsTotal: sweep.plan.points.length, sweep };
     }
     const job = await resolveJob(spec, { limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}) });

@@ -5,8 +5,8 @@
  */
 import { dtypeFromPrecision, parsePrecision } from "@servesim/perf";
 import { CHUNKING_POLICY_BY_NAME, PREDICTOR_KIND_BY_NAME, SCHEDULER_POLICY_BY_NAME } from "@servesim/wire";
-import { DType, type PredictorConfig } from "@servesim/wire/predictor";
-import type { EngineConfig, JobSpec } from "@servesim/wire/scheduler";
+import { DType, PredictorConfig } from "@servesim/wire/predictor";
+import { EngineConfig, type JobSpec } from "@servesim/wire/scheduler";
 import { TOPOLOGIES } from "./topologies.js";
 
 export type SettingValue = string | number | boolean;
@@ -23,9 +23,8 @@ export interface Dimension {
   label?(v: SettingValue): string;
 }
 
-const engine = (s: JobSpec): EngineConfig => (s.engine ??= { schedulerPolicy: 0, chunkingPolicy: 0, concurrency: 0, requestRate: 0, seed: 0, numRequests: 0 });
-const predictor = (s: JobSpec): PredictorConfig =>
-  (s.predictor ??= { kind: 0, deviceName: "", databasePath: "", backendVersion: "", weightDtype: 0, kvCacheDtype: 0, ctxAttention: "" });
+const engine = (s: JobSpec): EngineConfig => (s.engine ??= EngineConfig.fromPartial({}));
+const predictor = (s: JobSpec): PredictorConfig => (s.predictor ??= PredictorConfig.fromPartial({}));
 const parallelism = (s: JobSpec) => (predictor(s).parallelism ??= { tp: 1, pp: 1, ep: 1 });
 
 const int =

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { CancelledError } from "@servesim/core";
-import { packWorkload, type ResolvedWorkload, type RunnerLimits, resolveSharedWorkload } from "@servesim/runner";
+import { packWorkload, type ResolvedWorkload, type RunnerLimits, resolveSharedWorkload, sharedWorkloadKey } from "@servesim/runner";
 import { JobSpec } from "@servesim/wire/scheduler";
 import { PredictorCache } from "./predictors.js";
 import { failedRow } from "./row.js";
@@ -23,36 +23,35 @@ export interface LocalSweepOptions {
 }
 
 /**
- * The workloads of a sweep, each resolved once: points share one unless their models' vocabularies
- * differ (synthetic token ids are drawn from the model's vocabulary). Points whose model cannot be
- * resolved are returned as failed rows.
+ * The workloads of a sweep, each resolved once: points share one unless they differ in what a resolution
+ * depends on (the prefix-cache block size, and the model's vocabulary and context; sharedWorkloadKey).
+ * Points whose model or workload cannot be resolved are returned as failed rows.
  */
-export function sharedWorkloads(
+export async function sharedWorkloads(
   plan: SweepPlan,
   points: readonly SweepPoint[],
   limits?: Partial<RunnerLimits>,
-): { workloads: Map<string, ResolvedWorkload>; keyOf: Map<string, string>; failed: PointResult[] } {
+): Promise<{ workloads: Map<string, ResolvedWorkload>; keyOf: Map<string, string>; failed: PointResult[] }> {
   const workloads = new Map<string, ResolvedWorkload>();
+  const failures = new Map<string, string>();
   const keyOf = new Map<string, string>();
-  const byModel = new Map<string, string>();
   const failed: PointResult[] = [];
   for (const p of points) {
+    const head = { id: p.id, index: p.index, label: p.label, settings: p.settings };
     const spec = JobSpec.fromPartial({ ...pointSpec(plan.base, p), workload: plan.base.workload });
-    const modelKey = JSON.stringify([spec.predictor?.model ?? null, spec.modelPath]);
-    let key = byModel.get(modelKey);
-    if (key === undefined) {
-      try {
-        const { workload, vocabSize } = resolveSharedWorkload(spec, limits ? { limits } : {});
-        key = plan.base.workload?.synthetic ? `vocab-${vocabSize ?? "default"}` : "workload";
-        if (!workloads.has(key)) workloads.set(key, workload);
-      } catch (e) {
-        if (!isPointError(e)) throw e;
-        failed.push({ row: failedRow({ id: p.id, index: p.index, label: p.label, settings: p.settings }, e.message) });
-        continue;
-      }
-      byModel.set(modelKey, key);
+    let key: string | undefined;
+    try {
+      key = sharedWorkloadKey(spec);
+      if (!workloads.has(key) && !failures.has(key)) workloads.set(key, (await resolveSharedWorkload(spec, limits ? { limits } : {})).workload);
+    } catch (e) {
+      if (!isPointError(e)) throw e;
+      if (key !== undefined) failures.set(key, e.message);
+      failed.push({ row: failedRow(head, e.message) });
+      continue;
     }
-    keyOf.set(p.id, key);
+    const failure = failures.get(key);
+    if (failure !== undefined) failed.push({ row: failedRow(head, failure) });
+    else keyOf.set(p.id, key);
   }
   return { workloads, keyOf, failed };
 }
@@ -89,7 +88,7 @@ export async function runSweepLocal(plan: SweepPlan, opts: LocalSweepOptions = {
     done++;
     opts.onResult?.(r, done, total);
   };
-  const { workloads, keyOf, failed } = sharedWorkloads(plan, todo, opts.limits);
+  const { workloads, keyOf, failed } = await sharedWorkloads(plan, todo, opts.limits);
   for (const f of failed) finish(f);
   const runnable = todo.filter((p) => keyOf.has(p.id));
   const withGoodput = plan.slos.length > 0;

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { checkPercentiles, InvalidArgumentError, parsePercentiles, parseSlos, type Slo } from "@servesim/core";
 import { sloToWire } from "@servesim/wire";
-import { Distribution, JobSpec, type Workload } from "@servesim/wire/scheduler";
+import { DatasetWorkload, Distribution, JobSpec, SyntheticWorkload, type Workload } from "@servesim/wire/scheduler";
 import { isMap, isNode, isSeq, LineCounter, parseDocument } from "yaml";
 import { DIMENSIONS, dimension, pointLabel, type SettingValue } from "./dimensions.js";
 
@@ -161,7 +161,7 @@ function workloadOf(src: Source, raw: unknown, opts: SweepFileOptions): { worklo
       src.fail([...path, "dataset"], `cannot read ${w["dataset"]} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     return {
-      workload: { dataset: { jsonl, name: w["dataset"] as string, approxPromptTokens: w["approx_prompt_tokens"] === true } },
+      workload: { dataset: DatasetWorkload.fromPartial({ jsonl, name: w["dataset"] as string, approxPromptTokens: w["approx_prompt_tokens"] === true }) },
       numRequests: numRequests as number,
     };
   }
@@ -196,7 +196,7 @@ function workloadOf(src: Source, raw: unknown, opts: SweepFileOptions): { worklo
   if (dist !== "token-norm-dist" && dist !== "token-unif-dist") src.fail([...path, "synthetic", "distribution"], "must be token-norm-dist or token-unif-dist");
   return {
     workload: {
-      synthetic: {
+      synthetic: SyntheticWorkload.fromPartial({
         distribution: dist === "token-norm-dist" ? Distribution.DISTRIBUTION_TOKEN_NORM_DIST : Distribution.DISTRIBUTION_TOKEN_UNIF_DIST,
         numRequests: 0,
         inputMean: 0,
@@ -210,7 +210,7 @@ function workloadOf(src: Source, raw: unknown, opts: SweepFileOptions): { worklo
         seed: 0,
         vocabSize: 0,
         ...out,
-      },
+      }),
     },
     numRequests: numRequests as number,
   };

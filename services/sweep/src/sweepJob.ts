@@ -21,7 +21,10 @@ export interface PreparedSweep {
 }
 
 /** Validates a sweep job's spec and resolves its workload(s); bad input throws InvalidArgumentError naming the field. */
-export function prepareSweepJob(spec: JobSpec, opts: { maxPoints: number; limits?: Partial<RunnerLimits> }): PreparedSweep {
+export async function prepareSweepJob(
+  spec: JobSpec,
+  opts: { maxPoints: number; limits?: Partial<RunnerLimits>; datasetStream?: AsyncIterable<Uint8Array> },
+): Promise<PreparedSweep> {
   const wire = spec.sweep?.points ?? [];
   if (wire.length === 0) throw new InvalidArgumentError("spec.sweep.points", "a sweep needs at least one point");
   if (wire.length > opts.maxPoints) throw new InvalidArgumentError("spec.sweep.points", `${wire.length} points exceed the limit of ${opts.maxPoints}`);
@@ -41,7 +44,13 @@ export function prepareSweepJob(spec: JobSpec, opts: { maxPoints: number; limits
     slos: report.slos,
     percentiles: checkPercentiles(report.percentiles.length > 0 ? report.percentiles : DEFAULT_PERCENTILES),
   };
-  const { workloads, keyOf, failed } = sharedWorkloads(plan, points, opts.limits);
+  if (opts.datasetStream) {
+    // A streamed dataset is read once, here, and kept as the spec's content for every point.
+    const chunks: Uint8Array[] = [];
+    for await (const c of opts.datasetStream) chunks.push(c);
+    plan.base.workload = { ...plan.base.workload, dataset: { ...plan.base.workload!.dataset!, streamed: false, content: Buffer.concat(chunks) } };
+  }
+  const { workloads, keyOf, failed } = await sharedWorkloads(plan, points, opts.limits);
   return { plan, report, workloads, keyOf, failed };
 }
 

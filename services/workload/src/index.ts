@@ -41,4 +41,3 @@ export { type SyntheticOptions, syntheticDataset } from "./synthetic.js";
 export { readTraceJsonl, TraceJsonlReader } from "./traceJsonl.js";
 export { DEFAULT_TRACE_BLOCK_SIZE, type Sessions, type TraceRow, TraceWorkloadBuilder, type Workload } from "./traceWorkload.js";
 export { hashBlockSeed, outputSeed, uniqueSeed, virtualToken } from "./virtualTokens.js";
-export { PACKED_FIELDS, type PackedRequests, packRequests, unpackRequests } from "./packed.js";

@@ -1,4 +1,4 @@
-import type { SimRequest } from "@servesim/core";
+import type { PromptBlocks, SimRequest } from "@servesim/core";
 
 /**
  * Requests as a few flat typed arrays: what a resolved workload is shipped as to worker threads (in
@@ -14,12 +14,37 @@ export interface PackedRequests {
   /** 1 when the request carries token ids. */
   hasIds: Uint8Array;
   ids: Uint32Array;
+  /** Prompts carried as prefix-cache block keys (PromptBlocks): their keys are keys[keyStart[i], keyStart[i + 1]). */
+  hasBlocks: Uint8Array;
+  keyStart: Float64Array;
+  keys: Float64Array;
+  /** tailH1, tailH2 of each request (2 per request). */
+  tails: Int32Array;
+  /** [tokens per block] of the block keys (0 without any). */
+  blockSize: Float64Array;
 }
 
 /** The arrays of a PackedRequests, in a fixed order (the on-disk and postMessage layout). */
-export const PACKED_FIELDS = ["taskIds", "inputLengths", "outputTokens", "idStart", "hasIds", "ids"] as const;
+export const PACKED_FIELDS = [
+  "taskIds",
+  "inputLengths",
+  "outputTokens",
+  "idStart",
+  "hasIds",
+  "ids",
+  "hasBlocks",
+  "keyStart",
+  "keys",
+  "tails",
+  "blockSize",
+] as const;
 
-function alloc<T extends Float64Array | Uint32Array | Uint8Array>(make: new (b: ArrayBufferLike) => T, bytesPer: number, n: number, shared: boolean): T {
+function alloc<T extends Float64Array | Uint32Array | Uint8Array | Int32Array>(
+  make: new (b: ArrayBufferLike) => T,
+  bytesPer: number,
+  n: number,
+  shared: boolean,
+): T {
   const buffer = shared ? new SharedArrayBuffer(Math.max(1, n) * bytesPer) : new ArrayBuffer(Math.max(1, n) * bytesPer);
   return new make(buffer).subarray(0, n) as T;
 }
@@ -28,7 +53,16 @@ function alloc<T extends Float64Array | Uint32Array | Uint8Array>(make: new (b: 
 export function packRequests(requests: readonly SimRequest[], shared = false): PackedRequests {
   const n = requests.length;
   let total = 0;
-  for (const r of requests) total += r.inputIds?.length ?? 0;
+  let totalKeys = 0;
+  let blockSize = 0;
+  for (const r of requests) {
+    total += r.inputIds?.length ?? 0;
+    if (r.blocks) {
+      totalKeys += r.blocks.keys.length;
+      if (blockSize !== 0 && r.blocks.tokensPerBlock !== blockSize) throw new RangeError("requests keyed for different block sizes");
+      blockSize = r.blocks.tokensPerBlock;
+    }
+  }
   const p: PackedRequests = {
     taskIds: alloc(Float64Array, 8, n, shared),
     inputLengths: alloc(Uint32Array, 4, n, shared),
@@ -36,8 +70,15 @@ export function packRequests(requests: readonly SimRequest[], shared = false): P
     idStart: alloc(Float64Array, 8, n + 1, shared),
     hasIds: alloc(Uint8Array, 1, n, shared),
     ids: alloc(Uint32Array, 4, total, shared),
+    hasBlocks: alloc(Uint8Array, 1, n, shared),
+    keyStart: alloc(Float64Array, 8, n + 1, shared),
+    keys: alloc(Float64Array, 8, totalKeys, shared),
+    tails: alloc(Int32Array, 4, 2 * n, shared),
+    blockSize: alloc(Float64Array, 8, 1, shared),
   };
+  p.blockSize[0] = blockSize;
   let at = 0;
+  let keyAt = 0;
   for (let i = 0; i < n; i++) {
     const r = requests[i]!;
     p.taskIds[i] = r.taskId;
@@ -51,8 +92,17 @@ export function packRequests(requests: readonly SimRequest[], shared = false): P
       else for (let k = 0; k < src.length; k++) p.ids[at + k] = src[k]!;
       at += src.length;
     }
+    p.keyStart[i] = keyAt;
+    if (r.blocks) {
+      p.hasBlocks[i] = 1;
+      p.keys.set(r.blocks.keys, keyAt);
+      keyAt += r.blocks.keys.length;
+      p.tails[2 * i] = r.blocks.tailH1;
+      p.tails[2 * i + 1] = r.blocks.tailH2;
+    }
   }
   p.idStart[n] = at;
+  p.keyStart[n] = keyAt;
   return p;
 }
 
@@ -63,6 +113,15 @@ export function unpackRequests(p: PackedRequests): SimRequest[] {
   for (let i = 0; i < n; i++) {
     const r: SimRequest = { taskId: p.taskIds[i]!, inputLength: p.inputLengths[i]!, outputTokens: p.outputTokens[i]! };
     if (p.hasIds[i] === 1) r.inputIds = p.ids.subarray(p.idStart[i]!, p.idStart[i + 1]!);
+    if (p.hasBlocks[i] === 1) {
+      const blocks: PromptBlocks = {
+        tokensPerBlock: p.blockSize[0]!,
+        keys: p.keys.subarray(p.keyStart[i]!, p.keyStart[i + 1]!),
+        tailH1: p.tails[2 * i]!,
+        tailH2: p.tails[2 * i + 1]!,
+      };
+      r.blocks = blocks;
+    }
     out[i] = r;
   }
   return out;

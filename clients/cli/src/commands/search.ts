@@ -23,6 +23,7 @@ import { sloToWire } from "@servesim/wire";
 import { Distribution, JobSpec, type Workload } from "@servesim/wire/scheduler";
 import { Command } from "commander";
 import { CliError, runAction } from "../cliError.js";
+import { inlineDataset } from "../datasetFile.js";
 import { type CliIo, processIo } from "../io.js";
 import { usageExitCodes } from "./exitCodes.js";
 import { intArg } from "./options.js";
@@ -92,13 +93,7 @@ export async function runSearch(f: SearchFlags, io: CliIo): Promise<{ rows: Swee
   let workload: Workload;
   if (f.dataset) {
     if (f.isl !== undefined || f.osl !== undefined) throw new CliError("--dataset and --isl/--osl are exclusive");
-    let jsonl: string;
-    try {
-      jsonl = readFileSync(f.dataset, "utf8");
-    } catch (e) {
-      throw new CliError(`--dataset ${f.dataset}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-    workload = { dataset: { jsonl, name: f.dataset, approxPromptTokens: false } };
+    workload = { dataset: inlineDataset(f.dataset) };
   } else {
     if (f.isl === undefined || f.osl === undefined) throw new CliError("give the workload: --isl and --osl (synthetic, fixed lengths), or --dataset FILE");
     workload = {

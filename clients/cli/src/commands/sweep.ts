@@ -30,6 +30,7 @@ import { JobSpec, JobState, type Workload } from "@servesim/wire/scheduler";
 import cliProgress from "cli-progress";
 import { Command } from "commander";
 import { CliError, EXIT_FAILURE, EXIT_INTERRUPTED, runAction } from "../cliError.js";
+import { inlineDataset } from "../datasetFile.js";
 import { type CliIo, processIo } from "../io.js";
 import { usageExitCodes } from "./exitCodes.js";
 import { intArg } from "./options.js";
@@ -110,11 +111,7 @@ export function loadPlan(f: Pick<SweepFlags, "space" | "dataset" | "goodput" | "
   const dir = dirname(resolve(f.space));
   let workload: Workload | undefined;
   if (f.dataset) {
-    try {
-      workload = { dataset: { jsonl: readFileSync(f.dataset, "utf8"), name: f.dataset, approxPromptTokens: false } };
-    } catch (e) {
-      throw new CliError(`--dataset ${f.dataset}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
+    workload = { dataset: inlineDataset(f.dataset) };
   }
   const plan = parseSweepFile(text, { file: f.space, readText: (p) => readFileSync(resolve(dir, p), "utf8"), ...(workload ? { workload } : {}) });
   if (f.goodput !== undefined || f.percentiles !== undefined) {
