@@ -1,5 +1,5 @@
 import { status as Status } from "@grpc/grpc-js";
-import { SchedulerClient } from "@servesim/client";
+import type { SchedulerClient } from "@servesim/client";
 import type { BatchPredictor } from "@servesim/core";
 import { CancelledError } from "@servesim/core";
 import type { IterationStats, RequestRecord } from "@servesim/engine";
@@ -108,6 +108,8 @@ export function runOnScheduler(spec: JobSpec, address: string, ctx: RunContext, 
 }
 
 async function runJobOnScheduler(spec: JobSpec, address: string, ctx: RunContext, onSubmitted?: (id: string) => void): Promise<ThroughputResult> {
+  // Loaded here: the local modes never need the scheduler's client.
+  const { SchedulerClient } = await import("@servesim/client");
   const client = new SchedulerClient({ address });
   try {
     const submitted = await submit(client, spec, ctx);

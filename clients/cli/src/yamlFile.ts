@@ -1,6 +1,10 @@
 import { readFileSync } from "node:fs";
-import { type Document, isMap, isNode, LineCounter, parseDocument } from "yaml";
+import { createRequire } from "node:module";
+import type { Document, LineCounter } from "yaml";
 import { CliError } from "./cliError.js";
+
+/** The YAML library, loaded when a file is first read (start-up time is part of every run). */
+const yaml = (): typeof import("yaml") => createRequire(import.meta.url)("yaml") as typeof import("yaml");
 
 /** A YAML mapping read from a file; errors name the file and the line. */
 export class YamlFile {
@@ -19,6 +23,7 @@ export class YamlFile {
     } catch (e) {
       throw new CliError(`${what} ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
+    const { LineCounter, parseDocument, isMap } = yaml();
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
     const first = doc.errors[0];
@@ -37,7 +42,7 @@ export class YamlFile {
   /** 1-based line of the value at a key path (the file's first line when unknown). */
   lineOf(keys: readonly string[]): number {
     const node: unknown = this.doc.getIn(keys, true);
-    if (isNode(node) && node.range) return this.lines.linePos(node.range[0]).line;
+    if (yaml().isNode(node) && node.range) return this.lines.linePos(node.range[0]).line;
     return 1;
   }
 

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { InvalidArgumentError } from "@servesim/core";
-import { CsvError, parse } from "csv-parse";
+import type { CsvError } from "csv-parse";
 import { TraceWorkloadBuilder, type TraceWorkloadOptions, type Workload } from "./traceWorkload.js";
 
 export type TimestampUnit = "auto" | "seconds" | "milliseconds" | "datetime";
@@ -62,6 +62,8 @@ export interface CsvTraceOptions extends TraceWorkloadOptions {
 
 const INTEGER = /^\s*\d+(\.0*)?\s*$/;
 
+let csvErrorClass: typeof CsvError | undefined;
+
 /**
  * A CSV trace read through a column mapping (a maintained parser: quoted fields may hold commas, quotes
  * and newlines). One request per row; rows whose input or output is 0 (BurstGPT logs failed requests so)
@@ -71,6 +73,9 @@ export async function readCsvTrace(chunks: AsyncIterable<Uint8Array>, label: str
   const { columns: map, ...rest } = options;
   const builder = new TraceWorkloadBuilder(label, datasetPath, rest);
   const unit = map.timestampUnit ?? "auto";
+  // Loaded on first use: only CSV traces need the parser (start-up time is part of every run).
+  const { parse, CsvError: CsvErrorClass } = await import("csv-parse");
+  csvErrorClass = CsvErrorClass;
   const parser = parse({ columns: true, bom: true, skip_empty_lines: true, trim: true, info: true, max_record_size: 1 << 20 });
   const source = Readable.from(chunks);
   source.on("error", (e) => parser.destroy(e));
@@ -148,7 +153,7 @@ export async function readCsvTrace(chunks: AsyncIterable<Uint8Array>, label: str
       if (builder.full) break;
     }
   } catch (e) {
-    if (e instanceof CsvError) {
+    if (csvErrorClass !== undefined && e instanceof csvErrorClass) {
       const line = (e as CsvError & { lines?: number }).lines;
       throw new InvalidArgumentError(line ? `${label} line ${line}` : label, `invalid CSV: ${e.message.replace(/^Invalid [^:]*: /, "")}`);
     }

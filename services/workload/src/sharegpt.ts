@@ -1,8 +1,9 @@
 import { readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import { Tokenizer } from "@huggingface/tokenizers";
+import type { Tokenizer as TokenizerType } from "@huggingface/tokenizers";
 import { InvalidArgumentError } from "@servesim/core";
-import { JSONParser } from "@streamparser/json";
+import type { JSONParser as JSONParserType } from "@streamparser/json";
 import { DEFAULT_SEED, datasetLine } from "./generator.js";
 import { LineSplitter } from "./lineSplitter.js";
 import { NumpyLegacyRandom } from "./rng/numpyLegacy.js";
@@ -45,8 +46,10 @@ export function loadTokenizer(path: string): TextTokenizer {
       `${file}: ${code === "ENOENT" ? "no such file (a tokenizer.json is needed)" : `not a tokenizer.json (${(e as Error).message})`}`,
     );
   }
-  let tok: Tokenizer;
+  let tok: TokenizerType;
   try {
+    // Loaded on first use: only converting a ShareGPT file needs a tokenizer (start-up time is part of every run).
+    const { Tokenizer } = createRequire(import.meta.url)("@huggingface/tokenizers") as { Tokenizer: typeof TokenizerType };
     tok = new Tokenizer(json as never, config as never);
   } catch (e) {
     throw new InvalidArgumentError(field, `${file}: cannot build the tokenizer (${(e as Error).message})`);
@@ -204,6 +207,7 @@ export async function* convertShareGpt(chunks: AsyncIterable<Uint8Array>, conver
   const pending: string[] = [];
   let mode: "array" | "lines" | undefined;
   let index = 0;
+  const { JSONParser } = (await import("@streamparser/json")) as { JSONParser: typeof JSONParserType };
   const parser = new JSONParser({ paths: ["$.*"], keepStack: false });
   // The parser routes exceptions of its callbacks to onError: keep the first, throw it after write().
   let failure: unknown;

@@ -3,7 +3,6 @@ import type { ResolvedWorkload } from "@servesim/runner";
 import { Command, Option } from "commander";
 import { CliError, EXIT_INTERRUPTED, runAction } from "../cliError.js";
 import { readCachedDataset, writeCachedDataset } from "../datasetCache.js";
-import { writeRunHtml } from "../htmlReport.js";
 import { type CliIo, processIo } from "../io.js";
 import { buildJobSpec, type ThroughputFlags } from "../jobSpec.js";
 import { writeLines, writeText } from "../outputFiles.js";
@@ -225,7 +224,7 @@ export async function runThroughput(flags: ThroughputCommandFlags, io: CliIo, si
   if (flags.reportJson) await writeText(flags.reportJson, "--report-json", result.reportJsonText);
   if (flags.requestJson) await writeLines(flags.requestJson, "--request-json", result.records, (r) => requestJsonLine(r));
   if (flags.iterationLog) await writeLines(flags.iterationLog, "--iteration-log", result.iterations, (s) => iterationLogLine(s, format));
-  if (flags.html) await writeRunHtml(flags.html, "--html", built.spec, result);
+  if (flags.html) await (await import("../htmlReport.js")).writeRunHtml(flags.html, "--html", built.spec, result);
   return result;
 }
 

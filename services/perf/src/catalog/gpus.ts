@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename } from "node:path";
 import { InvalidArgumentError } from "@servesim/core";
 import type { GpuHardware } from "@servesim/wire/predictor";
-import { parse as parseYaml } from "yaml";
 import type { Precision } from "../dtypes.js";
 
 /** One GPU as AIConfigurator's system YAML describes it (SI units: bytes, B/s, FLOP/s, seconds). */
@@ -235,6 +235,8 @@ export function ncclMemFor(g: GpuSpec, tp: number): number {
 export function gpuFromYamlText(text: string, source: string, name = basename(source).replace(/\.ya?ml$/, "")): GpuSpec {
   let doc: unknown;
   try {
+    // Loaded on first use: only a system YAML needs the parser (start-up time is part of every run).
+    const { parse: parseYaml } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
     doc = parseYaml(text);
   } catch (e) {
     throw new InvalidArgumentError("config.gpu", `${source}: not valid YAML (${(e as Error).message})`);
