@@ -282,7 +282,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadAtStart = load();
   for (const id of flags.cases) {
-    if (!CASES.some((c) => c.id === id)) throw new Error(`unknown case ${id} (A, B, C, D, E, F, S, P, Q, H, G)`);
+    if (!CASES.some((c) => c.id === id)) throw new Error(`unknown case ${id} (A, B, C, D, E, F, S, P, Q, M, H, G)`);
     log(`case ${id} (load ${load().join(" ")})`);
     try {
       results.push(await spawnChild(id, childArgs));

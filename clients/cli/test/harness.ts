@@ -34,7 +34,16 @@ export async function runCli(args: string[]): Promise<CliRun> {
   const err: string[] = [];
   const io: CliIo = { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s), isTTY: false } };
   const program = new Command("servesim").enablePositionalOptions();
-  for (const c of [throughputCommand(io), prepareDatasetCommand(io), healthCommand(io), calibrateCommand(io), validateCommand(io), catalogCommand(io), sweepCommand(io), searchCommand(io)])
+  for (const c of [
+    throughputCommand(io),
+    prepareDatasetCommand(io),
+    healthCommand(io),
+    calibrateCommand(io),
+    validateCommand(io),
+    catalogCommand(io),
+    sweepCommand(io),
+    searchCommand(io),
+  ])
     program.addCommand(c);
   configure(program, out, err);
   let code = 0;

@@ -43,6 +43,8 @@ export function llmApiOptions(spec: JobSpec, row: SweepRow): Record<string, unkn
   if (mnt !== undefined) o["max_num_tokens"] = mnt;
   if (e?.maxSeqLen !== undefined) o["max_seq_len"] = e.maxSeqLen;
   if (e?.enableChunkedContext !== undefined) o["enable_chunked_prefill"] = e.enableChunkedContext;
+  if (spec.predictor?.parallelism?.attentionDp) o["enable_attention_dp"] = true;
+  if (spec.predictor?.parallelism?.moeTp) o["moe_tensor_parallel_size"] = spec.predictor.parallelism.moeTp;
   // servesim simulates the non-overlap loop unless asked otherwise; say so, or the deployment differs.
   o["disable_overlap_scheduler"] = e?.disableOverlapScheduler ?? true;
   const kv: Record<string, unknown> = {};

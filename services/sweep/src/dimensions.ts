@@ -3,8 +3,8 @@
  * value is read from a sweep file and how it is set on a JobSpec. Adding a dimension is one entry here;
  * the sweep file, the point ids, the CSV columns and the scheduler's sweep jobs all follow this table.
  */
-import { dtypeFromPrecision, parsePrecision } from "@servesim/perf";
-import { CHUNKING_POLICY_BY_NAME, PREDICTOR_KIND_BY_NAME, SCHEDULER_POLICY_BY_NAME } from "@servesim/wire";
+import { dtypeFromPrecision, parsePrecision, predictorByName, predictorChoiceList } from "@servesim/perf";
+import { CHUNKING_POLICY_BY_NAME, SCHEDULER_POLICY_BY_NAME } from "@servesim/wire";
 import { DType, PredictorConfig } from "@servesim/wire/predictor";
 import { EngineConfig, type JobSpec } from "@servesim/wire/scheduler";
 import { TOPOLOGIES } from "./topologies.js";
@@ -82,9 +82,12 @@ export const DIMENSIONS: readonly Dimension[] = [
   },
   {
     name: "predictor",
-    description: "constant, roofline, aic or calibrated",
-    parse: oneOf(PREDICTOR_KIND_BY_NAME),
-    apply: (s, v) => void (predictor(s).kind = PREDICTOR_KIND_BY_NAME[String(v)]!),
+    description: "a predictor of perf's registry (constant, roofline, aic, calibrated, ...)",
+    parse: (v) => {
+      const e = typeof v === "string" ? predictorByName(v) : undefined;
+      return e ? e.name : { invalid: `must be ${predictorChoiceList()} (got ${JSON.stringify(v)})` };
+    },
+    apply: (s, v) => void (predictor(s).kind = predictorByName(String(v))!.kind),
     label: (v) => String(v),
   },
   { name: "database_path", description: "AIConfigurator systems directory", parse: text, apply: (s, v) => void (predictor(s).databasePath = String(v)) },
@@ -112,6 +115,22 @@ export const DIMENSIONS: readonly Dimension[] = [
     parse: int(1, 4096),
     apply: (s, v) => void (parallelism(s).ep = Number(v)),
     label: (v) => `ep${v}`,
+  },
+  {
+    name: "moe_tp",
+    aliases: ["moe_tensor_parallel_size"],
+    description: "MoE tensor parallelism (moe_tp × ep = tp)",
+    parse: int(1, 4096),
+    apply: (s, v) => void (parallelism(s).moeTp = Number(v)),
+    label: (v) => `moetp${v}`,
+  },
+  {
+    name: "attention_dp",
+    aliases: ["enable_attention_dp"],
+    description: "attention data parallelism: every rank runs its own batch",
+    parse: bool,
+    apply: (s, v) => void (parallelism(s).attentionDp = Boolean(v)),
+    label: (v) => (v ? "adp" : "noadp"),
   },
   {
     name: "quantization",

@@ -65,6 +65,20 @@ describe("sweep files", () => {
     expect(spec.report?.goodput).toHaveLength(2);
   });
 
+  it("set parallelism, predictor and dtypes on the spec (attention DP, MoE TP, the predictor registry's names)", () => {
+    const p = parseSweepFile(
+      "workload: {dataset: d.jsonl}\npredictor: aiconfigurator\nquantization: fp8\ngrid:\n  attention_dp: [true, false]\n  moe_tp: [1]\n  ep: [8]\n",
+      {
+        file: "s.yaml",
+        readText: () => DATASET,
+      },
+    );
+    const spec = pointSpec(p.base, p.points[0]!);
+    expect(spec.predictor?.parallelism).toMatchObject({ attentionDp: true, moeTp: 1, ep: 8 });
+    expect(spec.predictor?.kind).toBe(3); // PREDICTOR_KIND_AIC
+    expect(p.points.map((x) => x.label)).toEqual(["adp", "noadp"]);
+  });
+
   it("name the file, the line and the key of a bad value", () => {
     const bad = (text: string): string => {
       try {

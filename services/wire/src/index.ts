@@ -3,7 +3,7 @@ export { type DecodeRunLimits, type DecodeRunSpec, decodeDecodeRun, decodeRunBat
 export { type ClientOptions, ClientPool, DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, MAX_MESSAGE_BYTES, serviceConfig } from "./channel.js";
 export { descriptorSetPath } from "./descriptorSet.js";
 export { abortedError, isRetryable, ServesimError, toServesimError } from "./errors.js";
-export { CHUNKING_POLICY_BY_NAME, nameOf, PREDICTOR_KIND_BY_NAME, SCHEDULER_POLICY_BY_NAME } from "./names.js";
+export { CHUNKING_POLICY_BY_NAME, nameOf, SCHEDULER_POLICY_BY_NAME } from "./names.js";
 export { iterationFromWire, iterationToWire, requestFromWire, requestToWire } from "./records.js";
 export { backoffMs, backoffSleep, callWithRetry } from "./retry.js";
 export { sloFromWire, sloToWire } from "./slos.js";

@@ -1,5 +1,7 @@
-/** The names users write for the wire enums (trtllm-bench / LLM API spellings), shared by the CLI and sweep files. */
-import { PredictorKind } from "../gen/ts/servesim/v1/predictor.js";
+/**
+ * The names users write for the scheduler's enums (trtllm-bench / LLM API spellings), shared by the CLI
+ * and sweep files. Predictor names live in perf's predictor registry.
+ */
 import { ChunkingPolicy, SchedulerPolicy } from "../gen/ts/servesim/v1/scheduler.js";
 
 /** A name table without a prototype, so that user input such as "constructor" finds nothing. */
@@ -14,15 +16,6 @@ export const SCHEDULER_POLICY_BY_NAME: Readonly<Record<string, SchedulerPolicy>>
 export const CHUNKING_POLICY_BY_NAME: Readonly<Record<string, ChunkingPolicy>> = table({
   first_come_first_served: ChunkingPolicy.CHUNKING_POLICY_FIRST_COME_FIRST_SERVED,
   equal_progress: ChunkingPolicy.CHUNKING_POLICY_EQUAL_PROGRESS,
-});
-
-/** Predictor kinds by name (PR #12700's `aiconfigurator` included). */
-export const PREDICTOR_KIND_BY_NAME: Readonly<Record<string, PredictorKind>> = table({
-  constant: PredictorKind.PREDICTOR_KIND_CONSTANT,
-  roofline: PredictorKind.PREDICTOR_KIND_ROOFLINE,
-  aic: PredictorKind.PREDICTOR_KIND_AIC,
-  aiconfigurator: PredictorKind.PREDICTOR_KIND_AIC,
-  calibrated: PredictorKind.PREDICTOR_KIND_CALIBRATED,
 });
 
 /** The name of an enum value in one of the tables above (the first spelling). */
