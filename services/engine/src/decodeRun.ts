@@ -1,4 +1,4 @@
-import { type EngineConfig, POLICY_MAX_UTILIZATION, POLICY_STATIC_BATCH } from "./engineConfig.js";
+import type { EngineConfig } from "./engineConfig.js";
 import type { KvCacheManager } from "./kvCacheManager.js";
 import { type RequestTable, ST_CONTEXT, ST_GENERATION } from "./requestTable.js";
 
@@ -13,13 +13,15 @@ import { type RequestTable, ST_CONTEXT, ST_GENERATION } from "./requestTable.js"
  * - no request finishes before the run's last iteration (so nothing is freed and, under a concurrency
  *   limit, nothing is submitted);
  * - every generation request is in the batch and nothing was paused, so only token counts move;
- * - GUARANTEED_NO_EVICT / STATIC_BATCH: each new block is taken from the request's own reservation, so
+ * - a policy that reserves to completion (GUARANTEED_NO_EVICT, STATIC_BATCH): each new block is taken from the request's own reservation, so
  *   the capacity scheduler's budget is constant and waiting contexts stay waiting. beneficialToSkip reads
  *   the prefix cache, but when no context was admitted and none has started, the first waiting context
  *   meets an empty "being computed" set, is never skipped, and stops the pass whatever the cache holds.
  *   Otherwise the run ends before a fresh block would evict a cached prefix;
- * - MAX_UTILIZATION: no context is active and the pool holds every block the run takes (no pause);
+ * - a policy that reserves one step ahead (MAX_UTILIZATION): no context is active and the pool holds
+ *   every block the run takes (no pause);
  * - arrivals in time are the driver's concern: Simulation.commitDecodeRun stops at the first one.
+ * The engine only asks when the capacity policy declares `decodeRunSafe`.
  */
 export class DecodeRunPlanner {
   /** Generation requests per first-new-block offset (off = held·tpb − kvLen at iteration 0). */
@@ -66,7 +68,7 @@ export class DecodeRunPlanner {
       }
     }
     if (gens !== nGen) return 1;
-    const maxUtil = this.cfg.policy === POLICY_MAX_UTILIZATION;
+    const maxUtil = this.cfg.capacity.reservation === "one_step";
     if (maxUtil && contexts > 0) return 1;
 
     const tpb = this.cfg.tokensPerBlock;
@@ -94,7 +96,7 @@ export class DecodeRunPlanner {
         taken += counts[(j - 1) % tpb]!;
         if (taken > free) return j;
       }
-    } else if ((started > 0 || fittingCount > nGen) && this.kv.hasTracked && this.cfg.policy !== POLICY_STATIC_BATCH) {
+    } else if ((started > 0 || fittingCount > nGen) && this.kv.hasTracked && this.cfg.capacity.skipsCachedPrefixes) {
       // beneficialToSkip reads the prefix cache: iteration j must see the same cache as iteration 0.
       if (evictedSinceSchedule) return 1;
       const spare = this.kv.pool.anonymousAtFront;

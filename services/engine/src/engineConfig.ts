@@ -1,14 +1,18 @@
-import type { EngineOptions } from "./types.js";
-
-export const POLICY_NO_EVICT = 0;
-export const POLICY_MAX_UTILIZATION = 1;
-export const POLICY_STATIC_BATCH = 2;
+import type { CapacityPolicyDef } from "./capacity/capacityPolicy.js";
+import { capacityPolicy } from "./capacity/registry.js";
+import type { EngineProfile } from "./profiles/engineProfile.js";
+import { DEFAULT_ENGINE_PROFILE, engineProfile } from "./profiles/registry.js";
+import type { QueueOrderDef } from "./queue/queueOrder.js";
+import { queueOrder } from "./queue/registry.js";
+import { timingStrategy } from "./timing/registry.js";
+import type { TimingDef } from "./timing/timingStrategy.js";
+import type { EngineSettings } from "./types.js";
 
 export const CHUNK_NONE = 0;
 export const CHUNK_FCFS = 1;
 export const CHUNK_EQUAL_PROGRESS = 2;
 
-/** Validated engine settings in the numeric form the hot loop uses. */
+/** Validated engine settings, resolved once: registry entries instead of names, numbers the hot loop uses. */
 export interface EngineConfig {
   maxBatchSize: number;
   maxNumTokens: number;
@@ -16,30 +20,40 @@ export interface EngineConfig {
   maxSeqLen: number;
   /** max_num_active_requests = max_batch_size × pp_size. */
   maxNumActive: number;
-  policy: number;
+  profile: EngineProfile;
+  capacity: CapacityPolicyDef;
+  timing: TimingDef;
+  queue: QueueOrderDef;
   chunking: number;
   /** Chunk unit: tokens_per_block. */
   chunkUnit: number;
   tokensPerBlock: number;
   numBlocks: number;
   reuse: boolean;
-  /** The overlap scheduler's loop (§10) instead of the non-overlap one. */
-  overlap: boolean;
 }
 
-export function toEngineConfig(o: EngineOptions): EngineConfig {
+/** The timing strategy's name the settings select (`timing`, else `overlap`, else the profile's default). */
+export function timingName(o: EngineSettings, profile: EngineProfile): string {
+  return o.timing ?? (o.overlap === true ? "overlap" : profile.defaultTiming);
+}
+
+/** Resolves validated settings (validateSettings first). */
+export function toEngineConfig(o: EngineSettings): EngineConfig {
+  const profile = engineProfile(o.profile ?? DEFAULT_ENGINE_PROFILE);
   return {
     maxBatchSize: o.maxBatchSize,
     maxNumTokens: o.maxNumTokens,
     maxSeqLen: o.maxSeqLen,
     maxNumActive: o.maxBatchSize * o.ppSize,
-    policy: o.capacityPolicy === "max_utilization" ? POLICY_MAX_UTILIZATION : o.capacityPolicy === "static_batch" ? POLICY_STATIC_BATCH : POLICY_NO_EVICT,
+    profile,
+    capacity: capacityPolicy(o.capacityPolicy),
+    timing: timingStrategy(timingName(o, profile)),
+    queue: queueOrder(o.queueOrder ?? profile.defaultQueueOrder),
     chunking: o.chunking === null ? CHUNK_NONE : o.chunking === "equal_progress" ? CHUNK_EQUAL_PROGRESS : CHUNK_FCFS,
     chunkUnit: o.tokensPerBlock,
     tokensPerBlock: o.tokensPerBlock,
     numBlocks: o.numBlocks,
     reuse: o.enableBlockReuse,
-    overlap: o.overlap === true,
   };
 }
 

@@ -1,5 +1,18 @@
 export * from "@servesim/core";
+export type { ArrivalPlan, ArrivalProcessDef } from "./arrivals/arrivalProcess.js";
+export { ARRIVAL_KINDS, ARRIVAL_PROCESSES, arrivalProcess, planArrivals, validateArrivals } from "./arrivals/registry.js";
+export type { CapacityPolicyDef } from "./capacity/capacityPolicy.js";
+export { CAPACITY_POLICIES, CAPACITY_POLICY_NAMES, capacityPolicy, capacityPolicyByTrtllmName, DEFAULT_CAPACITY_POLICY } from "./capacity/registry.js";
+export type { EngineLoop, FirstTokenEvent, LoopEvents, LoopLoad, RequestDoneEvent, SubmitOptions } from "./loop/engineLoop.js";
+export { createEngineLoop, type EngineLoopOptions, SingleEngineLoop } from "./loop/singleEngineLoop.js";
+export type { EngineProfile } from "./profiles/engineProfile.js";
+export { DEFAULT_ENGINE_PROFILE, ENGINE_PROFILE_NAMES, ENGINE_PROFILES, engineProfile } from "./profiles/registry.js";
+export type { QueueOrderDef, WaitingQueue } from "./queue/queueOrder.js";
+export { DEFAULT_QUEUE_ORDER, QUEUE_ORDER_NAMES, QUEUE_ORDERS, queueOrder } from "./queue/registry.js";
 export { SeededRandom } from "./random.js";
 export { type RunOptions, runSimulation, runSimulationSync } from "./run.js";
 export { Simulation, type SimulationInit } from "./simulation.js";
+export { TIMING_STRATEGIES, TIMING_STRATEGY_NAMES, timingStrategy } from "./timing/registry.js";
+export type { TimingDef, TimingHost, TimingStrategy } from "./timing/timingStrategy.js";
 export * from "./types.js";
+export { validateSettings } from "./validation.js";

@@ -3,7 +3,8 @@ import { BlockPool } from "./blockPool.js";
 import { type RequestTable, ST_CONTEXT } from "./requestTable.js";
 
 /**
- * Per-request KV-cache operations on top of the block pool (trtllm-scheduling.md §6): whole-prompt
+ * Per-request KV-cache operations on top of the block pool (`KVCacheManager` in
+ * tensorrt_llm/_torch/pyexecutor/resource_manager.py over cpp/tensorrt_llm/batch_manager/kvCacheManager.cpp): whole-prompt
  * allocation at the first chunk with prefix matching, one slot per generation step, storing full written
  * blocks for reuse, and freeing. Requests without token ids (or with reuse off) hold anonymous blocks
  * and are handled by counts only; requests with ids ("tracked") keep a block list and a chain of block
@@ -20,21 +21,50 @@ export class KvCacheManager {
   private readonly blocks: (Int32Array | undefined)[];
   /** Tracked requests: chain keys of their full blocks, computed lazily. */
   private readonly keys: (Float64Array | undefined)[];
-  private readonly keysDone: Int32Array;
+  private keysDone: Int32Array;
   /** Blocks contributed this scheduling pass by context requests (beneficialToSkip, §6.5). */
   private readonly contributed = new Set<number>();
 
-  constructor(table: RequestTable, numBlocks: number, tokensPerBlock: number, reuse: boolean) {
+  /**
+   * `mayTrack`: requests added to the table later may take part in prefix caching (an EngineLoop with
+   * reuse on); otherwise only the table's current requests decide.
+   */
+  constructor(table: RequestTable, numBlocks: number, tokensPerBlock: number, reuse: boolean, mayTrack = false) {
     this.t = table;
     this.pool = new BlockPool(numBlocks);
     this.tpb = tokensPerBlock;
     this.reuse = reuse;
-    let anyTracked = false;
+    let anyTracked = reuse && mayTrack;
     for (let r = 0; r < table.size && !anyTracked; r++) anyTracked = table.tracked[r] === 1;
     this.blocks = anyTracked ? new Array<Int32Array | undefined>(table.size) : [];
     this.keys = anyTracked ? new Array<Float64Array | undefined>(table.size) : [];
-    this.keysDone = new Int32Array(anyTracked ? table.size : 0);
+    this.keysDone = new Int32Array(anyTracked ? table.capacity : 0);
     this.hasTracked = anyTracked;
+  }
+
+  /** Follows the table's growth (EngineLoop). */
+  tableGrew(): void {
+    if (this.hasTracked && this.keysDone.length < this.t.capacity) {
+      const grown = new Int32Array(this.t.capacity);
+      grown.set(this.keysDone);
+      this.keysDone = grown;
+    }
+  }
+
+  /**
+   * The blocks of a prompt whose KV arrived by transfer (disaggregated decode): fresh blocks for its P
+   * tokens, no prefix matching.
+   */
+  addTransferred(r: number): void {
+    const t = this.t;
+    const total = ((t.promptLen[r]! + this.tpb - 1) / this.tpb) | 0;
+    const pool = this.pool;
+    const list = t.tracked[r] === 1 ? this.blocks[r] : undefined;
+    for (let k = 0; k < total; k++) pool.takeFresh();
+    if (list !== undefined) list.fill(-1, 0, total);
+    t.held[r] = total;
+    pool.allocTotalBlocks += total;
+    pool.allocNewBlocks += total;
   }
 
   /** add_sequence for a request's first chunk. Returns the prefix-cache hit in blocks. */
@@ -175,7 +205,7 @@ export class KvCacheManager {
   }
 
   /**
-   * beneficialToSkip (§6.5): a context request on its first chunk is skipped when the first block it
+   * beneficialToSkip (the capacity scheduler's `beneficialToSkip`, cpp/tensorrt_llm/batch_manager/capacityScheduler.cpp): a context request on its first chunk is skipped when the first block it
    * would have to compute is already being computed by an earlier request.
    */
   beneficialToSkip(r: number): boolean {

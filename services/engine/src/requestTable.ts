@@ -1,8 +1,13 @@
 import type { SimRequest } from "./types.js";
 
-/** Request states (TensorRT-LLM LlmRequestState values where one exists; trtllm-scheduling.md §3). */
+/**
+ * Request states: TensorRT-LLM's `LlmRequestState` values where one exists
+ * (cpp/include/tensorrt_llm/batch_manager/llmRequest.h; tensorrt_llm/_torch/pyexecutor/llm_request.py).
+ */
 export const ST_UNRELEASED = 0;
 export const ST_QUEUED = 1;
+/** DISAGG_GENERATION_INIT: a request whose prompt's KV arrives by transfer; it needs its blocks, then decodes. */
+export const ST_DISAGG_INIT = 8;
 export const ST_CONTEXT = 10;
 export const ST_GENERATION = 13;
 /** Overlap scheduler only: the batch in flight produces the request's last token; it is never scheduled again. */
@@ -11,54 +16,58 @@ export const ST_COMPLETE = 20;
 export const ST_FAILED = 30;
 
 /**
- * Per-request state as struct-of-arrays, indexed by a global request index: measured requests first
- * (dataset order), then warm-up requests. Symbols follow trtllm-scheduling.md §1.
+ * Per-request state as struct-of-arrays, indexed by a global request index: for a Simulation, measured
+ * requests first (dataset order), then warm-up requests; for an EngineLoop, submission order (the table
+ * grows with add()). P is the current prompt length, N the tokens still allowed after it, g' the tokens
+ * generated since the current prompt.
  */
 export class RequestTable {
-  readonly size: number;
-  readonly requests: readonly SimRequest[];
+  size: number;
+  readonly requests: SimRequest[];
   /** Current prompt length P (grows when a pause folds generated tokens in). */
-  readonly promptLen: Int32Array;
+  promptLen: Int32Array;
   /** Current maxNewTokens N (shrinks on a pause). */
-  readonly maxNew: Int32Array;
+  maxNew: Int32Array;
   /** Original output length: the request finishes after exactly this many tokens. */
-  readonly outputTokens: Int32Array;
+  outputTokens: Int32Array;
   /** g': tokens appended after the current prompt. */
-  readonly genSincePrompt: Int32Array;
+  genSincePrompt: Int32Array;
   /** Output tokens emitted so far (all prompts). */
-  readonly emitted: Int32Array;
+  emitted: Int32Array;
   /** contextCurrentPosition. */
-  readonly pos: Int32Array;
+  pos: Int32Array;
   /** contextChunkSize for the iteration being built. */
-  readonly chunk: Int32Array;
+  chunk: Int32Array;
   /** prepopulatedPromptLen of the current prefill. */
-  readonly pre: Int32Array;
+  pre: Int32Array;
   /** KV blocks held. */
-  readonly held: Int32Array;
-  readonly state: Uint8Array;
+  held: Int32Array;
+  state: Uint8Array;
   /** 1 when the request takes part in prefix caching (reuse on and token ids or block keys given). */
-  readonly tracked: Uint8Array;
+  tracked: Uint8Array;
   /** Submit time, when known in advance (all at once, Poisson, trace). */
-  readonly submitMs: Float64Array;
+  submitMs: Float64Array;
   /**
    * Under a concurrency limit: the iteration at whose end the request was submitted (-1: at the start of
    * the run). Times are kept as iteration indices so they can be filled in once the predictor answers.
    */
-  readonly submitIter: Int32Array;
-  readonly pausedCount: Int32Array;
-  readonly reusedTokens: Float64Array;
+  submitIter: Int32Array;
+  pausedCount: Int32Array;
+  reusedTokens: Float64Array;
   readonly errors = new Map<number, string>();
 
   /** Iteration index of the first output token; later tokens follow one per iteration unless irregular. */
-  readonly firstIter: Int32Array;
-  private readonly irregularFlag: Uint8Array;
+  firstIter: Int32Array;
+  /** Output tokens produced before the request entered this engine (1 for a kvReady request, else 0). */
+  tokenBase: Uint8Array;
+  private irregularFlag: Uint8Array;
   /** Iteration of every token, for requests whose tokens did not come in consecutive iterations. */
   private readonly irregular = new Map<number, Int32Array>();
 
-  constructor(requests: readonly SimRequest[], reuse: boolean) {
-    const n = requests.length;
-    this.size = n;
-    this.requests = requests;
+  constructor(requests: readonly SimRequest[], reuse: boolean, capacity = requests.length) {
+    const n = Math.max(capacity, requests.length);
+    this.size = 0;
+    this.requests = [];
     this.promptLen = new Int32Array(n);
     this.maxNew = new Int32Array(n);
     this.outputTokens = new Int32Array(n);
@@ -75,14 +84,64 @@ export class RequestTable {
     this.pausedCount = new Int32Array(n);
     this.reusedTokens = new Float64Array(n);
     this.firstIter = new Int32Array(n);
+    this.tokenBase = new Uint8Array(n);
     this.irregularFlag = new Uint8Array(n);
-    for (let r = 0; r < n; r++) {
-      const q = requests[r]!;
-      this.promptLen[r] = q.inputLength;
-      this.maxNew[r] = q.outputTokens;
-      this.outputTokens[r] = q.outputTokens;
-      if (reuse && (q.inputIds !== undefined || q.blocks !== undefined)) this.tracked[r] = 1;
-    }
+    for (const q of requests) this.add(q, reuse);
+  }
+
+  /** Appends a request (growing the columns when full); returns its index. */
+  add(q: SimRequest, reuse: boolean): number {
+    const r = this.size;
+    if (r === this.promptLen.length) this.grow(Math.max(16, r * 2));
+    this.requests.push(q);
+    this.size = r + 1;
+    this.promptLen[r] = q.inputLength;
+    this.maxNew[r] = q.outputTokens;
+    this.outputTokens[r] = q.outputTokens;
+    if (reuse && (q.inputIds !== undefined || q.blocks !== undefined)) this.tracked[r] = 1;
+    return r;
+  }
+
+  /** The columns' capacity. */
+  get capacity(): number {
+    return this.promptLen.length;
+  }
+
+  private grow(n: number): void {
+    const g32 = (a: Int32Array, fill = 0): Int32Array => {
+      const b = new Int32Array(n);
+      if (fill !== 0) b.fill(fill, a.length);
+      b.set(a);
+      return b;
+    };
+    const g8 = (a: Uint8Array): Uint8Array => {
+      const b = new Uint8Array(n);
+      b.set(a);
+      return b;
+    };
+    const g64 = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    this.promptLen = g32(this.promptLen);
+    this.maxNew = g32(this.maxNew);
+    this.outputTokens = g32(this.outputTokens);
+    this.genSincePrompt = g32(this.genSincePrompt);
+    this.emitted = g32(this.emitted);
+    this.pos = g32(this.pos);
+    this.chunk = g32(this.chunk);
+    this.pre = g32(this.pre);
+    this.held = g32(this.held);
+    this.state = g8(this.state);
+    this.tracked = g8(this.tracked);
+    this.submitMs = g64(this.submitMs);
+    this.submitIter = g32(this.submitIter, -1);
+    this.pausedCount = g32(this.pausedCount);
+    this.reusedTokens = g64(this.reusedTokens);
+    this.firstIter = g32(this.firstIter);
+    this.tokenBase = g8(this.tokenBase);
+    this.irregularFlag = g8(this.irregularFlag);
   }
 
   /** Appends one output token at iteration `iter`. Returns true when the request has produced all its tokens. */
@@ -130,6 +189,24 @@ export class RequestTable {
     }
     const f = this.firstIter[r]!;
     return iterEnd.subarray(f, f + this.emitted[r]!);
+  }
+
+  /**
+   * Emission times of the tokens this engine produced (tokenBase onwards) for a request that may still
+   * be running: a fresh array.
+   */
+  localTokenTimes(r: number, iterEnd: Float64Array): Float64Array {
+    const base = this.tokenBase[r]!;
+    const e = this.emitted[r]!;
+    const times = new Float64Array(Math.max(0, e - base));
+    if (this.irregularFlag[r] === 1) {
+      const iters = this.irregular.get(r)!;
+      for (let k = base; k < e; k++) times[k - base] = iterEnd[iters[k]!]!;
+    } else {
+      const f = this.firstIter[r]!;
+      for (let k = base; k < e; k++) times[k - base] = iterEnd[f + k]!;
+    }
+    return times;
   }
 
   /** Forgets token times (a failed request keeps none). */

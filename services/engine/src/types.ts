@@ -1,25 +1,21 @@
 /** Engine-facing configuration, inputs and outputs. All times are simulated milliseconds (float64). */
 
-export type CapacityPolicy = "guaranteed_no_evict" | "max_utilization" | "static_batch";
+export type { Arrivals } from "./arrivals/registry.js";
+export type { CapacityPolicy } from "./capacity/registry.js";
+
+import type { Arrivals } from "./arrivals/registry.js";
+import type { CapacityPolicy } from "./capacity/registry.js";
+
 export type ChunkingPolicy = "first_come_first_served" | "equal_progress";
 
-export type Arrivals =
-  /** Every request submitted at t = 0 (trtllm-bench's default). */
-  | { kind: "all_at_once" }
-  /** At most `concurrency` in flight; the next request starts when one ends (start = admission). */
-  | { kind: "concurrency"; concurrency: number }
-  /** Poisson arrivals at `rate` requests per second, seeded. */
-  | { kind: "poisson"; rate: number; seed: number }
-  /** Explicit submit times (ms), one per request, e.g. from a trace. */
-  | { kind: "trace"; submitMs: ArrayLike<number> };
-
-/** Fully resolved engine settings (no heuristics here: callers resolve them first). */
-export interface EngineOptions {
+/** Settings of one engine instance (no heuristics here: callers resolve them first). */
+export interface EngineSettings {
   maxBatchSize: number;
   maxNumTokens: number;
-  /** Used as max_input_len by pause (trtllm-scheduling.md §5.3). */
+  /** The attention window and max_input_len for a pause (TensorRT-LLM's max_seq_len). */
   maxSeqLen: number;
   ppSize: number;
+  /** A name from the capacity/ registry. */
   capacityPolicy: CapacityPolicy;
   /** null = chunked context disabled. */
   chunking: ChunkingPolicy | null;
@@ -27,12 +23,22 @@ export interface EngineOptions {
   /** Size of the KV pool in blocks (per GPU rank). */
   numBlocks: number;
   enableBlockReuse: boolean;
-  arrivals: Arrivals;
   /**
-   * Simulate TensorRT-LLM's overlap scheduler (`disable_overlap_scheduler: false`, trtllm-scheduling.md §10)
-   * instead of the non-overlap loop. Default false.
+   * Simulate TensorRT-LLM's overlap scheduler (`disable_overlap_scheduler: false`) instead of the
+   * non-overlap loop: shorthand for `timing: "overlap"`. Default false.
    */
   overlap?: boolean;
+  /** A timing strategy from the timing/ registry (default: the profile's, "non_overlap"). */
+  timing?: string;
+  /** The serving-engine profile from the profiles/ registry (default "trtllm_pyexecutor"). */
+  profile?: string;
+  /** The waiting-queue order from the queue/ registry (default: the profile's, "fcfs"). */
+  queueOrder?: string;
+}
+
+/** Fully resolved settings of a whole run: the engine's and how requests arrive. */
+export interface EngineOptions extends EngineSettings {
+  arrivals: Arrivals;
 }
 
 export type { IterationStats, RequestRecord, SimRequest, SimulationResult } from "@servesim/core";

@@ -1,105 +1,99 @@
 import { InvalidArgumentError } from "@servesim/core";
-import type { Arrivals, EngineOptions, SimRequest } from "./types.js";
+import { validateArrivals } from "./arrivals/registry.js";
+import { capacityPolicy } from "./capacity/registry.js";
+import { choiceList } from "./choices.js";
+import { timingName } from "./engineConfig.js";
+import { DEFAULT_ENGINE_PROFILE, engineProfile } from "./profiles/registry.js";
+import { queueOrder } from "./queue/registry.js";
+import { timingStrategy } from "./timing/registry.js";
+import type { EngineOptions, EngineSettings, SimRequest } from "./types.js";
 
 const isPosInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1;
-const MAX_INT32 = 2147483647;
+export const MAX_INT32 = 2147483647;
 
 function posInt(v: unknown, field: string): void {
   if (!isPosInt(v) || v > MAX_INT32) throw new InvalidArgumentError(field, `must be an integer in [1, ${MAX_INT32}] (got ${String(v)})`);
 }
 
-/** Checks engine options; throws InvalidArgumentError naming the offending field. */
-export function validateOptions(o: EngineOptions, numRequests: number): void {
-  if (o === null || typeof o !== "object") throw new InvalidArgumentError("options", "engine options are required");
-  posInt(o.maxBatchSize, "options.maxBatchSize");
-  posInt(o.maxNumTokens, "options.maxNumTokens");
-  posInt(o.maxSeqLen, "options.maxSeqLen");
-  posInt(o.ppSize, "options.ppSize");
+function supported(name: string, names: readonly string[], profile: string, field: string, what: string): void {
+  if (!names.includes(name)) {
+    throw new InvalidArgumentError(field, `the ${profile} engine profile has no ${what} ${name} (it has ${choiceList(names)})`);
+  }
+}
+
+/** Checks one engine's settings; throws InvalidArgumentError naming the offending field. */
+export function validateSettings(o: EngineSettings, f = "options"): void {
+  if (o === null || typeof o !== "object") throw new InvalidArgumentError(f, "engine options are required");
+  posInt(o.maxBatchSize, `${f}.maxBatchSize`);
+  posInt(o.maxNumTokens, `${f}.maxNumTokens`);
+  posInt(o.maxSeqLen, `${f}.maxSeqLen`);
+  posInt(o.ppSize, `${f}.ppSize`);
   if (o.ppSize > 1) {
-    throw new InvalidArgumentError(
-      "options.ppSize",
-      `pipeline parallelism (pp_size ${o.ppSize}) is not supported by the simulation engine in v1; use pp_size 1`,
-    );
+    throw new InvalidArgumentError(`${f}.ppSize`, `pipeline parallelism (pp_size ${o.ppSize}) is not supported by the simulation engine in v1; use pp_size 1`);
   }
-  posInt(o.tokensPerBlock, "options.tokensPerBlock");
-  posInt(o.numBlocks, "options.numBlocks");
-  if (!["guaranteed_no_evict", "max_utilization", "static_batch"].includes(o.capacityPolicy)) {
-    throw new InvalidArgumentError("options.capacityPolicy", `must be guaranteed_no_evict, max_utilization or static_batch (got ${String(o.capacityPolicy)})`);
-  }
+  posInt(o.tokensPerBlock, `${f}.tokensPerBlock`);
+  posInt(o.numBlocks, `${f}.numBlocks`);
+  const profile = engineProfile(o.profile ?? DEFAULT_ENGINE_PROFILE, `${f}.profile`);
+  const policy = capacityPolicy(o.capacityPolicy, `${f}.capacityPolicy`);
+  supported(policy.name, profile.capacityPolicies, profile.name, `${f}.capacityPolicy`, "capacity policy");
   if (o.chunking !== null && o.chunking !== "first_come_first_served" && o.chunking !== "equal_progress") {
-    throw new InvalidArgumentError("options.chunking", `must be null, first_come_first_served or equal_progress (got ${String(o.chunking)})`);
+    throw new InvalidArgumentError(`${f}.chunking`, `must be null, first_come_first_served or equal_progress (got ${String(o.chunking)})`);
   }
+  if (o.chunking !== null) supported(o.chunking, profile.chunkingPolicies, profile.name, `${f}.chunking`, "chunking policy");
   if (typeof o.enableBlockReuse !== "boolean") {
-    throw new InvalidArgumentError("options.enableBlockReuse", "must be a boolean");
+    throw new InvalidArgumentError(`${f}.enableBlockReuse`, "must be a boolean");
   }
   if (o.overlap !== undefined && typeof o.overlap !== "boolean") {
-    throw new InvalidArgumentError("options.overlap", `must be a boolean (got ${String(o.overlap)})`);
+    throw new InvalidArgumentError(`${f}.overlap`, `must be a boolean (got ${String(o.overlap)})`);
   }
+  if (o.timing !== undefined) {
+    const timing = timingStrategy(o.timing, `${f}.timing`);
+    supported(timing.name, profile.timingStrategies, profile.name, `${f}.timing`, "timing strategy");
+    if (o.overlap !== undefined && o.overlap !== (timing.name === "overlap")) {
+      throw new InvalidArgumentError(`${f}.overlap`, `contradicts timing ${timing.name}: set one of them`);
+    }
+  } else {
+    supported(timingName(o, profile), profile.timingStrategies, profile.name, `${f}.overlap`, "timing strategy");
+  }
+  if (o.queueOrder !== undefined) {
+    supported(queueOrder(o.queueOrder, `${f}.queueOrder`).name, profile.queueOrders, profile.name, `${f}.queueOrder`, "queue order");
+  }
+}
+
+/** Checks the options of a whole run for `numRequests` measured requests. */
+export function validateOptions(o: EngineOptions, numRequests: number): void {
+  validateSettings(o);
   validateArrivals(o.arrivals, numRequests);
 }
 
-function validateArrivals(a: Arrivals, n: number): void {
-  if (a === null || typeof a !== "object") throw new InvalidArgumentError("options.arrivals", "is required");
-  switch (a.kind) {
-    case "all_at_once":
-      return;
-    case "concurrency":
-      posInt(a.concurrency, "options.arrivals.concurrency");
-      return;
-    case "poisson":
-      if (typeof a.rate !== "number" || !Number.isFinite(a.rate) || a.rate <= 0) {
-        throw new InvalidArgumentError("options.arrivals.rate", `must be a finite number > 0 requests/s (got ${String(a.rate)})`);
-      }
-      if (typeof a.seed !== "number" || !Number.isSafeInteger(a.seed)) {
-        throw new InvalidArgumentError("options.arrivals.seed", `must be an integer (got ${String(a.seed)})`);
-      }
-      return;
-    case "trace": {
-      if (a.submitMs === null || typeof a.submitMs !== "object" || a.submitMs.length !== n) {
-        throw new InvalidArgumentError("options.arrivals.submitMs", `must hold one submit time per request (${n})`);
-      }
-      for (let i = 0; i < n; i++) {
-        const v = a.submitMs[i];
-        if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-          throw new InvalidArgumentError(`options.arrivals.submitMs[${i}]`, `must be a finite time >= 0 ms (got ${String(v)})`);
-        }
-      }
-      return;
-    }
-    default:
-      throw new InvalidArgumentError(
-        "options.arrivals.kind",
-        `must be all_at_once, concurrency, poisson or trace (got ${String((a as { kind: unknown }).kind)})`,
-      );
+/** Checks one request's shape (not servability: an unservable request fails on its own at release). */
+export function validateRequest(q: SimRequest, field: string, tokensPerBlock: number): void {
+  if (q === null || typeof q !== "object") throw new InvalidArgumentError(field, "must be a request object");
+  if (typeof q.taskId !== "number" || !Number.isFinite(q.taskId)) {
+    throw new InvalidArgumentError(`${field}.taskId`, `must be a number (got ${String(q.taskId)})`);
+  }
+  posInt(q.inputLength, `${field}.inputLength`);
+  posInt(q.outputTokens, `${field}.outputTokens`);
+  if (q.inputLength + q.outputTokens > MAX_INT32) {
+    throw new InvalidArgumentError(field, "inputLength + outputTokens is too large");
+  }
+  if (q.inputIds !== undefined && (q.inputIds === null || q.inputIds.length !== q.inputLength)) {
+    throw new InvalidArgumentError(
+      `${field}.inputIds`,
+      `must have inputLength (${q.inputLength}) token ids (got ${q.inputIds === null ? "null" : q.inputIds.length})`,
+    );
+  }
+  const b = q.blocks;
+  if (b !== undefined && (b === null || b.tokensPerBlock !== tokensPerBlock || b.keys.length !== Math.floor(q.inputLength / tokensPerBlock))) {
+    throw new InvalidArgumentError(
+      `${field}.blocks`,
+      `must hold floor(inputLength / tokensPerBlock) = ${Math.floor(q.inputLength / tokensPerBlock)} keys computed for tokensPerBlock ${tokensPerBlock}`,
+    );
   }
 }
 
-/** Checks request shapes (not servability: unservable requests fail individually at release). */
+/** Checks request shapes. */
 export function validateRequests(requests: readonly SimRequest[], field: string, tokensPerBlock: number): void {
   if (!Array.isArray(requests)) throw new InvalidArgumentError(field, "must be an array of requests");
-  for (let i = 0; i < requests.length; i++) {
-    const q = requests[i];
-    if (q === null || typeof q !== "object") throw new InvalidArgumentError(`${field}[${i}]`, "must be a request object");
-    if (typeof q.taskId !== "number" || !Number.isFinite(q.taskId)) {
-      throw new InvalidArgumentError(`${field}[${i}].taskId`, `must be a number (got ${String(q.taskId)})`);
-    }
-    posInt(q.inputLength, `${field}[${i}].inputLength`);
-    posInt(q.outputTokens, `${field}[${i}].outputTokens`);
-    if (q.inputLength + q.outputTokens > MAX_INT32) {
-      throw new InvalidArgumentError(`${field}[${i}]`, "inputLength + outputTokens is too large");
-    }
-    if (q.inputIds !== undefined && (q.inputIds === null || q.inputIds.length !== q.inputLength)) {
-      throw new InvalidArgumentError(
-        `${field}[${i}].inputIds`,
-        `must have inputLength (${q.inputLength}) token ids (got ${q.inputIds === null ? "null" : q.inputIds.length})`,
-      );
-    }
-    const b = q.blocks;
-    if (b !== undefined && (b === null || b.tokensPerBlock !== tokensPerBlock || b.keys.length !== Math.floor(q.inputLength / tokensPerBlock))) {
-      throw new InvalidArgumentError(
-        `${field}[${i}].blocks`,
-        `must hold floor(inputLength / tokensPerBlock) = ${Math.floor(q.inputLength / tokensPerBlock)} keys computed for tokensPerBlock ${tokensPerBlock}`,
-      );
-    }
-  }
+  for (let i = 0; i < requests.length; i++) validateRequest(requests[i]!, `${field}[${i}]`, tokensPerBlock);
 }

@@ -22,8 +22,8 @@ import type { Arrivals, IterationStats, SimulationResult } from "../src/types.js
 const caseArb = anyCaseArb({ overlap: true });
 const pressureArb = anyPressureArb({ overlap: true });
 
-/** KV blocks still held once the run is over (test-only look at the engine's pool). */
-const blocksHeld = (sim: Simulation): number => (sim as unknown as { kv: { pool: { usedBlocks: number } } }).kv.pool.usedBlocks;
+/** KV blocks still held once the run is over. */
+const blocksHeld = (sim: Simulation): number => sim.kvUsedBlocks;
 
 function run(c: Case, check = true): { result: SimulationResult; iterations: IterationStats[] } {
   const { sim, result, iterations } = runChecked(c, check);

@@ -1,0 +1,110 @@
+import type { IterationStats, RequestRecord, SimulationResult } from "../types.js";
+import type { EngineCore } from "./engineCore.js";
+
+const NO_TIMES = new Float64Array(0);
+
+/** Request `r`'s record once every time is known (submitted at `startMs`). */
+export function requestRecord(core: EngineCore, r: number): RequestRecord {
+  const t = core.table;
+  const q = t.requests[r]!;
+  const error = t.errors.get(r);
+  if (error !== undefined) {
+    return {
+      taskId: q.taskId,
+      inputLength: q.inputLength,
+      outputLength: 0,
+      startMs: 0,
+      firstTokenMs: 0,
+      endMs: 0,
+      ttftMs: 0,
+      tpotMs: 0,
+      e2eMs: 0,
+      tokenTimesMs: NO_TIMES,
+      pausedCount: t.pausedCount[r]!,
+      reusedTokens: t.reusedTokens[r]!,
+      error,
+    };
+  }
+  const iterEnd = core.ledger.iterEnd;
+  const n = t.outputTokens[r]!;
+  const times = t.tokenTimes(r, iterEnd);
+  const submitIter = t.submitIter[r]!;
+  const start = submitIter >= 0 ? iterEnd[submitIter]! : t.submitMs[r]!;
+  const first = times[0]!;
+  const end = times[n - 1]!;
+  return {
+    taskId: q.taskId,
+    inputLength: q.inputLength,
+    outputLength: n,
+    startMs: start,
+    firstTokenMs: first,
+    endMs: end,
+    ttftMs: first - start,
+    tpotMs: n > 1 ? (end - first) / (n - 1) : 0,
+    e2eMs: end - start,
+    tokenTimesMs: times,
+    pausedCount: t.pausedCount[r]!,
+    reusedTokens: t.reusedTokens[r]!,
+  };
+}
+
+/** The outcome of a run whose measured requests are [0, numMeasured). */
+export function simulationResult(core: EngineCore, numMeasured: number): SimulationResult {
+  const records: RequestRecord[] = new Array(numMeasured);
+  for (let r = 0; r < numMeasured; r++) records[r] = requestRecord(core, r);
+  const pool = core.kv.pool;
+  return {
+    requests: records,
+    numIterations: core.ledger.iterations,
+    numPrefillIterations: core.prefillIterations,
+    numDecodeIterations: core.decodeIterations,
+    numMixedIterations: core.mixedIterations,
+    numPaused: core.failures.numPaused,
+    simulatedMs: core.ledger.clock,
+    numBlocks: core.cfg.numBlocks,
+    tokensPerBlock: core.cfg.tokensPerBlock,
+    reusedBlocks: pool.reusedBlocks,
+    missedBlocks: pool.missedBlocks,
+    numFailed: core.failures.failed,
+  };
+}
+
+/**
+ * Iteration `iter`'s record (TensorRT-LLM's iteration-stats names), built right after it was committed;
+ * its latency and end time are NaN until the iteration's time is known.
+ */
+export function iterationRecord(core: EngineCore, iter: number, completed: number): IterationStats {
+  const pool = core.kv.pool;
+  const batch = core.batch;
+  const nCtx = batch.numContext;
+  const nGen = batch.numGeneration;
+  const hits = pool.reusedBlocks + pool.missedBlocks;
+  return {
+    iter,
+    iterLatencyMS: Number.NaN,
+    simTimeMs: Number.NaN,
+    numActiveRequests: core.activeAtFetch,
+    numQueuedRequests: core.queuedAtFetch,
+    numCompletedRequests: completed,
+    numNewActiveRequests: core.admission.newActive,
+    maxNumActiveRequests: core.cfg.maxNumActive,
+    inflightBatchingStats: {
+      numScheduledRequests: nCtx + nGen,
+      numContextRequests: nCtx,
+      numCtxTokens: batch.numContextTokens,
+      numGenRequests: nGen,
+      numPausedRequests: core.failures.pausedSinceRecord,
+    },
+    kvCacheStats: {
+      maxNumBlocks: pool.numBlocks,
+      freeNumBlocks: pool.freeBlocks,
+      usedNumBlocks: pool.usedBlocks,
+      tokensPerBlock: core.cfg.tokensPerBlock,
+      allocTotalBlocks: pool.allocTotalBlocks,
+      allocNewBlocks: pool.allocNewBlocks,
+      reusedBlocks: pool.reusedBlocks,
+      missedBlocks: pool.missedBlocks,
+      cacheHitRate: hits > 0 ? pool.reusedBlocks / hits : 0,
+    },
+  };
+}

@@ -1,0 +1,184 @@
+import type { SimBatch } from "@servesim/core";
+import { FailedPreconditionError, InvalidArgumentError } from "@servesim/core";
+import { toEngineConfig } from "../engineConfig.js";
+import type { EngineSettings, IterationStats, SimRequest } from "../types.js";
+import { validateRequest, validateSettings } from "../validation.js";
+import { EngineCore } from "./engineCore.js";
+import type { EngineLoop, FirstTokenEvent, LoopEvents, LoopLoad, RequestDoneEvent, SubmitOptions } from "./engineLoop.js";
+import { iterationRecord } from "./results.js";
+
+export interface EngineLoopOptions extends EngineSettings {
+  /** Build an IterationStats record for every commit (LoopEvents.iteration). Default false. */
+  iterationStats?: boolean;
+}
+
+const NO_TIMES = new Float64Array(0);
+
+/**
+ * One engine instance (EngineCore) behind the EngineLoop interface: the caller owns the clock and
+ * supplies every iteration's time at commit(), so iterations are timed at once (no deferred times and
+ * no decode-run skipping: a shared clock needs every iteration's end).
+ */
+export class SingleEngineLoop implements EngineLoop {
+  private readonly core: EngineCore;
+  private readonly tokensPerBlock: number;
+  private lastSubmitMs = 0;
+  /** Requests that ended since the last commit() or takeEnded(), in order, each followed by its iteration. */
+  private ended: number[] = [];
+  private readonly firstTokenRequests: number[] = [];
+  private record: IterationStats | null = null;
+  private readonly events: LoopEvents = { startMs: 0, endMs: 0, firstTokens: [], done: [], iteration: null };
+
+  constructor(options: EngineLoopOptions) {
+    validateSettings(options);
+    if (options.iterationStats !== undefined && typeof options.iterationStats !== "boolean") {
+      throw new InvalidArgumentError("options.iterationStats", `must be a boolean (got ${String(options.iterationStats)})`);
+    }
+    const cfg = toEngineConfig(options);
+    this.tokensPerBlock = cfg.tokensPerBlock;
+    const core = new EngineCore(cfg, { requests: [], countBelow: Infinity, mayTrackLater: true, queueCapacity: 16 });
+    this.core = core;
+    core.onEnded = (r, iter) => {
+      this.ended.push(r, iter);
+    };
+    core.onFirstToken = (r) => {
+      this.firstTokenRequests.push(r);
+    };
+    if (options.iterationStats === true) {
+      core.onCommitted = (iter, completed) => {
+        this.record = iterationRecord(core, iter, completed);
+      };
+    }
+  }
+
+  submit(req: SimRequest, tMs: number, opts?: SubmitOptions): number {
+    validateRequest(req, "request", this.tokensPerBlock);
+    if (typeof tMs !== "number" || !Number.isFinite(tMs) || tMs < 0) {
+      throw new InvalidArgumentError("tMs", `must be a finite time >= 0 ms (got ${String(tMs)})`);
+    }
+    if (tMs < this.lastSubmitMs) {
+      throw new InvalidArgumentError("tMs", `submit times must not decrease (got ${tMs} after ${this.lastSubmitMs})`);
+    }
+    const kvReady = opts?.kvReady ?? false;
+    if (typeof kvReady !== "boolean") throw new InvalidArgumentError("opts.kvReady", `must be a boolean (got ${String(kvReady)})`);
+    if (kvReady && req.outputTokens < 2) {
+      throw new InvalidArgumentError("request.outputTokens", "a kvReady request's first token is already generated: it needs outputTokens >= 2");
+    }
+    const core = this.core;
+    const t = core.table;
+    const r = t.add(req, core.cfg.reuse);
+    core.kv.tableGrew();
+    if (kvReady) {
+      // Its blocks arrive by transfer: they are not matched against (nor stored into) this pool's prefix cache.
+      t.tracked[r] = 0;
+      t.tokenBase[r] = 1;
+      t.emitted[r] = 1;
+      t.genSincePrompt[r] = 1;
+    }
+    t.submitMs[r] = tMs;
+    core.admission.append(r);
+    this.lastSubmitMs = tMs;
+    return r;
+  }
+
+  nextEventTime(): number {
+    const core = this.core;
+    const adm = core.admission;
+    const clock = core.ledger.clock;
+    if (adm.activeCount > 0 || adm.queue.size > 0 || core.timing.inFlight()) return clock;
+    const next = adm.nextSubmitTime();
+    return next > clock ? next : clock;
+  }
+
+  schedule(tMs: number): SimBatch | null {
+    const core = this.core;
+    if (core.pending) throw new Error("schedule() called again before commit() of the scheduled iteration");
+    if (typeof tMs !== "number" || Number.isNaN(tMs) || tMs < core.ledger.clock) {
+      throw new Error(`schedule(${String(tMs)}): the iteration cannot start before the loop's clock (${core.ledger.clock} ms)`);
+    }
+    // The engine waited (idle, or held back by the caller) until tMs.
+    if (tMs !== Infinity) core.ledger.clock = tMs;
+    return core.build();
+  }
+
+  commit(deviceMs: number): LoopEvents {
+    const core = this.core;
+    if (!core.pending) throw new Error("commit() called without an iteration from schedule()");
+    if (typeof deviceMs !== "number" || !Number.isFinite(deviceMs) || deviceMs <= 0) {
+      throw new FailedPreconditionError(
+        `the predictor returned ${String(deviceMs)} ms for iteration ${core.ledger.iterations}; a batch time must be finite and > 0`,
+      );
+    }
+    core.commitSteps(1);
+    const ms = core.timing.iterationMs(deviceMs);
+    const ledger = core.ledger;
+    ledger.supply(ms);
+    const events = this.events;
+    events.startMs = ledger.lastStartMs;
+    events.endMs = ledger.clock;
+    const firstTokens: FirstTokenEvent[] = [];
+    for (const r of this.firstTokenRequests) firstTokens.push({ handle: r, timeMs: ledger.clock });
+    this.firstTokenRequests.length = 0;
+    events.firstTokens = firstTokens;
+    events.done = this.takeEnded();
+    const rec = this.record;
+    if (rec !== null) {
+      rec.iterLatencyMS = ms;
+      rec.simTimeMs = ledger.clock;
+      this.record = null;
+    }
+    events.iteration = rec;
+    return events;
+  }
+
+  /**
+   * Requests that ended outside a commit() and have not been reported yet: a schedule() that returned
+   * null may fail requests on release or (overlap) process the last batch in flight. commit() reports
+   * everything else.
+   */
+  takeEnded(): RequestDoneEvent[] {
+    const ended = this.ended;
+    if (ended.length === 0) return [];
+    this.ended = [];
+    const t = this.core.table;
+    const iterEnd = this.core.ledger.iterEnd;
+    const done: RequestDoneEvent[] = [];
+    for (let i = 0; i < ended.length; i += 2) {
+      const r = ended[i]!;
+      const iter = ended[i + 1]!;
+      const error = t.errors.get(r);
+      const submitMs = t.submitMs[r]!;
+      const atIter = iter >= 0 ? iterEnd[iter]! : 0;
+      const e: RequestDoneEvent = {
+        handle: r,
+        request: t.requests[r]!,
+        submitMs,
+        // A request failing on release may have arrived while the engine idled after that iteration.
+        endMs: Math.max(atIter, submitMs),
+        tokenTimesMs: error === undefined ? t.localTokenTimes(r, iterEnd) : NO_TIMES,
+        pausedCount: t.pausedCount[r]!,
+        reusedTokens: t.reusedTokens[r]!,
+      };
+      if (error !== undefined) e.error = error;
+      done.push(e);
+    }
+    return done;
+  }
+
+  load(): LoopLoad {
+    const core = this.core;
+    const adm = core.admission;
+    const pool = core.kv.pool;
+    return {
+      queued: adm.submitted - adm.released + adm.queue.size,
+      active: adm.activeCount,
+      kvUsedBlocks: pool.usedBlocks,
+      kvTotalBlocks: pool.numBlocks,
+    };
+  }
+}
+
+/** A single-engine EngineLoop for `options` (validated: InvalidArgumentError naming the field). */
+export function createEngineLoop(options: EngineLoopOptions): SingleEngineLoop {
+  return new SingleEngineLoop(options);
+}
