@@ -1,5 +1,7 @@
+import { CAPACITY_POLICIES } from "@servesim/engine";
+import { SCHEDULER_POLICY_BY_NAME } from "@servesim/wire";
 import type { DType } from "@servesim/wire/predictor";
-import { ChunkingPolicy, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
+import { ChunkingPolicy, type EngineConfig, type SchedulerPolicy } from "@servesim/wire/scheduler";
 import type { PredictorDraft } from "./predictorDraft.js";
 import { dtypeByName } from "./predictorNames.js";
 import { YamlFile, YamlSection } from "./yamlFile.js";
@@ -29,11 +31,15 @@ const MOE_KEYS = ["backend", "load_balancer", "max_num_tokens"];
 const KV_KEYS = ["free_gpu_memory_fraction", "max_tokens", "enable_block_reuse", "tokens_per_block", "dtype", "enable_partial_reuse"];
 const SCHEDULER_KEYS = ["capacity_scheduler_policy", "context_chunking_policy"];
 
-const CAPACITY: Record<string, SchedulerPolicy> = {
-  GUARANTEED_NO_EVICT: SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT,
-  MAX_UTILIZATION: SchedulerPolicy.SCHEDULER_POLICY_MAX_UTILIZATION,
-  STATIC_BATCH: SchedulerPolicy.SCHEDULER_POLICY_STATIC_BATCH,
-};
+/** capacity_scheduler_policy values: TensorRT-LLM's enum names, from the engine's capacity-policy registry. */
+export const CAPACITY: Readonly<Record<string, SchedulerPolicy>> = Object.freeze(
+  Object.assign(
+    Object.create(null) as Record<string, SchedulerPolicy>,
+    Object.fromEntries(
+      CAPACITY_POLICIES.flatMap((p) => (SCHEDULER_POLICY_BY_NAME[p.name] === undefined ? [] : [[p.trtllmName, SCHEDULER_POLICY_BY_NAME[p.name]!]])),
+    ),
+  ),
+);
 const CHUNKING: Record<string, ChunkingPolicy> = {
   FIRST_COME_FIRST_SERVED: ChunkingPolicy.CHUNKING_POLICY_FIRST_COME_FIRST_SERVED,
   EQUAL_PROGRESS: ChunkingPolicy.CHUNKING_POLICY_EQUAL_PROGRESS,

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "@servesim/core";
 import type { Arrivals, CapacityPolicy, ChunkingPolicy, EngineOptions } from "@servesim/engine";
+import { CAPACITY_POLICIES, capacityPolicyByTrtllmName, DEFAULT_CAPACITY_POLICY } from "@servesim/engine";
 import { type BenchHeuristic, benchHeuristic, type KvCapacity, kvCapacity, weightLayout } from "@servesim/perf";
 import { BenchmarkMode, ChunkingPolicy as ChunkingPolicyProto, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
 import type { DatasetMetadata } from "@servesim/workload";
@@ -50,6 +51,7 @@ export interface EngineInputs {
 }
 
 const F = "spec.engine";
+const POLICY_PREFIX = "SCHEDULER_POLICY_";
 
 function optionalInt(v: number | undefined, field: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
@@ -57,18 +59,15 @@ function optionalInt(v: number | undefined, field: string, min: number, max: num
   return v;
 }
 
+/** The engine's capacity policy for the proto enum value: SCHEDULER_POLICY_<trtllmName> of the engine's registry. */
 function capacityPolicy(p: SchedulerPolicy): CapacityPolicy {
-  switch (p) {
-    case SchedulerPolicy.SCHEDULER_POLICY_UNSPECIFIED:
-    case SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT:
-      return "guaranteed_no_evict";
-    case SchedulerPolicy.SCHEDULER_POLICY_MAX_UTILIZATION:
-      return "max_utilization";
-    case SchedulerPolicy.SCHEDULER_POLICY_STATIC_BATCH:
-      return "static_batch";
-    default:
-      throw new InvalidArgumentError(`${F}.scheduler_policy`, `unknown policy ${String(p)} (GUARANTEED_NO_EVICT, MAX_UTILIZATION or STATIC_BATCH)`);
+  if (p === SchedulerPolicy.SCHEDULER_POLICY_UNSPECIFIED) return DEFAULT_CAPACITY_POLICY;
+  const enumName: unknown = SchedulerPolicy[p];
+  const def = typeof enumName === "string" && enumName.startsWith(POLICY_PREFIX) ? capacityPolicyByTrtllmName(enumName.slice(POLICY_PREFIX.length)) : undefined;
+  if (def === undefined) {
+    throw new InvalidArgumentError(`${F}.scheduler_policy`, `unknown policy ${String(p)} (${CAPACITY_POLICIES.map((c) => c.trtllmName).join(", ")})`);
   }
+  return def.name as CapacityPolicy;
 }
 
 function chunkingPolicy(p: ChunkingPolicyProto): ChunkingPolicy {

@@ -1,3 +1,4 @@
+import { CAPACITY_POLICY_NAMES, DEFAULT_CAPACITY_POLICY } from "@servesim/engine";
 import { type IterationLogFormat, iterationLogLine, requestJsonLine } from "@servesim/report";
 import type { ResolvedWorkload } from "@servesim/runner";
 import { Command, Option } from "commander";
@@ -78,7 +79,7 @@ export function addRunOptions(cmd: Command, bench: "throughput" | "latency"): Co
   only(cmd, (c) =>
     c
       .option("--max-batch-size <n>", "max runtime batch size (default: trtllm-bench heuristic)", int(1))
-      .option("--scheduler-policy <policy>", "guaranteed_no_evict | max_utilization | static_batch (default guaranteed_no_evict)")
+      .option("--scheduler-policy <policy>", `${CAPACITY_POLICY_NAMES.join(" | ")} (default ${DEFAULT_CAPACITY_POLICY})`)
       .option("--enable-chunked-context", "enable chunked prefill (default off)")
       .option("--disable-chunked-context", "disable chunked prefill")
       .option("--chunking-policy <policy>", "first_come_first_served | equal_progress (with chunked context)"),

@@ -87,7 +87,7 @@ export class SingleEngineLoop implements EngineLoop {
     const clock = core.ledger.clock;
     if (adm.activeCount > 0 || adm.queue.size > 0 || core.timing.inFlight()) return clock;
     const next = adm.nextSubmitTime();
-    return next > clock ? next : clock;
+    return Math.max(next, clock);
   }
 
   schedule(tMs: number): SimBatch | null {
