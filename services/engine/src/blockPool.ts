@@ -1,7 +1,7 @@
 import { KeyIndex } from "./keyIndex.js";
 
 /**
- * The paged KV block pool of one GPU rank (trtllm-scheduling.md §6), as pure bookkeeping.
+ * The paged KV block pool of one GPU rank (`BlockManager` in cpp/tensorrt_llm/batch_manager/kvCacheManager.cpp, LRU free queue of evictionPolicy.cpp), as pure bookkeeping.
  *
  * Like TensorRT-LLM's LRU eviction policy, every free block sits in ONE queue in release order: a fresh
  * block is always taken from the front, released blocks go to the back. A free block may still hold a

@@ -22,7 +22,7 @@ export class KvCacheManager {
   /** Tracked requests: chain keys of their full blocks, computed lazily. */
   private readonly keys: (Float64Array | undefined)[];
   private keysDone: Int32Array;
-  /** Blocks contributed this scheduling pass by context requests (beneficialToSkip, §6.5). */
+  /** Blocks contributed this scheduling pass by context requests (beneficialToSkip). */
   private readonly contributed = new Set<number>();
 
   /**

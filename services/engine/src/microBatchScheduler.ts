@@ -2,7 +2,7 @@ import { CHUNK_EQUAL_PROGRESS, CHUNK_NONE, type EngineConfig } from "./engineCon
 import { type RequestTable, ST_CONTEXT, ST_GENERATION } from "./requestTable.js";
 
 /**
- * The micro-batch scheduler (trtllm-scheduling.md §7): applies the max_batch_size and max_num_tokens
+ * The micro-batch scheduler (`MicroBatchScheduler` in cpp/tensorrt_llm/batch_manager/microBatchScheduler.cpp): applies the max_batch_size and max_num_tokens
  * budgets to the capacity scheduler's output and sizes context chunks. Output: `context` (chunk sizes in
  * table.chunk) and `generation`, in the order the batch is built.
  */
@@ -93,7 +93,7 @@ export class MicroBatchScheduler {
     this.generationCount = nGen;
   }
 
-  /** §7.1: whole remainders in order; the first that does not fit gets a unit-aligned part. */
+  /** FIRST_COME_FIRST_SERVED chunking (`setCtxRequestsChunkSize`): whole remainders in order; the first that does not fit gets a unit-aligned part. */
   private firstComeFirstServed(n: number, capacity: number, maxContextLength: number): void {
     const t = this.t;
     const unit = this.cfg.chunkUnit;
@@ -107,7 +107,7 @@ export class MicroBatchScheduler {
     }
   }
 
-  /** §7.2: one unit per request per round until the budget is used up. */
+  /** EQUAL_PROGRESS chunking (`setCtxRequestsChunkSize`): one unit per request per round until the budget is used up. */
   private equalProgress(n: number, capacity: number, maxContextLength: number): void {
     const t = this.t;
     const unit = this.cfg.chunkUnit;
@@ -130,7 +130,7 @@ export class MicroBatchScheduler {
     }
   }
 
-  /** §7.3: contexts not on their last chunk first, last chunks at the end (stable). */
+  /** When not all contexts fit (`utils::sortRequests` called by the micro-batch scheduler): contexts not on their last chunk first, last chunks at the end (stable). */
   private lastChunksLast(nCtx: number): number {
     const t = this.t;
     const context = this.context;

@@ -1,9 +1,9 @@
 import { constant10x5, options, req, times, trace } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
 
-/** Spec trtllm-scheduling.md §11: constant predictor, 10 ms with any context request, else 5 ms. */
-describe("worked examples (spec §11)", () => {
-  it("§11.1 PR #12700's check: one request P=128, N=8 → 8 iterations, TTFT 10, e2e 45, TPOT 5", () => {
+/** The worked examples of docs/engine.md: constant predictor, 10 ms with any context request, else 5 ms. */
+describe("worked examples (docs/engine.md E1-E4)", () => {
+  it("E1 PR #12700's check: one request P=128, N=8 → 8 iterations, TTFT 10, e2e 45, TPOT 5", () => {
     const { result, batches } = trace(options(), [req(0, 128, 8)], constant10x5());
     expect(result.numIterations).toBe(8);
     expect(result.numPrefillIterations).toBe(1);
@@ -18,7 +18,7 @@ describe("worked examples (spec §11)", () => {
     expect(result.simulatedMs).toBe(45);
   });
 
-  it("§11.2 three requests, max_batch_size 2, no chunking", () => {
+  it("E2 three requests, max_batch_size 2, no chunking", () => {
     const { result, batches, iterations } = trace(options({ maxBatchSize: 2 }), [req(0, 100, 3), req(1, 200, 2), req(2, 50, 2)]);
     expect(batches).toEqual([
       { isContext: [true, true], inputLength: [100, 200], pastKvLength: [0, 0], numContextTokens: 300 },
@@ -40,7 +40,7 @@ describe("worked examples (spec §11)", () => {
     expect([result.numPrefillIterations, result.numDecodeIterations, result.numMixedIterations]).toEqual([1, 2, 1]);
   });
 
-  describe("§11.3 chunked prefill, max_num_tokens 64, unit = tpb = 32, max_batch_size 4", () => {
+  describe("E3 chunked prefill, max_num_tokens 64, unit = tpb = 32, max_batch_size 4", () => {
     const opts = (chunking: "first_come_first_served" | "equal_progress") => options({ maxBatchSize: 4, maxNumTokens: 64, chunking, tokensPerBlock: 32 });
     const requests = [req(0, 100, 2), req(1, 40, 2)];
 
@@ -62,7 +62,7 @@ describe("worked examples (spec §11)", () => {
       const { result, batches } = trace(opts("equal_progress"), requests);
       expect(batches).toEqual([
         { isContext: [true, true], inputLength: [32, 32], pastKvLength: [0, 0], numContextTokens: 64 },
-        // R0 (not last chunk) before R1 (last chunk), §7.3.
+        // R0 (not last chunk) before R1 (last chunk): last chunks last.
         { isContext: [true, true], inputLength: [32, 8], pastKvLength: [32, 32], numContextTokens: 40 },
         { isContext: [true, false], inputLength: [36, 1], pastKvLength: [64, 40], numContextTokens: 36 },
         { isContext: [false], inputLength: [1], pastKvLength: [100], numContextTokens: 0 },
@@ -74,7 +74,7 @@ describe("worked examples (spec §11)", () => {
     });
   });
 
-  describe("§11.4 tpb 4, pool 6 blocks, reuse off, no chunking, max_batch_size 4; R0, R1: P=8, N=6", () => {
+  describe("E4 tpb 4, pool 6 blocks, reuse off, no chunking, max_batch_size 4; R0, R1: P=8, N=6", () => {
     const opts = (capacityPolicy: "max_utilization" | "guaranteed_no_evict") => options({ maxBatchSize: 4, tokensPerBlock: 4, numBlocks: 6, capacityPolicy });
     const requests = [req(0, 8, 6), req(1, 8, 6)];
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { Simulation } from "../src/simulation.js";
 
 /**
- * The overlap scheduler (trtllm-scheduling.md §10), worked by hand with the §11 constant predictor
+ * The overlap scheduler (`PyExecutor._executor_loop_overlap`), worked by hand with the examples' constant predictor
  * (10 ms with a context request, else 5 ms). Batch i is scheduled when batch i-1 starts on the GPU; a
  * request whose token from batch i finishes it is GENERATION_TO_COMPLETE (kept in active_requests and in
  * the capacity scheduler, left out of the micro-batch); batch i is processed (requests freed, next
@@ -13,7 +13,7 @@ import { Simulation } from "../src/simulation.js";
 const overlap = (over: Parameters<typeof options>[0] = {}) => options({ ...over, overlap: true });
 
 describe("overlap scheduler: worked examples", () => {
-  it("§11.1 one request P=128, N=8: the same 8 iterations and token times as the non-overlap loop", () => {
+  it("E1 one request P=128, N=8: the same 8 iterations and token times as the non-overlap loop", () => {
     const { result, batches } = trace(overlap(), [req(0, 128, 8)], constant10x5());
     expect(result.numIterations).toBe(8);
     expect(times(result.requests[0]!)).toEqual([10, 15, 20, 25, 30, 35, 40, 45]);
@@ -23,7 +23,7 @@ describe("overlap scheduler: worked examples", () => {
     expect(result.simulatedMs).toBe(45);
   });
 
-  it("§11.2 max_batch_size 2: R1's slot is released one iteration late, so R2 is admitted one iteration later", () => {
+  it("E2 max_batch_size 2: R1's slot is released one iteration late, so R2 is admitted one iteration later", () => {
     // Iter 0: ctx R0, R1 0→10. Iter 1 (scheduled while iter 0 runs): gen R0, R1 10→15; R1's token 2 finishes
     // it → GENERATION_TO_COMPLETE. Iter 2: R1 still holds a slot (active = 2), so R2 waits; gen R0 only
     // 15→20 (R0 → TO_COMPLETE); launching it processes iter 1 and frees R1. Iter 3: R2 activated; ctx R2
@@ -156,7 +156,7 @@ describe("overlap scheduler: worked examples", () => {
     expect(iterations.map((s) => s.simTimeMs)).toEqual([10, 15, 110, 115]);
   });
 
-  it("§11.3 FCFS chunking: a prompt whose last chunk is in flight decodes in the next batch (no lag)", () => {
+  it("E3 FCFS chunking: a prompt whose last chunk is in flight decodes in the next batch (no lag)", () => {
     const { result, batches } = trace(overlap({ maxBatchSize: 4, maxNumTokens: 64, chunking: "first_come_first_served" }), [req(0, 100, 2), req(1, 40, 2)]);
     expect(batches).toEqual([
       { isContext: [true], inputLength: [64], pastKvLength: [0], numContextTokens: 64 },
@@ -170,7 +170,7 @@ describe("overlap scheduler: worked examples", () => {
     ]);
   });
 
-  it("§11.4 MAX_UTILIZATION: the pause while a batch is in flight, then a drain before the re-prefill", () => {
+  it("E4 MAX_UTILIZATION: the pause while a batch is in flight, then a drain before the re-prefill", () => {
     // As without overlap: R1 is paused at the 6th schedule (P 8→13, N 6→1). The next schedule finds R0
     // GENERATION_TO_COMPLETE (holding 4 of 6 blocks) and R1 needing 4: nothing runs, the batch in flight is
     // drained at 35 (R0 freed) and R1 is re-prefilled 35→45.

@@ -17,7 +17,7 @@ import { describe, expect, it } from "vitest";
 import { runSimulation, runSimulationSync, Simulation } from "../src/index.js";
 import type { Arrivals, IterationStats, SimulationResult } from "../src/types.js";
 
-/** Property suite of the overlap scheduler (trtllm-scheduling.md §10): the engine invariants, and fast paths. */
+/** Property suite of the overlap scheduler (`PyExecutor._executor_loop_overlap`): the engine invariants, and fast paths. */
 
 const caseArb = anyCaseArb({ overlap: true });
 const pressureArb = anyPressureArb({ overlap: true });

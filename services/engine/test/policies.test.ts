@@ -70,7 +70,7 @@ describe("capacity policies and budgets", () => {
       [req(0, 4, 3), req(1, 16, 1)],
     );
     expect(batches).toEqual([
-      // iter0: R0 whole (4), R1 floor(5/4)*4 = 4, not last → first (§7.3). All 5 blocks now held.
+      // iter0: R0 whole (4), R1 floor(5/4)*4 = 4, not last → first (last chunks last). All 5 blocks now held.
       { isContext: [true, true], inputLength: [4, 4], pastKvLength: [0, 0], numContextTokens: 8 },
       // iter1: R0 needs a 2nd block, none free → R1 (last started) is paused, its 4 blocks freed.
       { isContext: [false], inputLength: [1], pastKvLength: [4], numContextTokens: 0 },

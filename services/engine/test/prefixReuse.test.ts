@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-describe("KV block reuse (prefix caching, spec §6.4-6.5)", () => {
+describe("KV block reuse (prefix caching: matching, storing, beneficialToSkip)", () => {
   it("a request shares the stored prompt blocks of one still running; stats count hits and misses", () => {
     const { result, batches, iterations } = trace(options({ tokensPerBlock: 4, enableBlockReuse: true, arrivals: { kind: "trace", submitMs: [0, 12] } }), [
       req(0, 10, 4, range(1, 10)),

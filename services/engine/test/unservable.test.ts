@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-describe("requests that can never run fail alone (spec §13)", () => {
+describe("requests that can never run fail alone", () => {
   it("without chunking, a prompt longer than max_num_tokens is rejected with TensorRT-LLM's message", () => {
     const { result } = trace(options({ maxNumTokens: 256 }), [req(7, 300, 4), req(8, 100, 2)]);
     const [bad, ok] = result.requests;
