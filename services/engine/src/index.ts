@@ -10,7 +10,7 @@ export { DEFAULT_ENGINE_PROFILE, ENGINE_PROFILE_NAMES, ENGINE_PROFILES, enginePr
 export type { QueueOrderDef, WaitingQueue } from "./queue/queueOrder.js";
 export { DEFAULT_QUEUE_ORDER, QUEUE_ORDER_NAMES, QUEUE_ORDERS, queueOrder } from "./queue/registry.js";
 export { SeededRandom } from "./random.js";
-export { type RunOptions, runSimulation, runSimulationSync } from "./run.js";
+export { type RunOptions, runSimulation, runSimulationSync, type SteppedRun } from "./run.js";
 export { Simulation, type SimulationInit } from "./simulation.js";
 export { TIMING_STRATEGIES, TIMING_STRATEGY_NAMES, timingStrategy } from "./timing/registry.js";
 export type { TimingDef, TimingHost, TimingStrategy } from "./timing/timingStrategy.js";

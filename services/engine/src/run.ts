@@ -1,8 +1,25 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { BatchPredictor } from "@servesim/core";
+import type { BatchPredictor, SimBatch } from "@servesim/core";
 import { CancelledError, FailedPreconditionError } from "@servesim/core";
-import type { Simulation } from "./simulation.js";
 import type { SimulationProgress, SimulationResult } from "./types.js";
+
+/**
+ * What the drivers need from a run: Simulation implements it. Batches come from nextBatch(); a decode run
+ * or a batch is committed with its time(s), or (while timesNeeded is false) without, the times following
+ * in order through supplyTimes().
+ */
+export interface SteppedRun {
+  readonly timesNeeded: boolean;
+  readonly progress: SimulationProgress;
+  nextBatch(): SimBatch | null;
+  decodeRunLength(maxSteps?: number): number;
+  commit(dtMs: number): void;
+  commitDeferred(): void;
+  commitDecodeRun(times: ArrayLike<number>, steps: number): number;
+  commitDecodeRunDeferred(steps: number): void;
+  supplyTimes(times: ArrayLike<number>, offset: number, count: number): void;
+  result(): SimulationResult;
+}
 
 export interface RunOptions {
   /** Aborting throws a CancelledError at the next iteration boundary. */
@@ -82,7 +99,7 @@ interface Flight {
  * `maxInFlight` predictions are outstanding while the engine builds the next batches; with arrivals in
  * time every prediction is awaited before the next batch (ping-pong). All paths give the same results.
  */
-export async function runSimulation(sim: Simulation, predictor: BatchPredictor, opts: RunOptions = {}): Promise<SimulationResult> {
+export async function runSimulation(sim: SteppedRun, predictor: BatchPredictor, opts: RunOptions = {}): Promise<SimulationResult> {
   const { signal, onProgress } = opts;
   const yieldEvery = opts.yieldEveryMs ?? 20;
   const progressEvery = opts.progressEveryMs ?? 250;
@@ -187,7 +204,7 @@ export async function runSimulation(sim: Simulation, predictor: BatchPredictor, 
 }
 
 /** Runs a simulation with a synchronous predictor; throws if the predictor returns a Promise. */
-export function runSimulationSync(sim: Simulation, predictor: BatchPredictor, opts: SyncRunOptions = {}): SimulationResult {
+export function runSimulationSync(sim: SteppedRun, predictor: BatchPredictor, opts: SyncRunOptions = {}): SimulationResult {
   const runs = usesDecodeRuns(predictor, opts.decodeRuns);
   const asyncError = () => new FailedPreconditionError(`predictor "${predictor.description}" is asynchronous; use runSimulation instead of runSimulationSync`);
   for (;;) {

@@ -6,6 +6,7 @@ import { toEngineConfig } from "./engineConfig.js";
 import { EngineCore } from "./loop/engineCore.js";
 import { iterationRecord, simulationResult } from "./loop/results.js";
 import { untrackUnsharedPrefixes } from "./prefixSharing.js";
+import type { SteppedRun } from "./run.js";
 import type { EngineOptions, IterationStats, SimRequest, SimulationProgress, SimulationResult } from "./types.js";
 import { validateOptions, validateRequests } from "./validation.js";
 
@@ -47,7 +48,7 @@ export interface SimulationInit {
  *   times in later, in order. A remote predictor can then have many batches in flight. Every time stamp
  *   is kept as an iteration index until then (TimeLedger).
  */
-export class Simulation {
+export class Simulation implements SteppedRun {
   private readonly core: EngineCore;
   private readonly numMeasured: number;
   private readonly plan: ArrivalPlan;
