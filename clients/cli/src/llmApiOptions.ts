@@ -1,7 +1,7 @@
-import { CAPACITY_POLICIES } from "@servesim/engine";
-import { SCHEDULER_POLICY_BY_NAME } from "@servesim/wire";
+import { CAPACITY_POLICIES, CHUNKING_POLICIES } from "@servesim/engine";
+import { CHUNKING_POLICY_BY_NAME, SCHEDULER_POLICY_BY_NAME } from "@servesim/wire";
 import type { DType } from "@servesim/wire/predictor";
-import { ChunkingPolicy, type EngineConfig, type SchedulerPolicy } from "@servesim/wire/scheduler";
+import type { ChunkingPolicy, EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
 import type { PredictorDraft } from "./predictorDraft.js";
 import { dtypeByName } from "./predictorNames.js";
 import { YamlFile, YamlSection } from "./yamlFile.js";
@@ -40,10 +40,15 @@ export const CAPACITY: Readonly<Record<string, SchedulerPolicy>> = Object.freeze
     ),
   ),
 );
-const CHUNKING: Record<string, ChunkingPolicy> = {
-  FIRST_COME_FIRST_SERVED: ChunkingPolicy.CHUNKING_POLICY_FIRST_COME_FIRST_SERVED,
-  EQUAL_PROGRESS: ChunkingPolicy.CHUNKING_POLICY_EQUAL_PROGRESS,
-};
+/** context_chunking_policy values: TensorRT-LLM's enum names, from the engine's chunking-policy registry. */
+export const CHUNKING: Readonly<Record<string, ChunkingPolicy>> = Object.freeze(
+  Object.assign(
+    Object.create(null) as Record<string, ChunkingPolicy>,
+    Object.fromEntries(
+      CHUNKING_POLICIES.flatMap((p) => (CHUNKING_POLICY_BY_NAME[p.name] === undefined ? [] : [[p.trtllmName, CHUNKING_POLICY_BY_NAME[p.name]!]])),
+    ),
+  ),
+);
 
 function enumValue<T>(s: YamlSection, key: string, table: Record<string, T>): T | undefined {
   const v = s.string(key);

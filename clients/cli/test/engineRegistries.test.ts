@@ -1,10 +1,18 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CAPACITY_POLICIES, CAPACITY_POLICY_NAMES, DEFAULT_CAPACITY_POLICY, ENGINE_PROFILES, TIMING_STRATEGY_NAMES } from "@servesim/engine";
-import { SCHEDULER_POLICY_BY_NAME } from "@servesim/wire";
-import { SchedulerPolicy } from "@servesim/wire/scheduler";
+import {
+  CAPACITY_POLICIES,
+  CAPACITY_POLICY_NAMES,
+  CHUNKING_POLICIES,
+  CHUNKING_POLICY_NAMES,
+  DEFAULT_CAPACITY_POLICY,
+  ENGINE_PROFILES,
+  TIMING_STRATEGY_NAMES,
+} from "@servesim/engine";
+import { CHUNKING_POLICY_BY_NAME, SCHEDULER_POLICY_BY_NAME } from "@servesim/wire";
+import { ChunkingPolicy, SchedulerPolicy } from "@servesim/wire/scheduler";
 import { describe, expect, it } from "vitest";
-import { CAPACITY } from "../src/llmApiOptions.js";
+import { CAPACITY, CHUNKING } from "../src/llmApiOptions.js";
 import { repoRoot, runCli } from "./harness.js";
 
 /**
@@ -47,6 +55,25 @@ describe("engine registries and the lists derived from them", () => {
     expect(cliDoc).toContain(`capacity_scheduler_policy: MAX_UTILIZATION # ${CAPACITY_POLICIES.map((p) => p.trtllmName).join(" | ")}`);
     const engineDoc = repo("docs/engine.md");
     for (const p of CAPACITY_POLICIES) expect(engineDoc).toContain(`\`${p.name}\``);
+  });
+
+  it("the chunking policies: proto enum, wire names, LLM-API values, CLI choices, Python client and docs follow the registry", async () => {
+    const proto = repo("proto/servesim/v1/scheduler.proto");
+    const body = /enum ChunkingPolicy \{([^}]*)\}/.exec(proto)![1]!;
+    const values = [...body.matchAll(/(CHUNKING_POLICY_\w+) = \d+;/g)].map((m) => m[1]!);
+    expect(values).toEqual(["CHUNKING_POLICY_UNSPECIFIED", ...CHUNKING_POLICIES.map((p) => `CHUNKING_POLICY_${p.trtllmName}`)]);
+    expect(Object.keys(CHUNKING_POLICY_BY_NAME)).toEqual([...CHUNKING_POLICY_NAMES]);
+    for (const p of CHUNKING_POLICIES) {
+      const wire = ChunkingPolicy[`CHUNKING_POLICY_${p.trtllmName}` as keyof typeof ChunkingPolicy];
+      expect(CHUNKING_POLICY_BY_NAME[p.name]).toBe(wire);
+      expect(CHUNKING[p.trtllmName]).toBe(wire);
+    }
+    expect(Object.keys(CHUNKING)).toEqual(CHUNKING_POLICIES.map((p) => p.trtllmName));
+    const help = (await runCli(["throughput", "--help"])).stdout.replace(/\s+/g, " ");
+    expect(help).toContain(`--chunking-policy <policy> ${CHUNKING_POLICY_NAMES.join(" | ")} (with chunked context)`);
+    expect(repo("clients/python/servesim_client/specs.py")).toContain(`chunking_policy (${CHUNKING_POLICY_NAMES.join(", ")})`);
+    expect(repo("docs/client-python.md")).toContain(`\`chunking_policy\` (${CHUNKING_POLICY_NAMES.map((n) => `\`"${n}"\``).join(", ")})`);
+    for (const p of ENGINE_PROFILES) for (const name of p.chunkingPolicies) expect(CHUNKING_POLICY_NAMES).toContain(name);
   });
 
   it("every engine profile names registered policies and timing strategies; both of the wire's overlap settings exist", () => {

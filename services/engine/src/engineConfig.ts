@@ -1,5 +1,7 @@
 import type { CapacityPolicyDef } from "./capacity/capacityPolicy.js";
 import { capacityPolicy } from "./capacity/registry.js";
+import type { ChunkingPolicyDef } from "./chunking/chunkingPolicy.js";
+import { chunkingPolicy } from "./chunking/registry.js";
 import type { EngineProfile } from "./profiles/engineProfile.js";
 import { DEFAULT_ENGINE_PROFILE, engineProfile } from "./profiles/registry.js";
 import type { QueueOrderDef } from "./queue/queueOrder.js";
@@ -7,10 +9,6 @@ import { queueOrder } from "./queue/registry.js";
 import { timingStrategy } from "./timing/registry.js";
 import type { TimingDef } from "./timing/timingStrategy.js";
 import type { EngineSettings } from "./types.js";
-
-export const CHUNK_NONE = 0;
-export const CHUNK_FCFS = 1;
-export const CHUNK_EQUAL_PROGRESS = 2;
 
 /** Validated engine settings, resolved once: registry entries instead of names, numbers the hot loop uses. */
 export interface EngineConfig {
@@ -24,7 +22,8 @@ export interface EngineConfig {
   capacity: CapacityPolicyDef;
   timing: TimingDef;
   queue: QueueOrderDef;
-  chunking: number;
+  /** null: chunked context disabled. */
+  chunking: ChunkingPolicyDef | null;
   /** Chunk unit: tokens_per_block. */
   chunkUnit: number;
   tokensPerBlock: number;
@@ -49,7 +48,7 @@ export function toEngineConfig(o: EngineSettings): EngineConfig {
     capacity: capacityPolicy(o.capacityPolicy),
     timing: timingStrategy(timingName(o, profile)),
     queue: queueOrder(o.queueOrder ?? profile.defaultQueueOrder),
-    chunking: o.chunking === null ? CHUNK_NONE : o.chunking === "equal_progress" ? CHUNK_EQUAL_PROGRESS : CHUNK_FCFS,
+    chunking: chunkingPolicy(o.chunking),
     chunkUnit: o.tokensPerBlock,
     tokensPerBlock: o.tokensPerBlock,
     numBlocks: o.numBlocks,

@@ -3,6 +3,9 @@ export type { ArrivalPlan, ArrivalProcessDef } from "./arrivals/arrivalProcess.j
 export { ARRIVAL_KINDS, ARRIVAL_PROCESSES, arrivalProcess, planArrivals, validateArrivals } from "./arrivals/registry.js";
 export type { CapacityPolicyDef } from "./capacity/capacityPolicy.js";
 export { CAPACITY_POLICIES, CAPACITY_POLICY_NAMES, capacityPolicy, capacityPolicyByTrtllmName, DEFAULT_CAPACITY_POLICY } from "./capacity/registry.js";
+export { choiceList } from "./choices.js";
+export type { ChunkingPolicyDef } from "./chunking/chunkingPolicy.js";
+export { CHUNKING_POLICIES, CHUNKING_POLICY_NAMES, chunkingPolicy, chunkingPolicyByTrtllmName } from "./chunking/registry.js";
 export type { EngineLoop, FirstTokenEvent, LoopEvents, LoopLoad, RequestDoneEvent, SubmitOptions } from "./loop/engineLoop.js";
 export { createEngineLoop, type EngineLoopOptions, SingleEngineLoop } from "./loop/singleEngineLoop.js";
 export type { EngineProfile } from "./profiles/engineProfile.js";

@@ -1,4 +1,4 @@
-import { CHUNK_EQUAL_PROGRESS, CHUNK_NONE, type EngineConfig } from "./engineConfig.js";
+import type { EngineConfig } from "./engineConfig.js";
 import { type RequestTable, ST_CONTEXT, ST_GENERATION } from "./requestTable.js";
 
 /**
@@ -43,7 +43,7 @@ export class MicroBatchScheduler {
       const r = fitting[i]!;
       const st = state[r];
       if (st === ST_CONTEXT) {
-        if (chunking === CHUNK_NONE) {
+        if (chunking === null) {
           const tokens = t.promptLen[r]! + t.genSincePrompt[r]!;
           if (tokens > maxContextLength) {
             throw new Error(`context of ${tokens} tokens exceeds max_num_tokens ${maxNumTokens}: request should have been rejected`);
@@ -72,12 +72,11 @@ export class MicroBatchScheduler {
       }
       if (++scheduled >= maxBatchSize) break;
     }
-    if (chunking !== CHUNK_NONE && nChunk > 0) {
+    if (chunking !== null && nChunk > 0) {
       if (chunkTokens > maxNumTokens - batchTokens) allFit = false;
       if (!allFit) {
         const capacity = maxNumTokens - batchTokens;
-        if (chunking === CHUNK_EQUAL_PROGRESS) this.equalProgress(nChunk, capacity, maxContextLength);
-        else this.firstComeFirstServed(nChunk, capacity, maxContextLength);
+        chunking.assign(t, toChunk, nChunk, capacity, maxContextLength, this.cfg.chunkUnit);
       }
       for (let i = 0; i < nChunk; i++) {
         const r = toChunk[i]!;
@@ -91,43 +90,6 @@ export class MicroBatchScheduler {
     }
     this.contextCount = nCtx;
     this.generationCount = nGen;
-  }
-
-  /** FIRST_COME_FIRST_SERVED chunking (`setCtxRequestsChunkSize`): whole remainders in order; the first that does not fit gets a unit-aligned part. */
-  private firstComeFirstServed(n: number, capacity: number, maxContextLength: number): void {
-    const t = this.t;
-    const unit = this.cfg.chunkUnit;
-    for (let i = 0; i < n; i++) {
-      const r = this.toChunk[i]!;
-      const remaining = t.promptLen[r]! - t.pos[r]!;
-      let a = Math.min(remaining, capacity, maxContextLength);
-      if (a !== remaining) a = Math.floor(a / unit) * unit;
-      t.chunk[r] = a;
-      capacity -= a;
-    }
-  }
-
-  /** EQUAL_PROGRESS chunking (`setCtxRequestsChunkSize`): one unit per request per round until the budget is used up. */
-  private equalProgress(n: number, capacity: number, maxContextLength: number): void {
-    const t = this.t;
-    const unit = this.cfg.chunkUnit;
-    const toChunk = this.toChunk;
-    for (let i = 0; i < n; i++) t.chunk[toChunk[i]!] = 0;
-    let total = 0;
-    let added = 1;
-    while (total < capacity && added > 0) {
-      added = 0;
-      for (let i = 0; i < n; i++) {
-        const r = toChunk[i]!;
-        const old = t.chunk[r]!;
-        const c = Math.min(old + unit, t.promptLen[r]! - t.pos[r]!);
-        const inc = c - old;
-        if (total + inc > capacity || c > maxContextLength) continue;
-        t.chunk[r] = c;
-        total += inc;
-        added += inc;
-      }
-    }
   }
 
   /** When not all contexts fit (`utils::sortRequests` called by the micro-batch scheduler): contexts not on their last chunk first, last chunks at the end (stable). */

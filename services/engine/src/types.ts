@@ -2,11 +2,11 @@
 
 export type { Arrivals } from "./arrivals/registry.js";
 export type { CapacityPolicy } from "./capacity/registry.js";
+export type { ChunkingPolicy } from "./chunking/registry.js";
 
 import type { Arrivals } from "./arrivals/registry.js";
 import type { CapacityPolicy } from "./capacity/registry.js";
-
-export type ChunkingPolicy = "first_come_first_served" | "equal_progress";
+import type { ChunkingPolicy } from "./chunking/registry.js";
 
 /** Settings of one engine instance (no heuristics here: callers resolve them first). */
 export interface EngineSettings {
@@ -17,7 +17,7 @@ export interface EngineSettings {
   ppSize: number;
   /** A name from the capacity/ registry. */
   capacityPolicy: CapacityPolicy;
-  /** null = chunked context disabled. */
+  /** A name from the chunking/ registry; null = chunked context disabled. */
   chunking: ChunkingPolicy | null;
   tokensPerBlock: number;
   /** Size of the KV pool in blocks (per GPU rank). */

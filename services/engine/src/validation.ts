@@ -2,6 +2,7 @@ import { InvalidArgumentError } from "@servesim/core";
 import { validateArrivals } from "./arrivals/registry.js";
 import { capacityPolicy } from "./capacity/registry.js";
 import { choiceList } from "./choices.js";
+import { chunkingPolicy } from "./chunking/registry.js";
 import { timingName } from "./engineConfig.js";
 import { DEFAULT_ENGINE_PROFILE, engineProfile } from "./profiles/registry.js";
 import { queueOrder } from "./queue/registry.js";
@@ -36,10 +37,8 @@ export function validateSettings(o: EngineSettings, f = "options"): void {
   const profile = engineProfile(o.profile ?? DEFAULT_ENGINE_PROFILE, `${f}.profile`);
   const policy = capacityPolicy(o.capacityPolicy, `${f}.capacityPolicy`);
   supported(policy.name, profile.capacityPolicies, profile.name, `${f}.capacityPolicy`, "capacity policy");
-  if (o.chunking !== null && o.chunking !== "first_come_first_served" && o.chunking !== "equal_progress") {
-    throw new InvalidArgumentError(`${f}.chunking`, `must be null, first_come_first_served or equal_progress (got ${String(o.chunking)})`);
-  }
-  if (o.chunking !== null) supported(o.chunking, profile.chunkingPolicies, profile.name, `${f}.chunking`, "chunking policy");
+  const chunking = chunkingPolicy(o.chunking, `${f}.chunking`);
+  if (chunking !== null) supported(chunking.name, profile.chunkingPolicies, profile.name, `${f}.chunking`, "chunking policy");
   if (typeof o.enableBlockReuse !== "boolean") {
     throw new InvalidArgumentError(`${f}.enableBlockReuse`, "must be a boolean");
   }

@@ -1,6 +1,14 @@
 import { InvalidArgumentError } from "@servesim/core";
 import type { Arrivals, CapacityPolicy, ChunkingPolicy, EngineOptions } from "@servesim/engine";
-import { CAPACITY_POLICIES, capacityPolicyByTrtllmName, DEFAULT_CAPACITY_POLICY } from "@servesim/engine";
+import {
+  CAPACITY_POLICIES,
+  CHUNKING_POLICIES,
+  CHUNKING_POLICY_NAMES,
+  capacityPolicyByTrtllmName,
+  choiceList,
+  chunkingPolicyByTrtllmName,
+  DEFAULT_CAPACITY_POLICY,
+} from "@servesim/engine";
 import { type BenchHeuristic, benchHeuristic, type KvCapacity, kvCapacity, weightLayout } from "@servesim/perf";
 import { BenchmarkMode, ChunkingPolicy as ChunkingPolicyProto, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
 import type { DatasetMetadata } from "@servesim/workload";
@@ -52,6 +60,7 @@ export interface EngineInputs {
 
 const F = "spec.engine";
 const POLICY_PREFIX = "SCHEDULER_POLICY_";
+const CHUNKING_PREFIX = "CHUNKING_POLICY_";
 
 function optionalInt(v: number | undefined, field: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
@@ -65,21 +74,21 @@ function capacityPolicy(p: SchedulerPolicy): CapacityPolicy {
   const enumName: unknown = SchedulerPolicy[p];
   const def = typeof enumName === "string" && enumName.startsWith(POLICY_PREFIX) ? capacityPolicyByTrtllmName(enumName.slice(POLICY_PREFIX.length)) : undefined;
   if (def === undefined) {
-    throw new InvalidArgumentError(`${F}.scheduler_policy`, `unknown policy ${String(p)} (${CAPACITY_POLICIES.map((c) => c.trtllmName).join(", ")})`);
+    throw new InvalidArgumentError(`${F}.scheduler_policy`, `unknown policy ${String(p)} (${choiceList(CAPACITY_POLICIES.map((c) => c.trtllmName))})`);
   }
   return def.name as CapacityPolicy;
 }
 
+/** The engine's chunking policy for the proto enum value: CHUNKING_POLICY_<trtllmName> of the engine's registry. */
 function chunkingPolicy(p: ChunkingPolicyProto): ChunkingPolicy {
-  switch (p) {
-    case ChunkingPolicyProto.CHUNKING_POLICY_UNSPECIFIED:
-    case ChunkingPolicyProto.CHUNKING_POLICY_FIRST_COME_FIRST_SERVED:
-      return "first_come_first_served";
-    case ChunkingPolicyProto.CHUNKING_POLICY_EQUAL_PROGRESS:
-      return "equal_progress";
-    default:
-      throw new InvalidArgumentError(`${F}.chunking_policy`, `unknown policy ${String(p)} (FIRST_COME_FIRST_SERVED or EQUAL_PROGRESS)`);
+  if (p === ChunkingPolicyProto.CHUNKING_POLICY_UNSPECIFIED) return CHUNKING_POLICY_NAMES[0]!;
+  const enumName: unknown = ChunkingPolicyProto[p];
+  const def =
+    typeof enumName === "string" && enumName.startsWith(CHUNKING_PREFIX) ? chunkingPolicyByTrtllmName(enumName.slice(CHUNKING_PREFIX.length)) : undefined;
+  if (def === undefined) {
+    throw new InvalidArgumentError(`${F}.chunking_policy`, `unknown policy ${String(p)} (${choiceList(CHUNKING_POLICIES.map((c) => c.trtllmName))})`);
   }
+  return def.name as ChunkingPolicy;
 }
 
 function arrivals(e: EngineConfig | undefined, benchmark: Benchmark): Arrivals {

@@ -1,4 +1,4 @@
-import { CAPACITY_POLICY_NAMES, DEFAULT_CAPACITY_POLICY } from "@servesim/engine";
+import { CAPACITY_POLICY_NAMES, CHUNKING_POLICY_NAMES, DEFAULT_CAPACITY_POLICY } from "@servesim/engine";
 import { type IterationLogFormat, iterationLogLine, requestJsonLine } from "@servesim/report";
 import type { ResolvedWorkload } from "@servesim/runner";
 import { Command, Option } from "commander";
@@ -82,7 +82,7 @@ export function addRunOptions(cmd: Command, bench: "throughput" | "latency"): Co
       .option("--scheduler-policy <policy>", `${CAPACITY_POLICY_NAMES.join(" | ")} (default ${DEFAULT_CAPACITY_POLICY})`)
       .option("--enable-chunked-context", "enable chunked prefill (default off)")
       .option("--disable-chunked-context", "disable chunked prefill")
-      .option("--chunking-policy <policy>", "first_come_first_served | equal_progress (with chunked context)"),
+      .option("--chunking-policy <policy>", `${CHUNKING_POLICY_NAMES.join(" | ")} (with chunked context)`),
   );
   cmd
     .option("--tokens-per-block <n>", "KV-cache block size in tokens (default 32)", int(1))

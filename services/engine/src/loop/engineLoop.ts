@@ -36,6 +36,12 @@ export interface EngineLoop {
    * Returns what happened, with simulated times; the object is reused by the next commit().
    */
   commit(deviceMs: number): LoopEvents;
+  /**
+   * Requests that ended outside a commit() and were not reported yet: a schedule() that returned null may
+   * fail requests on release or (overlap strategy) process the last batch in flight. Call it when
+   * schedule() returns null and when the loop has nothing left to do.
+   */
+  takeEnded(): RequestDoneEvent[];
   /** Signals for routers and backpressure. */
   load(): LoopLoad;
 }

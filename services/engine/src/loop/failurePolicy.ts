@@ -1,4 +1,4 @@
-import { CHUNK_NONE, type EngineConfig } from "../engineConfig.js";
+import type { EngineConfig } from "../engineConfig.js";
 import type { KvCacheManager } from "../kvCacheManager.js";
 import { type RequestTable, ST_CONTEXT, ST_FAILED } from "../requestTable.js";
 
@@ -44,10 +44,10 @@ export class FailurePolicy {
     const n = q.outputTokens;
     // A kvReady request's prompt is not prefilled here (unless a pause folds it later).
     const prefills = t.tokenBase[r] === 0;
-    if (prefills && cfg.chunking === CHUNK_NONE && p > cfg.maxNumTokens) {
+    if (prefills && cfg.chunking === null && p > cfg.maxNumTokens) {
       return `The sum of prompt length (${p}), query length (0) should not exceed max_num_tokens (${cfg.maxNumTokens})`;
     }
-    if (prefills && cfg.chunking !== CHUNK_NONE && p > cfg.maxNumTokens && cfg.maxNumTokens < cfg.chunkUnit) {
+    if (prefills && cfg.chunking !== null && p > cfg.maxNumTokens && cfg.maxNumTokens < cfg.chunkUnit) {
       return (
         `prompt length (${p}) exceeds max_num_tokens (${cfg.maxNumTokens}), which is smaller than the context ` +
         `chunk unit (${cfg.chunkUnit} tokens): the prompt can never be chunked`
@@ -87,7 +87,7 @@ export class FailurePolicy {
     t.pausedCount[r]!++;
     this.numPaused++;
     this.pausedSinceRecord++;
-    if (this.cfg.chunking === CHUNK_NONE && folded > this.cfg.maxNumTokens) {
+    if (this.cfg.chunking === null && folded > this.cfg.maxNumTokens) {
       this.fail(
         r,
         `paused after ${t.emitted[r]} tokens; its folded prompt (${folded} tokens) exceeds max_num_tokens ` +

@@ -131,11 +131,6 @@ export class SingleEngineLoop implements EngineLoop {
     return events;
   }
 
-  /**
-   * Requests that ended outside a commit() and have not been reported yet: a schedule() that returned
-   * null may fail requests on release or (overlap) process the last batch in flight. commit() reports
-   * everything else.
-   */
   takeEnded(): RequestDoneEvent[] {
     const ended = this.ended;
     if (ended.length === 0) return [];
