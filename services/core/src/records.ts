@@ -15,7 +15,10 @@ export interface SimRequest {
   blocks?: PromptBlocks;
 }
 
-/** Per-request outcome (trtllm-bench-compat.md §5.1). */
+/**
+ * Per-request outcome (the per-request statistics trtllm-bench reports,
+ * tensorrt_llm/bench/dataclasses/statistics.py).
+ */
 export interface RequestRecord {
   taskId: number;
   inputLength: number;
@@ -35,11 +38,11 @@ export interface RequestRecord {
   pausedCount: number;
   /** Prompt tokens found in the prefix cache (summed over (re-)prefills). */
   reusedTokens: number;
-  /** Set when the request could never run (trtllm-scheduling.md §13); its times are then 0. */
+  /** Set when the request could never run (docs/engine.md, "Requests that can never run"); its times are then 0. */
   error?: string;
 }
 
-/** One iteration, with TensorRT-LLM's iteration-stats names (trtllm-bench-compat.md §7). */
+/** One iteration, with TensorRT-LLM's iteration-stats names (`IterationStats`, cpp/include/tensorrt_llm/executor/types.h). */
 export interface IterationStats {
   iter: number;
   iterLatencyMS: number;

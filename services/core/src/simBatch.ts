@@ -1,5 +1,6 @@
 /**
- * The batch the engine hands to a predictor every iteration (trtllm-scheduling.md §4.1).
+ * The batch the engine hands to a predictor every iteration (the `ScheduledRequests` of one PyExecutor
+ * iteration, tensorrt_llm/_torch/pyexecutor/scheduler.py).
  *
  * Entries [0, numContext) are context requests, entries [numContext, numContext + numGeneration) are
  * generation requests, in micro-batch output order. The arrays may be longer than the batch and are

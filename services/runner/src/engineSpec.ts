@@ -141,9 +141,9 @@ export function reuseBlockSize(e: EngineConfig | undefined): number {
 }
 
 /**
- * Engine settings of a job (trtllm-scheduling.md §2, §8, §9): explicit values win; max_batch_size /
- * max_num_tokens come from trtllm-bench's heuristic when not both are given and the model and GPU are
- * known (LLM API defaults 2048 / 8192 otherwise); the KV pool is kv_num_blocks, else GPU memory (capped by
+ * Engine settings of a job (as trtllm-bench sets up the LLM API, tensorrt_llm/bench/benchmark/utils/general.py):
+ * explicit values win; max_batch_size / max_num_tokens come from trtllm-bench's heuristic when not both are
+ * given and the model and GPU are known (LLM API defaults 2048 / 8192 otherwise); the KV pool is kv_num_blocks, else GPU memory (capped by
  * kv_cache_max_tokens), else kv_cache_max_tokens alone, else unbounded (no model or GPU known: every
  * request fits at once). Prompts that can never be scheduled are rejected here.
  */

@@ -11,7 +11,7 @@ import { constant, datasetSpec, inline, jsonl, llama8bH100, spec } from "./helpe
 
 const times = (r: { tokenTimesMs: ArrayLike<number> }): number[] => Array.from(r.tokenTimesMs);
 
-describe("runResolvedJob (constant predictor, trtllm-scheduling.md §11)", () => {
+describe("runResolvedJob (constant predictor, the worked examples of docs/engine.md)", () => {
   it("§11.2: three requests with max_batch_size 2", async () => {
     const job = await resolveJob(
       spec({

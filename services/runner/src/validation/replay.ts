@@ -35,7 +35,7 @@ export interface ReplaySettings {
   maxNumTokens?: number;
   /** Leave the first wave (the first `concurrency` requests, all started at t = 0) out of the means (default false). */
   skipFirstWave?: boolean;
-  /** Simulate TensorRT-LLM's overlap scheduler (trtllm-scheduling.md §10) instead of the non-overlap loop (default false). */
+  /** Simulate TensorRT-LLM's overlap scheduler (`PyExecutor._executor_loop_overlap`) instead of the non-overlap loop (default false). */
   overlap?: boolean;
 }
 
