@@ -19,3 +19,14 @@ export { TIMING_STRATEGIES, TIMING_STRATEGY_NAMES, timingStrategy } from "./timi
 export type { TimingDef, TimingHost, TimingStrategy } from "./timing/timingStrategy.js";
 export * from "./types.js";
 export { validateSettings } from "./validation.js";
+export {
+  type CudaGraphSettings,
+  checkCudaGraphSettings,
+  DEFAULT_CUDA_GRAPH_MAX_BATCH_SIZE,
+  defaultCudaGraphBatchSizes,
+  graphBatchSize,
+  TRTLLM_DEFAULT_CUDA_GRAPHS,
+} from "./timing/cudaGraph.js";
+export { checkHostCost, eagerLaunchMs, type HostCostParams, hostTimeMs, ZERO_HOST_COST } from "./timing/hostCost.js";
+export { describeTiming, TIMING_MODEL_NAMES, type TimingModelName, type TimingSettings, withHostDeviceTiming } from "./timing/hostDeviceTiming.js";
+export { hostCostFor, TRTLLM_PYTORCH_TIMING, type TimingProfile } from "./timing/profile.js";

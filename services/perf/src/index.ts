@@ -19,3 +19,4 @@ export {
   requirePredictorEntry,
 } from "./predictors/registry.js";
 export { type ResolvedRun, resolveGpu, resolveModel, resolveRun } from "./resolve.js";
+export { type GpuFamily, gpuFamily, type Overheads, ZERO_OVERHEADS } from "./efficiency.js";

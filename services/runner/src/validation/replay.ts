@@ -1,19 +1,40 @@
-import type { EngineOptions, SimRequest } from "@servesim/engine";
-import { runSimulationSync, Simulation } from "@servesim/engine";
+import {
+  type CudaGraphSettings,
+  type EngineOptions,
+  type HostCostParams,
+  hostCostFor,
+  runSimulationSync,
+  Simulation,
+  TRTLLM_PYTORCH_TIMING,
+  type TimingModelName,
+  type TimingSettings,
+  withHostDeviceTiming,
+} from "@servesim/engine";
 import {
   benchHeuristic,
   createPredictor,
   dtypeFromPrecision,
+  gpuFamily,
   kvCapacity,
   type LocalPredictor,
   type PredictorOptions,
   predictorByName,
+  type ResolvedRun,
   resolveRun,
+  ZERO_OVERHEADS,
 } from "@servesim/perf";
 import { DType, type PredictorConfig } from "@servesim/wire/predictor";
+import { type BenchmarkMethod, benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
 import type { ReplayableRow } from "./silicon.js";
 
 export type ValidationPredictor = "roofline" | "aic";
+
+/** The timing model of a replay; unset fields take TensorRT-LLM's PyTorch defaults for the row's GPU. */
+export interface ReplayTiming {
+  model?: Exclude<TimingModelName, "whole-iteration">;
+  host?: HostCostParams;
+  cudaGraphs?: CudaGraphSettings | null;
+}
 
 export interface ReplaySettings {
   predictor: ValidationPredictor;
@@ -21,22 +42,14 @@ export interface ReplaySettings {
   systemsDir?: string;
   /** AIC table version (default 1.2.0rc5). */
   backendVersion?: string;
-  /** Efficiency/overhead overrides (calibration); default: the GPU family's calibrated values. */
+  /** Efficiency overrides; overheads are always zero (the predictor prices device time, the engine adds host time). */
   predictorOptions?: PredictorOptions;
-  /**
-   * Requests per row: max(waves × concurrency, 64), capped at maxRequests (defaults 10 and 1280: a
-   * request count of 10 × concurrency, as common serving-benchmark sweeps use).
-   */
-  waves?: number;
+  timing?: ReplayTiming;
+  /** Replaces the row's benchmark method (tests, experiments). */
+  method?: BenchmarkMethod;
+  /** Caps the measured requests per row (default: the method's count). */
   maxRequests?: number;
-  /** Chunked context (default off: the LLM API default; the heuristic then covers ISL + max_batch_size). */
-  chunkedPrefill?: boolean;
-  /** Replaces the heuristic's max_num_tokens (e.g. the LLM API default 8192). */
-  maxNumTokens?: number;
-  /** Leave the first wave (the first `concurrency` requests, all started at t = 0) out of the means (default false). */
-  skipFirstWave?: boolean;
-  /** Simulate TensorRT-LLM's overlap scheduler (`PyExecutor._executor_loop_overlap`) instead of the non-overlap loop (default false). */
-  overlap?: boolean;
+  seed?: number;
 }
 
 export interface ReplayResult {
@@ -45,9 +58,10 @@ export interface ReplayResult {
   requests: number;
   iterations: number;
   engine: EngineOptions;
+  timing: TimingSettings;
 }
 
-export function predictorConfigFor(row: ReplayableRow, s: ReplaySettings): PredictorConfig {
+export function predictorConfigFor(row: ReplayableRow, s: Pick<ReplaySettings, "predictor" | "systemsDir" | "backendVersion">): PredictorConfig {
   return {
     kind: predictorByName(s.predictor)!.kind,
     deviceName: row.system,
@@ -61,13 +75,33 @@ export function predictorConfigFor(row: ReplayableRow, s: ReplaySettings): Predi
   };
 }
 
+const runCache = new Map<string, ResolvedRun>();
+function rowRun(row: ReplayableRow): ResolvedRun {
+  const key = `${row.model}|${row.system}|${row.tp}|${row.weightDtype}`;
+  let run = runCache.get(key);
+  if (!run) runCache.set(key, (run = resolveRun(predictorConfigFor(row, { predictor: "roofline" }))));
+  return run;
+}
+
+/** The timing settings of a row: the overrides over TensorRT-LLM's PyTorch defaults for its GPU family. */
+export function timingFor(row: ReplayableRow, t: ReplayTiming = {}): TimingSettings {
+  const run = rowRun(row);
+  return {
+    model: t.model ?? TRTLLM_PYTORCH_TIMING.model,
+    host: t.host ?? hostCostFor(TRTLLM_PYTORCH_TIMING, gpuFamily(run.gpu)),
+    cudaGraphs: t.cudaGraphs === undefined ? TRTLLM_PYTORCH_TIMING.cudaGraphs : t.cudaGraphs,
+    layers: Math.ceil(run.model.numLayers / run.pp),
+  };
+}
+
 /**
- * Engine settings for a row, as trtllm-bench would pick them: max_batch_size / max_num_tokens from its
- * heuristic (chunked context off, so max_num_tokens ≥ ISL + max_batch_size), KV blocks from GPU memory,
- * GUARANTEED_NO_EVICT, 32 tokens per block, closed-loop concurrency = the row's batch_size.
+ * Engine settings for a row as the benchmark ran it: max_batch_size from the method (the server was
+ * launched for the row's concurrency), max_num_tokens from trtllm-bench's heuristic without chunking
+ * (≥ ISL + max_batch_size), KV blocks from GPU memory, GUARANTEED_NO_EVICT, 32 tokens per block, closed
+ * loop at the row's concurrency.
  */
-export function engineOptionsFor(row: ReplayableRow, s: Pick<ReplaySettings, "chunkedPrefill" | "maxNumTokens" | "overlap"> = {}): EngineOptions {
-  const run = resolveRun(predictorConfigFor(row, { predictor: "roofline" }));
+export function engineOptionsFor(row: ReplayableRow, method: BenchmarkMethod, concurrency: number, overlap: boolean): EngineOptions {
+  const run = rowRun(row);
   const h = benchHeuristic({
     model: run.model,
     tp: run.tp,
@@ -78,55 +112,60 @@ export function engineOptionsFor(row: ReplayableRow, s: Pick<ReplaySettings, "ch
     avgIsl: row.isl,
     avgOsl: row.osl,
     maxIsl: row.isl,
-    chunkedPrefill: s.chunkedPrefill === true,
-    ...(s.maxNumTokens !== undefined ? { maxNumTokens: s.maxNumTokens } : {}),
+    chunkedPrefill: false,
   });
-  const kv = kvCapacity({ ...run, maxNumTokens: h.maxNumTokens, maxBatchSize: h.maxBatchSize, tokensPerBlock: 32 });
+  const maxBatchSize = Math.min(h.maxBatchSize, method.slots(concurrency));
+  const maxNumTokens = Math.max(h.maxNumTokens, row.isl + maxBatchSize);
+  const kv = kvCapacity({ ...run, maxNumTokens, maxBatchSize, tokensPerBlock: 32 });
   return {
-    maxBatchSize: h.maxBatchSize,
-    maxNumTokens: h.maxNumTokens,
+    maxBatchSize,
+    maxNumTokens,
     maxSeqLen: row.isl + row.osl,
     ppSize: 1,
     capacityPolicy: "guaranteed_no_evict",
-    chunking: s.chunkedPrefill === true ? "first_come_first_served" : null,
+    chunking: null,
     tokensPerBlock: 32,
     numBlocks: kv.numBlocks,
     enableBlockReuse: false,
-    arrivals: { kind: "concurrency", concurrency: row.concurrency },
-    overlap: s.overlap === true,
+    arrivals: { kind: "concurrency", concurrency },
+    overlap,
   };
 }
 
-/** Replays one row as a concurrency-limited run and returns mean TTFT and TPOT over its requests. */
+/** Replays one row the way it was measured and returns the mean TTFT and TPOT over its measured requests. */
 export function replayRow(row: ReplayableRow, predictor: LocalPredictor, settings: ReplaySettings): ReplayResult {
-  const n = Math.min(Math.max((settings.waves ?? 10) * row.concurrency, 64), settings.maxRequests ?? 1280);
-  const requests: SimRequest[] = Array.from({ length: n }, (_, i) => ({ taskId: i, inputLength: row.isl, outputTokens: row.osl }));
-  const engine = engineOptionsFor(row, settings);
-  const result = runSimulationSync(new Simulation(engine, requests), predictor);
+  const method = settings.method ?? methodForRow(row);
+  const wl = benchmarkWorkload(row, method, {
+    ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
+    ...(settings.maxRequests !== undefined ? { maxRequests: settings.maxRequests } : {}),
+  });
+  const timing = timingFor(row, settings.timing);
+  const engine = engineOptionsFor(row, method, wl.concurrency, timing.model === "overlap");
+  const timed = withHostDeviceTiming(predictor, timing);
+  const result = runSimulationSync(new Simulation(engine, wl.requests, { warmup: wl.warmup }), timed);
   let ttft = 0;
   let tpot = 0;
   let ok = 0;
-  const skip = settings.skipFirstWave === true ? row.concurrency : 0;
   for (const r of result.requests) {
-    if (r.error || r.taskId < skip) continue;
+    if (r.error) continue;
     ttft += r.ttftMs;
     tpot += r.tpotMs;
     ok++;
   }
-  return { ttftMs: ttft / ok, tpotMs: tpot / ok, requests: ok, iterations: result.numIterations, engine };
+  return { ttftMs: ttft / ok, tpotMs: tpot / ok, requests: ok, iterations: result.numIterations, engine, timing };
 }
 
-/** Builds (and caches per configuration) the predictor of a row. */
+/** Builds (and caches per configuration) the device-time predictor of a row: the predictor's overheads are zero. */
 export class RowPredictors {
   private readonly cache = new Map<string, Promise<LocalPredictor>>();
-  constructor(private readonly settings: ReplaySettings) {}
+  constructor(private readonly settings: Pick<ReplaySettings, "predictor" | "systemsDir" | "backendVersion" | "predictorOptions">) {}
 
   get(row: ReplayableRow): Promise<LocalPredictor> {
     const cfg = predictorConfigFor(row, this.settings);
     const key = JSON.stringify(cfg);
     let p = this.cache.get(key);
     if (!p) {
-      p = createPredictor(cfg, this.settings.predictorOptions) as Promise<LocalPredictor>;
+      p = createPredictor(cfg, { ...this.settings.predictorOptions, overheads: ZERO_OVERHEADS }) as Promise<LocalPredictor>;
       this.cache.set(key, p);
     }
     return p;

@@ -5,6 +5,8 @@ import { parse } from "csv-parse/sync";
 /** One row of AIConfigurator's silicon_sample.csv (the fields servesim uses). */
 export interface SiliconRow {
   id: string;
+  /** `silicon_data_source`: which collection measured the row (selects its benchmark method). */
+  source: string;
   backend: string;
   backendVersion: string;
   modelPath: string;
@@ -46,6 +48,7 @@ export function parseSiliconCsv(text: string): SiliconRow[] {
   return lines.slice(1).map((c) => {
     return {
       id: get(c, "id"),
+      source: get(c, "silicon_data_source"),
       backend: get(c, "backend"),
       backendVersion: get(c, "backend_version"),
       modelPath: get(c, "model_path"),
@@ -73,6 +76,23 @@ export interface ReplayableRow extends SiliconRow {
 
 export const VALIDATION_SYSTEMS = ["h100_sxm", "h200_sxm"] as const;
 
+/** Why a row is not replayed (coverage report), or null when it is. */
+export function notReplayableReason(r: SiliconRow): string | null {
+  if (r.backend !== "trtllm") return `backend ${r.backend || "(none)"}`;
+  if (r.mode !== "agg") return `mode ${r.mode || "(none)"}`;
+  if (!(VALIDATION_SYSTEMS as readonly string[]).includes(r.system)) return `system ${r.system || "(none)"}`;
+  const hit = lookupModel(r.modelPath);
+  if (!hit) return "model not in the catalog";
+  if (hit.spec.family !== "llama") return `${hit.spec.family} architecture`;
+  if (r.pp !== 1) return "pipeline parallelism";
+  if (r.attentionDp > 1) return "attention DP";
+  const weight = r.precision === "" ? "bf16" : parsePrecision(r.precision);
+  if (weight !== "bf16" && weight !== "fp16" && weight !== "fp8") return `precision ${r.precision}`;
+  if (![r.isl, r.osl, r.concurrency, r.tp].every((v) => Number.isInteger(v) && v > 0)) return "ISL, OSL, concurrency or TP not a positive integer";
+  if (!(r.ttftMs > 0 && r.tpotMs > 0)) return "no positive TTFT/TPOT measurement";
+  return null;
+}
+
 /**
  * Rows servesim can replay: TensorRT-LLM, aggregated serving, a dense catalog model, h100/h200, no PP or
  * attention-DP, bf16/fp16/fp8 (fp8 = FP8 weights and FP8 KV), finite positive measurements.
@@ -80,15 +100,9 @@ export const VALIDATION_SYSTEMS = ["h100_sxm", "h200_sxm"] as const;
 export function selectReplayableRows(rows: readonly SiliconRow[]): ReplayableRow[] {
   const out: ReplayableRow[] = [];
   for (const r of rows) {
-    if (r.backend !== "trtllm" || r.mode !== "agg") continue;
-    if (!(VALIDATION_SYSTEMS as readonly string[]).includes(r.system)) continue;
-    const hit = lookupModel(r.modelPath);
-    if (hit?.spec.family !== "llama") continue;
-    if (r.pp !== 1 || r.attentionDp > 1) continue;
-    const weight = r.precision === "" ? "bf16" : parsePrecision(r.precision);
-    if (weight !== "bf16" && weight !== "fp16" && weight !== "fp8") continue;
-    if (![r.isl, r.osl, r.concurrency, r.tp].every((v) => Number.isInteger(v) && v > 0)) continue;
-    if (!(r.ttftMs > 0 && r.tpotMs > 0)) continue;
+    if (notReplayableReason(r) !== null) continue;
+    const hit = lookupModel(r.modelPath)!;
+    const weight = r.precision === "" ? "bf16" : (parsePrecision(r.precision) as Precision);
     out.push({ ...r, model: hit.spec.name, weightDtype: weight, kvDtype: weight === "fp8" ? "fp8" : "bf16" });
   }
   return out;

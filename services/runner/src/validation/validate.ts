@@ -1,5 +1,9 @@
-import type { ReplaySettings, ValidationPredictor } from "./replay.js";
-import { RowPredictors, replayRow } from "./replay.js";
+import { describeTiming, type HostCostParams } from "@servesim/engine";
+import { type BenchmarkMethod, methodForRow } from "./benchmarkMethod.js";
+import { type Coverage, formatCoverage, siliconCoverage } from "./coverage.js";
+import { type CandidateErrors, type FoldResult, inSample, kFold, leaveOneGroupOut } from "./folds.js";
+import type { ReplaySettings, ReplayTiming, ValidationPredictor } from "./replay.js";
+import { RowPredictors, replayRow, timingFor } from "./replay.js";
 import { parseSiliconCsv, type ReplayableRow, type SiliconRow, selectReplayableRows } from "./silicon.js";
 
 /** One replayed silicon row (JSON keys are snake_case for the report file). */
@@ -20,9 +24,9 @@ export interface ValidationRow {
   /** Signed relative errors, percent ((pred − silicon) / silicon). */
   ttft_error_pct: number;
   tpot_error_pct: number;
-  /** Excluded from the TTFT MAPE: TTFT above that of a higher concurrency of the same setup (measurement artefact). */
+  /** Left out of the labelled filtered TTFT figure only: TTFT above that of a higher concurrency of the same setup. */
   ttft_artefact: boolean;
-  /** Excluded from the filtered MAPEs: robust outlier of the log error ratio (|z| > 3.5 by median absolute deviation). */
+  /** Left out of the labelled filtered figures only: robust outlier of the log error ratio (|z| > 3.5 by MAD). */
   ttft_outlier: boolean;
   tpot_outlier: boolean;
 }
@@ -32,23 +36,37 @@ export interface GroupSummary {
   model: string;
   system: string;
   rows: number;
+  /** MAPEs over all the group's rows (percent). */
   tpot_mape: number;
   ttft_mape: number;
 }
 
+/** Fitted host parameters of one predictor, scored in-sample and out-of-sample. */
+export interface FitSummary {
+  parameters: string[];
+  candidates: number;
+  /** The in-sample pick (what the engine profile's defaults are set from). */
+  fitted: HostCostParams;
+  in_sample: { ttft_mape: number; tpot_mape: number };
+  kfold: { k: number; ttft_mape: number; tpot_mape: number; picks: { fold: string; params: HostCostParams; rows: number }[] };
+  lomo: { ttft_mape: number; tpot_mape: number; picks: { fold: string; params: HostCostParams; rows: number }[] };
+}
+
 export interface ValidationReport {
   summary: {
-    /** Filtered MAPEs per predictor (percent). */
-    tpot_mape: Record<string, number>;
-    ttft_mape: Record<string, number>;
-    /** Unfiltered MAPEs per predictor. */
+    rows: number;
+    coverage: Coverage;
+    /** MAPEs per predictor over ALL replayed rows (percent): the headline. */
     tpot_mape_all: Record<string, number>;
     ttft_mape_all: Record<string, number>;
-    rows: number;
-    /** TTFT artefact rows (per silicon row), and robust outliers per predictor. */
-    excluded: { ttft_artefact: number; ttft_outlier: Record<string, number>; tpot_outlier: Record<string, number> };
+    /** Labelled filtered figures: robust outliers (and, for TTFT, artefact rows) left out. */
+    tpot_mape_filtered: Record<string, number>;
+    ttft_mape_filtered: Record<string, number>;
+    excluded_from_filtered: { ttft_artefact: number; ttft_outlier: Record<string, number>; tpot_outlier: Record<string, number> };
     groups: GroupSummary[];
-    settings: { requests_per_row: string; engine: string };
+    /** Present with `fit`: per predictor. */
+    fit?: Record<string, FitSummary>;
+    settings: { method: string; timing: Record<string, string>; requests_cap?: number };
   };
   rows: ValidationRow[];
 }
@@ -58,7 +76,12 @@ export interface ValidateOptions {
   /** Needed for "aic". */
   systemsDir?: string;
   backendVersion?: string;
-  replay?: Omit<ReplaySettings, "predictor" | "systemsDir" | "backendVersion">;
+  replay?: { timing?: ReplayTiming; maxRequests?: number; seed?: number; method?: BenchmarkMethod };
+  /**
+   * Fit the host parameters: every candidate replayed on every row, then in-sample, 5-fold by row and
+   * leave-one-model-out selection. The rows of the report are those of the in-sample pick.
+   */
+  fit?: { candidates: HostCostParams[] };
   /** Restrict to some rows (e.g. one model); default all replayable rows. */
   filter?: (row: ReplayableRow) => boolean;
   onRow?: (done: number, total: number) => void;
@@ -81,10 +104,7 @@ export function robustOutliers(ratios: readonly number[]): boolean[] {
   return logs.map((x) => Math.abs((0.6745 * (x - m)) / mad) > 3.5);
 }
 
-/**
- * Rows whose TTFT exceeds the TTFT of a higher concurrency of the same setup (model, system, TP, precision,
- * ISL, OSL): the silicon data's low-concurrency TTFT artefact (performance-model.md §11).
- */
+/** Rows whose TTFT exceeds the TTFT of a higher concurrency of the same setup (model, system, TP, precision, ISL, OSL). */
 export function ttftArtefacts(rows: readonly SiliconRow[]): Set<string> {
   const groups = new Map<string, SiliconRow[]>();
   for (const r of rows) {
@@ -100,42 +120,95 @@ export function ttftArtefacts(rows: readonly SiliconRow[]): Set<string> {
   return out;
 }
 
-/** Replays every replayable silicon row with each predictor and summarizes the errors. */
+/** Replays each row under one setting: predicted mean TTFT and TPOT per row. */
+async function replayAll(
+  rows: readonly ReplayableRow[],
+  settings: ReplaySettings,
+  predictors: RowPredictors,
+  tick: () => void,
+): Promise<{ ttft: Float64Array; tpot: Float64Array }> {
+  const ttft = new Float64Array(rows.length);
+  const tpot = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const res = replayRow(rows[i]!, await predictors.get(rows[i]!), settings);
+    ttft[i] = res.ttftMs;
+    tpot[i] = res.tpotMs;
+    tick();
+  }
+  return { ttft, tpot };
+}
+
+const errorsOf = (rows: readonly ReplayableRow[], p: { ttft: Float64Array; tpot: Float64Array }): CandidateErrors => ({
+  ttft: Float64Array.from(rows, (r, i) => (100 * (p.ttft[i]! - r.ttftMs)) / r.ttftMs),
+  tpot: Float64Array.from(rows, (r, i) => (100 * (p.tpot[i]! - r.tpotMs)) / r.tpotMs),
+});
+
+/** Replays every replayable silicon row with each predictor the way it was measured and summarizes the errors. */
 export async function validateAgainstSilicon(csvText: string, opts: ValidateOptions): Promise<ValidationReport> {
-  const rows = selectReplayableRows(parseSiliconCsv(csvText)).filter((r) => opts.filter?.(r) ?? true);
+  const all = parseSiliconCsv(csvText);
+  const coverage = siliconCoverage(all);
+  const rows = selectReplayableRows(all).filter((r) => opts.filter?.(r) ?? true);
   const artefacts = ttftArtefacts(rows);
+  const candidates = opts.fit?.candidates ?? [undefined];
   const out: ValidationRow[] = [];
-  const total = rows.length * opts.predictors.length;
+  const fits: Record<string, FitSummary> = {};
+  const timingText: Record<string, string> = {};
+  const total = rows.length * opts.predictors.length * candidates.length;
+  let done = 0;
+  const tick = () => opts.onRow?.(++done, total);
   for (const predictor of opts.predictors) {
-    const settings: ReplaySettings = { ...opts.replay, predictor };
-    if (opts.systemsDir !== undefined) settings.systemsDir = opts.systemsDir;
-    if (opts.backendVersion !== undefined) settings.backendVersion = opts.backendVersion;
-    const predictors = new RowPredictors(settings);
-    const part: ValidationRow[] = [];
-    for (const r of rows) {
-      const res = replayRow(r, await predictors.get(r), settings);
-      part.push({
-        id: r.id,
-        predictor,
-        model: r.model,
-        system: r.system,
-        tp: r.tp,
-        precision: r.weightDtype,
-        isl: r.isl,
-        osl: r.osl,
-        concurrency: r.concurrency,
-        silicon_ttft_ms: r.ttftMs,
-        silicon_tpot_ms: r.tpotMs,
-        predicted_ttft_ms: res.ttftMs,
-        predicted_tpot_ms: res.tpotMs,
-        ttft_error_pct: (100 * (res.ttftMs - r.ttftMs)) / r.ttftMs,
-        tpot_error_pct: (100 * (res.tpotMs - r.tpotMs)) / r.tpotMs,
-        ttft_artefact: artefacts.has(r.id),
-        ttft_outlier: false,
-        tpot_outlier: false,
-      });
-      opts.onRow?.(out.length + part.length, total);
+    const base: ReplaySettings = { predictor, ...(opts.replay ?? {}) };
+    if (opts.systemsDir !== undefined) base.systemsDir = opts.systemsDir;
+    if (opts.backendVersion !== undefined) base.backendVersion = opts.backendVersion;
+    const predictors = new RowPredictors(base);
+    const preds: { ttft: Float64Array; tpot: Float64Array }[] = [];
+    for (const host of candidates) {
+      const timing: ReplayTiming = { ...base.timing, ...(host ? { host } : {}) };
+      preds.push(await replayAll(rows, { ...base, timing }, predictors, tick));
     }
+    let pick = 0;
+    if (opts.fit && rows.length > 0) {
+      const errs = preds.map((p) => errorsOf(rows, p));
+      const ins = inSample(errs, rows.length);
+      const kf = kFold(errs, rows.length, 5);
+      const lomo = leaveOneGroupOut(
+        errs,
+        rows.map((r) => r.model),
+      );
+      pick = ins.picks[0]!.candidate;
+      const params = (f: FoldResult) => f.picks.map((p) => ({ fold: p.fold, params: opts.fit!.candidates[p.candidate]!, rows: p.rows }));
+      fits[predictor] = {
+        parameters: ["step_us", "per_request_us", "launch_us_per_layer"],
+        candidates: candidates.length,
+        fitted: opts.fit.candidates[pick]!,
+        in_sample: { ttft_mape: ins.ttftMape, tpot_mape: ins.tpotMape },
+        kfold: { k: 5, ttft_mape: kf.ttftMape, tpot_mape: kf.tpotMape, picks: params(kf) },
+        lomo: { ttft_mape: lomo.ttftMape, tpot_mape: lomo.tpotMape, picks: params(lomo) },
+      };
+    }
+    const chosen = preds[pick]!;
+    const chosenHost = candidates[pick];
+    if (rows.length > 0) timingText[predictor] = describeTiming(timingFor(rows[0]!, { ...base.timing, ...(chosenHost ? { host: chosenHost } : {}) }));
+    const part: ValidationRow[] = rows.map((r, i) => ({
+      id: r.id,
+      predictor,
+      model: r.model,
+      system: r.system,
+      tp: r.tp,
+      precision: r.weightDtype,
+      isl: r.isl,
+      osl: r.osl,
+      concurrency: r.concurrency,
+      silicon_ttft_ms: r.ttftMs,
+      silicon_tpot_ms: r.tpotMs,
+      predicted_ttft_ms: chosen.ttft[i]!,
+      predicted_tpot_ms: chosen.tpot[i]!,
+      ttft_error_pct: (100 * (chosen.ttft[i]! - r.ttftMs)) / r.ttftMs,
+      tpot_error_pct: (100 * (chosen.tpot[i]! - r.tpotMs)) / r.tpotMs,
+      ttft_artefact: artefacts.has(r.id),
+      ttft_outlier: false,
+      tpot_outlier: false,
+    }));
     const ttftOut = robustOutliers(part.map((p) => p.predicted_ttft_ms / p.silicon_ttft_ms));
     const tpotOut = robustOutliers(part.map((p) => p.predicted_tpot_ms / p.silicon_tpot_ms));
     part.forEach((p, i) => {
@@ -144,12 +217,19 @@ export async function validateAgainstSilicon(csvText: string, opts: ValidateOpti
     });
     out.push(...part);
   }
-  return summarize(out, opts);
+  const methods = [...new Set(rows.map((r) => (opts.replay?.method ?? methodForRow(r)).summary))];
+  return summarize(out, opts, coverage, fits, { method: methods.join("; "), timing: timingText, ...(opts.replay?.maxRequests !== undefined ? { requests_cap: opts.replay.maxRequests } : {}) });
 }
 
-function summarize(rows: ValidationRow[], opts: ValidateOptions): ValidationReport {
-  const tpot: Record<string, number> = {};
-  const ttft: Record<string, number> = {};
+function summarize(
+  rows: ValidationRow[],
+  opts: ValidateOptions,
+  coverage: Coverage,
+  fits: Record<string, FitSummary>,
+  settings: ValidationReport["summary"]["settings"],
+): ValidationReport {
+  const tpotF: Record<string, number> = {};
+  const ttftF: Record<string, number> = {};
   const tpotAll: Record<string, number> = {};
   const ttftAll: Record<string, number> = {};
   const groups: GroupSummary[] = [];
@@ -159,8 +239,8 @@ function summarize(rows: ValidationRow[], opts: ValidateOptions): ValidationRepo
     const rs = rows.filter((r) => r.predictor === p);
     ttftOutliers[p] = rs.filter((r) => r.ttft_outlier).length;
     tpotOutliers[p] = rs.filter((r) => r.tpot_outlier).length;
-    tpot[p] = mape(rs.filter((r) => !r.tpot_outlier).map((r) => r.tpot_error_pct));
-    ttft[p] = mape(rs.filter((r) => !r.ttft_outlier && !r.ttft_artefact).map((r) => r.ttft_error_pct));
+    tpotF[p] = mape(rs.filter((r) => !r.tpot_outlier).map((r) => r.tpot_error_pct));
+    ttftF[p] = mape(rs.filter((r) => !r.ttft_outlier && !r.ttft_artefact).map((r) => r.ttft_error_pct));
     tpotAll[p] = mape(rs.map((r) => r.tpot_error_pct));
     ttftAll[p] = mape(rs.map((r) => r.ttft_error_pct));
     const keys = [...new Set(rs.map((r) => `${r.model}|${r.system}`))];
@@ -171,59 +251,75 @@ function summarize(rows: ValidationRow[], opts: ValidateOptions): ValidationRepo
         model: g[0]!.model,
         system: g[0]!.system,
         rows: g.length,
-        tpot_mape: mape(g.filter((r) => !r.tpot_outlier).map((r) => r.tpot_error_pct)),
-        ttft_mape: mape(g.filter((r) => !r.ttft_outlier && !r.ttft_artefact).map((r) => r.ttft_error_pct)),
+        tpot_mape: mape(g.map((r) => r.tpot_error_pct)),
+        ttft_mape: mape(g.map((r) => r.ttft_error_pct)),
       });
     }
   }
-  const replay = opts.replay ?? {};
   return {
     summary: {
-      tpot_mape: tpot,
-      ttft_mape: ttft,
+      rows: new Set(rows.map((r) => r.id)).size,
+      coverage,
       tpot_mape_all: tpotAll,
       ttft_mape_all: ttftAll,
-      rows: new Set(rows.map((r) => r.id)).size,
-      excluded: {
+      tpot_mape_filtered: tpotF,
+      ttft_mape_filtered: ttftF,
+      excluded_from_filtered: {
         ttft_artefact: new Set(rows.filter((r) => r.ttft_artefact).map((r) => r.id)).size,
         ttft_outlier: ttftOutliers,
         tpot_outlier: tpotOutliers,
       },
       groups,
-      settings: {
-        requests_per_row: `max(${replay.waves ?? 10} × concurrency, 64), capped at ${replay.maxRequests ?? 1280}${replay.skipFirstWave ? ", first wave excluded" : ""}`,
-        engine:
-          `trtllm-bench heuristic budgets${replay.maxNumTokens ? ` (max_num_tokens ${replay.maxNumTokens})` : ""}, chunked context ${replay.chunkedPrefill ? "on" : "off"}, ` +
-          `GUARANTEED_NO_EVICT, KV from GPU memory, overlap scheduler ${replay.overlap ? "on" : "off"}`,
-      },
+      ...(Object.keys(fits).length > 0 ? { fit: fits } : {}),
+      settings,
     },
     rows,
   };
 }
 
 const fmt = (x: number, w: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : "-").padStart(w);
+const hostText = (h: HostCostParams): string => `step ${h.stepUs} µs, ${h.perRequestUs} µs/request, launch ${h.launchUsPerLayer} µs/layer`;
 
-/** Text table: per-group MAPEs, then the overall summary. */
+/** The issue's targets on TensorRT-LLM aggregated rows (out-of-sample MAPE, percent). */
+export const TARGETS = { tpot: 8, ttft: 20 } as const;
+
+/** Text: coverage, per-group MAPEs over all rows, the overall figures, the fit's in/out-of-sample figures and the targets. */
 export function formatValidationTable(report: ValidationReport): string {
-  const lines: string[] = [];
-  lines.push(
-    `${"predictor".padEnd(10)} ${"model".padEnd(15)} ${"system".padEnd(9)} ${"rows".padStart(5)} ${"TPOT MAPE %".padStart(12)} ${"TTFT MAPE %".padStart(12)}`,
-  );
-  for (const g of report.summary.groups) {
-    lines.push(
-      `${g.predictor.padEnd(10)} ${g.model.padEnd(15)} ${g.system.padEnd(9)} ${String(g.rows).padStart(5)} ${fmt(g.tpot_mape, 12)} ${fmt(g.ttft_mape, 12)}`,
-    );
+  const s = report.summary;
+  const lines: string[] = [formatCoverage(s.coverage), ""];
+  lines.push(`${"predictor".padEnd(10)} ${"model".padEnd(15)} ${"system".padEnd(9)} ${"rows".padStart(5)} ${"TPOT MAPE %".padStart(12)} ${"TTFT MAPE %".padStart(12)}`);
+  for (const g of s.groups) {
+    lines.push(`${g.predictor.padEnd(10)} ${g.model.padEnd(15)} ${g.system.padEnd(9)} ${String(g.rows).padStart(5)} ${fmt(g.tpot_mape, 12)} ${fmt(g.ttft_mape, 12)}`);
   }
   lines.push("");
-  const ex = report.summary.excluded;
-  for (const p of Object.keys(report.summary.tpot_mape)) {
+  const ex = s.excluded_from_filtered;
+  for (const p of Object.keys(s.tpot_mape_all)) {
     lines.push(
-      `${p.padEnd(10)} overall: TPOT MAPE ${fmt(report.summary.tpot_mape[p]!, 5)} % (all rows ${fmt(report.summary.tpot_mape_all[p]!, 5)} %), ` +
-        `TTFT MAPE ${fmt(report.summary.ttft_mape[p]!, 5)} % (all rows ${fmt(report.summary.ttft_mape_all[p]!, 5)} %); ` +
-        `outliers excluded: ${ex.tpot_outlier[p]} TPOT, ${ex.ttft_outlier[p]} TTFT`,
+      `${p.padEnd(10)} all ${s.rows} rows: TPOT MAPE ${fmt(s.tpot_mape_all[p]!, 5)} %, TTFT MAPE ${fmt(s.ttft_mape_all[p]!, 5)} %` +
+        `  (filtered, labelled: TPOT ${fmt(s.tpot_mape_filtered[p]!, 5)} % without ${ex.tpot_outlier[p]} outliers, ` +
+        `TTFT ${fmt(s.ttft_mape_filtered[p]!, 5)} % without ${ex.ttft_outlier[p]} outliers and ${ex.ttft_artefact} artefact rows)`,
     );
   }
-  lines.push(`rows: ${report.summary.rows}; ${ex.ttft_artefact} TTFT artefact rows excluded from the TTFT MAPE`);
-  lines.push(`requests per row: ${report.summary.settings.requests_per_row}; engine: ${report.summary.settings.engine}`);
+  if (s.fit) {
+    lines.push("", `Fitted host parameters (${Object.values(s.fit)[0]!.candidates} candidates; MAPE % over all rows, each predicted by parameters fitted without it):`);
+    lines.push(`${"predictor".padEnd(10)} ${"in-sample TPOT/TTFT".padStart(20)} ${"5-fold TPOT/TTFT".padStart(18)} ${"LOMO TPOT/TTFT".padStart(16)}  fitted (in-sample)`);
+    for (const [p, f] of Object.entries(s.fit)) {
+      const pair = (a: number, b: number, w: number) => `${fmt(a, 5)} / ${fmt(b, 5)}`.padStart(w);
+      lines.push(
+        `${p.padEnd(10)} ${pair(f.in_sample.tpot_mape, f.in_sample.ttft_mape, 20)} ${pair(f.kfold.tpot_mape, f.kfold.ttft_mape, 18)} ${pair(f.lomo.tpot_mape, f.lomo.ttft_mape, 16)}  ${hostText(f.fitted)}`,
+      );
+    }
+    for (const [p, f] of Object.entries(s.fit)) {
+      const oosTpot = Math.max(f.kfold.tpot_mape, f.lomo.tpot_mape);
+      const oosTtft = Math.max(f.kfold.ttft_mape, f.lomo.ttft_mape);
+      const met = (x: number, t: number) => (x <= t ? "met" : "missed");
+      lines.push(
+        `${p.padEnd(10)} targets (out-of-sample, worse of 5-fold and LOMO): TPOT ${fmt(oosTpot, 4)} % ≤ ${TARGETS.tpot} % ${met(oosTpot, TARGETS.tpot)}, ` +
+          `TTFT ${fmt(oosTtft, 4)} % ≤ ${TARGETS.ttft} % ${met(oosTtft, TARGETS.ttft)}`,
+      );
+    }
+  }
+  lines.push("", `benchmark method: ${s.settings.method}${s.settings.requests_cap ? ` (at most ${s.settings.requests_cap} measured requests per row)` : ""}`);
+  for (const [p, t] of Object.entries(s.settings.timing)) lines.push(`timing model (${p}): ${t}`);
   return lines.join("\n");
 }

@@ -1,0 +1,111 @@
+import { SeededRandom, type SimRequest } from "@servesim/engine";
+import type { SiliconRow } from "./silicon.js";
+
+/**
+ * How a silicon row was measured: the client's load and where it read the clock. A replay builds the
+ * row's workload the same way, so that the simulated means compare with the measured ones.
+ *
+ * The rows of silicon_sample.csv come from two collections, AIConfigurator's gap-analysis runs
+ * (`source_file=.../aic-auto-gap-analysis/...`) and InferenceX-style database dumps (`db-dump/...`,
+ * `source_file=<date>.csv`). Both drive an OpenAI-compatible server (trtllm-serve) with a streaming
+ * benchmark client in the InferenceX / AIPerf way, as far as public sources show (InferenceX's
+ * benchmark scripts: `--random-range-ratio 0.8`, `--num-prompts $((CONC * 10))`,
+ * `--max-concurrency $CONC`, `--request-rate inf`, `--ignore-eos`, warm-up 2 × CONC; the server launched
+ * with `--max_batch_size $CONC`):
+ * - closed loop: `concurrency` requests outstanding; a new one is sent when one finishes;
+ * - random prompts, ISL and OSL each uniform in [ratio · L, L] (means ≈ 0.9 · L), ignore_eos;
+ * - `requestsPerConcurrency × concurrency` measured requests after `warmupPerConcurrency × concurrency`
+ *   warm-up requests, which finish before the measured run starts;
+ * - TTFT measured at the client while streaming (request sent → first token received).
+ */
+export interface BenchmarkMethod {
+  name: string;
+  /** ISL and OSL uniform in [lengthRatio · L, L]; 1 = fixed lengths. */
+  lengthRatio: number;
+  requestsPerConcurrency: number;
+  warmupPerConcurrency: number;
+  /**
+   * Engine slots (max_batch_size) the server gives the client's `concurrency` requests. See
+   * docs/timing.md: measured TTFT grows by one inter-completion interval (≈ TPOT × OSL / concurrency),
+   * which is what a closed loop sees when one request always waits for a slot.
+   */
+  slots: (concurrency: number) => number;
+  /** One line for reports. */
+  summary: string;
+}
+
+/**
+ * InferenceX's method (the `db-dump/...` and `source_file=<date>.csv` rows): the server launched with
+ * `max_batch_size` = the concurrency, so every request of the closed loop has a slot.
+ */
+export const INFERENCEX_METHOD: BenchmarkMethod = Object.freeze({
+  name: "inferencex",
+  lengthRatio: 0.8,
+  requestsPerConcurrency: 10,
+  warmupPerConcurrency: 2,
+  slots: (c: number) => c,
+  summary:
+    "inferencex: closed loop at the row's concurrency, ISL/OSL uniform in [0.8·L, L], 10 × concurrency requests after " +
+    "2 × concurrency warm-up, max_batch_size = concurrency, TTFT at the client while streaming",
+});
+
+/**
+ * AIConfigurator's gap-analysis runs (`source_file=.../aic-auto-gap-analysis/...`): the same client, but
+ * the measured TTFT carries one inter-completion interval (≈ TPOT × OSL / concurrency) at every
+ * concurrency: the signature of a closed loop in which one request always waits for a slot, i.e. the
+ * engine runs concurrency − 1 requests while the client keeps concurrency outstanding (docs/timing.md).
+ */
+export const AIC_GAP_ANALYSIS_METHOD: BenchmarkMethod = Object.freeze({
+  name: "aic-gap-analysis",
+  lengthRatio: 0.8,
+  requestsPerConcurrency: 10,
+  warmupPerConcurrency: 2,
+  slots: (c: number) => Math.max(1, c - 1),
+  summary:
+    "aic-gap-analysis: as inferencex, but the engine runs concurrency − 1 requests, so one request of the closed loop always waits for a slot",
+});
+
+/** Benchmark methods by what a row's `silicon_data_source` contains; the first match wins, else inferencex. */
+export const BENCHMARK_METHODS: ReadonlyArray<{ sourceContains: string; method: BenchmarkMethod }> = [
+  { sourceContains: "aic-auto-gap-analysis", method: AIC_GAP_ANALYSIS_METHOD },
+  { sourceContains: "", method: INFERENCEX_METHOD },
+];
+
+export function methodForRow(row: Pick<SiliconRow, "source">): BenchmarkMethod {
+  return BENCHMARK_METHODS.find((m) => row.source.includes(m.sourceContains))?.method ?? INFERENCEX_METHOD;
+}
+
+export interface BenchmarkWorkload {
+  requests: SimRequest[];
+  warmup: SimRequest[];
+  /** Closed-loop concurrency the engine sees (per rank when the row's load is split over ranks). */
+  concurrency: number;
+}
+
+/** Uniform integer in [ceil(ratio · L), L]. */
+function lengthSampler(rng: SeededRandom, ratio: number): (L: number) => number {
+  return (L) => {
+    const lo = Math.max(1, Math.ceil(ratio * L));
+    return lo + Math.floor(rng.nextFloat() * (L - lo + 1));
+  };
+}
+
+/**
+ * The row's workload under a method: `ranks` engines share the row's concurrency (attention-DP ranks or
+ * replicas each get concurrency / ranks, rounded up). Seeded: the same row gives the same requests.
+ */
+export function benchmarkWorkload(
+  row: Pick<SiliconRow, "isl" | "osl" | "concurrency">,
+  method: BenchmarkMethod,
+  opts: { seed?: number; ranks?: number; maxRequests?: number } = {},
+): BenchmarkWorkload {
+  const ranks = opts.ranks ?? 1;
+  const concurrency = Math.max(1, Math.ceil(row.concurrency / ranks));
+  const rng = new SeededRandom(opts.seed ?? 42);
+  const len = lengthSampler(rng, method.lengthRatio);
+  const n = Math.min(method.requestsPerConcurrency * concurrency, opts.maxRequests ?? Number.MAX_SAFE_INTEGER);
+  const make = (count: number): SimRequest[] => Array.from({ length: count }, (_, i) => ({ taskId: i, inputLength: len(row.isl), outputTokens: len(row.osl) }));
+  const warmup = make(method.warmupPerConcurrency * concurrency);
+  const requests = make(Math.max(1, n));
+  return { requests, warmup, concurrency };
+}
