@@ -21,7 +21,6 @@ import {
   predictorByName,
   type ResolvedRun,
   resolveRun,
-  ZERO_OVERHEADS,
 } from "@servesim/perf";
 import { DType, type PredictorConfig } from "@servesim/wire/predictor";
 import { type BenchmarkMethod, benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
@@ -42,7 +41,7 @@ export interface ReplaySettings {
   systemsDir?: string;
   /** AIC table version (default 1.2.0rc5). */
   backendVersion?: string;
-  /** Efficiency overrides; overheads are always zero (the predictor prices device time, the engine adds host time). */
+  /** Efficiency and device-overhead overrides (default: the GPU family's). */
   predictorOptions?: PredictorOptions;
   timing?: ReplayTiming;
   /** Replaces the row's benchmark method (tests, experiments). */
@@ -155,17 +154,17 @@ export function replayRow(row: ReplayableRow, predictor: LocalPredictor, setting
   return { ttftMs: ttft / ok, tpotMs: tpot / ok, requests: ok, iterations: result.numIterations, engine, timing };
 }
 
-/** Builds (and caches per configuration) the device-time predictor of a row: the predictor's overheads are zero. */
+/** Builds (and caches per configuration) the device-time predictor of a row. */
 export class RowPredictors {
   private readonly cache = new Map<string, Promise<LocalPredictor>>();
   constructor(private readonly settings: Pick<ReplaySettings, "predictor" | "systemsDir" | "backendVersion" | "predictorOptions">) {}
 
   get(row: ReplayableRow): Promise<LocalPredictor> {
     const cfg = predictorConfigFor(row, this.settings);
-    const key = JSON.stringify(cfg);
+    const key = JSON.stringify([cfg, this.settings.predictorOptions?.overheads]);
     let p = this.cache.get(key);
     if (!p) {
-      p = createPredictor(cfg, { ...this.settings.predictorOptions, overheads: ZERO_OVERHEADS }) as Promise<LocalPredictor>;
+      p = createPredictor(cfg, this.settings.predictorOptions ?? {}) as Promise<LocalPredictor>;
       this.cache.set(key, p);
     }
     return p;

@@ -1,4 +1,5 @@
 import { describeTiming, type HostCostParams } from "@servesim/engine";
+import type { PredictorOptions } from "@servesim/perf";
 import { type BenchmarkMethod, methodForRow } from "./benchmarkMethod.js";
 import { type Coverage, formatCoverage, siliconCoverage } from "./coverage.js";
 import { type CandidateErrors, type FoldResult, inSample, kFold, leaveOneGroupOut } from "./folds.js";
@@ -41,15 +42,24 @@ export interface GroupSummary {
   ttft_mape: number;
 }
 
-/** Fitted host parameters of one predictor, scored in-sample and out-of-sample. */
+/**
+ * One candidate of a fit: the engine's host costs and the predictor's per-sequence device overhead
+ * (device work per scheduled sequence that no kernel table holds: sampling, per-sequence attention setup).
+ */
+export interface FitCandidate {
+  host: HostCostParams;
+  devicePerRequestUs: number;
+}
+
+/** Fitted parameters of one predictor, scored in-sample and out-of-sample. */
 export interface FitSummary {
   parameters: string[];
   candidates: number;
-  /** The in-sample pick (what the engine profile's defaults are set from). */
-  fitted: HostCostParams;
+  /** The in-sample pick (what the defaults are set from). */
+  fitted: FitCandidate;
   in_sample: { ttft_mape: number; tpot_mape: number };
-  kfold: { k: number; ttft_mape: number; tpot_mape: number; picks: { fold: string; params: HostCostParams; rows: number }[] };
-  lomo: { ttft_mape: number; tpot_mape: number; picks: { fold: string; params: HostCostParams; rows: number }[] };
+  kfold: { k: number; ttft_mape: number; tpot_mape: number; picks: { fold: string; params: FitCandidate; rows: number }[] };
+  lomo: { ttft_mape: number; tpot_mape: number; picks: { fold: string; params: FitCandidate; rows: number }[] };
 }
 
 export interface ValidationReport {
@@ -76,12 +86,12 @@ export interface ValidateOptions {
   /** Needed for "aic". */
   systemsDir?: string;
   backendVersion?: string;
-  replay?: { timing?: ReplayTiming; maxRequests?: number; seed?: number; method?: BenchmarkMethod };
+  replay?: { timing?: ReplayTiming; maxRequests?: number; seed?: number; method?: BenchmarkMethod; predictorOptions?: PredictorOptions };
   /**
    * Fit the host parameters: every candidate replayed on every row, then in-sample, 5-fold by row and
    * leave-one-model-out selection. The rows of the report are those of the in-sample pick.
    */
-  fit?: { candidates: HostCostParams[] };
+  fit?: { candidates: FitCandidate[] };
   /** Restrict to some rows (e.g. one model); default all replayable rows. */
   filter?: (row: ReplayableRow) => boolean;
   onRow?: (done: number, total: number) => void;
@@ -160,11 +170,18 @@ export async function validateAgainstSilicon(csvText: string, opts: ValidateOpti
     const base: ReplaySettings = { predictor, ...(opts.replay ?? {}) };
     if (opts.systemsDir !== undefined) base.systemsDir = opts.systemsDir;
     if (opts.backendVersion !== undefined) base.backendVersion = opts.backendVersion;
-    const predictors = new RowPredictors(base);
     const preds: { ttft: Float64Array; tpot: Float64Array }[] = [];
-    for (const host of candidates) {
-      const timing: ReplayTiming = { ...base.timing, ...(host ? { host } : {}) };
-      preds.push(await replayAll(rows, { ...base, timing }, predictors, tick));
+    const byDevice = new Map<number, RowPredictors>();
+    for (const cand of candidates) {
+      let settings = base;
+      if (cand) {
+        const predictorOptions = { ...base.predictorOptions, overheads: { stepUs: 0, perLayerUs: 0, perRequestUs: cand.devicePerRequestUs } };
+        settings = { ...base, predictorOptions, timing: { ...base.timing, host: cand.host } };
+      }
+      const key = cand?.devicePerRequestUs ?? -1;
+      let predictors = byDevice.get(key);
+      if (!predictors) byDevice.set(key, (predictors = new RowPredictors(settings)));
+      preds.push(await replayAll(rows, settings, predictors, tick));
     }
     let pick = 0;
     if (opts.fit && rows.length > 0) {
@@ -178,7 +195,7 @@ export async function validateAgainstSilicon(csvText: string, opts: ValidateOpti
       pick = ins.picks[0]!.candidate;
       const params = (f: FoldResult) => f.picks.map((p) => ({ fold: p.fold, params: opts.fit!.candidates[p.candidate]!, rows: p.rows }));
       fits[predictor] = {
-        parameters: ["step_us", "per_request_us", "launch_us_per_layer"],
+        parameters: ["host.step_us", "host.per_request_us", "host.launch_us_per_layer", "device_per_request_us"],
         candidates: candidates.length,
         fitted: opts.fit.candidates[pick]!,
         in_sample: { ttft_mape: ins.ttftMape, tpot_mape: ins.tpotMape },
@@ -187,8 +204,12 @@ export async function validateAgainstSilicon(csvText: string, opts: ValidateOpti
       };
     }
     const chosen = preds[pick]!;
-    const chosenHost = candidates[pick];
-    if (rows.length > 0) timingText[predictor] = describeTiming(timingFor(rows[0]!, { ...base.timing, ...(chosenHost ? { host: chosenHost } : {}) }));
+    const chosen1 = candidates[pick];
+    if (rows.length > 0) {
+      timingText[predictor] =
+        describeTiming(timingFor(rows[0]!, { ...base.timing, ...(chosen1 ? { host: chosen1.host } : {}) })) +
+        (chosen1 ? `; device ${chosen1.devicePerRequestUs} µs/sequence` : "");
+    }
     const part: ValidationRow[] = rows.map((r, i) => ({
       id: r.id,
       predictor,
@@ -278,7 +299,8 @@ function summarize(
 }
 
 const fmt = (x: number, w: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : "-").padStart(w);
-const hostText = (h: HostCostParams): string => `step ${h.stepUs} µs, ${h.perRequestUs} µs/request, launch ${h.launchUsPerLayer} µs/layer`;
+const candText = (c: FitCandidate): string =>
+  `host step ${c.host.stepUs} µs, ${c.host.perRequestUs} µs/request, launch ${c.host.launchUsPerLayer} µs/layer; device ${c.devicePerRequestUs} µs/sequence`;
 
 /** The issue's targets on TensorRT-LLM aggregated rows (out-of-sample MAPE, percent). */
 export const TARGETS = { tpot: 8, ttft: 20 } as const;
@@ -306,7 +328,7 @@ export function formatValidationTable(report: ValidationReport): string {
     for (const [p, f] of Object.entries(s.fit)) {
       const pair = (a: number, b: number, w: number) => `${fmt(a, 5)} / ${fmt(b, 5)}`.padStart(w);
       lines.push(
-        `${p.padEnd(10)} ${pair(f.in_sample.tpot_mape, f.in_sample.ttft_mape, 20)} ${pair(f.kfold.tpot_mape, f.kfold.ttft_mape, 18)} ${pair(f.lomo.tpot_mape, f.lomo.ttft_mape, 16)}  ${hostText(f.fitted)}`,
+        `${p.padEnd(10)} ${pair(f.in_sample.tpot_mape, f.in_sample.ttft_mape, 20)} ${pair(f.kfold.tpot_mape, f.kfold.ttft_mape, 18)} ${pair(f.lomo.tpot_mape, f.lomo.ttft_mape, 16)}  ${candText(f.fitted)}`,
       );
     }
     for (const [p, f] of Object.entries(s.fit)) {
