@@ -3,7 +3,7 @@ import { InvalidArgumentError, parsePercentiles, parseSlos } from "@servesim/cor
 import { dtypeFromPrecision, GPU_CATALOG, loadHfConfig, toInlineArchitecture } from "@servesim/perf";
 import { CHUNKING_POLICY_BY_NAME, SCHEDULER_POLICY_BY_NAME, sloToWire } from "@servesim/wire";
 import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
-import { BenchmarkMode, ChunkingPolicy, type EngineConfig, type JobSpec, type ReportOptions, SchedulerPolicy } from "@servesim/wire/scheduler";
+import { BenchmarkMode, ChunkingPolicy, type EngineConfig, type JobSpec, type ReportOptions, SchedulerPolicy, TimingModel } from "@servesim/wire/scheduler";
 import { CliError } from "./cliError.js";
 import { type DatasetFile, type DatasetFlags, datasetWorkload } from "./datasetFile.js";
 import { readLlmApiOptions } from "./llmApiOptions.js";
@@ -34,6 +34,12 @@ export interface ThroughputFlags extends DatasetFlags {
   disableBlockReuse?: boolean;
   enableOverlapScheduler?: boolean;
   disableOverlapScheduler?: boolean;
+  enableCudaGraphs?: boolean;
+  disableCudaGraphs?: boolean;
+  timingModel?: string;
+  hostStepUs?: number;
+  hostPerRequestUs?: number;
+  hostLaunchUsPerLayer?: number;
   concurrency?: number;
   requestRate?: number;
   numRequests?: number;
@@ -84,6 +90,11 @@ const DEFAULT_PREFILL_MS = 10;
 const DEFAULT_DECODE_MS = 5;
 
 const SCHEDULER_POLICIES = SCHEDULER_POLICY_BY_NAME;
+/** --timing-model values (docs/timing.md). */
+const TIMING_MODELS: Record<string, TimingModel> = {
+  "whole-iteration": TimingModel.TIMING_MODEL_WHOLE_ITERATION,
+  "host-device": TimingModel.TIMING_MODEL_HOST_DEVICE,
+};
 const CHUNKING_POLICIES = CHUNKING_POLICY_BY_NAME;
 const QUANTIZATION: Record<string, DType> = {
   NONE: DType.D_TYPE_UNSPECIFIED,
@@ -215,6 +226,7 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
     seed: f.seed ?? 0,
     numRequests: f.numRequests ?? 0,
     benchmark: f.benchmark === "latency" ? BenchmarkMode.BENCHMARK_MODE_LATENCY : BenchmarkMode.BENCHMARK_MODE_UNSPECIFIED,
+    timingModel: TimingModel.TIMING_MODEL_UNSPECIFIED,
   };
   if (f.targetInputLen !== undefined) engine.targetInputLen = f.targetInputLen;
   if (f.targetOutputLen !== undefined) engine.targetOutputLen = f.targetOutputLen;
@@ -229,6 +241,16 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
   if (reuse !== undefined) engine.enableBlockReuse = reuse;
   const overlap = pair(f.enableOverlapScheduler, f.disableOverlapScheduler, "overlap-scheduler");
   if (overlap !== undefined) engine.disableOverlapScheduler = !overlap;
+  const graphs = pair(f.enableCudaGraphs, f.disableCudaGraphs, "cuda-graphs");
+  if (graphs !== undefined) engine.disableCudaGraphs = !graphs;
+  if (f.timingModel !== undefined) engine.timingModel = lookup(TIMING_MODELS, f.timingModel, "--timing-model", (s) => s.toLowerCase());
+  if (f.hostStepUs !== undefined || f.hostPerRequestUs !== undefined || f.hostLaunchUsPerLayer !== undefined) {
+    engine.hostCost = {
+      ...(f.hostStepUs !== undefined ? { stepUs: f.hostStepUs } : {}),
+      ...(f.hostPerRequestUs !== undefined ? { perRequestUs: f.hostPerRequestUs } : {}),
+      ...(f.hostLaunchUsPerLayer !== undefined ? { launchUsPerLayer: f.hostLaunchUsPerLayer } : {}),
+    };
+  }
   if (f.tokensPerBlock !== undefined) engine.tokensPerBlock = f.tokensPerBlock;
   if (f.kvCacheMaxTokens !== undefined) engine.kvCacheMaxTokens = f.kvCacheMaxTokens;
   if (f.kvNumBlocks !== undefined) engine.kvNumBlocks = f.kvNumBlocks;

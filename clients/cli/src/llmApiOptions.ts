@@ -23,10 +23,12 @@ const TOP_KEYS = [
   "max_num_tokens",
   "max_seq_len",
   "disable_overlap_scheduler",
+  "cuda_graph_config",
   "moe_expert_parallel_size",
   "moe_tensor_parallel_size",
   "moe_config",
 ];
+const CUDA_GRAPH_KEYS = ["batch_sizes", "max_batch_size", "enable_padding"];
 const MOE_KEYS = ["backend", "load_balancer", "max_num_tokens"];
 const KV_KEYS = ["free_gpu_memory_fraction", "max_tokens", "enable_block_reuse", "tokens_per_block", "dtype", "enable_partial_reuse"];
 const SCHEDULER_KEYS = ["capacity_scheduler_policy", "context_chunking_policy"];
@@ -97,6 +99,25 @@ export function readLlmApiOptions(path: string): LlmApiOptions {
   if (chunked !== undefined) engine.enableChunkedContext = chunked;
   const disableOverlap = top.boolean("disable_overlap_scheduler");
   if (disableOverlap !== undefined) engine.disableOverlapScheduler = disableOverlap;
+  if ("cuda_graph_config" in top.data) {
+    // null turns CUDA graphs off (TensorRT-LLM then launches every iteration eagerly); a mapping keeps them on.
+    const cg = top.data["cuda_graph_config"];
+    if (cg === null) engine.disableCudaGraphs = true;
+    else {
+      const sec = top.section("cuda_graph_config");
+      engine.disableCudaGraphs = false;
+      if (sec) {
+        unknown(sec, CUDA_GRAPH_KEYS);
+        for (const k of CUDA_GRAPH_KEYS) {
+          if (sec.data[k] !== undefined) {
+            warnings.push(
+              `${path} line ${file.lineOf(["cuda_graph_config", k])}: cuda_graph_config.${k} is not carried by the job spec yet; TensorRT-LLM's default sizes without padding are simulated`,
+            );
+          }
+        }
+      }
+    }
+  }
 
   const kv = top.section("kv_cache_config");
   if (kv) {

@@ -55,6 +55,8 @@ export interface ReportInput {
     approxPromptTokens?: boolean;
     /** The overlap scheduler was simulated (trtllm-scheduling.md §10); unset: not shown in the text report. */
     overlapScheduler?: boolean;
+    /** How device times became wall times (docs/timing.md), e.g. "overlap (host ...; CUDA graphs ...)"; unset: not shown. */
+    timingModel?: string;
     /** trtllm-bench's benchmark the run reproduces (default throughput; latency is named in the text report). */
     benchmark?: "throughput" | "latency";
   };

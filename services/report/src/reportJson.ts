@@ -142,6 +142,7 @@ export function buildReportJson(m: RunMetrics, input: ReportInput): Record<strin
       approx_prompt_tokens: s.approxPromptTokens ?? false,
       itl_percentiles_ms: stats(m.itlMs),
       overlap_scheduler: s.overlapScheduler ?? false,
+      ...(s.timingModel !== undefined ? { timing_model: s.timingModel } : {}),
       benchmark: s.benchmark ?? "throughput",
       latency_percentiles_ms: {
         ttft: latencyJson(m.latency.percentiles, m.latency.ttft, m.ttftMs),

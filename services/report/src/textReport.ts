@@ -189,6 +189,7 @@ export function simulationSection(m: RunMetrics, input: ReportInput): string {
     simLine("KV Cache Blocks", s.numBlocks) +
     simLine("Tokens per Block", s.tokensPerBlock) +
     (s.overlapScheduler !== undefined ? simLine("Overlap Scheduler", s.overlapScheduler ? "on" : "off") : "") +
+    (s.timingModel !== undefined ? simLine("Timing Model", s.timingModel) : "") +
     simLine("Iterations", s.numIterations) +
     simLine("Prefill Iterations", s.numPrefillIterations) +
     simLine("Decode Iterations", s.numDecodeIterations) +

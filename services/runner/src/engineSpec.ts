@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "@servesim/core";
-import type { Arrivals, CapacityPolicy, ChunkingPolicy, EngineOptions } from "@servesim/engine";
+import type { Arrivals, CapacityPolicy, ChunkingPolicy, EngineOptions, TimingSettings } from "@servesim/engine";
 import {
   CAPACITY_POLICIES,
   CHUNKING_POLICIES,
@@ -14,6 +14,7 @@ import { BenchmarkMode, ChunkingPolicy as ChunkingPolicyProto, type EngineConfig
 import type { DatasetMetadata } from "@servesim/workload";
 import { underPredictor, withFieldPath } from "./fields.js";
 import type { ResolvedPredictor } from "./predictorSpec.js";
+import { resolveTiming } from "./timingSpec.js";
 
 /** TensorRT-LLM LLM API defaults, used when the heuristic cannot run (no model or GPU). */
 export const LLM_API_MAX_BATCH_SIZE = 2048;
@@ -43,6 +44,8 @@ export interface EngineResolution {
   /** Set when the pool was sized from GPU memory. */
   kvCapacity?: KvCapacity;
   kvCacheFreeGpuMemFraction: number;
+  /** How device times become wall times (timingSpec.ts). */
+  timing: TimingSettings;
   /** Non-fatal remarks (settings that have no effect, an unbounded pool). */
   warnings: string[];
 }
@@ -172,6 +175,7 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
     warnings.push("chunking_policy has no effect: chunked context is disabled (enable_chunked_context)");
   }
   const policy = capacityPolicy(e?.schedulerPolicy ?? SchedulerPolicy.SCHEDULER_POLICY_UNSPECIFIED);
+  const timing = resolveTiming(e, p);
   const reuse = e?.enableBlockReuse ?? true;
 
   // max_batch_size / max_num_tokens.
@@ -301,11 +305,11 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
     numBlocks,
     enableBlockReuse: reuse,
     arrivals: arrivals(e, benchmark),
-    // servesim simulates the non-overlap loop unless disable_overlap_scheduler is explicitly false.
-    overlap: e?.disableOverlapScheduler === false,
+    overlap: timing.overlapLoop,
   };
   const out: EngineResolution = {
     options,
+    timing: timing.timing,
     benchmark,
     maxBatchSizeSource,
     maxNumTokensSource,

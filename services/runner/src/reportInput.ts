@@ -1,4 +1,4 @@
-import type { SimulationResult } from "@servesim/engine";
+import { describeTiming, type SimulationResult } from "@servesim/engine";
 import type { Precision } from "@servesim/perf";
 import { DEFAULT_EMULATED_VERSION, type ReportInput } from "@servesim/report";
 import type { ResolvedJob } from "./resolveJob.js";
@@ -50,6 +50,7 @@ export function reportInput(job: ResolvedJob, result: SimulationResult, predicto
       wallMs,
       ...(job.approxPromptTokens ? { approxPromptTokens: true } : {}),
       overlapScheduler: job.engine.overlap === true,
+      timingModel: describeTiming(job.settings.timing),
       benchmark: job.settings.benchmark,
     },
   };

@@ -1,6 +1,6 @@
 import type { BatchPredictor } from "@servesim/core";
 import type { IterationStats, RequestRecord, SimulationProgress, SimulationResult } from "@servesim/engine";
-import { runSimulation, Simulation } from "@servesim/engine";
+import { runSimulation, Simulation, withHostDeviceTiming } from "@servesim/engine";
 import type { ReportInput } from "@servesim/report";
 import { buildReportJson, computeMetrics, type RunMetrics, renderReportJson, renderTextReport } from "@servesim/report";
 import type { JobResult } from "@servesim/wire/scheduler";
@@ -56,7 +56,8 @@ export async function runResolvedJob(job: ResolvedJob, predictor: BatchPredictor
     ...(job.warmup.length > 0 ? { warmup: job.warmup } : {}),
     ...(onIteration ? { onIteration } : {}),
   });
-  const result = await runSimulation(sim, predictor, {
+  // The predictor prices device time; the engine profile's timing model makes it wall time.
+  const result = await runSimulation(sim, withHostDeviceTiming(predictor, job.settings.timing), {
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.progressEveryMs !== undefined ? { progressEveryMs: opts.progressEveryMs } : {}),
