@@ -2,7 +2,7 @@ import type { BatchPredictor, OpTime, SimBatch } from "@servesim/core";
 import { InvalidArgumentError } from "@servesim/core";
 import type { CalibratedModel } from "@servesim/wire/predictor";
 import type { ComposeParams } from "./compose.js";
-import { nnls } from "./nnls.js";
+import { nnls, numericalRank } from "./nnls.js";
 
 /** The six features of the calibrated model, in CalibratedModel field order. */
 export const CALIBRATION_FEATURES = [
@@ -181,8 +181,20 @@ export function fitCalibration(samples: readonly CalibrationSample[]): Calibrati
   const norms = new Array<number>(cols).fill(0);
   for (const row of X) for (let j = 0; j < cols; j++) norms[j] = Math.max(norms[j]!, Math.abs(row[j]!));
   const scaled = X.map((row) => row.map((v, j) => (norms[j]! > 0 ? v / norms[j]! : 0)));
+  if (numericalRank(scaled) < 2) {
+    throw new InvalidArgumentError(
+      "samples",
+      `degenerate log: all ${usable.length} iterations have the same shape (requests, tokens, KV), so a fixed cost cannot be told from per-request or per-token costs; log a run with varied batches`,
+    );
+  }
   const beta = nnls(scaled, y).map((v, j) => (norms[j]! > 0 ? v / norms[j]! : 0));
+  if (!beta.every(Number.isFinite)) throw new InvalidArgumentError("samples", "the fit did not converge to finite coefficients");
   const model = calibratedModel((_, j) => beta[j]!);
+  try {
+    validateCalibratedModel(model);
+  } catch (e) {
+    throw new InvalidArgumentError("samples", `degenerate log: the best fit would give some batches no time (${(e as InvalidArgumentError).reason})`);
+  }
   let sq = 0;
   let ape = 0;
   let maxAbs = 0;

@@ -1,3 +1,5 @@
+import { Matrix, SingularValueDecomposition } from "ml-matrix";
+
 /**
  * Non-negative least squares (Lawson–Hanson active set): minimize ‖A·x − b‖² subject to x ≥ 0.
  * A is row-major (rows × cols); small column counts only (dense normal equations).
@@ -47,7 +49,8 @@ export function nnls(A: readonly number[][], b: readonly number[], maxIter = 500
       let alpha = Infinity;
       for (let j = 0; j < cols; j++) {
         if (passive[j] && z[j]! <= tol) {
-          const a = x[j]! / (x[j]! - z[j]!);
+          const d = x[j]! - z[j]!;
+          const a = d > 0 ? x[j]! / d : 0;
           if (a < alpha) alpha = a;
         }
       }
@@ -63,39 +66,29 @@ export function nnls(A: readonly number[][], b: readonly number[], maxIter = 500
   return x;
 }
 
-/** Unconstrained least squares on the passive columns (normal equations, Gaussian elimination). */
+/**
+ * Unconstrained least squares on the passive columns by singular value decomposition (ml-matrix): the
+ * minimum-norm solution, singular values below max(rows, cols) · ε · σ_max treated as zero, so collinear
+ * or empty columns give finite coefficients instead of the normal equations' blow-up.
+ */
 function leastSquaresOn(A: readonly number[][], b: readonly number[], passive: readonly boolean[]): number[] {
   const cols = passive.length;
   const idx: number[] = [];
   for (let j = 0; j < cols; j++) if (passive[j]) idx.push(j);
-  const n = idx.length;
-  const M = Array.from({ length: n }, () => new Array<number>(n + 1).fill(0));
-  for (const row of A.keys()) {
-    const a = A[row]!;
-    for (let p = 0; p < n; p++) {
-      const ap = a[idx[p]!]!;
-      if (ap === 0) continue;
-      for (let q = 0; q < n; q++) M[p]![q]! += ap * a[idx[q]!]!;
-      M[p]![n]! += ap * b[row]!;
-    }
-  }
-  for (let c = 0; c < n; c++) {
-    let piv = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[piv]![c]!)) piv = r;
-    [M[c], M[piv]] = [M[piv]!, M[c]!];
-    const d = M[c]![c]!;
-    if (Math.abs(d) < 1e-300) continue;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = M[r]![c]! / d;
-      if (f === 0) continue;
-      for (let k = c; k <= n; k++) M[r]![k]! -= f * M[c]![k]!;
-    }
-  }
   const z = new Array<number>(cols).fill(0);
-  for (let p = 0; p < n; p++) {
-    const d = M[p]![p]!;
-    z[idx[p]!] = Math.abs(d) < 1e-300 ? 0 : M[p]![n]! / d;
-  }
+  if (idx.length === 0 || A.length === 0) return z;
+  const sub = new Matrix(A.map((row) => idx.map((j) => row[j]!)));
+  const svd = new SingularValueDecomposition(sub, { autoTranspose: true });
+  const sol = svd.solve(Matrix.columnVector([...b]));
+  idx.forEach((j, p) => {
+    const v = sol.get(p, 0);
+    z[j] = Number.isFinite(v) ? v : 0;
+  });
   return z;
+}
+
+/** Numerical rank of a matrix (singular values above max(rows, cols) · ε · σ_max). */
+export function numericalRank(A: readonly number[][]): number {
+  if (A.length === 0 || A[0]!.length === 0) return 0;
+  return new SingularValueDecomposition(new Matrix(A.map((r) => [...r])), { autoTranspose: true }).rank;
 }

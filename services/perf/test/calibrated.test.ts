@@ -77,6 +77,25 @@ describe("fitCalibration", () => {
     expectInvalid(() => fitCalibration([s[0]!]), "samples");
   });
 
+  it("collinear features (every context iteration the same shape) give finite coefficients, never NaN", () => {
+    // Constant-predictor-like log: decode iterations of varying size take 5 ms, single-prompt ones 10 ms;
+    // context requests, tokens and attention area are exactly collinear (one 128-token prompt each time).
+    const s: CalibrationSample[] = Array.from({ length: 600 }, (_, i) =>
+      i % 4 === 0
+        ? { numContextRequests: 1, numCtxTokens: 128, numGenRequests: i % 7, numGenKvTokens: 300 * (i % 7), iterLatencyMS: 10 }
+        : { numContextRequests: 0, numCtxTokens: 0, numGenRequests: 1 + (i % 9), numGenKvTokens: 300 * (1 + (i % 9)), iterLatencyMS: 5 },
+    );
+    const fit = fitCalibration(s);
+    for (const v of Object.values(fit.model)) expect(Number.isFinite(v)).toBe(true);
+    expect(fit.model.interceptMs).toBeCloseTo(5, 9);
+    expect(fit.rmseMs).toBeLessThan(1e-9);
+  });
+
+  it("rejects a degenerate log: every iteration the same shape", () => {
+    const same: CalibrationSample[] = Array.from({ length: 50 }, () => ({ numContextRequests: 0, numCtxTokens: 0, numGenRequests: 8, numGenKvTokens: 800, iterLatencyMS: 7 }));
+    expectInvalid(() => fitCalibration(same), "samples", /degenerate log: all 50 iterations have the same shape/);
+  });
+
   it("nnls solves a small problem exactly", () => {
     const x = nnls(
       [

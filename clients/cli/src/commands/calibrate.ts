@@ -42,7 +42,7 @@ export function calibrateFromLog(path: string): CalibrationFit {
     return fitCalibration(parseIterationLog(text));
   } catch (e) {
     // "iteration log line 12: ..." → "<file> line 12: ..."
-    if (e instanceof InvalidArgumentError) throw new CliError(`${e.field.replace(/^iteration log/, path)}: ${e.reason}`);
+    if (e instanceof InvalidArgumentError) throw new CliError(`${e.field === "samples" ? path : e.field.replace(/^iteration log/, path)}: ${e.reason}`);
     throw e;
   }
 }
