@@ -1,6 +1,14 @@
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "@servesim/core";
-import { formatValidationTable, type ReplayableRow, type ValidationPredictor, type ValidationReport, validateAgainstSilicon } from "@servesim/runner";
+import {
+  FIT_CANDIDATES,
+  formatValidationTable,
+  type ReplayableRow,
+  type ReplayTiming,
+  type ValidationPredictor,
+  type ValidationReport,
+  validateAgainstSilicon,
+} from "@servesim/runner";
 import { formatRankingTable, rankingCheck } from "@servesim/sweep";
 import { Command } from "commander";
 import { CliError, runAction } from "../cliError.js";
@@ -62,7 +70,9 @@ interface ValidateFlags {
   filter: string[];
   json?: string;
   maxRequests?: number;
-  overlap?: boolean;
+  disableOverlapScheduler?: boolean;
+  disableCudaGraphs?: boolean;
+  fit?: boolean;
   quiet?: boolean;
   ranking?: boolean;
 }
@@ -81,9 +91,13 @@ export function validateCommand(io: CliIo = processIo()): Command {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option("--max-requests <n>", "requests simulated per row: max(10 × concurrency, 64) capped at N (default 1280)", intArg(1))
-    .option("--overlap", "replay with TensorRT-LLM's overlap scheduler")
-    .option("--no-overlap", "replay with the non-overlap loop")
+    .option("--max-requests <n>", "cap the measured requests per row (default: the row's benchmark method, 10 × concurrency)", intArg(1))
+    .option("--disable-overlap-scheduler", "replay with the non-overlap loop (default: TensorRT-LLM's overlap scheduler)")
+    .option("--disable-cuda-graphs", "replay without CUDA graphs (default: TensorRT-LLM's default sizes)")
+    .option(
+      "--fit",
+      `fit host and device parameters (${FIT_CANDIDATES.length} candidates, each replayed on every row): in-sample, 5-fold by row and leave-one-model-out MAPEs`,
+    )
     .option("--json <file>", "write every replayed row and the summary as JSON")
     .option(
       "--ranking",
@@ -100,6 +114,10 @@ export function validateCommand(io: CliIo = processIo()): Command {
         } catch (e) {
           throw new CliError(`--silicon ${flags.silicon}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
         }
+        const timing: ReplayTiming = {
+          ...(flags.disableOverlapScheduler ? { model: "non-overlap" as const } : {}),
+          ...(flags.disableCudaGraphs ? { cudaGraphs: null } : {}),
+        };
         const progress = new ProgressDisplay(io, flags.quiet ?? false, "validating", "{phase} |{bar}| {percentage}% | {value}/{total} rows");
         let report: ValidationReport;
         try {
@@ -109,8 +127,9 @@ export function validateCommand(io: CliIo = processIo()): Command {
             ...(flags.backendVersion ? { backendVersion: flags.backendVersion } : {}),
             replay: {
               ...(flags.maxRequests !== undefined ? { maxRequests: flags.maxRequests } : {}),
-              ...(flags.overlap !== undefined ? { overlap: flags.overlap } : {}),
+              timing,
             },
+            ...(flags.fit ? { fit: { candidates: [...FIT_CANDIDATES] } } : {}),
             filter: rowFilter(flags.filter),
             onRow: (done, total) => progress.update({ requestsFinished: done, requestsTotal: total, iterations: 0, simTimeMs: 0 }),
           });

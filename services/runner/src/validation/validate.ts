@@ -345,3 +345,14 @@ export function formatValidationTable(report: ValidationReport): string {
   for (const [p, t] of Object.entries(s.settings.timing)) lines.push(`timing model (${p}): ${t}`);
   return lines.join("\n");
 }
+
+/**
+ * The candidates `servesim validate --fit` replays: per-sequence device overhead 20/30/40 µs, host step
+ * 1/2 ms, host per request 0/20 µs, eager launch 0/60 µs per layer (24 sets; plausible magnitudes of
+ * TensorRT-LLM's Python executor, not a search for the lowest error).
+ */
+export const FIT_CANDIDATES: readonly FitCandidate[] = [20, 30, 40].flatMap((dev) =>
+  [1000, 2000].flatMap((step) =>
+    [0, 20].flatMap((per) => [0, 60].map((launch) => ({ host: { stepUs: step, perRequestUs: per, launchUsPerLayer: launch }, devicePerRequestUs: dev }))),
+  ),
+);
