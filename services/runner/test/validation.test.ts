@@ -3,7 +3,11 @@ import { makeBatch } from "@servesim/core";
 import { createPredictor, type LocalPredictor } from "@servesim/perf";
 import { sharedDataPath } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
-import { engineOptionsFor, predictorConfigFor, replayRow } from "../src/validation/replay.js";
+import { TRTLLM_DEFAULT_CUDA_GRAPHS } from "@servesim/engine";
+import { AIC_GAP_ANALYSIS_METHOD, benchmarkWorkload, INFERENCEX_METHOD, methodForRow } from "../src/validation/benchmarkMethod.js";
+import { formatCoverage, siliconCoverage } from "../src/validation/coverage.js";
+import { inSample, kFold, leaveOneGroupOut } from "../src/validation/folds.js";
+import { engineOptionsFor, predictorConfigFor, replayRow, timingFor } from "../src/validation/replay.js";
 import { parseSiliconCsv, type ReplayableRow, selectReplayableRows } from "../src/validation/silicon.js";
 import { formatValidationTable, robustOutliers, ttftArtefacts, validateAgainstSilicon } from "../src/validation/validate.js";
 
@@ -57,31 +61,117 @@ describe("silicon CSV", () => {
   });
 });
 
+describe("benchmark method", () => {
+  const rows = parseSiliconCsv(CSV);
+
+  it("by source: AIConfigurator's gap-analysis runs, else InferenceX", () => {
+    expect(methodForRow({ source: "source_file=/Users/x/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.0.0rc3/a.csv" })).toBe(AIC_GAP_ANALYSIS_METHOD);
+    expect(methodForRow({ source: "source_file=2026-04-06.csv; model=Llama-3.1-70B" })).toBe(INFERENCEX_METHOD);
+    expect(methodForRow({ source: "" })).toBe(INFERENCEX_METHOD);
+    expect(INFERENCEX_METHOD.slots(8)).toBe(8);
+    expect(AIC_GAP_ANALYSIS_METHOD.slots(8)).toBe(7);
+    expect(AIC_GAP_ANALYSIS_METHOD.slots(1)).toBe(1);
+  });
+
+  it("workload: 10 × concurrency requests after 2 × concurrency warm-up, lengths uniform in [0.8 L, L], seeded", () => {
+    const row = { isl: 1024, osl: 128, concurrency: 8 };
+    const w = benchmarkWorkload(row, INFERENCEX_METHOD);
+    expect(w.requests).toHaveLength(80);
+    expect(w.warmup).toHaveLength(16);
+    expect(w.concurrency).toBe(8);
+    for (const r of [...w.requests, ...w.warmup]) {
+      expect(r.inputLength).toBeGreaterThanOrEqual(820);
+      expect(r.inputLength).toBeLessThanOrEqual(1024);
+      expect(r.outputTokens).toBeGreaterThanOrEqual(103);
+      expect(r.outputTokens).toBeLessThanOrEqual(128);
+    }
+    const mean = w.requests.reduce((s, r) => s + r.inputLength, 0) / w.requests.length;
+    expect(mean).toBeGreaterThan(0.85 * 1024);
+    expect(mean).toBeLessThan(0.95 * 1024);
+    expect(benchmarkWorkload(row, INFERENCEX_METHOD)).toEqual(w);
+    expect(benchmarkWorkload(row, INFERENCEX_METHOD, { seed: 1 })).not.toEqual(w);
+    // Attention-DP ranks or replicas share the row's concurrency.
+    expect(benchmarkWorkload({ ...row, concurrency: 10 }, INFERENCEX_METHOD, { ranks: 4 }).concurrency).toBe(3);
+    expect(benchmarkWorkload(row, INFERENCEX_METHOD, { maxRequests: 20 }).requests).toHaveLength(20);
+  });
+
+  it("coverage counts replayable rows by backend, mode, system and model, with the reasons", () => {
+    const c = siliconCoverage(rows);
+    expect(c.rows).toBe(7);
+    expect(c.replayable).toBe(3);
+    expect(c.by.backend).toEqual([
+      { value: "trtllm", rows: 6, replayable: 3 },
+      { value: "vllm", rows: 1, replayable: 0 },
+    ]);
+    expect(c.by.mode).toEqual([
+      { value: "agg", rows: 6, replayable: 3 },
+      { value: "disagg", rows: 1, replayable: 0 },
+    ]);
+    expect(c.reasons).toEqual([
+      { reason: "backend vllm", rows: 1 },
+      { reason: "mode disagg", rows: 1 },
+      { reason: "moe architecture", rows: 1 },
+      { reason: "system b200_sxm", rows: 1 },
+    ]);
+    expect(formatCoverage(c)).toContain("Coverage: 3 of 7 rows replayable");
+  });
+});
+
+describe("fold selection", () => {
+  // Two candidates, six rows: candidate 0 is exact on rows 0-2 (model A), candidate 1 on rows 3-5 (model B).
+  const c0 = { ttft: Float64Array.from([0, 0, 0, 30, 30, 30]), tpot: Float64Array.from([0, 0, 0, 10, 10, 10]) };
+  const c1 = { ttft: Float64Array.from([20, 20, 20, 0, 0, 0]), tpot: Float64Array.from([5, 5, 5, 0, 0, 0]) };
+
+  it("in-sample picks the lowest mean |TTFT| + |TPOT| error on all rows", () => {
+    const r = inSample([c0, c1], 6);
+    expect(r.picks).toEqual([{ fold: "all rows", candidate: 1, rows: 6 }]);
+    expect(r.ttftMape).toBe(10);
+    expect(r.tpotMape).toBe(2.5);
+  });
+
+  it("leave-one-group-out predicts each group with the candidate fitted on the others", () => {
+    const r = leaveOneGroupOut([c0, c1], ["A", "A", "A", "B", "B", "B"]);
+    expect(r.picks).toEqual([
+      { fold: "A", candidate: 1, rows: 3 },
+      { fold: "B", candidate: 0, rows: 3 },
+    ]);
+    expect(r.ttftMape).toBe(25);
+    expect(r.tpotMape).toBe(7.5);
+  });
+
+  it("k-fold covers every row once", () => {
+    const r = kFold([c0, c1], 6, 3);
+    expect(r.picks.map((p) => p.rows).reduce((a, b) => a + b, 0)).toBe(6);
+    expect(r.picks).toHaveLength(3);
+  });
+});
+
 describe("replay", () => {
   const row = selectReplayableRows(parseSiliconCsv(CSV))[0]!;
 
-  it("engine settings follow the trtllm-bench heuristic and the KV capacity estimate", () => {
-    const e = engineOptionsFor(row);
-    // 8B bf16 TP1, ISL 1024 / OSL 128: 416 requests fit → 512; 3746 tokens → 3840 (≥ 1024 + 512).
+  it("engine settings: max_batch_size from the method (gap analysis: concurrency − 1), the heuristic's max_num_tokens, KV from GPU memory, overlap by default", () => {
+    const e = engineOptionsFor(row, AIC_GAP_ANALYSIS_METHOD, 8, true);
     expect(e).toMatchObject({
-      maxBatchSize: 512,
+      maxBatchSize: 7,
       maxNumTokens: 3840,
       maxSeqLen: 1152,
       chunking: null,
       capacityPolicy: "guaranteed_no_evict",
       tokensPerBlock: 32,
+      overlap: true,
     });
-    expect(e.numBlocks).toBe(14_042);
     expect(e.arrivals).toEqual({ kind: "concurrency", concurrency: 8 });
-    expect(engineOptionsFor(row, { chunkedPrefill: true }).chunking).toBe("first_come_first_served");
+    expect(engineOptionsFor(row, INFERENCEX_METHOD, 8, false)).toMatchObject({ maxBatchSize: 8, overlap: false });
+    expect(timingFor(row)).toMatchObject({ model: "overlap", layers: 32, cudaGraphs: TRTLLM_DEFAULT_CUDA_GRAPHS });
+    expect(timingFor(row, { model: "non-overlap", cudaGraphs: null })).toMatchObject({ model: "non-overlap", cudaGraphs: null });
   });
 
-  it("a one-at-a-time run reproduces the predictor's prefill and decode times", async () => {
-    const single: ReplayableRow = { ...row, isl: 128, osl: 16, concurrency: 1 };
-    const settings = { predictor: "roofline" as const };
+  it("a one-at-a-time run reproduces the predictor's prefill and decode times (host hidden under overlap)", async () => {
+    const single: ReplayableRow = { ...row, source: "", isl: 128, osl: 16, concurrency: 1 };
+    const settings = { predictor: "roofline" as const, method: { ...INFERENCEX_METHOD, lengthRatio: 1 }, timing: { host: { stepUs: 0, perRequestUs: 0, launchUsPerLayer: 0 } } };
     const p = (await createPredictor(predictorConfigFor(single, settings))) as LocalPredictor;
     const r = replayRow(single, p, settings);
-    expect(r.requests).toBe(64);
+    expect(r.requests).toBe(10);
     expect(r.ttftMs).toBeCloseTo(p.predict(makeBatch([{ context: true, inputLength: 128, pastKvLength: 0 }])), 9);
     const steps = Array.from({ length: 15 }, (_, i) => p.predict(makeBatch([{ context: false, inputLength: 1, pastKvLength: 128 + i }])));
     expect(r.tpotMs).toBeCloseTo(steps.reduce((a, b) => a + b, 0) / 15, 9);
@@ -93,13 +183,20 @@ const present = existsSync(csvPath);
 if (!present) console.log(`skipping silicon validation: ${csvPath} not found`);
 
 describe.skipIf(!present)("roofline against silicon_sample.csv (Llama-3.1-8B, H100, TP1/TP2)", () => {
-  it("TPOT stays within the calibrated accuracy", async () => {
+  it("replays every selected row; TPOT within the fitted accuracy; TTFT grows with OSL as measured", async () => {
     const report = await validateAgainstSilicon(readFileSync(csvPath, "utf8"), {
       predictors: ["roofline"],
       filter: (r) => r.model === "Llama-3.1-8B" && r.tp <= 2,
     });
     expect(report.summary.rows).toBe(87);
-    expect(report.summary.tpot_mape["roofline"]).toBeLessThan(12);
+    expect(report.summary.coverage.rows).toBe(5221);
+    expect(report.summary.coverage.replayable).toBe(429);
+    expect(report.summary.tpot_mape_all["roofline"]).toBeLessThan(10);
+    expect(report.summary.ttft_mape_all["roofline"]).toBeLessThan(30);
+    // Concurrency 8, ISL 1024: measured 191 / 318 / 550 ms for OSL 128 / 256 / 512; the replay grows the same way.
+    const at = (osl: number) => report.rows.find((r) => r.tp === 1 && r.isl === 1024 && r.concurrency === 8 && r.osl === osl)!.predicted_ttft_ms;
+    expect(at(256) - at(128)).toBeGreaterThan(80);
+    expect(at(512) - at(256)).toBeGreaterThan(160);
     expect(formatValidationTable(report)).toMatch(/roofline\s+Llama-3.1-8B\s+h100_sxm\s+87/);
   });
 });
