@@ -15,10 +15,6 @@ export { DEFAULT_QUEUE_ORDER, QUEUE_ORDER_NAMES, QUEUE_ORDERS, queueOrder } from
 export { SeededRandom } from "./random.js";
 export { type RunOptions, runSimulation, runSimulationSync, type SteppedRun } from "./run.js";
 export { Simulation, type SimulationInit } from "./simulation.js";
-export { TIMING_STRATEGIES, TIMING_STRATEGY_NAMES, timingStrategy } from "./timing/registry.js";
-export type { TimingDef, TimingHost, TimingStrategy } from "./timing/timingStrategy.js";
-export * from "./types.js";
-export { validateSettings } from "./validation.js";
 export {
   type CudaGraphSettings,
   checkCudaGraphSettings,
@@ -29,4 +25,8 @@ export {
 } from "./timing/cudaGraph.js";
 export { checkHostCost, eagerLaunchMs, type HostCostParams, hostTimeMs, ZERO_HOST_COST } from "./timing/hostCost.js";
 export { describeTiming, TIMING_MODEL_NAMES, type TimingModelName, type TimingSettings, withHostDeviceTiming } from "./timing/hostDeviceTiming.js";
-export { hostCostFor, TRTLLM_PYTORCH_TIMING, type TimingProfile } from "./timing/profile.js";
+export { hostCostFor, type TimingProfile, TRTLLM_PYTORCH_TIMING } from "./timing/profile.js";
+export { TIMING_STRATEGIES, TIMING_STRATEGY_NAMES, timingStrategy } from "./timing/registry.js";
+export type { TimingDef, TimingHost, TimingStrategy } from "./timing/timingStrategy.js";
+export * from "./types.js";
+export { validateSettings } from "./validation.js";

@@ -15,7 +15,9 @@ class LinearDevice implements BatchPredictor {
     return t;
   }
   predictDecodeRun(pastKv: ArrayLike<number>, count: number, steps: number): number[] {
-    return Array.from({ length: steps }, (_, s) => this.predict(makeBatch(Array.from({ length: count }, (_, j) => ({ context: false, inputLength: 1, pastKvLength: pastKv[j]! + s })))));
+    return Array.from({ length: steps }, (_, s) =>
+      this.predict(makeBatch(Array.from({ length: count }, (_, j) => ({ context: false, inputLength: 1, pastKvLength: pastKv[j]! + s })))),
+    );
   }
 }
 

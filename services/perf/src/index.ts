@@ -4,6 +4,7 @@ export { GPU_CATALOG, type GpuSpec, lookupGpu, toGpuHardware } from "./catalog/g
 export { lookupModel, MODEL_CATALOG, type ModelSpec, paramCount, toModelArchitecture } from "./catalog/models.js";
 export { ConstantPredictor } from "./constant.js";
 export { dtypeFromPrecision, dtypeName, type Precision, parsePrecision, precisionFromDType } from "./dtypes.js";
+export { type GpuFamily, gpuFamily, type Overheads, ZERO_OVERHEADS } from "./efficiency.js";
 export { createPredictor, describePredictor, type LocalPredictor, listCatalog, type PredictorOptions, resolvedRunFacts, weightLayout } from "./factory.js";
 export { parseIterationLog } from "./iterationLog.js";
 export { type BenchHeuristic, benchHeuristic, type KvCapacity, kvCapacity } from "./memory.js";
@@ -19,4 +20,3 @@ export {
   requirePredictorEntry,
 } from "./predictors/registry.js";
 export { type ResolvedRun, resolveGpu, resolveModel, resolveRun } from "./resolve.js";
-export { type GpuFamily, gpuFamily, type Overheads, ZERO_OVERHEADS } from "./efficiency.js";

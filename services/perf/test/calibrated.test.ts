@@ -92,7 +92,13 @@ describe("fitCalibration", () => {
   });
 
   it("rejects a degenerate log: every iteration the same shape", () => {
-    const same: CalibrationSample[] = Array.from({ length: 50 }, () => ({ numContextRequests: 0, numCtxTokens: 0, numGenRequests: 8, numGenKvTokens: 800, iterLatencyMS: 7 }));
+    const same: CalibrationSample[] = Array.from({ length: 50 }, () => ({
+      numContextRequests: 0,
+      numCtxTokens: 0,
+      numGenRequests: 8,
+      numGenKvTokens: 800,
+      iterLatencyMS: 7,
+    }));
     expectInvalid(() => fitCalibration(same), "samples", /degenerate log: all 50 iterations have the same shape/);
   });
 

@@ -20,6 +20,7 @@ export {
   sharedWorkloadKey,
 } from "./resolveJob.js";
 export { type JobOutcome, type RunJobOptions, runResolvedJob, toJobResult } from "./runJob.js";
+export { resolveTiming, type TimingResolution } from "./timingSpec.js";
 export {
   AIC_GAP_ANALYSIS_METHOD,
   BENCHMARK_METHODS,
@@ -31,7 +32,17 @@ export {
 } from "./validation/benchmarkMethod.js";
 export { type Coverage, type CoverageLine, formatCoverage, siliconCoverage } from "./validation/coverage.js";
 export { type CandidateErrors, type FoldResult, inSample, kFold, leaveOneGroupOut, pickCandidate } from "./validation/folds.js";
-export { engineOptionsFor, predictorConfigFor, type ReplayResult, type ReplaySettings, type ReplayTiming, replayRow, RowPredictors, timingFor, type ValidationPredictor } from "./validation/replay.js";
+export {
+  engineOptionsFor,
+  predictorConfigFor,
+  type ReplayResult,
+  type ReplaySettings,
+  type ReplayTiming,
+  RowPredictors,
+  replayRow,
+  timingFor,
+  type ValidationPredictor,
+} from "./validation/replay.js";
 export { notReplayableReason, parseSiliconCsv, type ReplayableRow, type SiliconRow, selectReplayableRows } from "./validation/silicon.js";
 export {
   FIT_CANDIDATES,
@@ -44,6 +55,5 @@ export {
   type ValidationRow,
   validateAgainstSilicon,
 } from "./validation/validate.js";
-export { resolveTiming, type TimingResolution } from "./timingSpec.js";
 export { DEFAULT_WARMUP } from "./warmup.js";
 export type { ResolvedWorkload } from "./workloadSpec.js";

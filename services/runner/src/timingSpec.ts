@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "@servesim/core";
-import { type HostCostParams, hostCostFor, TRTLLM_PYTORCH_TIMING, type TimingSettings } from "@servesim/engine";
+import { type HostCostParams, hostCostFor, type TimingSettings, TRTLLM_PYTORCH_TIMING } from "@servesim/engine";
 import { gpuFamily } from "@servesim/perf";
 import { type EngineConfig, TimingModel } from "@servesim/wire/scheduler";
 import type { ResolvedPredictor } from "./predictorSpec.js";

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { makeBatch } from "@servesim/core";
+import { TRTLLM_DEFAULT_CUDA_GRAPHS } from "@servesim/engine";
 import { createPredictor, type LocalPredictor } from "@servesim/perf";
 import { sharedDataPath } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
-import { TRTLLM_DEFAULT_CUDA_GRAPHS } from "@servesim/engine";
 import { AIC_GAP_ANALYSIS_METHOD, benchmarkWorkload, INFERENCEX_METHOD, methodForRow } from "../src/validation/benchmarkMethod.js";
 import { formatCoverage, siliconCoverage } from "../src/validation/coverage.js";
 import { inSample, kFold, leaveOneGroupOut } from "../src/validation/folds.js";
@@ -168,7 +168,11 @@ describe("replay", () => {
 
   it("a one-at-a-time run reproduces the predictor's prefill and decode times (host hidden under overlap)", async () => {
     const single: ReplayableRow = { ...row, source: "", isl: 128, osl: 16, concurrency: 1 };
-    const settings = { predictor: "roofline" as const, method: { ...INFERENCEX_METHOD, lengthRatio: 1 }, timing: { host: { stepUs: 0, perRequestUs: 0, launchUsPerLayer: 0 } } };
+    const settings = {
+      predictor: "roofline" as const,
+      method: { ...INFERENCEX_METHOD, lengthRatio: 1 },
+      timing: { host: { stepUs: 0, perRequestUs: 0, launchUsPerLayer: 0 } },
+    };
     const p = (await createPredictor(predictorConfigFor(single, settings))) as LocalPredictor;
     const r = replayRow(single, p, settings);
     expect(r.requests).toBe(10);

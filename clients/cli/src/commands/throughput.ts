@@ -103,9 +103,21 @@ export function addRunOptions(cmd: Command, bench: "throughput" | "latency"): Co
       "--timing-model <m>",
       "host-device (device time from the predictor, host time from the engine profile; default for roofline and aic) or whole-iteration (the predictor's times are wall times; default for constant and calibrated)",
     )
-    .option("--host-step-us <us>", "host time per iteration, µs (default: the engine profile's for the GPU family)", numberArg((v) => v >= 0 && v <= 1e6, "a number in [0, 1000000]"))
-    .option("--host-per-request-us <us>", "host time per scheduled request, µs", numberArg((v) => v >= 0 && v <= 1e6, "a number in [0, 1000000]"))
-    .option("--host-launch-us-per-layer <us>", "eager kernel-launch time per decoder layer, µs", numberArg((v) => v >= 0 && v <= 1e6, "a number in [0, 1000000]"))
+    .option(
+      "--host-step-us <us>",
+      "host time per iteration, µs (default: the engine profile's for the GPU family)",
+      numberArg((v) => v >= 0 && v <= 1e6, "a number in [0, 1000000]"),
+    )
+    .option(
+      "--host-per-request-us <us>",
+      "host time per scheduled request, µs",
+      numberArg((v) => v >= 0 && v <= 1e6, "a number in [0, 1000000]"),
+    )
+    .option(
+      "--host-launch-us-per-layer <us>",
+      "eager kernel-launch time per decoder layer, µs",
+      numberArg((v) => v >= 0 && v <= 1e6, "a number in [0, 1000000]"),
+    )
     .option(
       "--concurrency <n>",
       throughput ? "at most N requests in flight (-1 or 0: unlimited, the default)" : "at most N requests in flight (default 1; each still runs alone)",

@@ -139,4 +139,3 @@ class HostDeviceTimedPredictor implements BatchPredictor {
     return this.inner.close?.();
   }
 }
-

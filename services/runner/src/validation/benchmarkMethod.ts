@@ -61,8 +61,7 @@ export const AIC_GAP_ANALYSIS_METHOD: BenchmarkMethod = Object.freeze({
   requestsPerConcurrency: 10,
   warmupPerConcurrency: 2,
   slots: (c: number) => Math.max(1, c - 1),
-  summary:
-    "aic-gap-analysis: as inferencex, but the engine runs concurrency − 1 requests, so one request of the closed loop always waits for a slot",
+  summary: "aic-gap-analysis: as inferencex, but the engine runs concurrency − 1 requests, so one request of the closed loop always waits for a slot",
 });
 
 /** Benchmark methods by what a row's `silicon_data_source` contains; the first match wins, else inferencex. */

@@ -5,9 +5,9 @@ import {
   hostCostFor,
   runSimulationSync,
   Simulation,
-  TRTLLM_PYTORCH_TIMING,
   type TimingModelName,
   type TimingSettings,
+  TRTLLM_PYTORCH_TIMING,
   withHostDeviceTiming,
 } from "@servesim/engine";
 import {

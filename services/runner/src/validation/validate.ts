@@ -239,7 +239,11 @@ export async function validateAgainstSilicon(csvText: string, opts: ValidateOpti
     out.push(...part);
   }
   const methods = [...new Set(rows.map((r) => (opts.replay?.method ?? methodForRow(r)).summary))];
-  return summarize(out, opts, coverage, fits, { method: methods.join("; "), timing: timingText, ...(opts.replay?.maxRequests !== undefined ? { requests_cap: opts.replay.maxRequests } : {}) });
+  return summarize(out, opts, coverage, fits, {
+    method: methods.join("; "),
+    timing: timingText,
+    ...(opts.replay?.maxRequests !== undefined ? { requests_cap: opts.replay.maxRequests } : {}),
+  });
 }
 
 function summarize(
@@ -309,9 +313,13 @@ export const TARGETS = { tpot: 8, ttft: 20 } as const;
 export function formatValidationTable(report: ValidationReport): string {
   const s = report.summary;
   const lines: string[] = [formatCoverage(s.coverage), ""];
-  lines.push(`${"predictor".padEnd(10)} ${"model".padEnd(15)} ${"system".padEnd(9)} ${"rows".padStart(5)} ${"TPOT MAPE %".padStart(12)} ${"TTFT MAPE %".padStart(12)}`);
+  lines.push(
+    `${"predictor".padEnd(10)} ${"model".padEnd(15)} ${"system".padEnd(9)} ${"rows".padStart(5)} ${"TPOT MAPE %".padStart(12)} ${"TTFT MAPE %".padStart(12)}`,
+  );
   for (const g of s.groups) {
-    lines.push(`${g.predictor.padEnd(10)} ${g.model.padEnd(15)} ${g.system.padEnd(9)} ${String(g.rows).padStart(5)} ${fmt(g.tpot_mape, 12)} ${fmt(g.ttft_mape, 12)}`);
+    lines.push(
+      `${g.predictor.padEnd(10)} ${g.model.padEnd(15)} ${g.system.padEnd(9)} ${String(g.rows).padStart(5)} ${fmt(g.tpot_mape, 12)} ${fmt(g.ttft_mape, 12)}`,
+    );
   }
   lines.push("");
   const ex = s.excluded_from_filtered;
@@ -323,8 +331,13 @@ export function formatValidationTable(report: ValidationReport): string {
     );
   }
   if (s.fit) {
-    lines.push("", `Fitted host parameters (${Object.values(s.fit)[0]!.candidates} candidates; MAPE % over all rows, each predicted by parameters fitted without it):`);
-    lines.push(`${"predictor".padEnd(10)} ${"in-sample TPOT/TTFT".padStart(20)} ${"5-fold TPOT/TTFT".padStart(18)} ${"LOMO TPOT/TTFT".padStart(16)}  fitted (in-sample)`);
+    lines.push(
+      "",
+      `Fitted host parameters (${Object.values(s.fit)[0]!.candidates} candidates; MAPE % over all rows, each predicted by parameters fitted without it):`,
+    );
+    lines.push(
+      `${"predictor".padEnd(10)} ${"in-sample TPOT/TTFT".padStart(20)} ${"5-fold TPOT/TTFT".padStart(18)} ${"LOMO TPOT/TTFT".padStart(16)}  fitted (in-sample)`,
+    );
     for (const [p, f] of Object.entries(s.fit)) {
       const pair = (a: number, b: number, w: number) => `${fmt(a, 5)} / ${fmt(b, 5)}`.padStart(w);
       lines.push(
