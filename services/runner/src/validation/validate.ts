@@ -377,7 +377,7 @@ export function formatValidationTable(report: ValidationReport): string {
       if (oosTtft > TARGETS.ttft) lines.push(`${"".padEnd(10)} TTFT error is largest at ${largestCells(rs, (r) => r.ttft_error_pct)}`);
       if (oosTpot > TARGETS.tpot) lines.push(`${"".padEnd(10)} TPOT error is largest at ${largestCells(rs, (r) => r.tpot_error_pct)}`);
     }
-    lines.push("(what is left: docs/timing.md, \"Where the error is\")");
+    lines.push('(what is left: docs/timing.md, "Where the error is")');
   }
   lines.push("", `benchmark method: ${s.settings.method}${s.settings.requests_cap ? ` (at most ${s.settings.requests_cap} measured requests per row)` : ""}`);
   for (const [p, t] of Object.entries(s.settings.timing)) lines.push(`timing model (${p}): ${t}`);
