@@ -86,19 +86,19 @@ describe("overlap scheduler flags", () => {
   });
 });
 
-describe("servesim validate --overlap", () => {
+describe("servesim validate --disable-overlap-scheduler", () => {
   const HEADER =
     "id,backend,backend_version,model_path,system,precision,mode,isl,osl,batch_size,tp_size,pp_size,attention_dp_size,silicon_ttft_ms,silicon_tpot_ms";
   writeFileSync(file("s.csv"), `${HEADER}\na,trtllm,1.0.0rc3,meta-llama/Llama-3.1-8B-Instruct,h100_sxm,bf16,agg,1024,128,4,1,1,1,60.5,7.9\n`);
 
-  it("replays with the overlap loop and says so; --no-overlap (the default) with the non-overlap loop", async () => {
-    const settings = async (args: string[], out: string) => {
+  it("replays with the overlap loop (TensorRT-LLM's default) and says so; --disable-overlap-scheduler with the non-overlap loop", async () => {
+    const timing = async (args: string[], out: string) => {
       const r = await runCli(["validate", "--silicon", file("s.csv"), "--max-requests", "64", "--quiet", "--json", file(out), ...args]);
       expect(r.code).toBe(0);
-      return (JSON.parse(readFileSync(file(out), "utf8")) as { summary: { settings: { engine: string } } }).summary.settings.engine;
+      return (JSON.parse(readFileSync(file(out), "utf8")) as { summary: { settings: { timing: Record<string, string> } } }).summary.settings.timing["roofline"];
     };
-    expect(await settings([], "v0.json")).toContain("overlap scheduler off");
-    expect(await settings(["--overlap"], "v1.json")).toContain("overlap scheduler on");
-    expect(await settings(["--no-overlap"], "v2.json")).toContain("overlap scheduler off");
+    expect(await timing([], "v0.json")).toMatch(/^overlap \(host 1000 µs/);
+    expect(await timing(["--disable-overlap-scheduler"], "v1.json")).toMatch(/^non-overlap \(host 1000 µs/);
+    expect(await timing(["--disable-cuda-graphs"], "v2.json")).toContain("CUDA graphs off");
   });
 });

@@ -188,14 +188,16 @@ describe("servesim throughput (embedded)", () => {
   it("applies --extra_llm_api_options over the flags and warns about keys it does not simulate", async () => {
     writeFileSync(
       file("llm.yaml"),
-      "kv_cache_config:\n  free_gpu_memory_fraction: 0.8\n  enable_block_reuse: false\nscheduler_config:\n  capacity_scheduler_policy: STATIC_BATCH\nmax_batch_size: 8\ncuda_graph_config: {}\n",
+      "kv_cache_config:\n  free_gpu_memory_fraction: 0.8\n  enable_block_reuse: false\nscheduler_config:\n  capacity_scheduler_policy: STATIC_BATCH\nmax_batch_size: 8\nprint_iter_log: true\ncuda_graph_config: null\n",
     );
     const r = await runCli([...bare, "--gpu", "h100_sxm", "--max-batch-size", "64", "--extra_llm_api_options", file("llm.yaml")]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Max Runtime Batch Size: 8\n");
     expect(r.stdout).toContain("KV Memory Percentage:   80.00%\n");
     expect(r.stdout).toContain("Scheduling Policy:      STATIC_BATCH\n");
-    expect(r.stderr).toContain(`warning: ${file("llm.yaml")} line 7: cuda_graph_config is not simulated; ignored`);
+    expect(r.stderr).toContain(`warning: ${file("llm.yaml")} line 7: print_iter_log is not simulated; ignored`);
+    // cuda_graph_config: null turns CUDA graphs off; the report names the timing model that ran.
+    expect(r.stdout).toMatch(/Timing Model: +overlap \(host 1000 µs \+ 0 µs\/request, eager launch 0 µs\/layer; CUDA graphs off\)\n/);
   });
 
   it("reports a dataset problem with the file and line, exit code 2 and no stack trace", async () => {

@@ -20,7 +20,9 @@ describe("servesim validate", () => {
     const r = await runCli(["validate", "--silicon", file("s.csv"), "--json", file("v.json"), "--max-requests", "64"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^predictor\s+model\s+system\s+rows\s+TPOT MAPE %\s+TTFT MAPE %\n/);
+    expect(r.stdout).toMatch(/^Coverage: 2 of 3 rows replayable\n/);
+    expect(r.stdout).toContain("  not replayed: backend vllm (1)\n");
+    expect(r.stdout).toMatch(/\npredictor\s+model\s+system\s+rows\s+TPOT MAPE %\s+TTFT MAPE %\n/);
     expect(r.stdout).toMatch(/roofline\s+Llama-3.1-8B\s+h100_sxm\s+2 /);
     const report = JSON.parse(readFileSync(file("v.json"), "utf8")) as { rows: Array<{ id: string; predicted_tpot_ms: number }>; summary: { rows: number } };
     expect(report.summary.rows).toBe(2);
@@ -71,6 +73,6 @@ describe("servesim validate", () => {
       "--quiet",
     ]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/roofline\s+overall: TPOT MAPE/);
+    expect(r.stdout).toMatch(/roofline\s+all \d+ rows: TPOT MAPE/);
   });
 });

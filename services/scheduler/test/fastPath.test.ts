@@ -121,7 +121,7 @@ describe("remote fast path vs plain path (records and iteration log identical)",
   it("the fast path sends far fewer messages: decode runs and pipelining are used", async () => {
     const spec = jobSpec({
       name: "messages",
-      engine: { maxBatchSize: 8, warmup: 0, enableChunkedContext: true, maxNumTokens: 256 },
+      engine: { maxBatchSize: 8, warmup: 0, enableChunkedContext: true, maxNumTokens: 256, disableOverlapScheduler: true },
       predictor: { model: { name: "llama-3.1-8b" }, gpu: { name: "h100_sxm" } },
       workload: sharedPrefixWorkload(36),
     });
