@@ -322,8 +322,9 @@ def engine_config(**settings: Any) -> "spb.EngineConfig":
     max_num_tokens, max_seq_len, scheduler_policy (guaranteed_no_evict, max_utilization, static_batch),
     enable_chunked_context, chunking_policy (first_come_first_served, equal_progress), tokens_per_block,
     kv_cache_max_tokens, kv_num_blocks, kv_cache_free_gpu_mem_fraction, enable_block_reuse, concurrency,
-    request_rate, seed, num_requests, warmup, disable_overlap_scheduler (False simulates TensorRT-LLM's
-    overlap scheduler; unset keeps servesim's non-overlap loop). None leaves a setting at its default."""
+    request_rate, seed, num_requests, warmup, disable_overlap_scheduler (unset: TensorRT-LLM's overlap
+    scheduler for roofline and aic, the non-overlap loop for constant and calibrated; docs/timing.md).
+    None leaves a setting at its default."""
     unknown = sorted(set(settings) - _ENGINE_FIELDS)
     if unknown:
         raise TypeError(f"engine_config: unknown setting(s) {', '.join(unknown)}")

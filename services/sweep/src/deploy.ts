@@ -5,7 +5,7 @@
  * simulation left at TensorRT-LLM's default is left out.
  */
 import { CHUNKING_POLICY_BY_NAME, nameOf, SCHEDULER_POLICY_BY_NAME } from "@servesim/wire";
-import { DType } from "@servesim/wire/predictor";
+import { DType, PredictorKind } from "@servesim/wire/predictor";
 import type { JobSpec } from "@servesim/wire/scheduler";
 import { stringify } from "yaml";
 import type { SweepRow } from "./row.js";
@@ -45,8 +45,11 @@ export function llmApiOptions(spec: JobSpec, row: SweepRow): Record<string, unkn
   if (e?.enableChunkedContext !== undefined) o["enable_chunked_prefill"] = e.enableChunkedContext;
   if (spec.predictor?.parallelism?.attentionDp) o["enable_attention_dp"] = true;
   if (spec.predictor?.parallelism?.moeTp) o["moe_tensor_parallel_size"] = spec.predictor.parallelism.moeTp;
-  // servesim simulates the non-overlap loop unless asked otherwise; say so, or the deployment differs.
-  o["disable_overlap_scheduler"] = e?.disableOverlapScheduler ?? true;
+  // The loop that was simulated: TensorRT-LLM's overlap scheduler for a simulated GPU unless the spec
+  // turned it off; the non-overlap loop for the whole-iteration predictors (constant, calibrated).
+  const wholeIteration = spec.predictor?.kind === PredictorKind.PREDICTOR_KIND_CONSTANT || spec.predictor?.kind === PredictorKind.PREDICTOR_KIND_CALIBRATED;
+  o["disable_overlap_scheduler"] = e?.disableOverlapScheduler ?? wholeIteration;
+  if (e?.disableCudaGraphs === true) o["cuda_graph_config"] = null;
   const kv: Record<string, unknown> = {};
   if (e?.kvCacheFreeGpuMemFraction !== undefined) kv["free_gpu_memory_fraction"] = e.kvCacheFreeGpuMemFraction;
   if (e?.kvCacheMaxTokens !== undefined) kv["max_tokens"] = e.kvCacheMaxTokens;
