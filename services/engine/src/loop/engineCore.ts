@@ -257,6 +257,8 @@ export class EngineCore implements TimingHost {
 
     const onCommitted = this.onCommitted;
     const pool = this.kv.pool;
+    const admission = this.admission;
+    const failures = this.failures;
     for (let j = 0; j < steps; j++) {
       const iter = iter0 + j;
       if (j > 0) {
@@ -266,14 +268,14 @@ export class EngineCore implements TimingHost {
         pool.allocNewBlocks += takes;
       }
       const doneHere = iter === last ? completed : 0;
-      timing.completedAt(iter, doneHere);
+      if (doneHere > 0) timing.completedAt(iter, doneHere);
       if (nCtx > 0 && nGen > 0) this.mixedIterations++;
       else if (nCtx > 0) this.prefillIterations++;
       else this.decodeIterations++;
       ledger.iterations = iter + 1;
       if (onCommitted !== null) onCommitted(iter, doneHere);
-      this.admission.newActive = 0;
-      this.failures.pausedSinceRecord = 0;
+      admission.newActive = 0;
+      failures.pausedSinceRecord = 0;
     }
   }
 

@@ -31,8 +31,8 @@ export class NonOverlapTiming implements TimingStrategy {
     this.host.kv.storeContextBlocks(r);
   }
   launched(_last: number, _completed: number): void {}
-  completedAt(iter: number, completed: number): void {
-    if (completed > 0) this.host.finishCompleted(iter, ST_COMPLETE);
+  completedAt(iter: number, _completed: number): void {
+    this.host.finishCompleted(iter, ST_COMPLETE);
   }
   nowIteration(): number {
     return this.host.ledger.iterations - 1;

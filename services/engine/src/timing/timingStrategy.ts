@@ -38,7 +38,7 @@ export interface TimingStrategy {
   promptCompleted(r: number): void;
   /** Iterations through `last` were committed; `completed` requests reached finishingState at `last`. */
   launched(last: number, completed: number): void;
-  /** Iteration `iter` completed `completed` requests (called in iteration order, before its record). */
+  /** Iteration `iter` completed `completed` > 0 requests (called in iteration order, before its record). */
   completedAt(iter: number, completed: number): void;
   /** The iteration at whose end a request that fails while a batch is being built ends (-1: the start). */
   nowIteration(): number;
