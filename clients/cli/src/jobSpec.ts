@@ -136,7 +136,13 @@ function predictorConfig(d: PredictorDraft, model: PredictorConfig["model"]): Pr
     weightDtype: d.weightDtype ?? DType.D_TYPE_UNSPECIFIED,
     kvCacheDtype: d.kvCacheDtype ?? DType.D_TYPE_UNSPECIFIED,
     ctxAttention: d.ctxAttention ?? "",
-    parallelism: { tp: d.tp ?? 1, pp: d.pp ?? 1, ep: d.ep ?? 1, ...(d.moeTp !== undefined ? { moeTp: d.moeTp } : {}) },
+    parallelism: {
+      tp: d.tp ?? 1,
+      pp: d.pp ?? 1,
+      ep: d.ep ?? 1,
+      ...(d.moeTp !== undefined ? { moeTp: d.moeTp } : {}),
+      ...(d.attentionDp !== undefined ? { attentionDp: d.attentionDp } : {}),
+    },
   };
   if (d.moeDistribution !== undefined || d.eplb !== undefined || d.moeCommunication !== undefined) {
     c.moe = { distribution: d.moeDistribution ?? "", eplb: d.eplb ?? false, communication: d.moeCommunication ?? "" };

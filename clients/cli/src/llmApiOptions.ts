@@ -1,7 +1,15 @@
 import { CAPACITY_POLICIES, CHUNKING_POLICIES } from "@servesim/engine";
 import { CHUNKING_POLICY_BY_NAME, SCHEDULER_POLICY_BY_NAME } from "@servesim/wire";
 import type { DType } from "@servesim/wire/predictor";
-import type { ChunkingPolicy, EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
+import {
+  type AttentionDpConfig,
+  type ChunkingPolicy,
+  type CudaGraphConfig,
+  type EngineConfig,
+  type SchedulerPolicy,
+  type SpeculativeConfig,
+  SpeculativeDecoding,
+} from "@servesim/wire/scheduler";
 import type { PredictorDraft } from "./predictorDraft.js";
 import { dtypeByName } from "./predictorNames.js";
 import { YamlFile, YamlSection } from "./yamlFile.js";
@@ -10,8 +18,8 @@ import { YamlFile, YamlSection } from "./yamlFile.js";
 export interface LlmApiOptions {
   engine: Partial<EngineConfig>;
   kvCacheDtype?: DType;
-  /** MoE parallelism and moe_config (they change the predictor's pricing). */
-  predictor: Pick<PredictorDraft, "ep" | "moeTp" | "eplb">;
+  /** MoE parallelism, moe_config and enable_attention_dp (they change the predictor's pricing). */
+  predictor: Pick<PredictorDraft, "ep" | "moeTp" | "eplb" | "attentionDp">;
   warnings: string[];
 }
 
@@ -23,12 +31,34 @@ const TOP_KEYS = [
   "max_num_tokens",
   "max_seq_len",
   "disable_overlap_scheduler",
-  "cuda_graph_config",
   "moe_expert_parallel_size",
   "moe_tensor_parallel_size",
   "moe_config",
+  "enable_attention_dp",
+  "attention_dp_config",
+  "speculative_config",
+  "cuda_graph_config",
+  "kv_cache_dtype",
 ];
+const ATTENTION_DP_KEYS = ["enable_balance", "timeout_iters", "batching_wait_iters"];
 const CUDA_GRAPH_KEYS = ["batch_sizes", "max_batch_size", "enable_padding"];
+/** TensorRT-LLM's speculative_config keys servesim reads, plus its own acceptance model. */
+const SPECULATIVE_KEYS = [
+  "decoding_type",
+  "num_nextn_predict_layers",
+  "max_draft_len",
+  "speculative_model_dir",
+  "speculative_model",
+  "eagle3_one_model",
+  "mean_accepted_draft_tokens",
+  "acceptance_rates",
+  "acceptance_seed",
+];
+const DECODING: Record<string, SpeculativeDecoding> = {
+  MTP: SpeculativeDecoding.SPECULATIVE_DECODING_MTP,
+  EAGLE3: SpeculativeDecoding.SPECULATIVE_DECODING_EAGLE3,
+  EAGLE: SpeculativeDecoding.SPECULATIVE_DECODING_EAGLE3,
+};
 const MOE_KEYS = ["backend", "load_balancer", "max_num_tokens"];
 const KV_KEYS = ["free_gpu_memory_fraction", "max_tokens", "enable_block_reuse", "tokens_per_block", "dtype", "enable_partial_reuse"];
 const SCHEDULER_KEYS = ["capacity_scheduler_policy", "context_chunking_policy"];
@@ -89,6 +119,49 @@ export function readLlmApiOptions(path: string): LlmApiOptions {
     }
   }
 
+  const adp = top.boolean("enable_attention_dp");
+  if (adp !== undefined) predictor.attentionDp = adp;
+  const adpConfig = top.section("attention_dp_config");
+  if (adpConfig) {
+    unknown(adpConfig, ATTENTION_DP_KEYS);
+    const c: AttentionDpConfig = {};
+    const balance = adpConfig.boolean("enable_balance");
+    if (balance !== undefined) c.enableBalance = balance;
+    const timeout = adpConfig.integer("timeout_iters", 0);
+    if (timeout !== undefined) c.timeoutIters = timeout;
+    const wait = adpConfig.integer("batching_wait_iters", 0);
+    if (wait !== undefined) c.batchingWaitIters = wait;
+    engine.attentionDp = c;
+  }
+  const spec = top.section("speculative_config");
+  if (spec) {
+    unknown(spec, SPECULATIVE_KEYS);
+    engine.speculative = speculativeConfig(spec);
+  }
+  const graphs = top.section("cuda_graph_config");
+  if (graphs) {
+    unknown(graphs, CUDA_GRAPH_KEYS);
+    const c: CudaGraphConfig = { batchSizes: [] };
+    const sizes = graphs.data["batch_sizes"];
+    if (sizes !== undefined && sizes !== null) {
+      if (!Array.isArray(sizes) || !sizes.every((v) => Number.isSafeInteger(v) && v >= 1 && v <= 1 << 20)) {
+        throw file.error(["cuda_graph_config", "batch_sizes"], "must be a list of integers in [1, 2^20]");
+      }
+      c.batchSizes = sizes as number[];
+    }
+    const max = graphs.integer("max_batch_size", 0);
+    if (max !== undefined) c.maxBatchSize = max;
+    const padding = graphs.boolean("enable_padding");
+    if (padding !== undefined) c.enablePadding = padding;
+    engine.cudaGraph = c;
+  }
+  const topKv = top.string("kv_cache_dtype");
+  if (topKv !== undefined) {
+    const dt = dtypeByName(topKv);
+    if (dt === undefined) throw file.error(["kv_cache_dtype"], `must be auto, bf16, fp16 or fp8 (got ${JSON.stringify(topKv)})`);
+    out.kvCacheDtype = dt;
+  }
+
   const bs = top.integer("max_batch_size", 1);
   if (bs !== undefined) engine.maxBatchSize = bs;
   const tok = top.integer("max_num_tokens", 1);
@@ -99,25 +172,9 @@ export function readLlmApiOptions(path: string): LlmApiOptions {
   if (chunked !== undefined) engine.enableChunkedContext = chunked;
   const disableOverlap = top.boolean("disable_overlap_scheduler");
   if (disableOverlap !== undefined) engine.disableOverlapScheduler = disableOverlap;
-  if ("cuda_graph_config" in top.data) {
-    // null turns CUDA graphs off (TensorRT-LLM then launches every iteration eagerly); a mapping keeps them on.
-    const cg = top.data["cuda_graph_config"];
-    if (cg === null) engine.disableCudaGraphs = true;
-    else {
-      const sec = top.section("cuda_graph_config");
-      engine.disableCudaGraphs = false;
-      if (sec) {
-        unknown(sec, CUDA_GRAPH_KEYS);
-        for (const k of CUDA_GRAPH_KEYS) {
-          if (sec.data[k] !== undefined) {
-            warnings.push(
-              `${path} line ${file.lineOf(["cuda_graph_config", k])}: cuda_graph_config.${k} is not carried by the job spec yet; TensorRT-LLM's default sizes without padding are simulated`,
-            );
-          }
-        }
-      }
-    }
-  }
+  // null turns CUDA graphs off (TensorRT-LLM then launches every iteration eagerly); a mapping keeps them
+  // on, its sizes and padding in engine.cuda_graph (read above).
+  if ("cuda_graph_config" in top.data) engine.disableCudaGraphs = top.data["cuda_graph_config"] === null;
 
   const kv = top.section("kv_cache_config");
   if (kv) {
@@ -146,5 +203,34 @@ export function readLlmApiOptions(path: string): LlmApiOptions {
     const chunking = enumValue(sched, "context_chunking_policy", CHUNKING);
     if (chunking !== undefined) engine.chunkingPolicy = chunking;
   }
+  return out;
+}
+
+/**
+ * speculative_config: TensorRT-LLM's decoding_type (MTP, Eagle3), num_nextn_predict_layers / max_draft_len
+ * and speculative_model_dir, plus the acceptance model the simulation assumes (servesim's keys:
+ * mean_accepted_draft_tokens or acceptance_rates, acceptance_seed).
+ */
+function speculativeConfig(s: YamlSection): SpeculativeConfig {
+  const kind = enumValue(s, "decoding_type", DECODING);
+  if (kind === undefined) throw s.file.error([...s.prefix, "decoding_type"], "is required (MTP or Eagle3)");
+  const mtp = kind === SpeculativeDecoding.SPECULATIVE_DECODING_MTP;
+  const draftKey = mtp ? "num_nextn_predict_layers" : "max_draft_len";
+  const len = s.integer(draftKey, 1) ?? (mtp ? s.integer("max_draft_len", 1) : undefined);
+  if (len === undefined) throw s.file.error([...s.prefix, draftKey], "is required (draft tokens per step)");
+  const out: SpeculativeConfig = { decodingType: kind, maxDraftLen: len, draftModel: "", acceptanceRates: [] };
+  const model = s.string("speculative_model_dir") ?? s.string("speculative_model");
+  if (model !== undefined) out.draftModel = model;
+  const mean = s.number("mean_accepted_draft_tokens", (v) => Number.isFinite(v) && v >= 0, "a number >= 0");
+  if (mean !== undefined) out.meanAcceptedDraftTokens = mean;
+  const rates = s.data["acceptance_rates"];
+  if (rates !== undefined && rates !== null) {
+    if (!Array.isArray(rates) || !rates.every((v) => typeof v === "number" && v >= 0 && v <= 1)) {
+      throw s.file.error([...s.prefix, "acceptance_rates"], "must be a list of numbers in [0, 1], one per draft position");
+    }
+    out.acceptanceRates = rates as number[];
+  }
+  const seed = s.integer("acceptance_seed", 0);
+  if (seed !== undefined) out.seed = seed;
   return out;
 }

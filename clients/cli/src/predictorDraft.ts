@@ -17,6 +17,8 @@ export interface PredictorDraft {
   pp?: number;
   ep?: number;
   moeTp?: number;
+  /** enable_attention_dp. */
+  attentionDp?: boolean;
   /** MoeOptions: routing skew, EPLB, dispatch/combine. */
   moeDistribution?: string;
   eplb?: boolean;

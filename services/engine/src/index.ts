@@ -28,5 +28,7 @@ export { describeTiming, TIMING_MODEL_NAMES, type TimingModelName, type TimingSe
 export { hostCostFor, type TimingProfile, TRTLLM_PYTORCH_TIMING } from "./timing/profile.js";
 export { TIMING_STRATEGIES, TIMING_STRATEGY_NAMES, timingStrategy } from "./timing/registry.js";
 export type { TimingDef, TimingHost, TimingStrategy } from "./timing/timingStrategy.js";
+export { type RankLoad, routeToRanks } from "./attentionDp/router.js";
+export { AcceptanceSampler, type AcceptanceSpec, acceptanceRates, MAX_DRAFT_LEN, meanAcceptedOf, ratesFromMean } from "./speculative/acceptance.js";
 export * from "./types.js";
 export { validateSettings } from "./validation.js";

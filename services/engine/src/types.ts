@@ -34,11 +34,30 @@ export interface EngineSettings {
   profile?: string;
   /** The waiting-queue order from the queue/ registry (default: the profile's, "fcfs"). */
   queueOrder?: string;
+  /**
+   * Attention data parallelism (`enable_attention_dp`): this many ranks each schedule their own batch of
+   * up to maxBatchSize requests with their own KV pool of numBlocks blocks; an iteration lasts as long as
+   * the batch of every rank priced together. Unset or 1: one scheduler.
+   */
+  attentionDpRanks?: number;
+  /** Speculative decoding (MTP, Eagle3): draft tokens per step and the acceptance model. Unset: none. */
+  speculative?: SpeculativeOptions;
 }
 
 /** Fully resolved settings of a whole run: the engine's and how requests arrive. */
 export interface EngineOptions extends EngineSettings {
   arrivals: Arrivals;
+}
+
+/** Speculative decoding as the engine runs it. */
+export interface SpeculativeOptions {
+  kind: "mtp" | "eagle3";
+  /** Draft tokens proposed per generation step. */
+  maxDraftLen: number;
+  /** P(draft i accepted | drafts 1..i-1 accepted), one per position. */
+  acceptanceRates: readonly number[];
+  /** Seed of the acceptance draws. */
+  seed: number;
 }
 
 export type { IterationStats, RequestRecord, SimRequest, SimulationResult } from "@servesim/core";
