@@ -37,7 +37,7 @@ describe("MoE settings from the command line", () => {
     expect(spec.predictor?.nearestTableVersion).toBe(true);
   });
 
-  it("a DeepSeek-R1 NVFP4 job runs end to end at TP8 EP8; attention DP is refused until the engine schedules its ranks", async () => {
+  it("a DeepSeek-R1 NVFP4 job runs end to end at TP8 EP8, and with attention DP on eight ranks", async () => {
     const r = await runCli([
       "throughput",
       "--dataset",
@@ -55,9 +55,13 @@ describe("MoE settings from the command line", () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("Predictor: roofline (b200_sxm, DeepSeek-R1, TP8 EP8, nvfp4 (KV fp8))");
-    const bad = buildJobSpec({ dataset, model: "deepseek-r1", gpu: "b200_sxm", tp: 8, ep: 8 });
-    bad.spec.predictor!.parallelism!.attentionDp = true;
+    const adp = buildJobSpec({ dataset, model: "deepseek-r1", gpu: "b200_sxm", tp: 8, ep: 8 });
+    adp.spec.predictor!.parallelism!.attentionDp = true;
+    adp.spec.workload = { inline: { requests: [{ taskId: 0, inputLength: 8, outputTokens: 2, inputIds: [] }] } };
     const { resolveJob } = await import("@servesim/runner");
-    await expect(resolveJob(bad.spec)).rejects.toThrow(/spec\.predictor\.parallelism\.attention_dp: the engine does not schedule attention-DP ranks yet/);
+    const job = await resolveJob(adp.spec);
+    expect(job.engine.attentionDpRanks).toBe(8);
+    adp.spec.engine!.requestRate = 10;
+    await expect(resolveJob(adp.spec)).rejects.toThrow(/spec\.engine\.request_rate: attention DP runs requests all at once or under a concurrency limit/);
   });
 });

@@ -1,6 +1,8 @@
 export * from "@servesim/core";
 export type { ArrivalPlan, ArrivalProcessDef } from "./arrivals/arrivalProcess.js";
 export { ARRIVAL_KINDS, ARRIVAL_PROCESSES, arrivalProcess, planArrivals, validateArrivals } from "./arrivals/registry.js";
+export { type RankLoad, routeToRanks } from "./attentionDp/router.js";
+export { type AttentionDpRunOptions, runAttentionDp } from "./attentionDp/run.js";
 export type { CapacityPolicyDef } from "./capacity/capacityPolicy.js";
 export { CAPACITY_POLICIES, CAPACITY_POLICY_NAMES, capacityPolicy, capacityPolicyByTrtllmName, DEFAULT_CAPACITY_POLICY } from "./capacity/registry.js";
 export { choiceList } from "./choices.js";
@@ -15,6 +17,7 @@ export { DEFAULT_QUEUE_ORDER, QUEUE_ORDER_NAMES, QUEUE_ORDERS, queueOrder } from
 export { SeededRandom } from "./random.js";
 export { type RunOptions, runSimulation, runSimulationSync, type SteppedRun } from "./run.js";
 export { Simulation, type SimulationInit } from "./simulation.js";
+export { AcceptanceSampler, type AcceptanceSpec, acceptanceRates, MAX_DRAFT_LEN, meanAcceptedOf, ratesFromMean } from "./speculative/acceptance.js";
 export {
   type CudaGraphSettings,
   checkCudaGraphSettings,
@@ -28,7 +31,5 @@ export { describeTiming, TIMING_MODEL_NAMES, type TimingModelName, type TimingSe
 export { hostCostFor, type TimingProfile, TRTLLM_PYTORCH_TIMING } from "./timing/profile.js";
 export { TIMING_STRATEGIES, TIMING_STRATEGY_NAMES, timingStrategy } from "./timing/registry.js";
 export type { TimingDef, TimingHost, TimingStrategy } from "./timing/timingStrategy.js";
-export { type RankLoad, routeToRanks } from "./attentionDp/router.js";
-export { AcceptanceSampler, type AcceptanceSpec, acceptanceRates, MAX_DRAFT_LEN, meanAcceptedOf, ratesFromMean } from "./speculative/acceptance.js";
 export * from "./types.js";
 export { validateSettings } from "./validation.js";

@@ -294,6 +294,14 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
     throw new InvalidArgumentError(kvField, `${what}, fewer than the longest prompt + 1 (${inp.maxIsl + 1}); no request of that length could ever run`);
   }
 
+  const attentionDp = p.config.parallelism?.attentionDp === true && p.tp > 1;
+  const arrivalsOption = arrivals(e, benchmark);
+  if (attentionDp && arrivalsOption.kind !== "all_at_once" && arrivalsOption.kind !== "concurrency") {
+    throw new InvalidArgumentError(
+      `${F}.request_rate`,
+      "attention DP runs requests all at once or under a concurrency limit; Poisson arrivals are not simulated with it yet",
+    );
+  }
   const options: EngineOptions = {
     maxBatchSize,
     maxNumTokens,
@@ -304,9 +312,11 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
     tokensPerBlock,
     numBlocks,
     enableBlockReuse: reuse,
-    arrivals: arrivals(e, benchmark),
+    arrivals: arrivalsOption,
     overlap: timing.overlapLoop,
   };
+  // Every rank of the TP group schedules its own batch with its own KV pool (kvCapacity sized it per rank).
+  if (attentionDp) options.attentionDpRanks = p.tp;
   const out: EngineResolution = {
     options,
     timing: timing.timing,

@@ -86,12 +86,6 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
   if (pp > 1) {
     throw new InvalidArgumentError(`${FIELD}.parallelism.pp`, `pipeline parallelism (PP ${pp}) is not supported in v1; use PP 1`);
   }
-  if (given.parallelism?.attentionDp === true) {
-    throw new InvalidArgumentError(
-      `${FIELD}.parallelism.attention_dp`,
-      "the engine does not schedule attention-DP ranks yet: price attention-DP batches with the predictor (Predict, PredictStream) or run without attention DP",
-    );
-  }
   const config: PredictorConfig = { ...given, kind: kindValue, parallelism: { ...given.parallelism, tp, pp, ep } };
   const rename = underPredictor(FIELD);
   const systemsDir = config.databasePath.trim() || undefined;
