@@ -29,6 +29,8 @@ export interface EngineConfig {
   tokensPerBlock: number;
   numBlocks: number;
   reuse: boolean;
+  /** Tokens a generation request puts in the token budget: 1 + its draft tokens (speculative decoding). */
+  genTokens: number;
 }
 
 /** The timing strategy's name the settings select (`timing`, else `overlap`, else the profile's default). */
@@ -53,6 +55,7 @@ export function toEngineConfig(o: EngineSettings): EngineConfig {
     tokensPerBlock: o.tokensPerBlock,
     numBlocks: o.numBlocks,
     reuse: o.enableBlockReuse,
+    genTokens: 1 + (o.speculative?.maxDraftLen ?? 0),
   };
 }
 

@@ -112,13 +112,15 @@ export class KvCacheManager {
   /** add_token: the KV length becomes `kvLen`; a new block is taken when it crosses a block boundary. */
   addToken(r: number, kvLen: number): void {
     const t = this.t;
-    const h = t.held[r]!;
-    if ((((kvLen + this.tpb - 1) / this.tpb) | 0) <= h) return;
-    this.pool.takeFresh();
-    if (t.tracked[r] === 1) this.blocks[r]![h] = -1;
-    t.held[r] = h + 1;
-    this.pool.allocTotalBlocks++;
-    this.pool.allocNewBlocks++;
+    const need = ((kvLen + this.tpb - 1) / this.tpb) | 0;
+    // One block per step, or more when a speculative step accepted several tokens.
+    for (let h = t.held[r]!; h < need; h++) {
+      this.pool.takeFresh();
+      if (t.tracked[r] === 1) this.blocks[r]![h] = -1;
+      t.held[r] = h + 1;
+      this.pool.allocTotalBlocks++;
+      this.pool.allocNewBlocks++;
+    }
   }
 
   /**

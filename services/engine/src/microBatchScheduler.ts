@@ -26,7 +26,7 @@ export class MicroBatchScheduler {
 
   schedule(fitting: Int32Array, count: number): void {
     const t = this.t;
-    const { maxBatchSize, maxNumTokens, chunking } = this.cfg;
+    const { maxBatchSize, maxNumTokens, chunking, genTokens } = this.cfg;
     const maxContextLength = maxNumTokens;
     const context = this.context;
     const generation = this.generation;
@@ -64,9 +64,10 @@ export class MicroBatchScheduler {
           chunkTokens += tokens;
         }
       } else if (st === ST_GENERATION) {
-        if (batchTokens + 1 > maxNumTokens) break;
+        // A generation request verifies its draft tokens too (speculative decoding): 1 + drafts tokens.
+        if (batchTokens + genTokens > maxNumTokens) break;
         generation[nGen++] = r;
-        batchTokens += 1;
+        batchTokens += genTokens;
       } else {
         continue;
       }

@@ -1,3 +1,4 @@
+import type { AcceptanceSampler } from "./speculative/acceptance.js";
 import type { SimRequest } from "./types.js";
 
 /**
@@ -55,6 +56,11 @@ export class RequestTable {
   pausedCount: Int32Array;
   reusedTokens: Float64Array;
   readonly errors = new Map<number, string>();
+  /**
+   * Speculative decoding: a generation step emits its token plus the draft tokens the target accepts
+   * (drawn per request and step); null without.
+   */
+  speculation: AcceptanceSampler | null = null;
 
   /** Iteration index of the first output token; later tokens follow one per iteration unless irregular. */
   firstIter: Int32Array;
@@ -144,8 +150,23 @@ export class RequestTable {
     this.irregularFlag = g8(this.irregularFlag);
   }
 
-  /** Appends one output token at iteration `iter`. Returns true when the request has produced all its tokens. */
+  /**
+   * Appends the output of iteration `iter`: one token, or with speculative decoding at a generation step
+   * one plus the accepted draft tokens (never beyond the output length). Returns true when the request
+   * has produced all its tokens.
+   */
   emit(r: number, iter: number): boolean {
+    const s = this.speculation;
+    // genSincePrompt is 0 when a prompt (or a paused request's folded prompt) has just completed.
+    if (s !== null && this.genSincePrompt[r]! > 0) {
+      const e = this.emitted[r]!;
+      const n = Math.min(1 + s.accepted(r, e), this.outputTokens[r]! - e);
+      for (let k = 1; k < n; k++) this.emitOne(r, iter);
+    }
+    return this.emitOne(r, iter);
+  }
+
+  private emitOne(r: number, iter: number): boolean {
     const e = this.emitted[r]!;
     if (e === 0) {
       this.firstIter[r] = iter;

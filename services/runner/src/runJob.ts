@@ -1,6 +1,6 @@
 import type { BatchPredictor } from "@servesim/core";
 import type { IterationStats, RequestRecord, SimulationProgress, SimulationResult } from "@servesim/engine";
-import { runAttentionDp, runSimulation, Simulation, withHostDeviceTiming } from "@servesim/engine";
+import { runAttentionDp, runPipeline, runSimulation, Simulation, withHostDeviceTiming } from "@servesim/engine";
 import type { ReportInput } from "@servesim/report";
 import { buildReportJson, computeMetrics, type RunMetrics, renderReportJson, renderTextReport } from "@servesim/report";
 import type { JobResult } from "@servesim/wire/scheduler";
@@ -52,30 +52,33 @@ export async function runResolvedJob(job: ResolvedJob, predictor: BatchPredictor
           opts.onIteration?.(s);
         }
       : undefined;
+  const partitioned = {
+    ...(job.warmup.length > 0 ? { warmup: job.warmup } : {}),
+    ...(onIteration ? { onIteration } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.progressEveryMs !== undefined ? { progressEveryMs: opts.progressEveryMs } : {}),
+  };
   const result =
     (job.engine.attentionDpRanks ?? 1) > 1
-      ? // Attention-DP ranks are priced together on the device clock: the host/CUDA-graph timing model
-        // (per rank) is not applied to them yet.
-        await runAttentionDp(job.engine, job.requests, predictor, {
-          ...(job.warmup.length > 0 ? { warmup: job.warmup } : {}),
-          ...(onIteration ? { onIteration } : {}),
-          ...(opts.signal ? { signal: opts.signal } : {}),
-          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-          ...(opts.progressEveryMs !== undefined ? { progressEveryMs: opts.progressEveryMs } : {}),
-        })
-      : // The predictor prices device time; the engine profile's timing model makes it wall time.
-        await runSimulation(
-          new Simulation(job.engine, job.requests, {
-            ...(job.warmup.length > 0 ? { warmup: job.warmup } : {}),
-            ...(onIteration ? { onIteration } : {}),
-          }),
-          withHostDeviceTiming(predictor, job.settings.timing),
-          {
-            ...(opts.signal ? { signal: opts.signal } : {}),
-            ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-            ...(opts.progressEveryMs !== undefined ? { progressEveryMs: opts.progressEveryMs } : {}),
-          },
-        );
+      ? // Attention-DP ranks and pipeline micro-batches are timed on the device clock: the host/CUDA-graph
+        // timing model (per rank, per stage) is not applied to them yet.
+        await runAttentionDp(job.engine, job.requests, predictor, partitioned)
+      : job.engine.ppSize > 1
+        ? await runPipeline(job.engine, job.requests, predictor, partitioned)
+        : // The predictor prices device time; the engine profile's timing model makes it wall time.
+          await runSimulation(
+            new Simulation(job.engine, job.requests, {
+              ...(job.warmup.length > 0 ? { warmup: job.warmup } : {}),
+              ...(onIteration ? { onIteration } : {}),
+            }),
+            withHostDeviceTiming(predictor, job.settings.timing),
+            {
+              ...(opts.signal ? { signal: opts.signal } : {}),
+              ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+              ...(opts.progressEveryMs !== undefined ? { progressEveryMs: opts.progressEveryMs } : {}),
+            },
+          );
   const wallMs = performance.now() - started;
   const input = reportInput(job, result, predictor.description, wallMs);
   const metrics = computeMetrics(result.requests, {

@@ -208,10 +208,10 @@ describe("resolveJob validation errors name the field", () => {
       "spec.predictor.database_path",
     ],
     [
-      "pp > 1",
-      () => resolveJob(datasetSpec(ds128, {}, { ...llama8bH100, parallelism: { tp: 1, pp: 2, ep: 1 } })),
+      "pp > 1 with attention DP",
+      () => resolveJob(datasetSpec(ds128, {}, { ...llama8bH100, parallelism: { tp: 2, pp: 2, ep: 1, attentionDp: true } })),
       "spec.predictor.parallelism.pp",
-      /not supported in v1/,
+      /together with attention DP is not simulated/,
     ],
     [
       "TP not dividing the heads",
