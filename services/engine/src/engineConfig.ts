@@ -6,6 +6,7 @@ import type { EngineProfile } from "./profiles/engineProfile.js";
 import { DEFAULT_ENGINE_PROFILE, engineProfile } from "./profiles/registry.js";
 import type { QueueOrderDef } from "./queue/queueOrder.js";
 import { queueOrder } from "./queue/registry.js";
+import { AcceptanceSampler } from "./speculative/acceptance.js";
 import { timingStrategy } from "./timing/registry.js";
 import type { TimingDef } from "./timing/timingStrategy.js";
 import type { EngineSettings } from "./types.js";
@@ -31,6 +32,8 @@ export interface EngineConfig {
   reuse: boolean;
   /** Tokens a generation request puts in the token budget: 1 + its draft tokens (speculative decoding). */
   genTokens: number;
+  /** Speculative decoding: the accepted drafts of each generation step; null without. */
+  speculation: AcceptanceSampler | null;
 }
 
 /** The timing strategy's name the settings select (`timing`, else `overlap`, else the profile's default). */
@@ -56,6 +59,9 @@ export function toEngineConfig(o: EngineSettings): EngineConfig {
     numBlocks: o.numBlocks,
     reuse: o.enableBlockReuse,
     genTokens: 1 + (o.speculative?.maxDraftLen ?? 0),
+    speculation: o.speculative
+      ? new AcceptanceSampler({ maxDraftLen: o.speculative.maxDraftLen, rates: o.speculative.acceptanceRates, seed: o.speculative.seed }, "options.speculative")
+      : null,
   };
 }
 

@@ -19,6 +19,7 @@ export { SeededRandom } from "./random.js";
 export { type RunOptions, runSimulation, runSimulationSync, type SteppedRun } from "./run.js";
 export { Simulation, type SimulationInit } from "./simulation.js";
 export { AcceptanceSampler, type AcceptanceSpec, acceptanceRates, MAX_DRAFT_LEN, meanAcceptedOf, ratesFromMean } from "./speculative/acceptance.js";
+export { DraftTokensPredictor } from "./speculative/draftTokens.js";
 export {
   type CudaGraphSettings,
   checkCudaGraphSettings,

@@ -8,12 +8,15 @@ import {
   choiceList,
   chunkingPolicyByTrtllmName,
   DEFAULT_CAPACITY_POLICY,
+  DEFAULT_CUDA_GRAPH_MAX_BATCH_SIZE,
+  defaultCudaGraphBatchSizes,
 } from "@servesim/engine";
 import { type BenchHeuristic, benchHeuristic, type KvCapacity, kvCapacity, weightLayout } from "@servesim/perf";
 import { BenchmarkMode, ChunkingPolicy as ChunkingPolicyProto, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
 import type { DatasetMetadata } from "@servesim/workload";
 import { underPredictor, withFieldPath } from "./fields.js";
 import type { ResolvedPredictor } from "./predictorSpec.js";
+import { type ResolvedSpeculative, resolveSpeculative } from "./speculativeSpec.js";
 import { resolveTiming } from "./timingSpec.js";
 
 /** TensorRT-LLM LLM API defaults, used when the heuristic cannot run (no model or GPU). */
@@ -48,6 +51,12 @@ export interface EngineResolution {
   timing: TimingSettings;
   /** Non-fatal remarks (settings that have no effect, an unbounded pool). */
   warnings: string[];
+  /** speculative_config (MTP, Eagle3) with its acceptance model; null without. */
+  speculative: ResolvedSpeculative | null;
+  /** Attention-DP ranks (1 without attention DP). */
+  attentionDpRanks: number;
+  /** cuda_graph_config as given (validated), for the engine's timing model; null when unset. */
+  cudaGraph: { batchSizes: number[]; maxBatchSize: number | null; enablePadding: boolean } | null;
 }
 
 export interface EngineInputs {
@@ -176,6 +185,28 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
   }
   const policy = capacityPolicy(e?.schedulerPolicy ?? SchedulerPolicy.SCHEDULER_POLICY_UNSPECIFIED);
   const timing = resolveTiming(e, p);
+  const speculative = resolveSpeculative(e?.speculative, p.model, e?.seed ?? 0);
+  if (speculative && policy === "max_utilization") {
+    throw new InvalidArgumentError(
+      `${F}.scheduler_policy`,
+      "speculative decoding is simulated with GUARANTEED_NO_EVICT or STATIC_BATCH (MAX_UTILIZATION's pauses would drop accepted drafts)",
+    );
+  }
+  const cudaGraph = resolveCudaGraph(e);
+  // cuda_graph_config's sizes and padding replace TensorRT-LLM's defaults in the timing model (graphs on).
+  if (cudaGraph && timing.timing.cudaGraphs !== null) {
+    const sizes =
+      cudaGraph.batchSizes.length > 0
+        ? [...new Set(cudaGraph.batchSizes)].sort((a, b) => a - b)
+        : defaultCudaGraphBatchSizes(cudaGraph.maxBatchSize || DEFAULT_CUDA_GRAPH_MAX_BATCH_SIZE, cudaGraph.enablePadding);
+    timing.timing = { ...timing.timing, cudaGraphs: { batchSizes: sizes, enablePadding: cudaGraph.enablePadding } };
+  }
+  const adpConfig = e?.attentionDp;
+  if (adpConfig?.enableBalance === true) {
+    warnings.push(
+      "attention_dp_config.enable_balance is not simulated: ranks schedule new requests as soon as the router gives them (no waiting for the other ranks' context requests)",
+    );
+  }
   const reuse = e?.enableBlockReuse ?? true;
 
   // max_batch_size / max_num_tokens.
@@ -267,7 +298,8 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
         freeGpuMemoryFraction: fraction,
         tokensPerBlock,
         ...(kvMaxTokens !== undefined ? { maxTokens: kvMaxTokens } : {}),
-        ...(p.run ? { layout: weightLayout(p.run) } : {}),
+        // MTP keeps the draft layer's KV cache next to the model's (one layer, reused for every draft).
+        ...(p.run ? { layout: { ...weightLayout(p.run), ...(speculative?.options.kind === "mtp" ? { mtpLayers: 1 } : {}) } } : {}),
       }),
     );
     numBlocks = Math.min(capacity.numBlocks, MAX_INT32);
@@ -317,6 +349,7 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
   };
   // Every rank of the TP group schedules its own batch with its own KV pool (kvCapacity sized it per rank).
   if (attentionDp) options.attentionDpRanks = p.tp;
+  if (speculative) options.speculative = speculative.options;
   const out: EngineResolution = {
     options,
     timing: timing.timing,
@@ -327,8 +360,22 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
     kvSource,
     kvCacheFreeGpuMemFraction: fraction,
     warnings,
+    speculative,
+    attentionDpRanks: attentionDp ? p.tp : 1,
+    cudaGraph,
   };
   if (heuristic) out.heuristic = heuristic;
   if (capacity) out.kvCapacity = capacity;
   return out;
+}
+
+/** cuda_graph_config, checked: batch sizes in [1, 2^20], at most 1024 of them. */
+function resolveCudaGraph(e: EngineConfig | undefined): EngineResolution["cudaGraph"] {
+  const c = e?.cudaGraph;
+  if (!c) return null;
+  const sizes = c.batchSizes ?? [];
+  if (sizes.length > 1024) throw new InvalidArgumentError(`${F}.cuda_graph.batch_sizes`, `at most 1024 sizes (got ${sizes.length})`);
+  sizes.forEach((v, i) => optionalInt(v, `${F}.cuda_graph.batch_sizes[${i}]`, 1, MAX_BATCH_SIZE));
+  const max = optionalInt(c.maxBatchSize, `${F}.cuda_graph.max_batch_size`, 0, MAX_BATCH_SIZE);
+  return { batchSizes: [...sizes], maxBatchSize: max ?? null, enablePadding: c.enablePadding ?? false };
 }

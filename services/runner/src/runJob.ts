@@ -1,6 +1,6 @@
 import type { BatchPredictor } from "@servesim/core";
 import type { IterationStats, RequestRecord, SimulationProgress, SimulationResult } from "@servesim/engine";
-import { runAttentionDp, runPipeline, runSimulation, Simulation, withHostDeviceTiming } from "@servesim/engine";
+import { DraftTokensPredictor, runAttentionDp, runPipeline, runSimulation, Simulation, withHostDeviceTiming } from "@servesim/engine";
 import type { ReportInput } from "@servesim/report";
 import { buildReportJson, computeMetrics, type RunMetrics, renderReportJson, renderTextReport } from "@servesim/report";
 import type { JobResult } from "@servesim/wire/scheduler";
@@ -72,7 +72,10 @@ export async function runResolvedJob(job: ResolvedJob, predictor: BatchPredictor
               ...(job.warmup.length > 0 ? { warmup: job.warmup } : {}),
               ...(onIteration ? { onIteration } : {}),
             }),
-            withHostDeviceTiming(predictor, job.settings.timing),
+            withHostDeviceTiming(
+              job.engine.speculative ? new DraftTokensPredictor(predictor, job.engine.speculative.maxDraftLen) : predictor,
+              job.settings.timing,
+            ),
             {
               ...(opts.signal ? { signal: opts.signal } : {}),
               ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

@@ -24,6 +24,7 @@ export async function runAttentionDp(
 ): Promise<SimulationResult> {
   const ranks = options.attentionDpRanks ?? 1;
   const parts = partitionJob(options, requests, opts.warmup ?? [], ranks, options.numBlocks, "attention DP");
-  const timing = new LockstepTiming(ranks, options.maxBatchSize, opts.decodeRuns !== false, 0);
+  const drafts = options.speculative?.maxDraftLen ?? 0;
+  const timing = new LockstepTiming(ranks, options.maxBatchSize, opts.decodeRuns !== false && drafts === 0, drafts);
   return runPartitioned(parts, requests.length, predictor, timing, opts);
 }

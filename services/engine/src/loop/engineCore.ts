@@ -95,6 +95,7 @@ export class EngineCore implements TimingHost {
     this.countBelow = init.countBelow;
     this.maxBatchSize = cfg.maxBatchSize;
     this.table = new RequestTable(init.requests, cfg.reuse);
+    this.table.speculation = cfg.speculation;
     init.prepareTable?.(this.table);
     this.kv = new KvCacheManager(this.table, cfg.numBlocks, cfg.tokensPerBlock, cfg.reuse, init.mayTrackLater);
     this.capacity = cfg.capacity.create(cfg, this.table, this.kv);
@@ -174,6 +175,8 @@ export class EngineCore implements TimingHost {
       const micro = this.micro;
       this.runLength =
         !this.cfg.capacity.decodeRunSafe ||
+        // Speculative steps emit a drawn number of tokens: no run of identical steps to skip through.
+        this.cfg.speculation !== null ||
         micro.contextCount > 0 ||
         micro.generationCount === 0 ||
         this.capacity.pausedCount > 0 ||
