@@ -375,7 +375,7 @@ function resolveCudaGraph(e: EngineConfig | undefined): EngineResolution["cudaGr
   if (!c) return null;
   const sizes = c.batchSizes ?? [];
   if (sizes.length > 1024) throw new InvalidArgumentError(`${F}.cuda_graph.batch_sizes`, `at most 1024 sizes (got ${sizes.length})`);
-  sizes.forEach((v, i) => optionalInt(v, `${F}.cuda_graph.batch_sizes[${i}]`, 1, MAX_BATCH_SIZE));
+  for (let i = 0; i < sizes.length; i++) optionalInt(sizes[i], `${F}.cuda_graph.batch_sizes[${i}]`, 1, MAX_BATCH_SIZE);
   const max = optionalInt(c.maxBatchSize, `${F}.cuda_graph.max_batch_size`, 0, MAX_BATCH_SIZE);
   return { batchSizes: [...sizes], maxBatchSize: max ?? null, enablePadding: c.enablePadding ?? false };
 }
