@@ -64,4 +64,50 @@ describe("MoE settings from the command line", () => {
     adp.spec.engine!.requestRate = 10;
     await expect(resolveJob(adp.spec)).rejects.toThrow(/spec\.engine\.request_rate: attention DP runs requests all at once or under a concurrency limit/);
   });
+
+  it("extra_llm_api_options: enable_attention_dp, attention_dp_config, speculative_config, cuda_graph_config and kv_cache_dtype reach the job spec", () => {
+    const extra = file(
+      "modern.yaml",
+      [
+        "enable_attention_dp: true",
+        "kv_cache_dtype: fp8",
+        "attention_dp_config:",
+        "  enable_balance: true",
+        "  timeout_iters: 50",
+        "  batching_wait_iters: 10",
+        "speculative_config:",
+        "  decoding_type: MTP",
+        "  num_nextn_predict_layers: 3",
+        "  acceptance_rates: [0.9, 0.7, 0.5]",
+        "  acceptance_seed: 7",
+        "  use_relaxed_acceptance_for_thinking: true",
+        "cuda_graph_config:",
+        "  enable_padding: true",
+        "  batch_sizes: [1, 2, 4, 8]",
+        "",
+      ].join("\n"),
+    );
+    const { spec, warnings } = buildJobSpec({ dataset, model: "deepseek-r1", gpu: "b200_sxm", tp: 8, extraLlmApiOptions: extra });
+    expect(spec.predictor?.parallelism?.attentionDp).toBe(true);
+    expect(spec.predictor?.kvCacheDtype).toBe(3);
+    expect(spec.engine?.attentionDp).toEqual({ enableBalance: true, timeoutIters: 50, batchingWaitIters: 10 });
+    expect(spec.engine?.speculative).toEqual({ decodingType: 1, maxDraftLen: 3, draftModel: "", acceptanceRates: [0.9, 0.7, 0.5], seed: 7 });
+    expect(spec.engine?.cudaGraph).toEqual({ batchSizes: [1, 2, 4, 8], enablePadding: true });
+    expect(warnings.join("\n")).toMatch(/line 12: speculative_config\.use_relaxed_acceptance_for_thinking is not simulated/);
+    const eagle = file(
+      "eagle.yaml",
+      "speculative_config:\n  decoding_type: Eagle3\n  max_draft_len: 2\n  speculative_model_dir: /m/eagle\n  mean_accepted_draft_tokens: 1.2\n",
+    );
+    expect(buildJobSpec({ dataset, model: "llama-3.1-8b", gpu: "h100_sxm", extraLlmApiOptions: eagle }).spec.engine?.speculative).toEqual({
+      decodingType: 2,
+      maxDraftLen: 2,
+      draftModel: "/m/eagle",
+      acceptanceRates: [],
+      meanAcceptedDraftTokens: 1.2,
+    });
+    const bad = file("bad.yaml", "speculative_config:\n  decoding_type: Medusa\n");
+    expect(() => buildJobSpec({ dataset, model: "llama-3.1-8b", gpu: "h100_sxm", extraLlmApiOptions: bad })).toThrow(
+      /line 2.*decoding_type.*MTP or EAGLE3 or EAGLE/,
+    );
+  });
 });

@@ -1,0 +1,83 @@
+import { DType, PredictorKind } from "@servesim/wire/predictor";
+import { SchedulerPolicy, SpeculativeDecoding } from "@servesim/wire/scheduler";
+import { describe, expect, it } from "vitest";
+import { resolveJob, runResolvedJob } from "../src/index.js";
+import { constant, inline, invalid, llama8bH100, spec } from "./helpers.js";
+
+const r1B200 = {
+  kind: PredictorKind.PREDICTOR_KIND_ROOFLINE,
+  model: { name: "deepseek-ai/DeepSeek-R1" },
+  gpu: { name: "b200_sxm" },
+  parallelism: { tp: 8, pp: 1, ep: 8 },
+  weightDtype: DType.D_TYPE_NVFP4,
+  kvCacheDtype: DType.D_TYPE_FP8,
+};
+const work = inline(Array.from({ length: 16 }, (_, i) => ({ taskId: i, inputLength: 256, outputTokens: 64 })));
+const mtp = (o: object = {}) => ({ decodingType: SpeculativeDecoding.SPECULATIVE_DECODING_MTP, maxDraftLen: 3, acceptanceRates: [], draftModel: "", ...o });
+
+describe("speculative_config, attention DP and PP resolved once", () => {
+  it("MTP with a mean acceptance: one rate per draft, the MTP layer's KV in the pool, the predictor sees the drafts", async () => {
+    const plain = await resolveJob(spec({ engine: { warmup: 0, concurrency: 8 }, predictor: r1B200, workload: work }));
+    const job = await resolveJob(
+      spec({ engine: { warmup: 0, concurrency: 8, speculative: mtp({ meanAcceptedDraftTokens: 1.5 }) }, predictor: r1B200, workload: work }),
+    );
+    expect(job.engine.speculative?.kind).toBe("mtp");
+    expect(job.engine.speculative?.maxDraftLen).toBe(3);
+    expect(job.settings.speculative?.meanAccepted).toBeCloseTo(1.5, 9);
+    // One more layer's KV per token: fewer blocks than without MTP.
+    expect(job.engine.numBlocks).toBeLessThan(plain.engine.numBlocks);
+    const { createPredictor } = await import("@servesim/perf");
+    const p = await createPredictor(job.predictor.config);
+    const a = await runResolvedJob(plain, p);
+    const b = await runResolvedJob(job, p);
+    expect(b.records.every((r) => r.outputLength === 64)).toBe(true);
+    // More tokens per step, each step dearer.
+    expect(b.metrics.avgTpotMs).toBeLessThan(a.metrics.avgTpotMs);
+    expect(b.result.numIterations).toBeLessThan(a.result.numIterations);
+  });
+
+  it("rejects bad speculative settings naming the field", async () => {
+    const e1 = await invalid(resolveJob(spec({ engine: { speculative: mtp() }, predictor: r1B200, workload: work })));
+    expect(e1.field).toBe("spec.engine.speculative.mean_accepted_draft_tokens");
+    const e2 = await invalid(resolveJob(spec({ engine: { speculative: mtp({ meanAcceptedDraftTokens: 1 }) }, predictor: llama8bH100, workload: work })));
+    expect(e2.field).toBe("spec.engine.speculative.decoding_type");
+    expect(e2.reason).toMatch(/has none \(num_nextn_predict_layers\); use EAGLE3/);
+    const e3 = await invalid(resolveJob(spec({ engine: { speculative: mtp({ acceptanceRates: [0.5, 2, 0.1] }) }, predictor: r1B200, workload: work })));
+    expect(e3.field).toBe("spec.engine.speculative.acceptance_rates[1]");
+    const e4 = await invalid(
+      resolveJob(
+        spec({
+          engine: { schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_MAX_UTILIZATION, speculative: mtp({ meanAcceptedDraftTokens: 1 }) },
+          predictor: r1B200,
+          workload: work,
+        }),
+      ),
+    );
+    expect(e4.field).toBe("spec.engine.scheduler_policy");
+    const e5 = await invalid(
+      resolveJob(spec({ engine: { speculative: mtp({ maxDraftLen: 17, meanAcceptedDraftTokens: 1 }) }, predictor: r1B200, workload: work })),
+    );
+    expect(e5.field).toBe("spec.engine.speculative.max_draft_len");
+    const e6 = await invalid(resolveJob(spec({ engine: { cudaGraph: { batchSizes: [1, 0] } }, predictor: constant, workload: work })));
+    expect(e6.field).toBe("spec.engine.cuda_graph.batch_sizes[1]");
+  });
+
+  it("attention DP: ranks = TP, a KV pool per rank, enable_balance warned about; PP runs its micro-batches", async () => {
+    const adp = await resolveJob(
+      spec({
+        engine: { warmup: 0, attentionDp: { enableBalance: true } },
+        predictor: { ...r1B200, parallelism: { ...r1B200.parallelism, attentionDp: true } },
+        workload: work,
+      }),
+    );
+    expect(adp.engine.attentionDpRanks).toBe(8);
+    expect(adp.settings.attentionDpRanks).toBe(8);
+    expect(adp.warnings.join("\n")).toMatch(/attention_dp_config\.enable_balance is not simulated/);
+    const pp = await resolveJob(spec({ engine: { warmup: 0 }, predictor: { ...llama8bH100, parallelism: { tp: 1, pp: 2, ep: 1 } }, workload: work }));
+    expect(pp.engine.ppSize).toBe(2);
+    const { createPredictor } = await import("@servesim/perf");
+    const out = await runResolvedJob(pp, await createPredictor(pp.predictor.config));
+    expect(out.records).toHaveLength(16);
+    expect(out.result.numFailed).toBe(0);
+  });
+});
