@@ -298,6 +298,9 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
         freeGpuMemoryFraction: fraction,
         tokensPerBlock,
         ...(kvMaxTokens !== undefined ? { maxTokens: kvMaxTokens } : {}),
+        // Sliding-window layers keep their window per request (TensorRT-LLM sizes each layer's attention
+        // window from the model's layer_types), in pools of their own.
+        capSlidingWindows: true,
         // MTP keeps the draft layer's KV cache next to the model's (one layer, reused for every draft).
         ...(p.run ? { layout: { ...weightLayout(p.run), ...(speculative?.options.kind === "mtp" ? { mtpLayers: 1 } : {}) } } : {}),
       }),

@@ -22,6 +22,15 @@ export {
 export { type JobOutcome, type RunJobOptions, runResolvedJob, toJobResult } from "./runJob.js";
 export { resolveTiming, type TimingResolution } from "./timingSpec.js";
 export {
+  type AllRowsGroup,
+  type AllRowsOptions,
+  type AllRowsPredictor,
+  type AllRowsReport,
+  type AllRowsRow,
+  formatAllRowsTable,
+  validateAllRows,
+} from "./validation/allRows.js";
+export {
   AIC_GAP_ANALYSIS_METHOD,
   BENCHMARK_METHODS,
   type BenchmarkMethod,

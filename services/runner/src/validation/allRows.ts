@@ -1,0 +1,253 @@
+import type { BatchPredictor } from "@servesim/core";
+import { type EngineOptions, runAttentionDp, runSimulation, type SimRequest, Simulation } from "@servesim/engine";
+import { benchHeuristic, createPredictor, kvCapacity, resolveRun, weightLayout } from "@servesim/perf";
+import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
+import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
+
+export type AllRowsPredictor = "roofline" | "aic";
+
+export interface AllRowsOptions {
+  predictors: AllRowsPredictor[];
+  /** AIConfigurator systems directory (aic). */
+  systemsDir?: string;
+  /** Requests per row: max(waves × concurrency, 64) capped at maxRequests (defaults 4 and 1024). */
+  waves?: number;
+  maxRequests?: number;
+  /** Simulate the overlap scheduler (default: the non-overlap loop). */
+  overlap?: boolean;
+  filter?: (r: SiliconRow) => boolean;
+  onRow?: (done: number, total: number) => void;
+}
+
+/** One TensorRT-LLM aggregated row with one predictor: its prediction or why there is none. */
+export interface AllRowsRow {
+  id: string;
+  predictor: AllRowsPredictor;
+  model_path: string;
+  system: string;
+  precision: string;
+  isl: number;
+  osl: number;
+  concurrency: number;
+  setup: string;
+  silicon_ttft_ms: number;
+  silicon_tpot_ms: number;
+  predicted_ttft_ms: number | null;
+  predicted_tpot_ms: number | null;
+  ttft_error_pct: number | null;
+  tpot_error_pct: number | null;
+  /** Why the row was not replayed (no prediction). */
+  reason: string | null;
+}
+
+export interface AllRowsGroup {
+  predictor: AllRowsPredictor;
+  model_path: string;
+  system: string;
+  precision: string;
+  rows: number;
+  replayed: number;
+  tpot_mape: number;
+  ttft_mape: number;
+  /** Groups of ≥ 20 replayed rows are held to the issue's targets (aic: TPOT ≤ 10 %, TTFT ≤ 20 %; roofline: 15 %, 30 %). */
+  meets_target: boolean | null;
+}
+
+export interface AllRowsReport {
+  rows: AllRowsRow[];
+  groups: AllRowsGroup[];
+  summary: Record<string, { rows: number; replayed: number; tpot_mape: number; ttft_mape: number }>;
+}
+
+const TARGETS: Record<AllRowsPredictor, { tpot: number; ttft: number }> = { aic: { tpot: 10, ttft: 20 }, roofline: { tpot: 15, ttft: 30 } };
+
+const mape = (xs: readonly number[]): number => (xs.length === 0 ? Number.NaN : xs.reduce((s, x) => s + Math.abs(x), 0) / xs.length);
+
+function describeSetup(s: RowSetup): string {
+  return `${s.model} ${s.weight} TP${s.tp}${s.attentionDp ? ` ADP${s.tp}` : ""}${s.ep > 1 ? ` EP${s.ep}` : ""} c${s.concurrency}`;
+}
+
+/**
+ * Engine settings of a row as trtllm-bench picks them: its max_batch_size / max_num_tokens heuristic
+ * (max_batch_size at least the per-rank share of the closed loop, max_num_tokens at least the prompt),
+ * GUARANTEED_NO_EVICT, 32-token blocks, KV from GPU memory per rank, the closed loop at the row's
+ * concurrency, attention-DP ranks when the row ran with attention DP.
+ */
+function rowEngine(r: SiliconRow, s: RowSetup, predictorConfig: ReturnType<typeof rowPredictorConfig>, overlap: boolean): EngineOptions {
+  const run = resolveRun(predictorConfig, predictorConfig.databasePath ? { systemsDir: predictorConfig.databasePath } : {});
+  const ranks = s.attentionDp ? s.tp : 1;
+  const h = benchHeuristic({
+    model: run.model,
+    tp: run.tp,
+    pp: 1,
+    weightDtype: run.weightDtype,
+    kvDtype: run.kvDtype,
+    deviceMemBytes: run.gpu.memCapacity,
+    avgIsl: r.isl,
+    avgOsl: r.osl,
+    maxIsl: r.isl,
+    chunkedPrefill: false,
+    ...(run.uniformWeights ? {} : { precisions: run.precisions }),
+  });
+  const maxBatchSize = Math.max(h.maxBatchSize, Math.ceil(s.concurrency / ranks));
+  const maxNumTokens = Math.max(h.maxNumTokens, r.isl);
+  const kv = kvCapacity({ ...run, maxNumTokens, maxBatchSize, tokensPerBlock: 32, layout: weightLayout(run), capSlidingWindows: true });
+  const o: EngineOptions = {
+    maxBatchSize,
+    maxNumTokens,
+    maxSeqLen: r.isl + r.osl,
+    ppSize: 1,
+    capacityPolicy: "guaranteed_no_evict",
+    chunking: null,
+    tokensPerBlock: 32,
+    numBlocks: kv.numBlocks,
+    enableBlockReuse: false,
+    arrivals: { kind: "concurrency", concurrency: s.concurrency },
+    overlap,
+  };
+  if (ranks > 1) o.attentionDpRanks = ranks;
+  return o;
+}
+
+async function replay(r: SiliconRow, options: EngineOptions, predictor: BatchPredictor, n: number): Promise<{ ttft: number; tpot: number }> {
+  const requests: SimRequest[] = Array.from({ length: n }, (_, i) => ({ taskId: i, inputLength: r.isl, outputTokens: r.osl }));
+  const result =
+    (options.attentionDpRanks ?? 1) > 1
+      ? await runAttentionDp(options, requests, predictor)
+      : await runSimulation(new Simulation(options, requests), predictor, { yieldEveryMs: 1000 });
+  let ttft = 0;
+  let tpot = 0;
+  let ok = 0;
+  for (const q of result.requests) {
+    if (q.error) continue;
+    ttft += q.ttftMs;
+    tpot += q.tpotMs;
+    ok++;
+  }
+  if (ok === 0) throw new Error(result.requests.find((q) => q.error)?.error ?? "no request finished");
+  return { ttft: ttft / ok, tpot: tpot / ok };
+}
+
+/**
+ * Replays every TensorRT-LLM aggregated row of silicon_sample.csv (dense, MoE, attention-DP; every
+ * system with a catalog GPU) with each predictor, and says per row why not when it cannot; MAPE per group
+ * of model × system × precision over every replayed row (no exclusions).
+ */
+export async function validateAllRows(csvText: string, opts: AllRowsOptions): Promise<AllRowsReport> {
+  const cols = parallelColumns(csvText);
+  const all = parseSiliconCsv(csvText).filter((r) => r.backend === "trtllm" && r.mode === "agg" && (opts.filter?.(r) ?? true));
+  const predictors = new Map<string, Promise<BatchPredictor>>();
+  const rows: AllRowsRow[] = [];
+  const total = all.length * opts.predictors.length;
+  const waves = opts.waves ?? 4;
+  const cap = opts.maxRequests ?? 1024;
+  for (const kind of opts.predictors) {
+    for (const r of all) {
+      const c: ParallelColumns | undefined = cols.get(r.id);
+      const setup = rowSetup(r, c);
+      const row: AllRowsRow = {
+        id: r.id,
+        predictor: kind,
+        model_path: r.modelPath,
+        system: r.system,
+        precision: r.precision,
+        isl: r.isl,
+        osl: r.osl,
+        concurrency: r.concurrency,
+        setup: "reason" in setup ? "" : describeSetup(setup),
+        silicon_ttft_ms: r.ttftMs,
+        silicon_tpot_ms: r.tpotMs,
+        predicted_ttft_ms: null,
+        predicted_tpot_ms: null,
+        ttft_error_pct: null,
+        tpot_error_pct: null,
+        reason: "reason" in setup ? setup.reason : null,
+      };
+      if (!("reason" in setup)) {
+        try {
+          const cfg = rowPredictorConfig(r, setup, kind, opts.systemsDir ?? "");
+          const key = JSON.stringify(cfg);
+          let p = predictors.get(key);
+          if (!p) {
+            p = createPredictor(cfg) as Promise<BatchPredictor>;
+            predictors.set(key, p);
+          }
+          const predictor = await p;
+          const options = rowEngine(r, setup, cfg, opts.overlap === true);
+          const n = Math.min(Math.max(waves * setup.concurrency, 64), Math.max(cap, setup.concurrency));
+          const res = await replay(r, options, predictor, n);
+          row.predicted_ttft_ms = res.ttft;
+          row.predicted_tpot_ms = res.tpot;
+          row.ttft_error_pct = (100 * (res.ttft - r.ttftMs)) / r.ttftMs;
+          row.tpot_error_pct = (100 * (res.tpot - r.tpotMs)) / r.tpotMs;
+        } catch (e) {
+          row.reason = `not replayable: ${(e as Error).message.split("\n")[0]!.slice(0, 200)}`;
+        }
+      }
+      rows.push(row);
+      opts.onRow?.(rows.length, total);
+    }
+  }
+  return summarizeAllRows(rows, opts.predictors);
+}
+
+function summarizeAllRows(rows: AllRowsRow[], predictors: readonly AllRowsPredictor[]): AllRowsReport {
+  const groups: AllRowsGroup[] = [];
+  const summary: AllRowsReport["summary"] = {};
+  for (const p of predictors) {
+    const rs = rows.filter((r) => r.predictor === p);
+    const done = rs.filter((r) => r.reason === null);
+    summary[p] = {
+      rows: rs.length,
+      replayed: done.length,
+      tpot_mape: mape(done.map((r) => r.tpot_error_pct!)),
+      ttft_mape: mape(done.map((r) => r.ttft_error_pct!)),
+    };
+    const keys = [...new Set(rs.map((r) => `${r.model_path}|${r.system}|${r.precision}`))];
+    for (const k of keys) {
+      const g = rs.filter((r) => `${r.model_path}|${r.system}|${r.precision}` === k);
+      const ok = g.filter((r) => r.reason === null);
+      const tpot = mape(ok.map((r) => r.tpot_error_pct!));
+      const ttft = mape(ok.map((r) => r.ttft_error_pct!));
+      groups.push({
+        predictor: p,
+        model_path: g[0]!.model_path,
+        system: g[0]!.system,
+        precision: g[0]!.precision,
+        rows: g.length,
+        replayed: ok.length,
+        tpot_mape: tpot,
+        ttft_mape: ttft,
+        meets_target: ok.length >= 20 ? tpot <= TARGETS[p].tpot && ttft <= TARGETS[p].ttft : null,
+      });
+    }
+  }
+  groups.sort((a, b) => a.predictor.localeCompare(b.predictor) || b.rows - a.rows || a.model_path.localeCompare(b.model_path));
+  return { rows, groups, summary };
+}
+
+const fmt = (x: number, w: number): string => (Number.isFinite(x) ? x.toFixed(1) : "-").padStart(w);
+
+/** The per-group table (every group), the per-predictor totals and the reasons rows were not replayed. */
+export function formatAllRowsTable(report: AllRowsReport): string {
+  const lines: string[] = [];
+  lines.push(
+    `${"predictor".padEnd(9)} ${"model".padEnd(34)} ${"system".padEnd(9)} ${"prec".padEnd(4)} ${"rows".padStart(5)} ${"run".padStart(5)} ${"TPOT MAPE %".padStart(11)} ${"TTFT MAPE %".padStart(11)}  target`,
+  );
+  for (const g of report.groups) {
+    lines.push(
+      `${g.predictor.padEnd(9)} ${g.model_path.padEnd(34)} ${g.system.padEnd(9)} ${(g.precision || "-").padEnd(4)} ${String(g.rows).padStart(5)} ${String(g.replayed).padStart(5)} ${fmt(g.tpot_mape, 11)} ${fmt(g.ttft_mape, 11)}  ${g.meets_target === null ? "(< 20 rows)" : g.meets_target ? "met" : "missed"}`,
+    );
+  }
+  lines.push("");
+  for (const [p, s] of Object.entries(report.summary)) {
+    lines.push(`${p.padEnd(9)} all rows: ${s.replayed} of ${s.rows} replayed; TPOT MAPE ${fmt(s.tpot_mape, 5)} %, TTFT MAPE ${fmt(s.ttft_mape, 5)} %`);
+  }
+  const reasons = new Map<string, number>();
+  for (const r of report.rows) if (r.reason !== null) reasons.set(`${r.predictor}: ${r.reason}`, (reasons.get(`${r.predictor}: ${r.reason}`) ?? 0) + 1);
+  if (reasons.size > 0) {
+    lines.push("", "not replayed:");
+    for (const [why, n] of [...reasons].sort((a, b) => b[1] - a[1])) lines.push(`  ${String(n).padStart(4)}  ${why}`);
+  }
+  return lines.join("\n");
+}
