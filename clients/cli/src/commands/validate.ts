@@ -2,12 +2,14 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "@servesim/core";
 import {
   FIT_CANDIDATES,
+  formatAllRowsTable,
   formatValidationTable,
   type ReplayableRow,
   type ReplayTiming,
   type ValidationPredictor,
   type ValidationReport,
   validateAgainstSilicon,
+  validateAllRows,
 } from "@servesim/runner";
 import { formatRankingTable, rankingCheck } from "@servesim/sweep";
 import { Command } from "commander";
@@ -75,6 +77,7 @@ interface ValidateFlags {
   fit?: boolean;
   quiet?: boolean;
   ranking?: boolean;
+  allRows?: boolean;
 }
 
 /** `servesim validate`: replays AIConfigurator's silicon measurements and reports the prediction errors. */
@@ -103,6 +106,10 @@ export function validateCommand(io: CliIo = processIo()): Command {
       "--ranking",
       "also check the search's choice: per setup with >= 10 rows, is the best predicted configuration under an objective the best measured one (within 5 %)?",
     )
+    .option(
+      "--all-rows",
+      "replay every TensorRT-LLM aggregated row (dense and MoE models, attention DP, every system; or say per row why not) and print MAPE per model × system × precision",
+    )
     .option("-q, --quiet", "no progress bar")
     .action(async (flags: ValidateFlags) =>
       runAction(io, async () => {
@@ -119,6 +126,31 @@ export function validateCommand(io: CliIo = processIo()): Command {
           ...(flags.disableCudaGraphs ? { cudaGraphs: null } : {}),
         };
         const progress = new ProgressDisplay(io, flags.quiet ?? false, "validating", "{phase} |{bar}| {percentage}% | {value}/{total} rows");
+        if (flags.allRows) {
+          const filter = rowFilter(flags.filter);
+          let all: Awaited<ReturnType<typeof validateAllRows>>;
+          try {
+            all = await validateAllRows(csv, {
+              predictors: kinds,
+              ...(flags.databasePath ? { systemsDir: flags.databasePath } : {}),
+              ...(flags.maxRequests !== undefined ? { maxRequests: flags.maxRequests } : {}),
+              // TensorRT-LLM's default loop unless --disable-overlap-scheduler.
+              overlap: flags.disableOverlapScheduler !== true,
+              filter: (r) => filter({ ...r, model: r.modelPath, weightDtype: "bf16", kvDtype: "bf16" }),
+              onRow: (done, total) => progress.update({ requestsFinished: done, requestsTotal: total, iterations: 0, simTimeMs: 0 }),
+            });
+          } catch (e) {
+            if (e instanceof InvalidArgumentError && e.field === "silicon csv") throw new CliError(`--silicon ${flags.silicon}: ${e.reason}`);
+            throw e;
+          } finally {
+            progress.stop();
+          }
+          if (all.rows.length === 0)
+            throw new CliError(`--silicon ${flags.silicon}: no TensorRT-LLM aggregated rows${flags.filter.length ? " match the filters" : ""}`);
+          io.stdout.write(`${formatAllRowsTable(all)}\n`);
+          if (flags.json) await writeText(flags.json, "--json", `${JSON.stringify(all, null, 2)}\n`);
+          return;
+        }
         let report: ValidationReport;
         try {
           report = await validateAgainstSilicon(csv, {
