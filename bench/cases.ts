@@ -78,6 +78,18 @@ export function moeBenchSpec(numRequests = 100_000): JobSpec {
   });
 }
 
+/**
+ * Case W: case M with attention DP (issue 12's speed case): eight ranks of max_batch_size 896 each, a
+ * KV pool per rank, the closed loop of 7,168 spread over the ranks, every iteration priced over all
+ * ranks' batches.
+ */
+export function adpBenchSpec(numRequests = 100_000): JobSpec {
+  const spec = moeBenchSpec(numRequests);
+  spec.name = "bench W";
+  spec.predictor!.parallelism = { tp: 8, pp: 1, ep: 8, attentionDp: true };
+  return spec;
+}
+
 export const SHAPES = {
   /** Cases A, B, C. */
   A: { numRequests: 10_000, isl: 1000, osl: 1000 },

@@ -133,6 +133,12 @@ export function renderMarkdown(results: CaseResult[], info: RunInfo): string {
     targets.push(["M ≤ 30 s wall", ms(m("M", "totalMs")), verdict(m("M", "totalMs") <= 30_000)]);
     targets.push(["M peak RSS ≤ 4 GiB", mib(mm.peakRssBytes), verdict(mm.peakRssBytes <= 4 * GiB)]);
   }
+  const mw = by.get("W");
+  if (mw) {
+    targets.push(["W (attention DP) ≤ 30 s wall", ms(m("W", "totalMs")), verdict(m("W", "totalMs") <= 30_000)]);
+    targets.push(["W peak RSS ≤ 4 GiB", mib(mw.peakRssBytes), verdict(mw.peakRssBytes <= 4 * GiB)]);
+  }
+
   if (targets.length > 0) {
     lines.push("| target | this run | |", "|---|---|---|");
     for (const [t, v, ok] of targets) lines.push(`| ${t} | ${v} | ${ok} |`);

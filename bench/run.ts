@@ -13,7 +13,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchSpec, moeBenchSpec, SHAPES } from "./cases.js";
+import { adpBenchSpec, benchSpec, moeBenchSpec, SHAPES } from "./cases.js";
 import { type CaseResult, load, type Sample, selfPeakRss } from "./measure.js";
 import { renderMarkdown } from "./report.js";
 
@@ -39,7 +39,7 @@ interface Flags {
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "H", "G"], quick: false, dReport: true };
+  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "W", "H", "G"], quick: false, dReport: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -228,6 +228,20 @@ const CASES: CaseDef[] = [
     },
   },
   {
+    id: "W",
+    title: "DeepSeek-R1 NVFP4, B200 TP8 EP8 attention DP (896 per rank), 100,000 requests, ISL 1024 / OSL 2048, concurrency 7,168, embedded",
+    repeat: 2,
+    async run(n, flags) {
+      const { embeddedSample } = await import("./jobCases.js");
+      const spec = adpBenchSpec(flags.quick ? 20_000 : 100_000);
+      return {
+        samples: await repeatSamples(n, "W", () => embeddedSample(spec, { report: true, plain: false })),
+        servicePeakRss: {},
+        notes: flags.quick ? ["--quick: 20,000 requests"] : [],
+      };
+    },
+  },
+  {
     id: "H",
     title: "case A from the CLI: a new process, dataset parse from the cache",
     repeat: 5,
@@ -282,7 +296,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadAtStart = load();
   for (const id of flags.cases) {
-    if (!CASES.some((c) => c.id === id)) throw new Error(`unknown case ${id} (A, B, C, D, E, F, S, P, Q, M, H, G)`);
+    if (!CASES.some((c) => c.id === id)) throw new Error(`unknown case ${id} (A, B, C, D, E, F, S, P, Q, M, W, H, G)`);
     log(`case ${id} (load ${load().join(" ")})`);
     try {
       results.push(await spawnChild(id, childArgs));
