@@ -1,0 +1,53 @@
+import { DType, PredictorKind } from "@servesim/wire/predictor";
+import { JobState, SpeculativeDecoding } from "@servesim/wire/scheduler";
+import { describe, expect, it } from "vitest";
+import { embeddedRun, inlineWorkload, jobSpec, predictorAndScheduler, variedRequests } from "./harness.js";
+
+describe("attention DP, speculative decoding and PP over gRPC", () => {
+  const servers = predictorAndScheduler();
+
+  async function runRemote(spec: ReturnType<typeof jobSpec>) {
+    const job = await servers.scheduler.client.submitJob(spec);
+    let state = JobState.JOB_STATE_UNSPECIFIED;
+    for await (const e of servers.scheduler.client.watchJob(job.id, { minIntervalMs: 1 })) state = e.job?.state ?? state;
+    expect(state).toBe(JobState.JOB_STATE_SUCCEEDED);
+    return servers.scheduler.client.getResult(job.id, { includeRequests: true, includeIterations: true });
+  }
+
+  it("DeepSeek-R1 with attention DP over 4 ranks and MTP: the scheduler (pricing with the predictor service) gives the embedded records", async () => {
+    const spec = jobSpec({
+      name: "adp mtp",
+      engine: {
+        warmup: 0,
+        concurrency: 12,
+        speculative: { decodingType: SpeculativeDecoding.SPECULATIVE_DECODING_MTP, maxDraftLen: 2, acceptanceRates: [0.8, 0.5], draftModel: "", seed: 3 },
+      },
+      predictor: {
+        kind: PredictorKind.PREDICTOR_KIND_ROOFLINE,
+        model: { name: "deepseek-ai/DeepSeek-R1" },
+        gpu: { name: "b200_sxm" },
+        parallelism: { tp: 4, pp: 1, ep: 4, attentionDp: true },
+        weightDtype: DType.D_TYPE_NVFP4,
+      },
+      workload: inlineWorkload(variedRequests(24, 5).map((r) => ({ input: r.input * 8, output: r.output + 4 }))),
+    });
+    const out = await runRemote(spec);
+    const local = await embeddedRun(spec);
+    expect(out.requests).toEqual(local.requests);
+    expect(out.iterations).toEqual(local.iterations);
+    expect(out.result.reportText).toContain("ADP4");
+  });
+
+  it("a PP 2 job gives the embedded records", async () => {
+    const spec = jobSpec({
+      name: "pp",
+      engine: { warmup: 0 },
+      predictor: { model: { name: "llama-3.1-8b" }, gpu: { name: "h100_sxm" }, parallelism: { tp: 1, pp: 2, ep: 1 } },
+      workload: inlineWorkload(variedRequests(12, 2)),
+    });
+    const out = await runRemote(spec);
+    const local = await embeddedRun(spec);
+    expect(out.requests).toEqual(local.requests);
+    expect(out.result.reportText).toContain("PP2");
+  });
+});
