@@ -75,4 +75,32 @@ describe("servesim validate", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/roofline\s+all \d+ rows: TPOT MAPE/);
   });
+
+  it("--all-rows: MoE and attention-DP rows replayed or given a reason, MAPE per model × system × precision", async () => {
+    const header = `${HEADER},moe_tp_size,moe_ep_size,gemm_quant_mode,silicon_data_source`;
+    const rows = [
+      "a,trtllm,1.0.0rc3,meta-llama/Llama-3.1-8B-Instruct,h100_sxm,,agg,1024,128,4,1,1,1,60.5,7.9,1,1,,x",
+      "d,trtllm,1.2.0rc6,deepseek-ai/DeepSeek-R1,b200_sxm,fp4,agg,1024,1024,8,1,1,8,1085,12.3,1,8,nvfp4,silicon_concurrency=64",
+      "e,trtllm,1.2.0rc6,deepseek-ai/DeepSeek-R1,b200_sxm,fp4,agg,1024,1024,8,8,1,1,210,4.3,8,1,nvfp4,silicon_concurrency=8",
+      "f,trtllm,1.2.0rc6,deepseek-ai/DeepSeek-R1,gb200,fp4,agg,1024,1024,8,36,1,1,210,4.3,36,1,nvfp4,x",
+      "g,trtllm,1.2.0rc6,some/unknown-model,b200_sxm,fp8,agg,1024,1024,8,1,1,1,210,4.3,1,1,fp8,x",
+      "h,trtllm,1.2.0rc6,deepseek-ai/DeepSeek-R1,b200_sxm,fp4,disagg,1024,1024,8,1,1,1,210,4.3,1,1,fp8,x",
+    ];
+    writeFileSync(file("m.csv"), `${[header, ...rows].join("\n")}\n`);
+    const r = await runCli(["validate", "--silicon", file("m.csv"), "--all-rows", "--json", file("m.json"), "--max-requests", "64", "-q"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/roofline\s+deepseek-ai\/DeepSeek-R1\s+b200_sxm\s+fp4\s+2\s+2 /);
+    expect(r.stdout).toMatch(/roofline\s+all rows: 3 of 5 replayed/);
+    expect(r.stdout).toMatch(/1 {2}roofline: model some\/unknown-model not in the catalog/);
+    expect(r.stdout).toMatch(/1 {2}roofline: not replayable: config\.parallelism\.tp: DeepSeek-R1 has 128 attention heads, not divisible by TP 36/);
+    const report = JSON.parse(readFileSync(file("m.json"), "utf8")) as { rows: Array<{ id: string; setup: string; reason: string | null }> };
+    expect(report.rows.map((x) => [x.id, x.setup])).toEqual([
+      ["a", "Llama-3.1-8B bf16 TP1 c4"],
+      ["d", "DeepSeek-R1 nvfp4 TP8 ADP8 EP8 c64"],
+      ["e", "DeepSeek-R1 nvfp4 TP8 c8"],
+      ["f", "DeepSeek-R1 nvfp4 TP36 c8"],
+      ["g", ""],
+    ]);
+  });
 });
