@@ -59,6 +59,10 @@ export interface ReportInput {
     timingModel?: string;
     /** trtllm-bench's benchmark the run reproduces (default throughput; latency is named in the text report). */
     benchmark?: "throughput" | "latency";
+    /** Attention-DP ranks (each with its own batch and KV pool); unset or 1: none. */
+    attentionDpRanks?: number;
+    /** Speculative decoding; unset: none. */
+    speculative?: { kind: string; maxDraftLen: number; meanAccepted: number };
   };
 }
 

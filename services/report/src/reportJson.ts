@@ -144,6 +144,10 @@ export function buildReportJson(m: RunMetrics, input: ReportInput): Record<strin
       overlap_scheduler: s.overlapScheduler ?? false,
       ...(s.timingModel !== undefined ? { timing_model: s.timingModel } : {}),
       benchmark: s.benchmark ?? "throughput",
+      attention_dp_ranks: s.attentionDpRanks ?? 1,
+      speculative: s.speculative
+        ? { decoding_type: s.speculative.kind, max_draft_len: s.speculative.maxDraftLen, mean_accepted_draft_tokens: s.speculative.meanAccepted }
+        : null,
       latency_percentiles_ms: {
         ttft: latencyJson(m.latency.percentiles, m.latency.ttft, m.ttftMs),
         tpot: latencyJson(m.latency.percentiles, m.latency.tpot, m.tpotMs),

@@ -190,6 +190,13 @@ export function simulationSection(m: RunMetrics, input: ReportInput): string {
     simLine("Tokens per Block", s.tokensPerBlock) +
     (s.overlapScheduler !== undefined ? simLine("Overlap Scheduler", s.overlapScheduler ? "on" : "off") : "") +
     (s.timingModel !== undefined ? simLine("Timing Model", s.timingModel) : "") +
+    ((s.attentionDpRanks ?? 1) > 1 ? simLine("Attention DP Ranks", `${s.attentionDpRanks} (batch, token budget and KV blocks per rank)`) : "") +
+    (s.speculative
+      ? simLine(
+          "Speculative Decoding",
+          `${s.speculative.kind === "mtp" ? "MTP" : "Eagle3"}, ${s.speculative.maxDraftLen} drafts per step, ${s.speculative.meanAccepted.toFixed(2)} accepted on average`,
+        )
+      : "") +
     simLine("Iterations", s.numIterations) +
     simLine("Prefill Iterations", s.numPrefillIterations) +
     simLine("Decode Iterations", s.numDecodeIterations) +

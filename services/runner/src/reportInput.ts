@@ -52,6 +52,16 @@ export function reportInput(job: ResolvedJob, result: SimulationResult, predicto
       overlapScheduler: job.engine.overlap === true,
       timingModel: describeTiming(job.settings.timing),
       benchmark: job.settings.benchmark,
+      ...(job.settings.attentionDpRanks > 1 ? { attentionDpRanks: job.settings.attentionDpRanks } : {}),
+      ...(job.settings.speculative
+        ? {
+            speculative: {
+              kind: job.settings.speculative.options.kind,
+              maxDraftLen: job.settings.speculative.options.maxDraftLen,
+              meanAccepted: job.settings.speculative.meanAccepted,
+            },
+          }
+        : {}),
     },
   };
 }
