@@ -53,7 +53,7 @@ const QUANT: Record<string, Precision> = { fp8: "fp8", fp8_block: "fp8_block", n
  * per-rank batch in batch_size: the closed loop is silicon_concurrency (batch_size × DP ranks when the
  * source does not name it); servesim's TP is the DP ranks × the attention TP (which must be 1). Weights:
  * gemm_quant_mode when given, else the precision column ("fp4" is the checkpoint's 4-bit format: MXFP4 for
- * gpt-oss, NVFP4 otherwise); the KV cache follows the model's default for that precision.
+ * gpt-oss, NVFP4 otherwise); quantized rows run an FP8 KV cache.
  */
 export function rowSetup(r: SiliconRow, cols: ParallelColumns | undefined): RowSetup | { reason: string } {
   if (r.backend !== "trtllm") return { reason: `backend ${r.backend || "(none)"}` };
@@ -109,7 +109,8 @@ export function rowPredictorConfig(r: SiliconRow, s: RowSetup, predictor: "roofl
     model: { name: s.model },
     parallelism: { tp: s.tp, pp: 1, ep: s.ep, ...(s.ep > 1 || s.moeTp !== s.tp ? { moeTp: s.moeTp } : {}), attentionDp: s.attentionDp },
     weightDtype: DTYPE[s.weight],
-    kvCacheDtype: DType.D_TYPE_UNSPECIFIED,
+    // Quantized rows ran with an FP8 KV cache (the measurement convention: "fp8" / "fp4" rows quantize the KV too).
+    kvCacheDtype: s.weight === "bf16" || s.weight === "fp16" ? DType.D_TYPE_UNSPECIFIED : DType.D_TYPE_FP8,
     ctxAttention: "",
     ...(predictor === "aic" ? { nearestTableVersion: true } : {}),
   };
