@@ -62,7 +62,15 @@ describe("MoE settings from the command line", () => {
     const job = await resolveJob(adp.spec);
     expect(job.engine.attentionDpRanks).toBe(8);
     adp.spec.engine!.requestRate = 10;
-    await expect(resolveJob(adp.spec)).rejects.toThrow(/spec\.engine\.request_rate: attention DP runs requests all at once or under a concurrency limit/);
+    expect((await resolveJob(adp.spec)).engine.arrivals.kind).toBe("poisson");
+    adp.spec.predictor!.parallelism = { tp: 2, pp: 2, ep: 1 };
+    adp.spec.predictor!.model = { name: "llama-3.1-8b" };
+    adp.spec.predictor!.gpu = { name: "h100_sxm" };
+    adp.spec.predictor!.weightDtype = 0;
+    adp.spec.predictor!.kvCacheDtype = 0;
+    await expect(resolveJob(adp.spec)).rejects.toThrow(
+      /spec\.engine\.request_rate: pipeline parallelism runs requests all at once or under a concurrency limit/,
+    );
   });
 
   it("extra_llm_api_options: enable_attention_dp, attention_dp_config, speculative_config, cuda_graph_config and kv_cache_dtype reach the job spec", () => {

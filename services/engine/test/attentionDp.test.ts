@@ -58,9 +58,31 @@ describe("attention DP: ranks with their own batches, in lockstep", () => {
     expect(a.requests.map((q) => q.endMs)).toEqual([25, 25, 25, 50, 50, 50, 75, 75, 75]);
   });
 
-  it("refuses arrivals in time", async () => {
-    await expect(runAttentionDp(options({ arrivals: { kind: "poisson", rate: 1, seed: 0 } }), reqs(4, 2), new RankCounter())).rejects.toThrow(
-      /poisson arrivals are not supported/,
-    );
+  it("arrivals in time: requests routed at each iteration start with the ranks' live loads", async () => {
+    const p = new RankCounter();
+    const iters: IterationStats[] = [];
+    const r = await runAttentionDp(options({ arrivals: { kind: "trace", submitMs: [0, 0, 1, 100] } }), reqs(4, 3), p, { onIteration: (s) => iters.push(s) });
+    // t=0: requests 0 and 1 to ranks 0 and 1; t=10: request 2 (arrived at 1) to rank 0 (tie: lower rank);
+    // request 3 arrives at 100, when every rank is idle.
+    expect(p.perRank).toEqual([
+      [1, 1],
+      [2, 1],
+      [2, 1],
+      [1, 0],
+      [1, 0],
+      [1, 0],
+      [1, 0],
+    ]);
+    expect(r.requests.map((q) => Array.from(q.tokenTimesMs))).toEqual([
+      [10, 20, 25],
+      [10, 20, 25],
+      [20, 25, 30],
+      [110, 115, 120],
+    ]);
+    expect(r.requests.map((q) => q.ttftMs)).toEqual([10, 10, 19, 10]);
+    expect(r.numIterations).toBe(7);
+    expect([r.numPrefillIterations, r.numMixedIterations, r.numDecodeIterations]).toEqual([2, 1, 4]);
+    expect(iters.map((s) => s.inflightBatchingStats.numScheduledRequests)).toEqual([2, 3, 3, 1, 1, 1, 1]);
+    expect(r.simulatedMs).toBe(120);
   });
 });

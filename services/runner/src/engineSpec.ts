@@ -331,10 +331,10 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
 
   const attentionDp = p.config.parallelism?.attentionDp === true && p.tp > 1;
   const arrivalsOption = arrivals(e, benchmark);
-  if ((attentionDp || p.pp > 1) && arrivalsOption.kind !== "all_at_once" && arrivalsOption.kind !== "concurrency") {
+  if (p.pp > 1 && arrivalsOption.kind !== "all_at_once" && arrivalsOption.kind !== "concurrency") {
     throw new InvalidArgumentError(
       `${F}.request_rate`,
-      `${attentionDp ? "attention DP" : "pipeline parallelism"} runs requests all at once or under a concurrency limit; Poisson arrivals are not simulated with it yet`,
+      "pipeline parallelism runs requests all at once or under a concurrency limit; Poisson arrivals are not simulated with it yet",
     );
   }
   const options: EngineOptions = {
