@@ -23,6 +23,13 @@ export async function runPipeline(
   const pp = options.ppSize;
   // TensorRT-LLM runs pipeline parallelism with its own loop (_executor_loop_pp), not the overlap loop.
   const { timing: _timing, ...rest } = options;
-  const parts = partitionJob({ ...rest, overlap: false }, requests, opts.warmup ?? [], pp, Math.max(1, Math.floor(options.numBlocks / pp)), "pipeline parallelism");
+  const parts = partitionJob(
+    { ...rest, overlap: false },
+    requests,
+    opts.warmup ?? [],
+    pp,
+    Math.max(1, Math.floor(options.numBlocks / pp)),
+    "pipeline parallelism",
+  );
   return runPartitioned(parts, requests.length, predictor, new PipelineTiming(pp, pp, options.speculative?.maxDraftLen ?? 0), opts);
 }
