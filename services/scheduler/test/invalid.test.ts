@@ -168,10 +168,10 @@ describe("SubmitJob rejects bad input with INVALID_ARGUMENT naming the field (no
       /smaller than the longest prompt \(100 tokens\)/,
     ],
     [
-      "pipeline parallelism",
-      { predictor: { ...constant, parallelism: { tp: 1, pp: 2, ep: 1 } }, workload: inlineWorkload([{ input: 4, output: 2 }]) },
+      "pipeline parallelism with attention DP",
+      { predictor: { ...constant, parallelism: { tp: 2, pp: 2, ep: 1, attentionDp: true } }, workload: inlineWorkload([{ input: 4, output: 2 }]) },
       "spec.predictor.parallelism.pp",
-      /not supported/,
+      /together with attention DP is not simulated/,
     ],
   ];
 
