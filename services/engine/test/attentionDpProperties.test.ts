@@ -1,0 +1,28 @@
+import { type Case, caseArb } from "@servesim/testkit";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { runAttentionDp, runSimulation, type SimBatch, Simulation } from "../src/index.js";
+
+/** A batch-dependent price, so the clock moves unevenly (no decode-run method: every step priced). */
+const predictor = { description: "uneven", predict: (b: SimBatch): number => 1 + b.numContextTokens * 0.01 + b.numGeneration * 0.1 };
+
+const plain = async (c: Case) => runSimulation(new Simulation(c.opts, c.requests, c.warmup ? { warmup: c.warmup } : {}), predictor);
+
+describe("attention DP with one rank is the plain engine", () => {
+  it.each([false, true])(
+    "same records and iteration counts for every arrival mode (lockstep partitions, or EngineLoops for arrivals in time); overlap %s",
+    async (overlap) => {
+      await fc.assert(
+        fc.asyncProperty(caseArb({ overlap }), async (c) => {
+          const a = await plain(c);
+          const b = await runAttentionDp({ ...c.opts, attentionDpRanks: 1 }, c.requests, predictor, c.warmup ? { warmup: c.warmup } : {});
+          const key = (r: (typeof a.requests)[number]) => [r.taskId, r.error ?? null, r.startMs, Array.from(r.tokenTimesMs), r.pausedCount];
+          expect(b.requests.map(key)).toEqual(a.requests.map(key));
+          expect(b.numIterations).toBe(a.numIterations);
+          expect(b.numFailed).toBe(a.numFailed);
+        }),
+        { numRuns: 100 },
+      );
+    },
+  );
+});
