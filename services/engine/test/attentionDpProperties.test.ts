@@ -1,7 +1,7 @@
 import { type Case, caseArb } from "@servesim/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { runAttentionDp, runSimulation, type SimBatch, Simulation } from "../src/index.js";
+import { runAttentionDp, runPipeline, runSimulation, type SimBatch, Simulation } from "../src/index.js";
 
 /** A batch-dependent price, so the clock moves unevenly (no decode-run method: every step priced). */
 const predictor = { description: "uneven", predict: (b: SimBatch): number => 1 + b.numContextTokens * 0.01 + b.numGeneration * 0.1 };
@@ -25,4 +25,22 @@ describe("attention DP with one rank is the plain engine", () => {
       );
     },
   );
+});
+
+describe("pipeline parallelism with one stage is the plain engine", () => {
+  it("same records for all-at-once and closed-loop runs", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        caseArb().filter((c) => c.opts.overlap !== true && (c.opts.arrivals.kind === "all_at_once" || c.opts.arrivals.kind === "concurrency")),
+        async (c) => {
+          const a = await plain(c);
+          const b = await runPipeline({ ...c.opts, ppSize: 1 }, c.requests, predictor, c.warmup ? { warmup: c.warmup } : {});
+          const key = (r: (typeof a.requests)[number]) => [r.taskId, r.error ?? null, r.startMs, Array.from(r.tokenTimesMs)];
+          expect(b.requests.map(key)).toEqual(a.requests.map(key));
+          expect(b.numIterations).toBe(a.numIterations);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
 });
