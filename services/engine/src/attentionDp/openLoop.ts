@@ -36,14 +36,15 @@ class RankedBatch implements SimBatch {
 const NO_TIMES = new Float64Array(0);
 
 /**
- * Attention DP with arrivals in time (Poisson, traces): one EngineLoop per rank on one clock. At every
- * iteration start the requests that have arrived are routed to the ranks by TensorRT-LLM's router with
- * the ranks' live loads (active requests and their prompt tokens), as the executor does when it fetches
- * new requests; then every rank schedules its batch, the batches are priced together and every rank
- * commits the same time. When no rank has work the clock jumps to the next arrival. Warm-up requests run
- * first (all at once); the measured run's clock starts when they are done.
+ * Attention DP with one EngineLoop per rank on one clock. At every iteration start the requests that have
+ * arrived are routed to the ranks by TensorRT-LLM's router with the ranks' live loads (active requests
+ * and their prompt tokens), as the executor does when it fetches new requests; then every rank schedules
+ * its batch, the batches are priced together and every rank commits the same time. Under a concurrency
+ * limit a request that ends submits the next one at its end; when no rank has work the clock jumps to the
+ * next arrival. Warm-up requests run first (all at once); the measured run's clock starts when they are
+ * done.
  */
-export async function runAttentionDpOpenLoop(
+export async function runAttentionDpLoops(
   options: EngineOptions,
   requests: readonly SimRequest[],
   predictor: BatchPredictor,
@@ -61,8 +62,14 @@ export async function runAttentionDpOpenLoop(
   let lastProgress = lastYield;
   const cancelled = (): CancelledError => new CancelledError("simulation cancelled");
 
-  /** Runs `list` (arriving at `times`, in order) to the end from clock `t0`; returns the done events by list index. */
-  const run = async (list: readonly SimRequest[], times: ArrayLike<number>, t0: number, measured: boolean) => {
+  /**
+   * Runs `list` to the end from clock `t0`: request i arrives at t0 + arrive[i] for the first `known`
+   * ones; in a closed loop (`closed`) every request that ends submits the next one at its end. Returns
+   * the done events by list index.
+   */
+  const run = async (list: readonly SimRequest[], arrive: Float64Array, initiallyKnown: number, closed: boolean, t0: number, measured: boolean) => {
+    const times = arrive;
+    let known = initiallyKnown;
     const done: Array<RequestDoneEvent | undefined> = new Array(list.length);
     const handleOf = loops.map(() => new Map<number, number>());
     let next = 0;
@@ -77,13 +84,14 @@ export async function runAttentionDpOpenLoop(
         loads[k]!.requests -= 1;
         loads[k]!.tokens -= list[i]!.inputLength;
         finished++;
+        if (closed && known < list.length) times[known++] = Math.max(e.endMs, t) - t0;
       }
     };
     for (;;) {
       // Fetch: everything that has arrived by t, routed with the ranks' loads.
-      if (next < list.length && t0 + times[next]! <= t) {
+      if (next < known && t0 + times[next]! <= t) {
         let end = next;
-        while (end < list.length && t0 + times[end]! <= t) end++;
+        while (end < known && t0 + times[end]! <= t) end++;
         const lengths = new Int32Array(end - next);
         for (let i = next; i < end; i++) lengths[i - next] = list[i]!.inputLength;
         const to = routeToRanks(lengths, loads);
@@ -96,7 +104,7 @@ export async function runAttentionDpOpenLoop(
       let start = Infinity;
       for (const l of loops) start = Math.min(start, l.nextEventTime());
       if (start === Infinity) {
-        if (next >= list.length) break;
+        if (next >= known) break;
         t = Math.max(t, t0 + times[next]!);
         continue;
       }
@@ -130,7 +138,7 @@ export async function runAttentionDpOpenLoop(
       }
       if (n === 0) {
         // Nothing could run at t (every scheduled request failed): wait for the next arrival, if any.
-        if (next < list.length) {
+        if (next < known) {
           t = Math.max(t, t0 + times[next]!);
           continue;
         }
@@ -176,12 +184,15 @@ export async function runAttentionDpOpenLoop(
 
   const warm = opts.warmup ?? [];
   let t0 = 0;
-  if (warm.length > 0) t0 = (await run(warm, new Float64Array(warm.length), 0, false)).end;
+  if (warm.length > 0) t0 = (await run(warm, new Float64Array(warm.length), warm.length, false, 0, false)).end;
   const plan = planArrivals(arrivals, requests.length);
   const order = Array.from(plan.order);
-  const times = Float64Array.from(order, (i) => plan.submitMs[i]!);
+  const closed = plan.concurrency > 0;
+  const known = closed ? plan.initiallySubmitted : requests.length;
+  const times = new Float64Array(requests.length);
+  for (let i = 0; i < known; i++) times[i] = plan.submitMs[order[i]!]!;
   const list = order.map((i) => requests[i]!);
-  const out = await run(list, times, t0, true);
+  const out = await run(list, times, known, closed, t0, true);
   const records: RequestRecord[] = new Array(requests.length);
   let failed = 0;
   let paused = 0;
