@@ -5,7 +5,7 @@ still be set on the message directly."""
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._stubs import predictor_pb2 as ppb
 from ._stubs import scheduler_pb2 as spb
@@ -336,8 +336,42 @@ def engine_config(**settings: Any) -> "spb.EngineConfig":
             value = _enum(spb.SchedulerPolicy, "SCHEDULER_POLICY_", value, name)
         elif name == "chunking_policy":
             value = _enum(spb.ChunkingPolicy, "CHUNKING_POLICY_", value, name)
+        elif name in _ENGINE_MESSAGES:
+            # speculative, attention_dp, cuda_graph: a message, or a dict of its fields.
+            if isinstance(value, Mapping):
+                value = speculative_config(**value) if name == "speculative" else _ENGINE_MESSAGES[name](**value)
+            getattr(engine, name).CopyFrom(value)
+            continue
         setattr(engine, name, value)
     return engine
+
+
+_ENGINE_MESSAGES = {"speculative": spb.SpeculativeConfig, "attention_dp": spb.AttentionDpConfig, "cuda_graph": spb.CudaGraphConfig}
+
+
+def speculative_config(
+    decoding_type: str = "mtp",
+    max_draft_len: int = 1,
+    mean_accepted_draft_tokens: Optional[float] = None,
+    acceptance_rates: Optional[Sequence[float]] = None,
+    draft_model: str = "",
+    seed: Optional[int] = None,
+) -> "spb.SpeculativeConfig":
+    """speculative_config as a job runs it: decoding_type ``mtp`` or ``eagle3``, max_draft_len drafts per step
+    (MTP's num_nextn_predict_layers), and the acceptance model: the mean accepted drafts per step, or one
+    conditional acceptance rate per draft position. Pass it as ``engine_config(speculative=...)``."""
+    out = spb.SpeculativeConfig(
+        decoding_type=_enum(spb.SpeculativeDecoding, "SPECULATIVE_DECODING_", decoding_type, "decoding_type"),
+        max_draft_len=max_draft_len,
+        draft_model=draft_model,
+    )
+    if mean_accepted_draft_tokens is not None:
+        out.mean_accepted_draft_tokens = mean_accepted_draft_tokens
+    if acceptance_rates:
+        out.acceptance_rates.extend(acceptance_rates)
+    if seed is not None:
+        out.seed = seed
+    return out
 
 
 # --- report ------------------------------------------------------------------------------------------

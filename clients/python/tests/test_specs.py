@@ -27,6 +27,7 @@ from servesim_client import (
     scheduler_pb2 as spb,
     sim_batch,
     slo,
+    speculative_config,
     synthetic_workload,
 )
 from servesim_client.errors import error_for, JobFailedError
@@ -160,6 +161,21 @@ class EngineAndJobSpecTest(unittest.TestCase):
         self.assertEqual(e.chunking_policy, spb.CHUNKING_POLICY_EQUAL_PROGRESS)
         with self.assertRaisesRegex(TypeError, "unknown setting"):
             engine_config(max_batch=4)
+
+    def test_speculative_and_attention_dp(self):
+        e = engine_config(
+            speculative=speculative_config("mtp", max_draft_len=3, mean_accepted_draft_tokens=1.8, seed=7),
+            attention_dp={"enable_balance": True, "timeout_iters": 50},
+            cuda_graph={"batch_sizes": [1, 2, 4], "enable_padding": True},
+        )
+        self.assertEqual(e.speculative.decoding_type, spb.SPECULATIVE_DECODING_MTP)
+        self.assertEqual((e.speculative.max_draft_len, e.speculative.mean_accepted_draft_tokens, e.speculative.seed), (3, 1.8, 7))
+        self.assertEqual((e.attention_dp.enable_balance, e.attention_dp.timeout_iters), (True, 50))
+        self.assertEqual(list(e.cuda_graph.batch_sizes), [1, 2, 4])
+        e2 = engine_config(speculative={"decoding_type": "eagle3", "max_draft_len": 2, "acceptance_rates": [0.8, 0.5], "draft_model": "m"})
+        self.assertEqual(e2.speculative.decoding_type, spb.SPECULATIVE_DECODING_EAGLE3)
+        self.assertEqual(list(e2.speculative.acceptance_rates), [0.8, 0.5])
+        self.assertFalse(e2.speculative.HasField("mean_accepted_draft_tokens"))
 
     def test_synthetic_job(self):
         spec = job_spec(
