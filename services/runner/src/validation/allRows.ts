@@ -1,6 +1,16 @@
 import type { BatchPredictor } from "@servesim/core";
-import { type EngineOptions, runAttentionDp, runSimulation, type SimRequest, Simulation } from "@servesim/engine";
-import { benchHeuristic, createPredictor, kvCapacity, resolveRun, weightLayout } from "@servesim/perf";
+import {
+  type EngineOptions,
+  hostCostFor,
+  runAttentionDp,
+  runSimulation,
+  type SimRequest,
+  Simulation,
+  type TimingSettings,
+  TRTLLM_PYTORCH_TIMING,
+  withHostDeviceTiming,
+} from "@servesim/engine";
+import { benchHeuristic, createPredictor, gpuFamily, kvCapacity, resolveRun, weightLayout } from "@servesim/perf";
 import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
 import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
 
@@ -13,7 +23,7 @@ export interface AllRowsOptions {
   /** Requests per row: max(waves × concurrency, 64) capped at maxRequests (defaults 4 and 1024). */
   waves?: number;
   maxRequests?: number;
-  /** Simulate the overlap scheduler (default: the non-overlap loop). */
+  /** TensorRT-LLM's overlap loop (default true); false: the non-overlap loop. */
   overlap?: boolean;
   filter?: (r: SiliconRow) => boolean;
   onRow?: (done: number, total: number) => void;
@@ -109,12 +119,19 @@ function rowEngine(r: SiliconRow, s: RowSetup, predictorConfig: ReturnType<typeo
   return o;
 }
 
-async function replay(r: SiliconRow, options: EngineOptions, predictor: BatchPredictor, n: number): Promise<{ ttft: number; tpot: number }> {
+async function replay(
+  r: SiliconRow,
+  options: EngineOptions,
+  predictor: BatchPredictor,
+  n: number,
+  timing: TimingSettings,
+): Promise<{ ttft: number; tpot: number }> {
   const requests: SimRequest[] = Array.from({ length: n }, (_, i) => ({ taskId: i, inputLength: r.isl, outputTokens: r.osl }));
+  // As jobs run them: attention-DP ranks on the device clock, a single engine with the host/device timing.
   const result =
     (options.attentionDpRanks ?? 1) > 1
       ? await runAttentionDp(options, requests, predictor)
-      : await runSimulation(new Simulation(options, requests), predictor, { yieldEveryMs: 1000 });
+      : await runSimulation(new Simulation(options, requests), withHostDeviceTiming(predictor, timing), { yieldEveryMs: 1000 });
   let ttft = 0;
   let tpot = 0;
   let ok = 0;
@@ -173,9 +190,16 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
             predictors.set(key, p);
           }
           const predictor = await p;
-          const options = rowEngine(r, setup, cfg, opts.overlap === true);
+          const options = rowEngine(r, setup, cfg, opts.overlap !== false);
           const n = Math.min(Math.max(waves * setup.concurrency, 64), Math.max(cap, setup.concurrency));
-          const res = await replay(r, options, predictor, n);
+          const run = resolveRun(cfg, cfg.databasePath ? { systemsDir: cfg.databasePath } : {});
+          const timing: TimingSettings = {
+            model: opts.overlap === false ? "non-overlap" : "overlap",
+            host: hostCostFor(TRTLLM_PYTORCH_TIMING, gpuFamily(run.gpu)),
+            cudaGraphs: TRTLLM_PYTORCH_TIMING.cudaGraphs,
+            layers: run.model.numLayers,
+          };
+          const res = await replay(r, options, predictor, n, timing);
           row.predicted_ttft_ms = res.ttft;
           row.predicted_tpot_ms = res.tpot;
           row.ttft_error_pct = (100 * (res.ttft - r.ttftMs)) / r.ttftMs;
