@@ -14,7 +14,7 @@ import {
   type SettingsValues,
   setting,
 } from "@servesim/server-common";
-import { resolveAddress } from "@servesim/wire";
+import { resolveAddress, ServesimError } from "@servesim/wire";
 import { z } from "zod";
 
 export const SCHEDULER_SERVICE_NAME = "servesim.v1.SchedulerService";
@@ -23,7 +23,7 @@ const addressSetting: z.ZodType<string, string> = z.string().superRefine((s, ctx
   try {
     resolveAddress(s);
   } catch (err) {
-    ctx.addIssue({ code: "custom", message: (err as Error).message.replace(/^INVALID_ARGUMENT: address: /, "") });
+    ctx.addIssue({ code: "custom", message: err instanceof ServesimError && err.reason !== undefined ? err.reason : "is not a valid address" });
   }
 });
 

@@ -1,7 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { status as Status } from "@grpc/grpc-js";
-import { CancelledError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "@servesim/core";
-import { ServerError } from "@servesim/server-common";
+import {
+  CancelledError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  isStatusError,
+  NotFoundError,
+  ResourceExhaustedError,
+  truncateText,
+  UnavailableError,
+} from "@servesim/core";
+import { ServesimError } from "@servesim/wire";
 import { type Job, type JobProgress, type JobResult, type JobSpec, JobState } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
 import { toJobProgress } from "./convert.js";
@@ -53,9 +61,13 @@ const stateName = (s: JobState) => JobState[s].replace("JOB_STATE_", "");
 /** How long CancelJob waits for a running job to stop before answering with its current state. */
 const CANCEL_WAIT_MS = 5_000;
 
-/** The user-facing reason of a failed run (unexpected errors are logged, not exposed). */
+/**
+ * The user-facing reason of a failed run: a StatusError's message, or the status a dependency (the
+ * predictor service) answered with; anything else is an internal error, logged and not exposed.
+ */
 function failureReason(err: unknown, logger: Logger): string {
-  if (err instanceof Error && err.name !== "Error" && err.name !== "TypeError" && err.name !== "RangeError") return err.message;
+  if (isStatusError(err)) return err.message;
+  if (err instanceof ServesimError) return truncateText(err.message);
   logger.error({ err }, "job failed with an unexpected error");
   return "internal error (see the scheduler log)";
 }
@@ -175,7 +187,7 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
     const e = this.entry(id);
     if (e.state !== JobState.JOB_STATE_SUCCEEDED || !e.output) {
       const why = e.error ? ` (${e.error})` : "";
-      throw new ServerError(Status.FAILED_PRECONDITION, `job ${id} is ${stateName(e.state)}${why}; only a SUCCEEDED job has a result`);
+      throw new FailedPreconditionError(`job ${id} is ${stateName(e.state)}${why}; only a SUCCEEDED job has a result`);
     }
     return { job: this.view(e), output: e.output };
   }
@@ -241,7 +253,7 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
   }
 
   private checkAccepting(): void {
-    if (!this.accepting) throw new ServerError(Status.UNAVAILABLE, `${SHUTDOWN_REASON}; submit the job to another replica`);
+    if (!this.accepting) throw new UnavailableError(`${SHUTDOWN_REASON}; submit the job to another replica`);
   }
 
   private entry(id: string): JobEntry<P> {

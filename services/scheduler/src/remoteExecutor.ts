@@ -1,4 +1,6 @@
+import { lookupGpu, lookupModel } from "@servesim/perf";
 import { PredictorChannels, type ResolvedJob, type RunnerLimits, resolveJob, runResolvedJob, toJobResult } from "@servesim/runner";
+import { type CatalogNames, confinePredictorConfig, DataRoots } from "@servesim/server-common";
 import { metricColumns, type PreparedSweep, prepareSweepJob, rankCandidates, rowToWire, runSweepJob, textTable } from "@servesim/sweep";
 import type { ClientOptions } from "@servesim/wire";
 import type { JobSpec } from "@servesim/wire/scheduler";
@@ -17,10 +19,17 @@ export interface RemoteExecutorOptions {
   logger: Logger;
   /** Wall-clock interval between progress updates (default 100 ms). */
   progressEveryMs?: number;
+  /** Where request fields may name server files (default: nowhere). */
+  roots?: DataRoots;
   /** Sweep jobs: most points, and points simulated at once. */
   maxSweepPoints?: number;
   sweepParallelism?: number;
 }
+
+const CATALOG_NAMES: CatalogNames = {
+  isModel: (name) => lookupModel(name) !== undefined,
+  isGpu: (name) => lookupGpu(name) !== undefined,
+};
 
 export type PreparedRemoteJob = PreparedJob & ({ job: ResolvedJob; sweep?: undefined } | { job?: undefined; sweep: PreparedSweep });
 
@@ -40,7 +49,31 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
     });
   }
 
-  async prepare(spec: JobSpec, dataset?: AsyncIterable<Uint8Array>): Promise<PreparedRemoteJob> {
+  /**
+   * The spec with its server-file references confined to the data roots (predictor config paths;
+   * model_path when it is read as the model), before anything reads them.
+   */
+  private async confine(spec: JobSpec): Promise<JobSpec> {
+    const roots = this.opts.roots ?? DataRoots.none();
+    const out: JobSpec = { ...spec };
+    if (spec.predictor) out.predictor = await confinePredictorConfig(spec.predictor, roots, CATALOG_NAMES, "spec.predictor");
+    const modelPath = spec.modelPath?.trim() ?? "";
+    const namesModel = Boolean(spec.predictor?.model?.inline || spec.predictor?.model?.name?.trim());
+    if (modelPath !== "" && !namesModel) {
+      const real = await roots.resolve("spec.model_path", modelPath, "directory").catch(async (dirErr: unknown) => {
+        try {
+          return await roots.resolve("spec.model_path", modelPath, "file");
+        } catch {
+          throw dirErr;
+        }
+      });
+      out.modelPath = real;
+    }
+    return out;
+  }
+
+  async prepare(rawSpec: JobSpec, dataset?: AsyncIterable<Uint8Array>): Promise<PreparedRemoteJob> {
+    const spec = rawSpec === null || typeof rawSpec !== "object" ? rawSpec : await this.confine(rawSpec);
     if (spec?.sweep !== undefined) {
       const sweep = await prepareSweepJob(spec, {
         maxPoints: this.opts.maxSweepPoints ?? 10_000,

@@ -1,4 +1,4 @@
-import { type ServerHandle, startGrpcServer } from "@servesim/server-common";
+import { createAuthenticator, DataRoots, type ServerHandle, startGrpcServer } from "@servesim/server-common";
 import { descriptorSetPath } from "@servesim/wire";
 import type { Logger } from "pino";
 import type { SchedulerServerConfig } from "./config.js";
@@ -28,9 +28,11 @@ function wireChecker(config: SchedulerServerConfig, logger: Logger): { submit: W
  * decides about signals (handleShutdownSignals); shutdown cancels running and queued jobs.
  */
 export async function startSchedulerServer(config: SchedulerServerConfig, logger: Logger, executor?: JobExecutor): Promise<SchedulerServer> {
+  const roots = await DataRoots.open(config.dataRoots, config.maxDataFileBytes);
   const exec =
     executor ??
     new RemoteExecutor({
+      roots,
       predictorAddress: config.predictorAddress,
       ...(config.predictorTls ? { predictorTls: config.predictorTls } : {}),
       predictorDeadlineMs: config.predictorDeadlineMs,
