@@ -27,6 +27,8 @@ const addressSetting: z.ZodType<string, string> = z.string().superRefine((s, ctx
   }
 });
 
+const jobStoreSetting: z.ZodType<string, string> = z.string().refine((s) => s === "memory" || /^sqlite:.+/.test(s), "must be memory or sqlite:<file>");
+
 /** Settings of the scheduler service on top of the common server settings. */
 export const schedulerSettings = {
   predictorAddress: setting({
@@ -137,6 +139,31 @@ export const schedulerSettings = {
     description: "points of one sweep job simulated at the same time (each with its own predictor stream)",
     schema: integerSetting(1, 256),
     default: 2,
+  }),
+  jobStore: setting({
+    env: "SERVESIM_JOB_STORE",
+    flag: "job-store",
+    arg: "<store>",
+    description:
+      "where jobs are kept: memory (lost on restart) or sqlite:<file> (durable: accepted jobs, results and request_ids survive a crash; queued and running jobs run again after a restart)",
+    schema: jobStoreSetting,
+    default: "memory",
+  }),
+  maxTenantJobs: setting({
+    env: "SERVESIM_MAX_TENANT_JOBS",
+    flag: "max-tenant-jobs",
+    arg: "<n>",
+    description: "queued + running jobs one tenant may have (more is RESOURCE_EXHAUSTED)",
+    schema: integerSetting(1, 1_000_000),
+    default: 100,
+  }),
+  maxListJobs: setting({
+    env: "SERVESIM_MAX_LIST_JOBS",
+    flag: "max-list-jobs",
+    arg: "<n>",
+    description: "most jobs one ListJobs answer carries (oldest first)",
+    schema: integerSetting(1, 1_000_000),
+    default: 1000,
   }),
   maxJobTokens: setting({
     env: "SERVESIM_MAX_JOB_TOKENS",

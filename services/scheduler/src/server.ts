@@ -4,8 +4,10 @@ import type { Logger } from "pino";
 import type { SchedulerServerConfig } from "./config.js";
 import type { JobExecutor } from "./jobExecutor.js";
 import { JobManager } from "./jobManager.js";
+import { MemoryJobStore } from "./jobStore.js";
 import { RemoteExecutor } from "./remoteExecutor.js";
 import { createSchedulerService } from "./service.js";
+import { SqliteJobStore } from "./sqliteJobStore.js";
 import { WireChecker } from "./wireCheck.js";
 
 export interface SchedulerServer extends ServerHandle {
@@ -42,17 +44,33 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       sweepParallelism: config.sweepParallelism,
       logger,
     });
+  const store = config.jobStore.startsWith("sqlite:") ? new SqliteJobStore(config.jobStore.slice("sqlite:".length)) : new MemoryJobStore();
   const manager = new JobManager(exec, {
+    store,
+    maxTenantJobs: config.maxTenantJobs,
     maxConcurrentJobs: config.maxConcurrentJobs,
     maxQueuedJobs: config.maxQueuedJobs,
     maxStoredJobs: config.maxStoredJobs,
     resultTtlMs: config.resultTtlMs,
     logger,
   });
+  await manager.restore();
   const checker = wireChecker(config, logger);
-  const service = createSchedulerService({ manager, logger, maxDatasetBytes: config.maxDatasetBytes, ...(checker ? { wireChecker: checker } : {}) });
+  const service = createSchedulerService({
+    manager,
+    logger,
+    authenticator: createAuthenticator(config),
+    maxDatasetBytes: config.maxDatasetBytes,
+    maxListJobs: config.maxListJobs,
+    ...(checker ? { wireChecker: checker } : {}),
+  });
   logger.info(
-    { predictorAddress: config.predictorAddress, maxConcurrentJobs: config.maxConcurrentJobs, maxQueuedJobs: config.maxQueuedJobs },
+    {
+      predictorAddress: config.predictorAddress,
+      maxConcurrentJobs: config.maxConcurrentJobs,
+      maxQueuedJobs: config.maxQueuedJobs,
+      jobStore: store.durable ? config.jobStore : "memory",
+    },
     "scheduler configured",
   );
   let handle: ServerHandle;

@@ -1,7 +1,7 @@
-import type { ServerReadableStream, ServerWritableStream, ServiceDefinition, sendUnaryData, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { ServerReadableStream, ServerWritableStream, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { InvalidArgumentError } from "@servesim/core";
 import type { ServiceRegistration } from "@servesim/server-common";
-import { type CallContext, createCallContext, toServiceError, unaryHandler } from "@servesim/server-common";
+import { type Authenticator, type CallContext, CallPipeline, toServiceError } from "@servesim/server-common";
 import { iterationToWire, requestToWire } from "@servesim/wire";
 import {
   type CancelJobRequest,
@@ -119,6 +119,10 @@ export interface SchedulerServiceOptions {
   logger: Logger;
   /** Checks SubmitJob's and SubmitJobStream's wire bytes against the schema (unknown fields); off when undefined. */
   wireChecker?: WireCheckers;
+  /** Who may call (default: everyone, as one shared tenant). */
+  authenticator?: Authenticator;
+  /** Most jobs one ListJobs answer carries. */
+  maxListJobs?: number;
   /** Largest dataset one SubmitJobStream may upload (SERVESIM_MAX_DATASET_BYTES). */
   maxDatasetBytes?: number;
 }
@@ -134,11 +138,13 @@ export const DEFAULT_MAX_DATASET_BYTES = 16 * 1024 ** 3;
 /** servesim.v1.SchedulerService over a JobManager, ready to host with startGrpcServer. */
 export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRegistration {
   const { manager, logger } = opts;
+  const pipeline = new CallPipeline({ logger, ...(opts.authenticator ? { authenticator: opts.authenticator } : {}) });
+  const maxList = opts.maxListJobs ?? 1000;
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= manager.shutdown(SHUTDOWN_REASON));
 
-  const watchJob = (call: ServerWritableStream<WatchJobRequest, WatchJobResponse>): void => {
-    const ctx = createCallContext(call, "WatchJob", logger);
+  const watchJob = pipeline.takeover("WatchJob", (call: ServerWritableStream<WatchJobRequest, WatchJobResponse>, ctx: CallContext): void => {
+    const tenant = ctx.principal.tenant;
     const { id } = call.request;
     const minInterval = call.request.minIntervalMs || DEFAULT_WATCH_INTERVAL_MS;
     let timer: NodeJS.Timeout | undefined;
@@ -164,41 +170,44 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
     };
     ctx.signal.addEventListener("abort", cleanup);
     try {
-      const job = manager.get(id);
+      const job = manager.get(id, tenant);
       if (isTerminal(job.state)) {
-        finish(job, manager.result(id));
+        finish(job, manager.result(id, tenant));
         return;
       }
       send(job);
-      unsubscribe = manager.subscribe(id, (event, now, result) => {
-        if (event === "final") return finish(now, result);
-        if (event === "state") {
-          clearTimeout(timer);
-          timer = undefined;
-          return send(now);
-        }
-        latest = now;
-        if (timer) return;
-        const wait = lastSent + minInterval - Date.now();
-        if (wait <= 0) return send(now);
-        timer = setTimeout(() => {
-          timer = undefined;
-          if (latest) send(latest);
-        }, wait);
-      });
+      unsubscribe = manager.subscribe(
+        id,
+        (event, now, result) => {
+          if (event === "final") return finish(now, result);
+          if (event === "state") {
+            clearTimeout(timer);
+            timer = undefined;
+            return send(now);
+          }
+          latest = now;
+          if (timer) return;
+          const wait = lastSent + minInterval - Date.now();
+          if (wait <= 0) return send(now);
+          timer = setTimeout(() => {
+            timer = undefined;
+            if (latest) send(latest);
+          }, wait);
+        },
+        tenant,
+      );
     } catch (err) {
       cleanup();
       call.emit("error", toServiceError(err, ctx.logger));
     }
-  };
+  });
 
-  const getResult = (call: ServerWritableStream<GetResultRequest, GetResultResponse>): void => {
-    const ctx = createCallContext(call, "GetResult", logger);
+  const getResult = pipeline.serverStream("GetResult", async (call: ServerWritableStream<GetResultRequest, GetResultResponse>, ctx: CallContext) => {
     const req = call.request;
-    const run = async () => {
+    {
       const size = req.chunkSize || DEFAULT_CHUNK_SIZE;
       if (size > MAX_CHUNK_SIZE) throw new InvalidArgumentError("chunk_size", `must be at most ${MAX_CHUNK_SIZE} (got ${size})`);
-      const { output } = manager.output(req.id);
+      const { output } = manager.output(req.id, ctx.principal.tenant);
       await write(call, ctx, { result: output.result });
       if (req.includeRequests) {
         const records = output.requests;
@@ -217,21 +226,12 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
       for (const [a, b] of chunkBounds(rows.length, size, (i) => sweepRowBytes(rows[i]!))) {
         await write(call, ctx, { sweepRows: { rows: rows.slice(a, b) } });
       }
-    };
-    run().then(
-      () => call.end(),
-      (err: unknown) => {
-        if (!call.cancelled) call.emit("error", toServiceError(err, ctx.logger));
-      },
-    );
-  };
+    }
+  });
 
-  const submitJobStream = (
-    call: ServerReadableStream<SubmitJobStreamRequest, SubmitJobStreamResponse>,
-    callback: sendUnaryData<SubmitJobStreamResponse>,
-  ): void => {
-    const ctx = createCallContext(call, "SubmitJobStream", logger);
-    const run = async (): Promise<SubmitJobStreamResponse> => {
+  const submitJobStream = pipeline.clientStream(
+    "SubmitJobStream",
+    async (call: ServerReadableStream<SubmitJobStreamRequest, SubmitJobStreamResponse>, ctx: CallContext): Promise<SubmitJobStreamResponse> => {
       const messages = call[Symbol.asyncIterator]() as AsyncIterator<SubmitJobStreamRequest>;
       const first = await messages.next();
       if (first.done || first.value.submit === undefined) {
@@ -250,37 +250,31 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
         );
       }
       const dataset = new StreamedDataset(datasetChunks(messages), opts.maxDatasetBytes ?? DEFAULT_MAX_DATASET_BYTES);
-      const job = await manager.submit(spec, requestId, dataset);
+      const job = await manager.submit(spec, requestId, dataset, ctx.principal.tenant);
       ctx.logger.debug({ job: job.id, bytes: dataset.size }, "dataset received");
       return { job };
-    };
-    run().then(
-      (response) => {
-        if (!call.cancelled) callback(null, response);
-      },
-      (err: unknown) => {
-        if (call.cancelled) return;
-        callback(toServiceError(err, ctx.logger));
-      },
-    );
-  };
+    },
+  );
 
   const implementation: SchedulerServiceServer = {
-    submitJob: unaryHandler("SubmitJob", logger, async (req: SubmitJobRequest): Promise<SubmitJobResponse> => {
+    submitJob: pipeline.unary("SubmitJob", async (req: SubmitJobRequest, ctx): Promise<SubmitJobResponse> => {
       const wireError = wireErrorOf(req);
       if (wireError) throw wireError;
       if (req.spec?.workload?.dataset?.streamed === true) {
         throw new InvalidArgumentError("spec.workload.dataset.streamed", "a streamed dataset is sent with SubmitJobStream (its bytes follow the job)");
       }
-      return { job: await manager.submit(req.spec, req.requestId) };
+      return { job: await manager.submit(req.spec, req.requestId, undefined, ctx.principal.tenant) };
     }),
     submitJobStream,
-    getJob: unaryHandler("GetJob", logger, (req: GetJobRequest): GetJobResponse => ({ job: manager.get(req.id) })),
+    getJob: pipeline.unary("GetJob", (req: GetJobRequest, ctx): GetJobResponse => ({ job: manager.get(req.id, ctx.principal.tenant) })),
     watchJob,
-    cancelJob: unaryHandler("CancelJob", logger, async (req: CancelJobRequest): Promise<CancelJobResponse> => ({ job: await manager.cancel(req.id) })),
-    listJobs: unaryHandler("ListJobs", logger, (req: ListJobsRequest): ListJobsResponse => {
+    cancelJob: pipeline.unary(
+      "CancelJob",
+      async (req: CancelJobRequest, ctx): Promise<CancelJobResponse> => ({ job: await manager.cancel(req.id, undefined, ctx.principal.tenant) }),
+    ),
+    listJobs: pipeline.unary("ListJobs", (req: ListJobsRequest, ctx): ListJobsResponse => {
       checkStates(req.states);
-      return { jobs: manager.list(req.states) };
+      return { jobs: manager.list(req.states, ctx.principal.tenant, maxList) };
     }),
     getResult,
   };

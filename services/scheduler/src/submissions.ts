@@ -102,7 +102,9 @@ export class SubmissionIndex {
       if (!seen) break;
       if (seen.digest !== digest) {
         const job = seen.jobId ? ` (job ${seen.jobId})` : "";
-        throw new AlreadyExistsError(`request_id ${requestId} was already used with a different spec${job}; use a new request_id for a new job`);
+        throw new AlreadyExistsError(
+          `request_id ${requestId.slice(requestId.indexOf("\u0000") + 1)} was already used with a different spec${job}; use a new request_id for a new job`,
+        );
       }
       if (seen.jobId !== undefined) {
         const job = lookup(seen.jobId);
@@ -127,6 +129,11 @@ export class SubmissionIndex {
     );
     this.byRequestId.set(requestId, submission);
     return { job: await submission.pending, duplicate: false };
+  }
+
+  /** Remembers a request_id whose job was created earlier (restored from a job store). */
+  remember(requestId: string, digest: string, jobId: string): void {
+    this.byRequestId.set(requestId, { digest, jobId });
   }
 
   /** Forgets `requestId` if it belongs to `jobId` (the job was dropped). */

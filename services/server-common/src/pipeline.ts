@@ -150,6 +150,14 @@ export class CallPipeline {
    * the call with its status.
    */
   duplex<Req, Res>(method: string, start: (call: ServerDuplexStream<Req, Res>, ctx: CallContext) => void): handleBidiStreamingCall<Req, Res> {
+    return this.takeover(method, start);
+  }
+
+  /** Like duplex, for any call a handler manages to its end itself (e.g. a server stream ended on an event). */
+  takeover<C extends PipelineCall & { emit(event: "error", err: unknown): boolean }>(
+    method: string,
+    start: (call: C, ctx: CallContext) => void,
+  ): (call: C) => void {
     return (call) => {
       const ctx = createCallContext(call, method, this.logger);
       this.run(ctx, call, async () => start(call, ctx), this.streamChain).catch((err: unknown) => {
