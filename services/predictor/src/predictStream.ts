@@ -1,7 +1,7 @@
 import { type ServerDuplexStream, status as Status } from "@grpc/grpc-js";
 import type { BatchPredictor } from "@servesim/core";
 import { CancelledError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from "@servesim/core";
-import { type CallContext, createCallContext, toServiceError } from "@servesim/server-common";
+import { type CallContext, createCallContext, requestErrorOf, toServiceError } from "@servesim/server-common";
 import { type DecodeRunLimits, type DecodeRunSpec, decodeDecodeRun, decodeRunBatches, decodeSimBatch } from "@servesim/wire";
 import type { PredictStreamRequest, PredictStreamResponse } from "@servesim/wire/predictor";
 import type { Logger } from "pino";
@@ -126,6 +126,8 @@ export class PredictStreamSession {
 
   private async handle(message: PredictStreamRequest, index: number): Promise<PredictStreamResponse | undefined> {
     this.ctx.throwIfCancelled();
+    const undecodable = requestErrorOf(message);
+    if (undecodable) throw undecodable;
     const kinds = [message.config, message.batch, message.decodeRun].filter((m) => m !== undefined).length;
     if (kinds > 1) throw new InvalidArgumentError("message", "sets more than one of config, batch and decode_run");
     if (index === 0) {

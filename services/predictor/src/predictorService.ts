@@ -1,5 +1,6 @@
 import { createPredictor } from "@servesim/perf";
-import { type Authenticator, CallPipeline, DataRoots, type ServiceRegistration } from "@servesim/server-common";
+import type { FileRegistry } from "@bufbuild/protobuf";
+import { type Authenticator, CallPipeline, DataRoots, guardDefinition, type ServiceRegistration } from "@servesim/server-common";
 import { type PredictorKind, type PredictorServiceServer, PredictorServiceService } from "@servesim/wire/predictor";
 import type { Logger } from "pino";
 import { availableKinds } from "./catalog.js";
@@ -20,6 +21,8 @@ export interface PredictorServiceOptions {
   authenticator?: Authenticator;
   /** Where request fields may name server files (default: nowhere). */
   roots?: DataRoots;
+  /** The proto schema: undecodable requests name the field they get wrong. */
+  registry?: FileRegistry;
 }
 
 /** servesim.v1.PredictorService, ready to host with startGrpcServer: one handler per file under handlers/. */
@@ -46,7 +49,7 @@ export function createPredictorService(opts: PredictorServiceOptions): ServiceRe
 
   return {
     name: PREDICTOR_SERVICE_NAME,
-    definition: PredictorServiceService,
+    definition: guardDefinition(PredictorServiceService, PREDICTOR_SERVICE_NAME, opts.registry ? { registry: opts.registry } : {}),
     implementation,
     drain: () => streams.drain(),
     close: () => cache.close(),

@@ -1,4 +1,5 @@
-import { createAuthenticator, DataRoots, type ServerHandle, startGrpcServer } from "@servesim/server-common";
+import { createAuthenticator, DataRoots, type ServerHandle, startGrpcServer, WireChecker } from "@servesim/server-common";
+import { descriptorSetPath } from "@servesim/wire";
 import type { Logger } from "pino";
 import type { PredictorServerConfig } from "./config.js";
 import type { PredictorBuilder } from "./predictorCache.js";
@@ -10,6 +11,8 @@ import { createPredictorService } from "./predictorService.js";
  */
 export async function startPredictorServer(config: PredictorServerConfig, logger: Logger, build?: PredictorBuilder): Promise<ServerHandle> {
   const roots = await DataRoots.open(config.dataRoots, config.maxDataFileBytes);
-  const service = createPredictorService({ logger, limits: config, build, authenticator: createAuthenticator(config), roots });
+  const descriptorSet = config.descriptorSet ?? descriptorSetPath();
+  const registry = descriptorSet ? WireChecker.registry(descriptorSet) : undefined;
+  const service = createPredictorService({ logger, limits: config, build, authenticator: createAuthenticator(config), roots, ...(registry ? { registry } : {}) });
   return startGrpcServer({ config, logger, services: [service] });
 }

@@ -1,4 +1,5 @@
-import { createAuthenticator, DataRoots, type ServerHandle, startGrpcServer } from "@servesim/server-common";
+import type { FileRegistry } from "@bufbuild/protobuf";
+import { createAuthenticator, DataRoots, type ServerHandle, startGrpcServer, WireChecker } from "@servesim/server-common";
 import { descriptorSetPath } from "@servesim/wire";
 import type { Logger } from "pino";
 import type { SchedulerServerConfig } from "./config.js";
@@ -8,20 +9,19 @@ import { MemoryJobStore } from "./jobStore.js";
 import { RemoteExecutor } from "./remoteExecutor.js";
 import { createSchedulerService } from "./service.js";
 import { SqliteJobStore } from "./sqliteJobStore.js";
-import { WireChecker } from "./wireCheck.js";
 
 export interface SchedulerServer extends ServerHandle {
   readonly manager: JobManager;
 }
 
-/** The SubmitJob schema check, from the descriptor set reflection uses; off (with a warning) without one. */
-function wireChecker(config: SchedulerServerConfig, logger: Logger): { submit: WireChecker; stream: WireChecker } | undefined {
+/** The proto schema of the descriptor set reflection uses (request checks); off (with a warning) without one. */
+function schema(config: SchedulerServerConfig, logger: Logger): FileRegistry | undefined {
   const path = config.descriptorSet ?? descriptorSetPath();
   if (!path) {
     logger.warn("the descriptor set (services/wire/gen/servesim.binpb) was not found: SubmitJob cannot reject unknown fields");
     return undefined;
   }
-  return WireChecker.fromDescriptorSet(path, "servesim.v1.SubmitJobRequest", "servesim.v1.SubmitJobStreamRequest");
+  return WireChecker.registry(path);
 }
 
 /**
@@ -55,14 +55,14 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
     logger,
   });
   await manager.restore();
-  const checker = wireChecker(config, logger);
+  const registry = schema(config, logger);
   const service = createSchedulerService({
     manager,
     logger,
     authenticator: createAuthenticator(config),
     maxDatasetBytes: config.maxDatasetBytes,
     maxListJobs: config.maxListJobs,
-    ...(checker ? { wireChecker: checker } : {}),
+    ...(registry ? { registry } : {}),
   });
   logger.info(
     {

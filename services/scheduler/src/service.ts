@@ -1,7 +1,8 @@
-import type { ServerReadableStream, ServerWritableStream, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { FileRegistry } from "@bufbuild/protobuf";
+import type { ServerReadableStream, ServerWritableStream, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { InvalidArgumentError } from "@servesim/core";
 import type { ServiceRegistration } from "@servesim/server-common";
-import { type Authenticator, type CallContext, CallPipeline, toServiceError } from "@servesim/server-common";
+import { type Authenticator, type CallContext, CallPipeline, guardDefinition, requestErrorOf, toServiceError } from "@servesim/server-common";
 import { iterationToWire, requestToWire } from "@servesim/wire";
 import {
   type CancelJobRequest,
@@ -30,39 +31,12 @@ import { SCHEDULER_SERVICE_NAME } from "./config.js";
 import { ITERATION_RECORD_BYTES, requestRecordBytes, sweepRowBytes } from "./convert.js";
 import { isTerminal, type JobManager, SHUTDOWN_REASON } from "./jobManager.js";
 import { StreamedDataset } from "./submissions.js";
-import type { WireChecker } from "./wireCheck.js";
 
 /** WatchJob's interval between progress events when the request leaves min_interval_ms 0. */
 export const DEFAULT_WATCH_INTERVAL_MS = 200;
 /** GetResult's records per chunk when the request leaves chunk_size 0, and the largest accepted. */
 export const DEFAULT_CHUNK_SIZE = 1000;
 export const MAX_CHUNK_SIZE = 100_000;
-
-const WIRE_ERROR = Symbol("wireError");
-
-/** SubmitJob's and SubmitJobStream's request decoders, extended with the schema check of their wire bytes (unknown fields, ...). */
-function checkedDefinition(checker: WireCheckers | undefined): ServiceDefinition {
-  if (!checker) return SchedulerServiceService;
-  const checked =
-    <T extends object>(decode: (bytes: Buffer) => T, wire: WireChecker) =>
-    (bytes: Buffer): T => {
-      const request = decode(bytes);
-      try {
-        wire.check(bytes);
-      } catch (err) {
-        if (!(err instanceof InvalidArgumentError)) throw err;
-        Object.defineProperty(request, WIRE_ERROR, { value: err, enumerable: false });
-      }
-      return request;
-    };
-  return {
-    ...SchedulerServiceService,
-    submitJob: { ...SchedulerServiceService.submitJob, requestDeserialize: checked((b) => SubmitJobRequest.decode(b), checker.submit) },
-    submitJobStream: { ...SchedulerServiceService.submitJobStream, requestDeserialize: checked((b) => SubmitJobStreamRequest.decode(b), checker.stream) },
-  };
-}
-
-const wireErrorOf = (req: object): unknown => (req as Record<symbol, unknown>)[WIRE_ERROR];
 
 /**
  * The dataset chunks of a SubmitJobStream: every message after the first, each a dataset_chunk. Pulled
@@ -76,7 +50,7 @@ function datasetChunks(messages: AsyncIterator<SubmitJobStreamRequest>): AsyncIt
         const r = await messages.next();
         if (r.done) return { done: true, value: undefined };
         index++;
-        const wireError = wireErrorOf(r.value);
+        const wireError = requestErrorOf(r.value);
         if (wireError) throw wireError;
         if (r.value.submit !== undefined)
           throw new InvalidArgumentError(`messages[${index}].submit`, "only the first message carries the job; the later ones carry dataset_chunk");
@@ -117,8 +91,8 @@ async function write<T>(call: ServerWritableStream<unknown, T>, ctx: CallContext
 export interface SchedulerServiceOptions {
   manager: JobManager;
   logger: Logger;
-  /** Checks SubmitJob's and SubmitJobStream's wire bytes against the schema (unknown fields); off when undefined. */
-  wireChecker?: WireCheckers;
+  /** The proto schema: SubmitJob's and SubmitJobStream's wire bytes are checked against it (unknown fields), and bad requests of any method name their field; off when undefined. */
+  registry?: FileRegistry;
   /** Who may call (default: everyone, as one shared tenant). */
   authenticator?: Authenticator;
   /** Most jobs one ListJobs answer carries. */
@@ -127,10 +101,6 @@ export interface SchedulerServiceOptions {
   maxDatasetBytes?: number;
 }
 
-export interface WireCheckers {
-  submit: WireChecker;
-  stream: WireChecker;
-}
 
 /** The default of SERVESIM_MAX_DATASET_BYTES. */
 export const DEFAULT_MAX_DATASET_BYTES = 16 * 1024 ** 3;
@@ -234,14 +204,14 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
     async (call: ServerReadableStream<SubmitJobStreamRequest, SubmitJobStreamResponse>, ctx: CallContext): Promise<SubmitJobStreamResponse> => {
       const messages = call[Symbol.asyncIterator]() as AsyncIterator<SubmitJobStreamRequest>;
       const first = await messages.next();
+      const firstError = first.done ? undefined : requestErrorOf(first.value);
+      if (firstError) throw firstError;
       if (first.done || first.value.submit === undefined) {
         throw new InvalidArgumentError(
           "messages[0].submit",
           "the first message must carry the job (submit); the dataset's bytes follow as dataset_chunk messages",
         );
       }
-      const wireError = wireErrorOf(first.value);
-      if (wireError) throw wireError;
       const { spec, requestId } = first.value.submit;
       if (spec?.workload?.dataset?.streamed !== true) {
         throw new InvalidArgumentError(
@@ -258,8 +228,7 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
 
   const implementation: SchedulerServiceServer = {
     submitJob: pipeline.unary("SubmitJob", async (req: SubmitJobRequest, ctx): Promise<SubmitJobResponse> => {
-      const wireError = wireErrorOf(req);
-      if (wireError) throw wireError;
+      // The pipeline already answered a request the guarded decoder marked.
       if (req.spec?.workload?.dataset?.streamed === true) {
         throw new InvalidArgumentError("spec.workload.dataset.streamed", "a streamed dataset is sent with SubmitJobStream (its bytes follow the job)");
       }
@@ -281,7 +250,10 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
 
   return {
     name: SCHEDULER_SERVICE_NAME,
-    definition: checkedDefinition(opts.wireChecker),
+    definition: guardDefinition(SchedulerServiceService, SCHEDULER_SERVICE_NAME, {
+      ...(opts.registry ? { registry: opts.registry } : {}),
+      strict: ["submitJob", "submitJobStream"],
+    }),
     implementation: implementation as UntypedServiceImplementation,
     drain: () => void stop(),
     close: () => stop(),

@@ -6,6 +6,8 @@ export { GRPC_STATUS, INTERNAL_DETAILS, toGrpcStatus, toServiceError } from "./g
 export { healthProtoPath } from "./health.js";
 export { createLogger, type Logger, silentLogger } from "./logger.js";
 export { CallPipeline, type Middleware, type PipelineCall } from "./pipeline.js";
+export { type GuardOptions, guardDefinition, requestErrorOf } from "./requestGuard.js";
+export { WireChecker } from "./wireCheck.js";
 export { handleShutdownSignals, type ServerHandle, type ServiceRegistration, startGrpcServer } from "./server.js";
 export {
   booleanSetting,

@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import { ANONYMOUS, type Authenticator } from "./auth.js";
 import { type CallContext, createCallContext, type ServerCallLike } from "./callContext.js";
 import { toServiceError } from "./grpcErrors.js";
+import { requestErrorOf } from "./requestGuard.js";
 
 /**
  * One step around every call of a service: it may look at or refuse the call (throw), enrich the
@@ -23,8 +24,17 @@ export type Middleware = (ctx: CallContext, call: PipelineCall, next: () => Prom
 /** What middleware sees of a call. */
 export interface PipelineCall extends ServerCallLike {
   metadata: Metadata;
+  /** Unary and server-streaming calls: the decoded request. */
+  request?: unknown;
   getAuthContext?(): { sslPeerCertificate?: { subject?: { CN?: string | string[] } } } | undefined;
 }
+
+/** Answers a request the guarded decoder marked (requestGuard.ts) with its INVALID_ARGUMENT. */
+export const rejectUndecodable: Middleware = async (_ctx, call, next) => {
+  const error = requestErrorOf(call.request);
+  if (error) throw error;
+  await next();
+};
 
 /** Refuses calls past their deadline or already cancelled (before any work). */
 export const checkDeadline: Middleware = async (ctx, _call, next) => {
@@ -86,7 +96,7 @@ export class CallPipeline {
     this.logger = opts.logger;
     const auth = opts.authenticator ?? { enabled: false, authenticate: async () => ANONYMOUS };
     this.streamChain = [checkDeadline, authenticate(auth), ...(opts.middleware ?? [])];
-    this.chain = [logCalls, ...this.streamChain];
+    this.chain = [logCalls, rejectUndecodable, ...this.streamChain];
   }
 
   /** Runs the chain, then `handler`. */
