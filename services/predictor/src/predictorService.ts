@@ -1,5 +1,5 @@
-import { createPredictor } from "@servesim/perf";
 import type { FileRegistry } from "@bufbuild/protobuf";
+import { createPredictor } from "@servesim/perf";
 import { type Authenticator, CallPipeline, DataRoots, guardDefinition, type ServiceRegistration } from "@servesim/server-common";
 import { type PredictorKind, type PredictorServiceServer, PredictorServiceService } from "@servesim/wire/predictor";
 import type { Logger } from "pino";

@@ -13,6 +13,13 @@ export async function startPredictorServer(config: PredictorServerConfig, logger
   const roots = await DataRoots.open(config.dataRoots, config.maxDataFileBytes);
   const descriptorSet = config.descriptorSet ?? descriptorSetPath();
   const registry = descriptorSet ? WireChecker.registry(descriptorSet) : undefined;
-  const service = createPredictorService({ logger, limits: config, build, authenticator: createAuthenticator(config), roots, ...(registry ? { registry } : {}) });
+  const service = createPredictorService({
+    logger,
+    limits: config,
+    build,
+    authenticator: createAuthenticator(config),
+    roots,
+    ...(registry ? { registry } : {}),
+  });
   return startGrpcServer({ config, logger, services: [service] });
 }

@@ -18,9 +18,9 @@ import {
   type ListJobsResponse,
   type SchedulerServiceServer,
   SchedulerServiceService,
-  SubmitJobRequest,
+  type SubmitJobRequest,
   type SubmitJobResponse,
-  SubmitJobStreamRequest,
+  type SubmitJobStreamRequest,
   type SubmitJobStreamResponse,
   type WatchJobRequest,
   type WatchJobResponse,
@@ -100,7 +100,6 @@ export interface SchedulerServiceOptions {
   /** Largest dataset one SubmitJobStream may upload (SERVESIM_MAX_DATASET_BYTES). */
   maxDatasetBytes?: number;
 }
-
 
 /** The default of SERVESIM_MAX_DATASET_BYTES. */
 export const DEFAULT_MAX_DATASET_BYTES = 16 * 1024 ** 3;

@@ -7,7 +7,6 @@ export { healthProtoPath } from "./health.js";
 export { createLogger, type Logger, silentLogger } from "./logger.js";
 export { CallPipeline, type Middleware, type PipelineCall } from "./pipeline.js";
 export { type GuardOptions, guardDefinition, requestErrorOf } from "./requestGuard.js";
-export { WireChecker } from "./wireCheck.js";
 export { handleShutdownSignals, type ServerHandle, type ServiceRegistration, startGrpcServer } from "./server.js";
 export {
   booleanSetting,
@@ -24,3 +23,4 @@ export {
   type SettingsValues,
   setting,
 } from "./settings.js";
+export { WireChecker } from "./wireCheck.js";

@@ -7,7 +7,9 @@ const REQUEST_ERROR = Symbol("requestError");
 
 /** The InvalidArgumentError a request (or stream message) was decoded with, if any. */
 export function requestErrorOf(message: unknown): InvalidArgumentError | undefined {
-  return message !== null && typeof message === "object" ? ((message as Record<symbol, InvalidArgumentError | undefined>)[REQUEST_ERROR] ?? undefined) : undefined;
+  return message !== null && typeof message === "object"
+    ? ((message as Record<symbol, InvalidArgumentError | undefined>)[REQUEST_ERROR] ?? undefined)
+    : undefined;
 }
 
 function marked(error: InvalidArgumentError, request: object = {}): object {

@@ -32,12 +32,12 @@ export class WireChecker {
 
   /** Throws InvalidArgumentError naming the first field the bytes get wrong (malformed bytes name where they break). */
   check(bytes: Uint8Array): void {
-    const at = { path: "" };
+    const at = { path: "", type: this.root.typeName };
     try {
       walk(this.root, bytes, "", at);
     } catch (err) {
       if (err instanceof InvalidArgumentError) throw err;
-      throw new InvalidArgumentError(at.path || this.root.name, `is not a valid ${this.root.typeName} protobuf encoding (truncated or malformed bytes)`);
+      throw new InvalidArgumentError(at.path || this.root.name, `is not a valid ${at.type} protobuf encoding (truncated or malformed bytes)`);
     }
   }
 }
@@ -101,7 +101,7 @@ function readScalarOrEnum(f: DescField, reader: BinaryReader, wireType: WireType
   reader.skip(wireType);
 }
 
-function walk(desc: DescMessage, bytes: Uint8Array, path: string, at: { path: string }): void {
+function walk(desc: DescMessage, bytes: Uint8Array, path: string, at: { path: string; type: string }): void {
   const reader = new BinaryReader(bytes);
   const counts = new Map<number, number>();
   while (reader.pos < reader.len) {
@@ -119,6 +119,7 @@ function walk(desc: DescMessage, bytes: Uint8Array, path: string, at: { path: st
     counts.set(number, index + 1);
     const field = isList ? `${join(path, f.name)}[${index}]` : join(path, f.name);
     at.path = field;
+    at.type = desc.typeName;
     const message = f.fieldKind === "message" ? f.message : f.fieldKind === "list" && f.listKind === "message" ? f.message : undefined;
     if (message && wireType === WireType.LengthDelimited) walk(message, reader.bytes(), field, at);
     else readScalarOrEnum(f, reader, wireType, field, join(path, f.name));

@@ -1,5 +1,5 @@
 import type { SimBatch } from "@servesim/core";
-import { PackedEntries, PredictStreamRequest, SimBatch as WireSimBatchCodec, type SimBatch as WireSimBatch } from "../gen/ts/servesim/v1/predictor.js";
+import { PackedEntries, PredictStreamRequest, type SimBatch as WireSimBatch, SimBatch as WireSimBatchCodec } from "../gen/ts/servesim/v1/predictor.js";
 import { encodeSimBatch } from "./batchCodec.js";
 
 /** Batches with more entries than this go out in the packed form (parallel arrays). */
