@@ -157,6 +157,22 @@ export const schedulerSettings = {
     schema: integerSetting(1, 1_000_000),
     default: 100,
   }),
+  maxResultBytes: setting({
+    env: "SERVESIM_MAX_RESULT_BYTES",
+    flag: "max-result-bytes",
+    arg: "<bytes>",
+    description: "largest result one job may produce (about 8 bytes per output token): larger jobs are INVALID_ARGUMENT at submission",
+    schema: byteSizeSetting(1024, 2 ** 40),
+    default: 256 * 1024 ** 2,
+  }),
+  maxStoredResultBytes: setting({
+    env: "SERVESIM_MAX_STORED_RESULT_BYTES",
+    flag: "max-stored-result-bytes",
+    arg: "<bytes>",
+    description: "result bytes kept over all finished jobs (the oldest finished are dropped first)",
+    schema: byteSizeSetting(1024, 2 ** 50),
+    default: 2 * 1024 ** 3,
+  }),
   maxListJobs: setting({
     env: "SERVESIM_MAX_LIST_JOBS",
     flag: "max-list-jobs",

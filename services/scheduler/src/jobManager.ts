@@ -12,7 +12,7 @@ import {
 import { ServesimError } from "@servesim/wire";
 import { type Job, type JobProgress, type JobResult, JobSpec, JobState } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
-import { toJobProgress } from "./convert.js";
+import { ITERATION_RECORD_BYTES, requestRecordBytes, sweepRowBytes, toJobProgress } from "./convert.js";
 import type { JobExecutor, JobRunOutput, PreparedJob, RunProgress } from "./jobExecutor.js";
 import { decodeOutput, encodeOutput, type JobStore, MemoryJobStore, type StoredJob } from "./jobStore.js";
 import { checkRequestId, type StreamedDataset, SubmissionIndex, specDigest } from "./submissions.js";
@@ -31,6 +31,10 @@ export interface JobManagerOptions {
   store?: JobStore;
   /** Most queued + running jobs of one tenant (default: unlimited). */
   maxTenantJobs?: number;
+  /** Largest result one job may produce, in encoded bytes (default: unlimited). */
+  maxResultBytes?: number;
+  /** Most result bytes kept over all finished jobs; the oldest finished are dropped first (default: unlimited). */
+  maxStoredResultBytes?: number;
 }
 
 /** Longest job name accepted (names are listed to their tenant by every ListJobs). */
@@ -48,6 +52,8 @@ interface JobEntry<P extends PreparedJob> {
   spec: Uint8Array;
   /** A finished job's result is in the store, read on demand. */
   outputStored?: boolean;
+  /** Encoded size of the job's result (estimated), counted against maxStoredResultBytes. */
+  resultBytes?: number;
   name: string;
   state: JobState;
   progress: JobProgress;
@@ -66,6 +72,15 @@ interface JobEntry<P extends PreparedJob> {
   listeners: Set<JobListener>;
   /** Stopped by a shutdown and put back in the store's queue (durable store). */
   handedBack?: boolean;
+}
+
+/** Upper bound of a run output's encoded size (what GetResult sends and a store keeps). */
+function outputBytes(o: JobRunOutput): number {
+  let n = 256 + o.result.reportJson.length + o.result.reportText.length;
+  for (const r of o.requests) n += requestRecordBytes(r);
+  n += o.iterations.length * ITERATION_RECORD_BYTES;
+  for (const r of o.sweepRows ?? []) n += sweepRowBytes(r);
+  return n;
 }
 
 /** The tenant of every call when authentication is off. */
@@ -169,7 +184,7 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
   async restore(): Promise<{ finished: number; requeued: number; failed: number }> {
     const counts = { finished: 0, requeued: 0, failed: 0 };
     for (const r of this.store.load()) {
-      const e: JobEntry<P> = { ...r, warnings: [...r.warnings], listeners: new Set(), outputStored: r.outputBytes > 0 };
+      const e: JobEntry<P> = { ...r, warnings: [...r.warnings], listeners: new Set(), outputStored: r.outputBytes > 0, resultBytes: r.outputBytes };
       delete (e as Partial<StoredJob>).outputBytes;
       this.jobs.set(e.id, e);
       if (e.requestId) this.submissions.remember(tenantKey(e.tenant, e.requestId), e.digest, e.id);
@@ -232,6 +247,13 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
     this.checkAccepting();
     this.checkQueue();
     const prepared = await this.executor.prepare(spec, dataset);
+    const max = this.opts.maxResultBytes;
+    if (max !== undefined && (prepared.estimatedResultBytes ?? 0) > max) {
+      throw new InvalidArgumentError(
+        "spec",
+        `the job's result would take about ${prepared.estimatedResultBytes} bytes (one time per output token), more than SERVESIM_MAX_RESULT_BYTES (${max}); simulate fewer requests or tokens`,
+      );
+    }
     this.checkAccepting();
     return prepared;
   }
@@ -449,7 +471,12 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
           this.emit(e, "progress");
         },
       });
+      const bytes = outputBytes(output);
+      if (this.opts.maxResultBytes !== undefined && bytes > this.opts.maxResultBytes) {
+        throw new ResourceExhaustedError(`the job's result takes about ${bytes} bytes, more than SERVESIM_MAX_RESULT_BYTES (${this.opts.maxResultBytes})`);
+      }
       e.output = output;
+      e.resultBytes = bytes;
       e.progress = { ...e.progress, requestsFinished: e.progress.requestsTotal, pointsFinished: e.progress.pointsTotal };
       this.finish(e, JobState.JOB_STATE_SUCCEEDED, "");
     } catch (err) {
@@ -517,9 +544,21 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
       if (now - e.finishedAtMs >= this.opts.resultTtlMs) this.drop(e);
       else finished.push(e);
     }
+    finished.sort((a, b) => a.finishedAtMs - b.finishedAtMs);
+    let first = 0;
     if (finished.length > this.opts.maxStoredJobs) {
-      finished.sort((a, b) => a.finishedAtMs - b.finishedAtMs);
-      for (const e of finished.slice(0, finished.length - this.opts.maxStoredJobs)) this.drop(e);
+      first = finished.length - this.opts.maxStoredJobs;
+      for (const e of finished.slice(0, first)) this.drop(e);
+    }
+    const maxBytes = this.opts.maxStoredResultBytes;
+    if (maxBytes !== undefined) {
+      let total = 0;
+      for (let i = first; i < finished.length; i++) total += finished[i]!.resultBytes ?? 0;
+      // The newest finished job stays even when it alone is over the budget (its client is about to read it).
+      for (let i = first; i < finished.length - 1 && total > maxBytes; i++) {
+        total -= finished[i]!.resultBytes ?? 0;
+        this.drop(finished[i]!);
+      }
     }
   }
 

@@ -83,7 +83,10 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
       return { name: spec.name, requestsTotal: 0, pointsTotal: sweep.plan.points.length, sweep };
     }
     const job = await resolveJob(spec, { limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}) });
-    return { name: job.name, requestsTotal: job.requests.length, warnings: job.warnings, job };
+    let outputTokens = 0;
+    for (const r of job.requests) outputTokens += r.outputTokens;
+    const estimatedResultBytes = 96 * job.requests.length + 8 * outputTokens;
+    return { name: job.name, requestsTotal: job.requests.length, warnings: job.warnings, job, estimatedResultBytes };
   }
 
   async run(prepared: PreparedRemoteJob, control: RunControl): Promise<JobRunOutput> {

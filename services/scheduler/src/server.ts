@@ -48,6 +48,8 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
   const manager = new JobManager(exec, {
     store,
     maxTenantJobs: config.maxTenantJobs,
+    maxResultBytes: config.maxResultBytes,
+    maxStoredResultBytes: config.maxStoredResultBytes,
     maxConcurrentJobs: config.maxConcurrentJobs,
     maxQueuedJobs: config.maxQueuedJobs,
     maxStoredJobs: config.maxStoredJobs,

@@ -114,6 +114,23 @@ describe("tenants", () => {
   });
 });
 
+describe("bounded results", () => {
+  it("a job whose result would pass SERVESIM_MAX_RESULT_BYTES is INVALID_ARGUMENT at submission; stored results are bounded in bytes", async () => {
+    const big: JobExecutor = { ...executor(), prepare: async (s) => ({ name: s.name, requestsTotal: 1, estimatedResultBytes: s.name === "huge" ? 5000 : 100 }) };
+    const m = new JobManager(big, { ...options(), maxResultBytes: 4096, maxStoredResultBytes: 700 });
+    await expect(m.submit(spec("huge"))).rejects.toThrow(/^spec: the job's result would take about 5000 bytes .* more than SERVESIM_MAX_RESULT_BYTES \(4096\)/);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const j = await m.submit(spec(`j${i}`));
+      ids.push(j.id);
+      await until(() => m.get(j.id).state === JobState.JOB_STATE_SUCCEEDED);
+    }
+    // Each result is ~290 bytes: only the newest two fit in 700.
+    expect(m.list().map((j) => j.name)).toEqual(["j2", "j3"]);
+    await m.shutdown();
+  });
+});
+
 describe("SQLite job store", () => {
   it("a crash loses nothing: finished, running and queued jobs and request_ids come back; unfinished ones run again", async () => {
     const file = join(dir, "jobs.db");
