@@ -276,7 +276,10 @@ function syntheticWorkload(w: SyntheticWorkload, opts: WorkloadOptions): Resolve
       ["output_mean", spec.outputMean, spec.outputStdev],
     ] as const) {
       if (!(mean + 10 * stdev <= MAX_REQUEST_TOKENS)) {
-        throw new InvalidArgumentError(`${field}.${k}`, `plus 10 standard deviations must be at most ${MAX_REQUEST_TOKENS} tokens per request (got ${mean} + 10 × ${stdev})`);
+        throw new InvalidArgumentError(
+          `${field}.${k}`,
+          `plus 10 standard deviations must be at most ${MAX_REQUEST_TOKENS} tokens per request (got ${mean} + 10 × ${stdev})`,
+        );
       }
     }
   } else {

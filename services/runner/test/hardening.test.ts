@@ -32,7 +32,9 @@ describe("validation at submission of values that used to overflow or pass", () 
       reason: "plus 10 standard deviations must be at most 1073741824 tokens per request (got 1000000000000 + 10 × 0)",
     });
     expect((await fieldError(resolveJob(spec({ predictor: constant, workload: normal(10, 2 ** 32 + 5) })))).field).toBe("spec.workload.synthetic.output_mean");
-    expect((await fieldError(resolveJob(spec({ predictor: constant, workload: normal(10, 10, Number.NaN) })))).field).toBe("spec.workload.synthetic.input_stdev");
+    expect((await fieldError(resolveJob(spec({ predictor: constant, workload: normal(10, 10, Number.NaN) })))).field).toBe(
+      "spec.workload.synthetic.input_stdev",
+    );
   });
 
   it.each([

@@ -27,7 +27,9 @@ const addressSetting: z.ZodType<string, string> = z.string().superRefine((s, ctx
   }
 });
 
-const jobStoreSetting: z.ZodType<string, string> = z.string().refine((s) => s === "memory" || /^sqlite:.+/.test(s), "must be memory or sqlite:<file>");
+const jobStoreSetting: z.ZodType<string, string> = z
+  .string()
+  .refine((s) => s === "memory" || /^sqlite:.+/.test(s) || /^postgres(ql)?:\/\/.+/.test(s), "must be memory, sqlite:<file> or postgres://<url>");
 
 /** Settings of the scheduler service on top of the common server settings. */
 export const schedulerSettings = {
@@ -59,6 +61,13 @@ export const schedulerSettings = {
     arg: "<path>",
     description: "PEM private key of the client certificate",
     schema: nonEmptySetting("path"),
+  }),
+  predictorToken: optionalSetting({
+    env: "SERVESIM_PREDICTOR_TOKEN",
+    flag: "predictor-token",
+    arg: "<token>",
+    description: "bearer token the scheduler presents to the predictor service (when the predictor requires one)",
+    schema: nonEmptySetting("token"),
   }),
   maxConcurrentJobs: setting({
     env: "SERVESIM_MAX_CONCURRENT_JOBS",
@@ -145,9 +154,17 @@ export const schedulerSettings = {
     flag: "job-store",
     arg: "<store>",
     description:
-      "where jobs are kept: memory (lost on restart) or sqlite:<file> (durable: accepted jobs, results and request_ids survive a crash; queued and running jobs run again after a restart)",
+      "where jobs are kept: memory (lost on restart), sqlite:<file> (durable, one replica: accepted jobs, results and request_ids survive a crash; unfinished jobs run again after a restart) or postgres://<url> (durable and shared: several replicas claim jobs from one queue with leases)",
     schema: jobStoreSetting,
     default: "memory",
+  }),
+  jobLeaseMs: setting({
+    env: "SERVESIM_JOB_LEASE_MS",
+    flag: "job-lease-ms",
+    arg: "<ms>",
+    description: "postgres store: how long a replica holds a running job without renewing (then another replica takes it over)",
+    schema: integerSetting(100, DAY_MS),
+    default: 15_000,
   }),
   maxTenantJobs: setting({
     env: "SERVESIM_MAX_TENANT_JOBS",

@@ -15,6 +15,7 @@ import type { Logger } from "pino";
 import { ITERATION_RECORD_BYTES, requestRecordBytes, sweepRowBytes, toJobProgress } from "./convert.js";
 import type { JobExecutor, JobRunOutput, PreparedJob, RunProgress } from "./jobExecutor.js";
 import { decodeOutput, encodeOutput, type JobStore, MemoryJobStore, type StoredJob } from "./jobStore.js";
+import type { JobEvent, JobListener, Jobs } from "./jobs.js";
 import { checkRequestId, type StreamedDataset, SubmissionIndex, specDigest } from "./submissions.js";
 
 export const SHUTDOWN_REASON = "scheduler shutting down";
@@ -39,9 +40,6 @@ export interface JobManagerOptions {
 
 /** Longest job name accepted (names are listed to their tenant by every ListJobs). */
 export const MAX_JOB_NAME_LENGTH = 256;
-
-/** What a job's watchers are told: a state change, a progress update, or the final state. */
-export type JobEvent = "state" | "progress" | "final";
 
 interface JobEntry<P extends PreparedJob> {
   id: string;
@@ -90,10 +88,9 @@ export const HAND_BACK_REASON = "scheduler shutting down; the job goes back to t
 /** request_ids are scoped per tenant. */
 const tenantKey = (tenant: string, requestId: string) => `${tenant}\u0000${requestId}`;
 
-/** A watcher of one job: the event, the job as it is now and, on the final event of a succeeded job, its result. */
-export type JobListener = (event: JobEvent, job: Job, result?: JobResult) => void;
-
 const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
+
+export type { JobEvent, JobListener };
 export const isTerminal = (s: JobState): boolean => TERMINAL.has(s);
 const stateName = (s: JobState) => JobState[s].replace("JOB_STATE_", "");
 
@@ -116,7 +113,7 @@ function failureReason(err: unknown, logger: Logger): string {
  * progress, cancellation, and the finished jobs' results (kept for resultTtlMs, at most
  * maxStoredJobs of them). Each state change is logged once and told to the job's watchers.
  */
-export class JobManager<P extends PreparedJob = PreparedJob> {
+export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
   private readonly jobs = new Map<string, JobEntry<P>>();
   private readonly queue: JobEntry<P>[] = [];
   private readonly submissions = new SubmissionIndex();

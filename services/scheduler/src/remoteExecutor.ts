@@ -11,6 +11,8 @@ export interface RemoteExecutorOptions {
   /** The predictor service (host:port, comma list, dns:///name:port). */
   predictorAddress: string;
   predictorTls?: ClientOptions["tls"];
+  /** Bearer token presented to the predictor service. */
+  predictorToken?: string;
   /** How long one batch may wait for its answer before the stream is reopened. */
   predictorDeadlineMs: number;
   /** Reconnects for one batch (UNAVAILABLE, missed deadline). */
@@ -46,6 +48,7 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
       deadlineMs: opts.predictorDeadlineMs,
       retries: opts.predictorRetries,
       ...(opts.predictorTls ? { tls: opts.predictorTls } : {}),
+      ...(opts.predictorToken ? { token: opts.predictorToken } : {}),
     });
   }
 

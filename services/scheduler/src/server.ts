@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import type { FileRegistry } from "@bufbuild/protobuf";
 import { createAuthenticator, DataRoots, type ServerHandle, startGrpcServer, WireChecker } from "@servesim/server-common";
 import { descriptorSetPath } from "@servesim/wire";
@@ -6,12 +7,14 @@ import type { SchedulerServerConfig } from "./config.js";
 import type { JobExecutor } from "./jobExecutor.js";
 import { JobManager } from "./jobManager.js";
 import { MemoryJobStore } from "./jobStore.js";
+import type { Jobs } from "./jobs.js";
 import { RemoteExecutor } from "./remoteExecutor.js";
 import { createSchedulerService } from "./service.js";
+import { SharedJobManager } from "./sharedJobManager.js";
 import { SqliteJobStore } from "./sqliteJobStore.js";
 
 export interface SchedulerServer extends ServerHandle {
-  readonly manager: JobManager;
+  readonly manager: Jobs;
 }
 
 /** The proto schema of the descriptor set reflection uses (request checks); off (with a warning) without one. */
@@ -37,6 +40,7 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       roots,
       predictorAddress: config.predictorAddress,
       ...(config.predictorTls ? { predictorTls: config.predictorTls } : {}),
+      ...(config.predictorToken ? { predictorToken: config.predictorToken } : {}),
       predictorDeadlineMs: config.predictorDeadlineMs,
       predictorRetries: config.predictorRetries,
       limits: { maxRequests: config.maxJobRequests, maxTotalTokens: config.maxJobTokens, maxDatasetBytes: config.maxDatasetBytes },
@@ -44,19 +48,36 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       sweepParallelism: config.sweepParallelism,
       logger,
     });
-  const store = config.jobStore.startsWith("sqlite:") ? new SqliteJobStore(config.jobStore.slice("sqlite:".length)) : new MemoryJobStore();
-  const manager = new JobManager(exec, {
-    store,
-    maxTenantJobs: config.maxTenantJobs,
-    maxResultBytes: config.maxResultBytes,
-    maxStoredResultBytes: config.maxStoredResultBytes,
-    maxConcurrentJobs: config.maxConcurrentJobs,
-    maxQueuedJobs: config.maxQueuedJobs,
-    maxStoredJobs: config.maxStoredJobs,
-    resultTtlMs: config.resultTtlMs,
-    logger,
-  });
-  await manager.restore();
+  let manager: Jobs;
+  if (config.jobStore.startsWith("postgres")) {
+    // Loaded with Node's require: the CommonJS build, whatever the bundler's export conditions.
+    const pg = createRequire(import.meta.url)("pg") as typeof import("pg");
+    manager = await SharedJobManager.open(exec, {
+      pool: new pg.Pool({ connectionString: config.jobStore, max: 8 }),
+      logger,
+      maxConcurrentJobs: config.maxConcurrentJobs,
+      maxQueuedJobs: config.maxQueuedJobs,
+      maxTenantJobs: config.maxTenantJobs,
+      maxResultBytes: config.maxResultBytes,
+      resultTtlMs: config.resultTtlMs,
+      leaseMs: config.jobLeaseMs,
+    });
+  } else {
+    const store = config.jobStore.startsWith("sqlite:") ? new SqliteJobStore(config.jobStore.slice("sqlite:".length)) : new MemoryJobStore();
+    const local = new JobManager(exec, {
+      store,
+      maxTenantJobs: config.maxTenantJobs,
+      maxResultBytes: config.maxResultBytes,
+      maxStoredResultBytes: config.maxStoredResultBytes,
+      maxConcurrentJobs: config.maxConcurrentJobs,
+      maxQueuedJobs: config.maxQueuedJobs,
+      maxStoredJobs: config.maxStoredJobs,
+      resultTtlMs: config.resultTtlMs,
+      logger,
+    });
+    await local.restore();
+    manager = local;
+  }
   const registry = schema(config, logger);
   const service = createSchedulerService({
     manager,
@@ -71,7 +92,8 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       predictorAddress: config.predictorAddress,
       maxConcurrentJobs: config.maxConcurrentJobs,
       maxQueuedJobs: config.maxQueuedJobs,
-      jobStore: store.durable ? config.jobStore : "memory",
+      // A postgres URL may carry a password.
+      jobStore: config.jobStore.replace(/\/\/[^@/]*@/, "//***@"),
     },
     "scheduler configured",
   );

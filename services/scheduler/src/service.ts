@@ -29,7 +29,8 @@ import type { Logger } from "pino";
 import { chunkBounds } from "./chunks.js";
 import { SCHEDULER_SERVICE_NAME } from "./config.js";
 import { ITERATION_RECORD_BYTES, requestRecordBytes, sweepRowBytes } from "./convert.js";
-import { isTerminal, type JobManager, SHUTDOWN_REASON } from "./jobManager.js";
+import { isTerminal, SHUTDOWN_REASON } from "./jobManager.js";
+import type { Jobs } from "./jobs.js";
 import { StreamedDataset } from "./submissions.js";
 
 /** WatchJob's interval between progress events when the request leaves min_interval_ms 0. */
@@ -89,7 +90,7 @@ async function write<T>(call: ServerWritableStream<unknown, T>, ctx: CallContext
 }
 
 export interface SchedulerServiceOptions {
-  manager: JobManager;
+  manager: Jobs;
   logger: Logger;
   /** The proto schema: SubmitJob's and SubmitJobStream's wire bytes are checked against it (unknown fields), and bad requests of any method name their field; off when undefined. */
   registry?: FileRegistry;
@@ -138,14 +139,11 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
       call.end();
     };
     ctx.signal.addEventListener("abort", cleanup);
-    try {
-      const job = manager.get(id, tenant);
-      if (isTerminal(job.state)) {
-        finish(job, manager.result(id, tenant));
-        return;
-      }
+    const watch = async () => {
+      const job = await manager.get(id, tenant);
+      if (isTerminal(job.state)) return finish(job, await manager.result(id, tenant));
       send(job);
-      unsubscribe = manager.subscribe(
+      const stop = await manager.subscribe(
         id,
         (event, now, result) => {
           if (event === "final") return finish(now, result);
@@ -165,10 +163,16 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
         },
         tenant,
       );
-    } catch (err) {
+      if (!open) return stop();
+      unsubscribe = stop;
+      // The job may have finished between the first read and the subscription.
+      const again = await manager.get(id, tenant);
+      if (open && isTerminal(again.state)) finish(again, await manager.result(id, tenant));
+    };
+    watch().catch((err: unknown) => {
       cleanup();
-      call.emit("error", toServiceError(err, ctx.logger));
-    }
+      if (!call.cancelled) call.emit("error", toServiceError(err, ctx.logger));
+    });
   });
 
   const getResult = pipeline.serverStream("GetResult", async (call: ServerWritableStream<GetResultRequest, GetResultResponse>, ctx: CallContext) => {
@@ -176,7 +180,7 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
     {
       const size = req.chunkSize || DEFAULT_CHUNK_SIZE;
       if (size > MAX_CHUNK_SIZE) throw new InvalidArgumentError("chunk_size", `must be at most ${MAX_CHUNK_SIZE} (got ${size})`);
-      const { output } = manager.output(req.id, ctx.principal.tenant);
+      const { output } = await manager.output(req.id, ctx.principal.tenant);
       await write(call, ctx, { result: output.result });
       if (req.includeRequests) {
         const records = output.requests;
@@ -234,15 +238,15 @@ export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRe
       return { job: await manager.submit(req.spec, req.requestId, undefined, ctx.principal.tenant) };
     }),
     submitJobStream,
-    getJob: pipeline.unary("GetJob", (req: GetJobRequest, ctx): GetJobResponse => ({ job: manager.get(req.id, ctx.principal.tenant) })),
+    getJob: pipeline.unary("GetJob", async (req: GetJobRequest, ctx): Promise<GetJobResponse> => ({ job: await manager.get(req.id, ctx.principal.tenant) })),
     watchJob,
     cancelJob: pipeline.unary(
       "CancelJob",
       async (req: CancelJobRequest, ctx): Promise<CancelJobResponse> => ({ job: await manager.cancel(req.id, undefined, ctx.principal.tenant) }),
     ),
-    listJobs: pipeline.unary("ListJobs", (req: ListJobsRequest, ctx): ListJobsResponse => {
+    listJobs: pipeline.unary("ListJobs", async (req: ListJobsRequest, ctx): Promise<ListJobsResponse> => {
       checkStates(req.states);
-      return { jobs: manager.list(req.states, ctx.principal.tenant, maxList) };
+      return { jobs: await manager.list(req.states, ctx.principal.tenant, maxList) };
     }),
     getResult,
   };

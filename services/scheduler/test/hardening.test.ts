@@ -116,7 +116,10 @@ describe("tenants", () => {
 
 describe("bounded results", () => {
   it("a job whose result would pass SERVESIM_MAX_RESULT_BYTES is INVALID_ARGUMENT at submission; stored results are bounded in bytes", async () => {
-    const big: JobExecutor = { ...executor(), prepare: async (s) => ({ name: s.name, requestsTotal: 1, estimatedResultBytes: s.name === "huge" ? 5000 : 100 }) };
+    const big: JobExecutor = {
+      ...executor(),
+      prepare: async (s) => ({ name: s.name, requestsTotal: 1, estimatedResultBytes: s.name === "huge" ? 5000 : 100 }),
+    };
     const m = new JobManager(big, { ...options(), maxResultBytes: 4096, maxStoredResultBytes: 700 });
     await expect(m.submit(spec("huge"))).rejects.toThrow(/^spec: the job's result would take about 5000 bytes .* more than SERVESIM_MAX_RESULT_BYTES \(4096\)/);
     const ids: string[] = [];
