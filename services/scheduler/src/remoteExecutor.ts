@@ -6,6 +6,7 @@ import type { ClientOptions } from "@servesim/wire";
 import type { JobSpec } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
 import type { JobExecutor, JobRunOutput, PreparedJob, RunControl } from "./jobExecutor.js";
+import { OFFLOAD_ABOVE_TOKENS, resolveWorkloadOffThread, syntheticTokens } from "./offloadWorkload.js";
 
 export interface RemoteExecutorOptions {
   /** The predictor service (host:port, comma list, dns:///name:port). */
@@ -85,7 +86,9 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
       });
       return { name: spec.name, requestsTotal: 0, pointsTotal: sweep.plan.points.length, sweep };
     }
-    const job = await resolveJob(spec, { limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}) });
+    // A large synthetic workload is generated on a worker thread: the event loop keeps serving.
+    const workload = !dataset && syntheticTokens(spec) > OFFLOAD_ABOVE_TOKENS ? await resolveWorkloadOffThread(spec, this.opts.limits) : undefined;
+    const job = await resolveJob(spec, { limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}), ...(workload ? { workload } : {}) });
     let outputTokens = 0;
     for (const r of job.requests) outputTokens += r.outputTokens;
     const estimatedResultBytes = 96 * job.requests.length + 8 * outputTokens;

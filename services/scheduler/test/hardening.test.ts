@@ -167,3 +167,32 @@ describe("SQLite job store", () => {
     await second.shutdown();
   });
 });
+
+describe("workload resolution off the event loop", () => {
+  it("a large synthetic workload resolved on a worker thread equals the in-thread resolution, and the event loop keeps turning", async () => {
+    const { resolveWorkloadOffThread, syntheticTokens, OFFLOAD_ABOVE_TOKENS } = await import("../src/offloadWorkload.js");
+    const { resolveSharedWorkload } = await import("@servesim/runner");
+    const { JobSpec: Spec, Distribution } = await import("@servesim/wire/scheduler");
+    const s = Spec.fromPartial({
+      name: "big",
+      predictor: { kind: 1 },
+      workload: {
+        synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST, numRequests: 3000, inputMean: 1000, inputStdev: 100, outputMean: 1, seed: 7 },
+      },
+    });
+    expect(syntheticTokens(s)).toBeGreaterThan(OFFLOAD_ABOVE_TOKENS);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const off = await resolveWorkloadOffThread(s, {});
+    clearInterval(timer);
+    const local = (await resolveSharedWorkload(s)).workload;
+    expect(off.requests.map((r) => [r.inputLength, r.outputTokens])).toEqual(local.requests.map((r) => [r.inputLength, r.outputTokens]));
+    expect(off.metadata).toEqual(local.metadata);
+    expect(ticks).toBeGreaterThan(0);
+    const bad = await resolveWorkloadOffThread(Spec.fromPartial({ ...s, workload: { synthetic: { ...s.workload!.synthetic!, inputMean: 1e12 } } }), {}).catch(
+      (e: unknown) => e,
+    );
+    expect(bad).toBeInstanceOf(InvalidArgumentError);
+    expect((bad as InvalidArgumentError).field).toBe("spec.workload.synthetic.input_mean");
+  });
+});
