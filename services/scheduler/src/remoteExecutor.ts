@@ -7,6 +7,7 @@ import type { JobSpec } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
 import type { JobExecutor, JobRunOutput, PreparedJob, RunControl } from "./jobExecutor.js";
 import { OFFLOAD_ABOVE_TOKENS, resolveWorkloadOffThread, syntheticTokens } from "./offloadWorkload.js";
+import { runOnWorker, WORKER_ABOVE_TOKENS } from "./workerRun.js";
 
 export interface RemoteExecutorOptions {
   /** The predictor service (host:port, comma list, dns:///name:port). */
@@ -34,7 +35,12 @@ const CATALOG_NAMES: CatalogNames = {
   isGpu: (name) => lookupGpu(name) !== undefined,
 };
 
-export type PreparedRemoteJob = PreparedJob & ({ job: ResolvedJob; sweep?: undefined } | { job?: undefined; sweep: PreparedSweep });
+export type PreparedRemoteJob = PreparedJob &
+  (
+    | { job: ResolvedJob; sweep?: undefined; spec?: undefined }
+    | { job?: undefined; sweep: PreparedSweep; spec?: undefined }
+    | { job?: undefined; sweep?: undefined; spec: JobSpec }
+  );
 
 /**
  * Runs jobs with the engine in this process and every batch priced by the predictor service, one
@@ -90,13 +96,45 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
     const workload = !dataset && syntheticTokens(spec) > OFFLOAD_ABOVE_TOKENS ? await resolveWorkloadOffThread(spec, this.opts.limits) : undefined;
     const job = await resolveJob(spec, { limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}), ...(workload ? { workload } : {}) });
     let outputTokens = 0;
-    for (const r of job.requests) outputTokens += r.outputTokens;
+    let tokens = 0;
+    for (const r of job.requests) {
+      outputTokens += r.outputTokens;
+      tokens += r.inputLength + r.outputTokens;
+    }
     const estimatedResultBytes = 96 * job.requests.length + 8 * outputTokens;
-    return { name: job.name, requestsTotal: job.requests.length, warnings: job.warnings, job, estimatedResultBytes };
+    // A large job runs on a worker thread from its (confined) spec; the resolution here only validated it.
+    const onWorker = !dataset && tokens > WORKER_ABOVE_TOKENS ? spec : undefined;
+    return {
+      name: job.name,
+      requestsTotal: job.requests.length,
+      warnings: job.warnings,
+      job: onWorker ? undefined : job,
+      ...(onWorker ? { spec: onWorker } : {}),
+      estimatedResultBytes,
+    } as PreparedRemoteJob;
   }
 
   async run(prepared: PreparedRemoteJob, control: RunControl): Promise<JobRunOutput> {
     if (prepared.sweep) return this.runSweep(prepared.sweep, control);
+    if (prepared.spec) {
+      return runOnWorker(
+        prepared.spec,
+        {
+          limits: this.opts.limits,
+          predictor: {
+            address: this.opts.predictorAddress,
+            deadlineMs: this.opts.predictorDeadlineMs,
+            retries: this.opts.predictorRetries,
+            ...(this.opts.predictorTls ? { tls: this.opts.predictorTls } : {}),
+            ...(this.opts.predictorToken ? { token: this.opts.predictorToken } : {}),
+          },
+          progressEveryMs: this.opts.progressEveryMs ?? 100,
+          logger: this.opts.logger,
+        },
+        control,
+      );
+    }
+    if (!prepared.job) throw new Error("prepared job has neither a resolution nor a spec");
     const log = this.opts.logger.child({ job: control.id });
     const predictor = await this.channels.open(prepared.job.predictor.config, {
       signal: control.signal,

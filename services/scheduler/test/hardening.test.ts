@@ -196,3 +196,34 @@ describe("workload resolution off the event loop", () => {
     expect((bad as InvalidArgumentError).field).toBe("spec.workload.synthetic.input_mean");
   });
 });
+
+describe("large jobs run on a worker thread", () => {
+  it("a job above WORKER_ABOVE_TOKENS runs off the scheduler's thread with the embedded engine's results", async () => {
+    const { startPredictor, startScheduler, embeddedRun } = await import("./harness.js");
+    const { WORKER_ABOVE_TOKENS } = await import("../src/workerRun.js");
+    const { JobSpec: Spec, Distribution } = await import("@servesim/wire/scheduler");
+    const predictor = await startPredictor();
+    const scheduler = await startScheduler(predictor.address);
+    try {
+      const s = Spec.fromPartial({
+        name: "big",
+        engine: { maxBatchSize: 64, warmup: 0 },
+        predictor: { kind: 1, constantPrefillTimeMs: 10, constantDecodeTimeMs: 5 },
+        workload: {
+          synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST, numRequests: 1200, inputMean: 1000, inputStdev: 50, outputMean: 4, seed: 3 },
+        },
+      });
+      expect(1200 * 1004).toBeGreaterThan(WORKER_ABOVE_TOKENS);
+      const job = await scheduler.client.submitJob(s);
+      await until(async () => (await scheduler.client.getJob(job.id)).state === JobState.JOB_STATE_SUCCEEDED);
+      const got = await scheduler.client.getResult(job.id, { includeRequests: true, includeIterations: true });
+      const want = await embeddedRun(s);
+      expect(got.requests).toEqual(want.requests);
+      expect(got.result.numIterations).toBe(want.numIterations);
+      expect((await scheduler.client.getJob(job.id)).progress?.requestsFinished).toBe(1200);
+    } finally {
+      await scheduler.stop();
+      await predictor.kill();
+    }
+  });
+});
