@@ -1,9 +1,11 @@
+import { InvalidArgumentError } from "@servesim/core";
 import { lookupGpu, lookupModel } from "@servesim/perf";
 import { PredictorChannels, type ResolvedJob, type RunnerLimits, resolveJob, runResolvedJob, toJobResult } from "@servesim/runner";
 import { type CatalogNames, confinePredictorConfig, DataRoots } from "@servesim/server-common";
 import { metricColumns, type PreparedSweep, prepareSweepJob, rankCandidates, rowToWire, runSweepJob, textTable } from "@servesim/sweep";
 import type { ClientOptions } from "@servesim/wire";
-import type { JobSpec } from "@servesim/wire/scheduler";
+import type { PredictorConfig } from "@servesim/wire/predictor";
+import type { JobSpec, SweepPoint } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
 import type { JobExecutor, JobRunOutput, PreparedJob, RunControl } from "./jobExecutor.js";
 import { OFFLOAD_ABOVE_TOKENS, resolveWorkloadOffThread, syntheticTokens } from "./offloadWorkload.js";
@@ -79,7 +81,36 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
       });
       out.modelPath = real;
     }
+    if (spec.sweep) out.sweep = { points: await Promise.all(spec.sweep.points.map((pt, i) => this.confinePoint(pt, i, roots))) };
     return out;
+  }
+
+  /** A sweep point's file-naming settings (model, gpu, database_path, backend_version), confined like the base config's. */
+  private async confinePoint(point: SweepPoint, index: number, roots: DataRoots): Promise<SweepPoint> {
+    const st = point.settings ?? {};
+    if (!["model", "gpu", "database_path", "backend_version"].some((k) => k in st)) return point;
+    const field = `spec.sweep.points[${index}].settings`;
+    const probe: PredictorConfig = {
+      kind: 0,
+      deviceName: "",
+      databasePath: st["database_path"] ?? "",
+      backendVersion: st["backend_version"] ?? "",
+      weightDtype: 0,
+      kvCacheDtype: 0,
+      ctxAttention: "",
+      ...(st["model"] !== undefined ? { model: { name: st["model"] } } : {}),
+      ...(st["gpu"] !== undefined ? { gpu: { name: st["gpu"] } } : {}),
+    };
+    const confined = await confinePredictorConfig(probe, roots, CATALOG_NAMES, field).catch((err: unknown) => {
+      // Name the setting as the sweep file does (settings.model, not settings.model.name).
+      if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(err.field.replace(/\.(model|gpu)\.name$/, ".$1"), err.reason);
+      throw err;
+    });
+    const settings = { ...st };
+    if (st["model"] !== undefined) settings["model"] = confined.model!.name!;
+    if (st["gpu"] !== undefined) settings["gpu"] = confined.gpu!.name!;
+    if (st["database_path"] !== undefined) settings["database_path"] = confined.databasePath;
+    return { ...point, settings };
   }
 
   async prepare(rawSpec: JobSpec, dataset?: AsyncIterable<Uint8Array>): Promise<PreparedRemoteJob> {

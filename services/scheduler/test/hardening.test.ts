@@ -91,6 +91,27 @@ describe("authentication", () => {
     expect(await createAuthenticator(loadServerConfig(50052, { env: {} })).authenticate({ metadata: md() })).toBe(ANONYMOUS);
   });
 
+  it("verifies JWTs against a JWKS file: issuer, expiry and the tenant claim", async () => {
+    const { SignJWT, exportJWK, generateKeyPair } = await import("jose");
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwks = join(dir, "jwks.json");
+    writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] }));
+    const auth = createAuthenticator(loadServerConfig(50052, { env: { SERVESIM_AUTH_JWKS_FILE: jwks, SERVESIM_AUTH_JWT_ISSUER: "https://issuer.test" } }));
+    const sign = (claims: Record<string, unknown>, iss = "https://issuer.test", exp = "5m") =>
+      new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid: "k1" }).setIssuer(iss).setSubject("alice").setExpirationTime(exp).sign(privateKey);
+    const md = (token: string) => {
+      const m = new Metadata();
+      m.set("authorization", `Bearer ${token}`);
+      return m;
+    };
+    expect(await auth.authenticate({ metadata: md(await sign({ tenant: "team-c" })) })).toEqual({ tenant: "team-c", subject: "jwt:alice" });
+    await expect(auth.authenticate({ metadata: md(await sign({ tenant: "team-c" }, "https://evil.test")) })).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+    await expect(auth.authenticate({ metadata: md(await sign({ tenant: "team-c" }, "https://issuer.test", "-1m")) })).rejects.toMatchObject({
+      code: "UNAUTHENTICATED",
+    });
+    await expect(auth.authenticate({ metadata: md(await sign({})) })).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+  });
+
   it("binding beyond loopback without authentication needs --insecure", () => {
     expect(() => loadServerConfig(50052, { env: { SERVESIM_HOST: "0.0.0.0" } })).toThrow(/SERVESIM_HOST \(--host\): 0.0.0.0 is reachable from other machines/);
     expect(loadServerConfig(50052, { env: { SERVESIM_HOST: "0.0.0.0", SERVESIM_INSECURE: "true" } }).host).toBe("0.0.0.0");
@@ -224,6 +245,44 @@ describe("large jobs run on a worker thread", () => {
     } finally {
       await scheduler.stop();
       await predictor.kill();
+    }
+  });
+});
+
+describe("sweep points name files only inside the data roots", () => {
+  it("a point's gpu or model setting outside the roots is INVALID_ARGUMENT naming the setting", async () => {
+    const { RemoteExecutor } = await import("../src/remoteExecutor.js");
+    const { JobSpec: Spec } = await import("@servesim/wire/scheduler");
+    const exec = new RemoteExecutor({
+      predictorAddress: "127.0.0.1:1",
+      predictorDeadlineMs: 1000,
+      predictorRetries: 0,
+      limits: {},
+      logger: silentLogger(),
+      roots: DataRoots.none(),
+    });
+    try {
+      const sweep = (settings: Record<string, string>) =>
+        Spec.fromPartial({
+          name: "s",
+          predictor: { kind: 2, model: { name: "llama-3.1-8b" }, gpu: { name: "h100_sxm" } },
+          workload: { inline: { requests: [{ taskId: 0, inputLength: 8, outputTokens: 2 }] } },
+          sweep: {
+            points: [
+              { id: "a", label: "a", settings: { tp: "1" } },
+              { id: "b", label: "b", settings },
+            ],
+          },
+        });
+      const gpu = await exec.prepare(sweep({ gpu: "/etc/shadow" })).catch((e: unknown) => e);
+      expect(gpu).toBeInstanceOf(InvalidArgumentError);
+      expect((gpu as InvalidArgumentError).field).toBe("spec.sweep.points[1].settings.gpu");
+      const model = await exec.prepare(sweep({ model: "/dev/zero" })).catch((e: unknown) => e);
+      expect((model as InvalidArgumentError).field).toBe("spec.sweep.points[1].settings.model");
+      const db = await exec.prepare(sweep({ database_path: "/etc" })).catch((e: unknown) => e);
+      expect((db as InvalidArgumentError).field).toBe("spec.sweep.points[1].settings.database_path");
+    } finally {
+      exec.close();
     }
   });
 });
