@@ -228,7 +228,7 @@ describe("hostile paths", () => {
       const o = await unaryRaw(praw, predictPath, describeWithGpu(path), 5_000);
       expect(o).toEqual({
         code: status.INVALID_ARGUMENT,
-        details: "config.gpu.name: is not a readable path inside the server's data roots (SERVESIM_DATA_ROOT)",
+        details: "config.gpu: is not a readable path inside the server's data roots (SERVESIM_DATA_ROOT)",
       });
     },
   );

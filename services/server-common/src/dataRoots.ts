@@ -146,7 +146,8 @@ export async function confinePredictorConfig(config: PredictorConfig, roots: Dat
   if (db !== "") out.databasePath = await roots.resolve(`${prefix}.database_path`, db, "directory");
   const model = config.model?.name?.trim();
   if (config.model && !config.model.inline && model && !names.isModel(model)) {
-    const field = `${prefix}.model.name`;
+    // Named as the predictor names model errors (config.model), so clients see one field for both.
+    const field = `${prefix}.model`;
     const pathLike = /^[/.~]/.test(model) || /\.json$/i.test(model);
     if (!pathLike && !roots.enabled) {
       throw new InvalidArgumentError(
@@ -162,12 +163,12 @@ export async function confinePredictorConfig(config: PredictorConfig, roots: Dat
         throw new InvalidArgumentError(field, `unknown model ${quoteInput(model)} (not a built-in name, nor a config.json inside the server's data roots)`);
       }
     });
-    if ((await stat(real)).isDirectory()) await roots.resolve(`${prefix}.model.name`, join(real, "config.json"), "file");
+    if ((await stat(real)).isDirectory()) await roots.resolve(field, join(real, "config.json"), "file");
     out.model = { ...config.model, name: real };
   }
   const gpu = config.gpu?.name?.trim();
   if (config.gpu && !config.gpu.inline && gpu && !names.isGpu(gpu) && (gpu.includes("/") || /\.ya?ml$/i.test(gpu) || !PLAIN_NAME.test(gpu))) {
-    out.gpu = { ...config.gpu, name: await roots.resolve(`${prefix}.gpu.name`, gpu, "file") };
+    out.gpu = { ...config.gpu, name: await roots.resolve(`${prefix}.gpu`, gpu, "file") };
   }
   return out;
 }
