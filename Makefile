@@ -12,6 +12,7 @@ help:
 	@echo "make lint   - buf lint, biome (lint + format check), the layer check and the type-check"
 	@echo "make format - apply biome's formatting"
 	@echo "make bench  - the simulation-speed benchmark (bench/RESULTS.md)"
+	@echo "make soak   - the fuzz and fault suite at length (SERVESIM_FUZZ_CASES=2000 per RPC, kills, PostgreSQL replicas)"
 
 node_modules/.package-lock.json: package.json package-lock.json $(wildcard services/*/package.json clients/*/package.json bench/package.json deploy/package.json)
 	npm ci --no-audit --no-fund
@@ -53,6 +54,9 @@ run: build
 
 bench: build
 	node bench/dist/run.js
+
+soak: build
+	SERVESIM_FUZZ_CASES=$${SERVESIM_FUZZ_CASES:-2000} npx vitest run services/scheduler/test/fuzz.test.ts services/scheduler/test/crash.test.ts services/scheduler/test/postgres.test.ts services/scheduler/test/hardening.test.ts
 
 clean:
 	rm -rf services/*/dist clients/*/dist bench/dist services/wire/gen .servesim-run

@@ -59,7 +59,7 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--d-report") f.dReport = true;
     else if (a === "--no-d-report") f.dReport = false;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,H,G] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
+      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,H,L,G] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -251,6 +251,15 @@ const CASES: CaseDef[] = [
     },
   },
   {
+    id: "L",
+    title: "scheduler health latency under load: 200 clients and a 100M-token synthetic job (target p99 ≤ 50 ms)",
+    repeat: 3,
+    async run(n) {
+      const { healthCaseL } = await import("./healthCase.js");
+      return healthCaseL(cliPath, n, log);
+    },
+  },
+  {
     id: "G",
     title: "servesim sweep: 1,000 points of A-sized workloads, worker threads",
     repeat: 1,
@@ -296,7 +305,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadAtStart = load();
   for (const id of flags.cases) {
-    if (!CASES.some((c) => c.id === id)) throw new Error(`unknown case ${id} (A, B, C, D, E, F, S, P, Q, M, W, H, G)`);
+    if (!CASES.some((c) => c.id === id)) throw new Error(`unknown case ${id} (${CASES.map((c) => c.id).join(", ")})`);
     log(`case ${id} (load ${load().join(" ")})`);
     try {
       results.push(await spawnChild(id, childArgs));

@@ -51,7 +51,7 @@ pport=$(free_port)
 sport=$(free_port)
 "${cli[@]}" serve predictor --host 127.0.0.1 --port "$pport" >"$dir/predictor.log" 2>&1 &
 pids+=($!)
-"${cli[@]}" serve scheduler --host 127.0.0.1 --port "$sport" --predictor-address "127.0.0.1:$pport" >"$dir/scheduler.log" 2>&1 &
+"${cli[@]}" serve scheduler --host 127.0.0.1 --port "$sport" --predictor-address "127.0.0.1:$pport" --job-store "sqlite:$dir/jobs.db" >"$dir/scheduler.log" 2>&1 &
 pids+=($!)
 wait_healthy predictor "127.0.0.1:$pport" "$dir/predictor.log"
 wait_healthy scheduler "127.0.0.1:$sport" "$dir/scheduler.log"

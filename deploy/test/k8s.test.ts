@@ -363,3 +363,27 @@ describe("component aic-database", () => {
     expect(volume?.persistentVolumeClaim).toEqual({ claimName: "aic-systems", readOnly: true });
   });
 });
+
+describe("component postgres-job-store", () => {
+  const objects = renderBaseWith(["postgres-job-store"], HAS_KUBECTL ? renderWithKubectl : miniKustomize);
+
+  it("validates against the Kubernetes schemas", () => {
+    for (const o of objects) validateObject(o);
+  });
+
+  it("runs several scheduler replicas on the shared PostgreSQL queue, the URL from a Secret", () => {
+    const w = serving(objects, "scheduler");
+    expect((w.owner as { spec?: { replicas?: number } }).spec?.replicas).toBe(3);
+    const store = w.container.env!.find((e) => e.name === "SERVESIM_JOB_STORE");
+    expect(store?.valueFrom?.secretKeyRef).toEqual({ name: "servesim-postgres", key: "url" });
+    expect(w.container.env!.find((e) => e.name === "SERVESIM_JOB_LEASE_MS")?.value).toBe("15000");
+  });
+
+  it("keeps at least two scheduler replicas through voluntary disruptions", () => {
+    const pdb = objects.find((o) => o.kind === "PodDisruptionBudget" && o.metadata.name === "scheduler") as K8sObject & {
+      spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } };
+    };
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": "servesim", "app.kubernetes.io/component": "scheduler" });
+  });
+});

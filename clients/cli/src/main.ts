@@ -27,7 +27,19 @@ const program = new Command("servesim")
   .description("GPU-free simulator of LLM serving (TensorRT-LLM's PyExecutor loop on a simulated clock)")
   .version(`servesim ${VERSION} (emulates trtllm-bench of TensorRT-LLM ${DEFAULT_EMULATED_VERSION.replace(/ \(sim\)$/, "")})`, "--version")
   .showHelpAfterError()
-  .enablePositionalOptions();
+  .enablePositionalOptions()
+  // Client connection settings for the scheduler and predictor services (before the command).
+  .option("--tls-ca <path>", "PEM CA of the services' certificate: connect with TLS (env SERVESIM_CLIENT_TLS_CA)")
+  .option("--tls-cert <path>", "PEM client certificate for mTLS (env SERVESIM_CLIENT_TLS_CERT)")
+  .option("--tls-key <path>", "PEM key of the client certificate (env SERVESIM_CLIENT_TLS_KEY)")
+  .option("--token-file <path>", "file holding the bearer token sent to the services (env SERVESIM_TOKEN_FILE, or SERVESIM_TOKEN)")
+  .hook("preAction", (root) => {
+    const o = root.opts<{ tlsCa?: string; tlsCert?: string; tlsKey?: string; tokenFile?: string }>();
+    if (o.tlsCa) process.env["SERVESIM_CLIENT_TLS_CA"] = o.tlsCa;
+    if (o.tlsCert) process.env["SERVESIM_CLIENT_TLS_CERT"] = o.tlsCert;
+    if (o.tlsKey) process.env["SERVESIM_CLIENT_TLS_KEY"] = o.tlsKey;
+    if (o.tokenFile) process.env["SERVESIM_TOKEN_FILE"] = o.tokenFile;
+  });
 
 // The first argument that is no option names the command (trtllm-bench's global options come after it).
 const named = argv.slice(2).find((a) => !a.startsWith("-"));

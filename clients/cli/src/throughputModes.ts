@@ -9,6 +9,7 @@ import { iterationFromWire, requestFromWire, ServesimError } from "@servesim/wir
 import type { PredictorConfig } from "@servesim/wire/predictor";
 import { type Job, type JobSpec, JobState } from "@servesim/wire/scheduler";
 import { CliError, EXIT_FAILURE } from "./cliError.js";
+import { connectionOptions } from "./connection.js";
 import type { DatasetFile } from "./datasetFile.js";
 import type { ProgressDisplay } from "./progress.js";
 import { reaching } from "./unreachable.js";
@@ -71,7 +72,9 @@ export function runEmbedded(spec: JobSpec, ctx: RunContext): Promise<ThroughputR
 
 /** --predictor-address: the runner here, every batch priced by the predictor service. */
 export function runWithRemotePredictor(spec: JobSpec, address: string, ctx: RunContext): Promise<ThroughputResult> {
-  return reaching("predictor", address, () => runLocally(spec, ctx, (config) => RemotePredictor.connect({ address, config, signal: ctx.signal })));
+  return reaching("predictor", address, () =>
+    runLocally(spec, ctx, (config) => RemotePredictor.connect({ address, config, signal: ctx.signal, ...connectionOptions() })),
+  );
 }
 
 /**
@@ -110,7 +113,7 @@ export function runOnScheduler(spec: JobSpec, address: string, ctx: RunContext, 
 async function runJobOnScheduler(spec: JobSpec, address: string, ctx: RunContext, onSubmitted?: (id: string) => void): Promise<ThroughputResult> {
   // Loaded here: the local modes never need the scheduler's client.
   const { SchedulerClient } = await import("@servesim/client");
-  const client = new SchedulerClient({ address });
+  const client = new SchedulerClient({ address, ...connectionOptions() });
   try {
     const submitted = await submit(client, spec, ctx);
     const id = submitted.id;

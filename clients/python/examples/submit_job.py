@@ -15,6 +15,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 try:
+    import grpc  # noqa: E402
     from servesim_client import JobFailedError, SchedulerClient, ServesimError, job_spec  # noqa: E402
 except ImportError as err:
     sys.exit(f"error: {err}")
@@ -29,7 +30,27 @@ def main() -> int:
     parser.add_argument("--input-mean", type=float, default=512)
     parser.add_argument("--output-mean", type=float, default=128)
     parser.add_argument("--concurrency", type=int, default=0, help="requests in flight (0 = all at once)")
+    parser.add_argument("--tls-ca", default=os.environ.get("SERVESIM_CLIENT_TLS_CA"), help="PEM CA of the scheduler's certificate (TLS)")
+    parser.add_argument("--tls-cert", default=os.environ.get("SERVESIM_CLIENT_TLS_CERT"), help="PEM client certificate (mTLS)")
+    parser.add_argument("--tls-key", default=os.environ.get("SERVESIM_CLIENT_TLS_KEY"), help="PEM key of the client certificate")
+    parser.add_argument("--token-file", default=os.environ.get("SERVESIM_TOKEN_FILE"), help="file holding the bearer token (or SERVESIM_TOKEN)")
     args = parser.parse_args()
+
+    credentials = None
+    if args.tls_ca or args.tls_cert:
+        def read(path):
+            with open(path, "rb") as f:
+                return f.read()
+
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=read(args.tls_ca) if args.tls_ca else None,
+            private_key=read(args.tls_key) if args.tls_key else None,
+            certificate_chain=read(args.tls_cert) if args.tls_cert else None,
+        )
+    token = os.environ.get("SERVESIM_TOKEN")
+    if args.token_file:
+        with open(args.token_file, encoding="utf-8") as f:
+            token = f.read().strip()
 
     spec = job_spec(
         "python example",
@@ -48,7 +69,7 @@ def main() -> int:
               end="", file=sys.stderr, flush=True)
 
     try:
-        with SchedulerClient(args.address) as client:
+        with SchedulerClient(args.address, credentials=credentials, token=token) as client:
             out = client.run_job(spec, on_progress=progress)
     except JobFailedError as err:
         print(f"\n{err}", file=sys.stderr)

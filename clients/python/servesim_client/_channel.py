@@ -76,13 +76,56 @@ def channel_options(retries: int = 0) -> List[Tuple[str, object]]:
     ]
 
 
+class _BearerToken(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """Adds ``authorization: Bearer <token>`` to every call (plaintext or TLS channels alike)."""
+
+    def __init__(self, token: str) -> None:
+        self._header = ("authorization", f"Bearer {token}")
+
+    def _with_token(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
+        metadata = list(details.metadata or []) + [self._header]
+        return _CallDetails(details.method, details.timeout, metadata, details.credentials, details.wait_for_ready, details.compression)
+
+    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._with_token(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):  # type: ignore[no-untyped-def]
+        return continuation(self._with_token(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):  # type: ignore[no-untyped-def]
+        return continuation(self._with_token(details), requests)
+
+
+class _CallDetails(grpc.ClientCallDetails):
+    def __init__(self, method, timeout, metadata, credentials, wait_for_ready, compression):  # type: ignore[no-untyped-def]
+        self.method = method
+        self.timeout = timeout
+        self.metadata = metadata
+        self.credentials = credentials
+        self.wait_for_ready = wait_for_ready
+        self.compression = compression
+
+
 class ChannelPool(Generic[T]):
     """The channels of one address (one per replica when it lists hosts by name), rotated per call. One
     channel retries UNAVAILABLE unary calls itself (gRPC's retry policy); with one channel per replica the
     caller retries instead, moving to the next replica each attempt (``unary_retries``)."""
 
     def __init__(
-        self, address: str, credentials: Optional[grpc.ChannelCredentials], stub: Callable[[grpc.Channel], T], retries: int = DEFAULT_RETRIES
+        self,
+        address: str,
+        credentials: Optional[grpc.ChannelCredentials],
+        stub: Callable[[grpc.Channel], T],
+        retries: int = DEFAULT_RETRIES,
+        token: Optional[str] = None,
     ):
         targets = resolve_targets(address)
         in_channel = retries if len(targets) == 1 else 0
@@ -92,7 +135,8 @@ class ChannelPool(Generic[T]):
             self.channels = [grpc.insecure_channel(t, options=options) for t in targets]
         else:
             self.channels = [grpc.secure_channel(t, credentials, options=options) for t in targets]
-        self.stubs: Sequence[T] = [stub(c) for c in self.channels]
+        calls = [grpc.intercept_channel(c, _BearerToken(token)) for c in self.channels] if token else self.channels
+        self.stubs: Sequence[T] = [stub(c) for c in calls]
         self._next = itertools.cycle(range(len(self.stubs)))
         self._lock = threading.Lock()
 

@@ -18,7 +18,8 @@ class ServiceClient(Generic[StubT]):
 
     ``address``: host:port, a comma list of host:port, or a gRPC target. ``deadline``: seconds per unary
     call, retries included. ``retries``: further attempts after UNAVAILABLE, with exponential backoff.
-    ``credentials``: TLS when given. Use it as a context manager or call close().
+    ``credentials``: TLS when given (``grpc.ssl_channel_credentials``). ``token``: a bearer token sent
+    with every call (servers started with an auth token file or JWKS). Use it as a context manager or call close().
     """
 
     _stub: Callable[[grpc.Channel], StubT]
@@ -30,11 +31,12 @@ class ServiceClient(Generic[StubT]):
         deadline: float = DEFAULT_DEADLINE_S,
         retries: int = DEFAULT_RETRIES,
         credentials: Optional[grpc.ChannelCredentials] = None,
+        token: Optional[str] = None,
     ) -> None:
         self.address = address
         self.deadline = deadline
         self.retries = retries
-        self._pool: ChannelPool[StubT] = ChannelPool(address, credentials, type(self)._stub, retries)
+        self._pool: ChannelPool[StubT] = ChannelPool(address, credentials, type(self)._stub, retries, token)
 
     def __enter__(self: ClientT) -> ClientT:
         return self

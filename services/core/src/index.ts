@@ -9,7 +9,24 @@ export {
   type PromptBlocks,
   promptBlocks,
 } from "./blockKeys.js";
-export { CancelledError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "./errors.js";
+export {
+  AlreadyExistsError,
+  CancelledError,
+  DeadlineExceededError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  isStatusError,
+  MAX_ERROR_MESSAGE,
+  NotFoundError,
+  PermissionDeniedError,
+  quoteInput,
+  ResourceExhaustedError,
+  type StatusCodeName,
+  StatusError,
+  truncateText,
+  UnauthenticatedError,
+  UnavailableError,
+} from "./errors.js";
 export { paretoFrontier } from "./pareto.js";
 export { PERCENTILE_KEYS, type PercentileStats, percentileStats, percentileStatsInPlace } from "./percentiles.js";
 export type { IterationStats, RequestRecord, SimRequest, SimulationResult } from "./records.js";

@@ -1,12 +1,12 @@
 import { type ServerDuplexStream, status as Status } from "@grpc/grpc-js";
 import type { BatchPredictor } from "@servesim/core";
-import { CancelledError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError } from "@servesim/core";
-import { type CallContext, createCallContext, ServerError, toServiceError } from "@servesim/server-common";
+import { CancelledError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from "@servesim/core";
+import { type CallContext, createCallContext, requestErrorOf, toServiceError } from "@servesim/server-common";
 import { type DecodeRunLimits, type DecodeRunSpec, decodeDecodeRun, decodeRunBatches, decodeSimBatch } from "@servesim/wire";
 import type { PredictStreamRequest, PredictStreamResponse } from "@servesim/wire/predictor";
 import type { Logger } from "pino";
-import type { PredictorCache } from "./predictorCache.js";
 import { breakdownOf, priceBatch, priceDecodeRun } from "./pricing.js";
+import { type PredictorDeps, predictorFor } from "./serviceDeps.js";
 
 /** Messages read ahead of the one being priced before the stream is paused (HTTP/2 flow control then pushes back). */
 const READ_AHEAD = 64;
@@ -16,7 +16,7 @@ const STEPS_PER_YIELD = 2048;
 type Call = ServerDuplexStream<PredictStreamRequest, PredictStreamResponse>;
 
 export interface PredictStreamDeps {
-  cache: PredictorCache;
+  deps: PredictorDeps;
   limits: DecodeRunLimits;
   logger: Logger;
 }
@@ -55,8 +55,9 @@ export class PredictStreamSession {
     private readonly call: Call,
     private readonly deps: PredictStreamDeps,
     private readonly onDone: (session: PredictStreamSession) => void,
+    ctx?: CallContext,
   ) {
-    this.ctx = createCallContext(call, "PredictStream", deps.logger);
+    this.ctx = ctx ?? createCallContext(call, "PredictStream", deps.logger);
     this.ctx.logger.info("stream opened");
     call.on("data", (message: PredictStreamRequest) => this.receive(message));
     call.on("end", () => {
@@ -116,7 +117,7 @@ export class PredictStreamSession {
         this.call.end();
       } else if (this.draining) {
         this.finish("drained", Status.UNAVAILABLE, "server shutting down");
-        this.call.emit("error", new ServerError(Status.UNAVAILABLE, "server shutting down; resend unanswered messages to another replica"));
+        this.call.emit("error", toServiceError(new UnavailableError("server shutting down; resend unanswered messages to another replica")));
       }
     } finally {
       this.busy = false;
@@ -125,11 +126,13 @@ export class PredictStreamSession {
 
   private async handle(message: PredictStreamRequest, index: number): Promise<PredictStreamResponse | undefined> {
     this.ctx.throwIfCancelled();
+    const undecodable = requestErrorOf(message);
+    if (undecodable) throw undecodable;
     const kinds = [message.config, message.batch, message.decodeRun].filter((m) => m !== undefined).length;
     if (kinds > 1) throw new InvalidArgumentError("message", "sets more than one of config, batch and decode_run");
     if (index === 0) {
       if (message.config === undefined) throw new InvalidArgumentError("config", "the first message of a stream must carry the predictor config");
-      this.predictor = await this.deps.cache.get(message.config);
+      this.predictor = await predictorFor(this.deps.deps, message.config);
       return undefined;
     }
     const predictor = this.predictor!;
@@ -204,15 +207,18 @@ export class PredictStreamRegistry {
 
   constructor(private readonly deps: PredictStreamDeps) {}
 
-  get open(): number {
+  get openCount(): number {
     return this.sessions.size;
   }
 
-  readonly handler = (call: Call): void => {
-    const session = new PredictStreamSession(call, this.deps, (s) => this.sessions.delete(s));
+  /** Takes over a PredictStream call the pipeline let through (authenticated, within its deadline). */
+  open(call: Call, ctx?: CallContext): void {
+    const session = new PredictStreamSession(call, this.deps, (s) => this.sessions.delete(s), ctx);
     this.sessions.add(session);
     if (this.draining) session.drain();
-  };
+  }
+
+  readonly handler = (call: Call): void => this.open(call);
 
   drain(): void {
     this.draining = true;

@@ -60,6 +60,25 @@ const hasGpu = (c: PredictorConfig): boolean => Boolean(c.gpu?.inline || c.gpu?.
  * the model (quantized checkpoints imply FP8). Rejects PP with attention DP, unknown models and GPUs, and
  * anything the predictor factory would reject, with `spec.predictor.*` field paths.
  */
+/** The optional numbers of a predictor config: finite and >= 0 (scale factors > 0), checked at submission. */
+function checkNumbers(c: PredictorConfig): void {
+  const fields: Array<[string, number | undefined, boolean]> = [
+    ["constant_prefill_time_ms", c.constantPrefillTimeMs, false],
+    ["constant_decode_time_ms", c.constantDecodeTimeMs, false],
+    ["prefill_scale_factor", c.prefillScaleFactor, true],
+    ["decode_scale_factor", c.decodeScaleFactor, true],
+    ["step_overhead_us", c.stepOverheadUs, false],
+    ["per_request_overhead_us", c.perRequestOverheadUs, false],
+    ["per_layer_overhead_us", c.perLayerOverheadUs, false],
+  ];
+  for (const [name, v, strictlyPositive] of fields) {
+    if (v === undefined) continue;
+    if (!Number.isFinite(v) || v < 0 || (strictlyPositive && v === 0)) {
+      throw new InvalidArgumentError(`${FIELD}.${name}`, `must be a finite number ${strictlyPositive ? "> 0" : ">= 0"} (got ${v})`);
+    }
+  }
+}
+
 export function resolvePredictorSpec(spec: PredictorConfig | undefined): ResolvedPredictor {
   const given: PredictorConfig = spec ?? {
     kind: PredictorKind.PREDICTOR_KIND_UNSPECIFIED,
@@ -79,6 +98,7 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
   const entry = predictorEntryOf(kindValue);
   if (entry === undefined) throw new InvalidArgumentError(`${FIELD}.kind`, `unknown predictor kind ${String(given.kind)} (${predictorNameList()})`);
   const kind = entry.name;
+  checkNumbers(given);
 
   const tp = parallelism(given.parallelism?.tp, `${FIELD}.parallelism.tp`);
   const pp = parallelism(given.parallelism?.pp, `${FIELD}.parallelism.pp`);

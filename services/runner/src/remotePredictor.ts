@@ -140,11 +140,23 @@ export class RemotePredictor implements BatchPredictor {
     if (refused) return Promise.reject(refused);
     const sequence = ++this.sequence;
     const bytes = serializeBatchRequest(batch, sequence);
-    return new Promise<number>((resolve, reject) => {
-      this.send(bytes, sequence, "batch", reject, (r) => {
-        resolve(r.timeMs);
-        return undefined;
-      });
+    return this.counted(
+      new Promise<number>((resolve, reject) => {
+        this.send(bytes, sequence, "batch", reject, (r) => {
+          resolve(r.timeMs);
+          return undefined;
+        });
+      }),
+    );
+  }
+
+  /** Predictions (calls) not yet settled: what maxInFlight bounds (a long decode run is several messages but one call). */
+  private calls = 0;
+
+  private counted<T>(p: Promise<T>): Promise<T> {
+    this.calls += 1;
+    return p.finally(() => {
+      this.calls -= 1;
     });
   }
 
@@ -174,8 +186,8 @@ export class RemotePredictor implements BatchPredictor {
         }),
       );
     }
-    if (parts.length === 1) return parts[0]!;
-    return Promise.all(parts).then((chunks) => chunks.flat());
+    if (parts.length === 1) return this.counted(parts[0]!);
+    return this.counted(Promise.all(parts).then((chunks) => chunks.flat()));
   }
 
   /** Half-closes the stream (the server ends it cleanly) and releases owned channels. */
@@ -206,10 +218,10 @@ export class RemotePredictor implements BatchPredictor {
   private refusal(): ServesimError | undefined {
     if (this.failure) return this.failure;
     if (this.closed) return new ServesimError(Status.FAILED_PRECONDITION, "RemotePredictor is closed");
-    if (this.outstanding >= this.maxInFlight) {
+    if (this.calls >= this.maxInFlight) {
       return new ServesimError(
         Status.FAILED_PRECONDITION,
-        `RemotePredictor has ${this.outstanding} predictions outstanding (maxInFlight ${this.maxInFlight}); await the oldest first`,
+        `RemotePredictor has ${this.calls} predictions outstanding (maxInFlight ${this.maxInFlight}); await the oldest first`,
       );
     }
     return undefined;

@@ -232,6 +232,9 @@ async function* capped(chunks: AsyncIterable<Uint8Array>, limit: number, field: 
   }
 }
 
+/** Most tokens one synthetic request may have (input or output): lengths are held as 32-bit integers. */
+export const MAX_REQUEST_TOKENS = 2 ** 30;
+
 function syntheticSpec(w: SyntheticWorkload, vocabSize: number | undefined): SyntheticSpec {
   const common = {
     numRequests: w.numRequests,
@@ -261,6 +264,34 @@ function syntheticWorkload(w: SyntheticWorkload, opts: WorkloadOptions): Resolve
     ] as const) {
       if (!(v >= 1)) throw new InvalidArgumentError(`${field}.${k}`, `must be a number >= 1 (got ${v})`);
     }
+    // Lengths are 32-bit: a mean (plus ten deviations) beyond MAX_REQUEST_TOKENS would wrap around.
+    for (const [k, v] of [
+      ["input_stdev", spec.inputStdev],
+      ["output_stdev", spec.outputStdev],
+    ] as const) {
+      if (!Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${field}.${k}`, `must be a finite number >= 0 (got ${v})`);
+    }
+    for (const [k, mean, stdev] of [
+      ["input_mean", spec.inputMean, spec.inputStdev],
+      ["output_mean", spec.outputMean, spec.outputStdev],
+    ] as const) {
+      if (!(mean + 10 * stdev <= MAX_REQUEST_TOKENS)) {
+        throw new InvalidArgumentError(
+          `${field}.${k}`,
+          `plus 10 standard deviations must be at most ${MAX_REQUEST_TOKENS} tokens per request (got ${mean} + 10 × ${stdev})`,
+        );
+      }
+    }
+  } else {
+    for (const [k, v] of [
+      ["input_max", spec.inputMax],
+      ["output_max", spec.outputMax],
+    ] as const) {
+      if (v > MAX_REQUEST_TOKENS) throw new InvalidArgumentError(`${field}.${k}`, `must be at most ${MAX_REQUEST_TOKENS} tokens per request (got ${v})`);
+    }
+  }
+  if ((spec.prefixLen ?? 0) >= MAX_REQUEST_TOKENS) {
+    throw new InvalidArgumentError(`${field}.random_prefix_len`, `must be below ${MAX_REQUEST_TOKENS} tokens (got ${spec.prefixLen})`);
   }
   if (opts.numRequests > 0) spec.numRequests = Math.min(spec.numRequests, opts.numRequests);
   checkSize(spec.numRequests, 0, opts.limits, `${field}.num_requests`);

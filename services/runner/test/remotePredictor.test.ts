@@ -68,6 +68,19 @@ describe("RemotePredictor", () => {
     await p.close();
   });
 
+  it("counts a decode run longer than one message as one prediction (5 messages, maxInFlight 2)", async () => {
+    const s = await server();
+    const p = await RemotePredictor.connect({ address: `127.0.0.1:${s.port}`, config: constantConfig(), maxInFlight: 2 });
+    const steps = 4 * 65536 + 7;
+    const run = p.predictDecodeRun(Int32Array.from([100]), 1, steps);
+    const batch = p.predict(sampleBatches()[0]!);
+    const times = await run;
+    expect(times).toHaveLength(steps);
+    expect(times[steps - 1]).toBe(5);
+    expect(await batch).toBe(10);
+    await p.close();
+  });
+
   it("prices decode runs with DecodeRun messages: one time per step, as the local predictor prices each step", async () => {
     const s = await server();
     const config = rooflineConfig();

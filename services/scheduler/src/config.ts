@@ -14,7 +14,7 @@ import {
   type SettingsValues,
   setting,
 } from "@servesim/server-common";
-import { resolveAddress } from "@servesim/wire";
+import { resolveAddress, ServesimError } from "@servesim/wire";
 import { z } from "zod";
 
 export const SCHEDULER_SERVICE_NAME = "servesim.v1.SchedulerService";
@@ -23,9 +23,13 @@ const addressSetting: z.ZodType<string, string> = z.string().superRefine((s, ctx
   try {
     resolveAddress(s);
   } catch (err) {
-    ctx.addIssue({ code: "custom", message: (err as Error).message.replace(/^INVALID_ARGUMENT: address: /, "") });
+    ctx.addIssue({ code: "custom", message: err instanceof ServesimError && err.reason !== undefined ? err.reason : "is not a valid address" });
   }
 });
+
+const jobStoreSetting: z.ZodType<string, string> = z
+  .string()
+  .refine((s) => s === "memory" || /^sqlite:.+/.test(s) || /^postgres(ql)?:\/\/.+/.test(s), "must be memory, sqlite:<file> or postgres://<url>");
 
 /** Settings of the scheduler service on top of the common server settings. */
 export const schedulerSettings = {
@@ -57,6 +61,13 @@ export const schedulerSettings = {
     arg: "<path>",
     description: "PEM private key of the client certificate",
     schema: nonEmptySetting("path"),
+  }),
+  predictorToken: optionalSetting({
+    env: "SERVESIM_PREDICTOR_TOKEN",
+    flag: "predictor-token",
+    arg: "<token>",
+    description: "bearer token the scheduler presents to the predictor service (when the predictor requires one)",
+    schema: nonEmptySetting("token"),
   }),
   maxConcurrentJobs: setting({
     env: "SERVESIM_MAX_CONCURRENT_JOBS",
@@ -137,6 +148,55 @@ export const schedulerSettings = {
     description: "points of one sweep job simulated at the same time (each with its own predictor stream)",
     schema: integerSetting(1, 256),
     default: 2,
+  }),
+  jobStore: setting({
+    env: "SERVESIM_JOB_STORE",
+    flag: "job-store",
+    arg: "<store>",
+    description:
+      "where jobs are kept: memory (lost on restart), sqlite:<file> (durable, one replica: accepted jobs, results and request_ids survive a crash; unfinished jobs run again after a restart) or postgres://<url> (durable and shared: several replicas claim jobs from one queue with leases)",
+    schema: jobStoreSetting,
+    default: "memory",
+  }),
+  jobLeaseMs: setting({
+    env: "SERVESIM_JOB_LEASE_MS",
+    flag: "job-lease-ms",
+    arg: "<ms>",
+    description: "postgres store: how long a replica holds a running job without renewing (then another replica takes it over)",
+    schema: integerSetting(100, DAY_MS),
+    default: 15_000,
+  }),
+  maxTenantJobs: setting({
+    env: "SERVESIM_MAX_TENANT_JOBS",
+    flag: "max-tenant-jobs",
+    arg: "<n>",
+    description: "queued + running jobs one tenant may have (more is RESOURCE_EXHAUSTED)",
+    schema: integerSetting(1, 1_000_000),
+    default: 100,
+  }),
+  maxResultBytes: setting({
+    env: "SERVESIM_MAX_RESULT_BYTES",
+    flag: "max-result-bytes",
+    arg: "<bytes>",
+    description: "largest result one job may produce (about 8 bytes per output token): larger jobs are INVALID_ARGUMENT at submission",
+    schema: byteSizeSetting(1024, 2 ** 40),
+    default: 256 * 1024 ** 2,
+  }),
+  maxStoredResultBytes: setting({
+    env: "SERVESIM_MAX_STORED_RESULT_BYTES",
+    flag: "max-stored-result-bytes",
+    arg: "<bytes>",
+    description: "result bytes kept over all finished jobs (the oldest finished are dropped first)",
+    schema: byteSizeSetting(1024, 2 ** 50),
+    default: 2 * 1024 ** 3,
+  }),
+  maxListJobs: setting({
+    env: "SERVESIM_MAX_LIST_JOBS",
+    flag: "max-list-jobs",
+    arg: "<n>",
+    description: "most jobs one ListJobs answer carries (oldest first)",
+    schema: integerSetting(1, 1_000_000),
+    default: 1000,
   }),
   maxJobTokens: setting({
     env: "SERVESIM_MAX_JOB_TOKENS",

@@ -10,6 +10,8 @@ export interface PreparedJob {
   warnings?: string[];
   /** Sweep jobs: the number of points. */
   pointsTotal?: number;
+  /** Lower bound of the result's encoded size (8 bytes per output token), checked against SERVESIM_MAX_RESULT_BYTES at submission. */
+  estimatedResultBytes?: number;
 }
 
 /** What a finished job keeps for GetResult. */

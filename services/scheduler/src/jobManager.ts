@@ -1,11 +1,21 @@
 import { randomUUID } from "node:crypto";
-import { status as Status } from "@grpc/grpc-js";
-import { CancelledError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "@servesim/core";
-import { ServerError } from "@servesim/server-common";
-import { type Job, type JobProgress, type JobResult, type JobSpec, JobState } from "@servesim/wire/scheduler";
+import {
+  CancelledError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  isStatusError,
+  NotFoundError,
+  ResourceExhaustedError,
+  truncateText,
+  UnavailableError,
+} from "@servesim/core";
+import { ServesimError } from "@servesim/wire";
+import { type Job, type JobProgress, type JobResult, JobSpec, JobState } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
-import { toJobProgress } from "./convert.js";
+import { ITERATION_RECORD_BYTES, requestRecordBytes, sweepRowBytes, toJobProgress } from "./convert.js";
 import type { JobExecutor, JobRunOutput, PreparedJob, RunProgress } from "./jobExecutor.js";
+import { decodeOutput, encodeOutput, type JobStore, MemoryJobStore, type StoredJob } from "./jobStore.js";
+import type { JobEvent, JobListener, Jobs } from "./jobs.js";
 import { checkRequestId, type StreamedDataset, SubmissionIndex, specDigest } from "./submissions.js";
 
 export const SHUTDOWN_REASON = "scheduler shutting down";
@@ -18,13 +28,30 @@ export interface JobManagerOptions {
   /** How long a finished job is kept. */
   resultTtlMs: number;
   logger: Logger;
+  /** Where jobs are kept (default: memory, lost with the process). */
+  store?: JobStore;
+  /** Most queued + running jobs of one tenant (default: unlimited). */
+  maxTenantJobs?: number;
+  /** Largest result one job may produce, in encoded bytes (default: unlimited). */
+  maxResultBytes?: number;
+  /** Most result bytes kept over all finished jobs; the oldest finished are dropped first (default: unlimited). */
+  maxStoredResultBytes?: number;
 }
 
-/** What a job's watchers are told: a state change, a progress update, or the final state. */
-export type JobEvent = "state" | "progress" | "final";
+/** Longest job name accepted (names are listed to their tenant by every ListJobs). */
+export const MAX_JOB_NAME_LENGTH = 256;
 
 interface JobEntry<P extends PreparedJob> {
   id: string;
+  /** The tenant that submitted the job: the only one that sees it. */
+  tenant: string;
+  /** The submission's fingerprint (request_id deduplication) and the spec's bytes (to run it again after a restart). */
+  digest: string;
+  spec: Uint8Array;
+  /** A finished job's result is in the store, read on demand. */
+  outputStored?: boolean;
+  /** Encoded size of the job's result (estimated), counted against maxStoredResultBytes. */
+  resultBytes?: number;
   name: string;
   state: JobState;
   progress: JobProgress;
@@ -41,21 +68,42 @@ interface JobEntry<P extends PreparedJob> {
   settled?: Promise<void>;
   output?: JobRunOutput;
   listeners: Set<JobListener>;
+  /** Stopped by a shutdown and put back in the store's queue (durable store). */
+  handedBack?: boolean;
 }
 
-/** A watcher of one job: the event, the job as it is now and, on the final event of a succeeded job, its result. */
-export type JobListener = (event: JobEvent, job: Job, result?: JobResult) => void;
+/** Upper bound of a run output's encoded size (what GetResult sends and a store keeps). */
+function outputBytes(o: JobRunOutput): number {
+  let n = 256 + o.result.reportJson.length + o.result.reportText.length;
+  for (const r of o.requests) n += requestRecordBytes(r);
+  n += o.iterations.length * ITERATION_RECORD_BYTES;
+  for (const r of o.sweepRows ?? []) n += sweepRowBytes(r);
+  return n;
+}
+
+/** The tenant of every call when authentication is off. */
+export const ANONYMOUS_TENANT = "default";
+export const HAND_BACK_REASON = "scheduler shutting down; the job goes back to the queue";
+
+/** request_ids are scoped per tenant. */
+const tenantKey = (tenant: string, requestId: string) => `${tenant}\u0000${requestId}`;
 
 const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
+
+export type { JobEvent, JobListener };
 export const isTerminal = (s: JobState): boolean => TERMINAL.has(s);
 const stateName = (s: JobState) => JobState[s].replace("JOB_STATE_", "");
 
 /** How long CancelJob waits for a running job to stop before answering with its current state. */
 const CANCEL_WAIT_MS = 5_000;
 
-/** The user-facing reason of a failed run (unexpected errors are logged, not exposed). */
+/**
+ * The user-facing reason of a failed run: a StatusError's message, or the status a dependency (the
+ * predictor service) answered with; anything else is an internal error, logged and not exposed.
+ */
 function failureReason(err: unknown, logger: Logger): string {
-  if (err instanceof Error && err.name !== "Error" && err.name !== "TypeError" && err.name !== "RangeError") return err.message;
+  if (isStatusError(err)) return err.message;
+  if (err instanceof ServesimError) return truncateText(err.message);
   logger.error({ err }, "job failed with an unexpected error");
   return "internal error (see the scheduler log)";
 }
@@ -65,18 +113,20 @@ function failureReason(err: unknown, logger: Logger): string {
  * progress, cancellation, and the finished jobs' results (kept for resultTtlMs, at most
  * maxStoredJobs of them). Each state change is logged once and told to the job's watchers.
  */
-export class JobManager<P extends PreparedJob = PreparedJob> {
+export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
   private readonly jobs = new Map<string, JobEntry<P>>();
   private readonly queue: JobEntry<P>[] = [];
   private readonly submissions = new SubmissionIndex();
   private running = 0;
   private accepting = true;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly store: JobStore;
 
   constructor(
     private readonly executor: JobExecutor<P>,
     private readonly opts: JobManagerOptions,
   ) {
+    this.store = opts.store ?? new MemoryJobStore();
     this.sweeper = setInterval(() => this.sweep(), Math.min(opts.resultTtlMs, 60_000));
     this.sweeper.unref();
   }
@@ -86,23 +136,96 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
    * With a request_id, a repeated submission of the same spec returns the job the first one created
    * (while that job is kept); the same request_id with another spec fails with ALREADY_EXISTS.
    */
-  async submit(spec: JobSpec | undefined, requestId?: string, dataset?: StreamedDataset): Promise<Job> {
+  async submit(spec: JobSpec | undefined, requestId?: string, dataset?: StreamedDataset, tenant = ANONYMOUS_TENANT): Promise<Job> {
     if (spec === undefined) throw new InvalidArgumentError("spec", "is required");
+    if (typeof spec.name === "string" && spec.name.length > MAX_JOB_NAME_LENGTH) {
+      throw new InvalidArgumentError("spec.name", `must be at most ${MAX_JOB_NAME_LENGTH} characters (got ${spec.name.length})`);
+    }
     const key = checkRequestId(requestId);
-    if (dataset) return this.submitStreamed(spec, key, dataset);
-    if (key === "") return this.enqueue(await this.prepare(spec), "");
-    return this.deduplicated(key, specDigest(spec), async () => this.enqueue(await this.prepare(spec), key));
+    this.checkTenantQuota(tenant);
+    if (dataset) return this.submitStreamed(spec, key, dataset, tenant);
+    const digest = specDigest(spec);
+    const bytes = JobSpec.encode(JobSpec.fromPartial(spec)).finish();
+    if (key === "") return this.enqueue(await this.prepare(spec), "", { tenant, digest, spec: bytes });
+    return this.deduplicated(tenantKey(tenant, key), digest, async () => this.enqueue(await this.prepare(spec), key, { tenant, digest, spec: bytes }));
   }
 
   /**
    * A job whose dataset follows in chunks: the dataset is read as it arrives (and drained to the end so
    * the digest covers all of it); the request_id check comes once the whole upload is known.
    */
-  private async submitStreamed(spec: JobSpec, key: string, dataset: StreamedDataset): Promise<Job> {
+  private async submitStreamed(spec: JobSpec, key: string, dataset: StreamedDataset, tenant: string): Promise<Job> {
     const prepared = await this.prepare(spec, dataset);
     const digest = `${specDigest(spec)}:${await dataset.drain()}`;
-    if (key === "") return this.enqueue(prepared, "");
-    return this.deduplicated(key, digest, () => this.enqueue(prepared, key));
+    // The dataset's bytes are not kept: such a job cannot be run again after a restart (see restore).
+    const origin = { tenant, digest, spec: new Uint8Array(0) };
+    if (key === "") return this.enqueue(prepared, "", origin);
+    return this.deduplicated(tenantKey(tenant, key), digest, () => this.enqueue(prepared, key, origin));
+  }
+
+  /** RESOURCE_EXHAUSTED when the tenant already has its quota of queued + running jobs. */
+  private checkTenantQuota(tenant: string): void {
+    const max = this.opts.maxTenantJobs;
+    if (max === undefined) return;
+    let active = 0;
+    for (const e of this.jobs.values()) if (e.tenant === tenant && !isTerminal(e.state)) active++;
+    if (active >= max)
+      throw new ResourceExhaustedError(`tenant ${tenant} already has ${active} queued or running jobs (SERVESIM_MAX_TENANT_JOBS ${max}); retry later`);
+  }
+
+  /**
+   * Takes back the jobs of the store after a restart: finished ones are answered for again (results
+   * read on demand), remembered request_ids still deduplicate, and queued or running ones are run
+   * again from their specs, in submission order (re-validated; one that no longer validates fails).
+   */
+  async restore(): Promise<{ finished: number; requeued: number; failed: number }> {
+    const counts = { finished: 0, requeued: 0, failed: 0 };
+    for (const r of this.store.load()) {
+      const e: JobEntry<P> = { ...r, warnings: [...r.warnings], listeners: new Set(), outputStored: r.outputBytes > 0, resultBytes: r.outputBytes };
+      delete (e as Partial<StoredJob>).outputBytes;
+      this.jobs.set(e.id, e);
+      if (e.requestId) this.submissions.remember(tenantKey(e.tenant, e.requestId), e.digest, e.id);
+      if (isTerminal(e.state)) {
+        counts.finished++;
+        continue;
+      }
+      try {
+        if (e.spec.length === 0)
+          throw new FailedPreconditionError("the scheduler restarted before this job finished and its streamed dataset was not kept; submit it again");
+        e.prepared = await this.executor.prepare(JobSpec.decode(e.spec));
+        e.state = JobState.JOB_STATE_QUEUED;
+        e.startedAtMs = 0;
+        this.queue.push(e);
+        this.persist(e);
+        counts.requeued++;
+      } catch (err) {
+        this.finish(e, JobState.JOB_STATE_FAILED, failureReason(err, this.opts.logger.child({ job: e.id })));
+        counts.failed++;
+      }
+    }
+    if (counts.finished + counts.requeued + counts.failed > 0) this.opts.logger.info(counts, "jobs restored from the store");
+    this.pump();
+    return counts;
+  }
+
+  private persist(e: JobEntry<P>, outputBytes = 0): void {
+    if (!this.store.durable) return;
+    this.store.put({
+      id: e.id,
+      tenant: e.tenant,
+      name: e.name,
+      state: e.state,
+      error: e.error,
+      createdAtMs: e.createdAtMs,
+      startedAtMs: e.startedAtMs,
+      finishedAtMs: e.finishedAtMs,
+      warnings: e.warnings,
+      progress: e.progress,
+      requestId: e.requestId,
+      digest: e.digest,
+      spec: isTerminal(e.state) ? new Uint8Array(0) : e.spec,
+      outputBytes,
+    });
   }
 
   private async deduplicated(key: string, digest: string, create: () => Promise<Job>): Promise<Job> {
@@ -110,7 +233,10 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
       const e = this.jobs.get(id);
       return e ? this.view(e) : undefined;
     });
-    if (duplicate) this.opts.logger.info({ job: job.id, requestId: key, state: stateName(job.state) }, "duplicate submission; returning the existing job");
+    if (duplicate) {
+      const requestId = key.slice(key.indexOf("\u0000") + 1);
+      this.opts.logger.info({ job: job.id, requestId, state: stateName(job.state) }, "duplicate submission; returning the existing job");
+    }
     return job;
   }
 
@@ -118,6 +244,13 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
     this.checkAccepting();
     this.checkQueue();
     const prepared = await this.executor.prepare(spec, dataset);
+    const max = this.opts.maxResultBytes;
+    if (max !== undefined && (prepared.estimatedResultBytes ?? 0) > max) {
+      throw new InvalidArgumentError(
+        "spec",
+        `the job's result would take about ${prepared.estimatedResultBytes} bytes (one time per output token), more than SERVESIM_MAX_RESULT_BYTES (${max}); simulate fewer requests or tokens`,
+      );
+    }
     this.checkAccepting();
     return prepared;
   }
@@ -128,11 +261,12 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
     }
   }
 
-  private async enqueue(prepared: P, requestId: string): Promise<Job> {
+  private async enqueue(prepared: P, requestId: string, origin: { tenant: string; digest: string; spec: Uint8Array }): Promise<Job> {
     this.checkAccepting();
     this.checkQueue();
     const entry: JobEntry<P> = {
       id: randomUUID(),
+      ...origin,
       name: prepared.name,
       state: JobState.JOB_STATE_QUEUED,
       progress: {
@@ -154,43 +288,54 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
     };
     this.jobs.set(entry.id, entry);
     this.queue.push(entry);
+    this.persist(entry);
     this.log(entry, { requests: prepared.requestsTotal, queuePosition: this.queue.length, ...(requestId ? { requestId } : {}) });
     this.pump();
     return this.view(entry);
   }
 
-  get(id: string): Job {
-    return this.view(this.entry(id));
+  get(id: string, tenant = ANONYMOUS_TENANT): Job {
+    return this.view(this.entry(id, tenant));
   }
 
-  list(states: readonly JobState[] = []): Job[] {
+  /** The tenant's jobs (in one of `states` when given), oldest first, at most `limit`. */
+  list(states: readonly JobState[] = [], tenant = ANONYMOUS_TENANT, limit = Number.POSITIVE_INFINITY): Job[] {
     const wanted = new Set(states);
     const out: Job[] = [];
-    for (const e of this.jobs.values()) if (wanted.size === 0 || wanted.has(e.state)) out.push(this.view(e));
+    for (const e of this.jobs.values()) {
+      if (out.length >= limit) break;
+      if (e.tenant === tenant && (wanted.size === 0 || wanted.has(e.state))) out.push(this.view(e));
+    }
     return out;
   }
 
   /** The output of a succeeded job (FAILED_PRECONDITION for any other state). */
-  output(id: string): { job: Job; output: JobRunOutput } {
-    const e = this.entry(id);
+  output(id: string, tenant = ANONYMOUS_TENANT): { job: Job; output: JobRunOutput } {
+    const e = this.entry(id, tenant);
+    if (!e.output && e.outputStored && e.state === JobState.JOB_STATE_SUCCEEDED) {
+      const bytes = this.store.getOutput(e.id);
+      if (bytes) e.output = decodeOutput(bytes);
+    }
     if (e.state !== JobState.JOB_STATE_SUCCEEDED || !e.output) {
       const why = e.error ? ` (${e.error})` : "";
-      throw new ServerError(Status.FAILED_PRECONDITION, `job ${id} is ${stateName(e.state)}${why}; only a SUCCEEDED job has a result`);
+      throw new FailedPreconditionError(`job ${id} is ${stateName(e.state)}${why}; only a SUCCEEDED job has a result`);
     }
     return { job: this.view(e), output: e.output };
   }
 
   /** The result summary of a succeeded job, else undefined. */
-  result(id: string): JobResult | undefined {
-    return this.entry(id).output?.result;
+  result(id: string, tenant = ANONYMOUS_TENANT): JobResult | undefined {
+    const e = this.entry(id, tenant);
+    if (e.state === JobState.JOB_STATE_SUCCEEDED && !e.output && e.outputStored) return this.output(id, tenant).output.result;
+    return e.output?.result;
   }
 
   /**
    * Cancels a queued job at once, or a running one (its run stops at the next iteration; waits for
    * that, briefly). A finished job is returned unchanged.
    */
-  async cancel(id: string, reason = "cancelled by the client"): Promise<Job> {
-    const e = this.entry(id);
+  async cancel(id: string, reason = "cancelled by the client", tenant = ANONYMOUS_TENANT): Promise<Job> {
+    const e = this.entry(id, tenant);
     if (e.state === JobState.JOB_STATE_QUEUED) {
       this.queue.splice(this.queue.indexOf(e), 1);
       this.finish(e, JobState.JOB_STATE_CANCELLED, reason);
@@ -207,8 +352,8 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
    * Listens to a job's events; returns the unsubscribe function. A job already finished gets no events
    * (check its state first).
    */
-  subscribe(id: string, listener: JobListener): () => void {
-    const e = this.entry(id);
+  subscribe(id: string, listener: JobListener, tenant = ANONYMOUS_TENANT): () => void {
+    const e = this.entry(id, tenant);
     e.listeners.add(listener);
     return () => e.listeners.delete(listener);
   }
@@ -220,6 +365,7 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
   async shutdown(reason = SHUTDOWN_REASON): Promise<void> {
     this.accepting = false;
     clearInterval(this.sweeper);
+    if (this.store.durable) return this.handBack();
     const queued = this.queue.splice(0);
     for (const e of queued) this.finish(e, JobState.JOB_STATE_CANCELLED, reason);
     if (queued.length > 0) {
@@ -234,6 +380,29 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
     }
     await Promise.all(runs);
     await this.executor.close?.();
+    this.store.close();
+  }
+
+  /**
+   * Shutdown with a durable store: nothing is cancelled. Queued jobs stay queued in the store and
+   * running ones are stopped and put back in the queue (re-run from their spec by the next scheduler
+   * that opens the store); their watchers' streams end (UNAVAILABLE) so they reconnect there.
+   */
+  private async handBack(): Promise<void> {
+    const queued = this.queue.splice(0);
+    const runs: Promise<void>[] = [];
+    for (const e of this.jobs.values()) {
+      if (e.state === JobState.JOB_STATE_RUNNING) {
+        e.handedBack = true;
+        this.abortRun(e, HAND_BACK_REASON);
+        runs.push(e.settled!);
+      }
+    }
+    await Promise.all(runs);
+    const handed = [...this.jobs.values()].filter((e) => e.handedBack).length;
+    if (queued.length + handed > 0) this.opts.logger.info({ queued: queued.length, running: handed }, "jobs handed back to the store's queue");
+    await this.executor.close?.();
+    this.store.close();
   }
 
   get counts(): { queued: number; running: number; stored: number } {
@@ -241,13 +410,16 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
   }
 
   private checkAccepting(): void {
-    if (!this.accepting) throw new ServerError(Status.UNAVAILABLE, `${SHUTDOWN_REASON}; submit the job to another replica`);
+    if (!this.accepting) throw new UnavailableError(`${SHUTDOWN_REASON}; submit the job to another replica`);
   }
 
-  private entry(id: string): JobEntry<P> {
+  /** The tenant's job `id`; another tenant's job is NOT_FOUND, like one that does not exist. */
+  private entry(id: string, tenant: string): JobEntry<P> {
     if (typeof id !== "string" || id === "") throw new InvalidArgumentError("id", "is required");
+    if (id.length > 64) throw new InvalidArgumentError("id", `is not a job id (${id.length} characters)`);
     const e = this.jobs.get(id);
-    if (!e) throw new NotFoundError(`job ${id} not found (unknown, or finished and dropped after SERVESIM_RESULT_TTL_MS / SERVESIM_MAX_STORED_JOBS)`);
+    if (!e || e.tenant !== tenant)
+      throw new NotFoundError(`job ${id} not found (unknown, or finished and dropped after SERVESIM_RESULT_TTL_MS / SERVESIM_MAX_STORED_JOBS)`);
     return e;
   }
 
@@ -281,6 +453,7 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
     e.controller = controller;
     e.state = JobState.JOB_STATE_RUNNING;
     e.startedAtMs = Date.now();
+    this.persist(e);
     this.log(e);
     this.emit(e, "state");
     const prepared = e.prepared!;
@@ -295,11 +468,23 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
           this.emit(e, "progress");
         },
       });
+      const bytes = outputBytes(output);
+      if (this.opts.maxResultBytes !== undefined && bytes > this.opts.maxResultBytes) {
+        throw new ResourceExhaustedError(`the job's result takes about ${bytes} bytes, more than SERVESIM_MAX_RESULT_BYTES (${this.opts.maxResultBytes})`);
+      }
       e.output = output;
+      e.resultBytes = bytes;
       e.progress = { ...e.progress, requestsFinished: e.progress.requestsTotal, pointsFinished: e.progress.pointsTotal };
       this.finish(e, JobState.JOB_STATE_SUCCEEDED, "");
     } catch (err) {
-      if (controller.signal.aborted) this.finish(e, JobState.JOB_STATE_CANCELLED, e.cancelReason ?? "cancelled");
+      if (e.handedBack) {
+        e.state = JobState.JOB_STATE_QUEUED;
+        e.startedAtMs = 0;
+        this.persist(e);
+        this.log(e, { handedBack: true });
+        this.emit(e, "final");
+        e.listeners.clear();
+      } else if (controller.signal.aborted) this.finish(e, JobState.JOB_STATE_CANCELLED, e.cancelReason ?? "cancelled");
       else this.finish(e, JobState.JOB_STATE_FAILED, failureReason(err, this.opts.logger.child({ job: e.id })));
     } finally {
       e.controller = undefined;
@@ -317,6 +502,14 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
     e.error = error;
     e.finishedAtMs = Date.now();
     e.prepared = undefined;
+    let outputBytes = 0;
+    if (this.store.durable && e.output) {
+      const bytes = encodeOutput(e.output);
+      this.store.putOutput(e.id, bytes);
+      outputBytes = bytes.length;
+      e.outputStored = true;
+    }
+    this.persist(e, outputBytes);
     const extra: Record<string, unknown> = { ...e.progress };
     if (e.startedAtMs > 0) extra["runMs"] = e.finishedAtMs - e.startedAtMs;
     this.log(e, extra);
@@ -348,15 +541,28 @@ export class JobManager<P extends PreparedJob = PreparedJob> {
       if (now - e.finishedAtMs >= this.opts.resultTtlMs) this.drop(e);
       else finished.push(e);
     }
+    finished.sort((a, b) => a.finishedAtMs - b.finishedAtMs);
+    let first = 0;
     if (finished.length > this.opts.maxStoredJobs) {
-      finished.sort((a, b) => a.finishedAtMs - b.finishedAtMs);
-      for (const e of finished.slice(0, finished.length - this.opts.maxStoredJobs)) this.drop(e);
+      first = finished.length - this.opts.maxStoredJobs;
+      for (const e of finished.slice(0, first)) this.drop(e);
+    }
+    const maxBytes = this.opts.maxStoredResultBytes;
+    if (maxBytes !== undefined) {
+      let total = 0;
+      for (let i = first; i < finished.length; i++) total += finished[i]!.resultBytes ?? 0;
+      // The newest finished job stays even when it alone is over the budget (its client is about to read it).
+      for (let i = first; i < finished.length - 1 && total > maxBytes; i++) {
+        total -= finished[i]!.resultBytes ?? 0;
+        this.drop(finished[i]!);
+      }
     }
   }
 
   /** Forgets a finished job, and its request_id with it. */
   private drop(e: JobEntry<P>): void {
     this.jobs.delete(e.id);
-    if (e.requestId) this.submissions.forget(e.requestId, e.id);
+    if (this.store.durable) this.store.delete(e.id);
+    if (e.requestId) this.submissions.forget(tenantKey(e.tenant, e.requestId), e.id);
   }
 }

@@ -1,14 +1,22 @@
+import { InvalidArgumentError } from "@servesim/core";
+import { lookupGpu, lookupModel } from "@servesim/perf";
 import { PredictorChannels, type ResolvedJob, type RunnerLimits, resolveJob, runResolvedJob, toJobResult } from "@servesim/runner";
+import { type CatalogNames, confinePredictorConfig, DataRoots } from "@servesim/server-common";
 import { metricColumns, type PreparedSweep, prepareSweepJob, rankCandidates, rowToWire, runSweepJob, textTable } from "@servesim/sweep";
 import type { ClientOptions } from "@servesim/wire";
-import type { JobSpec } from "@servesim/wire/scheduler";
+import type { PredictorConfig } from "@servesim/wire/predictor";
+import type { JobSpec, SweepPoint } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
 import type { JobExecutor, JobRunOutput, PreparedJob, RunControl } from "./jobExecutor.js";
+import { OFFLOAD_ABOVE_TOKENS, resolveWorkloadOffThread, syntheticTokens } from "./offloadWorkload.js";
+import { runOnWorker, WORKER_ABOVE_TOKENS } from "./workerRun.js";
 
 export interface RemoteExecutorOptions {
   /** The predictor service (host:port, comma list, dns:///name:port). */
   predictorAddress: string;
   predictorTls?: ClientOptions["tls"];
+  /** Bearer token presented to the predictor service. */
+  predictorToken?: string;
   /** How long one batch may wait for its answer before the stream is reopened. */
   predictorDeadlineMs: number;
   /** Reconnects for one batch (UNAVAILABLE, missed deadline). */
@@ -17,12 +25,24 @@ export interface RemoteExecutorOptions {
   logger: Logger;
   /** Wall-clock interval between progress updates (default 100 ms). */
   progressEveryMs?: number;
+  /** Where request fields may name server files (default: nowhere). */
+  roots?: DataRoots;
   /** Sweep jobs: most points, and points simulated at once. */
   maxSweepPoints?: number;
   sweepParallelism?: number;
 }
 
-export type PreparedRemoteJob = PreparedJob & ({ job: ResolvedJob; sweep?: undefined } | { job?: undefined; sweep: PreparedSweep });
+const CATALOG_NAMES: CatalogNames = {
+  isModel: (name) => lookupModel(name) !== undefined,
+  isGpu: (name) => lookupGpu(name) !== undefined,
+};
+
+export type PreparedRemoteJob = PreparedJob &
+  (
+    | { job: ResolvedJob; sweep?: undefined; spec?: undefined }
+    | { job?: undefined; sweep: PreparedSweep; spec?: undefined }
+    | { job?: undefined; sweep?: undefined; spec: JobSpec }
+  );
 
 /**
  * Runs jobs with the engine in this process and every batch priced by the predictor service, one
@@ -37,10 +57,64 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
       deadlineMs: opts.predictorDeadlineMs,
       retries: opts.predictorRetries,
       ...(opts.predictorTls ? { tls: opts.predictorTls } : {}),
+      ...(opts.predictorToken ? { token: opts.predictorToken } : {}),
     });
   }
 
-  async prepare(spec: JobSpec, dataset?: AsyncIterable<Uint8Array>): Promise<PreparedRemoteJob> {
+  /**
+   * The spec with its server-file references confined to the data roots (predictor config paths;
+   * model_path when it is read as the model), before anything reads them.
+   */
+  private async confine(spec: JobSpec): Promise<JobSpec> {
+    const roots = this.opts.roots ?? DataRoots.none();
+    const out: JobSpec = { ...spec };
+    if (spec.predictor) out.predictor = await confinePredictorConfig(spec.predictor, roots, CATALOG_NAMES, "spec.predictor");
+    const modelPath = spec.modelPath?.trim() ?? "";
+    const namesModel = Boolean(spec.predictor?.model?.inline || spec.predictor?.model?.name?.trim());
+    if (modelPath !== "" && !namesModel) {
+      const real = await roots.resolve("spec.model_path", modelPath, "directory").catch(async (dirErr: unknown) => {
+        try {
+          return await roots.resolve("spec.model_path", modelPath, "file");
+        } catch {
+          throw dirErr;
+        }
+      });
+      out.modelPath = real;
+    }
+    if (spec.sweep) out.sweep = { points: await Promise.all(spec.sweep.points.map((pt, i) => this.confinePoint(pt, i, roots))) };
+    return out;
+  }
+
+  /** A sweep point's file-naming settings (model, gpu, database_path, backend_version), confined like the base config's. */
+  private async confinePoint(point: SweepPoint, index: number, roots: DataRoots): Promise<SweepPoint> {
+    const st = point.settings ?? {};
+    if (!["model", "gpu", "database_path", "backend_version"].some((k) => k in st)) return point;
+    const field = `spec.sweep.points[${index}].settings`;
+    const probe: PredictorConfig = {
+      kind: 0,
+      deviceName: "",
+      databasePath: st["database_path"] ?? "",
+      backendVersion: st["backend_version"] ?? "",
+      weightDtype: 0,
+      kvCacheDtype: 0,
+      ctxAttention: "",
+      ...(st["model"] !== undefined ? { model: { name: st["model"] } } : {}),
+      ...(st["gpu"] !== undefined ? { gpu: { name: st["gpu"] } } : {}),
+    };
+    const confined = await confinePredictorConfig(probe, roots, CATALOG_NAMES, field).catch((err: unknown) => {
+      // Name the setting as the sweep file does (settings.model, not settings.model.name).
+      if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(err.field.replace(/\.(model|gpu)\.name$/, ".$1"), err.reason);
+      throw err;
+    });
+    const settings = { ...st };
+    if (st["model"] !== undefined) settings["model"] = confined.model!.name!;
+    if (st["gpu"] !== undefined) settings["gpu"] = confined.gpu!.name!;
+    if (st["database_path"] !== undefined) settings["database_path"] = confined.databasePath;
+    return { ...point, settings };
+  }
+
+  async prepare(rawSpec: JobSpec, dataset?: AsyncIterable<Uint8Array>): Promise<PreparedRemoteJob> {
+    const spec = rawSpec === null || typeof rawSpec !== "object" ? rawSpec : await this.confine(rawSpec);
     if (spec?.sweep !== undefined) {
       const sweep = await prepareSweepJob(spec, {
         maxPoints: this.opts.maxSweepPoints ?? 10_000,
@@ -49,12 +123,49 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
       });
       return { name: spec.name, requestsTotal: 0, pointsTotal: sweep.plan.points.length, sweep };
     }
-    const job = await resolveJob(spec, { limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}) });
-    return { name: job.name, requestsTotal: job.requests.length, warnings: job.warnings, job };
+    // A large synthetic workload is generated on a worker thread: the event loop keeps serving.
+    const workload = !dataset && syntheticTokens(spec) > OFFLOAD_ABOVE_TOKENS ? await resolveWorkloadOffThread(spec, this.opts.limits) : undefined;
+    const job = await resolveJob(spec, { limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}), ...(workload ? { workload } : {}) });
+    let outputTokens = 0;
+    let tokens = 0;
+    for (const r of job.requests) {
+      outputTokens += r.outputTokens;
+      tokens += r.inputLength + r.outputTokens;
+    }
+    const estimatedResultBytes = 96 * job.requests.length + 8 * outputTokens;
+    // A large job runs on a worker thread from its (confined) spec; the resolution here only validated it.
+    const onWorker = !dataset && tokens > WORKER_ABOVE_TOKENS ? spec : undefined;
+    return {
+      name: job.name,
+      requestsTotal: job.requests.length,
+      warnings: job.warnings,
+      job: onWorker ? undefined : job,
+      ...(onWorker ? { spec: onWorker } : {}),
+      estimatedResultBytes,
+    } as PreparedRemoteJob;
   }
 
   async run(prepared: PreparedRemoteJob, control: RunControl): Promise<JobRunOutput> {
     if (prepared.sweep) return this.runSweep(prepared.sweep, control);
+    if (prepared.spec) {
+      return runOnWorker(
+        prepared.spec,
+        {
+          limits: this.opts.limits,
+          predictor: {
+            address: this.opts.predictorAddress,
+            deadlineMs: this.opts.predictorDeadlineMs,
+            retries: this.opts.predictorRetries,
+            ...(this.opts.predictorTls ? { tls: this.opts.predictorTls } : {}),
+            ...(this.opts.predictorToken ? { token: this.opts.predictorToken } : {}),
+          },
+          progressEveryMs: this.opts.progressEveryMs ?? 100,
+          logger: this.opts.logger,
+        },
+        control,
+      );
+    }
+    if (!prepared.job) throw new Error("prepared job has neither a resolution nor a spec");
     const log = this.opts.logger.child({ job: control.id });
     const predictor = await this.channels.open(prepared.job.predictor.config, {
       signal: control.signal,

@@ -1,25 +1,30 @@
-import { type ServerHandle, startGrpcServer } from "@servesim/server-common";
+import { createRequire } from "node:module";
+import type { FileRegistry } from "@bufbuild/protobuf";
+import { createAuthenticator, DataRoots, type ServerHandle, startGrpcServer, WireChecker } from "@servesim/server-common";
 import { descriptorSetPath } from "@servesim/wire";
 import type { Logger } from "pino";
 import type { SchedulerServerConfig } from "./config.js";
 import type { JobExecutor } from "./jobExecutor.js";
 import { JobManager } from "./jobManager.js";
+import { MemoryJobStore } from "./jobStore.js";
+import type { Jobs } from "./jobs.js";
 import { RemoteExecutor } from "./remoteExecutor.js";
 import { createSchedulerService } from "./service.js";
-import { WireChecker } from "./wireCheck.js";
+import { SharedJobManager } from "./sharedJobManager.js";
+import { SqliteJobStore } from "./sqliteJobStore.js";
 
 export interface SchedulerServer extends ServerHandle {
-  readonly manager: JobManager;
+  readonly manager: Jobs;
 }
 
-/** The SubmitJob schema check, from the descriptor set reflection uses; off (with a warning) without one. */
-function wireChecker(config: SchedulerServerConfig, logger: Logger): { submit: WireChecker; stream: WireChecker } | undefined {
+/** The proto schema of the descriptor set reflection uses (request checks); off (with a warning) without one. */
+function schema(config: SchedulerServerConfig, logger: Logger): FileRegistry | undefined {
   const path = config.descriptorSet ?? descriptorSetPath();
   if (!path) {
     logger.warn("the descriptor set (services/wire/gen/servesim.binpb) was not found: SubmitJob cannot reject unknown fields");
     return undefined;
   }
-  return WireChecker.fromDescriptorSet(path, "servesim.v1.SubmitJobRequest", "servesim.v1.SubmitJobStreamRequest");
+  return WireChecker.registry(path);
 }
 
 /**
@@ -28,11 +33,14 @@ function wireChecker(config: SchedulerServerConfig, logger: Logger): { submit: W
  * decides about signals (handleShutdownSignals); shutdown cancels running and queued jobs.
  */
 export async function startSchedulerServer(config: SchedulerServerConfig, logger: Logger, executor?: JobExecutor): Promise<SchedulerServer> {
+  const roots = await DataRoots.open(config.dataRoots, config.maxDataFileBytes);
   const exec =
     executor ??
     new RemoteExecutor({
+      roots,
       predictorAddress: config.predictorAddress,
       ...(config.predictorTls ? { predictorTls: config.predictorTls } : {}),
+      ...(config.predictorToken ? { predictorToken: config.predictorToken } : {}),
       predictorDeadlineMs: config.predictorDeadlineMs,
       predictorRetries: config.predictorRetries,
       limits: { maxRequests: config.maxJobRequests, maxTotalTokens: config.maxJobTokens, maxDatasetBytes: config.maxDatasetBytes },
@@ -40,17 +48,53 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       sweepParallelism: config.sweepParallelism,
       logger,
     });
-  const manager = new JobManager(exec, {
-    maxConcurrentJobs: config.maxConcurrentJobs,
-    maxQueuedJobs: config.maxQueuedJobs,
-    maxStoredJobs: config.maxStoredJobs,
-    resultTtlMs: config.resultTtlMs,
+  let manager: Jobs;
+  if (config.jobStore.startsWith("postgres")) {
+    // Loaded with Node's require: the CommonJS build, whatever the bundler's export conditions.
+    const pg = createRequire(import.meta.url)("pg") as typeof import("pg");
+    manager = await SharedJobManager.open(exec, {
+      pool: new pg.Pool({ connectionString: config.jobStore, max: 8 }),
+      logger,
+      maxConcurrentJobs: config.maxConcurrentJobs,
+      maxQueuedJobs: config.maxQueuedJobs,
+      maxTenantJobs: config.maxTenantJobs,
+      maxResultBytes: config.maxResultBytes,
+      resultTtlMs: config.resultTtlMs,
+      leaseMs: config.jobLeaseMs,
+    });
+  } else {
+    const store = config.jobStore.startsWith("sqlite:") ? new SqliteJobStore(config.jobStore.slice("sqlite:".length)) : new MemoryJobStore();
+    const local = new JobManager(exec, {
+      store,
+      maxTenantJobs: config.maxTenantJobs,
+      maxResultBytes: config.maxResultBytes,
+      maxStoredResultBytes: config.maxStoredResultBytes,
+      maxConcurrentJobs: config.maxConcurrentJobs,
+      maxQueuedJobs: config.maxQueuedJobs,
+      maxStoredJobs: config.maxStoredJobs,
+      resultTtlMs: config.resultTtlMs,
+      logger,
+    });
+    await local.restore();
+    manager = local;
+  }
+  const registry = schema(config, logger);
+  const service = createSchedulerService({
+    manager,
     logger,
+    authenticator: createAuthenticator(config),
+    maxDatasetBytes: config.maxDatasetBytes,
+    maxListJobs: config.maxListJobs,
+    ...(registry ? { registry } : {}),
   });
-  const checker = wireChecker(config, logger);
-  const service = createSchedulerService({ manager, logger, maxDatasetBytes: config.maxDatasetBytes, ...(checker ? { wireChecker: checker } : {}) });
   logger.info(
-    { predictorAddress: config.predictorAddress, maxConcurrentJobs: config.maxConcurrentJobs, maxQueuedJobs: config.maxQueuedJobs },
+    {
+      predictorAddress: config.predictorAddress,
+      maxConcurrentJobs: config.maxConcurrentJobs,
+      maxQueuedJobs: config.maxQueuedJobs,
+      // A postgres URL may carry a password.
+      jobStore: config.jobStore.replace(/\/\/[^@/]*@/, "//***@"),
+    },
     "scheduler configured",
   );
   let handle: ServerHandle;

@@ -1,293 +1,67 @@
-import type { ServerReadableStream, ServerWritableStream, ServiceDefinition, sendUnaryData, UntypedServiceImplementation } from "@grpc/grpc-js";
-import { InvalidArgumentError } from "@servesim/core";
-import type { ServiceRegistration } from "@servesim/server-common";
-import { type CallContext, createCallContext, toServiceError, unaryHandler } from "@servesim/server-common";
-import { iterationToWire, requestToWire } from "@servesim/wire";
-import {
-  type CancelJobRequest,
-  type CancelJobResponse,
-  type GetJobRequest,
-  type GetJobResponse,
-  type GetResultRequest,
-  type GetResultResponse,
-  type Job,
-  type JobResult,
-  JobState,
-  type ListJobsRequest,
-  type ListJobsResponse,
-  type SchedulerServiceServer,
-  SchedulerServiceService,
-  SubmitJobRequest,
-  type SubmitJobResponse,
-  SubmitJobStreamRequest,
-  type SubmitJobStreamResponse,
-  type WatchJobRequest,
-  type WatchJobResponse,
-} from "@servesim/wire/scheduler";
+import type { FileRegistry } from "@bufbuild/protobuf";
+import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import { type Authenticator, CallPipeline, guardDefinition, type ServiceRegistration } from "@servesim/server-common";
+import { type SchedulerServiceServer, SchedulerServiceService } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
-import { chunkBounds } from "./chunks.js";
 import { SCHEDULER_SERVICE_NAME } from "./config.js";
-import { ITERATION_RECORD_BYTES, requestRecordBytes, sweepRowBytes } from "./convert.js";
-import { isTerminal, type JobManager, SHUTDOWN_REASON } from "./jobManager.js";
-import { StreamedDataset } from "./submissions.js";
-import type { WireChecker } from "./wireCheck.js";
+import { cancelJob } from "./handlers/cancelJob.js";
+import type { SchedulerDeps } from "./handlers/deps.js";
+import { getJob } from "./handlers/getJob.js";
+import { getResult } from "./handlers/getResult.js";
+import { listJobs } from "./handlers/listJobs.js";
+import { submitJob } from "./handlers/submitJob.js";
+import { submitJobStream } from "./handlers/submitJobStream.js";
+import { watchJob } from "./handlers/watchJob.js";
+import { SHUTDOWN_REASON } from "./jobManager.js";
+import type { Jobs } from "./jobs.js";
 
-/** WatchJob's interval between progress events when the request leaves min_interval_ms 0. */
-export const DEFAULT_WATCH_INTERVAL_MS = 200;
-/** GetResult's records per chunk when the request leaves chunk_size 0, and the largest accepted. */
-export const DEFAULT_CHUNK_SIZE = 1000;
-export const MAX_CHUNK_SIZE = 100_000;
-
-const WIRE_ERROR = Symbol("wireError");
-
-/** SubmitJob's and SubmitJobStream's request decoders, extended with the schema check of their wire bytes (unknown fields, ...). */
-function checkedDefinition(checker: WireCheckers | undefined): ServiceDefinition {
-  if (!checker) return SchedulerServiceService;
-  const checked =
-    <T extends object>(decode: (bytes: Buffer) => T, wire: WireChecker) =>
-    (bytes: Buffer): T => {
-      const request = decode(bytes);
-      try {
-        wire.check(bytes);
-      } catch (err) {
-        if (!(err instanceof InvalidArgumentError)) throw err;
-        Object.defineProperty(request, WIRE_ERROR, { value: err, enumerable: false });
-      }
-      return request;
-    };
-  return {
-    ...SchedulerServiceService,
-    submitJob: { ...SchedulerServiceService.submitJob, requestDeserialize: checked((b) => SubmitJobRequest.decode(b), checker.submit) },
-    submitJobStream: { ...SchedulerServiceService.submitJobStream, requestDeserialize: checked((b) => SubmitJobStreamRequest.decode(b), checker.stream) },
-  };
-}
-
-const wireErrorOf = (req: object): unknown => (req as Record<symbol, unknown>)[WIRE_ERROR];
-
-/**
- * The dataset chunks of a SubmitJobStream: every message after the first, each a dataset_chunk. Pulled
- * one at a time, so the transport's flow control holds the client back while the dataset is read.
- */
-function datasetChunks(messages: AsyncIterator<SubmitJobStreamRequest>): AsyncIterator<Uint8Array> {
-  let index = 0;
-  return {
-    async next() {
-      for (;;) {
-        const r = await messages.next();
-        if (r.done) return { done: true, value: undefined };
-        index++;
-        const wireError = wireErrorOf(r.value);
-        if (wireError) throw wireError;
-        if (r.value.submit !== undefined)
-          throw new InvalidArgumentError(`messages[${index}].submit`, "only the first message carries the job; the later ones carry dataset_chunk");
-        const chunk = r.value.datasetChunk;
-        if (chunk === undefined) throw new InvalidArgumentError(`messages[${index}]`, "expected a dataset_chunk");
-        if (chunk.length > 0) return { done: false, value: chunk };
-      }
-    },
-  };
-}
-
-const KNOWN_STATES = new Set(Object.values(JobState).filter((v): v is JobState => typeof v === "number" && v >= 0));
-
-function checkStates(states: readonly JobState[]): void {
-  states.forEach((s, i) => {
-    if (!KNOWN_STATES.has(s) || s === JobState.JOB_STATE_UNSPECIFIED) {
-      throw new InvalidArgumentError(`states[${i}]`, `unknown job state ${String(s)}`);
-    }
-  });
-}
-
-/** Writes one message, waiting for the transport to drain when its buffer is full. */
-async function write<T>(call: ServerWritableStream<unknown, T>, ctx: CallContext, message: T): Promise<void> {
-  if (!call.write(message)) {
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        call.off("drain", done);
-        ctx.signal.removeEventListener("abort", done);
-        resolve();
-      };
-      call.on("drain", done);
-      ctx.signal.addEventListener("abort", done);
-    });
-  }
-  ctx.throwIfCancelled();
-}
+export { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE } from "./handlers/getResult.js";
+export { DEFAULT_WATCH_INTERVAL_MS } from "./handlers/watchJob.js";
 
 export interface SchedulerServiceOptions {
-  manager: JobManager;
+  manager: Jobs;
   logger: Logger;
-  /** Checks SubmitJob's and SubmitJobStream's wire bytes against the schema (unknown fields); off when undefined. */
-  wireChecker?: WireCheckers;
+  /** The proto schema: SubmitJob's and SubmitJobStream's wire bytes are checked against it (unknown fields), and bad requests of any method name their field; off when undefined. */
+  registry?: FileRegistry;
+  /** Who may call (default: everyone, as one shared tenant). */
+  authenticator?: Authenticator;
+  /** Most jobs one ListJobs answer carries. */
+  maxListJobs?: number;
   /** Largest dataset one SubmitJobStream may upload (SERVESIM_MAX_DATASET_BYTES). */
   maxDatasetBytes?: number;
-}
-
-export interface WireCheckers {
-  submit: WireChecker;
-  stream: WireChecker;
 }
 
 /** The default of SERVESIM_MAX_DATASET_BYTES. */
 export const DEFAULT_MAX_DATASET_BYTES = 16 * 1024 ** 3;
 
-/** servesim.v1.SchedulerService over a JobManager, ready to host with startGrpcServer. */
+/**
+ * servesim.v1.SchedulerService over a job manager, ready to host with startGrpcServer: one handler per
+ * file under handlers/, each behind the call pipeline (logging, deadline, authentication, error mapping)
+ * and the guarded request decoders.
+ */
 export function createSchedulerService(opts: SchedulerServiceOptions): ServiceRegistration {
   const { manager, logger } = opts;
+  const pipeline = new CallPipeline({ logger, ...(opts.authenticator ? { authenticator: opts.authenticator } : {}) });
+  const deps: SchedulerDeps = { manager, maxListJobs: opts.maxListJobs ?? 1000, maxDatasetBytes: opts.maxDatasetBytes ?? DEFAULT_MAX_DATASET_BYTES };
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= manager.shutdown(SHUTDOWN_REASON));
 
-  const watchJob = (call: ServerWritableStream<WatchJobRequest, WatchJobResponse>): void => {
-    const ctx = createCallContext(call, "WatchJob", logger);
-    const { id } = call.request;
-    const minInterval = call.request.minIntervalMs || DEFAULT_WATCH_INTERVAL_MS;
-    let timer: NodeJS.Timeout | undefined;
-    let latest: Job | undefined;
-    let lastSent = 0;
-    let unsubscribe = () => {};
-    let open = true;
-    const cleanup = () => {
-      open = false;
-      clearTimeout(timer);
-      timer = undefined;
-      unsubscribe();
-    };
-    const send = (job: Job, result?: JobResult) => {
-      if (!open) return;
-      lastSent = Date.now();
-      call.write({ job, result });
-    };
-    const finish = (job: Job, result: JobResult | undefined) => {
-      send(job, result);
-      cleanup();
-      call.end();
-    };
-    ctx.signal.addEventListener("abort", cleanup);
-    try {
-      const job = manager.get(id);
-      if (isTerminal(job.state)) {
-        finish(job, manager.result(id));
-        return;
-      }
-      send(job);
-      unsubscribe = manager.subscribe(id, (event, now, result) => {
-        if (event === "final") return finish(now, result);
-        if (event === "state") {
-          clearTimeout(timer);
-          timer = undefined;
-          return send(now);
-        }
-        latest = now;
-        if (timer) return;
-        const wait = lastSent + minInterval - Date.now();
-        if (wait <= 0) return send(now);
-        timer = setTimeout(() => {
-          timer = undefined;
-          if (latest) send(latest);
-        }, wait);
-      });
-    } catch (err) {
-      cleanup();
-      call.emit("error", toServiceError(err, ctx.logger));
-    }
-  };
-
-  const getResult = (call: ServerWritableStream<GetResultRequest, GetResultResponse>): void => {
-    const ctx = createCallContext(call, "GetResult", logger);
-    const req = call.request;
-    const run = async () => {
-      const size = req.chunkSize || DEFAULT_CHUNK_SIZE;
-      if (size > MAX_CHUNK_SIZE) throw new InvalidArgumentError("chunk_size", `must be at most ${MAX_CHUNK_SIZE} (got ${size})`);
-      const { output } = manager.output(req.id);
-      await write(call, ctx, { result: output.result });
-      if (req.includeRequests) {
-        const records = output.requests;
-        for (const [a, b] of chunkBounds(records.length, size, (i) => requestRecordBytes(records[i]!))) {
-          await write(call, ctx, { requests: { records: records.slice(a, b).map(requestToWire) } });
-        }
-      }
-      if (req.includeIterations) {
-        const iterations = output.iterations;
-        for (const [a, b] of chunkBounds(iterations.length, size, () => ITERATION_RECORD_BYTES)) {
-          await write(call, ctx, { iterations: { records: iterations.slice(a, b).map(iterationToWire) } });
-        }
-      }
-      // A sweep's rows are its result: always sent.
-      const rows = output.sweepRows ?? [];
-      for (const [a, b] of chunkBounds(rows.length, size, (i) => sweepRowBytes(rows[i]!))) {
-        await write(call, ctx, { sweepRows: { rows: rows.slice(a, b) } });
-      }
-    };
-    run().then(
-      () => call.end(),
-      (err: unknown) => {
-        if (!call.cancelled) call.emit("error", toServiceError(err, ctx.logger));
-      },
-    );
-  };
-
-  const submitJobStream = (
-    call: ServerReadableStream<SubmitJobStreamRequest, SubmitJobStreamResponse>,
-    callback: sendUnaryData<SubmitJobStreamResponse>,
-  ): void => {
-    const ctx = createCallContext(call, "SubmitJobStream", logger);
-    const run = async (): Promise<SubmitJobStreamResponse> => {
-      const messages = call[Symbol.asyncIterator]() as AsyncIterator<SubmitJobStreamRequest>;
-      const first = await messages.next();
-      if (first.done || first.value.submit === undefined) {
-        throw new InvalidArgumentError(
-          "messages[0].submit",
-          "the first message must carry the job (submit); the dataset's bytes follow as dataset_chunk messages",
-        );
-      }
-      const wireError = wireErrorOf(first.value);
-      if (wireError) throw wireError;
-      const { spec, requestId } = first.value.submit;
-      if (spec?.workload?.dataset?.streamed !== true) {
-        throw new InvalidArgumentError(
-          "spec.workload.dataset.streamed",
-          "must be set: SubmitJobStream carries a dataset whose bytes follow the job (use SubmitJob otherwise)",
-        );
-      }
-      const dataset = new StreamedDataset(datasetChunks(messages), opts.maxDatasetBytes ?? DEFAULT_MAX_DATASET_BYTES);
-      const job = await manager.submit(spec, requestId, dataset);
-      ctx.logger.debug({ job: job.id, bytes: dataset.size }, "dataset received");
-      return { job };
-    };
-    run().then(
-      (response) => {
-        if (!call.cancelled) callback(null, response);
-      },
-      (err: unknown) => {
-        if (call.cancelled) return;
-        callback(toServiceError(err, ctx.logger));
-      },
-    );
-  };
-
   const implementation: SchedulerServiceServer = {
-    submitJob: unaryHandler("SubmitJob", logger, async (req: SubmitJobRequest): Promise<SubmitJobResponse> => {
-      const wireError = wireErrorOf(req);
-      if (wireError) throw wireError;
-      if (req.spec?.workload?.dataset?.streamed === true) {
-        throw new InvalidArgumentError("spec.workload.dataset.streamed", "a streamed dataset is sent with SubmitJobStream (its bytes follow the job)");
-      }
-      return { job: await manager.submit(req.spec, req.requestId) };
-    }),
-    submitJobStream,
-    getJob: unaryHandler("GetJob", logger, (req: GetJobRequest): GetJobResponse => ({ job: manager.get(req.id) })),
-    watchJob,
-    cancelJob: unaryHandler("CancelJob", logger, async (req: CancelJobRequest): Promise<CancelJobResponse> => ({ job: await manager.cancel(req.id) })),
-    listJobs: unaryHandler("ListJobs", logger, (req: ListJobsRequest): ListJobsResponse => {
-      checkStates(req.states);
-      return { jobs: manager.list(req.states) };
-    }),
-    getResult,
+    submitJob: pipeline.unary("SubmitJob", (req, ctx) => submitJob(deps, req, ctx)),
+    submitJobStream: pipeline.clientStream("SubmitJobStream", (call, ctx) => submitJobStream(deps, call, ctx)),
+    getJob: pipeline.unary("GetJob", (req, ctx) => getJob(deps, req, ctx)),
+    watchJob: pipeline.takeover("WatchJob", (call: Parameters<SchedulerServiceServer["watchJob"]>[0], ctx) => watchJob(deps, call, ctx)),
+    cancelJob: pipeline.unary("CancelJob", (req, ctx) => cancelJob(deps, req, ctx)),
+    listJobs: pipeline.unary("ListJobs", (req, ctx) => listJobs(deps, req, ctx)),
+    getResult: pipeline.serverStream("GetResult", (call, ctx) => getResult(deps, call, ctx)),
   };
 
   return {
     name: SCHEDULER_SERVICE_NAME,
-    definition: checkedDefinition(opts.wireChecker),
+    definition: guardDefinition(SchedulerServiceService, SCHEDULER_SERVICE_NAME, {
+      ...(opts.registry ? { registry: opts.registry } : {}),
+      strict: ["submitJob", "submitJobStream"],
+    }),
     implementation: implementation as UntypedServiceImplementation,
     drain: () => void stop(),
     close: () => stop(),

@@ -1,7 +1,5 @@
 import { createHash } from "node:crypto";
-import { status as Status } from "@grpc/grpc-js";
-import { InvalidArgumentError } from "@servesim/core";
-import { ServerError } from "@servesim/server-common";
+import { AlreadyExistsError, InvalidArgumentError } from "@servesim/core";
 import { type Job, JobSpec } from "@servesim/wire/scheduler";
 
 /** Longest SubmitJobRequest.request_id accepted (a UUID has 36 characters). */
@@ -104,9 +102,8 @@ export class SubmissionIndex {
       if (!seen) break;
       if (seen.digest !== digest) {
         const job = seen.jobId ? ` (job ${seen.jobId})` : "";
-        throw new ServerError(
-          Status.ALREADY_EXISTS,
-          `request_id ${requestId} was already used with a different spec${job}; use a new request_id for a new job`,
+        throw new AlreadyExistsError(
+          `request_id ${requestId.slice(requestId.indexOf("\u0000") + 1)} was already used with a different spec${job}; use a new request_id for a new job`,
         );
       }
       if (seen.jobId !== undefined) {
@@ -132,6 +129,11 @@ export class SubmissionIndex {
     );
     this.byRequestId.set(requestId, submission);
     return { job: await submission.pending, duplicate: false };
+  }
+
+  /** Remembers a request_id whose job was created earlier (restored from a job store). */
+  remember(requestId: string, digest: string, jobId: string): void {
+    this.byRequestId.set(requestId, { digest, jobId });
   }
 
   /** Forgets `requestId` if it belongs to `jobId` (the job was dropped). */

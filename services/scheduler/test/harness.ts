@@ -5,7 +5,7 @@ import { SchedulerClient } from "@servesim/client";
 import { createPredictor } from "@servesim/perf";
 import { resolveJob, runResolvedJob } from "@servesim/runner";
 import { healthProtoPath } from "@servesim/server-common";
-import { type LogLine, memoryLogger, startPredictor, type TestPredictor } from "@servesim/testkit";
+import { type LogLine, memoryLogger, startPredictor, type TestPredictor, testDataRoots } from "@servesim/testkit";
 import { iterationToWire, requestToWire } from "@servesim/wire";
 import { type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 import { type DeepPartial, type EngineConfig, type IterationRecord, JobSpec, type RequestRecord, type Workload } from "@servesim/wire/scheduler";
@@ -24,7 +24,14 @@ export interface TestScheduler {
 
 export async function startScheduler(predictorAddress: string, env: Record<string, string> = {}): Promise<TestScheduler> {
   const config = loadSchedulerServerConfig({
-    env: { SERVESIM_HOST: "127.0.0.1", SERVESIM_PORT: "0", SERVESIM_PREDICTOR_ADDRESS: predictorAddress, SERVESIM_GRACE_MS: "5000", ...env },
+    env: {
+      SERVESIM_HOST: "127.0.0.1",
+      SERVESIM_PORT: "0",
+      SERVESIM_PREDICTOR_ADDRESS: predictorAddress,
+      SERVESIM_GRACE_MS: "5000",
+      SERVESIM_DATA_ROOT: testDataRoots(),
+      ...env,
+    },
   });
   const logs: LogLine[] = [];
   const server = await startSchedulerServer(config, memoryLogger("scheduler", logs));

@@ -67,9 +67,9 @@ describe("SubmitJob request_id (JobManager)", () => {
     const m = manager(executor);
     const a = await m.submit(named("a", { modelPath: "/m" }), "req-3");
     await expect(m.submit(named("a", { modelPath: "/other" }), "req-3")).rejects.toMatchObject({
-      name: "ServerError",
-      code: Status.ALREADY_EXISTS,
-      details: `request_id req-3 was already used with a different spec (job ${a.id}); use a new request_id for a new job`,
+      name: "AlreadyExistsError",
+      code: "ALREADY_EXISTS",
+      message: `request_id req-3 was already used with a different spec (job ${a.id}); use a new request_id for a new job`,
     });
     // Unset fields count as their defaults: an explicit empty model_path is the same spec.
     expect((await m.submit(JobSpec.fromPartial({ name: "b" }), "req-4")).id).toBe((await m.submit({ name: "b", modelPath: "" } as JobSpec, "req-4")).id);

@@ -130,7 +130,11 @@ describe("JobManager", () => {
     await expect(m.submit(spec("one too many"))).rejects.toMatchObject({ name: "ResourceExhaustedError" });
     expect(m.counts).toEqual({ queued: 1, running: 1, stored: 2 });
     await m.shutdown();
-    await expect(m.submit(spec("late"))).rejects.toMatchObject({ name: "ServerError", details: expect.stringMatching(/shutting down/) });
+    await expect(m.submit(spec("late"))).rejects.toMatchObject({
+      name: "UnavailableError",
+      code: "UNAVAILABLE",
+      message: expect.stringMatching(/shutting down/),
+    });
   });
 
   it("a run that throws an unexpected error fails the job without exposing the message", async () => {

@@ -1,7 +1,8 @@
-import type { handleUnaryCall, ServerUnaryCall } from "@grpc/grpc-js";
+import type { handleUnaryCall } from "@grpc/grpc-js";
 import { CancelledError, DeadlineExceededError } from "@servesim/core";
 import type { Logger } from "pino";
-import { toServiceError } from "./grpcErrors.js";
+import { ANONYMOUS, type Principal } from "./auth.js";
+import { CallPipeline } from "./pipeline.js";
 
 /** What a handler knows about its call besides the request. */
 export interface CallContext {
@@ -12,6 +13,8 @@ export interface CallContext {
   readonly peer: string;
   /** Child logger carrying the method and peer. */
   readonly logger: Logger;
+  /** Who the call is from (ANONYMOUS until the pipeline authenticated it, and when authentication is off). */
+  principal: Principal;
   /** Throws CancelledError once the call is cancelled, DeadlineExceededError once past its deadline; call between units of work. */
   throwIfCancelled(): void;
 }
@@ -46,6 +49,7 @@ export function createCallContext(call: ServerCallLike, method: string, logger: 
     signal: controller.signal,
     deadline,
     peer,
+    principal: ANONYMOUS,
     // Created on first use: most calls never log.
     get logger() {
       return (child ??= logger.child({ method, peer }));
@@ -58,27 +62,9 @@ export function createCallContext(call: ServerCallLike, method: string, logger: 
 }
 
 /**
- * Adapts an async function to a grpc-js unary handler: builds the CallContext, maps thrown errors to
- * statuses (toGrpcStatus) and drops the answer of a call that was cancelled meanwhile.
+ * Adapts an async function to a grpc-js unary handler with the default pipeline (logging, deadline,
+ * error mapping; no authentication): see CallPipeline.
  */
 export function unaryHandler<Req, Res>(method: string, logger: Logger, fn: (request: Req, ctx: CallContext) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
-  return (call: ServerUnaryCall<Req, Res>, callback) => {
-    const ctx = createCallContext(call, method, logger);
-    Promise.resolve()
-      .then(() => {
-        ctx.throwIfCancelled();
-        return fn(call.request, ctx);
-      })
-      .then(
-        (response) => {
-          if (!call.cancelled) callback(null, response);
-        },
-        (err: unknown) => {
-          if (call.cancelled) return;
-          const error = toServiceError(err, ctx.logger);
-          ctx.logger.debug({ code: error.code, details: error.details }, "call failed");
-          callback(error);
-        },
-      );
-  };
+  return new CallPipeline({ logger }).unary(method, fn);
 }

@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "@servesim/core";
 import {
+  booleanSetting,
   byteSizeSetting,
   enumSetting,
   integerSetting,
+  listSetting,
   nonEmptySetting,
   optionalSetting,
   resolveSettings,
@@ -33,9 +35,86 @@ export function serverSettings(defaultPort: number) {
       env: "SERVESIM_HOST",
       flag: "host",
       arg: "<host>",
-      description: "address to listen on",
+      description: "address to listen on (another than loopback needs authentication or --insecure)",
       schema: nonEmptySetting("host name or address"),
-      default: "0.0.0.0",
+      default: "127.0.0.1",
+    }),
+    insecure: setting({
+      env: "SERVESIM_INSECURE",
+      flag: "insecure",
+      arg: "[bool]",
+      description: "allow listening on a non-loopback address without authentication (a trusted network only)",
+      schema: booleanSetting(),
+      default: false,
+    }),
+    reflection: setting({
+      env: "SERVESIM_REFLECTION",
+      flag: "reflection",
+      arg: "<bool>",
+      description: "serve gRPC server reflection (grpcurl, Postman); health is always served",
+      schema: booleanSetting(),
+      default: true,
+    }),
+    authTokenFile: optionalSetting({
+      env: "SERVESIM_AUTH_TOKEN_FILE",
+      flag: "auth-token-file",
+      arg: "<path>",
+      description: "bearer tokens, one '<tenant> <token>' per line ('#' comments): calls must carry 'authorization: Bearer <token>'",
+      schema: nonEmptySetting("path"),
+    }),
+    authJwksFile: optionalSetting({
+      env: "SERVESIM_AUTH_JWKS_FILE",
+      flag: "auth-jwks-file",
+      arg: "<path>",
+      description: "JSON Web Key Set verifying bearer JWTs (needs --auth-jwt-issuer)",
+      schema: nonEmptySetting("path"),
+    }),
+    authJwtIssuer: optionalSetting({
+      env: "SERVESIM_AUTH_JWT_ISSUER",
+      flag: "auth-jwt-issuer",
+      arg: "<iss>",
+      description: "the issuer (iss) a JWT must carry",
+      schema: nonEmptySetting("issuer"),
+    }),
+    authJwtAudience: optionalSetting({
+      env: "SERVESIM_AUTH_JWT_AUDIENCE",
+      flag: "auth-jwt-audience",
+      arg: "<aud>",
+      description: "the audience (aud) a JWT must carry (unchecked when unset)",
+      schema: nonEmptySetting("audience"),
+    }),
+    authJwtTenantClaim: setting({
+      env: "SERVESIM_AUTH_JWT_TENANT_CLAIM",
+      flag: "auth-jwt-tenant-claim",
+      arg: "<claim>",
+      description: "the JWT claim naming the caller's tenant",
+      schema: nonEmptySetting("claim name"),
+      default: "tenant",
+    }),
+    authMtls: setting({
+      env: "SERVESIM_AUTH_MTLS",
+      flag: "auth-mtls",
+      arg: "[bool]",
+      description: "authenticate callers by their client certificate (needs --tls-ca); the tenant is the certificate's CN",
+      schema: booleanSetting(),
+      default: false,
+    }),
+    dataRoots: setting({
+      env: "SERVESIM_DATA_ROOT",
+      flag: "data-root",
+      arg: "<dirs>",
+      description:
+        "directories (comma-separated) inside which request fields may name server files (AIC systems, model configs); none = request fields never name server files",
+      schema: listSetting(),
+      default: [] as string[],
+    }),
+    maxDataFileBytes: setting({
+      env: "SERVESIM_MAX_DATA_FILE_BYTES",
+      flag: "max-data-file-bytes",
+      arg: "<bytes>",
+      description: "largest server file a request may name inside the data roots",
+      schema: byteSizeSetting(1024, 2 ** 40),
+      default: 16 * 1024 * 1024,
     }),
     port: setting({
       env: "SERVESIM_PORT",
@@ -159,13 +238,38 @@ export interface TlsMaterial {
 
 export type ServerConfig = SettingsValues<ServerSettings> & { tls?: TlsMaterial };
 
+/** True for the addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** Whether the configuration authenticates callers (a token file, JWTs or client certificates). */
+export function authEnabled(c: Pick<ServerConfig, "authTokenFile" | "authJwksFile" | "authMtls">): boolean {
+  return c.authTokenFile !== undefined || c.authJwksFile !== undefined || c.authMtls;
+}
+
 /**
  * Resolves and validates a server configuration from flags and the environment (flags win) and reads
- * the TLS files. Errors name the flag or variable at fault.
+ * the TLS files. Errors name the flag or variable at fault. Listening beyond loopback without
+ * authentication needs SERVESIM_INSECURE (--insecure).
  */
 export function loadServerConfig(defaultPort: number, sources: SettingsSources): ServerConfig {
   const values = resolveSettings(serverSettings(defaultPort), sources);
-  return { ...values, tls: readTls(values) };
+  const config: ServerConfig = { ...values, tls: readTls(values) };
+  if (config.authMtls && config.tls?.ca === undefined) {
+    throw new InvalidArgumentError("SERVESIM_AUTH_MTLS (--auth-mtls)", "needs SERVESIM_TLS_CA (--tls-ca): client certificates are checked against it");
+  }
+  if ((config.authJwksFile === undefined) !== (config.authJwtIssuer === undefined)) {
+    throw new InvalidArgumentError("SERVESIM_AUTH_JWKS_FILE (--auth-jwks-file)", "and SERVESIM_AUTH_JWT_ISSUER (--auth-jwt-issuer) go together");
+  }
+  if (!isLoopback(config.host) && !authEnabled(config) && !config.insecure) {
+    throw new InvalidArgumentError(
+      "SERVESIM_HOST (--host)",
+      `${config.host} is reachable from other machines but no authentication is configured (--auth-token-file, --auth-jwks-file, --auth-mtls); pass --insecure (SERVESIM_INSECURE=true) on a trusted network`,
+    );
+  }
+  return config;
 }
 
 function readTls(v: { tlsCert?: string; tlsKey?: string; tlsCa?: string }): TlsMaterial | undefined {

@@ -1,21 +1,20 @@
 import { Metadata, type ServiceError, status as Status } from "@grpc/grpc-js";
-import { CancelledError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "@servesim/core";
+import { isStatusError, type StatusCodeName, truncateText } from "@servesim/core";
 import type { Logger } from "pino";
 
-/**
- * An error that carries its gRPC status as is (the nice-grpc `ServerError` style): throw it from a
- * handler when the code is decided at the gRPC edge.
- */
-export class ServerError extends Error {
-  readonly code: Status;
-  readonly details: string;
-  constructor(code: Status, details: string) {
-    super(`${Status[code]}: ${details}`);
-    this.name = "ServerError";
-    this.code = code;
-    this.details = details;
-  }
-}
+/** The one table from a domain error's code to the gRPC status it is answered with. */
+export const GRPC_STATUS: Readonly<Record<StatusCodeName, Status>> = {
+  INVALID_ARGUMENT: Status.INVALID_ARGUMENT,
+  NOT_FOUND: Status.NOT_FOUND,
+  ALREADY_EXISTS: Status.ALREADY_EXISTS,
+  FAILED_PRECONDITION: Status.FAILED_PRECONDITION,
+  RESOURCE_EXHAUSTED: Status.RESOURCE_EXHAUSTED,
+  CANCELLED: Status.CANCELLED,
+  DEADLINE_EXCEEDED: Status.DEADLINE_EXCEEDED,
+  UNAVAILABLE: Status.UNAVAILABLE,
+  UNAUTHENTICATED: Status.UNAUTHENTICATED,
+  PERMISSION_DENIED: Status.PERMISSION_DENIED,
+};
 
 /** The status a handler failure is answered with. */
 export interface GrpcStatus {
@@ -23,20 +22,18 @@ export interface GrpcStatus {
   details: string;
 }
 
+/** What every internal failure is answered with (the cause is in the server log). */
+export const INTERNAL_DETAILS = "internal error";
+
 /**
- * Maps a thrown value to the status sent to the client. Domain errors keep their message; anything
- * else is INTERNAL "internal error" and is logged here with its stack (never sent to the client).
+ * Maps a thrown value to the status sent to the client: a StatusError keeps its (bounded) message
+ * under the code GRPC_STATUS gives; anything else is INTERNAL with INTERNAL_DETAILS and is logged
+ * here with its stack, never sent.
  */
 export function toGrpcStatus(err: unknown, logger?: Logger, context?: Record<string, unknown>): GrpcStatus {
-  if (err instanceof ServerError) return { code: err.code, details: err.details };
-  if (err instanceof InvalidArgumentError) return { code: Status.INVALID_ARGUMENT, details: `${err.field}: ${err.reason}` };
-  if (err instanceof NotFoundError) return { code: Status.NOT_FOUND, details: err.message };
-  if (err instanceof FailedPreconditionError) return { code: Status.FAILED_PRECONDITION, details: err.message };
-  if (err instanceof ResourceExhaustedError) return { code: Status.RESOURCE_EXHAUSTED, details: err.message };
-  if (err instanceof CancelledError) return { code: Status.CANCELLED, details: err.message };
-  if (err instanceof DeadlineExceededError) return { code: Status.DEADLINE_EXCEEDED, details: err.message };
+  if (isStatusError(err)) return { code: GRPC_STATUS[err.code], details: truncateText(err.message) };
   logger?.error({ ...context, err }, "internal error");
-  return { code: Status.INTERNAL, details: "internal error" };
+  return { code: Status.INTERNAL, details: INTERNAL_DETAILS };
 }
 
 /** The same status as a grpc-js ServiceError (what handler callbacks and `call.emit("error")` take). */

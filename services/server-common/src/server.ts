@@ -80,7 +80,9 @@ export async function startGrpcServer(opts: StartServerOptions): Promise<ServerH
   health.addToServer(server);
 
   const descriptorSet = config.descriptorSet ?? descriptorSetPath();
-  if (descriptorSet) {
+  if (config.reflection === false) {
+    logger.info("server reflection off (SERVESIM_REFLECTION=false)");
+  } else if (descriptorSet) {
     const undescribed = addReflection(server, descriptorSet, names);
     if (undescribed.length > 0) logger.warn({ descriptorSet, services: undescribed }, "reflection cannot describe these services (stale descriptor set?)");
   } else {
@@ -94,7 +96,8 @@ export async function startGrpcServer(opts: StartServerOptions): Promise<ServerH
     server.bindAsync(address, credentials(config), (err, bound) => (err ? reject(new Error(`cannot listen on ${address}: ${err.message}`)) : resolve(bound)));
   });
   health.setAll("SERVING");
-  logger.info({ host: config.host, port, tls: config.tls !== undefined, mtls: config.tls?.ca !== undefined, services: names }, "listening");
+  const auth = { tokens: config.authTokenFile !== undefined, jwt: config.authJwksFile !== undefined, mtls: config.authMtls ?? false };
+  logger.info({ host: config.host, port, tls: config.tls !== undefined, mtls: config.tls?.ca !== undefined, auth, services: names }, "listening");
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));

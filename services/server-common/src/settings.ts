@@ -104,3 +104,22 @@ export function enumSetting<const T extends readonly [string, ...string[]]>(valu
 export function nonEmptySetting(what: string): z.ZodType<string, string> {
   return z.string().min(1, `must be a non-empty ${what}`);
 }
+
+/** true/false (also 1/0, yes/no, on/off); a bare flag (--insecure) is true. */
+export function booleanSetting(): z.ZodType<boolean, string> {
+  return z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .refine((s) => ["true", "false", "1", "0", "yes", "no", "on", "off"].includes(s), "must be true or false")
+    .transform((s) => s === "true" || s === "1" || s === "yes" || s === "on");
+}
+
+/** A comma-separated list of non-empty entries (surrounding spaces dropped); "" is the empty list. */
+export function listSetting(): z.ZodType<string[], string> {
+  return z.string().transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter((x) => x !== ""),
+  );
+}

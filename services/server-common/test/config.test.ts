@@ -20,7 +20,7 @@ describe("server configuration", () => {
   it("has production defaults", () => {
     const c = loadServerConfig(DEFAULT_PORTS.predictor, { env: {} });
     expect(c).toMatchObject({
-      host: "0.0.0.0",
+      host: "127.0.0.1",
       port: 50051,
       logLevel: "info",
       logFormat: "json",

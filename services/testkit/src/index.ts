@@ -4,6 +4,7 @@ export * from "./engineProperties.js";
 export * from "./exactPredictor.js";
 export * from "./grpcClients.js";
 export * from "./perfHelpers.js";
+export * from "./postgres.js";
 export * from "./sharedData.js";
 export * from "./testPredictor.js";
 export * from "./tinyTokenizer.js";

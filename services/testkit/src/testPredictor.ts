@@ -7,6 +7,7 @@ import { loadPredictorServerConfig, type PredictorServerConfig } from "@servesim
 import type { ServerHandle } from "@servesim/server-common";
 import { createLogger } from "@servesim/server-common";
 import { type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
+import { testDataRoots } from "./sharedData.js";
 
 export type { PredictorBuilder };
 
@@ -40,7 +41,7 @@ export interface TestPredictorOptions {
 }
 
 export async function startPredictor(opts: TestPredictorOptions = {}): Promise<TestPredictor> {
-  const env = { SERVESIM_HOST: "127.0.0.1", SERVESIM_PORT: String(opts.port ?? 0), ...opts.env };
+  const env = { SERVESIM_HOST: "127.0.0.1", SERVESIM_PORT: String(opts.port ?? 0), SERVESIM_DATA_ROOT: testDataRoots(), ...opts.env };
   const config = { ...loadPredictorServerConfig({ env }), ...opts.config };
   const logs: LogLine[] = [];
   const handle = await startPredictorServer(config, memoryLogger("predictor", logs), opts.build);

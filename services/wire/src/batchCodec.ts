@@ -49,6 +49,19 @@ function checkTotal(declared: number, actual: number, field: string, what: strin
 const isCount = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= UINT32_MAX;
 
 /**
+ * Largest token count one entry may carry (input_length, past_kv_length). Higher uint32 values are
+ * what a negative int32 (e.g. -1) looks like once decoded, never a real sequence.
+ */
+export const MAX_ENTRY_TOKENS = 2 ** 31 - 1;
+
+function checkTokens(value: number, field: string): void {
+  if (value > MAX_ENTRY_TOKENS) {
+    const signed = value > 2 ** 31 - 1 && value <= UINT32_MAX ? ` (a negative int32, ${value - 2 ** 32}, decodes to this)` : "";
+    throw new InvalidArgumentError(field, `must be at most ${MAX_ENTRY_TOKENS} (got ${value})${signed}`);
+  }
+}
+
+/**
  * Validates a wire batch and returns the engine's SimBatch, context entries first (their relative order
  * kept). `field` prefixes every error's field (e.g. "batch", "message[3].batch").
  */
@@ -78,6 +91,8 @@ export function decodeSimBatch(wire: WireSimBatch | undefined, limits: BatchLimi
     const past = pasts[i]!;
     if (!isCount(input)) checkCount(input, fieldOf(i, "input_length"));
     if (!isCount(past)) checkCount(past, fieldOf(i, "past_kv_length"));
+    if (input > MAX_ENTRY_TOKENS) checkTokens(input, fieldOf(i, "input_length"));
+    if (past > MAX_ENTRY_TOKENS) checkTokens(past, fieldOf(i, "past_kv_length"));
     if (isContext[i] === true) {
       if (input === 0) throw new InvalidArgumentError(fieldOf(i, "input_length"), "must be >= 1 for a context entry (the chunk it computes)");
       if (numContext !== i) contextFirst = false;
@@ -233,6 +248,7 @@ export function decodeDecodeRun(wire: DecodeRun, limits: DecodeRunLimits, field 
     if (p + steps - 1 > UINT32_MAX) {
       throw new InvalidArgumentError(`${field}.past_kv_length[${j}]`, `plus num_steps - 1 must fit in uint32 (got ${p + steps - 1})`);
     }
+    if (p > MAX_ENTRY_TOKENS) checkTokens(p, `${field}.past_kv_length[${j}]`);
   }
   return { pastKvLength: past.slice(), numSteps: steps };
 }

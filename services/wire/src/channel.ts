@@ -1,4 +1,4 @@
-import { type ChannelCredentials, type ChannelOptions, type Client, credentials } from "@grpc/grpc-js";
+import { type ChannelCredentials, type ChannelOptions, type Client, credentials, InterceptingCall, type Interceptor } from "@grpc/grpc-js";
 import { resolveAddress } from "./address.js";
 
 /** How to reach a servesim service. */
@@ -11,6 +11,20 @@ export interface ClientOptions {
   retries?: number;
   /** TLS: the CA that signed the server (default: the system roots); cert + key for mTLS. */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** A bearer token sent with every call (authorization: Bearer <token>). */
+  token?: string;
+}
+
+/** A client interceptor adding `authorization: Bearer <token>` to every call (plaintext or TLS channels alike). */
+export function bearerInterceptor(token: string): Interceptor {
+  const value = `Bearer ${token}`;
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set("authorization", value);
+        next(metadata, listener);
+      },
+    });
 }
 
 export const DEFAULT_DEADLINE_MS = 30_000;
@@ -84,13 +98,14 @@ export class ClientPool<C extends Client> {
   private streamClients: C[] | undefined;
   private readonly open: () => C[];
 
-  constructor(ctor: ClientCtor<C>, opts: Pick<ClientOptions, "address" | "tls" | "retries">) {
+  constructor(ctor: ClientCtor<C>, opts: Pick<ClientOptions, "address" | "tls" | "retries" | "token">) {
     const { targets } = resolveAddress(opts.address);
     const creds = channelCredentials(opts.tls);
     const retries = opts.retries ?? DEFAULT_RETRIES;
     const inChannel = targets.length === 1 ? retries : 0;
     this.unaryRetries = retries - inChannel;
-    this.open = () => targets.map((t) => new ctor(t, creds, channelOptions(inChannel)));
+    const auth = opts.token ? { interceptors: [bearerInterceptor(opts.token)] } : {};
+    this.open = () => targets.map((t) => new ctor(t, creds, { ...channelOptions(inChannel), ...auth } as Partial<ChannelOptions>));
     this.clients = this.open();
   }
 

@@ -9,6 +9,8 @@ export class ServesimError extends Error {
   readonly codeName: string;
   readonly details: string;
   readonly field?: string;
+  /** INVALID_ARGUMENT: what is wrong with `field` (details without the field). */
+  readonly reason?: string;
 
   constructor(code: number, details: string, options?: { cause?: unknown }) {
     const codeName = Status[code] ?? `UNKNOWN_CODE_${code}`;
@@ -19,7 +21,10 @@ export class ServesimError extends Error {
     this.details = details;
     if (code === Status.INVALID_ARGUMENT) {
       const sep = details.indexOf(": ");
-      if (sep > 0) this.field = details.slice(0, sep);
+      if (sep > 0) {
+        this.field = details.slice(0, sep);
+        this.reason = details.slice(sep + 2);
+      }
     }
   }
 }

@@ -1,6 +1,6 @@
 export { type ResolvedAddress, resolveAddress } from "./address.js";
 export { type DecodeRunLimits, type DecodeRunSpec, decodeDecodeRun, decodeRunBatches, decodeSimBatch } from "./batchCodec.js";
-export { type ClientOptions, ClientPool, DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, MAX_MESSAGE_BYTES, serviceConfig } from "./channel.js";
+export { bearerInterceptor, type ClientOptions, ClientPool, DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, MAX_MESSAGE_BYTES, serviceConfig } from "./channel.js";
 export { descriptorSetPath } from "./descriptorSet.js";
 export { abortedError, isRetryable, ServesimError, toServesimError } from "./errors.js";
 export { CHUNKING_POLICY_BY_NAME, nameOf, SCHEDULER_POLICY_BY_NAME } from "./names.js";

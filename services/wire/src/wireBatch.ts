@@ -1,5 +1,5 @@
 import type { SimBatch } from "@servesim/core";
-import { PredictStreamRequest, type SimBatch as WireSimBatch } from "../gen/ts/servesim/v1/predictor.js";
+import { PackedEntries, PredictStreamRequest, type SimBatch as WireSimBatch, SimBatch as WireSimBatchCodec } from "../gen/ts/servesim/v1/predictor.js";
 import { encodeSimBatch } from "./batchCodec.js";
 
 /** Batches with more entries than this go out in the packed form (parallel arrays). */
@@ -28,6 +28,33 @@ function writeVarint(buf: Buffer, pos: number, v: number): number {
   buf[pos++] = v;
   return pos;
 }
+
+/**
+ * The first byte of a message with one field set: that field's tag (field number << 3 | wire type).
+ * The tags below come from the generated encoders this way (so from the proto), not from literals.
+ */
+function tagOf(encoded: Uint8Array, field: string): number {
+  const tag = encoded[0];
+  // One-byte tags (field numbers up to 15) are what the writer below assumes.
+  if (tag === undefined || tag >= 0x80) throw new Error(`wireBatch: ${field} has no one-byte tag`);
+  return tag;
+}
+
+const TAGS = {
+  requestBatch: tagOf(PredictStreamRequest.encode(PredictStreamRequest.fromPartial({ batch: {} })).finish(), "PredictStreamRequest.batch"),
+  requestSequence: tagOf(PredictStreamRequest.encode(PredictStreamRequest.fromPartial({ sequence: 1 })).finish(), "PredictStreamRequest.sequence"),
+  batchPacked: tagOf(WireSimBatchCodec.encode(WireSimBatchCodec.fromPartial({ packed: {} })).finish(), "SimBatch.packed"),
+  isContext: tagOf(PackedEntries.encode(PackedEntries.fromPartial({ isContext: [true] })).finish(), "PackedEntries.is_context"),
+  inputLength: tagOf(PackedEntries.encode(PackedEntries.fromPartial({ inputLength: [1] })).finish(), "PackedEntries.input_length"),
+  pastKvLength: tagOf(PackedEntries.encode(PackedEntries.fromPartial({ pastKvLength: [1] })).finish(), "PackedEntries.past_kv_length"),
+  /** SimBatch.num_context_requests, num_context_tokens, num_generation_requests, num_generation_tokens. */
+  totals: [
+    tagOf(WireSimBatchCodec.encode(WireSimBatchCodec.fromPartial({ numContextRequests: 1 })).finish(), "SimBatch.num_context_requests"),
+    tagOf(WireSimBatchCodec.encode(WireSimBatchCodec.fromPartial({ numContextTokens: 1 })).finish(), "SimBatch.num_context_tokens"),
+    tagOf(WireSimBatchCodec.encode(WireSimBatchCodec.fromPartial({ numGenerationRequests: 1 })).finish(), "SimBatch.num_generation_requests"),
+    tagOf(WireSimBatchCodec.encode(WireSimBatchCodec.fromPartial({ numGenerationTokens: 1 })).finish(), "SimBatch.num_generation_tokens"),
+  ],
+} as const;
 
 /** 1-byte tag + varint length + payload. */
 const fieldSize = (payload: number): number => 1 + varintSize(payload) + payload;
@@ -78,27 +105,26 @@ export function serializeBatchRequest(batch: SimBatch, sequence: number): Buffer
 
   const buf = Buffer.allocUnsafe(size);
   let pos = 0;
-  buf[pos++] = 18; // PredictStreamRequest.batch
+  buf[pos++] = TAGS.requestBatch;
   pos = writeVarint(buf, pos, batchBytes);
-  buf[pos++] = 18; // SimBatch.packed
+  buf[pos++] = TAGS.batchPacked;
   pos = writeVarint(buf, pos, packedBytes);
-  buf[pos++] = 10; // PackedEntries.is_context
+  buf[pos++] = TAGS.isContext;
   pos = writeVarint(buf, pos, n);
   for (let i = 0; i < n; i++) buf[pos++] = i < nc ? 1 : 0;
-  buf[pos++] = 18; // PackedEntries.input_length
+  buf[pos++] = TAGS.inputLength;
   pos = writeVarint(buf, pos, inputBytes);
   for (let i = 0; i < n; i++) pos = writeVarint(buf, pos, inputs[i]!);
-  buf[pos++] = 26; // PackedEntries.past_kv_length
+  buf[pos++] = TAGS.pastKvLength;
   pos = writeVarint(buf, pos, pastBytes);
   for (let i = 0; i < n; i++) pos = writeVarint(buf, pos, pasts[i]!);
-  // SimBatch.num_context_requests, num_context_tokens, num_generation_requests, num_generation_tokens
   for (let f = 0; f < 4; f++) {
     if (totals[f] === 0) continue;
-    buf[pos++] = (f + 3) << 3;
+    buf[pos++] = TAGS.totals[f]!;
     pos = writeVarint(buf, pos, totals[f]!);
   }
   if (sequence !== 0) {
-    buf[pos++] = 24; // PredictStreamRequest.sequence
+    buf[pos++] = TAGS.requestSequence;
     pos = writeVarint(buf, pos, sequence);
   }
   return buf;

@@ -3,6 +3,7 @@ import { dtypeName, listCatalog } from "@servesim/perf";
 import type { ListCatalogResponse } from "@servesim/wire/predictor";
 import { Command } from "commander";
 import { CliError, runAction } from "../cliError.js";
+import { connectionOptions } from "../connection.js";
 import { type CliIo, processIo } from "../io.js";
 import { usageExitCodes } from "./exitCodes.js";
 
@@ -85,7 +86,7 @@ export function renderCatalog(c: ListCatalogResponse): string {
 /** The catalog of this build (or of a predictor service). */
 export async function catalogOf(flags: CatalogFlags): Promise<ListCatalogResponse> {
   if (flags.predictorAddress) {
-    const client = new PredictorClient({ address: flags.predictorAddress });
+    const client = new PredictorClient({ address: flags.predictorAddress, ...connectionOptions() });
     try {
       return await client.listCatalog(flags.databasePath ? { databasePath: flags.databasePath } : {});
     } finally {

@@ -3,6 +3,7 @@ import { resolveAddress } from "@servesim/wire";
 import { Command } from "commander";
 import { service as healthService } from "grpc-health-check";
 import { CliError, EXIT_FAILURE, runAction } from "../cliError.js";
+import { connectionOptions } from "../connection.js";
 import { type CliIo, processIo } from "../io.js";
 import { usageExitCodes } from "./exitCodes.js";
 import { parseDuration } from "./options.js";
@@ -40,7 +41,8 @@ export interface HealthOptions {
 /** Checks a service until it is SERVING or the wait is over. Resolves with the last status. */
 export async function waitForServing(opts: HealthOptions): Promise<{ serving: boolean; last: string }> {
   const { targets } = resolveAddress(opts.address);
-  const client = new HealthCtor(targets[0]!, credentials.createInsecure());
+  const { tls } = connectionOptions();
+  const client = new HealthCtor(targets[0]!, tls ? credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null) : credentials.createInsecure());
   const deadline = Date.now() + (opts.waitMs ?? 0);
   const timeout = opts.timeoutMs ?? 2000;
   try {

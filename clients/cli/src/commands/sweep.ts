@@ -30,6 +30,7 @@ import { JobSpec, JobState, type Workload } from "@servesim/wire/scheduler";
 import cliProgress from "cli-progress";
 import { Command } from "commander";
 import { CliError, EXIT_FAILURE, EXIT_INTERRUPTED, runAction } from "../cliError.js";
+import { connectionOptions } from "../connection.js";
 import { inlineDataset } from "../datasetFile.js";
 import { type CliIo, processIo } from "../io.js";
 import { usageExitCodes } from "./exitCodes.js";
@@ -191,7 +192,7 @@ async function sweepOnScheduler(
   onPoints: (done: number) => void,
 ): Promise<void> {
   if (points.length === 0) return;
-  const client = new SchedulerClient({ address });
+  const client = new SchedulerClient({ address, ...connectionOptions() });
   try {
     const spec = JobSpec.fromPartial({ ...plan.base, sweep: { points: points.map(pointToWire) } });
     const job = await client.submitJob(spec, { signal });
