@@ -81,6 +81,8 @@ describe("engine registries and the lists derived from them", () => {
       for (const name of profile.capacityPolicies) expect(CAPACITY_POLICY_NAMES).toContain(name);
       for (const name of profile.timingStrategies) expect(TIMING_STRATEGY_NAMES).toContain(name);
       expect(profile.timingStrategies).toContain(profile.defaultTiming);
+      // The job-level timing default (host/device model) names one of the profile's loops.
+      expect(profile.timingStrategies).toContain(profile.timing.model.replace("-", "_"));
     }
     // EngineConfig.disable_overlap_scheduler selects one of these two.
     expect(TIMING_STRATEGY_NAMES).toEqual(expect.arrayContaining(["non_overlap", "overlap"]));

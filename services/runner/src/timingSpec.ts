@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "@servesim/core";
-import { type HostCostParams, hostCostFor, type TimingSettings, TRTLLM_PYTORCH_TIMING } from "@servesim/engine";
+import { DEFAULT_ENGINE_PROFILE, engineProfile, type HostCostParams, hostCostFor, type TimingSettings } from "@servesim/engine";
 import { gpuFamily } from "@servesim/perf";
 import { type EngineConfig, TimingModel } from "@servesim/wire/scheduler";
 import type { ResolvedPredictor } from "./predictorSpec.js";
@@ -38,7 +38,9 @@ export function resolveTiming(e: EngineConfig | undefined, p: ResolvedPredictor)
   const wholeIteration = tm === TimingModel.TIMING_MODEL_WHOLE_ITERATION || (tm === TimingModel.TIMING_MODEL_UNSPECIFIED && WHOLE_ITERATION_KINDS.has(p.kind));
   // The loop: TensorRT-LLM's default (overlap) except for whole-iteration predictors, unless asked.
   const overlapLoop = e?.disableOverlapScheduler === undefined ? !wholeIteration : !e.disableOverlapScheduler;
-  const defaults = p.gpu ? hostCostFor(TRTLLM_PYTORCH_TIMING, gpuFamily(p.gpu)) : TRTLLM_PYTORCH_TIMING.host.other;
+  // The engine profile's timing defaults (TensorRT-LLM PyExecutor's).
+  const profile = engineProfile(DEFAULT_ENGINE_PROFILE).timing;
+  const defaults = p.gpu ? hostCostFor(profile, gpuFamily(p.gpu)) : profile.host.other;
   const h = e?.hostCost;
   const host: HostCostParams = {
     stepUs: hostField(h?.stepUs, "step_us", defaults.stepUs),
@@ -51,7 +53,7 @@ export function resolveTiming(e: EngineConfig | undefined, p: ResolvedPredictor)
     timing: {
       model: wholeIteration ? "whole-iteration" : overlapLoop ? "overlap" : "non-overlap",
       host,
-      cudaGraphs: e?.disableCudaGraphs === true ? null : TRTLLM_PYTORCH_TIMING.cudaGraphs,
+      cudaGraphs: e?.disableCudaGraphs === true ? null : profile.cudaGraphs,
       layers,
     },
   };
