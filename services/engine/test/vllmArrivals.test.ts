@@ -2,6 +2,7 @@ import { NumpyLegacyRandom } from "@servesim/core";
 import { describe, expect, it } from "vitest";
 import { maxConcurrencyGate } from "../src/arrivals/reactive.js";
 import { sessionClosedLoop } from "../src/arrivals/sessionLoop.js";
+import { SubmissionQueue } from "../src/arrivals/submissionQueue.js";
 import { vllmArrivalTimesMs } from "../src/arrivals/vllmSchedule.js";
 
 // Expected values from NumPy 1.24.2 (Debian python3-numpy): np.random.seed(s); np.random.gamma(shape, scale),
@@ -85,5 +86,24 @@ describe("reactive arrivals", () => {
   it("sessions without a limit all start on schedule", () => {
     const s = { count: 2, sessionOf: [0, 1, 0], delayMs: [0, 0, 1] };
     expect(drive(sessionClosedLoop(s, 3, Int32Array.from([1, 0]), [3, 0], Infinity), 3, () => 4)).toEqual([3, 0, 8]);
+  });
+});
+
+describe("SubmissionQueue", () => {
+  it("pops earliest first, equal times in push order, against a sorted reference", () => {
+    const q = new SubmissionQueue(2);
+    let x = 12345;
+    const ref: [number, number, number][] = [];
+    for (let i = 0; i < 500; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      const t = x % 37;
+      q.push(i, t);
+      ref.push([t, i, i]);
+    }
+    ref.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const got: number[] = [];
+    while (q.length > 0) got.push(q.pop());
+    expect(got).toEqual(ref.map((e) => e[2]));
+    expect(q.peekTime()).toBe(Infinity);
   });
 });
