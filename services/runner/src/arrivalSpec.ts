@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "@servesim/core";
-import type { Arrivals, SessionTurns } from "@servesim/engine";
+import type { Arrivals, ScheduleArrivals, SessionTurns } from "@servesim/engine";
 import { type EngineConfig, RampUpStrategy, SessionMode } from "@servesim/wire/scheduler";
 import type { Sessions } from "@servesim/workload";
 import type { Benchmark } from "./engineSpec.js";
@@ -76,12 +76,15 @@ export function resolveArrivals(e: EngineConfig | undefined, benchmark: Benchmar
     warnings.push("the dataset's timestamps are not replayed: requests arrive as --concurrency / --request-rate say (--trace replays them)");
   }
   // The schedule places requests, or sessions' first turns when sessions run in a closed loop.
-  const units = sessions ? sessions.count : w.n;
   const what = sessions ? "sessions" : "requests";
-  let schedule: Arrivals | undefined;
+  let schedule: ScheduleArrivals | undefined;
   let description: string;
   if (replay) {
-    if (!w.timestampsMs) throw new InvalidArgumentError(`${F}.replay_timestamps`, "the workload has no timestamps to replay (a trace with `timestamp`, or a CSV timestamp column)");
+    if (!w.timestampsMs)
+      throw new InvalidArgumentError(
+        `${F}.replay_timestamps`,
+        "the workload has no timestamps to replay (a trace with `timestamp`, or a CSV timestamp column)",
+      );
     schedule = { kind: "trace", submitMs: replayTimes(w.timestampsMs, sessions, w.n, speedup || 1) };
     description = `trace replay${speedup > 0 && speedup !== 1 ? ` at ${speedup}x speed` : ""}`;
   } else if (rampUp) {
@@ -108,7 +111,6 @@ export function resolveArrivals(e: EngineConfig | undefined, benchmark: Benchmar
   let arrivals: Arrivals;
   if (schedule) arrivals = concurrency > 0 ? { kind: "max_concurrency", limit: concurrency, schedule } : schedule;
   else arrivals = concurrency > 0 ? { kind: "concurrency", concurrency } : { kind: "all_at_once" };
-  void units;
   return { arrivals, warnings, description };
 }
 
@@ -144,7 +146,9 @@ function numpySeed(seed: number): number {
 export function sessionTurns(s: Sessions, n: number): SessionTurns {
   const renumber = new Map<number, number>();
   const sessionOf = new Int32Array(n);
+  const delayMs = new Float64Array(n);
   for (let r = 0; r < n; r++) {
+    delayMs[r] = s.delayMs[r]!;
     const k = s.sessionOf[r]!;
     let m = renumber.get(k);
     if (m === undefined) {
@@ -153,7 +157,7 @@ export function sessionTurns(s: Sessions, n: number): SessionTurns {
     }
     sessionOf[r] = m;
   }
-  return { count: renumber.size, sessionOf, delayMs: s.delayMs.subarray(0, n) };
+  return { count: renumber.size, sessionOf, delayMs };
 }
 
 /** Per schedule unit (request, or session by its first turn), its timestamp divided by the speed-up. */
@@ -169,7 +173,10 @@ function replayTimes(ts: Float64Array, sessions: SessionTurns | undefined, n: nu
     }
     const t = ts[r]!;
     if (!Number.isFinite(t)) {
-      throw new InvalidArgumentError(`${F}.replay_timestamps`, `request ${r} (the workload's row ${r + 1}) has no timestamp; a replayed trace needs one on every ${sessions ? "first turn" : "row"}`);
+      throw new InvalidArgumentError(
+        `${F}.replay_timestamps`,
+        `request ${r} (the workload's row ${r + 1}) has no timestamp; a replayed trace needs one on every ${sessions ? "first turn" : "row"}`,
+      );
     }
     out[unit] = t / speedup;
   }

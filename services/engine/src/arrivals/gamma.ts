@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "@servesim/core";
-import type { ArrivalPlan } from "../arrivals.js";
+import { type ArrivalProcessDef, identityOrder } from "./arrivalProcess.js";
 import { type RampUp, vllmArrivalTimesMs } from "./vllmSchedule.js";
 
 /**
@@ -23,7 +23,7 @@ export const gamma = {
   kind: "gamma",
   description: "vLLM's --request-rate with --burstiness (gamma gaps, NumPy's draws) and ramp-up",
   clockFree: false,
-  validate(spec: GammaArrivals, _n: number, field: string): void {
+  validate: (spec: GammaArrivals, _n: number, field: string) => {
     if (!positive(spec.burstiness)) throw new InvalidArgumentError(`${field}.burstiness`, `must be a number > 0 or +inf (got ${String(spec.burstiness)})`);
     if (typeof spec.seed !== "number" || !Number.isSafeInteger(spec.seed) || spec.seed < 0 || spec.seed > 0xffffffff) {
       throw new InvalidArgumentError(`${field}.seed`, `must be an integer in [0, 2^32) (NumPy's seed; got ${String(spec.seed)})`);
@@ -43,9 +43,5 @@ export const gamma = {
       throw new InvalidArgumentError(`${field}.ramp_up.end_rps`, `must be a finite number >= start_rps ${r.startRps} (got ${String(r.endRps)})`);
     }
   },
-  plan(spec: GammaArrivals, n: number): ArrivalPlan {
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    return { order, submitMs: vllmArrivalTimesMs(n, spec), initiallySubmitted: n, concurrency: 0 };
-  },
-};
+  plan: (spec: GammaArrivals, n: number) => ({ order: identityOrder(n), submitMs: vllmArrivalTimesMs(n, spec), initiallySubmitted: n, concurrency: 0 }),
+} as const satisfies ArrivalProcessDef<GammaArrivals>;
