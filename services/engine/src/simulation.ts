@@ -324,20 +324,25 @@ export class Simulation implements SteppedRun {
 
   /**
    * Reports the requests that ended to the reactive process (their end times are known by now: its runs
-   * need the clock), then hands the submissions due by the schedule time to admission, in time order.
+   * need the clock), then hands the submissions due by the schedule time to admission.
    */
   private feedReactive(): void {
-    const core = this.core;
-    const reactive = this.reactive!;
     const ended = this.ended;
-    for (let i = 0; i < ended.length; i += 2) {
-      const r = ended[i]!;
-      const iter = ended[i + 1]!;
-      // A request failed on release ends at its release: not before its submission.
-      const endMs = Math.max(iter >= 0 ? core.ledger.iterEnd[iter]! : 0, core.table.submitMs[r]!);
-      reactive.ended(r, endMs, this.submitLater);
-    }
+    for (let i = 0; i < ended.length; i += 2) this.reportEnd(ended[i]!, ended[i + 1]!);
     ended.length = 0;
+    this.admitDue();
+  }
+
+  private reportEnd(r: number, iter: number): void {
+    const core = this.core;
+    // A request failed on release ends at its release: not before its submission.
+    const endMs = Math.max(iter >= 0 ? core.ledger.iterEnd[iter]! : 0, core.table.submitMs[r]!);
+    this.reactive!.ended(r, endMs, this.submitLater);
+  }
+
+  /** Submissions due by the schedule time enter admission, in time order (a release in progress sees them). */
+  private admitDue(): void {
+    const core = this.core;
     const now = core.timing.scheduleTimeMs();
     const later = this.later;
     while (later.length > 0 && later.peekTime() <= now) {
@@ -354,7 +359,15 @@ export class Simulation implements SteppedRun {
    */
   private onRequestEnded(r: number, iter: number): void {
     if (this.reactive && this.phase === PHASE_MEASURED && r < this.numMeasured) {
-      this.ended.push(r, iter);
+      // An end whose time is known (a failure on release, a batch processed in flight) is reported at once,
+      // so what it submits can join this schedule, as under a concurrency limit; the ends of a commit wait
+      // for the commit's time (feedReactive, before the next schedule), and keep their order.
+      if (this.ended.length === 0 && iter < this.core.ledger.timed) {
+        this.reportEnd(r, iter);
+        this.admitDue();
+      } else {
+        this.ended.push(r, iter);
+      }
       return;
     }
     const adm = this.core.admission;

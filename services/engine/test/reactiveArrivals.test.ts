@@ -1,6 +1,10 @@
-import { options, req, times, trace } from "@servesim/testkit";
+import { constant10x5, options, req, times, trace } from "@servesim/testkit";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { vllmArrivalTimesMs } from "../src/arrivals/vllmSchedule.js";
+import { runSimulationSync } from "../src/run.js";
+import { Simulation } from "../src/simulation.js";
+import type { EngineOptions } from "../src/types.js";
 
 // The testkit predictor: 10 ms for a batch with context requests, 5 ms for a decode-only batch.
 describe("arrival processes that react to the run", () => {
@@ -78,6 +82,38 @@ describe("arrival processes that react to the run", () => {
     ).toThrow("options.arrivals.turns.sessionOf: session 1 has no turn");
     expect(() => trace(options({ arrivals: { kind: "gamma", rate: 1, burstiness: -1, seed: 0 } }), [req(0, 10, 1)])).toThrow(
       "options.arrivals.burstiness: must be a number > 0 or +inf (got -1)",
+    );
+  });
+});
+
+describe("reactive arrivals agree with the closed loop they generalise", () => {
+  const shape = (r: { requests: readonly { startMs: number; tokenTimesMs: Float64Array; error?: string }[] }) =>
+    r.requests.map((q) => [q.startMs, Array.from(q.tokenTimesMs), q.error ?? ""]);
+
+  it("max_concurrency over all-at-once, and one-turn sessions under a limit, run exactly as concurrency C (rejections, overlap, decode runs)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 120 }), fc.integer({ min: 1, max: 12 })), { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.boolean(),
+        fc.boolean(),
+        (lengths, c, overlap, runs) => {
+          const requests = lengths.map(([isl, osl], i) => req(i, isl, osl));
+          const n = requests.length;
+          // max_num_tokens 100 without chunking: longer prompts fail on release.
+          const base = { maxBatchSize: 4, maxNumTokens: 100, overlap };
+          const run = (arrivals: EngineOptions["arrivals"]) => {
+            const sim = new Simulation(options({ ...base, arrivals }), requests);
+            const predictor = constant10x5();
+            return runs ? runSimulationSync(sim, predictor) : trace(options({ ...base, arrivals }), requests).result;
+          };
+          const closed = shape(run({ kind: "concurrency", concurrency: c }));
+          expect(shape(run({ kind: "max_concurrency", limit: c, schedule: { kind: "all_at_once" } }))).toEqual(closed);
+          const turns = { count: n, sessionOf: requests.map((_, i) => i), delayMs: new Array<number>(n).fill(0) };
+          expect(shape(run({ kind: "sessions", turns, start: { kind: "all_at_once" }, limit: c }))).toEqual(closed);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });
