@@ -118,6 +118,25 @@ describe("servesim throughput on traces", () => {
       [250, 605, 635],
       [165, 1340, 1370],
     ]);
+    const reportJson = file("sess-report.json");
+    await runCli([
+      "throughput",
+      "--dataset",
+      file("sessions.jsonl"),
+      "-m",
+      "llama-3.1-8b",
+      "--predictor",
+      "constant",
+      "--warmup",
+      "0",
+      "-q",
+      "--trace",
+      "--report-json",
+      reportJson,
+    ]);
+    expect((JSON.parse(readFileSync(reportJson, "utf8")) as { sim: { arrivals: string } }).sim.arrivals).toBe(
+      "2 multi-turn sessions in a closed loop; session starts: trace replay",
+    );
     // Twice as fast, one session at a time: b starts when a's last turn ends.
     const fast = await runCli([
       "throughput",

@@ -30,6 +30,8 @@ export interface ResolvedJob {
   settings: Omit<EngineResolution, "options" | "warnings">;
   /** Non-fatal findings for the user (duplicate task ids, settings without effect, unbounded KV pool). */
   warnings: string[];
+  /** How the measured requests are submitted, in words (report.json `sim.arrivals`). */
+  arrivals: string;
   /** A trace's arrival times (ms since its first; NaN where a row has none). */
   timestampsMs?: Float64Array;
   /** A dataset's multi-turn sessions. */
@@ -133,6 +135,7 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
     engine: options,
     settings,
     warnings: [...workload.warnings, ...engineWarnings, ...traceWarnings],
+    arrivals: placed.description,
     report,
   };
   if (workload.timestampsMs) resolved.timestampsMs = workload.timestampsMs;

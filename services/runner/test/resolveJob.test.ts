@@ -118,6 +118,11 @@ describe("resolveJob defaults", () => {
     expect(ramp.engine.arrivals).toEqual({ kind: "gamma", rate: Infinity, burstiness: 1, seed: 0, rampUp: { strategy: "linear", startRps: 1, endRps: 8 } });
     const gated = await resolveJob(datasetSpec(ds128, { requestRate: 3, concurrency: 2, seed: 1 }, constant));
     expect(gated.engine.arrivals).toEqual({ kind: "max_concurrency", limit: 2, schedule: { kind: "poisson", rate: 3, seed: 1 } });
+    expect([gamma.arrivals, ramp.arrivals, gated.arrivals]).toEqual([
+      "gamma arrivals at 2.5 req/s, burstiness 0.5",
+      "linear ramp-up 1 -> 8 req/s, burstiness 1",
+      "Poisson arrivals at 3 req/s, at most 2 requests in flight",
+    ]);
   });
 
   it("a chunking policy without chunked context is reported as having no effect", async () => {
