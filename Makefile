@@ -8,7 +8,7 @@ help:
 	@echo "make run    - install, build, start both services on loopback and run a real simulation job"
 	@echo "make test   - install (npm ci), generate, lint, check the layers, type-check and run the whole test suite"
 	@echo "make gen    - regenerate code from proto/ (TypeScript, descriptor set, Python stubs)"
-	@echo "make build  - check the layers and compile every package (tsc -b); the CLI is clients/cli/dist/main.js"
+	@echo "make build  - check the layers and compile every package (tsc -b); the CLI is clients/cli/dist/main.js, bundled as clients/cli/bundle/servesim.js"
 	@echo "make lint   - buf lint, biome (lint + format check), the layer check and the type-check"
 	@echo "make format - apply biome's formatting"
 	@echo "make bench  - the simulation-speed benchmark (bench/RESULTS.md)"
@@ -25,6 +25,7 @@ gen: install
 build: gen
 	node scripts/check-layers.mjs
 	npx tsc -b
+	node scripts/bundle-cli.mjs
 
 typecheck: build
 	npx tsc -p tsconfig.test.json
@@ -46,6 +47,7 @@ test:
 	npx biome check .
 	node scripts/check-layers.mjs
 	npx tsc -b
+	node scripts/bundle-cli.mjs
 	npx tsc -p tsconfig.test.json
 	node scripts/test.mjs
 
@@ -59,4 +61,4 @@ soak: build
 	SERVESIM_FUZZ_CASES=$${SERVESIM_FUZZ_CASES:-2000} npx vitest run services/scheduler/test/fuzz.test.ts services/scheduler/test/crash.test.ts services/scheduler/test/postgres.test.ts services/scheduler/test/hardening.test.ts
 
 clean:
-	rm -rf services/*/dist clients/*/dist bench/dist services/wire/gen .servesim-run
+	rm -rf services/*/dist clients/*/dist clients/cli/bundle bench/dist services/wire/gen .servesim-run

@@ -3,7 +3,17 @@ import { InvalidArgumentError, parsePercentiles, parseSlos } from "@servesim/cor
 import { dtypeFromPrecision, GPU_CATALOG, loadHfConfig, toInlineArchitecture } from "@servesim/perf";
 import { CHUNKING_POLICY_BY_NAME, SCHEDULER_POLICY_BY_NAME, sloToWire } from "@servesim/wire";
 import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
-import { BenchmarkMode, ChunkingPolicy, type EngineConfig, type JobSpec, type ReportOptions, SchedulerPolicy, TimingModel } from "@servesim/wire/scheduler";
+import {
+  BenchmarkMode,
+  ChunkingPolicy,
+  type EngineConfig,
+  type JobSpec,
+  RampUpStrategy,
+  type ReportOptions,
+  SchedulerPolicy,
+  SessionMode,
+  TimingModel,
+} from "@servesim/wire/scheduler";
 import { CliError } from "./cliError.js";
 import { type DatasetFile, type DatasetFlags, datasetWorkload } from "./datasetFile.js";
 import { readLlmApiOptions } from "./llmApiOptions.js";
@@ -42,6 +52,16 @@ export interface ThroughputFlags extends DatasetFlags {
   hostLaunchUsPerLayer?: number;
   concurrency?: number;
   requestRate?: number;
+  /** vLLM's --max-concurrency: --concurrency under its other name. */
+  maxConcurrency?: number;
+  burstiness?: number;
+  rampUpStrategy?: string;
+  rampUpStartRps?: number;
+  rampUpEndRps?: number;
+  /** --trace: replay the dataset's timestamps. */
+  trace?: boolean;
+  traceSpeedup?: number;
+  sessionMode?: string;
   numRequests?: number;
   seed?: number;
   warmup?: number;
@@ -66,6 +86,40 @@ export interface ThroughputFlags extends DatasetFlags {
   goodput?: string[];
   /** --percentiles "50,90,99,99.9". */
   percentiles?: string;
+}
+
+/** --concurrency or its vLLM name --max-concurrency (0: unlimited). */
+function concurrencyFlag(f: ThroughputFlags): number {
+  const c = f.concurrency !== undefined && f.concurrency > 0 ? f.concurrency : 0;
+  if (f.maxConcurrency === undefined) return c;
+  if (c > 0 && c !== f.maxConcurrency) throw new CliError(`--max-concurrency ${f.maxConcurrency} contradicts --concurrency ${c} (the same setting)`);
+  return f.maxConcurrency;
+}
+
+const RAMP_UP_STRATEGIES: Record<string, RampUpStrategy> = {
+  linear: RampUpStrategy.RAMP_UP_STRATEGY_LINEAR,
+  exponential: RampUpStrategy.RAMP_UP_STRATEGY_EXPONENTIAL,
+};
+const SESSION_MODES: Record<string, SessionMode> = {
+  "closed-loop": SessionMode.SESSION_MODE_CLOSED_LOOP,
+  independent: SessionMode.SESSION_MODE_INDEPENDENT,
+};
+
+/** --burstiness, --ramp-up-*, --trace, --trace-speedup, --session-mode into the engine settings. */
+function arrivalFlags(f: ThroughputFlags, engine: EngineConfig): void {
+  if (f.burstiness !== undefined) engine.burstiness = f.burstiness;
+  const ramp = [f.rampUpStrategy, f.rampUpStartRps, f.rampUpEndRps];
+  if (ramp.some((v) => v !== undefined)) {
+    if (ramp.some((v) => v === undefined)) throw new CliError("--ramp-up-strategy, --ramp-up-start-rps and --ramp-up-end-rps go together");
+    const strategy = lookup(RAMP_UP_STRATEGIES, f.rampUpStrategy!, "--ramp-up-strategy", (s) => s.toLowerCase());
+    engine.rampUp = { strategy, startRps: f.rampUpStartRps!, endRps: f.rampUpEndRps! };
+  }
+  if (f.trace) engine.replayTimestamps = true;
+  if (f.traceSpeedup !== undefined) {
+    if (!f.trace) throw new CliError("--trace-speedup needs --trace (it scales the replayed timestamps)");
+    engine.traceSpeedup = f.traceSpeedup;
+  }
+  if (f.sessionMode !== undefined) engine.sessionMode = lookup(SESSION_MODES, f.sessionMode, "--session-mode", (s) => s.toLowerCase());
 }
 
 /** --goodput and --percentiles as JobSpec.report (undefined when neither is given). */
@@ -227,13 +281,17 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
   const engine: EngineConfig = {
     schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_UNSPECIFIED,
     chunkingPolicy: ChunkingPolicy.CHUNKING_POLICY_UNSPECIFIED,
-    concurrency: f.concurrency !== undefined && f.concurrency > 0 ? f.concurrency : 0,
+    concurrency: concurrencyFlag(f),
     requestRate: f.requestRate ?? 0,
     seed: f.seed ?? 0,
     numRequests: f.numRequests ?? 0,
     benchmark: f.benchmark === "latency" ? BenchmarkMode.BENCHMARK_MODE_LATENCY : BenchmarkMode.BENCHMARK_MODE_UNSPECIFIED,
     timingModel: TimingModel.TIMING_MODEL_UNSPECIFIED,
+    replayTimestamps: false,
+    traceSpeedup: 0,
+    sessionMode: SessionMode.SESSION_MODE_UNSPECIFIED,
   };
+  arrivalFlags(f, engine);
   if (f.targetInputLen !== undefined) engine.targetInputLen = f.targetInputLen;
   if (f.targetOutputLen !== undefined) engine.targetOutputLen = f.targetOutputLen;
   if (f.maxBatchSize !== undefined) engine.maxBatchSize = f.maxBatchSize;

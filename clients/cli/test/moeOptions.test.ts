@@ -63,6 +63,10 @@ describe("MoE settings from the command line", () => {
     expect(job.engine.attentionDpRanks).toBe(8);
     adp.spec.engine!.requestRate = 10;
     expect((await resolveJob(adp.spec)).engine.arrivals.kind).toBe("poisson");
+    // A ceiling over the rate reacts to request ends: not simulated with attention DP.
+    adp.spec.engine!.concurrency = 4;
+    await expect(resolveJob(adp.spec)).rejects.toThrow(/spec\.engine\.concurrency: attention DP runs open-loop arrivals or a concurrency limit/);
+    adp.spec.engine!.concurrency = 0;
     adp.spec.predictor!.parallelism = { tp: 2, pp: 2, ep: 1 };
     adp.spec.predictor!.model = { name: "llama-3.1-8b" };
     adp.spec.predictor!.gpu = { name: "h100_sxm" };

@@ -26,6 +26,17 @@ writeFileSync(
 );
 writeFileSync(file("custom.csv"), 'when,"prompt, tokens",completion\n0,120,7\n2.5,80,"9"\n');
 writeFileSync(file("unknown.csv"), "a,b,c\n1,2,3\n");
+// Two sessions with think times (AIPerf's multi-turn trace lines).
+writeFileSync(
+  file("sessions.jsonl"),
+  [
+    '{"session_id":"a","timestamp":0,"input_length":100,"output_length":20,"hash_ids":[1]}',
+    '{"session_id":"b","timestamp":50,"input_length":200,"output_length":10}',
+    '{"session_id":"a","delay":1000,"input_length":30,"output_length":5}',
+    '{"session_id":"b","delay":500,"input_length":40,"output_length":5}',
+    '{"session_id":"a","delay":200,"input_length":10,"output_length":5}',
+  ].join("\n"),
+);
 
 const common = ["-m", "llama-3.1-8b", "--gpu", "h100_sxm", "--concurrency", "1", "--warmup", "0", "--quiet"];
 
@@ -66,6 +77,92 @@ describe("servesim throughput on traces", () => {
       [672, 26, 640],
       [655, 52, 640],
     ]);
+  });
+
+  it("--trace replays the timestamps; sessions run in a closed loop (think time after the previous turn); the scheduler agrees", async () => {
+    const rows: string[] = [];
+    for (const mode of [[], ["--scheduler-address", address]]) {
+      const out = file(`sess-${mode.length}.jsonl`);
+      const r = await runCli([
+        "throughput",
+        "--dataset",
+        file("sessions.jsonl"),
+        "-m",
+        "llama-3.1-8b",
+        "--predictor",
+        "constant",
+        "--warmup",
+        "0",
+        "-q",
+        "--trace",
+        "--request-json",
+        out,
+        ...mode,
+      ]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      rows.push(readFileSync(out, "utf8"));
+    }
+    expect(rows[1]).toBe(rows[0]);
+    const recs = rows[0]!
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { input_length: number; start_ms: number; end_ms: number });
+    // Constant predictor: 10 ms with a prefill, 5 ms decode-only. Session a starts at 0, b at 50 (joining
+    // a's batch at 50); a's turn 2 is sent 1000 ms after turn 1 ended (110), b's 500 ms after 105, a's
+    // turn 3 200 ms after 1140. Each turn's prompt carries the session's history.
+    expect(recs.map((q) => [q.input_length, q.start_ms, q.end_ms])).toEqual([
+      [100, 0, 110],
+      [200, 50, 105],
+      [150, 1110, 1140],
+      [250, 605, 635],
+      [165, 1340, 1370],
+    ]);
+    const reportJson = file("sess-report.json");
+    await runCli([
+      "throughput",
+      "--dataset",
+      file("sessions.jsonl"),
+      "-m",
+      "llama-3.1-8b",
+      "--predictor",
+      "constant",
+      "--warmup",
+      "0",
+      "-q",
+      "--trace",
+      "--report-json",
+      reportJson,
+    ]);
+    expect((JSON.parse(readFileSync(reportJson, "utf8")) as { sim: { arrivals: string } }).sim.arrivals).toBe(
+      "2 multi-turn sessions in a closed loop; session starts: trace replay",
+    );
+    // Twice as fast, one session at a time: b starts when a's last turn ends.
+    const fast = await runCli([
+      "throughput",
+      "--dataset",
+      file("sessions.jsonl"),
+      "-m",
+      "llama-3.1-8b",
+      "--predictor",
+      "constant",
+      "--warmup",
+      "0",
+      "-q",
+      "--trace",
+      "--trace-speedup",
+      "2",
+      "--max-concurrency",
+      "1",
+      "--request-json",
+      file("sess-fast.jsonl"),
+    ]);
+    expect(fast.code).toBe(0);
+    const starts = readFileSync(file("sess-fast.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { start_ms: number }).start_ms);
+    expect(starts).toEqual([0, 1365, 1105, 1920, 1335]);
   });
 
   it("warns that timestamps are not replayed", async () => {

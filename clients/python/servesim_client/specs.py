@@ -314,7 +314,25 @@ def inline_workload(requests: Iterable[RequestLike]) -> "spb.Workload":
 
 # --- engine ------------------------------------------------------------------------------------------
 
-_ENGINE_FIELDS = frozenset(f.name for f in spb.EngineConfig.DESCRIPTOR.fields)
+_ENGINE_FIELDS = frozenset(f.name for f in spb.EngineConfig.DESCRIPTOR.fields) | {"max_concurrency"}
+
+
+def _ramp_up(value: Any) -> "spb.RampUp":
+    """vLLM's ramp-up from (strategy, start_rps, end_rps), a dict of the RampUp fields, or a RampUp."""
+    if isinstance(value, spb.RampUp):
+        return value
+    if isinstance(value, Mapping):
+        strategy, start, end = value.get("strategy"), value.get("start_rps"), value.get("end_rps")
+    else:
+        try:
+            strategy, start, end = value
+        except (TypeError, ValueError):
+            raise TypeError("ramp_up: give (strategy, start_rps, end_rps), a dict of them, or a RampUp") from None
+    return spb.RampUp(
+        strategy=_enum(spb.RampUpStrategy, "RAMP_UP_STRATEGY_", strategy, "ramp_up.strategy"),
+        start_rps=float(start),
+        end_rps=float(end),
+    )
 
 
 def engine_config(**settings: Any) -> "spb.EngineConfig":
@@ -324,6 +342,9 @@ def engine_config(**settings: Any) -> "spb.EngineConfig":
     kv_cache_max_tokens, kv_num_blocks, kv_cache_free_gpu_mem_fraction, enable_block_reuse, concurrency,
     request_rate, seed, num_requests, warmup, disable_overlap_scheduler (unset: TensorRT-LLM's overlap
     scheduler for roofline and aic, the non-overlap loop for constant and calibrated; docs/timing.md).
+    Arrivals: burstiness (vLLM's; float("inf") for constant gaps), ramp_up (("linear" | "exponential",
+    start_rps, end_rps), a dict of those fields or a RampUp), concurrency with request_rate (a ceiling,
+    vLLM's max_concurrency), replay_timestamps, trace_speedup, session_mode (closed_loop, independent).
     None leaves a setting at its default."""
     unknown = sorted(set(settings) - _ENGINE_FIELDS)
     if unknown:
@@ -336,6 +357,13 @@ def engine_config(**settings: Any) -> "spb.EngineConfig":
             value = _enum(spb.SchedulerPolicy, "SCHEDULER_POLICY_", value, name)
         elif name == "chunking_policy":
             value = _enum(spb.ChunkingPolicy, "CHUNKING_POLICY_", value, name)
+        elif name == "session_mode":
+            value = _enum(spb.SessionMode, "SESSION_MODE_", value, name)
+        elif name == "ramp_up":
+            engine.ramp_up.CopyFrom(_ramp_up(value))
+            continue
+        elif name == "max_concurrency":
+            name = "concurrency"
         elif name in _ENGINE_MESSAGES:
             # speculative, attention_dp, cuda_graph: a message, or a dict of its fields.
             if isinstance(value, Mapping):

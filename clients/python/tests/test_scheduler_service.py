@@ -188,9 +188,9 @@ class SchedulerServiceTest(support.LiveServiceTestCase):
 
     def test_invalid_spec_names_the_field(self):
         with self.assertRaises(InvalidArgumentError) as ctx:
-            self.client.submit_job(job_spec(requests=[(16, 4)], concurrency=2, request_rate=5))
+            self.client.submit_job(job_spec(requests=[(16, 4)], request_rate=5, ramp_up=("linear", 1, 2)))
         self.assertEqual(ctx.exception.field, "spec.engine.request_rate")
-        self.assertIn("cannot be combined with concurrency", ctx.exception.reason)
+        self.assertIn("cannot be combined with ramp_up", ctx.exception.reason)
 
         with self.assertRaises(InvalidArgumentError) as ctx:
             self.client.submit_job(spb.JobSpec(name="no workload"))

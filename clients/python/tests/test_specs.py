@@ -177,6 +177,19 @@ class EngineAndJobSpecTest(unittest.TestCase):
         self.assertEqual(list(e2.speculative.acceptance_rates), [0.8, 0.5])
         self.assertFalse(e2.speculative.HasField("mean_accepted_draft_tokens"))
 
+    def test_arrival_settings(self):
+        e = engine_config(request_rate=8, burstiness=0.5, max_concurrency=16, session_mode="independent")
+        self.assertEqual((e.request_rate, e.burstiness, e.concurrency), (8, 0.5, 16))
+        self.assertEqual(e.session_mode, spb.SESSION_MODE_INDEPENDENT)
+        r = engine_config(ramp_up=("exponential", 1, 32), burstiness=float("inf")).ramp_up
+        self.assertEqual((r.strategy, r.start_rps, r.end_rps), (spb.RAMP_UP_STRATEGY_EXPONENTIAL, 1.0, 32.0))
+        r = engine_config(ramp_up={"strategy": "linear", "start_rps": 2, "end_rps": 4}).ramp_up
+        self.assertEqual(r.strategy, spb.RAMP_UP_STRATEGY_LINEAR)
+        t = engine_config(replay_timestamps=True, trace_speedup=2.5)
+        self.assertEqual((t.replay_timestamps, t.trace_speedup), (True, 2.5))
+        with self.assertRaisesRegex(TypeError, "ramp_up"):
+            engine_config(ramp_up=5)
+
     def test_synthetic_job(self):
         spec = job_spec(
             "demo", predictor="roofline", model="llama-3.1-8b", gpu="h100_sxm",

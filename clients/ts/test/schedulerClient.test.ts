@@ -1,5 +1,5 @@
 import { Server, ServerCredentials, type ServiceError, status as Status } from "@grpc/grpc-js";
-import { JobSpec, JobState, type SchedulerServiceServer, SchedulerServiceService } from "@servesim/wire/scheduler";
+import { JobSpec, JobState, RampUpStrategy, type SchedulerServiceServer, SchedulerServiceService, SessionMode } from "@servesim/wire/scheduler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SchedulerClient } from "../src/index.js";
 
@@ -8,6 +8,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 describe("SchedulerClient.submitJob request_id", () => {
   /** request_id of every SubmitJob attempt; the first `failures` attempts of each submission fail UNAVAILABLE. */
   const attempts: string[] = [];
+  let lastSpec: JobSpec | undefined;
   let failures = 0;
   let failed = 0;
   let server: Server;
@@ -17,6 +18,7 @@ describe("SchedulerClient.submitJob request_id", () => {
     server = new Server();
     const submitJob: SchedulerServiceServer["submitJob"] = (call, callback) => {
       attempts.push(call.request.requestId);
+      lastSpec = call.request.spec;
       if (failed < failures) {
         failed += 1;
         return callback({ code: Status.UNAVAILABLE, details: "connection reset" } as ServiceError);
@@ -63,6 +65,21 @@ describe("SchedulerClient.submitJob request_id", () => {
     expect(b.attempts).toHaveLength(1);
     expect(b.attempts[0]).toMatch(UUID);
     expect(b.attempts[0]).not.toBe(a.attempts[0]);
+  });
+
+  it("carries the arrival settings (burstiness, ramp-up, trace replay, session mode) as set", async () => {
+    const engine = {
+      requestRate: 0,
+      burstiness: Infinity,
+      concurrency: 8,
+      rampUp: { strategy: RampUpStrategy.RAMP_UP_STRATEGY_EXPONENTIAL, startRps: 1, endRps: 16 },
+      replayTimestamps: false,
+      traceSpeedup: 0,
+      sessionMode: SessionMode.SESSION_MODE_INDEPENDENT,
+    };
+    failures = 0;
+    await client.submitJob(JobSpec.fromPartial({ name: "arrivals", engine }));
+    expect(lastSpec?.engine).toMatchObject(engine);
   });
 
   it("sends the caller's request_id as given", async () => {

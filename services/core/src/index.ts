@@ -30,6 +30,10 @@ export {
 export { paretoFrontier } from "./pareto.js";
 export { PERCENTILE_KEYS, type PercentileStats, percentileStats, percentileStatsInPlace } from "./percentiles.js";
 export type { IterationStats, RequestRecord, SimRequest, SimulationResult } from "./records.js";
+export { correctlyRoundedLog } from "./rng/correctlyRoundedLog.js";
+export { correctlyRoundedPow } from "./rng/correctlyRoundedPow.js";
+export { MT19937 } from "./rng/mt19937.js";
+export { NumpyLegacyRandom } from "./rng/numpyLegacy.js";
 export { type BatchPredictor, makeBatch, type OpTime, type SimBatch, snapshotBatch } from "./simBatch.js";
 export {
   checkPercentiles,

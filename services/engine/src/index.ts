@@ -1,6 +1,10 @@
 export * from "@servesim/core";
 export type { ArrivalPlan, ArrivalProcessDef } from "./arrivals/arrivalProcess.js";
+export type { ReactiveArrivals, Submit } from "./arrivals/reactive.js";
 export { ARRIVAL_KINDS, ARRIVAL_PROCESSES, arrivalProcess, planArrivals, validateArrivals } from "./arrivals/registry.js";
+export type { ScheduleArrivals } from "./arrivals/schedules.js";
+export type { SessionTurns } from "./arrivals/sessionLoop.js";
+export { type RampUp, type VllmRateSpec, vllmArrivalTimesMs } from "./arrivals/vllmSchedule.js";
 export { type RankLoad, routeToRanks } from "./attentionDp/router.js";
 export { type AttentionDpRunOptions, runAttentionDp } from "./attentionDp/run.js";
 export type { CapacityPolicyDef } from "./capacity/capacityPolicy.js";

@@ -1,7 +1,9 @@
 import type { SimBatch } from "@servesim/core";
 import { FailedPreconditionError } from "@servesim/core";
 import type { ArrivalPlan } from "./arrivals/arrivalProcess.js";
+import type { ReactiveArrivals } from "./arrivals/reactive.js";
 import { arrivalProcess } from "./arrivals/registry.js";
+import { SubmissionQueue } from "./arrivals/submissionQueue.js";
 import { toEngineConfig } from "./engineConfig.js";
 import { EngineCore } from "./loop/engineCore.js";
 import { iterationRecord, simulationResult } from "./loop/results.js";
@@ -59,6 +61,12 @@ export class Simulation implements SteppedRun {
   private phase: number;
   /** > 0: a closed loop; the next request is submitted whenever one ends. */
   private concurrency = 0;
+  /** A reactive arrival process (ArrivalPlan.reactive) of the measured run, and its submissions to come. */
+  private reactive: ReactiveArrivals | undefined;
+  private readonly later: SubmissionQueue;
+  /** Measured requests that ended and are not yet reported to the reactive process: request, iteration. */
+  private readonly ended: number[] = [];
+  private readonly submitLater = (r: number, tMs: number): void => this.later.push(r, tMs);
   /** Deferred warm-up times still to come: checked, then dropped (the measured run restarts the clock). */
   private discardTimes = 0;
   /** Iteration records waiting for their iteration's time. */
@@ -86,7 +94,7 @@ export class Simulation implements SteppedRun {
           : undefined,
     });
     const core = this.core;
-    core.onEnded = (_r, iter) => this.onRequestEnded(iter);
+    core.onEnded = (r, iter) => this.onRequestEnded(r, iter);
     this.onIteration = init?.onIteration;
     if (this.onIteration !== undefined) {
       core.onCommitted = (iter, completed) => {
@@ -96,6 +104,7 @@ export class Simulation implements SteppedRun {
     const arrivals = arrivalProcess(options.arrivals);
     this.clockFreeArrivals = arrivals.clockFree;
     this.plan = arrivals.plan(options.arrivals, requests.length);
+    this.later = new SubmissionQueue(this.plan.reactive ? Math.min(requests.length, 1 << 16) : 0);
     if (warmup.length > 0) {
       this.phase = PHASE_WARMUP;
       const order = new Int32Array(warmup.length);
@@ -150,9 +159,12 @@ export class Simulation implements SteppedRun {
       throw new Error("nextBatch() needs the times of all committed iterations: arrivals depend on the clock");
     }
     for (;;) {
+      if (this.reactive) this.feedReactive();
       const batch = core.build();
       if (batch !== null) return batch;
-      const next = core.admission.nextSubmitTime();
+      // Requests that ended while building (failed on release, or processed in flight) may submit others.
+      if (this.ended.length > 0) continue;
+      const next = this.nextSubmitTime();
       if (next === Infinity) {
         if (this.phase === PHASE_WARMUP) {
           this.startMeasured();
@@ -206,7 +218,7 @@ export class Simulation implements SteppedRun {
     const k = this.checkedRunSteps(steps, times.length);
     let m = k;
     let clock = core.ledger.clock;
-    const next = core.admission.nextSubmitTime();
+    const next = this.nextSubmitTime();
     const timing = core.timing;
     const atStart = timing.schedulesAtBatchStart;
     for (let i = 0; i < k; i++) {
@@ -298,13 +310,66 @@ export class Simulation implements SteppedRun {
     core.admission.restart(this.plan.order, this.plan.initiallySubmitted);
     core.clockFree = this.clockFreeArrivals;
     this.concurrency = this.plan.concurrency;
+    if (this.plan.reactive) {
+      this.reactive = this.plan.reactive;
+      core.admission.restart(new Int32Array(Math.min(this.numMeasured, 1 << 16)), 0);
+      this.reactive.begin(this.submitLater);
+    }
+  }
+
+  /** Submit time of the next request not yet released, Infinity when none. */
+  private nextSubmitTime(): number {
+    return Math.min(this.core.admission.nextSubmitTime(), this.later.peekTime());
+  }
+
+  /**
+   * Reports the requests that ended to the reactive process (their end times are known by now: its runs
+   * need the clock), then hands the submissions due by the schedule time to admission.
+   */
+  private feedReactive(): void {
+    const ended = this.ended;
+    for (let i = 0; i < ended.length; i += 2) this.reportEnd(ended[i]!, ended[i + 1]!);
+    ended.length = 0;
+    this.admitDue();
+  }
+
+  private reportEnd(r: number, iter: number): void {
+    const core = this.core;
+    // A request failed on release ends at its release: not before its submission.
+    const endMs = Math.max(iter >= 0 ? core.ledger.iterEnd[iter]! : 0, core.table.submitMs[r]!);
+    this.reactive!.ended(r, endMs, this.submitLater);
+  }
+
+  /** Submissions due by the schedule time enter admission, in time order (a release in progress sees them). */
+  private admitDue(): void {
+    const core = this.core;
+    const now = core.timing.scheduleTimeMs();
+    const later = this.later;
+    while (later.length > 0 && later.peekTime() <= now) {
+      const t = later.peekTime();
+      const r = later.pop();
+      core.table.submitMs[r] = t;
+      core.admission.append(r);
+    }
   }
 
   /**
    * A request finished or failed at the end of iteration `iter` (-1: the start of the run): under a
    * concurrency limit the next one is submitted then.
    */
-  private onRequestEnded(iter: number): void {
+  private onRequestEnded(r: number, iter: number): void {
+    if (this.reactive && this.phase === PHASE_MEASURED && r < this.numMeasured) {
+      // An end whose time is known (a failure on release, a batch processed in flight) is reported at once,
+      // so what it submits can join this schedule, as under a concurrency limit; the ends of a commit wait
+      // for the commit's time (feedReactive, before the next schedule), and keep their order.
+      if (this.ended.length === 0 && iter < this.core.ledger.timed) {
+        this.reportEnd(r, iter);
+        this.admitDue();
+      } else {
+        this.ended.push(r, iter);
+      }
+      return;
+    }
     const adm = this.core.admission;
     if (this.concurrency > 0 && adm.submitted < adm.order.length) {
       this.core.table.submitIter[adm.order[adm.submitted++]!] = iter;

@@ -63,6 +63,8 @@ export interface ReportInput {
     attentionDpRanks?: number;
     /** Speculative decoding; unset: none. */
     speculative?: { kind: string; maxDraftLen: number; meanAccepted: number };
+    /** How requests were submitted ("Poisson arrivals at 10 req/s, at most 64 requests in flight"); report.json only. */
+    arrivals?: string;
   };
 }
 

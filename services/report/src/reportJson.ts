@@ -155,6 +155,7 @@ export function buildReportJson(m: RunMetrics, input: ReportInput): Record<strin
         e2el: latencyJson(m.latency.percentiles, m.latency.e2el, m.requestLatencyMs),
       },
       goodput: m.goodput ? goodputJson(m.goodput) : null,
+      arrivals: s.arrivals ?? null,
     },
     simulation: {
       predictor: s.predictorDescription,

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "@servesim/core";
-import type { Arrivals, CapacityPolicy, ChunkingPolicy, EngineOptions, TimingSettings } from "@servesim/engine";
+import type { CapacityPolicy, ChunkingPolicy, EngineOptions, TimingSettings } from "@servesim/engine";
 import {
   CAPACITY_POLICIES,
   CHUNKING_POLICIES,
@@ -101,22 +101,6 @@ function chunkingPolicy(p: ChunkingPolicyProto): ChunkingPolicy {
     throw new InvalidArgumentError(`${F}.chunking_policy`, `unknown policy ${String(p)} (${choiceList(CHUNKING_POLICIES.map((c) => c.trtllmName))})`);
   }
   return def.name as ChunkingPolicy;
-}
-
-function arrivals(e: EngineConfig | undefined, benchmark: Benchmark): Arrivals {
-  // trtllm-bench latency's --concurrency defaults to 1.
-  const concurrency = (e?.concurrency ?? 0) || (benchmark === "latency" ? 1 : 0);
-  const rate = e?.requestRate ?? 0;
-  optionalInt(concurrency, `${F}.concurrency`, 0, MAX_INT32);
-  if (typeof rate !== "number" || !Number.isFinite(rate) || rate < 0) {
-    throw new InvalidArgumentError(`${F}.request_rate`, `must be a finite number >= 0 requests/s (got ${rate})`);
-  }
-  if (concurrency > 0 && rate > 0) {
-    throw new InvalidArgumentError(`${F}.request_rate`, "cannot be combined with concurrency (choose a closed loop or Poisson arrivals)");
-  }
-  if (concurrency > 0) return { kind: "concurrency", concurrency };
-  if (rate > 0) return { kind: "poisson", rate, seed: e?.seed ?? 0 };
-  return { kind: "all_at_once" };
 }
 
 function benchmarkOf(e: EngineConfig | undefined): Benchmark {
@@ -330,13 +314,6 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
   }
 
   const attentionDp = p.config.parallelism?.attentionDp === true && p.tp > 1;
-  const arrivalsOption = arrivals(e, benchmark);
-  if (p.pp > 1 && arrivalsOption.kind !== "all_at_once" && arrivalsOption.kind !== "concurrency") {
-    throw new InvalidArgumentError(
-      `${F}.request_rate`,
-      "pipeline parallelism runs requests all at once or under a concurrency limit; Poisson arrivals are not simulated with it yet",
-    );
-  }
   const options: EngineOptions = {
     maxBatchSize,
     maxNumTokens,
@@ -347,7 +324,8 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
     tokensPerBlock,
     numBlocks,
     enableBlockReuse: reuse,
-    arrivals: arrivalsOption,
+    // Placed by resolveArrivals once the workload is known (resolveJob).
+    arrivals: { kind: "all_at_once" },
     overlap: timing.overlapLoop,
   };
   // Every rank of the TP group schedules its own batch with its own KV pool (kvCapacity sized it per rank).

@@ -62,6 +62,7 @@ export function reportInput(job: ResolvedJob, result: SimulationResult, predicto
             },
           }
         : {}),
+      arrivals: job.arrivals,
     },
   };
 }

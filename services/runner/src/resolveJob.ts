@@ -3,6 +3,7 @@ import type { EngineOptions, SimRequest } from "@servesim/engine";
 import { sloFromWire } from "@servesim/wire";
 import type { JobSpec, ReportOptions } from "@servesim/wire/scheduler";
 import type { DatasetMetadata, Sessions } from "@servesim/workload";
+import { resolveArrivals } from "./arrivalSpec.js";
 import { type EngineResolution, resolveEngineSpec, reuseBlockSize } from "./engineSpec.js";
 import { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
 import { applyModelPath, checkModelPath } from "./modelPath.js";
@@ -29,6 +30,8 @@ export interface ResolvedJob {
   settings: Omit<EngineResolution, "options" | "warnings">;
   /** Non-fatal findings for the user (duplicate task ids, settings without effect, unbounded KV pool). */
   warnings: string[];
+  /** How the measured requests are submitted, in words (report.json `sim.arrivals`). */
+  arrivals: string;
   /** A trace's arrival times (ms since its first; NaN where a row has none). */
   timestampsMs?: Float64Array;
   /** A dataset's multi-turn sessions. */
@@ -112,13 +115,14 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
     lengths: warmup.length > 0 ? [...requests, ...warmup] : requests,
   });
   const { options, warnings: engineWarnings, ...settings } = engine;
-  const traceWarnings: string[] = [];
-  if (workload.timestampsMs) traceWarnings.push("the dataset's timestamps are not replayed: requests arrive as --concurrency / --request-rate say");
-  if (workload.sessions) {
-    traceWarnings.push(
-      `the dataset's ${workload.sessions.count} sessions run as independent requests (each turn's prompt carries its history, but turns do not wait for the previous one)`,
-    );
-  }
+  const placed = resolveArrivals(e, engine.benchmark, {
+    n: requests.length,
+    ...(workload.timestampsMs ? { timestampsMs: workload.timestampsMs } : {}),
+    ...(workload.sessions ? { sessions: workload.sessions } : {}),
+  });
+  options.arrivals = placed.arrivals;
+  checkArrivalsSupported(options);
+  const traceWarnings = placed.warnings;
   const resolved: ResolvedJob = {
     name: spec.name ?? "",
     predictor,
@@ -131,6 +135,7 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
     engine: options,
     settings,
     warnings: [...workload.warnings, ...engineWarnings, ...traceWarnings],
+    arrivals: placed.description,
     report,
   };
   if (workload.timestampsMs) resolved.timestampsMs = workload.timestampsMs;
@@ -169,4 +174,40 @@ export async function resolveSharedWorkload(
 export function sharedWorkloadKey(spec: JobSpec): string {
   const predictor = resolvePredictorSpec(applyModelPath(spec.predictor, checkModelPath(spec.modelPath)));
   return JSON.stringify([reuseBlockSize(spec.engine), predictor.model?.vocab ?? null, predictor.model?.maxPositionEmbeddings ?? null]);
+}
+
+/**
+ * The pipeline-parallel and attention-DP runners replay fewer arrival processes than a single engine:
+ * pipeline parallelism all at once or a concurrency limit; attention DP every open-loop schedule and a
+ * concurrency limit, but not the processes that react to request ends (a ceiling over a rate, sessions).
+ */
+function checkArrivalsSupported(options: ResolvedJob["engine"]): void {
+  const kind = options.arrivals.kind;
+  const field = kind === "sessions" ? "spec.engine.session_mode" : kind === "max_concurrency" ? "spec.engine.concurrency" : "spec.engine.request_rate";
+  if (options.ppSize > 1 && kind !== "all_at_once" && kind !== "concurrency") {
+    throw new InvalidArgumentError(
+      field,
+      `pipeline parallelism runs requests all at once or under a concurrency limit; ${describeKind(kind)} are not simulated with it yet`,
+    );
+  }
+  if ((options.attentionDpRanks ?? 1) > 1 && (kind === "max_concurrency" || kind === "sessions")) {
+    throw new InvalidArgumentError(field, `attention DP runs open-loop arrivals or a concurrency limit; ${describeKind(kind)} are not simulated with it yet`);
+  }
+}
+
+function describeKind(kind: string): string {
+  switch (kind) {
+    case "poisson":
+      return "Poisson arrivals";
+    case "gamma":
+      return "gamma (burstiness / ramp-up) arrivals";
+    case "trace":
+      return "replayed timestamps";
+    case "max_concurrency":
+      return "a concurrency ceiling over a rate or a trace";
+    case "sessions":
+      return "closed-loop multi-turn sessions (session_mode INDEPENDENT runs their turns as requests)";
+    default:
+      return `${kind} arrivals`;
+  }
 }

@@ -1,6 +1,6 @@
 import { promptBlocks } from "@servesim/core";
 import { DType, PredictorKind } from "@servesim/wire/predictor";
-import { ChunkingPolicy, Distribution, SchedulerPolicy } from "@servesim/wire/scheduler";
+import { ChunkingPolicy, Distribution, RampUpStrategy, SchedulerPolicy } from "@servesim/wire/scheduler";
 import { syntheticDataset } from "@servesim/workload";
 import { describe, expect, it } from "vitest";
 import { resolveJob } from "../src/resolveJob.js";
@@ -109,6 +109,20 @@ describe("resolveJob defaults", () => {
     });
     const poisson = await resolveJob(datasetSpec(ds128, { requestRate: 2.5, seed: 7 }, constant));
     expect(poisson.engine.arrivals).toEqual({ kind: "poisson", rate: 2.5, seed: 7 });
+  });
+
+  it("vLLM's and AIPerf's arrival settings: burstiness, ramp-up, a ceiling over a rate", async () => {
+    const gamma = await resolveJob(datasetSpec(ds128, { requestRate: 2.5, burstiness: 0.5, seed: 7 }, constant));
+    expect(gamma.engine.arrivals).toEqual({ kind: "gamma", rate: 2.5, burstiness: 0.5, seed: 7 });
+    const ramp = await resolveJob(datasetSpec(ds128, { rampUp: { strategy: RampUpStrategy.RAMP_UP_STRATEGY_LINEAR, startRps: 1, endRps: 8 } }, constant));
+    expect(ramp.engine.arrivals).toEqual({ kind: "gamma", rate: Infinity, burstiness: 1, seed: 0, rampUp: { strategy: "linear", startRps: 1, endRps: 8 } });
+    const gated = await resolveJob(datasetSpec(ds128, { requestRate: 3, concurrency: 2, seed: 1 }, constant));
+    expect(gated.engine.arrivals).toEqual({ kind: "max_concurrency", limit: 2, schedule: { kind: "poisson", rate: 3, seed: 1 } });
+    expect([gamma.arrivals, ramp.arrivals, gated.arrivals]).toEqual([
+      "gamma arrivals at 2.5 req/s, burstiness 0.5",
+      "linear ramp-up 1 -> 8 req/s, burstiness 1",
+      "Poisson arrivals at 3 req/s, at most 2 requests in flight",
+    ]);
   });
 
   it("a chunking policy without chunked context is reported as having no effect", async () => {
@@ -331,7 +345,37 @@ describe("resolveJob validation errors name the field", () => {
       "spec.engine.kv_cache_free_gpu_mem_fraction",
     ],
     ["max_batch_size 0", () => resolveJob(datasetSpec(ds128, { maxBatchSize: 0 }, constant)), "spec.engine.max_batch_size"],
-    ["concurrency with a request rate", () => resolveJob(datasetSpec(ds128, { concurrency: 2, requestRate: 1 }, constant)), "spec.engine.request_rate"],
+    [
+      "ramp-up with a request rate",
+      () => resolveJob(datasetSpec(ds128, { requestRate: 1, rampUp: { strategy: RampUpStrategy.RAMP_UP_STRATEGY_LINEAR, startRps: 1, endRps: 2 } }, constant)),
+      "spec.engine.request_rate",
+      /cannot be combined with ramp_up/,
+    ],
+    [
+      "ramp-up ending below its start",
+      () => resolveJob(datasetSpec(ds128, { rampUp: { strategy: RampUpStrategy.RAMP_UP_STRATEGY_EXPONENTIAL, startRps: 4, endRps: 2 } }, constant)),
+      "spec.engine.ramp_up.end_rps",
+      /must be a finite number >= start_rps 4 \(got 2\)/,
+    ],
+    [
+      "burstiness without a rate",
+      () => resolveJob(datasetSpec(ds128, { burstiness: 0.5 }, constant)),
+      "spec.engine.burstiness",
+      /needs request_rate or ramp_up/,
+    ],
+    ["burstiness 0", () => resolveJob(datasetSpec(ds128, { requestRate: 1, burstiness: 0 }, constant)), "spec.engine.burstiness", /must be a number > 0/],
+    [
+      "trace speed-up without replay",
+      () => resolveJob(datasetSpec(ds128, { traceSpeedup: 2 }, constant)),
+      "spec.engine.trace_speedup",
+      /needs replay_timestamps/,
+    ],
+    [
+      "replaying a dataset without timestamps",
+      () => resolveJob(datasetSpec(ds128, { replayTimestamps: true }, constant)),
+      "spec.engine.replay_timestamps",
+      /no timestamps/,
+    ],
     ["negative request rate", () => resolveJob(datasetSpec(ds128, { requestRate: -1 }, constant)), "spec.engine.request_rate"],
     ["unknown scheduler policy", () => resolveJob(datasetSpec(ds128, { schedulerPolicy: 9 as SchedulerPolicy }, constant)), "spec.engine.scheduler_policy"],
     ["warm-up above the limit", () => resolveJob(datasetSpec(ds128, { warmup: 11 }, constant), { limits: { maxWarmup: 10 } }), "spec.engine.warmup"],

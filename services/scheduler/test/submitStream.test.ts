@@ -80,7 +80,7 @@ describe("SubmitJobStream: datasets streamed in chunks", () => {
     const trace =
       '{"timestamp": 0, "input_length": 655, "output_length": 5, "hash_ids": [46, 47]}\n{"timestamp": 9, "input_length": 672, "output_length": 2, "hash_ids": [46, 47]}\n';
     const job = await s.client.submitJobStream(streamedSpec("trace", { format: DatasetFormat.DATASET_FORMAT_TRACE_JSONL }), chunks(trace, 10));
-    expect(job.warnings).toContain("the dataset's timestamps are not replayed: requests arrive as --concurrency / --request-rate say");
+    expect(job.warnings).toContain("the dataset's timestamps are not replayed: requests arrive as --concurrency / --request-rate say (--trace replays them)");
     expect((await finished(s, job)).state).toBe(JobState.JOB_STATE_SUCCEEDED);
   });
 

@@ -222,6 +222,13 @@ export const DIMENSIONS: readonly Dimension[] = [
     label: (v) => `r${v}`,
   },
   {
+    name: "burstiness",
+    description: "vLLM's gamma burstiness of request_rate's gaps (1: Poisson, < 1 burstier)",
+    parse: num((x) => x > 0, "a number > 0"),
+    apply: (s, v) => void (engine(s).burstiness = Number(v)),
+    label: (v) => `b${v}`,
+  },
+  {
     name: "num_requests",
     description: "keep the first N requests",
     parse: int(1),

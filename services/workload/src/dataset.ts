@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import type { SimRequest } from "@servesim/core";
-import { BlockKeyBuilder, blockStateH1, blockStateH2, InvalidArgumentError, KeySlabs, mixTokenH1, mixTokenH2 } from "@servesim/core";
+import { BlockKeyBuilder, blockStateH1, blockStateH2, InvalidArgumentError, KeySlabs } from "@servesim/core";
 import { keyIs, NOT_HANDLED, scanUint, skipString, skipValue, skipWs } from "./jsonScan.js";
 import { LineSplitter } from "./lineSplitter.js";
 import { computeDatasetMetadata, type DatasetMetadata } from "./metadata.js";
@@ -283,7 +283,13 @@ export class DatasetReader {
     }
   }
 
-  /** scanIds while hashing the ids into `keys` (the mixing inlined on local state: this is the hot loop of a dataset read). */
+  /**
+   * scanIds while hashing the ids into `keys`: the hot loop of a dataset read, so the digit scan and both
+   * halves of the mixing (mixTokenH1 / mixTokenH2, inlined) run on local state in one loop, and the byte
+   * after a number is tested once as the separator. A number reaching `end` is not handled (a valid line
+   * closes the array first); the digit loop is bounded by `end` because `c >>> 0 <= 9` also holds for the
+   * NaN of a read past the buffer.
+   */
   private scanIdsHashing(b: Uint8Array, i: number, end: number, keys: BlockKeyBuilder): number {
     const tpb = keys.tokensPerBlock;
     let [h1, h2, inBlock] = keys.blockState();
@@ -291,12 +297,31 @@ export class DatasetReader {
     i = skipWs(b, i + 1, end);
     if (b[i] === 93) return NOT_HANDLED;
     for (;;) {
-      const v = scanTokenId(b, i, end);
-      if (v < 0) return NOT_HANDLED;
-      i = scanEnd;
+      if (i >= end) return NOT_HANDLED;
+      let c = b[i]! - 48;
+      if (c >>> 0 > 9) return NOT_HANDLED;
+      let v = c;
+      c = b[++i]! - 48;
+      if (v === 0) {
+        if (c >>> 0 <= 9) return NOT_HANDLED; // a leading zero
+      } else {
+        while (c >>> 0 <= 9 && i < end) {
+          v = v * 10 + c;
+          c = b[++i]! - 48;
+        }
+      }
+      if (i >= end || v > MAX_TOKEN_ID) return NOT_HANDLED;
       const t = v | 0;
-      h1 = mixTokenH1(h1, t);
-      h2 = mixTokenH2(h2, t);
+      let k = Math.imul(t, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      h1 ^= Math.imul(k, 0x1b873593);
+      h1 = (h1 << 13) | (h1 >>> 19);
+      h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+      k = Math.imul(t ^ 0x5bd1e995, 0x1b873593);
+      k = (k << 15) | (k >>> 17);
+      h2 ^= Math.imul(k, 0x1b873593);
+      h2 = (h2 << 13) | (h2 >>> 19);
+      h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
       pushed++;
       if (++inBlock === tpb) {
         const key = keys.closeFull(h1, h2);
@@ -304,19 +329,22 @@ export class DatasetReader {
         h2 = blockStateH2(key);
         inBlock = 0;
       }
-      let c = b[i];
-      if (c !== 44 && c !== 93) {
+      // c + 48 is the byte after the number: ',' (44) or ']' (93) in compact JSON.
+      if (c === -4) {
+        c = b[++i]!;
+        if (c === 32 || c === 9 || c === 13 || c === 10) i = skipWs(b, i, end);
+        continue;
+      }
+      if (c !== 45) {
         i = skipWs(b, i, end);
-        c = b[i];
+        if (b[i] === 44) {
+          i = skipWs(b, i + 1, end);
+          continue;
+        }
+        if (b[i] !== 93) return NOT_HANDLED;
       }
-      if (c === 93) {
-        keys.store(h1, h2, inBlock, pushed);
-        return i + 1;
-      }
-      if (c !== 44) return NOT_HANDLED;
-      // Compact JSON has the next digit right after the comma: skip whitespace only when there is some.
-      c = b[++i];
-      if (c === 32 || c === 9 || c === 13 || c === 10) i = skipWs(b, i, end);
+      keys.store(h1, h2, inBlock, pushed);
+      return i + 1;
     }
   }
 

@@ -1,8 +1,7 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
-import { InvalidArgumentError } from "@servesim/core";
-import { NumpyLegacyRandom } from "./rng/numpyLegacy.js";
+import { InvalidArgumentError, NumpyLegacyRandom } from "@servesim/core";
 import { Pcg64 } from "./rng/pcg64.js";
 import { PythonRandom } from "./rng/pythonRandom.js";
 

@@ -1,3 +1,4 @@
+export { MT19937, NumpyLegacyRandom } from "@servesim/core";
 export { CSV_PRESETS, type CsvColumnMap, parseDateTime, parseDateTimeMs, readCsvTrace, type TimestampUnit } from "./csvTrace.js";
 export {
   contextMessage,
@@ -32,8 +33,6 @@ export {
 export { LineSplitter, MAX_LINE_BYTES } from "./lineSplitter.js";
 export { computeDatasetMetadata, type DatasetMetadata } from "./metadata.js";
 export { PACKED_FIELDS, type PackedRequests, packRequests, unpackRequests } from "./packed.js";
-export { MT19937 } from "./rng/mt19937.js";
-export { NumpyLegacyRandom } from "./rng/numpyLegacy.js";
 export { Pcg64 } from "./rng/pcg64.js";
 export { PythonRandom } from "./rng/pythonRandom.js";
 export { convertShareGpt, loadTokenizer, ShareGptConverter, type ShareGptOptions, type ShareGptStats, type TextTokenizer } from "./sharegpt.js";

@@ -2,11 +2,10 @@ import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { Tokenizer as TokenizerType } from "@huggingface/tokenizers";
-import { InvalidArgumentError } from "@servesim/core";
+import { InvalidArgumentError, NumpyLegacyRandom } from "@servesim/core";
 import type { JSONParser as JSONParserType } from "@streamparser/json";
 import { DEFAULT_SEED, datasetLine } from "./generator.js";
 import { LineSplitter } from "./lineSplitter.js";
-import { NumpyLegacyRandom } from "./rng/numpyLegacy.js";
 
 /** Text to token ids. */
 export interface TextTokenizer {

@@ -1,7 +1,6 @@
+import { MT19937, NumpyLegacyRandom } from "@servesim/core";
 import { describe, expect, it } from "vitest";
 import { generateLengths, generateTokenIds, TokenIdSampler } from "../src/generator.js";
-import { MT19937 } from "../src/rng/mt19937.js";
-import { NumpyLegacyRandom } from "../src/rng/numpyLegacy.js";
 import { PythonRandom } from "../src/rng/pythonRandom.js";
 import { syntheticDataset } from "../src/synthetic.js";
 

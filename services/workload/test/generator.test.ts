@@ -1,11 +1,10 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InvalidArgumentError } from "@servesim/core";
+import { InvalidArgumentError, NumpyLegacyRandom } from "@servesim/core";
 import { describe, expect, it } from "vitest";
 import { parseDatasetText } from "../src/dataset.js";
 import { datasetJsonlLines, generateLengths, generateTokenIds, type SyntheticSpec, writeDatasetFile } from "../src/generator.js";
-import { NumpyLegacyRandom } from "../src/rng/numpyLegacy.js";
 import { syntheticDataset } from "../src/synthetic.js";
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");

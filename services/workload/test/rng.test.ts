@@ -1,6 +1,5 @@
+import { correctlyRoundedLog, NumpyLegacyRandom } from "@servesim/core";
 import { describe, expect, it } from "vitest";
-import { correctlyRoundedLog } from "../src/rng/correctlyRoundedLog.js";
-import { NumpyLegacyRandom } from "../src/rng/numpyLegacy.js";
 import { Pcg64 } from "../src/rng/pcg64.js";
 import { PythonRandom } from "../src/rng/pythonRandom.js";
 

@@ -115,6 +115,23 @@ describe("streaming dataset reader", () => {
     );
   });
 
+  it("a line cut short inside a number is not read past its end (a reused carry buffer, the end of a buffer)", async () => {
+    // The first line fills the carry buffer with digits; the second, also assembled there, ends inside a
+    // number, so the bytes after its end are the first line's digits.
+    const first = `{"task_id":0,"input_ids":[${"1234567,".repeat(30)}1],"output_tokens":1}\n`;
+    const second = '{"task_id":1,"output_tokens":1,"input_ids":[5,6';
+    async function* chunks() {
+      yield Buffer.from(first.slice(0, 10));
+      yield Buffer.from(first.slice(10) + second.slice(0, 5));
+      yield Buffer.from(second.slice(5));
+    }
+    const err = await readDatasetStream(chunks(), "d", null, { tokensPerBlock: 4 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as Error).message).toBe(viaText(first + second, { tokensPerBlock: 4 }));
+    // The same line as the last bytes of a buffer (no newline, nothing after it).
+    expect(shape(viaBytes(second, { tokensPerBlock: 4 }))).toEqual(shape(viaText(second, { tokensPerBlock: 4 })));
+  });
+
   it("keeps block keys instead of ids when tokensPerBlock is set: the keys of the ids", () => {
     const ids = Array.from({ length: 70 }, (_, k) => (k * 7919) % 128000);
     const d = parseDatasetText(`{"task_id":0,"input_ids":[${ids.join(",")}],"output_tokens":3}\n{"task_id":1,"prompt":"abcd","output_tokens":2}`, {

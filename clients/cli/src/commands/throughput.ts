@@ -36,6 +36,12 @@ export interface ThroughputCommandFlags extends ThroughputFlags {
   medusaChoices?: string;
 }
 
+/** A number > 0, or inf / infinity. */
+function positiveOrInf(value: string): number {
+  if (/^\+?inf(inity)?$/i.test(value.trim())) return Infinity;
+  return numberArg((v) => v > 0, "a number > 0 or inf")(value);
+}
+
 const ITERATION_LOG_FORMATS: Record<string, IterationLogFormat> = { repr: "python", python: "python", json: "json" };
 
 /** trtllm-bench options that have no counterpart in a simulation: accepted, each with a one-line note. */
@@ -124,11 +130,36 @@ export function addRunOptions(cmd: Command, bench: "throughput" | "latency"): Co
       int(-1),
     );
   only(cmd, (c) =>
-    c.option(
-      "--request-rate <r>",
-      "Poisson arrivals at R requests/s (default: all at t=0)",
-      numberArg((v) => v >= 0, "a number >= 0"),
-    ),
+    c
+      .option(
+        "--request-rate <r>",
+        "Poisson arrivals at R requests/s (default: all at t=0); with --concurrency, at most that many in flight",
+        numberArg((v) => v >= 0, "a number >= 0"),
+      )
+      .option("--max-concurrency <n>", "vLLM's name for --concurrency (with --request-rate: a ceiling over the schedule)", int(1))
+      .option(
+        "--burstiness <b>",
+        "vLLM's --burstiness: gamma-distributed gaps of shape B (1: Poisson; < 1 burstier; inf: constant gaps), drawn as vLLM draws them",
+        positiveOrInf,
+      )
+      .option("--ramp-up-strategy <s>", "vLLM's request-rate ramp-up instead of --request-rate: linear | exponential")
+      .option(
+        "--ramp-up-start-rps <r>",
+        "ramp-up: the first request's rate (requests/s)",
+        numberArg((v) => v > 0, "a number > 0"),
+      )
+      .option(
+        "--ramp-up-end-rps <r>",
+        "ramp-up: the last request's rate (requests/s)",
+        numberArg((v) => v > 0, "a number > 0"),
+      )
+      .option("--trace", "replay the dataset's timestamps as a fixed schedule (AIPerf's --fixed-schedule)")
+      .option(
+        "--trace-speedup <x>",
+        "with --trace: divide the trace's times by X (2: twice as fast)",
+        numberArg((v) => v > 0, "a number > 0"),
+      )
+      .option("--session-mode <mode>", "multi-turn sessions: closed-loop (each turn its think time after the previous one ends; the default) | independent"),
   );
   return cmd
     .option("--num-requests <n>", "use only the first N dataset requests (0: all)", int(0))

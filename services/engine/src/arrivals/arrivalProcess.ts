@@ -1,3 +1,5 @@
+import type { ReactiveArrivals } from "./reactive.js";
+
 /** Submission plan of the measured requests. */
 export interface ArrivalPlan {
   /** Dataset indices in submission order. */
@@ -7,6 +9,11 @@ export interface ArrivalPlan {
   initiallySubmitted: number;
   /** > 0: a new request is submitted whenever one ends (closed loop). */
   concurrency: number;
+  /**
+   * A process that reacts to the run (reactive.ts): when set, it makes every submission itself (order,
+   * submitMs and initiallySubmitted are unused) from the requests' end times.
+   */
+  reactive?: ReactiveArrivals;
 }
 
 /**

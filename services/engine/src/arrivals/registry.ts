@@ -3,11 +3,14 @@ import { choiceList } from "../choices.js";
 import { allAtOnce } from "./allAtOnce.js";
 import type { ArrivalPlan, ArrivalProcessDef } from "./arrivalProcess.js";
 import { concurrency } from "./concurrency.js";
+import { gamma } from "./gamma.js";
+import { maxConcurrency } from "./maxConcurrency.js";
 import { poisson } from "./poisson.js";
+import { sessions } from "./sessions.js";
 import { trace } from "./trace.js";
 
 /** Arrival processes. Adding one: a file exporting an ArrivalProcessDef for its spec type, plus its line here. */
-export const ARRIVAL_PROCESSES = [allAtOnce, concurrency, poisson, trace] as const;
+export const ARRIVAL_PROCESSES = [allAtOnce, concurrency, poisson, trace, gamma, maxConcurrency, sessions] as const;
 
 type SpecOf<D> = D extends ArrivalProcessDef<infer S> ? S : never;
 

@@ -1,5 +1,13 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { type BatchPredictor, CancelledError, type IterationStats, type RequestRecord, type SimBatch, type SimulationResult } from "@servesim/core";
+import {
+  type BatchPredictor,
+  CancelledError,
+  InvalidArgumentError,
+  type IterationStats,
+  type RequestRecord,
+  type SimBatch,
+  type SimulationResult,
+} from "@servesim/core";
 import { planArrivals } from "../arrivals/registry.js";
 import type { RequestDoneEvent } from "../loop/engineLoop.js";
 import { createEngineLoop, type SingleEngineLoop } from "../loop/singleEngineLoop.js";
@@ -186,6 +194,8 @@ export async function runAttentionDpLoops(
   let t0 = 0;
   if (warm.length > 0) t0 = (await run(warm, new Float64Array(warm.length), warm.length, false, 0, false)).end;
   const plan = planArrivals(arrivals, requests.length);
+  // Processes that react to request ends (arrivals/reactive.ts) are only fed by Simulation.
+  if (plan.reactive) throw new InvalidArgumentError("options.arrivals.kind", `${arrivals.kind} is not simulated with attention DP`);
   const order = Array.from(plan.order);
   const closed = plan.concurrency > 0;
   const known = closed ? plan.initiallySubmitted : requests.length;

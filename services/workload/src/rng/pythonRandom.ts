@@ -1,4 +1,4 @@
-import { MT19937 } from "./mt19937.js";
+import { MT19937 } from "@servesim/core";
 
 /** Above this population `sample` keeps a Set rather than an n-bit bitset (2 MiB at this size). */
 const MAX_MARKED_POPULATION = 1 << 24;

@@ -4,22 +4,23 @@
  * Why: NumPy's Gaussian calls C `log` (glibc, correctly rounded in practice) while V8's `Math.log`
  * is off by one ulp for about 1.5% of inputs, which would break bit-exact token-norm-dist lengths.
  */
-type DD = [number, number];
+/** A double-double: hi + lo with |lo| <= ulp(hi) / 2. */
+export type DD = [number, number];
 
 const SPLITTER = 134217729; // 2^27 + 1
 
-function twoSum(a: number, b: number): DD {
+export function twoSum(a: number, b: number): DD {
   const s = a + b;
   const bb = s - a;
   return [s, a - (s - bb) + (b - bb)];
 }
 
-function quickTwoSum(a: number, b: number): DD {
+export function quickTwoSum(a: number, b: number): DD {
   const s = a + b;
   return [s, b - (s - a)];
 }
 
-function twoProd(a: number, b: number): DD {
+export function twoProd(a: number, b: number): DD {
   const p = a * b;
   let t = SPLITTER * a;
   const ah = t - (t - a);
@@ -30,19 +31,19 @@ function twoProd(a: number, b: number): DD {
   return [p, ah * bh - p + ah * bl + al * bh + al * bl];
 }
 
-function ddAdd(a: DD, b: DD): DD {
+export function ddAdd(a: DD, b: DD): DD {
   const [s, e] = twoSum(a[0], b[0]);
   const [t, f] = twoSum(a[1], b[1]);
   const [s1, e1] = quickTwoSum(s, e + t);
   return quickTwoSum(s1, e1 + f);
 }
 
-function ddMul(a: DD, b: DD): DD {
+export function ddMul(a: DD, b: DD): DD {
   const [p, e] = twoProd(a[0], b[0]);
   return quickTwoSum(p, e + (a[0] * b[1] + a[1] * b[0]));
 }
 
-function ddDiv(a: DD, b: DD): DD {
+export function ddDiv(a: DD, b: DD): DD {
   const q1 = a[0] / b[0];
   let r = ddAdd(a, neg(ddMul(b, [q1, 0])));
   const q2 = r[0] / b[0];
@@ -51,9 +52,9 @@ function ddDiv(a: DD, b: DD): DD {
   return ddAdd(quickTwoSum(q1, q2), [q3, 0]);
 }
 
-const neg = (a: DD): DD => [-a[0], -a[1]];
+export const neg = (a: DD): DD => [-a[0], -a[1]];
 
-const LN2: DD = [Math.LN2, 2.3190468138462996e-17];
+export const LN2: DD = [Math.LN2, 2.3190468138462996e-17];
 const SERIES_TERMS = 24;
 /** 1/(2j+1) as double-doubles. */
 const ODD_RECIPROCALS: DD[] = Array.from({ length: SERIES_TERMS + 1 }, (_, j) => {
@@ -68,9 +69,15 @@ const view = new DataView(new ArrayBuffer(8));
 /** log(x) for finite x > 0, correctly rounded (barring double-double ties, ~2^-100 likely). */
 export function correctlyRoundedLog(x: number): number {
   if (!(x > 0) || !Number.isFinite(x)) return Math.log(x);
+  const r = logDD(x);
+  return r === null ? Math.log(x) : r[0] + r[1];
+}
+
+/** log(x) as a double-double (about 100 correct bits) for finite normal x > 0; null for a subnormal. */
+export function logDD(x: number): DD | null {
   view.setFloat64(0, x);
   let k = ((view.getUint32(0) >>> 20) & 0x7ff) - 1023;
-  if (k === -1023) return Math.log(x); // subnormal: never produced by the callers here
+  if (k === -1023) return null; // subnormal: never produced by the callers here
   let m = x * 2 ** -k; // exact, m in [1, 2)
   if (m > Math.SQRT2) {
     m /= 2;
@@ -83,6 +90,5 @@ export function correctlyRoundedLog(x: number): number {
   for (let j = SERIES_TERMS - 1; j >= 0; j--) p = ddAdd(ddMul(p, t), ODD_RECIPROCALS[j]!);
   const logM = ddMul(ddMul(s, p), [2, 0]);
   const kLn2 = ddAdd(twoProd(k, LN2[0]), [k * LN2[1], 0]);
-  const r = ddAdd(kLn2, logM);
-  return r[0] + r[1];
+  return ddAdd(kLn2, logM);
 }
