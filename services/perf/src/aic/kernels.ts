@@ -30,6 +30,12 @@ import { gemmTableDtype } from "./gemmTable.js";
 const tableDtype = (p: Precision): string => (p === "fp8" ? "fp8" : "bfloat16");
 const CTX_KEY_S = 1 << 22;
 
+/**
+ * Largest GEMM m (tokens) priced as weight-bandwidth-bound decode GEMM for per-tensor fp8: see
+ * `AicKernels.gemm`. Below the ridge of fp8 on Hopper by a wide margin (m FLOP per weight byte).
+ */
+export const FP8_SMALL_M_MAX = 64;
+
 /** The AIC MoE table's moe_dtype of an experts precision (gpt-oss MXFP4 experts run as W4A16). */
 export function moeTableDtype(p: Precision): string | undefined {
   switch (p) {
@@ -214,10 +220,26 @@ export class AicKernels implements KernelModel {
   private gemm(g: GemmOp, dtype: string | undefined, m: number): number {
     if (dtype !== undefined) {
       const v = this.db.gemm!.query(dtype, this.plan.gpu, g.dtype, m, g.n, g.k, this.t);
-      if (v !== undefined) return v;
+      if (v !== undefined) return dtype === "fp8" && m <= FP8_SMALL_M_MAX ? this.fp8DecodeGemm(g, m, v) : v;
     }
     this.t.mark("roofline-fallback");
     return this.fallback.gemmOpMs(g, m);
+  }
+
+  /**
+   * A per-tensor fp8 GEMM at decode-sized m: the lower envelope of AIC's per-tensor (`fp8`) and
+   * block-scaled (`fp8_block`) tables. At m ≤ 64 both kernels stream the same fp8 weight bytes and do
+   * negligible math, so their cost is the weight read; the per-tensor table sits 30–60 % above the block
+   * table there (and above the bf16 table, which reads twice the bytes, at small n), a per-call floor of
+   * the collector's per-tensor path (its dynamic activation quantization and cuBLASLt heuristics) rather
+   * than weight traffic. Inside TensorRT-LLM's decode CUDA graphs, with the activation scale static in an
+   * fp8 checkpoint, that floor does not recur per layer; the lower envelope keeps the measured
+   * weight-bandwidth cost. Measured effect on the silicon rows: docs/timing.md.
+   */
+  private fp8DecodeGemm(g: GemmOp, m: number, perTensor: number): number {
+    if (!this.db.gemm!.has("fp8_block")) return perTensor;
+    const block = this.db.gemm!.query("fp8_block", this.plan.gpu, g.dtype, m, g.n, g.k, this.t);
+    return block === undefined ? perTensor : Math.min(perTensor, block);
   }
 
   private memoryOpMs(bytes: number): number {
