@@ -1,3 +1,4 @@
+import type { BatchWaitSettings } from "./batchWaiting.js";
 import type { CapacityPolicyDef } from "./capacity/capacityPolicy.js";
 import { capacityPolicy } from "./capacity/registry.js";
 import type { ChunkingPolicyDef } from "./chunking/chunkingPolicy.js";
@@ -34,6 +35,8 @@ export interface EngineConfig {
   genTokens: number;
   /** Speculative decoding: the accepted drafts of each generation step; null without. */
   speculation: AcceptanceSampler | null;
+  /** Context batch waiting; undefined when off. */
+  batchWait: BatchWaitSettings | undefined;
 }
 
 /** The timing strategy's name the settings select (`timing`, else `overlap`, else the profile's default). */
@@ -62,6 +65,9 @@ export function toEngineConfig(o: EngineSettings): EngineConfig {
     speculation: o.speculative
       ? new AcceptanceSampler({ maxDraftLen: o.speculative.maxDraftLen, rates: o.speculative.acceptanceRates, seed: o.speculative.seed }, "options.speculative")
       : null,
+    // TensorRT-LLM skips batch waiting under attention DP (it balances contexts across ranks instead).
+    batchWait:
+      o.batchWait && (o.batchWait.timeoutIters > 0 || o.batchWait.maxTokensRatio > 0) && (o.attentionDpRanks ?? 1) <= 1 ? { ...o.batchWait } : undefined,
   };
 }
 

@@ -7,6 +7,7 @@ export type { SessionTurns } from "./arrivals/sessionLoop.js";
 export { type RampUp, type VllmRateSpec, vllmArrivalTimesMs } from "./arrivals/vllmSchedule.js";
 export { type RankLoad, routeToRanks } from "./attentionDp/router.js";
 export { type AttentionDpRunOptions, runAttentionDp } from "./attentionDp/run.js";
+export type { BatchWaitSettings } from "./batchWaiting.js";
 export type { CapacityPolicyDef } from "./capacity/capacityPolicy.js";
 export { CAPACITY_POLICIES, CAPACITY_POLICY_NAMES, capacityPolicy, capacityPolicyByTrtllmName, DEFAULT_CAPACITY_POLICY } from "./capacity/registry.js";
 export { choiceList } from "./choices.js";

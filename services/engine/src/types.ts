@@ -5,6 +5,7 @@ export type { CapacityPolicy } from "./capacity/registry.js";
 export type { ChunkingPolicy } from "./chunking/registry.js";
 
 import type { Arrivals } from "./arrivals/registry.js";
+import type { BatchWaitSettings } from "./batchWaiting.js";
 import type { CapacityPolicy } from "./capacity/registry.js";
 import type { ChunkingPolicy } from "./chunking/registry.js";
 
@@ -42,6 +43,11 @@ export interface EngineSettings {
   attentionDpRanks?: number;
   /** Speculative decoding (MTP, Eagle3): draft tokens per step and the acceptance model. Unset: none. */
   speculative?: SpeculativeOptions;
+  /**
+   * Context batch waiting (`batch_wait_timeout_iters`, `batch_wait_max_tokens_ratio`; batchWaiting.ts).
+   * Default off (TensorRT-LLM's defaults are 0 and 0).
+   */
+  batchWait?: BatchWaitSettings;
 }
 
 /** Fully resolved settings of a whole run: the engine's and how requests arrive. */

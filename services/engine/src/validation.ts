@@ -54,6 +54,16 @@ export function validateSettings(o: EngineSettings, f = "options"): void {
   } else {
     supported(timingName(o, profile), profile.timingStrategies, profile.name, `${f}.overlap`, "timing strategy");
   }
+  if (o.batchWait !== undefined) {
+    const b = o.batchWait;
+    if (b === null || typeof b !== "object") throw new InvalidArgumentError(`${f}.batchWait`, "must be an object");
+    if (typeof b.timeoutIters !== "number" || !Number.isInteger(b.timeoutIters) || b.timeoutIters < 0 || b.timeoutIters > MAX_INT32) {
+      throw new InvalidArgumentError(`${f}.batchWait.timeoutIters`, `must be an integer in [0, ${MAX_INT32}] (got ${String(b.timeoutIters)})`);
+    }
+    if (typeof b.maxTokensRatio !== "number" || !(b.maxTokensRatio >= 0 && b.maxTokensRatio <= 1)) {
+      throw new InvalidArgumentError(`${f}.batchWait.maxTokensRatio`, `must be a number in [0, 1] (got ${String(b.maxTokensRatio)})`);
+    }
+  }
   if (o.queueOrder !== undefined) {
     supported(queueOrder(o.queueOrder, `${f}.queueOrder`).name, profile.queueOrders, profile.name, `${f}.queueOrder`, "queue order");
   }

@@ -37,7 +37,9 @@ export {
   type BenchmarkWorkload,
   benchmarkWorkload,
   INFERENCEX_METHOD,
+  inferencexServer,
   methodForRow,
+  type ServerSettings,
 } from "./validation/benchmarkMethod.js";
 export { type Coverage, type CoverageLine, formatCoverage, siliconCoverage } from "./validation/coverage.js";
 export { type CandidateErrors, type FoldResult, inSample, kFold, leaveOneGroupOut, pickCandidate } from "./validation/folds.js";

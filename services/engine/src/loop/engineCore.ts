@@ -1,4 +1,5 @@
 import type { SimBatch } from "@servesim/core";
+import { BatchWaiting } from "../batchWaiting.js";
 import type { CapacityScheduler } from "../capacity/capacityPolicy.js";
 import { DecodeRunPlanner } from "../decodeRun.js";
 import type { EngineConfig } from "../engineConfig.js";
@@ -64,6 +65,8 @@ export class EngineCore implements TimingHost {
   readonly timing: TimingStrategy;
   readonly batch: EngineBatch;
   readonly maxBatchSize: number;
+  /** Context batch waiting (null: off). */
+  private readonly batchWaiting: BatchWaiting | null;
 
   /** Every submitted request is due whenever the engine looks (all at once, a concurrency limit, a warm-up). */
   clockFree = false;
@@ -105,6 +108,7 @@ export class EngineCore implements TimingHost {
     this.admission = new Admission(this.table, cfg.queue.create(this.table, init.queueCapacity), cfg.maxNumActive, new Int32Array(0));
     this.failures = new FailurePolicy(cfg, this.table, this.kv, this, init.countBelow);
     this.timing = cfg.timing.create(this);
+    this.batchWaiting = BatchWaiting.enabled(cfg.batchWait) ? new BatchWaiting(cfg.batchWait, cfg.maxNumTokens) : null;
   }
 
   requestEnded(r: number, iter: number): void {
@@ -142,6 +146,12 @@ export class EngineCore implements TimingHost {
       cap.schedule(adm.active, adm.activeCount);
       if (adm.transfersWaiting > 0) this.allocateTransfers();
       this.micro.schedule(cap.fitting, cap.fittingCount);
+      const micro = this.micro;
+      if (this.batchWaiting !== null && micro.contextCount > 0 && micro.generationCount > 0) {
+        // Held contexts get no KV this iteration (prepare_resources only sees the scheduled batch).
+        const genTokens = micro.generationCount * this.cfg.genTokens;
+        if (!this.batchWaiting.release(this.table, micro.context, micro.contextCount, genTokens)) micro.contextCount = 0;
+      }
       if (cap.pausedCount > 0) {
         let anyFailed = false;
         for (let i = 0; i < cap.pausedCount; i++) anyFailed = this.failures.pause(cap.paused[i]!) || anyFailed;
@@ -179,6 +189,7 @@ export class EngineCore implements TimingHost {
         this.cfg.speculation !== null ||
         micro.contextCount > 0 ||
         micro.generationCount === 0 ||
+        this.batchWaiting?.holding === true ||
         this.capacity.pausedCount > 0 ||
         this.admission.transfersWaiting > 0 ||
         this.timing.blocksDecodeRun()

@@ -1,4 +1,4 @@
-import { SeededRandom, type SimRequest } from "@servesim/engine";
+import { type BatchWaitSettings, SeededRandom, type SimRequest } from "@servesim/engine";
 import type { SiliconRow } from "./silicon.js";
 
 /**
@@ -30,8 +30,31 @@ export interface BenchmarkMethod {
    * which is what a closed loop sees when one request always waits for a slot.
    */
   slots: (concurrency: number) => number;
+  /**
+   * Server settings the source's launch script gave this row, where they differ from the replay's
+   * defaults (max_num_tokens from trtllm-bench's heuristic, no batch waiting).
+   */
+  server?: (row: Pick<SiliconRow, "isl" | "osl" | "tp">) => ServerSettings;
   /** One line for reports. */
   summary: string;
+}
+
+export interface ServerSettings {
+  maxNumTokens?: number;
+  batchWait?: BatchWaitSettings;
+}
+
+/**
+ * InferenceX's TensorRT-LLM server for Llama-3.1-70B (`benchmarks/70b_fp8_h200_trt_slurm.sh`):
+ * `trtllm-serve --max_seq_len $MAX_MODEL_LEN --max_num_tokens $MAX_MODEL_LEN`, and for 1k/1k below TP 8
+ * `batch_wait_max_tokens_ratio: 0.9`, `batch_wait_timeout_iters: 20` in its extra options. MAX_MODEL_LEN
+ * is assumed to be ISL + OSL + 256 with InferenceX's floor of 8,192 (the workflow value is not in the
+ * script; without the floor, 1k/1k at concurrency 128 could never fill 90 % of 2,304 tokens and would
+ * queue for seconds, which the measured rows do not show).
+ */
+export function inferencexServer(row: Pick<SiliconRow, "isl" | "osl" | "tp">): ServerSettings {
+  const maxNumTokens = Math.max(8192, row.isl + row.osl + 256);
+  return row.isl === 1024 && row.osl === 1024 && row.tp < 8 ? { maxNumTokens, batchWait: { timeoutIters: 20, maxTokensRatio: 0.9 } } : { maxNumTokens };
 }
 
 /**
@@ -44,9 +67,11 @@ export const INFERENCEX_METHOD: BenchmarkMethod = Object.freeze({
   requestsPerConcurrency: 10,
   warmupPerConcurrency: 2,
   slots: (c: number) => c,
+  server: inferencexServer,
   summary:
     "inferencex: closed loop at the row's concurrency, ISL/OSL uniform in [0.8·L, L], 10 × concurrency requests after " +
-    "2 × concurrency warm-up, max_batch_size = concurrency, TTFT at the client while streaming",
+    "2 × concurrency warm-up, max_batch_size = concurrency, max_num_tokens = max(ISL + OSL + 256, 8192), batch waiting " +
+    "(0.9, 20 iterations) for 1k/1k below TP 8, TTFT at the client while streaming",
 });
 
 /**

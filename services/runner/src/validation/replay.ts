@@ -95,8 +95,9 @@ export function timingFor(row: ReplayableRow, t: ReplayTiming = {}): TimingSetti
 
 /**
  * Engine settings for a row as the benchmark ran it: max_batch_size from the method (the server was
- * launched for the row's concurrency), max_num_tokens from trtllm-bench's heuristic without chunking
- * (≥ ISL + max_batch_size), KV blocks from GPU memory, GUARANTEED_NO_EVICT, 32 tokens per block, closed
+ * launched for the row's concurrency), max_num_tokens and batch waiting from the method's server settings
+ * where its source's launch script set them, else max_num_tokens from trtllm-bench's heuristic without
+ * chunking (≥ ISL + max_batch_size), KV blocks from GPU memory, GUARANTEED_NO_EVICT, 32 tokens per block, closed
  * loop at the row's concurrency.
  */
 export function engineOptionsFor(row: ReplayableRow, method: BenchmarkMethod, concurrency: number, overlap: boolean): EngineOptions {
@@ -114,7 +115,8 @@ export function engineOptionsFor(row: ReplayableRow, method: BenchmarkMethod, co
     chunkedPrefill: false,
   });
   const maxBatchSize = Math.min(h.maxBatchSize, method.slots(concurrency));
-  const maxNumTokens = Math.max(h.maxNumTokens, row.isl + maxBatchSize);
+  const server = method.server?.(row) ?? {};
+  const maxNumTokens = server.maxNumTokens ?? Math.max(h.maxNumTokens, row.isl + maxBatchSize);
   const kv = kvCapacity({ ...run, maxNumTokens, maxBatchSize, tokensPerBlock: 32 });
   return {
     maxBatchSize,
@@ -128,6 +130,7 @@ export function engineOptionsFor(row: ReplayableRow, method: BenchmarkMethod, co
     enableBlockReuse: false,
     arrivals: { kind: "concurrency", concurrency },
     overlap,
+    ...(server.batchWait ? { batchWait: server.batchWait } : {}),
   };
 }
 
