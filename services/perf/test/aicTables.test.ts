@@ -131,4 +131,20 @@ describe.skipIf(!present)("AIC tables (../shared/aic-systems) reproduce the spec
     const bf16 = await aic("h100_sxm", "llama-3.1-8b");
     expect(p.predict(makeBatch([ctx(4096)]))).toBeLessThan(bf16.predict(makeBatch([ctx(4096)])));
   });
+
+  it("per-tensor fp8 GEMMs at decode-sized m (≤ 64) take the lower envelope of the fp8 and fp8_block tables", async () => {
+    const p = await aic("h200_sxm", "nvidia/Llama-3.1-70B-Instruct-FP8", 4);
+    // 70B TP4: qkv n = (64 + 2·8)·128 / 4 = 2560, k = 8192. Table latencies (ms, 1.2.0rc5, H200) at m = 8:
+    // fp8 0.0209, fp8_block 0.0155 → 0.0155 per layer; at m = 128 (above the threshold) the per-tensor table
+    // alone: 0.0247.
+    const decode = (b: number) =>
+      perCall(
+        p,
+        Array.from({ length: b }, () => gen(1023)),
+        "qkv_gemm",
+        80,
+      );
+    expect(decode(8).ms).toBeCloseTo(0.0155, 4);
+    expect(decode(128).ms).toBeCloseTo(0.0247, 4);
+  });
 });

@@ -4,7 +4,7 @@ import { TRTLLM_DEFAULT_CUDA_GRAPHS } from "@servesim/engine";
 import { createPredictor, type LocalPredictor } from "@servesim/perf";
 import { sharedDataPath } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
-import { AIC_GAP_ANALYSIS_METHOD, benchmarkWorkload, INFERENCEX_METHOD, methodForRow } from "../src/validation/benchmarkMethod.js";
+import { AIC_GAP_ANALYSIS_METHOD, benchmarkWorkload, INFERENCEX_METHOD, inferencexServer, methodForRow } from "../src/validation/benchmarkMethod.js";
 import { formatCoverage, siliconCoverage } from "../src/validation/coverage.js";
 import { inSample, kFold, leaveOneGroupOut } from "../src/validation/folds.js";
 import { engineOptionsFor, predictorConfigFor, replayRow, timingFor } from "../src/validation/replay.js";
@@ -71,6 +71,16 @@ describe("benchmark method", () => {
     expect(INFERENCEX_METHOD.slots(8)).toBe(8);
     expect(AIC_GAP_ANALYSIS_METHOD.slots(8)).toBe(7);
     expect(AIC_GAP_ANALYSIS_METHOD.slots(1)).toBe(1);
+  });
+
+  it("InferenceX's 70B server: max_num_tokens = max(ISL + OSL + 256, 8192), batch waiting (0.9, 20) for 1k/1k below TP 8", () => {
+    expect(inferencexServer({ isl: 1024, osl: 1024, tp: 4 })).toEqual({ maxNumTokens: 8192, batchWait: { timeoutIters: 20, maxTokensRatio: 0.9 } });
+    expect(inferencexServer({ isl: 1024, osl: 1024, tp: 8 })).toEqual({ maxNumTokens: 8192 });
+    expect(inferencexServer({ isl: 1024, osl: 8192, tp: 1 })).toEqual({ maxNumTokens: 9472 });
+    expect(inferencexServer({ isl: 8192, osl: 1024, tp: 2 })).toEqual({ maxNumTokens: 9472 });
+    const row = { ...selectReplayableRows(parseSiliconCsv(CSV))[0]!, isl: 1024, osl: 1024, tp: 1 };
+    expect(engineOptionsFor(row, INFERENCEX_METHOD, 8, true)).toMatchObject({ maxNumTokens: 8192, batchWait: { timeoutIters: 20, maxTokensRatio: 0.9 } });
+    expect(engineOptionsFor(row, AIC_GAP_ANALYSIS_METHOD, 8, true).batchWait).toBeUndefined();
   });
 
   it("workload: 10 × concurrency requests after 2 × concurrency warm-up, lengths uniform in [0.8 L, L], seeded", () => {
