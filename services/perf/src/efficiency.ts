@@ -101,7 +101,7 @@ export const ZERO_OVERHEADS: Overheads = { stepUs: 0, perRequestUs: 0, perLayerU
 const FAMILY_OVERHEADS: Partial<Record<GpuFamily, { roofline: Overheads; aic: Overheads }>> = {
   hopper: {
     roofline: { stepUs: 0, perRequestUs: 30, perLayerUs: 0 },
-    aic: { stepUs: 0, perRequestUs: 20, perLayerUs: 0 },
+    aic: { stepUs: 0, perRequestUs: 30, perLayerUs: 0 },
   },
 };
 
