@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "@servesim/core";
 import { constant10x5, options, req, times, trace } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
+import { toEngineConfig } from "../src/engineConfig.js";
 import { Simulation } from "../src/index.js";
 
 /**
@@ -48,6 +49,12 @@ describe("batch waiting (batch_wait_timeout_iters, batch_wait_max_tokens_ratio)"
   it("never holds a context when no generation request runs (a cold start is not delayed)", () => {
     const { batches } = trace(options({ maxBatchSize: 2, maxNumTokens: 1000, batchWait: { timeoutIters: 20, maxTokensRatio: 0.9 } }), requests, constant10x5());
     expect(batches[0]!.numContextTokens).toBe(200);
+  });
+
+  it("is off under attention DP (TensorRT-LLM balances contexts across ranks instead)", () => {
+    const batchWait = { timeoutIters: 20, maxTokensRatio: 0.9 };
+    expect(toEngineConfig(options({ ...base, batchWait })).batchWait).toEqual(batchWait);
+    expect(toEngineConfig(options({ ...base, batchWait, attentionDpRanks: 2 })).batchWait).toBeUndefined();
   });
 
   it("rejects bad settings naming the field", () => {
