@@ -1,0 +1,97 @@
+// TEMPORARY copy of the EngineLoop contract (helper engine-loop); replaced by the import from @servesim/engine on rebase.
+import type { IterationStats, SimBatch, SimRequest } from "@servesim/core";
+
+/**
+ * One serving-engine instance on a simulated clock that the caller owns.
+ *
+ * The caller (a runner, a cluster of instances, the attention-DP ranks of one instance) keeps the
+ * clock: it hands requests over with submit(), asks nextEventTime() when the loop next has work, builds
+ * the iteration that starts then with schedule(), prices the batch with a predictor and completes the
+ * iteration with commit(). Several loops can so share one simulated clock (one event heap), and a
+ * request can enter a loop with its prompt's KV cache already filled (disaggregated decode).
+ *
+ * Iterations are strictly sequential per loop: schedule() → commit() → schedule() → ...
+ */
+export interface EngineLoop {
+  /**
+   * Hands a request over at simulated time `tMs` (>= the time of the last scheduled iteration's start,
+   * and not earlier than the previous submit). It joins the waiting queue when the loop's clock reaches
+   * `tMs`. Returns the request's handle in this loop (0, 1, 2, ... in submission order); events name
+   * requests by it. Throws InvalidArgumentError for a malformed request or time.
+   */
+  submit(req: SimRequest, tMs: number, opts?: SubmitOptions): number;
+  /**
+   * Earliest simulated time at which the loop can start an iteration: the end of the last iteration
+   * while requests are waiting or active, the next submit time when idle, Infinity when it has nothing.
+   */
+  nextEventTime(): number;
+  /**
+   * Builds the iteration that starts at `tMs` (>= nextEventTime(); a later time means the engine sat
+   * idle until then): admission, capacity and micro-batch scheduling, KV allocation. Returns the batch
+   * to price, or null when nothing can run by `tMs`. The batch's arrays are reused: valid until commit().
+   */
+  schedule(tMs: number): SimBatch | null;
+  /**
+   * Completes the scheduled iteration, which took `deviceMs` on the device (finite, > 0). The loop's
+   * timing strategy turns device time into the iteration's wall time (non-overlap, overlap, ...).
+   * Returns what happened, with simulated times; the object is reused by the next commit().
+   */
+  commit(deviceMs: number): LoopEvents;
+  /** Signals for routers and backpressure. */
+  load(): LoopLoad;
+}
+
+export interface SubmitOptions {
+  /**
+   * The prompt's KV cache is already filled and its first token generated elsewhere (disaggregated
+   * decode after a KV transfer): the request needs its KV blocks here and then only decode steps.
+   */
+  kvReady?: boolean;
+}
+
+export interface LoopLoad {
+  /** Submitted (due or not) but not yet active. */
+  queued: number;
+  /** In max_num_active_requests: scheduled, waiting for KV, or decoding. */
+  active: number;
+  kvUsedBlocks: number;
+  kvTotalBlocks: number;
+}
+
+/** One request that produced its first token in this loop. */
+export interface FirstTokenEvent {
+  handle: number;
+  /** End of the iteration that computed it. */
+  timeMs: number;
+}
+
+/** One request that left the loop: finished (all tokens) or failed (error set). */
+export interface RequestDoneEvent {
+  handle: number;
+  request: SimRequest;
+  submitMs: number;
+  /**
+   * Emission times of the tokens this loop produced: every output token, or all but the first for a
+   * kvReady request. Empty for a failed request. A fresh array.
+   */
+  tokenTimesMs: Float64Array;
+  pausedCount: number;
+  reusedTokens: number;
+  error?: string;
+}
+
+/** What one commit() produced. Arrays are reused by the next commit(): copy what must outlive it. */
+export interface LoopEvents {
+  /** Start and end of the committed iteration (wall time). */
+  startMs: number;
+  endMs: number;
+  firstTokens: FirstTokenEvent[];
+  /**
+   * Requests that ended since the previous commit(), in the order they left active_requests (with the
+   * overlap strategy a request leaves one iteration after its last token; failures are reported by the
+   * commit() after the schedule() that failed them).
+   */
+  done: RequestDoneEvent[];
+  /** The iteration's record (TensorRT-LLM iteration-stats names) when the loop was built with `iterationStats`. */
+  iteration: IterationStats | null;
+}
