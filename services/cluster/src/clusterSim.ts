@@ -186,7 +186,7 @@ export class ClusterSim {
   private admitHead = 0;
   private readonly decodeQueue: number[] = [];
   private decodeHead = 0;
-  /** Prefill engine: KV blocks of finished prompts not yet transferred. */
+  /** Prefill engine: KV blocks of prompts handed to it and not yet transferred (in prefill, or finished and held). */
   private readonly held: Float64Array;
   /** Decode engine: KV blocks of the whole sequences of requests assigned to it and not finished. */
   private readonly assigned: Float64Array;
@@ -261,7 +261,7 @@ export class ClusterSim {
   private loadOf(e: number): InstanceLoad {
     const l = this.engines[e]!.loop.load();
     const role = this.engines[e]!.role;
-    if (role === "prefill") return { ...l, kvUsedBlocks: l.kvUsedBlocks + this.held[e]! };
+    if (role === "prefill") return { ...l, kvUsedBlocks: Math.max(l.kvUsedBlocks, this.held[e]!) };
     if (role === "decode") return { ...l, kvUsedBlocks: Math.max(l.kvUsedBlocks, this.assigned[e]!) };
     return l;
   }
@@ -439,9 +439,9 @@ export class ClusterSim {
       let fitsSomewhere = false;
       for (let p = 0; p < np; p++) {
         const need = this.promptBlocks(i, p);
-        const l = this.engines[p]!.loop.load();
-        if (need <= l.kvTotalBlocks) fitsSomewhere = true;
-        if (this.held[p]! + l.kvUsedBlocks + need <= l.kvTotalBlocks || (this.held[p] === 0 && l.kvUsedBlocks === 0)) this.eligible.push(this.targets[p]!);
+        const total = this.loads[p]!.kvTotalBlocks;
+        if (need <= total) fitsSomewhere = true;
+        if (this.held[p]! + need <= total) this.eligible.push(this.targets[p]!);
       }
       if (!fitsSomewhere) {
         this.admitHead++;
@@ -454,6 +454,7 @@ export class ClusterSim {
       this.stages.admitWaitMs[i] = t - this.arrival[i]!;
       this.stages.prefillEngine[i] = p;
       const r = this.reqs[i]!;
+      this.held[p] = this.held[p]! + this.promptBlocks(i, p);
       this.submit(p, i, { ...r, outputTokens: 1 }, t, false);
     }
     if (this.admitHead > 4096 && this.admitHead * 2 > this.admitQueue.length) {
@@ -517,6 +518,7 @@ export class ClusterSim {
     this.paused[i] = this.paused[i]! + d.pausedCount;
     this.reused[i] = this.reused[i]! + d.reusedTokens;
     if (d.error !== undefined) {
+      if (role === "prefill") this.held[e] = this.held[e]! - this.promptBlocks(i, e);
       if (role === "decode") this.assigned[e] = this.assigned[e]! - this.sequenceBlocks(i, e);
       this.fail(i, t, d.error);
       if (role === "decode") this.drainDecode(t);
@@ -529,11 +531,11 @@ export class ClusterSim {
       this.firstToken[i] = ft;
       this.tokenTimes[base] = ft;
       if (this.reqs[i]!.outputTokens <= 1) {
+        this.held[e] = this.held[e]! - this.promptBlocks(i, e);
         this.finish(i, ft);
         this.drainAdmissions(t);
         return;
       }
-      this.held[e] = this.held[e]! + this.promptBlocks(i, e);
       this.decodeQueue.push(i);
       this.drainDecode(t);
       return;
