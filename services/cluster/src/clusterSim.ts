@@ -13,6 +13,8 @@ export interface ClusterEngine {
   /** "instance[2]", "prefill[0]", "decode[7]" (the iteration log and the report name engines so). */
   name: string;
   role: PoolRole;
+  /** The pool's label (reports group instances by it). */
+  pool: string;
   /** Index in its pool. */
   index: number;
   loop: EngineLoop;
@@ -69,6 +71,7 @@ export interface ClusterRunOptions {
 export interface EngineStats {
   name: string;
   role: PoolRole;
+  pool: string;
   gpus: number;
   iterations: number;
   prefillIterations: number;
@@ -217,6 +220,7 @@ export class ClusterSim {
     this.stats = this.engines.map((e, i) => ({
       name: e.name,
       role: e.role,
+      pool: e.pool,
       gpus: e.gpus,
       iterations: 0,
       prefillIterations: 0,
@@ -296,6 +300,7 @@ export class ClusterSim {
     const group: number[] = [];
     const batches: (SimBatch | null)[] = new Array(ne).fill(null);
     const times: (number | PromiseLike<number>)[] = new Array(ne).fill(0);
+    const outstanding = new Map<BatchPredictor, number>();
     if (signal?.aborted) throw cancelled(signal);
     for (;;) {
       let tEng = Number.POSITIVE_INFINITY;
@@ -310,6 +315,18 @@ export class ClusterSim {
       this.clock = tEng;
       group.length = 0;
       let pending = false;
+      outstanding.clear();
+      /** Waits for the group's outstanding predictions (a remote predictor answers at most maxInFlight at once). */
+      const settle = async (): Promise<void> => {
+        const settled = await Promise.all(group.map((e) => times[e]!));
+        if (signal?.aborted) throw cancelled(signal);
+        group.forEach((e, k) => {
+          times[e] = settled[k]!;
+        });
+        outstanding.clear();
+        pending = false;
+        lastYield = performance.now();
+      };
       for (let e = 0; e < ne; e++) {
         if (this.nextT[e] !== tEng) continue;
         const eng = this.engines[e]!;
@@ -322,18 +339,16 @@ export class ClusterSim {
         this.countBatch(e, batch);
         group.push(e);
         batches[e] = batch;
+        const held = outstanding.get(eng.predictor) ?? 0;
+        if (pending && held >= (eng.predictor.maxInFlight ?? 1)) await settle();
         const v = eng.predictor.predict(batch);
-        if (isThenable(v)) pending = true;
+        if (isThenable(v)) {
+          pending = true;
+          outstanding.set(eng.predictor, (outstanding.get(eng.predictor) ?? 0) + 1);
+        }
         times[e] = v;
       }
-      if (pending) {
-        const settled = await Promise.all(group.map((e) => times[e]!));
-        if (signal?.aborted) throw cancelled(signal);
-        group.forEach((e, k) => {
-          times[e] = settled[k]!;
-        });
-        lastYield = performance.now();
-      }
+      if (pending) await settle();
       for (const e of group) {
         const eng = this.engines[e]!;
         const ev = eng.loop.commit(checkedTime(times[e], eng));

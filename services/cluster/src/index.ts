@@ -1,3 +1,4 @@
+export { type ClusterDescription, clusterReportJson, clusterReportText, type PoolDescription } from "./clusterReport.js";
 export {
   type ClusterArrivalPlan,
   type ClusterEngine,

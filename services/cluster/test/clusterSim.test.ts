@@ -9,6 +9,7 @@ const predictor: BatchPredictor = { description: "toy", predict: (b: SimBatch) =
 const engine = (role: ClusterEngine["role"], index: number, loop: ToyLoop): ClusterEngine => ({
   name: `${role === "aggregated" ? "instance" : role}[${index}]`,
   role,
+  pool: role,
   index,
   loop,
   predictor,
