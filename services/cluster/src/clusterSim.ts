@@ -1,9 +1,9 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { BatchPredictor, IterationStats, RequestRecord, SimBatch, SimRequest } from "@servesim/core";
 import { CancelledError, FailedPreconditionError } from "@servesim/core";
+import type { EngineLoop, LoopEvents, RequestDoneEvent } from "@servesim/engine";
 import { EventHeap } from "./eventHeap.js";
 import { type KvLink, kvTransferMs } from "./kvTransfer.js";
-import type { EngineLoop, LoopEvents, RequestDoneEvent } from "./loopContract.js";
 import type { InstanceLoad, Router, RoutingTarget } from "./routers/router.js";
 
 export type PoolRole = "aggregated" | "prefill" | "decode";
@@ -17,7 +17,8 @@ export interface ClusterEngine {
   pool: string;
   /** Index in its pool. */
   index: number;
-  loop: EngineLoop;
+  /** takeEnded: requests that ended outside a commit (SingleEngineLoop); called when schedule() returns null and at the end. */
+  loop: EngineLoop & { takeEnded?(): RequestDoneEvent[] };
   predictor: BatchPredictor;
   tokensPerBlock: number;
   /** GPUs of the instance (tp × pp). */
@@ -298,7 +299,6 @@ export class ClusterSim {
     let sinceCheck = 0;
     const ne = this.engines.length;
     const group: number[] = [];
-    const batches: (SimBatch | null)[] = new Array(ne).fill(null);
     const times: (number | PromiseLike<number>)[] = new Array(ne).fill(0);
     const outstanding = new Map<BatchPredictor, number>();
     if (signal?.aborted) throw cancelled(signal);
@@ -311,7 +311,13 @@ export class ClusterSim {
         this.handleEvent(tEv, this.events.pop());
         continue;
       }
-      if (tEng === Number.POSITIVE_INFINITY) break;
+      if (tEng === Number.POSITIVE_INFINITY) {
+        // Requests that ended outside a commit (a drain of the last batch in flight) may still come.
+        let more = false;
+        for (let e = 0; e < ne; e++) more = this.takeEnded(e) || more;
+        if (more) continue;
+        break;
+      }
       this.clock = tEng;
       group.length = 0;
       let pending = false;
@@ -332,13 +338,13 @@ export class ClusterSim {
         const eng = this.engines[e]!;
         const batch = eng.loop.schedule(tEng);
         if (batch === null) {
+          this.takeEnded(e);
           const nt = eng.loop.nextEventTime();
           this.nextT[e] = nt > tEng ? nt : Number.POSITIVE_INFINITY;
           continue;
         }
         this.countBatch(e, batch);
         group.push(e);
-        batches[e] = batch;
         const held = outstanding.get(eng.predictor) ?? 0;
         if (pending && held >= (eng.predictor.maxInFlight ?? 1)) await settle();
         const v = eng.predictor.predict(batch);
@@ -352,7 +358,6 @@ export class ClusterSim {
       for (const e of group) {
         const eng = this.engines[e]!;
         const ev = eng.loop.commit(checkedTime(times[e], eng));
-        batches[e] = null;
         this.afterCommit(e, ev);
         this.nextT[e] = eng.loop.nextEventTime();
       }
@@ -401,11 +406,20 @@ export class ClusterSim {
     if (l.active > s.peakActive) s.peakActive = l.active;
     if (l.kvUsedBlocks > s.peakKvBlocks) s.peakKvBlocks = l.kvUsedBlocks;
     if (ev.iteration !== null && this.onIteration) this.onIteration(this.engines[e]!, ev.iteration);
-    for (const d of ev.done) {
-      const req = this.handles[e]![d.handle]!;
-      // Copy what outlives the commit; the event's arrays are fresh per request.
-      this.events.push(ev.endMs, { kind: EV_DONE, req, engine: e, done: d });
-    }
+    this.queueDone(e, ev.done);
+  }
+
+  /** Completions become events at their end times (the event objects outlive the commit; their token arrays are fresh). */
+  private queueDone(e: number, done: readonly RequestDoneEvent[]): void {
+    for (const d of done) this.events.push(Math.max(d.endMs, this.clock), { kind: EV_DONE, req: this.handles[e]![d.handle]!, engine: e, done: d });
+  }
+
+  private takeEnded(e: number): boolean {
+    const done = this.engines[e]!.loop.takeEnded?.() ?? [];
+    if (done.length === 0) return false;
+    this.queueDone(e, done);
+    this.nextT[e] = this.engines[e]!.loop.nextEventTime();
+    return true;
   }
 
   private handleEvent(t: number, ev: ClusterEvent): void {

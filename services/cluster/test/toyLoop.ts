@@ -1,5 +1,5 @@
 import type { SimBatch, SimRequest } from "@servesim/core";
-import type { EngineLoop, LoopEvents, LoopLoad, RequestDoneEvent, SubmitOptions } from "../src/loopContract.js";
+import type { EngineLoop, LoopEvents, LoopLoad, RequestDoneEvent, SubmitOptions } from "@servesim/engine";
 
 interface Slot {
   handle: number;
@@ -92,6 +92,7 @@ export class ToyLoop implements EngineLoop {
           handle: s.handle,
           request: s.req,
           submitMs: s.submitMs,
+          endMs: end,
           tokenTimesMs: Float64Array.from(s.tokens),
           pausedCount: 0,
           reusedTokens: 0,
