@@ -1,5 +1,10 @@
+import { readFileSync } from "node:fs";
+import { isTrtllmDisaggConfig, readClusterSection, readTrtllmDisaggConfig, YamlDoc } from "@servesim/cluster";
+import { InvalidArgumentError } from "@servesim/core";
 import { CALIBRATION_FEATURES, calibratedModel } from "@servesim/perf";
 import type { CalibratedModel } from "@servesim/wire/predictor";
+import type { ClusterSpec } from "@servesim/wire/scheduler";
+import { CliError } from "./cliError.js";
 import type { PredictorDraft } from "./predictorDraft.js";
 import { dtypeByName, PREDICTOR_NAMES, predictorKind } from "./predictorNames.js";
 import { YamlFile, YamlSection } from "./yamlFile.js";
@@ -39,7 +44,29 @@ const SERVESIM_KEYS = [
 
 export interface SimConfig {
   predictor: PredictorDraft;
+  /** The topology: a `cluster:` section, or a TensorRT-LLM disaggregated serving config. */
+  cluster?: ClusterSpec;
   warnings: string[];
+}
+
+/** The cluster of a --sim-config file, when it has one (errors as "<file> line <n>: <key> <reason>"). */
+function readCluster(path: string, data: Record<string, unknown>, out: SimConfig, d: PredictorDraft): void {
+  const disagg = isTrtllmDisaggConfig(data);
+  if (!disagg && data["cluster"] === undefined) return;
+  try {
+    const doc = YamlDoc.parse(readFileSync(path, "utf8"), path);
+    if (disagg) {
+      const c = readTrtllmDisaggConfig(doc);
+      out.cluster = c.cluster;
+      out.warnings.push(...c.warnings);
+      if (c.model !== undefined && d.model === undefined) d.model = c.model;
+    } else {
+      out.cluster = readClusterSection(doc.root().map("cluster")!, out.warnings);
+    }
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw new CliError(`${e.field}: ${e.reason}`);
+    throw e;
+  }
 }
 
 const positive = (v: number): boolean => Number.isFinite(v) && v > 0;
@@ -59,12 +86,14 @@ export function readSimConfig(path: string): SimConfig {
   const warnings: string[] = [];
   const top = new YamlSection(file, [], file.data);
   const nested = top.section("predictor");
-  const s = nested ?? top;
+  // A TensorRT-LLM disaggregated config holds no predictor keys at its top level (its own keys are checked by its reader).
+  const disagg = isTrtllmDisaggConfig(file.data);
+  const s = nested ?? (disagg ? new YamlSection(file, [], {}) : top);
   const known: readonly string[] = [...PR_KEYS, ...SERVESIM_KEYS];
-  if (nested) {
-    for (const k of top.unknownKeys(["predictor"])) warnings.push(`${path} line ${file.lineOf(k.split("."))}: unknown key ${k} ignored`);
+  if (nested && !disagg) {
+    for (const k of top.unknownKeys(["predictor", "cluster"])) warnings.push(`${path} line ${file.lineOf(k.split("."))}: unknown key ${k} ignored`);
   }
-  for (const k of s.unknownKeys(known)) warnings.push(`${path} line ${file.lineOf(k.split("."))}: unknown key ${k} ignored`);
+  for (const k of s.unknownKeys(nested ? known : [...known, "cluster"])) warnings.push(`${path} line ${file.lineOf(k.split("."))}: unknown key ${k} ignored`);
 
   const d: PredictorDraft = {};
   const name = s.string("name");
@@ -124,5 +153,7 @@ export function readSimConfig(path: string): SimConfig {
   }
   const cal = s.section("calibrated");
   if (cal) d.calibrated = calibrated(cal, warnings);
-  return { predictor: d, warnings };
+  const out: SimConfig = { predictor: d, warnings };
+  readCluster(path, file.data, out, d);
+  return out;
 }

@@ -19,7 +19,9 @@ export {
   resolveSharedWorkload,
   sharedWorkloadKey,
 } from "./resolveJob.js";
-export { type JobOutcome, type RunJobOptions, runResolvedJob, toJobResult } from "./runJob.js";
+export { MAX_CLUSTER_INSTANCES, poolSpec, type ResolvedCluster, type ResolvedPool } from "./cluster/resolveCluster.js";
+export { type ConnectPredictor, runResolvedClusterJob } from "./cluster/runCluster.js";
+export { type JobOutcome, type RunJobOptions, runJob, runResolvedJob, toJobResult } from "./runJob.js";
 export { resolveTiming, type TimingResolution } from "./timingSpec.js";
 export {
   type AllRowsGroup,
