@@ -390,6 +390,10 @@ export class ClusterSim {
 
   private countBatch(e: number, b: SimBatch): void {
     const s = this.stats[e]!;
+    // Peaks at schedule time: a prefill worker's requests leave in the commit that prefills them.
+    const l = this.engines[e]!.loop.load();
+    if (l.active > s.peakActive) s.peakActive = l.active;
+    if (l.kvUsedBlocks > s.peakKvBlocks) s.peakKvBlocks = l.kvUsedBlocks;
     if (b.numContext > 0 && b.numGeneration > 0) s.mixedIterations++;
     else if (b.numContext > 0) s.prefillIterations++;
     else s.decodeIterations++;
@@ -402,9 +406,6 @@ export class ClusterSim {
     s.iterations++;
     this.iterations++;
     s.busyMs += ev.endMs - ev.startMs;
-    const l = this.engines[e]!.loop.load();
-    if (l.active > s.peakActive) s.peakActive = l.active;
-    if (l.kvUsedBlocks > s.peakKvBlocks) s.peakKvBlocks = l.kvUsedBlocks;
     if (ev.iteration !== null && this.onIteration) this.onIteration(this.engines[e]!, ev.iteration);
     this.queueDone(e, ev.done);
   }
