@@ -124,7 +124,7 @@ export function clusterReportText(d: ClusterDescription, r: ClusterResult): stri
   const shape = d.pools
     .map(
       (p) =>
-        `${p.instances} ${p.role === "aggregated" ? "instance" : p.role}${p.instances === 1 ? "" : "s"} × ${p.gpusPerInstance} GPU${p.gpusPerInstance === 1 ? "" : "s"}`,
+        `${p.instances} ${p.role === "aggregated" ? "instance" : `${p.role} worker`}${p.instances === 1 ? "" : "s"} × ${p.gpusPerInstance} GPU${p.gpusPerInstance === 1 ? "" : "s"}`,
     )
     .join(", ");
   L.push(`Mode:                    ${d.mode} (${shape}; ${d.totalGpus} GPUs)`);
