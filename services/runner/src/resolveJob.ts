@@ -73,6 +73,8 @@ export interface ResolveOptions {
    * for all its points, the CLI may read it from its parsed-dataset cache. spec.workload is then not read.
    */
   workload?: ResolvedWorkload;
+  /** Resolve the engine of a disaggregated decode pool (prompts arrive prefilled: see EngineInputs.decodeOnly). */
+  decodeOnly?: boolean;
 }
 
 /**
@@ -120,6 +122,7 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
     maxIsl: dataset.maxIsl,
     maxSeqLen: dataset.maxSequenceLength,
     lengths: warmup.length > 0 ? [...requests, ...warmup] : requests,
+    ...(opts.decodeOnly ? { decodeOnly: true } : {}),
   });
   const { options, warnings: engineWarnings, ...settings } = engine;
   const placed = resolveArrivals(e, engine.benchmark, {
@@ -227,9 +230,9 @@ async function resolveClusterJob(spec: JobSpec, opts: ResolveOptions): Promise<R
   if (spec.sweep !== undefined) throw new InvalidArgumentError("spec.sweep", "a cluster job cannot also be a sweep (search disaggregated topologies with servesim search)");
   const workload = opts.workload ?? (await resolveSharedWorkload(spec, { ...(opts.limits ? { limits: opts.limits } : {}), ...(opts.datasetStream ? { datasetStream: opts.datasetStream } : {}) })).workload;
   const { datasetStream: _stream, ...rest } = opts;
-  const cluster = await resolveCluster(spec, spec.cluster!, async (poolSpec, field) => {
+  const cluster = await resolveCluster(spec, spec.cluster!, async (poolSpec, field, role) => {
     try {
-      return await resolveJob(poolSpec, { ...rest, workload });
+      return await resolveJob(poolSpec, { ...rest, workload, ...(role === "decode" ? { decodeOnly: true } : {}) });
     } catch (e) {
       if (e instanceof InvalidArgumentError) throw new InvalidArgumentError(`${field}: ${e.field}`, e.reason);
       throw e;

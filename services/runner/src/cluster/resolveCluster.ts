@@ -87,7 +87,7 @@ export function poolSpec(spec: JobSpec, p: WorkerPool): JobSpec {
 export async function resolveCluster(
   spec: JobSpec,
   c: ClusterSpec,
-  resolve: (poolSpec: JobSpec, field: string) => Promise<ResolvedJob>,
+  resolve: (poolSpec: JobSpec, field: string, role: PoolRole) => Promise<ResolvedJob>,
 ): Promise<ResolvedCluster> {
   const disagg = c.prefill !== undefined || c.decode !== undefined;
   const aggregated = c.aggregated ?? [];
@@ -97,7 +97,7 @@ export async function resolveCluster(
   const warnings: string[] = [];
   const pools: ResolvedPool[] = [];
   const add = async (role: PoolRole, label: string, p: WorkerPool, field: string, router: RouterChoice): Promise<void> => {
-    const job = await resolve(poolSpec(spec, p), field);
+    const job = await resolve(poolSpec(spec, p), field, role);
     pools.push({ role, label, count: p.numWorkers, job, gpus: job.predictor.tp * job.predictor.pp, router });
   };
   if (disagg) {
