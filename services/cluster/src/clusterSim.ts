@@ -23,6 +23,11 @@ export interface ClusterEngine {
   tokensPerBlock: number;
   /** GPUs of the instance (tp × pp). */
   gpus: number;
+  /**
+   * Decode workers: requests it takes at once (max_batch_size). A transfer starts only when the worker
+   * has a slot and KV for the request, as a generation server schedules a request's KV reception.
+   */
+  maxActive?: number;
 }
 
 export interface ClusterPool {
@@ -194,6 +199,8 @@ export class ClusterSim {
   private readonly held: Float64Array;
   /** Decode engine: KV blocks of the whole sequences of requests assigned to it and not finished. */
   private readonly assigned: Float64Array;
+  /** Decode engine: requests assigned to it (in transfer or in the loop) and not finished. */
+  private readonly assignedCount: Int32Array;
 
   private nextInOrder = 0;
   private finished = 0;
@@ -256,6 +263,7 @@ export class ClusterSim {
     };
     this.held = new Float64Array(ne);
     this.assigned = new Float64Array(ne);
+    this.assignedCount = new Int32Array(ne);
     const first = this.plan.concurrency > 0 ? Math.min(this.plan.initiallySubmitted, n) : n;
     for (let k = 0; k < first; k++) this.pushArrival(this.plan.submitMs[this.plan.order[k]!]!);
   }
@@ -508,7 +516,7 @@ export class ClusterSim {
         const need = this.sequenceBlocks(i, e);
         const total = this.loads[e]!.kvTotalBlocks;
         if (need <= total) fitsSomewhere = true;
-        if (this.assigned[e]! + need <= total) this.eligible.push(this.targets[e]!);
+        if (this.assigned[e]! + need <= total && this.assignedCount[e]! < (this.engines[e]!.maxActive ?? Number.POSITIVE_INFINITY)) this.eligible.push(this.targets[e]!);
       }
       const p = this.stages.prefillEngine[i]!;
       if (!fitsSomewhere) {
@@ -523,6 +531,7 @@ export class ClusterSim {
       const d = this.eligible[pool.router.route(this.reqs[i]!, this.eligible)]!.index;
       const e = off + d;
       this.assigned[e] = this.assigned[e]! + this.sequenceBlocks(i, e);
+      this.assignedCount[e]!++;
       this.held[p] = this.held[p]! - this.promptBlocks(i, p);
       released = true;
       this.stages.decodeEngine[i] = d;
@@ -549,7 +558,10 @@ export class ClusterSim {
     this.reused[i] = this.reused[i]! + d.reusedTokens;
     if (d.error !== undefined) {
       if (role === "prefill") this.held[e] = this.held[e]! - this.promptBlocks(i, e);
-      if (role === "decode") this.assigned[e] = this.assigned[e]! - this.sequenceBlocks(i, e);
+      if (role === "decode") {
+        this.assigned[e] = this.assigned[e]! - this.sequenceBlocks(i, e);
+        this.assignedCount[e]!--;
+      }
       this.fail(i, t, d.error);
       if (role === "decode") this.drainDecode(t);
       if (role === "prefill") this.drainAdmissions(t);
@@ -575,6 +587,7 @@ export class ClusterSim {
       const tEnd = this.stages.transferMs[i]! + this.stages.decodeWaitMs[i]! + this.firstToken[i]!;
       this.stages.decodeFirstStepMs[i] = d.tokenTimesMs.length > 0 ? d.tokenTimesMs[0]! - tEnd : Number.NaN;
       this.assigned[e] = this.assigned[e]! - this.sequenceBlocks(i, e);
+      this.assignedCount[e]!--;
       this.finish(i, d.tokenTimesMs.length > 0 ? d.tokenTimesMs[d.tokenTimesMs.length - 1]! : this.firstToken[i]!);
       this.drainDecode(t);
       return;

@@ -97,6 +97,7 @@ export async function runResolvedClusterJob(job: ResolvedJob, cluster: ResolvedC
           predictor: predictors[pi]!,
           tokensPerBlock: p.job.engine.tokensPerBlock,
           gpus: p.gpus,
+          maxActive: p.job.engine.maxBatchSize,
         });
         gpuCounts.push(p.gpus);
       }
