@@ -19,6 +19,8 @@ export interface RunJobOptions {
   onIteration?: (s: IterationStats) => void;
   /** Keep every measured iteration's stats in the outcome (the iteration log). */
   collectIterations?: boolean;
+  /** runJob: close the predictors it opened at the end (default true; false when the caller shares them). */
+  closePredictors?: boolean;
 }
 
 /** Everything a finished job produced. */
@@ -140,6 +142,6 @@ export async function runJob(job: ResolvedJob, connect: ConnectPredictor, opts: 
   try {
     return await runResolvedJob(job, predictor, opts);
   } finally {
-    await predictor.close?.();
+    if (opts.closePredictors !== false) await predictor.close?.();
   }
 }

@@ -191,6 +191,6 @@ export async function runResolvedClusterJob(job: ResolvedJob, cluster: ResolvedC
     if (iterations) outcome.iterations = iterations;
     return outcome;
   } finally {
-    for (const p of new Set(predictors)) await p.close?.();
+    if (opts.closePredictors !== false) for (const p of new Set(predictors)) await p.close?.();
   }
 }
