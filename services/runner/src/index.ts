@@ -41,6 +41,16 @@ export {
   INFERENCEX_METHOD,
   methodForRow,
 } from "./validation/benchmarkMethod.js";
+export {
+  type DisaggRow,
+  type DisaggValidationReport,
+  type DisaggValidationRow,
+  disaggJobSpec,
+  disaggSkipReason,
+  formatDisaggValidation,
+  parseDisaggRows,
+  validateDisaggregated,
+} from "./validation/disagg.js";
 export { type Coverage, type CoverageLine, formatCoverage, siliconCoverage } from "./validation/coverage.js";
 export { type CandidateErrors, type FoldResult, inSample, kFold, leaveOneGroupOut, pickCandidate } from "./validation/folds.js";
 export {
