@@ -115,11 +115,17 @@ export interface DisaggReplaySettings {
   /** Requests per row: max(waves × concurrency, 64), capped at maxRequests (defaults 4 and 4096). */
   waves?: number;
   maxRequests?: number;
+  /**
+   * Leave the first wave (the first `concurrency` requests, all arriving at t = 0 into empty workers) out
+   * of the means (default true): the measured runs report a benchmark in steady state, where a request
+   * arrives when another ends, not the start-up burst that queues a whole wave on the prefill workers.
+   */
+  skipFirstWave?: boolean;
 }
 
 /** The cluster job that replays a row: closed loop at the row's concurrency, uniform ISL/OSL. */
 export function disaggJobSpec(r: DisaggRow, s: DisaggReplaySettings): JobSpec {
-  const n = Math.max(Math.min(Math.max((s.waves ?? 4) * r.concurrency, 64), s.maxRequests ?? 4096), r.concurrency);
+  const n = Math.max(Math.min(Math.max((s.waves ?? 4) * r.concurrency, 64), s.maxRequests ?? 4096), 2 * r.concurrency);
   const fp4 = r.precision === "fp4";
   return JobSpec.fromPartial({
     name: r.id,
@@ -218,7 +224,7 @@ export async function validateDisaggregated(
     predictors: ValidationPredictor[];
     systemsDir?: string;
     backendVersion?: string;
-    replay?: Pick<DisaggReplaySettings, "waves" | "maxRequests">;
+    replay?: Pick<DisaggReplaySettings, "waves" | "maxRequests" | "skipFirstWave">;
     filter?: (r: DisaggRow) => boolean;
     onRow?: (done: number, total: number) => void;
     signal?: AbortSignal;
@@ -259,8 +265,10 @@ export async function validateDisaggregated(
         let ttft = 0;
         let tpot = 0;
         let ok = 0;
-        for (const x of outcome.records) {
-          if (x.error) continue;
+        const skip = settings.skipFirstWave === false ? 0 : r.concurrency;
+        for (let k = 0; k < outcome.records.length; k++) {
+          const x = outcome.records[k]!;
+          if (x.error || k < skip) continue;
           ttft += x.ttftMs;
           tpot += x.tpotMs;
           ok++;
@@ -333,7 +341,7 @@ export async function validateDisaggregated(
       not_replayed: [...reasons].map(([reason, rows]) => ({ reason, rows })).sort((a, b) => b.rows - a.rows || a.reason.localeCompare(b.reason)),
       ...sum,
       groups,
-      settings: `closed loop at decode_batch_size × decode_attention_dp_size × decode_num_workers; requests max(${opts.replay?.waves ?? 4} × concurrency, 64) capped at ${opts.replay?.maxRequests ?? 4096} (never below the concurrency); context servers: max_batch_size prefill_batch_size, max_num_tokens max(ISL × batch, 8192), overlap off; generation servers: max_batch_size decode_batch_size × attention-DP ranks, overlap on; GUARANTEED_NO_EVICT, KV from GPU memory (fraction 0.9), FP8 KV`,
+      settings: `closed loop at decode_batch_size × decode_attention_dp_size × decode_num_workers; requests max(${opts.replay?.waves ?? 4} × concurrency, 64) capped at ${opts.replay?.maxRequests ?? 4096} (never below 2 × concurrency)${opts.replay?.skipFirstWave === false ? "" : ", the first wave (start-up burst) left out of the means"}; context servers: max_batch_size prefill_batch_size, max_num_tokens max(ISL × batch, 8192), overlap off; generation servers: max_batch_size decode_batch_size × attention-DP ranks, overlap on; GUARANTEED_NO_EVICT, KV from GPU memory (fraction 0.9), FP8 KV`,
     },
     rows: out,
   };
