@@ -248,7 +248,10 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
     cluster = { ...(cluster ?? {}), aggregated: [{ numWorkers: f.instances }] };
   }
   if (f.router !== undefined) {
-    if (cluster === undefined || cluster.aggregated.length === 0) throw new CliError("--router places requests on the instances of an aggregated cluster: give --instances (disaggregated pools set their routers in --sim-config)");
+    if (cluster === undefined || cluster.aggregated.length === 0)
+      throw new CliError(
+        "--router places requests on the instances of an aggregated cluster: give --instances (disaggregated pools set their routers in --sim-config)",
+      );
     cluster.router = { type: f.router, weights: cluster.router?.weights ?? {} };
   }
   if (f.predictor !== undefined) {

@@ -516,7 +516,8 @@ export class ClusterSim {
         const need = this.sequenceBlocks(i, e);
         const total = this.loads[e]!.kvTotalBlocks;
         if (need <= total) fitsSomewhere = true;
-        if (this.assigned[e]! + need <= total && this.assignedCount[e]! < (this.engines[e]!.maxActive ?? Number.POSITIVE_INFINITY)) this.eligible.push(this.targets[e]!);
+        if (this.assigned[e]! + need <= total && this.assignedCount[e]! < (this.engines[e]!.maxActive ?? Number.POSITIVE_INFINITY))
+          this.eligible.push(this.targets[e]!);
       }
       const p = this.stages.prefillEngine[i]!;
       if (!fitsSomewhere) {

@@ -1,3 +1,5 @@
+export { MAX_CLUSTER_INSTANCES, poolSpec, type ResolvedCluster, type ResolvedPool } from "./cluster/resolveCluster.js";
+export { type ConnectPredictor, runResolvedClusterJob } from "./cluster/runCluster.js";
 export { type EngineResolution, type KvSource, reuseBlockSize, type Source } from "./engineSpec.js";
 export { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
 export { type PackedWorkload, packWorkload, unpackWorkload } from "./packedWorkload.js";
@@ -19,8 +21,6 @@ export {
   resolveSharedWorkload,
   sharedWorkloadKey,
 } from "./resolveJob.js";
-export { MAX_CLUSTER_INSTANCES, poolSpec, type ResolvedCluster, type ResolvedPool } from "./cluster/resolveCluster.js";
-export { type ConnectPredictor, runResolvedClusterJob } from "./cluster/runCluster.js";
 export { type JobOutcome, type RunJobOptions, runJob, runResolvedJob, toJobResult } from "./runJob.js";
 export { resolveTiming, type TimingResolution } from "./timingSpec.js";
 export {

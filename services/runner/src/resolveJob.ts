@@ -1,10 +1,10 @@
 import { checkPercentiles, checkSlos, DEFAULT_PERCENTILES, InvalidArgumentError, type Slo } from "@servesim/core";
-import { type ResolvedCluster, resolveCluster } from "./cluster/resolveCluster.js";
 import type { EngineOptions, SimRequest } from "@servesim/engine";
 import { sloFromWire } from "@servesim/wire";
 import type { JobSpec, ReportOptions } from "@servesim/wire/scheduler";
 import type { DatasetMetadata, Sessions } from "@servesim/workload";
 import { resolveArrivals } from "./arrivalSpec.js";
+import { type ResolvedCluster, resolveCluster } from "./cluster/resolveCluster.js";
 import { type EngineResolution, resolveEngineSpec, reuseBlockSize } from "./engineSpec.js";
 import { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
 import { applyModelPath, checkModelPath } from "./modelPath.js";
@@ -227,8 +227,16 @@ function describeKind(kind: string): string {
  * parallelism and engine limits (errors name the pool: "spec.cluster.decode: spec.engine.max_batch_size").
  */
 async function resolveClusterJob(spec: JobSpec, opts: ResolveOptions): Promise<ResolvedJob> {
-  if (spec.sweep !== undefined) throw new InvalidArgumentError("spec.sweep", "a cluster job cannot also be a sweep (search disaggregated topologies with servesim search)");
-  const workload = opts.workload ?? (await resolveSharedWorkload(spec, { ...(opts.limits ? { limits: opts.limits } : {}), ...(opts.datasetStream ? { datasetStream: opts.datasetStream } : {}) })).workload;
+  if (spec.sweep !== undefined)
+    throw new InvalidArgumentError("spec.sweep", "a cluster job cannot also be a sweep (search disaggregated topologies with servesim search)");
+  const workload =
+    opts.workload ??
+    (
+      await resolveSharedWorkload(spec, {
+        ...(opts.limits ? { limits: opts.limits } : {}),
+        ...(opts.datasetStream ? { datasetStream: opts.datasetStream } : {}),
+      })
+    ).workload;
   const { datasetStream: _stream, ...rest } = opts;
   const cluster = await resolveCluster(spec, spec.cluster!, async (poolSpec, field, role) => {
     try {

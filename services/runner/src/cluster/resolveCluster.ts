@@ -1,8 +1,8 @@
+import type { PoolRole } from "@servesim/cluster";
 import { type LinkOverrides, type RouterChoice, resolveRouter, type SystemLinks } from "@servesim/cluster";
 import { InvalidArgumentError } from "@servesim/core";
 import type { Parallelism } from "@servesim/wire/predictor";
 import type { ClusterSpec, JobSpec, RouterConfig, WorkerPool } from "@servesim/wire/scheduler";
-import type { PoolRole } from "@servesim/cluster";
 import type { ResolvedJob, ResolveOptions } from "../resolveJob.js";
 
 /** Most instances in one cluster job (every instance has its own engine state). */
@@ -135,7 +135,8 @@ export async function resolveCluster(
       out.linkOverrides.bandwidth = kt.bandwidthBytesPerS;
     }
     if (kt?.latencyMs !== undefined) {
-      if (!(Number.isFinite(kt.latencyMs) && kt.latencyMs >= 0)) throw new InvalidArgumentError(`${F}.kv_transfer.latency_ms`, `must be a finite number >= 0 (got ${kt.latencyMs})`);
+      if (!(Number.isFinite(kt.latencyMs) && kt.latencyMs >= 0))
+        throw new InvalidArgumentError(`${F}.kv_transfer.latency_ms`, `must be a finite number >= 0 (got ${kt.latencyMs})`);
       out.linkOverrides.latencyMs = kt.latencyMs;
     }
     const decode = pools.find((p) => p.role === "decode")!.job;
@@ -144,7 +145,8 @@ export async function resolveCluster(
     else warnings.push("the KV transfer moves no bytes: the job names no model and GPU whose KV size is known (only the fixed latency counts)");
     const gpu = decode.predictor.gpu;
     if (gpu) out.links = gpu;
-    else if (out.linkOverrides.bandwidth === undefined) warnings.push("the KV-transfer links are unknown without a GPU: set spec.cluster.kv_transfer.bandwidth_bytes_per_s");
+    else if (out.linkOverrides.bandwidth === undefined)
+      warnings.push("the KV-transfer links are unknown without a GPU: set spec.cluster.kv_transfer.bandwidth_bytes_per_s");
   }
   return out;
 }

@@ -65,7 +65,12 @@ function clusterSimulationResult(r: ClusterResult, first: ResolvedJob): Simulati
  * The outcome carries trtllm-bench's report over every request plus the cluster section; metrics per GPU
  * count every GPU of the cluster.
  */
-export async function runResolvedClusterJob(job: ResolvedJob, cluster: ResolvedCluster, connect: ConnectPredictor, opts: RunJobOptions = {}): Promise<JobOutcome> {
+export async function runResolvedClusterJob(
+  job: ResolvedJob,
+  cluster: ResolvedCluster,
+  connect: ConnectPredictor,
+  opts: RunJobOptions = {},
+): Promise<JobOutcome> {
   const started = performance.now();
   const predictors: BatchPredictor[] = [];
   try {
@@ -141,7 +146,16 @@ export async function runResolvedClusterJob(job: ResolvedJob, cluster: ResolvedC
     const r = await sim.run({
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress
-        ? { onProgress: (p) => opts.onProgress!({ iterations: p.iterations, requestsFinished: p.requestsFinished, requestsTotal: p.requestsTotal, simTimeMs: p.simTimeMs, warmingUp: false }) }
+        ? {
+            onProgress: (p) =>
+              opts.onProgress!({
+                iterations: p.iterations,
+                requestsFinished: p.requestsFinished,
+                requestsTotal: p.requestsTotal,
+                simTimeMs: p.simTimeMs,
+                warmingUp: false,
+              }),
+          }
         : {}),
       ...(opts.progressEveryMs !== undefined ? { progressEveryMs: opts.progressEveryMs } : {}),
     });

@@ -151,7 +151,17 @@ export function disaggJobSpec(r: DisaggRow, s: DisaggReplaySettings): JobSpec {
       kvCacheDtype: DType.D_TYPE_FP8,
       ctxAttention: "",
     },
-    workload: { synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST, numRequests: n, inputMean: r.isl, inputStdev: 0, outputMean: r.osl, outputStdev: 0, seed: 0 } },
+    workload: {
+      synthetic: {
+        distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST,
+        numRequests: n,
+        inputMean: r.isl,
+        inputStdev: 0,
+        outputMean: r.osl,
+        outputStdev: 0,
+        seed: 0,
+      },
+    },
     modelPath: "",
     cluster: {
       aggregated: [],
@@ -213,7 +223,8 @@ export interface DisaggValidationReport {
 const mape = (xs: readonly number[]): number => (xs.length === 0 ? Number.NaN : xs.reduce((s, x) => s + Math.abs(x), 0) / xs.length);
 
 const topologyText = (r: DisaggRow): string => {
-  const p = (x: DisaggPoolFields) => `${x.workers}×(tp${x.tp}${x.attentionDp > 1 ? ` adp${x.attentionDp}` : ""}${x.moeEp > 1 ? ` ep${x.moeEp}` : ""} bs${x.batchSize})`;
+  const p = (x: DisaggPoolFields) =>
+    `${x.workers}×(tp${x.tp}${x.attentionDp > 1 ? ` adp${x.attentionDp}` : ""}${x.moeEp > 1 ? ` ep${x.moeEp}` : ""} bs${x.batchSize})`;
   return `P ${p(r.prefill!)} D ${p(r.decode!)}`;
 };
 
@@ -313,7 +324,12 @@ export async function validateDisaggregated(
     out.push(...part);
   }
   const groups: DisaggGroup[] = [];
-  const sum = { tpot_mape_all: {} as Record<string, number>, ttft_mape_all: {} as Record<string, number>, tpot_mape: {} as Record<string, number>, ttft_mape: {} as Record<string, number> };
+  const sum = {
+    tpot_mape_all: {} as Record<string, number>,
+    ttft_mape_all: {} as Record<string, number>,
+    tpot_mape: {} as Record<string, number>,
+    ttft_mape: {} as Record<string, number>,
+  };
   for (const kind of opts.predictors) {
     const rs = out.filter((r) => r.predictor === kind);
     sum.tpot_mape_all[kind] = mape(rs.map((r) => r.tpot_error_pct));
@@ -361,9 +377,13 @@ export function formatDisaggValidation(r: DisaggValidationReport): string {
   L.push("Not replayed:");
   for (const x of s.not_replayed) L.push(`  ${String(x.rows).padStart(5)}  ${x.reason}`);
   L.push("");
-  L.push(`${"predictor".padEnd(10)} ${"model".padEnd(28)} ${"system".padEnd(9)} ${"prec".padEnd(5)} ${"rows".padStart(5)} ${"TPOT MAPE %".padStart(12)} ${"TTFT MAPE %".padStart(12)}`);
+  L.push(
+    `${"predictor".padEnd(10)} ${"model".padEnd(28)} ${"system".padEnd(9)} ${"prec".padEnd(5)} ${"rows".padStart(5)} ${"TPOT MAPE %".padStart(12)} ${"TTFT MAPE %".padStart(12)}`,
+  );
   for (const g of s.groups) {
-    L.push(`${g.predictor.padEnd(10)} ${g.model.padEnd(28)} ${g.system.padEnd(9)} ${g.precision.padEnd(5)} ${String(g.rows).padStart(5)} ${fmt(g.tpot_mape, 12)} ${fmt(g.ttft_mape, 12)}`);
+    L.push(
+      `${g.predictor.padEnd(10)} ${g.model.padEnd(28)} ${g.system.padEnd(9)} ${g.precision.padEnd(5)} ${String(g.rows).padStart(5)} ${fmt(g.tpot_mape, 12)} ${fmt(g.ttft_mape, 12)}`,
+    );
   }
   L.push("");
   for (const k of Object.keys(s.tpot_mape_all)) {
