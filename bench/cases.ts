@@ -103,12 +103,13 @@ export const SHAPES = {
  * Case K: a 72-GPU GB200 NVL72 disaggregated DeepSeek-R1 cluster (nvidia/DeepSeek-R1-0528-FP4, NVFP4
  * experts, FP8 KV): 2 prefill workers of TP4 EP4 (max_batch_size 8, max_num_tokens 8192, overlap off) and
  * 8 decode workers of TP8 EP8 (max_batch_size 256), roofline predictor; 200,000 requests of ISL 1024 /
- * OSL 1024 at concurrency 2,048 (the decode pool's slots).
+ * OSL 1024 at concurrency 2,048 (the decode pool's slots), block reuse off.
  */
 export function clusterBenchSpec(numRequests = 200_000): JobSpec {
   return JobSpec.fromPartial({
     name: "bench K",
-    engine: { concurrency: 2048, seed: 0, warmup: 0, schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT },
+    // Block reuse off: random synthetic prompts share no prefix, so hashing 200M prompt tokens would only cost time.
+    engine: { concurrency: 2048, seed: 0, warmup: 0, enableBlockReuse: false, schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT },
     predictor: {
       kind: PredictorKind.PREDICTOR_KIND_ROOFLINE,
       model: { name: "nvidia/DeepSeek-R1-0528-FP4" },
