@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import { isTrtllmDisaggConfig, readClusterSection, readTrtllmDisaggConfig, YamlDoc } from "@servesim/cluster";
 import { InvalidArgumentError } from "@servesim/core";
 import { CALIBRATION_FEATURES, calibratedModel } from "@servesim/perf";
+import { isTrtllmDisaggConfig, readClusterYaml } from "@servesim/wire";
 import type { CalibratedModel } from "@servesim/wire/predictor";
 import type { ClusterSpec } from "@servesim/wire/scheduler";
 import { CliError } from "./cliError.js";
@@ -54,15 +54,11 @@ function readCluster(path: string, data: Record<string, unknown>, out: SimConfig
   const disagg = isTrtllmDisaggConfig(data);
   if (!disagg && data["cluster"] === undefined) return;
   try {
-    const doc = YamlDoc.parse(readFileSync(path, "utf8"), path);
-    if (disagg) {
-      const c = readTrtllmDisaggConfig(doc);
-      out.cluster = c.cluster;
-      out.warnings.push(...c.warnings);
-      if (c.model !== undefined && d.model === undefined) d.model = c.model;
-    } else {
-      out.cluster = readClusterSection(doc.root().map("cluster")!, out.warnings);
-    }
+    const c = readClusterYaml(readFileSync(path, "utf8"), path);
+    if (c === undefined) return;
+    out.cluster = c.cluster;
+    out.warnings.push(...c.warnings);
+    if (disagg && c.model !== undefined && d.model === undefined) d.model = c.model;
   } catch (e) {
     if (e instanceof InvalidArgumentError) throw new CliError(`${e.field}: ${e.reason}`);
     throw e;

@@ -12,8 +12,6 @@ export {
   type PoolRole,
   type RequestStages,
 } from "./clusterSim.js";
-export { type ClusterYaml, isTrtllmDisaggConfig, readClusterSection, readTrtllmDisaggConfig } from "./clusterYaml.js";
 export { type KvLink, kvTransferMs, type LinkKind, type LinkOverrides, linkBetween, type Placement, placeWorkers, type SystemLinks } from "./kvTransfer.js";
 export { createRouter, ROUTERS, type RouterChoice, resolveRouter, routerByName, routerNameList } from "./routers/registry.js";
 export type { InstanceLoad, Router, RouterContext, RouterEntry, RoutingTarget } from "./routers/router.js";
-export { YamlDoc, YamlMap } from "./yamlDoc.js";

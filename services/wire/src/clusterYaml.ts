@@ -1,5 +1,5 @@
-import type { ClusterSpec, RouterConfig, WorkerPool } from "@servesim/wire/scheduler";
-import { type YamlDoc, YamlMap } from "./yamlDoc.js";
+import type { ClusterSpec, RouterConfig, WorkerPool } from "../gen/ts/servesim/v1/scheduler.js";
+import { YamlDoc, YamlMap } from "./yamlDoc.js";
 
 /** A cluster topology read from a YAML file, and what in the file was ignored. */
 export interface ClusterYaml {
@@ -237,3 +237,17 @@ export function readTrtllmDisaggConfig(doc: YamlDoc): ClusterYaml {
 
 /** True when a YAML mapping is a TensorRT-LLM disaggregated serving config. */
 export const isTrtllmDisaggConfig = (data: Record<string, unknown>): boolean => "context_servers" in data || "generation_servers" in data;
+
+/**
+ * The cluster of a topology YAML (a --sim-config file's text): its `cluster:` section, or a TensorRT-LLM
+ * disaggregated serving config as a whole; undefined when the file has neither. Errors are
+ * InvalidArgumentError with field "<path> line <n>" and the key path in the reason.
+ */
+export function readClusterYaml(text: string, path: string): ClusterYaml | undefined {
+  const doc = YamlDoc.parse(text, path);
+  if (isTrtllmDisaggConfig(doc.data)) return readTrtllmDisaggConfig(doc);
+  const section = doc.root().map("cluster");
+  if (section === undefined) return undefined;
+  const warnings: string[] = [];
+  return { cluster: readClusterSection(section, warnings), warnings };
+}

@@ -1,5 +1,9 @@
+import { createRequire } from "node:module";
 import { InvalidArgumentError } from "@servesim/core";
-import { type Document, isMap, isNode, LineCounter, parseDocument } from "yaml";
+import type { Document, LineCounter } from "yaml";
+
+/** The YAML library, loaded on first use (every process imports this package; few read a YAML file). */
+const yaml = (): typeof import("yaml") => createRequire(import.meta.url)("yaml") as typeof import("yaml");
 
 /** A parsed YAML mapping whose errors name the file and line of the offending value. */
 export class YamlDoc {
@@ -11,6 +15,7 @@ export class YamlDoc {
   ) {}
 
   static parse(text: string, path: string): YamlDoc {
+    const { LineCounter, parseDocument, isMap } = yaml();
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
     const first = doc.errors[0];
@@ -28,7 +33,7 @@ export class YamlDoc {
 
   lineOf(keys: ReadonlyArray<string | number>): number {
     const node: unknown = this.doc.getIn(keys, true);
-    if (isNode(node) && node.range) return this.lines.linePos(node.range[0]).line;
+    if (yaml().isNode(node) && node.range) return this.lines.linePos(node.range[0]).line;
     return keys.length > 1 ? this.lineOf(keys.slice(0, -1)) : 1;
   }
 

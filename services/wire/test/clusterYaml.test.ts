@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isTrtllmDisaggConfig, readClusterSection, readTrtllmDisaggConfig, YamlDoc } from "../src/index.js";
+import { isTrtllmDisaggConfig, readClusterSection, readClusterYaml, readTrtllmDisaggConfig, YamlDoc } from "../src/index.js";
 
 const section = (text: string) => {
   const doc = YamlDoc.parse(text, "sim.yaml");
@@ -108,5 +108,13 @@ describe("TensorRT-LLM disaggregated serving YAML", () => {
   it("rejects a section value that contradicts the top level, as TensorRT-LLM does", () => {
     const doc = YamlDoc.parse("max_batch_size: 4\ncontext_servers:\n  max_batch_size: 8\ngeneration_servers: {}\n", "d.yaml");
     expect(() => readTrtllmDisaggConfig(doc)).toThrow("d.yaml line 3: context_servers.max_batch_size differs from the top-level value");
+  });
+});
+
+describe("readClusterYaml", () => {
+  it("finds the topology in either form, or none", () => {
+    expect(readClusterYaml("predictor: {name: roofline}\n", "a.yaml")).toBeUndefined();
+    expect(readClusterYaml("cluster: {instances: 3}\n", "a.yaml")?.cluster.aggregated).toEqual([{ numWorkers: 3 }]);
+    expect(readClusterYaml("context_servers: {num_instances: 2}\ngeneration_servers: {num_instances: 1}\n", "a.yaml")?.cluster.prefill?.numWorkers).toBe(2);
   });
 });
