@@ -17,8 +17,8 @@ export interface ClusterEngine {
   pool: string;
   /** Index in its pool. */
   index: number;
-  /** takeEnded: requests that ended outside a commit (SingleEngineLoop); called when schedule() returns null and at the end. */
-  loop: EngineLoop & { takeEnded?(): RequestDoneEvent[] };
+  /** The cluster calls takeEnded() when schedule() returns null and at the end (requests that ended outside a commit). */
+  loop: EngineLoop;
   predictor: BatchPredictor;
   tokensPerBlock: number;
   /** GPUs of the instance (tp × pp). */
@@ -424,7 +424,7 @@ export class ClusterSim {
   }
 
   private takeEnded(e: number): boolean {
-    const done = this.engines[e]!.loop.takeEnded?.() ?? [];
+    const done = this.engines[e]!.loop.takeEnded();
     if (done.length === 0) return false;
     this.queueDone(e, done);
     this.nextT[e] = this.engines[e]!.loop.nextEventTime();

@@ -107,6 +107,10 @@ export class ToyLoop implements EngineLoop {
     return ev;
   }
 
+  takeEnded(): RequestDoneEvent[] {
+    return [];
+  }
+
   load(): LoopLoad {
     return {
       queued: this.waiting.length,
