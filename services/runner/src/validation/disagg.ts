@@ -146,6 +146,8 @@ export function disaggJobSpec(r: DisaggRow, s: DisaggReplaySettings): JobSpec {
       deviceName: r.system,
       databasePath: s.predictor === "aic" ? (s.systemsDir ?? "") : "",
       backendVersion: s.predictor === "aic" ? (s.backendVersion ?? "1.2.0rc5") : "",
+      // The systems' tables come in different versions (GB200: 1.3.0rc10): the nearest one is used.
+      ...(s.predictor === "aic" ? { nearestTableVersion: true } : {}),
       model: { name: r.modelPath },
       weightDtype: fp4 ? DType.D_TYPE_NVFP4 : DType.D_TYPE_FP8,
       kvCacheDtype: DType.D_TYPE_FP8,
