@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { BatchPredictor, IterationStats, RequestRecord, SimBatch, SimRequest } from "@servesim/core";
 import { CancelledError, FailedPreconditionError } from "@servesim/core";
 import type { EngineLoop, LoopEvents, RequestDoneEvent } from "@servesim/engine";
+import { DecodeRunPrefetch } from "./decodeRunPrefetch.js";
 import { EventHeap } from "./eventHeap.js";
 import { type KvLink, kvTransferMs } from "./kvTransfer.js";
 import type { InstanceLoad, Router, RoutingTarget } from "./routers/router.js";
@@ -152,7 +153,8 @@ function cancelled(signal: AbortSignal): CancelledError {
  * Engine instances on one simulated clock. Every instance is an EngineLoop; the cluster owns the clock:
  * it takes the earliest of the next arrival, the next request completion or KV-transfer end and the
  * instances' next iteration starts, and runs that. Instances whose iterations start at the same instant
- * are scheduled together and their batches priced concurrently (a remote predictor pipelines them).
+ * are scheduled together and their batches priced concurrently (a remote predictor pipelines them); with
+ * an asynchronous predictor, decode steps are also priced ahead in runs (DecodeRunPrefetch).
  *
  * Aggregated: the router places each arrival on an instance, which serves it whole.
  *
@@ -309,6 +311,7 @@ export class ClusterSim {
     const group: number[] = [];
     const times: (number | PromiseLike<number>)[] = new Array(ne).fill(0);
     const outstanding = new Map<BatchPredictor, number>();
+    const prefetch = this.engines.map((e) => (DecodeRunPrefetch.applies(e.predictor) ? new DecodeRunPrefetch(e.predictor) : null));
     if (signal?.aborted) throw cancelled(signal);
     for (;;) {
       let tEng = Number.POSITIVE_INFINITY;
@@ -355,7 +358,8 @@ export class ClusterSim {
         group.push(e);
         const held = outstanding.get(eng.predictor) ?? 0;
         if (pending && held >= (eng.predictor.maxInFlight ?? 1)) await settle();
-        const v = eng.predictor.predict(batch);
+        const run = prefetch[e];
+        const v = run !== null && batch.numContext === 0 ? run.timeFor(batch) : eng.predictor.predict(batch);
         if (isThenable(v)) {
           pending = true;
           outstanding.set(eng.predictor, (outstanding.get(eng.predictor) ?? 0) + 1);

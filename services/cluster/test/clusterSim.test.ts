@@ -112,3 +112,54 @@ describe("ClusterSim disaggregated", () => {
     expect(r.records[0]!.error).toBe("its 36-token sequence needs more KV blocks than a decode worker has");
   });
 });
+
+describe("ClusterSim with an asynchronous predictor", () => {
+  /** Batch time from its shape (so a decode run's step i equals predict() of that step). */
+  const shaped = (b: { numContext: number; numGeneration: number; pastKvLength: ArrayLike<number> }): number =>
+    b.numContext > 0 ? 10 : 2 + 0.001 * Array.from({ length: b.numGeneration }, (_, k) => b.pastKvLength[k]!).reduce((s, x) => s + x, 0);
+  const counting = () => {
+    const calls = { predict: 0, runs: 0, steps: 0 };
+    const p: BatchPredictor = {
+      description: "async",
+      maxInFlight: 8,
+      predict: async (b) => {
+        calls.predict++;
+        return shaped(b);
+      },
+      predictDecodeRun: async (pastKv, count, steps) => {
+        calls.runs++;
+        calls.steps += steps;
+        const base = Array.from({ length: count }, (_, k) => pastKv[k]!);
+        return Array.from({ length: steps }, (_, i) => shaped({ numContext: 0, numGeneration: count, pastKvLength: base.map((x) => x + i) }));
+      },
+    };
+    return { p, calls };
+  };
+  const syncShaped: BatchPredictor = { description: "sync", predict: shaped };
+  const build = (p: BatchPredictor) => {
+    const eng = (role: "prefill" | "decode", i: number): ClusterEngine => ({ ...engine(role, i, new ToyLoop(8, 100)), predictor: p });
+    return new ClusterSim({
+      requests: reqs(6, 31, 40),
+      plan: allAtOnce(6),
+      prefill: { role: "prefill", engines: [eng("prefill", 0)], router: rr() },
+      decode: { role: "decode", engines: [eng("decode", 0), eng("decode", 1)], router: rr() },
+      transfer: { bytesPerTokenPerRank: 0, link: () => ({ kind: "rdma" as const, bandwidth: 0, latencyMs: 0.5 }) },
+    });
+  };
+
+  it("prices decode steps ahead in runs and gives exactly the results of pricing every batch", async () => {
+    const sync = await build(syncShaped).run();
+    const { p, calls } = counting();
+    const pipelined = await build(p).run();
+    expect(pipelined.records.map((r) => Array.from(r.tokenTimesMs))).toEqual(sync.records.map((r) => Array.from(r.tokenTimesMs)));
+    expect(pipelined.numIterations).toBe(sync.numIterations);
+    // Every decode iteration came from a run; far fewer calls than iterations.
+    const decodeIterations = pipelined.engines.filter((e) => e.role === "decode").reduce((s, e) => s + e.iterations, 0);
+    // The one prefill iteration (all six prompts fit one batch) is priced with predict().
+    expect(calls.predict).toBe(1);
+    // 78 decode iterations (two workers × 39 steps) from 8 runs of 4, 8, 16, 32 steps each, 120 steps priced.
+    expect(decodeIterations).toBe(78);
+    expect(calls.runs).toBe(8);
+    expect(calls.steps).toBe(120);
+  });
+});
