@@ -112,20 +112,23 @@ export interface DisaggReplaySettings {
   predictor: ValidationPredictor;
   systemsDir?: string;
   backendVersion?: string;
-  /** Requests per row: max(waves × concurrency, 64), capped at maxRequests (defaults 4 and 4096). */
+  /**
+   * Requests per row: max(waves × concurrency, 64), capped at maxRequests (defaults 10 and 20,000: ten
+   * waves, the request count of the aggregated replay, without cutting a high concurrency short).
+   */
   waves?: number;
   maxRequests?: number;
   /**
    * Leave the first wave (the first `concurrency` requests, all arriving at t = 0 into empty workers) out
-   * of the means (default true): the measured runs report a benchmark in steady state, where a request
-   * arrives when another ends, not the start-up burst that queues a whole wave on the prefill workers.
+   * of the means (default false: a closed-loop benchmark starts with that burst, and the measured TTFTs,
+   * which grow with concurrency, carry it).
    */
   skipFirstWave?: boolean;
 }
 
 /** The cluster job that replays a row: closed loop at the row's concurrency, uniform ISL/OSL. */
 export function disaggJobSpec(r: DisaggRow, s: DisaggReplaySettings): JobSpec {
-  const n = Math.max(Math.min(Math.max((s.waves ?? 4) * r.concurrency, 64), s.maxRequests ?? 4096), 2 * r.concurrency);
+  const n = Math.max(Math.min(Math.max((s.waves ?? 10) * r.concurrency, 64), s.maxRequests ?? 20_000), 2 * r.concurrency);
   const fp4 = r.precision === "fp4";
   return JobSpec.fromPartial({
     name: r.id,
@@ -278,7 +281,7 @@ export async function validateDisaggregated(
         let ttft = 0;
         let tpot = 0;
         let ok = 0;
-        const skip = settings.skipFirstWave === false ? 0 : r.concurrency;
+        const skip = settings.skipFirstWave === true ? r.concurrency : 0;
         for (let k = 0; k < outcome.records.length; k++) {
           const x = outcome.records[k]!;
           if (x.error || k < skip) continue;
@@ -359,7 +362,7 @@ export async function validateDisaggregated(
       not_replayed: [...reasons].map(([reason, rows]) => ({ reason, rows })).sort((a, b) => b.rows - a.rows || a.reason.localeCompare(b.reason)),
       ...sum,
       groups,
-      settings: `closed loop at decode_batch_size × decode_attention_dp_size × decode_num_workers; requests max(${opts.replay?.waves ?? 4} × concurrency, 64) capped at ${opts.replay?.maxRequests ?? 4096} (never below 2 × concurrency)${opts.replay?.skipFirstWave === false ? "" : ", the first wave (start-up burst) left out of the means"}; context servers: max_batch_size prefill_batch_size, max_num_tokens max(ISL × batch, 8192), overlap off; generation servers: max_batch_size decode_batch_size × attention-DP ranks, overlap on; GUARANTEED_NO_EVICT, KV from GPU memory (fraction 0.9), FP8 KV`,
+      settings: `closed loop at decode_batch_size × decode_attention_dp_size × decode_num_workers; requests max(${opts.replay?.waves ?? 10} × concurrency, 64) capped at ${opts.replay?.maxRequests ?? 20_000} (never below 2 × concurrency)${opts.replay?.skipFirstWave === true ? ", the first wave (start-up burst) left out of the means" : ", every request in the means (the start-up burst included)"}; context servers: max_batch_size prefill_batch_size, max_num_tokens max(ISL × batch, 8192), overlap off; generation servers: max_batch_size decode_batch_size × attention-DP ranks, overlap on; GUARANTEED_NO_EVICT, KV from GPU memory (fraction 0.9), FP8 KV`,
     },
     rows: out,
   };
