@@ -103,7 +103,7 @@ export interface RequestStages {
   admitWaitMs: Float64Array;
   /** Prefill done (first token) → KV transfer start: waiting for KV capacity on a decode worker. */
   decodeWaitMs: Float64Array;
-  /** KV transfer duration. */
+  /** KV-transfer duration: waiting for the links, bytes / bandwidth, latency. */
   transferMs: Float64Array;
   /** Transfer end → second token (decode queueing and the first decode step). */
   decodeFirstStepMs: Float64Array;
@@ -203,6 +203,8 @@ export class ClusterSim {
   private readonly assigned: Float64Array;
   /** Decode engine: requests assigned to it (in transfer or in the loop) and not finished. */
   private readonly assignedCount: Int32Array;
+  /** Per engine: when its KV-transfer link is free (prefill: sending, decode: receiving). */
+  private readonly linkFree: Float64Array;
 
   private nextInOrder = 0;
   private finished = 0;
@@ -266,6 +268,7 @@ export class ClusterSim {
     this.held = new Float64Array(ne);
     this.assigned = new Float64Array(ne);
     this.assignedCount = new Int32Array(ne);
+    this.linkFree = new Float64Array(ne);
     const first = this.plan.concurrency > 0 ? Math.min(this.plan.initiallySubmitted, n) : n;
     for (let k = 0; k < first; k++) this.pushArrival(this.plan.submitMs[this.plan.order[k]!]!);
   }
@@ -541,10 +544,16 @@ export class ClusterSim {
       released = true;
       this.stages.decodeEngine[i] = d;
       this.stages.decodeWaitMs[i] = t - this.firstToken[i]!;
+      // The sending worker's and the receiving worker's links carry one transfer's bytes at a time (each
+      // at the full per-GPU bandwidth): a transfer waits for both, then takes bytes / bandwidth + latency.
       const tr = this.transfer!;
-      const dur = kvTransferMs(this.reqs[i]!.inputLength, tr.bytesPerTokenPerRank, tr.link(p, d));
-      this.stages.transferMs[i] = dur;
-      this.events.push(t + dur, { kind: EV_TRANSFER_END, req: i, engine: e });
+      const link = tr.link(p, d);
+      const wire = kvTransferMs(this.reqs[i]!.inputLength, tr.bytesPerTokenPerRank, { ...link, latencyMs: 0 });
+      const start = Math.max(t, this.linkFree[p]!, this.linkFree[e]!);
+      this.linkFree[p] = this.linkFree[e] = start + wire;
+      const done = start + wire + link.latencyMs;
+      this.stages.transferMs[i] = done - t;
+      this.events.push(done, { kind: EV_TRANSFER_END, req: i, engine: e });
     }
     if (this.decodeHead > 4096 && this.decodeHead * 2 > this.decodeQueue.length) {
       this.decodeQueue.splice(0, this.decodeHead);

@@ -74,6 +74,18 @@ describe("ClusterSim disaggregated", () => {
     ]);
   });
 
+  it("transfers through one worker's link go one after another", async () => {
+    const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(8, 100))], router: rr() };
+    const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 100))], router: rr() };
+    const r = await new ClusterSim({ requests: reqs(2), plan: allAtOnce(2), prefill, decode, transfer: transfer(1, 1e6) }).run();
+    // Both prompts are prefilled by t = 10; each transfer puts 32 ms of bytes on the link, then 1 ms latency.
+    expect(Array.from(r.stages.transferMs)).toEqual([33, 65]);
+    expect(r.records.map((x) => Array.from(x.tokenTimesMs))).toEqual([
+      [10, 45, 47, 49],
+      [10, 77, 79, 81],
+    ]);
+  });
+
   it("decode admission waits for KV capacity on the decode worker", async () => {
     // Each sequence needs ceil((32 + 4) / 16) = 3 blocks; the decode worker holds 3: one at a time.
     const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(8, 100))], router: rr() };
