@@ -41,6 +41,7 @@ export {
   INFERENCEX_METHOD,
   methodForRow,
 } from "./validation/benchmarkMethod.js";
+export { type Coverage, type CoverageLine, formatCoverage, siliconCoverage } from "./validation/coverage.js";
 export {
   type DisaggRow,
   type DisaggValidationReport,
@@ -51,7 +52,6 @@ export {
   parseDisaggRows,
   validateDisaggregated,
 } from "./validation/disagg.js";
-export { type Coverage, type CoverageLine, formatCoverage, siliconCoverage } from "./validation/coverage.js";
 export { type CandidateErrors, type FoldResult, inSample, kFold, leaveOneGroupOut, pickCandidate } from "./validation/folds.js";
 export {
   engineOptionsFor,

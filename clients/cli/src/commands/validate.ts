@@ -99,7 +99,11 @@ export function validateCommand(io: CliIo = processIo()): Command {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option("--max-requests <n>", "cap the measured requests per row (default: the row's benchmark method, 10 × concurrency; with --disagg max(10 × concurrency, 64) capped at 20000)", intArg(1))
+    .option(
+      "--max-requests <n>",
+      "cap the measured requests per row (default: the row's benchmark method, 10 × concurrency; with --disagg max(10 × concurrency, 64) capped at 20000)",
+      intArg(1),
+    )
     .option("--disable-overlap-scheduler", "replay with the non-overlap loop (default: TensorRT-LLM's overlap scheduler)")
     .option("--disable-cuda-graphs", "replay without CUDA graphs (default: TensorRT-LLM's default sizes)")
     .option(

@@ -13,7 +13,7 @@ import {
   placeWorkers,
 } from "@servesim/cluster";
 import type { BatchPredictor, IterationStats, SimulationResult } from "@servesim/core";
-import { createEngineLoop, planArrivals } from "@servesim/engine";
+import { createEngineLoop, planArrivals, withHostDeviceTiming } from "@servesim/engine";
 import { buildReportJson, computeMetrics, renderTextReport } from "@servesim/report";
 import type { PredictorConfig } from "@servesim/wire/predictor";
 import { reportInput } from "../reportInput.js";
@@ -72,9 +72,15 @@ export async function runResolvedClusterJob(
   opts: RunJobOptions = {},
 ): Promise<JobOutcome> {
   const started = performance.now();
+  const opened: BatchPredictor[] = [];
+  // Each pool's predictor prices device time; its engine profile's timing model makes it wall time.
   const predictors: BatchPredictor[] = [];
   try {
-    for (const p of cluster.pools) predictors.push(await connect(p.job.predictor.config));
+    for (const p of cluster.pools) {
+      const raw = await connect(p.job.predictor.config);
+      opened.push(raw);
+      predictors.push(withHostDeviceTiming(raw, p.job.settings.timing));
+    }
     const iterations: IterationStats[] | undefined = opts.collectIterations ? [] : undefined;
     const wantStats = iterations !== undefined || opts.onIteration !== undefined;
     const onIteration = wantStats
@@ -205,6 +211,6 @@ export async function runResolvedClusterJob(
     if (iterations) outcome.iterations = iterations;
     return outcome;
   } finally {
-    if (opts.closePredictors !== false) for (const p of new Set(predictors)) await p.close?.();
+    if (opts.closePredictors !== false) for (const p of new Set(opened)) await p.close?.();
   }
 }
