@@ -5,6 +5,7 @@ import { Distribution, JobSpec, SchedulerPolicy } from "@servesim/wire/scheduler
 import { parse } from "csv-parse/sync";
 import { resolveJob } from "../resolveJob.js";
 import { runJob } from "../runJob.js";
+import { benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
 import type { ValidationPredictor } from "./replay.js";
 import { robustOutliers } from "./validate.js";
 
@@ -35,6 +36,8 @@ export interface DisaggRow {
   concurrency: number;
   ttftMs: number;
   tpotMs: number;
+  /** `silicon_data_source` (selects the row's benchmark method). */
+  source: string;
 }
 
 const NEEDED = ["batch_size", "num_workers", "tp_size", "pp_size", "attention_dp_size", "moe_tp_size", "moe_ep_size"] as const;
@@ -80,6 +83,7 @@ export function parseDisaggRows(text: string): DisaggRow[] {
       concurrency: decode ? decode.batchSize * decode.attentionDp * decode.workers : Number.NaN,
       ttftMs: Number(get(c, "silicon_ttft_ms")),
       tpotMs: Number(get(c, "silicon_tpot_ms")),
+      source: get(c, "silicon_data_source"),
     });
   }
   return out;
@@ -124,9 +128,14 @@ export interface DisaggReplaySettings {
    * which grow with concurrency, carry it).
    */
   skipFirstWave?: boolean;
+  /**
+   * Request lengths as the row's benchmark method drew them (benchmarkMethod.ts: ISL and OSL uniform in
+   * [0.8·L, L], 10 × concurrency requests; default), or fixed at ISL/OSL with max(waves × concurrency, 64).
+   */
+  fixedLengths?: boolean;
 }
 
-/** The cluster job that replays a row: closed loop at the row's concurrency, uniform ISL/OSL. */
+/** The cluster job that replays a row: closed loop at the row's concurrency, lengths as its benchmark drew them. */
 export function disaggJobSpec(r: DisaggRow, s: DisaggReplaySettings): JobSpec {
   const n = Math.max(Math.min(Math.max((s.waves ?? 10) * r.concurrency, 64), s.maxRequests ?? 20_000), 2 * r.concurrency);
   const fp4 = r.precision === "fp4";
@@ -156,17 +165,28 @@ export function disaggJobSpec(r: DisaggRow, s: DisaggReplaySettings): JobSpec {
       kvCacheDtype: DType.D_TYPE_FP8,
       ctxAttention: "",
     },
-    workload: {
-      synthetic: {
-        distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST,
-        numRequests: n,
-        inputMean: r.isl,
-        inputStdev: 0,
-        outputMean: r.osl,
-        outputStdev: 0,
-        seed: 0,
-      },
-    },
+    workload: s.fixedLengths
+      ? {
+          synthetic: {
+            distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST,
+            numRequests: n,
+            inputMean: r.isl,
+            inputStdev: 0,
+            outputMean: r.osl,
+            outputStdev: 0,
+            seed: 0,
+          },
+        }
+      : {
+          inline: {
+            requests: benchmarkWorkload(r, methodForRow(r), { maxRequests: Math.max(s.maxRequests ?? 20_000, 2 * r.concurrency) }).requests.map((q) => ({
+              taskId: q.taskId,
+              inputLength: q.inputLength,
+              outputTokens: q.outputTokens,
+              inputIds: [],
+            })),
+          },
+        },
     modelPath: "",
     cluster: {
       aggregated: [],
@@ -240,7 +260,7 @@ export async function validateDisaggregated(
     predictors: ValidationPredictor[];
     systemsDir?: string;
     backendVersion?: string;
-    replay?: Pick<DisaggReplaySettings, "waves" | "maxRequests" | "skipFirstWave">;
+    replay?: Pick<DisaggReplaySettings, "waves" | "maxRequests" | "skipFirstWave" | "fixedLengths">;
     filter?: (r: DisaggRow) => boolean;
     onRow?: (done: number, total: number) => void;
     signal?: AbortSignal;
@@ -362,7 +382,7 @@ export async function validateDisaggregated(
       not_replayed: [...reasons].map(([reason, rows]) => ({ reason, rows })).sort((a, b) => b.rows - a.rows || a.reason.localeCompare(b.reason)),
       ...sum,
       groups,
-      settings: `closed loop at decode_batch_size × decode_attention_dp_size × decode_num_workers; requests max(${opts.replay?.waves ?? 10} × concurrency, 64) capped at ${opts.replay?.maxRequests ?? 20_000} (never below 2 × concurrency)${opts.replay?.skipFirstWave === true ? ", the first wave (start-up burst) left out of the means" : ", every request in the means (the start-up burst included)"}; context servers: max_batch_size prefill_batch_size, max_num_tokens max(ISL × batch, 8192), overlap off; generation servers: max_batch_size decode_batch_size × attention-DP ranks, overlap on; GUARANTEED_NO_EVICT, KV from GPU memory (fraction 0.9), FP8 KV`,
+      settings: `closed loop at decode_batch_size × decode_attention_dp_size × decode_num_workers; ${opts.replay?.fixedLengths ? `fixed ISL/OSL, requests max(${opts.replay?.waves ?? 10} × concurrency, 64)` : "each row's benchmark method (inferencex: ISL/OSL uniform in [0.8·L, L], 10 × concurrency requests)"} capped at ${opts.replay?.maxRequests ?? 20_000} (never below 2 × concurrency)${opts.replay?.skipFirstWave === true ? ", the first wave (start-up burst) left out of the means" : ", every request in the means (the start-up burst included)"}; context servers: max_batch_size prefill_batch_size, max_num_tokens max(ISL × batch, 8192), overlap off; generation servers: max_batch_size decode_batch_size × attention-DP ranks, overlap on; GUARANTEED_NO_EVICT, KV from GPU memory (fraction 0.9), FP8 KV`,
     },
     rows: out,
   };
