@@ -1,9 +1,8 @@
-import type { PoolRole } from "@servesim/cluster";
-import { type LinkOverrides, type RouterChoice, resolveRouter, type SystemLinks } from "@servesim/cluster";
+import { type LinkOverrides, type PoolRole, type RouterChoice, resolveRouter, type SystemLinks } from "@servesim/cluster";
 import { InvalidArgumentError } from "@servesim/core";
 import type { Parallelism } from "@servesim/wire/predictor";
 import type { ClusterSpec, JobSpec, RouterConfig, WorkerPool } from "@servesim/wire/scheduler";
-import type { ResolvedJob, ResolveOptions } from "../resolveJob.js";
+import type { ResolvedJob } from "../resolveJob.js";
 
 /** Most instances in one cluster job (every instance has its own engine state). */
 export const MAX_CLUSTER_INSTANCES = 1024;
