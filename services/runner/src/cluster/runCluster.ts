@@ -12,7 +12,7 @@ import {
   type PoolDescription,
   placeWorkers,
 } from "@servesim/cluster";
-import type { BatchPredictor, IterationStats, SimulationResult } from "@servesim/core";
+import { type BatchPredictor, InvalidArgumentError, type IterationStats, type SimulationResult } from "@servesim/core";
 import { createEngineLoop, planArrivals, withHostDeviceTiming } from "@servesim/engine";
 import { buildReportJson, computeMetrics, renderTextReport } from "@servesim/report";
 import type { PredictorConfig } from "@servesim/wire/predictor";
@@ -140,6 +140,11 @@ export async function runResolvedClusterJob(
     }
     const n = job.requests.length;
     const plan = planArrivals(job.engine.arrivals, n);
+    if (plan.reactive) {
+      // Processes that react to request ends (a concurrency ceiling over a rate, sessions) submit through
+      // the engine's own driver; the cluster replays planned times and plain closed loops only.
+      throw new InvalidArgumentError("spec.engine", `${job.engine.arrivals.kind} arrivals are not simulated for cluster jobs yet`);
+    }
     const sim = new ClusterSim({
       requests: job.requests,
       plan,
