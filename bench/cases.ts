@@ -98,3 +98,30 @@ export const SHAPES = {
   D: { numRequests: 1_000_000, isl: 128, osl: 128 },
   E: { numRequests: 5_000, isl: 512, osl: 256, requestRate: 40 },
 } as const satisfies Record<string, WorkloadShape>;
+
+/**
+ * Case K: a 72-GPU GB200 NVL72 disaggregated DeepSeek-R1 cluster (nvidia/DeepSeek-R1-0528-FP4, NVFP4
+ * experts, FP8 KV): 2 prefill workers of TP4 EP4 (max_batch_size 8, max_num_tokens 8192, overlap off) and
+ * 8 decode workers of TP8 EP8 (max_batch_size 256), roofline predictor; 200,000 requests of ISL 1024 /
+ * OSL 1024 at concurrency 2,048 (the decode pool's slots), block reuse off.
+ */
+export function clusterBenchSpec(numRequests = 200_000): JobSpec {
+  return JobSpec.fromPartial({
+    name: "bench K",
+    // Block reuse off: random synthetic prompts share no prefix, so hashing 200M prompt tokens would only cost time.
+    engine: { concurrency: 2048, seed: 0, warmup: 0, enableBlockReuse: false, schedulerPolicy: SchedulerPolicy.SCHEDULER_POLICY_GUARANTEED_NO_EVICT },
+    predictor: {
+      kind: PredictorKind.PREDICTOR_KIND_ROOFLINE,
+      model: { name: "nvidia/DeepSeek-R1-0528-FP4" },
+      gpu: { name: "gb200" },
+      parallelism: { tp: 8, pp: 1, ep: 8 },
+    },
+    workload: {
+      synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST, numRequests, inputMean: 1024, inputStdev: 0, outputMean: 1024, outputStdev: 0 },
+    },
+    cluster: {
+      prefill: { numWorkers: 2, parallelism: { tp: 4, pp: 1, ep: 4 }, maxBatchSize: 8, maxNumTokens: 8192, disableOverlapScheduler: true },
+      decode: { numWorkers: 8, parallelism: { tp: 8, pp: 1, ep: 8 }, maxBatchSize: 256, maxNumTokens: 256, router: { type: "least_loaded", weights: {} } },
+    },
+  });
+}

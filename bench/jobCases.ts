@@ -11,7 +11,7 @@ import type { SimulationResult } from "@servesim/engine";
 import { runAttentionDp, runSimulation, Simulation } from "@servesim/engine";
 import { createPredictor } from "@servesim/perf";
 import { computeMetrics, renderReportJson, renderTextReport } from "@servesim/report";
-import { RemotePredictor, type ResolvedJob, reportInput, resolveJob } from "@servesim/runner";
+import { RemotePredictor, type ResolvedJob, reportInput, resolveJob, runJob } from "@servesim/runner";
 import type { JobSpec } from "@servesim/wire/scheduler";
 import { collectGarbage, type Sample, timed } from "./measure.js";
 
@@ -120,5 +120,20 @@ export async function largeSimulationSample(job: ResolvedJob, report: boolean): 
   const sim = await timed(() => simulate(job, predictor));
   const sample: Sample = { simMs: sim.ms, iterations: sim.value.numIterations };
   if (report) sample.reportMs = (await timed(() => reportOf(job, sim.value, predictor.description))).ms;
+  return sample;
+}
+
+/** K: a cluster job, embedded (resolve, the cluster simulation, metrics + reports with the cluster section). */
+export async function clusterSample(spec: JobSpec): Promise<Sample> {
+  const sample: Sample = {};
+  collectGarbage();
+  const resolved = await timed(() => resolveJob(spec));
+  sample.resolveMs = resolved.ms;
+  const job = resolved.value;
+  const run = await timed(() => runJob(job, (config) => createPredictor(config)));
+  sample.simMs = run.ms;
+  sample.iterations = run.value.result.numIterations;
+  sample.reportMs = (await timed(() => [run.value.reportText, run.value.reportJsonText])).ms;
+  sample.totalMs = sample.resolveMs + sample.simMs + sample.reportMs;
   return sample;
 }

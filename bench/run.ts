@@ -13,7 +13,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { adpBenchSpec, benchSpec, moeBenchSpec, SHAPES } from "./cases.js";
+import { adpBenchSpec, benchSpec, clusterBenchSpec, moeBenchSpec, SHAPES } from "./cases.js";
 import { type CaseResult, load, type Sample, selfPeakRss } from "./measure.js";
 import { renderMarkdown } from "./report.js";
 
@@ -39,7 +39,7 @@ interface Flags {
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "W", "H", "G"], quick: false, dReport: true };
+  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "W", "H", "G", "K"], quick: false, dReport: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -59,7 +59,7 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--d-report") f.dReport = true;
     else if (a === "--no-d-report") f.dReport = false;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,H,L,G] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
+      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,W,H,L,G,K] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -181,6 +181,16 @@ const CASES: CaseDef[] = [
       } finally {
         await predictor.stop();
       }
+    },
+  },
+  {
+    id: "K",
+    title: "72-GPU GB200 NVL72 disaggregated DeepSeek-R1 (2 prefill × TP4, 8 decode × TP8), 200,000 requests ISL 1024 / OSL 1024, embedded",
+    repeat: 3,
+    async run(n, flags) {
+      const { clusterSample } = await import("./jobCases.js");
+      const spec = clusterBenchSpec(flags.quick ? 20_000 : 200_000);
+      return { samples: await repeatSamples(n, "K", () => clusterSample(spec)), servicePeakRss: {}, notes: flags.quick ? ["--quick: 20,000 requests"] : [] };
     },
   },
   {

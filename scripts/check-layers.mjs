@@ -2,7 +2,7 @@
 // The build's layering check (run by `make build` and `make test`). servesim's packages form layers, and
 // dependencies flow one way, downwards:
 //
-//   cli / services  →  runner  →  engine · perf · workload · report  →  wire  →  core
+//   cli / services  →  runner  →  cluster  →  engine · perf · workload · report  →  wire  →  core
 //
 // For every workspace this fails the build when
 //   - a package.json dependency on another @servesim package does not point to a lower layer
@@ -25,6 +25,7 @@ export const LAYERS = [
   ["@servesim/engine", "@servesim/server-common", "@servesim/client"],
   ["@servesim/workload", "@servesim/perf"],
   ["@servesim/report"],
+  ["@servesim/cluster"],
   ["@servesim/runner", "@servesim/html"],
   ["@servesim/sweep"],
   ["@servesim/predictor-service", "@servesim/scheduler-service"],

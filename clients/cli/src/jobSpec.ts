@@ -6,6 +6,7 @@ import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predi
 import {
   BenchmarkMode,
   ChunkingPolicy,
+  type ClusterSpec,
   type EngineConfig,
   type JobSpec,
   RampUpStrategy,
@@ -86,6 +87,10 @@ export interface ThroughputFlags extends DatasetFlags {
   goodput?: string[];
   /** --percentiles "50,90,99,99.9". */
   percentiles?: string;
+  /** --instances N: an aggregated cluster of N instances behind --router. */
+  instances?: number;
+  /** --router: the aggregated cluster's router (round_robin, least_loaded, least_kv_usage, kv_aware). */
+  router?: string;
 }
 
 /** --concurrency or its vLLM name --max-concurrency (0: unlimited). */
@@ -230,10 +235,24 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
 
   const dataset = datasetWorkload(f);
   const draft: PredictorDraft = {};
+  let cluster: ClusterSpec | undefined;
   if (f.simConfig) {
     const sim = readSimConfig(f.simConfig);
     Object.assign(draft, sim.predictor);
     warnings.push(...sim.warnings);
+    cluster = sim.cluster;
+  }
+  if (f.instances !== undefined) {
+    if (!Number.isInteger(f.instances) || f.instances < 1) throw new CliError(`--instances must be an integer >= 1 (got ${f.instances})`);
+    if (cluster?.prefill !== undefined) throw new CliError("--instances makes an aggregated cluster; the --sim-config file describes a disaggregated one");
+    cluster = { ...(cluster ?? {}), aggregated: [{ numWorkers: f.instances }] };
+  }
+  if (f.router !== undefined) {
+    if (cluster === undefined || cluster.aggregated.length === 0)
+      throw new CliError(
+        "--router places requests on the instances of an aggregated cluster: give --instances (disaggregated pools set their routers in --sim-config)",
+      );
+    cluster.router = { type: f.router, weights: cluster.router?.weights ?? {} };
   }
   if (f.predictor !== undefined) {
     const kind = predictorKind(f.predictor);
@@ -338,5 +357,6 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
   };
   const report = reportOptions(f);
   if (report) spec.report = report;
+  if (cluster) spec.cluster = cluster;
   return { spec, warnings, dataset: dataset.file };
 }

@@ -1,5 +1,10 @@
+import { readFileSync } from "node:fs";
+import { InvalidArgumentError } from "@servesim/core";
 import { CALIBRATION_FEATURES, calibratedModel } from "@servesim/perf";
+import { isTrtllmDisaggConfig, readClusterYaml } from "@servesim/wire";
 import type { CalibratedModel } from "@servesim/wire/predictor";
+import type { ClusterSpec } from "@servesim/wire/scheduler";
+import { CliError } from "./cliError.js";
 import type { PredictorDraft } from "./predictorDraft.js";
 import { dtypeByName, PREDICTOR_NAMES, predictorKind } from "./predictorNames.js";
 import { YamlFile, YamlSection } from "./yamlFile.js";
@@ -39,7 +44,25 @@ const SERVESIM_KEYS = [
 
 export interface SimConfig {
   predictor: PredictorDraft;
+  /** The topology: a `cluster:` section, or a TensorRT-LLM disaggregated serving config. */
+  cluster?: ClusterSpec;
   warnings: string[];
+}
+
+/** The cluster of a --sim-config file, when it has one (errors as "<file> line <n>: <key> <reason>"). */
+function readCluster(path: string, data: Record<string, unknown>, out: SimConfig, d: PredictorDraft): void {
+  const disagg = isTrtllmDisaggConfig(data);
+  if (!disagg && data["cluster"] === undefined) return;
+  try {
+    const c = readClusterYaml(readFileSync(path, "utf8"), path);
+    if (c === undefined) return;
+    out.cluster = c.cluster;
+    out.warnings.push(...c.warnings);
+    if (disagg && c.model !== undefined && d.model === undefined) d.model = c.model;
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw new CliError(`${e.field}: ${e.reason}`);
+    throw e;
+  }
 }
 
 const positive = (v: number): boolean => Number.isFinite(v) && v > 0;
@@ -59,12 +82,14 @@ export function readSimConfig(path: string): SimConfig {
   const warnings: string[] = [];
   const top = new YamlSection(file, [], file.data);
   const nested = top.section("predictor");
-  const s = nested ?? top;
+  // A TensorRT-LLM disaggregated config holds no predictor keys at its top level (its own keys are checked by its reader).
+  const disagg = isTrtllmDisaggConfig(file.data);
+  const s = nested ?? (disagg ? new YamlSection(file, [], {}) : top);
   const known: readonly string[] = [...PR_KEYS, ...SERVESIM_KEYS];
-  if (nested) {
-    for (const k of top.unknownKeys(["predictor"])) warnings.push(`${path} line ${file.lineOf(k.split("."))}: unknown key ${k} ignored`);
+  if (nested && !disagg) {
+    for (const k of top.unknownKeys(["predictor", "cluster"])) warnings.push(`${path} line ${file.lineOf(k.split("."))}: unknown key ${k} ignored`);
   }
-  for (const k of s.unknownKeys(known)) warnings.push(`${path} line ${file.lineOf(k.split("."))}: unknown key ${k} ignored`);
+  for (const k of s.unknownKeys(nested ? known : [...known, "cluster"])) warnings.push(`${path} line ${file.lineOf(k.split("."))}: unknown key ${k} ignored`);
 
   const d: PredictorDraft = {};
   const name = s.string("name");
@@ -124,5 +149,7 @@ export function readSimConfig(path: string): SimConfig {
   }
   const cal = s.section("calibrated");
   if (cal) d.calibrated = calibrated(cal, warnings);
-  return { predictor: d, warnings };
+  const out: SimConfig = { predictor: d, warnings };
+  readCluster(path, file.data, out, d);
+  return out;
 }

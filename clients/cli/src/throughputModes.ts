@@ -4,7 +4,7 @@ import type { BatchPredictor } from "@servesim/core";
 import { CancelledError } from "@servesim/core";
 import type { IterationStats, RequestRecord } from "@servesim/engine";
 import { createPredictor } from "@servesim/perf";
-import { RemotePredictor, type ResolvedWorkload, resolveJob, resolveSharedWorkload, runResolvedJob } from "@servesim/runner";
+import { RemotePredictor, type ResolvedWorkload, resolveJob, resolveSharedWorkload, runJob } from "@servesim/runner";
 import { iterationFromWire, requestFromWire, ServesimError } from "@servesim/wire";
 import type { PredictorConfig } from "@servesim/wire/predictor";
 import { type Job, type JobSpec, JobState } from "@servesim/wire/scheduler";
@@ -46,23 +46,18 @@ async function runLocally(spec: JobSpec, ctx: RunContext, connect: (config: Pred
     ctx.onParsed(workload);
   }
   const job = await resolveJob(spec, workload ? { workload } : ctx.dataset ? { datasetStream: ctx.dataset.open() } : {});
-  const predictor = await connect(job.predictor.config);
-  try {
-    const outcome = await runResolvedJob(job, predictor, {
-      signal: ctx.signal,
-      onProgress: (p) => ctx.progress.update(p),
-      collectIterations: ctx.wantIterations,
-    });
-    return {
-      reportText: outcome.reportText,
-      reportJsonText: outcome.reportJsonText,
-      records: outcome.records,
-      iterations: outcome.iterations ?? [],
-      warnings: job.warnings,
-    };
-  } finally {
-    await predictor.close?.();
-  }
+  const outcome = await runJob(job, connect, {
+    signal: ctx.signal,
+    onProgress: (p) => ctx.progress.update(p),
+    collectIterations: ctx.wantIterations,
+  });
+  return {
+    reportText: outcome.reportText,
+    reportJsonText: outcome.reportJsonText,
+    records: outcome.records,
+    iterations: outcome.iterations ?? [],
+    warnings: job.warnings,
+  };
 }
 
 /** Default mode: the runner and a predictor in this process. */

@@ -84,6 +84,29 @@ describe("servesim throughput --scheduler-address", () => {
     expect(report(file("job.json"))).toEqual(report(file("embedded.json")));
   });
 
+  it("a disaggregated cluster job on the scheduler gives the embedded run's records, report and engine-named iteration log", async () => {
+    writeFileSync(
+      file("c.jsonl"),
+      `${Array.from({ length: 24 }, (_, i) => JSON.stringify({ task_id: i, input_ids: Array.from({ length: 300 + 41 * i }, (_, j) => i * 1000 + j), output_tokens: 12 + i })).join("\n")}\n`,
+    );
+    writeFileSync(
+      file("c.yaml"),
+      "context_servers:\n  num_instances: 2\n  tensor_parallel_size: 1\n  max_batch_size: 2\n  disable_overlap_scheduler: true\ngeneration_servers:\n  num_instances: 2\n  tensor_parallel_size: 2\n  max_batch_size: 8\n  router: {type: load_balancing}\n",
+    );
+    const args = ["throughput", "--dataset", file("c.jsonl"), "-m", "llama-3.1-8b", "--gpu", "h100_sxm", "--concurrency", "12", "--sim-config", file("c.yaml")];
+    const outputs = (tag: string) => ["--request-json", file(`${tag}.jsonl`), "--report-json", file(`${tag}.json`), "--iteration-log", file(`${tag}.log`)];
+    const embedded = await runCli([...args, ...outputs("ce")]);
+    expect(embedded.code).toBe(0);
+    const job = await runCli([...args, "--scheduler-address", address, ...outputs("cj")]);
+    expect(job.code).toBe(0);
+    expect(readFileSync(file("cj.jsonl"), "utf8")).toBe(readFileSync(file("ce.jsonl"), "utf8"));
+    expect(readFileSync(file("cj.log"), "utf8")).toBe(readFileSync(file("ce.log"), "utf8"));
+    expect(readFileSync(file("cj.log"), "utf8")).toContain("'engine': 'decode[1]'");
+    const withoutWall = (s: string) => s.replace(/^Wall Time.*$/m, "");
+    expect(withoutWall(job.stdout)).toBe(withoutWall(embedded.stdout));
+    expect(job.stdout).toContain("Mode:                    disaggregated (2 prefill workers × 1 GPU, 2 decode workers × 2 GPUs; 6 GPUs)");
+  });
+
   it("goodput and percentiles travel in JobSpec.report: the job's report equals the embedded one", async () => {
     writeFileSync(
       file("g.jsonl"),

@@ -39,6 +39,7 @@ from .errors import (
     ServesimError,
     UnavailableError,
 )
+from .cluster import cluster_spec, read_cluster_yaml, router_config, worker_pool
 from .health import check_health, wait_until_serving
 from .predictor import Prediction, PredictorClient
 from .scheduler import JobOutput, SchedulerClient, is_terminal, job_state
@@ -62,6 +63,10 @@ from .specs import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "cluster_spec",
+    "read_cluster_yaml",
+    "router_config",
+    "worker_pool",
     "DEFAULT_DEADLINE_S",
     "DEFAULT_RETRIES",
     "AlreadyExistsError",

@@ -527,6 +527,7 @@ def job_spec(
     dataset_format: str = "trtllm",
     goodput: Union[str, Mapping[str, float], Iterable[SloLike], None] = None,
     percentiles: Union[str, Iterable[float], None] = None,
+    cluster: Optional["spb.ClusterSpec"] = None,
     **kwargs: Any,
 ) -> "spb.JobSpec":
     """A JobSpec from simple keyword arguments.
@@ -551,6 +552,9 @@ def job_spec(
     ``goodput`` (``"ttft:300 tpot:25"`` or ``{"ttft": 300}``) and ``percentiles`` (``"50,90,99,99.9"``)
     go to JobSpec.report (see report_options): the report then has ``sim.goodput`` and
     ``sim.latency_percentiles_ms`` at those percentiles.
+
+    ``cluster`` (a ClusterSpec: cluster_spec(), or read_cluster_yaml() of a --sim-config file) makes the
+    job a cluster: aggregated instances behind a router, or disaggregated prefill/decode pools.
 
     Example: ``job_spec("demo", predictor="roofline", model="llama-3.1-8b", gpu="h100_sxm",
     num_requests=100, input_mean=512, output_mean=128, concurrency=16)``.
@@ -597,4 +601,6 @@ def job_spec(
     spec = spb.JobSpec(name=name, engine=engine_msg, predictor=config, workload=work, model_path=model_path or "")
     if goodput is not None or percentiles is not None:
         spec.report.CopyFrom(report_options(goodput=goodput, percentiles=percentiles))
+    if cluster is not None:
+        spec.cluster.CopyFrom(cluster)
     return spec

@@ -294,3 +294,49 @@ class ReportOptionsTest(unittest.TestCase):
         self.assertEqual(spec.report.goodput[0].threshold_ms, 300)
         self.assertEqual(list(spec.report.percentiles), [99.9])
         self.assertFalse(job_spec("y", requests=[(16, 4)]).HasField("report"))
+
+
+class ClusterSpecTest(unittest.TestCase):
+    def _yaml(self, text):
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "sim.yaml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def test_builders(self):
+        from servesim_client import cluster_spec, router_config, worker_pool
+
+        c = cluster_spec(prefill=worker_pool(2, tp=4, ep=4, max_batch_size=8), decode=worker_pool(8, tp=8, router=router_config("least_loaded", active=1)))
+        self.assertEqual((c.prefill.num_workers, c.prefill.parallelism.tp, c.prefill.max_batch_size), (2, 4, 8))
+        self.assertEqual((c.decode.num_workers, c.decode.router.type, dict(c.decode.router.weights)), (8, "least_loaded", {"active": 1.0}))
+        spec = job_spec("c", predictor="constant", num_requests=4, input_mean=64, output_mean=4, cluster=cluster_spec(instances=3))
+        self.assertEqual(spec.cluster.aggregated[0].num_workers, 3)
+        with self.assertRaisesRegex(TypeError, "needs both prefill and decode"):
+            cluster_spec(prefill=worker_pool(1))
+
+    def test_reads_the_cli_yaml_forms(self):
+        from servesim_client import read_cluster_yaml
+
+        c, model, warnings = read_cluster_yaml(self._yaml("cluster:\n  instances: 4\n  router: {type: kv_aware, weights: {prefix: 2}}\n"))
+        self.assertEqual((c.aggregated[0].num_workers, c.router.type, dict(c.router.weights)), (4, "kv_aware", {"prefix": 2.0}))
+        self.assertEqual((model, warnings), (None, []))
+        disagg = (
+            "model: deepseek-ai/DeepSeek-R1\nhostname: localhost\n"
+            "context_servers:\n  num_instances: 2\n  tensor_parallel_size: 4\n  enable_attention_dp: true\n  urls: [a:1, b:2]\n"
+            "generation_servers:\n  num_instances: 1\n  tensor_parallel_size: 8\n  max_batch_size: 128\n  colour: red\n"
+        )
+        c, model, warnings = read_cluster_yaml(self._yaml(disagg))
+        self.assertEqual((c.prefill.num_workers, c.prefill.parallelism.tp, c.prefill.parallelism.attention_dp), (2, 4, True))
+        self.assertEqual((c.decode.num_workers, c.decode.parallelism.tp, c.decode.max_batch_size), (1, 8, 128))
+        self.assertEqual(model, "deepseek-ai/DeepSeek-R1")
+        self.assertEqual(len(warnings), 1)
+        self.assertTrue(warnings[0].endswith("line 12: generation_servers.colour is not simulated; ignored"), warnings[0])
+        self.assertEqual(read_cluster_yaml(self._yaml("predictor: {name: roofline}\n"))[0], None)
+
+    def test_errors_name_file_line_and_key(self):
+        from servesim_client import read_cluster_yaml
+
+        path = self._yaml("cluster:\n  prefill:\n    num_workers: two\n  decode: {}\n")
+        with self.assertRaisesRegex(ValueError, r"sim.yaml line 3: cluster.prefill.num_workers must be an integer in \[1, 4096\] \(got 'two'\)"):
+            read_cluster_yaml(path)

@@ -8,6 +8,7 @@ export {
   iterationFromWire,
   iterationToWire,
   type ResolvedAddress,
+  readClusterYaml,
   requestFromWire,
   requestToWire,
   resolveAddress,
@@ -19,6 +20,7 @@ export {
 export type { DescribePredictorResponse, ListCatalogResponse, PredictorConfig } from "@servesim/wire/predictor";
 export { PredictorKind } from "@servesim/wire/predictor";
 export type {
+  ClusterSpec,
   IterationRecord,
   Job,
   JobProgress,

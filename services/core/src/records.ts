@@ -45,6 +45,8 @@ export interface RequestRecord {
 /** One iteration, with TensorRT-LLM's iteration-stats names (`IterationStats`, cpp/include/tensorrt_llm/executor/types.h). */
 export interface IterationStats {
   iter: number;
+  /** Cluster jobs: the instance that ran the iteration ("prefill[0]", "decode[3]", "instance[1]"). */
+  engine?: string;
   iterLatencyMS: number;
   /** Clock at the iteration's end. */
   simTimeMs: number;

@@ -77,14 +77,69 @@ interface BufferUse {
   views: number;
 }
 
-/** A multiset of doubles: distinct value → count (−0 kept apart from +0, as a Float64Array sort does). */
+/**
+ * A multiset of doubles: distinct value → count (−0 kept apart from +0, as a Float64Array sort does).
+ * An open-addressing table keyed by the values' bits: a cluster run adds hundreds of millions of gaps
+ * (every request has its own token-time series), which a Map of boxed doubles makes the slowest step.
+ */
 class GapWeights {
-  private readonly counts = new Map<number, number>();
+  private keys = new Float64Array(1024);
+  private counts = new Float64Array(1024);
+  private used = new Uint8Array(1024);
+  private size = 0;
   private negativeZeros = 0;
+  private nans = 0;
+  private readonly scratch = new Float64Array(1);
+  private readonly bits = new Uint32Array(this.scratch.buffer);
+
+  private slot(value: number, mask: number): number {
+    this.scratch[0] = value;
+    let h = Math.imul(this.bits[0]! ^ Math.imul(this.bits[1]!, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    let i = h & mask;
+    while (this.used[i] === 1 && this.keys[i] !== value) i = (i + 1) & mask;
+    return i;
+  }
 
   add(value: number, n: number): void {
-    if (value === 0 && 1 / value < 0) this.negativeZeros += n;
-    else this.counts.set(value, (this.counts.get(value) ?? 0) + n);
+    if (value === 0 && 1 / value < 0) {
+      this.negativeZeros += n;
+      return;
+    }
+    if (Number.isNaN(value)) {
+      this.nans += n;
+      return;
+    }
+    const i = this.slot(value, this.keys.length - 1);
+    if (this.used[i] === 1) {
+      this.counts[i]! += n;
+      return;
+    }
+    this.used[i] = 1;
+    this.keys[i] = value;
+    this.counts[i] = n;
+    if (++this.size * 2 > this.keys.length) this.grow();
+  }
+
+  private grow(): void {
+    const { keys, counts, used } = this;
+    const cap = keys.length * 2;
+    this.keys = new Float64Array(cap);
+    this.counts = new Float64Array(cap);
+    this.used = new Uint8Array(cap);
+    for (let j = 0; j < keys.length; j++) {
+      if (used[j] !== 1) continue;
+      const i = this.slot(keys[j]!, cap - 1);
+      this.used[i] = 1;
+      this.keys[i] = keys[j]!;
+      this.counts[i] = counts[j]!;
+    }
+  }
+
+  private weightOf(v: number): number {
+    if (v === 0 && 1 / v < 0) return this.negativeZeros;
+    if (Number.isNaN(v)) return this.nans;
+    return this.counts[this.slot(v, this.keys.length - 1)]!;
   }
 
   /**
@@ -92,12 +147,13 @@ class GapWeights {
    * plus those at `extra` (percent).
    */
   distribution(total: number, average: number, extra: readonly number[]): { stats: PercentileStats; at: number[] } {
-    const distinct = new Float64Array(this.counts.size + (this.negativeZeros > 0 ? 1 : 0));
+    const distinct = new Float64Array(this.size + (this.negativeZeros > 0 ? 1 : 0) + (this.nans > 0 ? 1 : 0));
     let i = 0;
-    for (const v of this.counts.keys()) distinct[i++] = v;
-    if (this.negativeZeros > 0) distinct[i] = -0;
+    for (let j = 0; j < this.keys.length; j++) if (this.used[j] === 1) distinct[i++] = this.keys[j]!;
+    if (this.negativeZeros > 0) distinct[i++] = -0;
+    if (this.nans > 0) distinct[i] = Number.NaN;
     distinct.sort();
-    const weightOf = (v: number): number => (v === 0 && 1 / v < 0 ? this.negativeZeros : this.counts.get(v)!);
+    const weightOf = (v: number): number => this.weightOf(v);
     const wanted = [0.5, 0.9, 0.95, 0.99, ...extra.map((p) => p / 100)].map((p) => Math.min(total - 1, Math.floor(total * p)));
     const order = wanted.map((_, i) => i).sort((a, b) => wanted[a]! - wanted[b]!);
     const found = new Array<number>(wanted.length);

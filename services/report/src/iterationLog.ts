@@ -42,6 +42,8 @@ function statsDict(s: IterationLogStats): { [key: string]: PyValue } {
   const ifb = s.inflightBatchingStats;
   const kv = s.kvCacheStats;
   return {
+    // Cluster jobs: the instance that ran the iteration (not a trtllm-bench key; single-engine logs omit it).
+    ...(s.engine !== undefined ? { engine: s.engine } : {}),
     timestamp: simTimestamp(s.simTimeMs),
     iter: s.iter,
     iterLatencyMS: new PyFloat(s.iterLatencyMS),

@@ -66,6 +66,11 @@ export interface EngineInputs {
   /** Longest prompt and longest ISL+OSL of the workload (warm-up requests are drawn from it). */
   maxIsl: number;
   maxSeqLen: number;
+  /**
+   * A disaggregated decode pool: prompts arrive with their KV cache filled (prefilled elsewhere), so
+   * max_num_tokens need not hold a prompt.
+   */
+  decodeOnly?: boolean;
   /** Every request the engine will see (measured and warm-up): sizes the unbounded pool. */
   lengths: ReadonlyArray<{ inputLength: number; outputTokens: number }>;
 }
@@ -240,13 +245,13 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
       "target_input_len / target_output_len have no effect: the max_batch_size / max_num_tokens heuristic did not run (both given, or no model and GPU)",
     );
   }
-  if (!chunked && maxNumTokens < inp.maxIsl) {
+  if (!chunked && maxNumTokens < inp.maxIsl && inp.decodeOnly !== true) {
     throw new InvalidArgumentError(
       `${F}.max_num_tokens`,
       `${maxNumTokens}${maxNumTokensSource === "spec" ? "" : ` (${maxNumTokensSource.replace(/_/g, " ")})`} is smaller than the longest prompt (${inp.maxIsl} tokens) and chunked context is disabled; raise max_num_tokens or enable chunked context`,
     );
   }
-  if (chunked && maxNumTokens < tokensPerBlock && maxNumTokens < inp.maxIsl) {
+  if (chunked && maxNumTokens < tokensPerBlock && maxNumTokens < inp.maxIsl && inp.decodeOnly !== true) {
     throw new InvalidArgumentError(
       `${F}.max_num_tokens`,
       `${maxNumTokens} is smaller than the chunk unit (tokens_per_block ${tokensPerBlock}) and the longest prompt (${inp.maxIsl}): prompts can never be chunked`,

@@ -1,3 +1,5 @@
+export { MAX_CLUSTER_INSTANCES, poolSpec, type ResolvedCluster, type ResolvedPool } from "./cluster/resolveCluster.js";
+export { type ConnectPredictor, runResolvedClusterJob } from "./cluster/runCluster.js";
 export { type EngineResolution, type KvSource, reuseBlockSize, type Source } from "./engineSpec.js";
 export { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
 export { type PackedWorkload, packWorkload, unpackWorkload } from "./packedWorkload.js";
@@ -19,7 +21,7 @@ export {
   resolveSharedWorkload,
   sharedWorkloadKey,
 } from "./resolveJob.js";
-export { type JobOutcome, type RunJobOptions, runResolvedJob, toJobResult } from "./runJob.js";
+export { type JobOutcome, type RunJobOptions, runJob, runResolvedJob, toJobResult } from "./runJob.js";
 export { resolveTiming, type TimingResolution } from "./timingSpec.js";
 export {
   type AllRowsGroup,
@@ -42,6 +44,16 @@ export {
   type ServerSettings,
 } from "./validation/benchmarkMethod.js";
 export { type Coverage, type CoverageLine, formatCoverage, siliconCoverage } from "./validation/coverage.js";
+export {
+  type DisaggRow,
+  type DisaggValidationReport,
+  type DisaggValidationRow,
+  disaggJobSpec,
+  disaggSkipReason,
+  formatDisaggValidation,
+  parseDisaggRows,
+  validateDisaggregated,
+} from "./validation/disagg.js";
 export { type CandidateErrors, type FoldResult, inSample, kFold, leaveOneGroupOut, pickCandidate } from "./validation/folds.js";
 export {
   engineOptionsFor,

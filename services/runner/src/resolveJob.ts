@@ -4,6 +4,7 @@ import { sloFromWire } from "@servesim/wire";
 import type { JobSpec, ReportOptions } from "@servesim/wire/scheduler";
 import type { DatasetMetadata, Sessions } from "@servesim/workload";
 import { resolveArrivals } from "./arrivalSpec.js";
+import { type ResolvedCluster, resolveCluster } from "./cluster/resolveCluster.js";
 import { type EngineResolution, resolveEngineSpec, reuseBlockSize } from "./engineSpec.js";
 import { DEFAULT_LIMITS, type RunnerLimits } from "./limits.js";
 import { applyModelPath, checkModelPath } from "./modelPath.js";
@@ -38,6 +39,11 @@ export interface ResolvedJob {
   sessions?: Sessions;
   /** The report's latency percentiles (sorted) and goodput objectives. */
   report: ResolvedReport;
+  /**
+   * Cluster jobs (spec.cluster): the pools, each resolved as a job of its own. The job's other fields are
+   * those of the decode pool (disaggregated) or of the first group (aggregated): its header in the report.
+   */
+  cluster?: ResolvedCluster;
 }
 
 export interface ResolvedReport {
@@ -67,6 +73,8 @@ export interface ResolveOptions {
    * for all its points, the CLI may read it from its parsed-dataset cache. spec.workload is then not read.
    */
   workload?: ResolvedWorkload;
+  /** Resolve the engine of a disaggregated decode pool (prompts arrive prefilled: see EngineInputs.decodeOnly). */
+  decodeOnly?: boolean;
 }
 
 /**
@@ -77,6 +85,7 @@ export interface ResolveOptions {
  */
 export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Promise<ResolvedJob> {
   if (spec === null || typeof spec !== "object") throw new InvalidArgumentError("spec", "a job spec is required");
+  if (spec.cluster !== undefined && spec.cluster !== null) return resolveClusterJob(spec, opts);
   const limits: RunnerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const e = spec.engine;
   const seed = e?.seed ?? 0;
@@ -113,6 +122,7 @@ export async function resolveJob(spec: JobSpec, opts: ResolveOptions = {}): Prom
     maxIsl: dataset.maxIsl,
     maxSeqLen: dataset.maxSequenceLength,
     lengths: warmup.length > 0 ? [...requests, ...warmup] : requests,
+    ...(opts.decodeOnly ? { decodeOnly: true } : {}),
   });
   const { options, warnings: engineWarnings, ...settings } = engine;
   const placed = resolveArrivals(e, engine.benchmark, {
@@ -210,4 +220,35 @@ function describeKind(kind: string): string {
     default:
       return `${kind} arrivals`;
   }
+}
+
+/**
+ * A cluster job: the workload resolved once, then every pool resolved as the job spec with the pool's
+ * parallelism and engine limits (errors name the pool: "spec.cluster.decode: spec.engine.max_batch_size").
+ */
+async function resolveClusterJob(spec: JobSpec, opts: ResolveOptions): Promise<ResolvedJob> {
+  if (spec.sweep !== undefined)
+    throw new InvalidArgumentError("spec.sweep", "a cluster job cannot also be a sweep (search disaggregated topologies with servesim search)");
+  const workload =
+    opts.workload ??
+    (
+      await resolveSharedWorkload(spec, {
+        ...(opts.limits ? { limits: opts.limits } : {}),
+        ...(opts.datasetStream ? { datasetStream: opts.datasetStream } : {}),
+      })
+    ).workload;
+  const { datasetStream: _stream, ...rest } = opts;
+  const cluster = await resolveCluster(spec, spec.cluster!, async (poolSpec, field, role) => {
+    try {
+      return await resolveJob(poolSpec, { ...rest, workload, ...(role === "decode" ? { decodeOnly: true } : {}) });
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) throw new InvalidArgumentError(`${field}: ${e.field}`, e.reason);
+      throw e;
+    }
+  });
+  const head = cluster.pools.find((p) => p.role === "decode") ?? cluster.pools[0]!;
+  const warnings = [...cluster.warnings];
+  for (const p of cluster.pools) for (const w of p.job.warnings) if (!warnings.includes(w)) warnings.push(w);
+  if ((spec.engine?.warmup ?? 0) > 0) warnings.push("warm-up requests are not simulated for cluster jobs");
+  return { ...head.job, warmup: [], warnings, cluster };
 }

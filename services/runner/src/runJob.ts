@@ -1,9 +1,11 @@
-import type { BatchPredictor } from "@servesim/core";
+import type { ClusterResult } from "@servesim/cluster";
+import { type BatchPredictor, FailedPreconditionError } from "@servesim/core";
 import type { IterationStats, RequestRecord, SimulationProgress, SimulationResult } from "@servesim/engine";
 import { DraftTokensPredictor, runAttentionDp, runPipeline, runSimulation, Simulation, withHostDeviceTiming } from "@servesim/engine";
 import type { ReportInput } from "@servesim/report";
 import { buildReportJson, computeMetrics, type RunMetrics, renderReportJson, renderTextReport } from "@servesim/report";
 import type { JobResult } from "@servesim/wire/scheduler";
+import { type ConnectPredictor, runResolvedClusterJob } from "./cluster/runCluster.js";
 import { reportInput } from "./reportInput.js";
 import type { ResolvedJob } from "./resolveJob.js";
 
@@ -17,6 +19,8 @@ export interface RunJobOptions {
   onIteration?: (s: IterationStats) => void;
   /** Keep every measured iteration's stats in the outcome (the iteration log). */
   collectIterations?: boolean;
+  /** runJob: close the predictors it opened at the end (default true; false when the caller shares them). */
+  closePredictors?: boolean;
 }
 
 /** Everything a finished job produced. */
@@ -35,6 +39,8 @@ export interface JobOutcome {
   /** report.json text, 4-space indented like trtllm-bench. */
   readonly reportJsonText: string;
   wallMs: number;
+  /** Cluster jobs: per-instance and per-stage figures (the report's cluster section). */
+  cluster?: ClusterResult;
 }
 
 /**
@@ -43,6 +49,7 @@ export interface JobOutcome {
  * times, so an embedded and a service run of the same job give identical records.
  */
 export async function runResolvedJob(job: ResolvedJob, predictor: BatchPredictor, opts: RunJobOptions = {}): Promise<JobOutcome> {
+  if (job.cluster) throw new FailedPreconditionError("a cluster job needs one predictor per pool: run it with runJob");
   const started = performance.now();
   const iterations: IterationStats[] | undefined = opts.collectIterations ? [] : undefined;
   const onIteration =
@@ -122,4 +129,19 @@ export function toJobResult(o: JobOutcome): JobResult {
     numFailedRequests: o.result.numFailed,
     numIterations: o.result.numIterations,
   };
+}
+
+/**
+ * Runs any resolved job: a single engine against the predictor of its config, or a cluster with one
+ * predictor per pool. `connect` opens a predictor for a config (createPredictor, RemotePredictor.connect,
+ * a predictor-service stream); every predictor it opened is closed at the end.
+ */
+export async function runJob(job: ResolvedJob, connect: ConnectPredictor, opts: RunJobOptions = {}): Promise<JobOutcome> {
+  if (job.cluster) return runResolvedClusterJob(job, job.cluster, connect, opts);
+  const predictor = await connect(job.predictor.config);
+  try {
+    return await runResolvedJob(job, predictor, opts);
+  } finally {
+    if (opts.closePredictors !== false) await predictor.close?.();
+  }
 }

@@ -119,7 +119,7 @@ describe("benchmark method", () => {
     ]);
     expect(c.reasons).toEqual([
       { reason: "backend vllm", rows: 1 },
-      { reason: "mode disagg", rows: 1 },
+      { reason: "mode disagg (replayed by validate --disagg)", rows: 1 },
       { reason: "moe architecture", rows: 1 },
       { reason: "system b200_sxm", rows: 1 },
     ]);

@@ -26,4 +26,4 @@ export function requestRecordBytes(r: EngineRequestRecord): number {
 }
 
 /** Upper bound of an iteration record's encoded size. */
-export const ITERATION_RECORD_BYTES = 160;
+export const ITERATION_RECORD_BYTES = 192;

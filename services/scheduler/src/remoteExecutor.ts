@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "@servesim/core";
 import { lookupGpu, lookupModel } from "@servesim/perf";
-import { PredictorChannels, type ResolvedJob, type RunnerLimits, resolveJob, runResolvedJob, toJobResult } from "@servesim/runner";
+import { PredictorChannels, type ResolvedJob, type RunnerLimits, resolveJob, runJob, toJobResult } from "@servesim/runner";
 import { type CatalogNames, confinePredictorConfig, DataRoots } from "@servesim/server-common";
 import { metricColumns, type PreparedSweep, prepareSweepJob, rankCandidates, rowToWire, runSweepJob, textTable } from "@servesim/sweep";
 import type { ClientOptions } from "@servesim/wire";
@@ -167,24 +167,25 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
     }
     if (!prepared.job) throw new Error("prepared job has neither a resolution nor a spec");
     const log = this.opts.logger.child({ job: control.id });
-    const predictor = await this.channels.open(prepared.job.predictor.config, {
-      signal: control.signal,
-      messageDeadlineMs: this.opts.predictorDeadlineMs,
-      retries: this.opts.predictorRetries,
-      onReconnect: ({ attempt, delayMs, error }) =>
-        log.warn({ attempt, delayMs: Math.round(delayMs), code: error.codeName, details: error.details }, "predictor stream failed; reconnecting"),
-    });
-    try {
-      const outcome = await runResolvedJob(prepared.job, predictor, {
+    // One predictor stream per engine configuration: a cluster job's pools are priced concurrently.
+    const outcome = await runJob(
+      prepared.job,
+      (config) =>
+        this.channels.open(config, {
+          signal: control.signal,
+          messageDeadlineMs: this.opts.predictorDeadlineMs,
+          retries: this.opts.predictorRetries,
+          onReconnect: ({ attempt, delayMs, error }) =>
+            log.warn({ attempt, delayMs: Math.round(delayMs), code: error.codeName, details: error.details }, "predictor stream failed; reconnecting"),
+        }),
+      {
         signal: control.signal,
         onProgress: control.onProgress,
         progressEveryMs: this.opts.progressEveryMs ?? 100,
         collectIterations: true,
-      });
-      return { result: toJobResult(outcome), requests: outcome.records, iterations: outcome.iterations ?? [] };
-    } finally {
-      await predictor.close();
-    }
+      },
+    );
+    return { result: toJobResult(outcome), requests: outcome.records, iterations: outcome.iterations ?? [] };
   }
 
   /** A sweep job: its points against the predictor service, a few at a time, one stream each. */

@@ -5,7 +5,7 @@
  * (see workerRun.ts).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { PredictorChannels, resolveJob, runResolvedJob, toJobResult } from "@servesim/runner";
+import { PredictorChannels, resolveJob, runJob, toJobResult } from "@servesim/runner";
 import { JobSpec } from "@servesim/wire/scheduler";
 import { type FromRunWorker, type RunWorkerInit, serializeError } from "./workerProtocol.js";
 
@@ -20,24 +20,25 @@ async function main(): Promise<void> {
   const job = await resolveJob(JobSpec.decode(init.spec), { limits: init.limits });
   const channels = new PredictorChannels(init.predictor);
   try {
-    const predictor = await channels.open(job.predictor.config, {
-      signal: controller.signal,
-      messageDeadlineMs: init.predictor.deadlineMs ?? 30_000,
-      retries: init.predictor.retries ?? 0,
-      onReconnect: ({ attempt, delayMs, error }) =>
-        post({ reconnect: { attempt, delayMs: Math.round(delayMs), code: error.codeName, details: error.details } }),
-    });
-    try {
-      const outcome = await runResolvedJob(job, predictor, {
+    // One predictor stream per engine configuration (a cluster job has one per pool).
+    const outcome = await runJob(
+      job,
+      (config) =>
+        channels.open(config, {
+          signal: controller.signal,
+          messageDeadlineMs: init.predictor.deadlineMs ?? 30_000,
+          retries: init.predictor.retries ?? 0,
+          onReconnect: ({ attempt, delayMs, error }) =>
+            post({ reconnect: { attempt, delayMs: Math.round(delayMs), code: error.codeName, details: error.details } }),
+        }),
+      {
         signal: controller.signal,
         onProgress: (p) => post({ progress: p }),
         progressEveryMs: init.progressEveryMs,
         collectIterations: true,
-      });
-      post({ output: { result: toJobResult(outcome), requests: outcome.records, iterations: outcome.iterations ?? [] } });
-    } finally {
-      await predictor.close();
-    }
+      },
+    );
+    post({ output: { result: toJobResult(outcome), requests: outcome.records, iterations: outcome.iterations ?? [] } });
   } finally {
     channels.close();
   }

@@ -153,3 +153,33 @@ export function deployArtifacts(spec: JobSpec, row: SweepRow, opts: DeployOption
     kubernetes: docs.map((d) => stringify(d, { blockQuote: "literal", lineWidth: 0, aliasDuplicateObjects: false })).join("---\n"),
   };
 }
+
+/**
+ * A disaggregated candidate as TensorRT-LLM's `trtllm-serve disaggregated -c` config: context_servers and
+ * generation_servers with the pools' instance counts, parallelism and budgets as simulated (the same
+ * file `servesim throughput --sim-config` reads back). Server URLs are left for the deployment to fill.
+ */
+export function disaggServeConfig(spec: JobSpec, model: string): string {
+  const base = spec.predictor?.parallelism;
+  const section = (role: "prefill" | "decode") => {
+    const p = spec.cluster?.[role];
+    const par = p?.parallelism;
+    const o: Record<string, unknown> = {
+      num_instances: p?.numWorkers ?? 1,
+      tensor_parallel_size: par?.tp || base?.tp || 1,
+    };
+    const pp = par?.pp || base?.pp || 1;
+    if (pp > 1) o["pipeline_parallel_size"] = pp;
+    const ep = par?.ep || base?.ep || 0;
+    if (ep > 1) o["moe_expert_parallel_size"] = ep;
+    if (par?.attentionDp ?? base?.attentionDp) o["enable_attention_dp"] = true;
+    const mbs = p?.maxBatchSize ?? spec.engine?.maxBatchSize;
+    if (mbs !== undefined) o["max_batch_size"] = mbs;
+    const mnt = p?.maxNumTokens ?? spec.engine?.maxNumTokens;
+    if (mnt !== undefined) o["max_num_tokens"] = mnt;
+    if (role === "prefill") o["disable_overlap_scheduler"] = true;
+    o["cache_transceiver_config"] = { backend: "DEFAULT" };
+    return o;
+  };
+  return stringify({ model, backend: "pytorch", context_servers: section("prefill"), generation_servers: section("decode") });
+}

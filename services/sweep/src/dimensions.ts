@@ -26,6 +26,8 @@ export interface Dimension {
 const engine = (s: JobSpec): EngineConfig => (s.engine ??= EngineConfig.fromPartial({}));
 const predictor = (s: JobSpec): PredictorConfig => (s.predictor ??= PredictorConfig.fromPartial({}));
 const parallelism = (s: JobSpec) => (predictor(s).parallelism ??= { tp: 1, pp: 1, ep: 1 });
+const pool = (s: JobSpec, role: "prefill" | "decode") => ((s.cluster ??= { aggregated: [] })[role] ??= { numWorkers: 1 });
+const poolParallelism = (s: JobSpec, role: "prefill" | "decode") => (pool(s, role).parallelism ??= { tp: 0, pp: 0, ep: 0 });
 
 const int =
   (min: number, max = 1 << 30) =>
@@ -56,14 +58,14 @@ const toDType = (v: SettingValue): DType => (v === "none" || v === "auto" ? DTyp
 export const DIMENSIONS: readonly Dimension[] = [
   {
     name: "topology",
-    description: `how the GPUs serve: ${TOPOLOGIES.map((t) => t.name).join(", ")} (disaggregated pools come with the cluster layer)`,
+    description: `how the GPUs serve: ${TOPOLOGIES.map((t) => t.name).join(", ")}`,
     parse: (v) => {
       const k = typeof v === "string" ? v.trim().toLowerCase() : "";
       return TOPOLOGIES.some((t) => t.name === k) ? k : { invalid: `must be ${TOPOLOGIES.map((t) => t.name).join(" or ")} (got ${JSON.stringify(v)})` };
     },
     // The topology decides how a point is simulated and counted (topologies.ts), not a spec field.
     apply: () => undefined,
-    label: (v) => (v === "aggregated" ? "agg" : String(v)),
+    label: (v) => (v === "aggregated" ? "agg" : v === "disaggregated" ? "disagg" : String(v)),
   },
   {
     name: "model",
@@ -237,6 +239,44 @@ export const DIMENSIONS: readonly Dimension[] = [
   },
   { name: "warmup", description: "warm-up requests", parse: int(0, 100_000), apply: (s, v) => void (engine(s).warmup = Number(v)), label: (v) => `w${v}` },
   { name: "seed", description: "arrivals and warm-up seed", parse: int(0, 2 ** 31), apply: (s, v) => void (engine(s).seed = Number(v)), label: (v) => `s${v}` },
+  // Disaggregated pools (topology disaggregated): spec.cluster.prefill / spec.cluster.decode.
+  ...(["prefill", "decode"] as const).flatMap((role): Dimension[] => [
+    {
+      name: `${role}_workers`,
+      description: `${role} workers (topology disaggregated)`,
+      parse: int(1, 1024),
+      apply: (s, v) => void (pool(s, role).numWorkers = Number(v)),
+      label: (v) => `${role[0]}${v}x`,
+    },
+    {
+      name: `${role}_tp`,
+      description: `tensor parallelism of each ${role} worker`,
+      parse: int(1, 4096),
+      apply: (s, v) => void (poolParallelism(s, role).tp = Number(v)),
+      label: (v) => `${role[0]}tp${v}`,
+    },
+    {
+      name: `${role}_ep`,
+      description: `expert parallelism of each ${role} worker`,
+      parse: int(1, 4096),
+      apply: (s, v) => void (poolParallelism(s, role).ep = Number(v)),
+      label: (v) => `${role[0]}ep${v}`,
+    },
+    {
+      name: `${role}_max_batch_size`,
+      description: `max_batch_size of each ${role} worker`,
+      parse: int(1, 1 << 20),
+      apply: (s, v) => void (pool(s, role).maxBatchSize = Number(v)),
+      label: (v) => `${role[0]}mbs${v}`,
+    },
+    {
+      name: `${role}_max_num_tokens`,
+      description: `max_num_tokens of each ${role} worker`,
+      parse: int(1, 2147483647),
+      apply: (s, v) => void (pool(s, role).maxNumTokens = Number(v)),
+      label: (v) => `${role[0]}mnt${v}`,
+    },
+  ]),
 ];
 
 const BY_NAME = new Map<string, Dimension>();

@@ -1,5 +1,5 @@
 import { type BatchPredictor, CancelledError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "@servesim/core";
-import { type ResolvedWorkload, resolveJob, runResolvedJob } from "@servesim/runner";
+import { type ResolvedWorkload, resolveJob, runJob } from "@servesim/runner";
 import type { PredictorConfig } from "@servesim/wire/predictor";
 import type { JobSpec } from "@servesim/wire/scheduler";
 import { failedRow, rowOfOutcome, type SweepRow } from "./row.js";
@@ -40,9 +40,9 @@ export async function runPoint(
   const spec = pointSpec(base, point);
   try {
     const job = await resolveJob(spec, { workload });
-    const predictor = await predictorFor(job.predictor.config);
-    const outcome = await runResolvedJob(job, predictor, opts.signal ? { signal: opts.signal } : {});
-    const gpus = topology(String(point.settings["topology"] ?? "aggregated"))!.gpusPerInstance(spec);
+    // Predictors are shared between points (PredictorCache): runJob leaves them open.
+    const outcome = await runJob(job, predictorFor, { closePredictors: false, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const gpus = job.cluster ? job.cluster.totalGpus : topology(String(point.settings["topology"] ?? "aggregated"))!.gpusPerInstance(spec);
     const row = rowOfOutcome(head, outcome, gpus, opts.withGoodput);
     return opts.reports ? { row, reports: { reportJsonText: outcome.reportJsonText, reportText: outcome.reportText } } : { row };
   } catch (e) {

@@ -1,7 +1,8 @@
 /**
  * `servesim search`: which configuration to deploy for given objectives and a GPU budget. Every
- * topology of the registry contributes candidates (today aggregated: TP × batch size × token budget,
- * each instance serving as many requests as its batch size); each candidate is one sweep point,
+ * searched topology of the registry contributes candidates (aggregated: TP × batch size × token budget,
+ * each instance serving as many requests as its batch size; disaggregated: prefill and decode pools
+ * filling the budget, serving as many requests as the decode slots); each candidate is one sweep point,
  * simulated on the shared workload. Candidates are ranked by goodput per GPU (requests meeting every
  * objective per second per GPU), those meeting the run-level objectives first; the frontier is that of
  * output tokens/s per GPU against tokens/s per user.
@@ -33,10 +34,25 @@ export function searchPlan(s: SearchSpec): SweepPlan {
   if (!Number.isInteger(s.choices.gpuBudget) || s.choices.gpuBudget < 1) throw new RangeError("the GPU budget must be an integer >= 1");
   const groups = TOPOLOGIES.flatMap((t) => t.searchSpace(s.choices));
   const points = expandPoints(s.base, s.fixed, groups);
-  const varied = ["tp", "max_batch_size", "max_num_tokens", "concurrency"].filter((k) => new Set(points.map((p) => p.settings[k])).size > 1);
+  const short: Record<string, string> = {
+    topology: "",
+    tp: "tp",
+    max_batch_size: "mbs",
+    max_num_tokens: "mnt",
+    prefill_workers: "P",
+    prefill_tp: "ptp",
+    decode_workers: "D",
+    decode_tp: "dtp",
+    decode_max_batch_size: "dmbs",
+    concurrency: "c",
+  };
+  const varied = Object.keys(short).filter((k) => new Set(points.map((p) => p.settings[k])).size > 1);
   for (const p of points)
     p.label =
-      varied.map((k) => `${k === "tp" ? "tp" : k === "max_batch_size" ? "mbs" : k === "max_num_tokens" ? "mnt" : "c"}${p.settings[k]}`).join(" ") || p.label;
+      varied
+        .filter((k) => p.settings[k] !== undefined)
+        .map((k) => (k === "topology" ? (p.settings[k] === "disaggregated" ? "disagg" : "agg") : `${short[k]}${p.settings[k]}`))
+        .join(" ") || p.label;
   return { name: s.name, base: JobSpec.fromPartial(s.base), points, varied, slos: s.slos, percentiles: s.percentiles };
 }
 

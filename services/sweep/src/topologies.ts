@@ -1,12 +1,12 @@
 /**
  * How the GPUs of one sweep point or search candidate serve: the extension point of the cluster layer.
- * Today one topology is simulated: `aggregated`, one engine instance (TP × PP GPUs) doing prefill and
- * decode, replicated as many times as a GPU budget allows (each replica sees the same load, so per-GPU
- * figures are the instance's). Disaggregated prefill/decode pools with worker counts register here when
- * the cluster layer can simulate them: a name, the GPUs of one instance, and how a point's settings
- * become its spec.
+ * `aggregated`: one engine instance (TP × PP GPUs) doing prefill and decode, replicated as many times as
+ * a GPU budget allows (each replica sees the same load, so per-GPU figures are the instance's).
+ * `disaggregated`: prefill and decode worker pools (the prefill_* / decode_* settings), simulated as one
+ * cluster (services/cluster) whose GPUs are all counted. A topology is a name, the GPUs one deployable
+ * unit of a spec uses, and the candidates a search tries.
  */
-import type { JobSpec } from "@servesim/wire/scheduler";
+import type { JobSpec, WorkerPool } from "@servesim/wire/scheduler";
 import type { SettingValue } from "./dimensions.js";
 
 /** What a search may vary within a topology. */
@@ -19,6 +19,8 @@ export interface SearchChoices {
   maxNumTokens: number[];
   /** Concurrent requests per instance, searched independently of the batch size when given. */
   concurrency?: number[];
+  /** Topologies searched (default: aggregated only). */
+  topologies?: string[];
 }
 
 export interface Topology {
@@ -39,17 +41,54 @@ export const TOPOLOGIES: readonly Topology[] = [
       return Math.max(1, p?.tp || 1) * Math.max(1, p?.pp || 1);
     },
     searchSpace: (c) =>
-      c.tp
-        .filter((tp) => tp <= c.gpuBudget)
-        .flatMap((tp) =>
-          c.maxBatchSize.map((b) => ({
-            topology: ["aggregated"],
-            tp: [tp],
-            max_batch_size: [b],
-            max_num_tokens: c.maxNumTokens,
-            concurrency: c.concurrency ?? [b],
-          })),
-        ),
+      !(c.topologies ?? ["aggregated"]).includes("aggregated")
+        ? []
+        : c.tp
+            .filter((tp) => tp <= c.gpuBudget)
+            .flatMap((tp) =>
+              c.maxBatchSize.map((b) => ({
+                topology: ["aggregated"],
+                tp: [tp],
+                max_batch_size: [b],
+                max_num_tokens: c.maxNumTokens,
+                concurrency: c.concurrency ?? [b],
+              })),
+            ),
+  },
+  {
+    name: "disaggregated",
+    description: "prefill workers and decode workers with the KV cache moved between them (TensorRT-LLM's disaggregated serving)",
+    gpusPerInstance: (spec) => {
+      const base = spec.predictor?.parallelism;
+      const gpus = (p: WorkerPool | undefined): number =>
+        (p?.numWorkers ?? 1) * Math.max(1, p?.parallelism?.tp || base?.tp || 1) * Math.max(1, p?.parallelism?.pp || base?.pp || 1);
+      return gpus(spec.cluster?.prefill) + gpus(spec.cluster?.decode);
+    },
+    // One or two prefill workers of each TP, the rest of the budget as decode workers of each TP; the
+    // decode pool's slots (workers × batch size) are the concurrency.
+    searchSpace: (c) => {
+      if (!(c.topologies ?? ["aggregated"]).includes("disaggregated")) return [];
+      const out: Record<string, SettingValue[]>[] = [];
+      for (const ptp of c.tp)
+        for (const pw of [1, 2])
+          for (const dtp of c.tp) {
+            const dw = Math.floor((c.gpuBudget - pw * ptp) / dtp);
+            if (dw < 1) continue;
+            for (const b of c.maxBatchSize)
+              out.push({
+                topology: ["disaggregated"],
+                prefill_workers: [pw],
+                prefill_tp: [ptp],
+                prefill_max_batch_size: [1],
+                prefill_max_num_tokens: c.maxNumTokens,
+                decode_workers: [dw],
+                decode_tp: [dtp],
+                decode_max_batch_size: [b],
+                concurrency: [b * dw],
+              });
+          }
+      return out;
+    },
   },
 ];
 

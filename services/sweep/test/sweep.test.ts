@@ -94,7 +94,7 @@ describe("sweep files", () => {
     expect(bad("workload: {dataset: d.jsonl}\ntp: [1, 2]\n")).toBe("s.yaml line 2: tp: a list at the top level: put the values to sweep under grid");
     expect(bad("grid: {tp: [1]}\n")).toMatch(/workload: required/);
     expect(bad("workload: {dataset: d.jsonl}\ngoodput: ttft:x\n")).toMatch(/^s\.yaml line 2: goodput: /);
-    expect(bad("workload: {dataset: d.jsonl}\ntopology: disaggregated\n")).toBe('s.yaml line 2: topology: must be aggregated (got "disaggregated")');
+    expect(bad("workload: {dataset: d.jsonl}\ntopology: mesh\n")).toBe('s.yaml line 2: topology: must be aggregated or disaggregated (got "mesh")');
     expect(bad("workload: {dataset: d.jsonl}\nscheduler_policy: constructor\n")).toMatch(/must be one of guaranteed_no_evict/);
   });
 });
@@ -152,5 +152,34 @@ describe("running a sweep on this machine", () => {
     ]);
     expect(header).toContain(",ttft_p99_ms,");
     expect(row0!.split(",")[0]).toBe(p.points[0]!.id);
+  });
+});
+
+describe("disaggregated topology", () => {
+  it("a search candidate per prefill/decode split of the budget, counted with every GPU", async () => {
+    const { searchPlan, topology } = await import("../src/index.js");
+    const { JobSpec } = await import("@servesim/wire/scheduler");
+    const plan = searchPlan({
+      name: "s",
+      base: JobSpec.fromPartial({}),
+      fixed: { model: "llama-3.1-8b", gpu: "h100_sxm" },
+      choices: { gpuBudget: 8, tp: [2, 4], maxBatchSize: [32], maxNumTokens: [8192], topologies: ["disaggregated"] },
+      slos: [],
+      percentiles: [],
+    });
+    // Prefill TP 2 or 4, one or two prefill workers, decode TP 2 or 4 filling the rest of the 8 GPUs.
+    expect(plan.points.map((p) => p.label)).toEqual([
+      "P1 ptp2 D3 dtp2 c96",
+      "P1 ptp2 D1 dtp4 c32",
+      "P2 ptp2 D2 dtp2 c64",
+      "P2 ptp2 D1 dtp4 c32",
+      "P1 ptp4 D2 dtp2 c64",
+      "P1 ptp4 D1 dtp4 c32",
+    ]);
+    const { pointSpec } = await import("../src/index.js");
+    const spec = pointSpec(plan.base, plan.points[0]!);
+    expect(spec.cluster?.prefill).toEqual({ numWorkers: 1, parallelism: { tp: 2, pp: 0, ep: 0 }, maxBatchSize: 1, maxNumTokens: 8192 });
+    expect(spec.cluster?.decode).toEqual({ numWorkers: 3, parallelism: { tp: 2, pp: 0, ep: 0 }, maxBatchSize: 32 });
+    expect(topology("disaggregated")!.gpusPerInstance(spec)).toBe(8);
   });
 });

@@ -1,6 +1,7 @@
 export { type ResolvedAddress, resolveAddress } from "./address.js";
 export { type DecodeRunLimits, type DecodeRunSpec, decodeDecodeRun, decodeRunBatches, decodeSimBatch } from "./batchCodec.js";
 export { bearerInterceptor, type ClientOptions, ClientPool, DEFAULT_DEADLINE_MS, DEFAULT_RETRIES, MAX_MESSAGE_BYTES, serviceConfig } from "./channel.js";
+export { type ClusterYaml, isTrtllmDisaggConfig, readClusterSection, readClusterYaml, readTrtllmDisaggConfig } from "./clusterYaml.js";
 export { descriptorSetPath } from "./descriptorSet.js";
 export { abortedError, isRetryable, ServesimError, toServesimError } from "./errors.js";
 export { CHUNKING_POLICY_BY_NAME, nameOf, SCHEDULER_POLICY_BY_NAME } from "./names.js";
@@ -8,3 +9,4 @@ export { iterationFromWire, iterationToWire, requestFromWire, requestToWire } fr
 export { backoffMs, backoffSleep, callWithRetry } from "./retry.js";
 export { sloFromWire, sloToWire } from "./slos.js";
 export { encodeBatch, serializeBatchRequest } from "./wireBatch.js";
+export { YamlDoc, YamlMap } from "./yamlDoc.js";

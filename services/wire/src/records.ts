@@ -56,6 +56,7 @@ export function iterationToWire(s: IterationStats): WireIterationRecord {
     maxNumActiveRequests: s.maxNumActiveRequests,
     inflightBatchingStats: { ...s.inflightBatchingStats },
     kvCacheStats: { ...s.kvCacheStats },
+    engine: s.engine ?? "",
   };
 }
 
@@ -90,5 +91,6 @@ export function iterationFromWire(r: WireIterationRecord): IterationStats {
       missedBlocks: k?.missedBlocks ?? 0,
       cacheHitRate: k?.cacheHitRate ?? 0,
     },
+    ...(r.engine ? { engine: r.engine } : {}),
   };
 }

@@ -8,6 +8,7 @@ import {
   DEFAULT_TP,
   deployArtifacts,
   dimension,
+  disaggServeConfig,
   displayColumns,
   type PointResult,
   pointSpec,
@@ -16,6 +17,7 @@ import {
   type SettingValue,
   type SweepRow,
   searchPlan,
+  TOPOLOGIES,
   textTable,
   topology,
 } from "@servesim/sweep";
@@ -41,6 +43,7 @@ export interface SearchFlags {
   goodput?: string[];
   percentiles?: string;
   tp?: string;
+  topologies?: string;
   maxBatchSize?: string;
   maxNumTokens?: string;
   concurrency?: string;
@@ -86,6 +89,8 @@ export async function runSearch(f: SearchFlags, io: CliIo): Promise<{ rows: Swee
   const slos = parseSlos([...(f.slo ?? []), ...(f.goodput ?? [])], "--slo");
   const percentiles = f.percentiles !== undefined ? parsePercentiles(f.percentiles, "--percentiles") : [50, 90, 99];
   const tp = intList(f.tp, "--tp", DEFAULT_TP);
+  const topologies = (f.topologies ?? "aggregated").split(",").map((t) => t.trim().toLowerCase());
+  for (const t of topologies) if (!topology(t)) throw new CliError(`--topologies: unknown topology "${t}" (${TOPOLOGIES.map((x) => x.name).join(", ")})`);
   const batch = intList(f.maxBatchSize, "--max-batch-size", DEFAULT_BATCH_SIZES);
   const tokens = intList(f.maxNumTokens, "--max-num-tokens", DEFAULT_MAX_NUM_TOKENS);
   const concurrency = f.concurrency !== undefined ? intList(f.concurrency, "--concurrency", []) : undefined;
@@ -131,7 +136,7 @@ export async function runSearch(f: SearchFlags, io: CliIo): Promise<{ rows: Swee
     name,
     base,
     fixed,
-    choices: { gpuBudget: f.gpus, tp, maxBatchSize: batch, maxNumTokens: tokens, ...(concurrency ? { concurrency } : {}) },
+    choices: { gpuBudget: f.gpus, tp, maxBatchSize: batch, maxNumTokens: tokens, topologies, ...(concurrency ? { concurrency } : {}) },
     slos,
     percentiles,
   });
@@ -170,6 +175,16 @@ export async function runSearch(f: SearchFlags, io: CliIo): Promise<{ rows: Swee
   }
   const point = plan.points.find((p) => p.id === winner.id)!;
   const spec = pointSpec(plan.base, point);
+  if (point.settings["topology"] === "disaggregated") {
+    const file = join(f.outputDir, "disagg_config.yaml");
+    writeFileSync(file, disaggServeConfig(spec, f.model));
+    out.write(
+      `\nchosen: ${winner.label}: a disaggregated cluster of ${topology("disaggregated")!.gpusPerInstance(spec)} GPUs, ` +
+        `${Math.round(Number(winner.metrics["output_tok_s_per_gpu"]) * topology("disaggregated")!.gpusPerInstance(spec))} output tok/s in total\n` +
+        `wrote ${file} (trtllm-serve disaggregated -c ${file}; fill in the servers' urls), results.csv/.jsonl\n`,
+    );
+    return { rows, winner };
+  }
   const gpusPerInstance = topology(String(point.settings["topology"] ?? "aggregated"))!.gpusPerInstance(spec);
   const replicas = Math.floor(f.gpus / gpusPerInstance);
   const version = String(fixed["backend_version"] ?? "1.2.0rc5");
@@ -214,6 +229,7 @@ export function searchCommand(io: CliIo = processIo()): Command {
     .option("--goodput <slo...>", "same as --slo")
     .option("--percentiles <list>", "latency percentiles to report (default 50,90,99)")
     .option("--tp <list>", "tensor parallel sizes to try (default 1,2,4,8 within the budget)")
+    .option("--topologies <list>", "topologies to search: aggregated (default), disaggregated, or aggregated,disaggregated")
     .option("--max-batch-size <list>", "batch sizes to try; each candidate serves as many concurrent requests (default 1..512, powers of 2)")
     .option("--max-num-tokens <list>", "token budgets to try (default 8192)")
     .option("--concurrency <list>", "concurrent requests per instance, tried with every batch size (default: equal to it)")

@@ -180,7 +180,12 @@ export function addRunOptions(cmd: Command, bench: "throughput" | "latency"): Co
     )
     .option("--database-path <dir>", "AIConfigurator systems directory (aic predictor)")
     .option("--backend-version <v>", "AIConfigurator table version, e.g. 1.2.0rc5 (aic predictor)")
-    .option("--sim-config <file>", "predictor YAML (TensorRT-LLM PR #12700 format: {predictor: {name, ...}} or flat)")
+    .option(
+      "--sim-config <file>",
+      "predictor YAML (TensorRT-LLM PR #12700 format: {predictor: {name, ...}} or flat), with an optional cluster: topology; or a TensorRT-LLM disaggregated serving YAML (context_servers / generation_servers)",
+    )
+    .option("--instances <n>", "an aggregated cluster of n instances of this engine on one simulated clock", int(1, 1024))
+    .option("--router <type>", "router of --instances: round_robin (default), least_loaded, least_kv_usage, kv_aware")
     .option("--sim", "simulation mode (accepted for PR #12700 compatibility; servesim always simulates)")
     .option("--extra-llm-api-options <file>", "LLM API YAML (kv_cache_config, scheduler_config, enable_chunked_prefill, ...); overrides flags")
     .option("--streaming", "accepted for compatibility (streaming metrics are always reported)")

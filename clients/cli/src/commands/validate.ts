@@ -1,8 +1,11 @@
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "@servesim/core";
 import {
+  type DisaggRow,
+  type DisaggValidationReport,
   FIT_CANDIDATES,
   formatAllRowsTable,
+  formatDisaggValidation,
   formatValidationTable,
   type ReplayableRow,
   type ReplayTiming,
@@ -10,6 +13,7 @@ import {
   type ValidationReport,
   validateAgainstSilicon,
   validateAllRows,
+  validateDisaggregated,
 } from "@servesim/runner";
 import { formatRankingTable, rankingCheck } from "@servesim/sweep";
 import { Command } from "commander";
@@ -78,6 +82,7 @@ interface ValidateFlags {
   quiet?: boolean;
   ranking?: boolean;
   allRows?: boolean;
+  disagg?: boolean;
 }
 
 /** `servesim validate`: replays AIConfigurator's silicon measurements and reports the prediction errors. */
@@ -94,7 +99,11 @@ export function validateCommand(io: CliIo = processIo()): Command {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option("--max-requests <n>", "cap the measured requests per row (default: the row's benchmark method, 10 × concurrency)", intArg(1))
+    .option(
+      "--max-requests <n>",
+      "cap the measured requests per row (default: the row's benchmark method, 10 × concurrency; with --disagg max(10 × concurrency, 64) capped at 20000)",
+      intArg(1),
+    )
     .option("--disable-overlap-scheduler", "replay with the non-overlap loop (default: TensorRT-LLM's overlap scheduler)")
     .option("--disable-cuda-graphs", "replay without CUDA graphs (default: TensorRT-LLM's default sizes)")
     .option(
@@ -110,6 +119,10 @@ export function validateCommand(io: CliIo = processIo()): Command {
       "--all-rows",
       "replay every TensorRT-LLM aggregated row (dense and MoE models, attention DP, every system; or say per row why not) and print MAPE per model × system × precision",
     )
+    .option(
+      "--disagg",
+      "replay the disaggregated TensorRT-LLM rows that carry worker fields as prefill/decode clusters (filters: model, system, precision, isl, osl, concurrency, id)",
+    )
     .option("-q, --quiet", "no progress bar")
     .action(async (flags: ValidateFlags) =>
       runAction(io, async () => {
@@ -120,6 +133,10 @@ export function validateCommand(io: CliIo = processIo()): Command {
           csv = readFileSync(flags.silicon, "utf8");
         } catch (e) {
           throw new CliError(`--silicon ${flags.silicon}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        }
+        if (flags.disagg) {
+          await validateDisagg(io, flags, kinds, csv);
+          return;
         }
         const timing: ReplayTiming = {
           ...(flags.disableOverlapScheduler ? { model: "non-overlap" as const } : {}),
@@ -179,4 +196,57 @@ export function validateCommand(io: CliIo = processIo()): Command {
       }),
     );
   return usageExitCodes(cmd);
+}
+
+/** Row fields a --filter may name in --disagg mode. */
+const DISAGG_FILTER_FIELDS: Record<string, (r: DisaggRow) => string[]> = {
+  id: (r) => [r.id],
+  model: (r) => [r.modelPath],
+  model_path: (r) => [r.modelPath],
+  system: (r) => [r.system],
+  precision: (r) => [r.precision],
+  isl: (r) => [String(r.isl)],
+  osl: (r) => [String(r.osl)],
+  concurrency: (r) => [String(r.concurrency)],
+};
+
+function disaggFilter(specs: readonly string[]): (r: DisaggRow) => boolean {
+  const tests = specs.map((spec) => {
+    const eq = spec.indexOf("=");
+    if (eq <= 0) throw new CliError(`--filter ${spec}: expected key=value`);
+    const key = spec.slice(0, eq).trim().toLowerCase().replace(/-/g, "_");
+    const read = DISAGG_FILTER_FIELDS[key];
+    if (!read) throw new CliError(`--filter ${spec}: unknown key "${key}" with --disagg (${Object.keys(DISAGG_FILTER_FIELDS).join(", ")})`);
+    const wanted = new Set(
+      spec
+        .slice(eq + 1)
+        .split(",")
+        .map((v) => v.trim().toLowerCase()),
+    );
+    return (r: DisaggRow) => read(r).some((v) => wanted.has(v.toLowerCase()));
+  });
+  return (r) => tests.every((t) => t(r));
+}
+
+/** `servesim validate --disagg`: the disaggregated rows as prefill/decode cluster jobs. */
+async function validateDisagg(io: CliIo, flags: ValidateFlags, kinds: ValidationPredictor[], csv: string): Promise<void> {
+  const progress = new ProgressDisplay(io, flags.quiet ?? false, "validating", "{phase} |{bar}| {percentage}% | {value}/{total} rows");
+  let report: DisaggValidationReport;
+  try {
+    report = await validateDisaggregated(csv, {
+      predictors: kinds,
+      ...(flags.databasePath ? { systemsDir: flags.databasePath } : {}),
+      ...(flags.backendVersion ? { backendVersion: flags.backendVersion } : {}),
+      replay: flags.maxRequests !== undefined ? { maxRequests: flags.maxRequests } : {},
+      filter: disaggFilter(flags.filter),
+      onRow: (done, total) => progress.update({ requestsFinished: done, requestsTotal: total, iterations: 0, simTimeMs: 0 }),
+    });
+  } catch (e) {
+    if (e instanceof InvalidArgumentError && e.field === "silicon csv") throw new CliError(`--silicon ${flags.silicon}: ${e.reason}`);
+    throw e;
+  } finally {
+    progress.stop();
+  }
+  io.stdout.write(`${formatDisaggValidation(report)}\n`);
+  if (flags.json) await writeText(flags.json, "--json", `${JSON.stringify(report, null, 2)}\n`);
 }

@@ -79,6 +79,8 @@ export const VALIDATION_SYSTEMS = ["h100_sxm", "h200_sxm"] as const;
 /** Why a row is not replayed (coverage report), or null when it is. */
 export function notReplayableReason(r: SiliconRow): string | null {
   if (r.backend !== "trtllm") return `backend ${r.backend || "(none)"}`;
+  // Disaggregated rows are replayed as prefill/decode clusters by `servesim validate --disagg` (validation/disagg.ts).
+  if (r.mode === "disagg") return "mode disagg (replayed by validate --disagg)";
   if (r.mode !== "agg") return `mode ${r.mode || "(none)"}`;
   if (!(VALIDATION_SYSTEMS as readonly string[]).includes(r.system)) return `system ${r.system || "(none)"}`;
   const hit = lookupModel(r.modelPath);

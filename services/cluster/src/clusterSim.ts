@@ -1,0 +1,676 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { BatchPredictor, IterationStats, RequestRecord, SimBatch, SimRequest } from "@servesim/core";
+import { CancelledError, FailedPreconditionError } from "@servesim/core";
+import type { EngineLoop, LoopEvents, RequestDoneEvent } from "@servesim/engine";
+import { DecodeRunPrefetch } from "./decodeRunPrefetch.js";
+import { EventHeap } from "./eventHeap.js";
+import { type KvLink, kvTransferMs } from "./kvTransfer.js";
+import type { InstanceLoad, Router, RoutingTarget } from "./routers/router.js";
+
+export type PoolRole = "aggregated" | "prefill" | "decode";
+
+/** One engine instance of a cluster: its loop, its predictor and what the cluster needs to know of it. */
+export interface ClusterEngine {
+  /** "instance[2]", "prefill[0]", "decode[7]" (the iteration log and the report name engines so). */
+  name: string;
+  role: PoolRole;
+  /** The pool's label (reports group instances by it). */
+  pool: string;
+  /** Index in its pool. */
+  index: number;
+  /** The cluster calls takeEnded() when schedule() returns null and at the end (requests that ended outside a commit). */
+  loop: EngineLoop;
+  predictor: BatchPredictor;
+  tokensPerBlock: number;
+  /** GPUs of the instance (tp × pp). */
+  gpus: number;
+  /**
+   * Decode workers: requests it takes at once (max_batch_size). A transfer starts only when the worker
+   * has a slot and KV for the request, as a generation server schedules a request's KV reception.
+   */
+  maxActive?: number;
+}
+
+export interface ClusterPool {
+  role: PoolRole;
+  engines: ClusterEngine[];
+  router: Router;
+}
+
+/** When the measured requests arrive (the engine's arrival plan, applied to the whole cluster). */
+export interface ClusterArrivalPlan {
+  /** Dataset indices in submission order. */
+  order: Int32Array;
+  /** Submit times by dataset index (the first `initiallySubmitted` under a concurrency limit). */
+  submitMs: Float64Array;
+  initiallySubmitted: number;
+  /** > 0: a closed loop; the next request arrives when one finishes (anywhere in the cluster). */
+  concurrency: number;
+}
+
+export interface KvTransferModel {
+  /** KV bytes one decode rank receives per prompt token. */
+  bytesPerTokenPerRank: number;
+  /** The link from prefill worker p to decode worker d. */
+  link(p: number, d: number): KvLink;
+}
+
+export interface ClusterSimInit {
+  requests: readonly SimRequest[];
+  plan: ClusterArrivalPlan;
+  /** Aggregated serving: one pool of instances that serve whole requests. */
+  aggregated?: ClusterPool;
+  /** Disaggregated serving: both pools and the transfer model. */
+  prefill?: ClusterPool;
+  decode?: ClusterPool;
+  transfer?: KvTransferModel;
+  onIteration?: (engine: ClusterEngine, s: IterationStats) => void;
+}
+
+export interface ClusterRunOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: { requestsFinished: number; requestsTotal: number; simTimeMs: number; iterations: number }) => void;
+  progressEveryMs?: number;
+  yieldEveryMs?: number;
+}
+
+/** What one engine did over the run. */
+export interface EngineStats {
+  name: string;
+  role: PoolRole;
+  pool: string;
+  gpus: number;
+  iterations: number;
+  prefillIterations: number;
+  decodeIterations: number;
+  mixedIterations: number;
+  /** Σ iteration wall time. */
+  busyMs: number;
+  /** Requests handed to this engine. */
+  requests: number;
+  /** Prompt / generated tokens this engine computed. */
+  contextTokens: number;
+  generatedTokens: number;
+  /** Highest number of requests active at once, and of KV blocks used, seen at iteration ends. */
+  peakActive: number;
+  peakKvBlocks: number;
+  kvTotalBlocks: number;
+}
+
+/** Per-request times of the cluster's stages (NaN where a stage did not happen). */
+export interface RequestStages {
+  /** Arrival → handed to a prefill worker (disaggregated: waits while every prefill worker is full). */
+  admitWaitMs: Float64Array;
+  /** Prefill done (first token) → KV transfer start: waiting for KV capacity on a decode worker. */
+  decodeWaitMs: Float64Array;
+  /** KV-transfer duration: waiting for the links, bytes / bandwidth, latency. */
+  transferMs: Float64Array;
+  /** Transfer end → second token (decode queueing and the first decode step). */
+  decodeFirstStepMs: Float64Array;
+  /** Engine index of the request in each pool (-1: none). */
+  prefillEngine: Int32Array;
+  decodeEngine: Int32Array;
+}
+
+export interface ClusterResult {
+  records: RequestRecord[];
+  engines: EngineStats[];
+  stages: RequestStages;
+  simulatedMs: number;
+  numIterations: number;
+  numFailed: number;
+}
+
+const EV_ARRIVAL = 0;
+const EV_DONE = 1;
+const EV_TRANSFER_END = 2;
+interface ClusterEvent {
+  kind: number;
+  /** Dataset index. */
+  req: number;
+  engine: number;
+  done?: RequestDoneEvent;
+}
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
+
+function checkedTime(v: unknown, e: ClusterEngine): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+    throw new FailedPreconditionError(
+      `predictor "${e.predictor.description}" of ${e.name} returned ${String(v)} ms for a batch; batch times must be finite and > 0`,
+    );
+  }
+  return v;
+}
+
+function cancelled(signal: AbortSignal): CancelledError {
+  const reason: unknown = signal.reason;
+  const detail = reason instanceof Error ? reason.message : typeof reason === "string" ? reason : "";
+  return new CancelledError(detail ? `simulation cancelled: ${detail}` : "simulation cancelled");
+}
+
+/**
+ * Engine instances on one simulated clock. Every instance is an EngineLoop; the cluster owns the clock:
+ * it takes the earliest of the next arrival, the next request completion or KV-transfer end and the
+ * instances' next iteration starts, and runs that. Instances whose iterations start at the same instant
+ * are scheduled together and their batches priced concurrently (a remote predictor pipelines them); with
+ * an asynchronous predictor, decode steps are also priced ahead in runs (DecodeRunPrefetch).
+ *
+ * Aggregated: the router places each arrival on an instance, which serves it whole.
+ *
+ * Disaggregated (TensorRT-LLM's disaggregated serving, `tensorrt_llm/serve/openai_disagg_server.py`): an
+ * arrival goes to a prefill (context) worker as a one-token request; its first token comes from there.
+ * The prompt's KV cache then waits until a decode worker has room for the whole sequence (the decode
+ * router chooses among those that do), moves there over the link (bytes / bandwidth + latency) and the
+ * request decodes its remaining tokens. A prefill worker keeps the KV of finished prompts until their
+ * transfer starts, so a full decode pool fills the prefill workers and new arrivals wait (backpressure).
+ */
+export class ClusterSim {
+  private readonly reqs: readonly SimRequest[];
+  private readonly plan: ClusterArrivalPlan;
+  private readonly engines: ClusterEngine[];
+  private readonly pools: { aggregated?: ClusterPool; prefill?: ClusterPool; decode?: ClusterPool };
+  private readonly transfer: KvTransferModel | undefined;
+  private readonly disagg: boolean;
+  private readonly events = new EventHeap<ClusterEvent>();
+  private readonly nextT: Float64Array;
+  /** Per engine: dataset index by loop handle. */
+  private readonly handles: number[][];
+  private readonly stats: EngineStats[];
+  private readonly targets: RoutingTarget[];
+  private readonly eligible: RoutingTarget[] = [];
+  private readonly loads: InstanceLoad[];
+
+  // Per request (dataset index).
+  private readonly arrival: Float64Array;
+  private readonly firstToken: Float64Array;
+  private readonly endMs: Float64Array;
+  private readonly paused: Int32Array;
+  private readonly reused: Float64Array;
+  private readonly errors = new Map<number, string>();
+  private readonly tokenOffset: Float64Array;
+  private readonly tokenTimes: Float64Array;
+  private readonly stages: RequestStages;
+
+  // Disaggregated state.
+  private readonly admitQueue: number[] = [];
+  private admitHead = 0;
+  private readonly decodeQueue: number[] = [];
+  private decodeHead = 0;
+  /** Prefill engine: KV blocks of prompts handed to it and not yet transferred (in prefill, or finished and held). */
+  private readonly held: Float64Array;
+  /** Decode engine: KV blocks of the whole sequences of requests assigned to it and not finished. */
+  private readonly assigned: Float64Array;
+  /** Decode engine: requests assigned to it (in transfer or in the loop) and not finished. */
+  private readonly assignedCount: Int32Array;
+  /** Per engine: when its KV-transfer link is free (prefill: sending, decode: receiving). */
+  private readonly linkFree: Float64Array;
+
+  private nextInOrder = 0;
+  private finished = 0;
+  private iterations = 0;
+  private clock = 0;
+
+  constructor(init: ClusterSimInit) {
+    this.reqs = init.requests;
+    this.plan = init.plan;
+    this.disagg = init.prefill !== undefined;
+    if (this.disagg && (init.decode === undefined || init.transfer === undefined))
+      throw new Error("a disaggregated cluster needs decode workers and a transfer model");
+    if (!this.disagg && init.aggregated === undefined) throw new Error("a cluster needs aggregated instances or prefill and decode workers");
+    this.pools = {};
+    if (init.aggregated) this.pools.aggregated = init.aggregated;
+    if (init.prefill) this.pools.prefill = init.prefill;
+    if (init.decode) this.pools.decode = init.decode;
+    this.transfer = init.transfer;
+    this.engines = this.disagg ? [...init.prefill!.engines, ...init.decode!.engines] : [...init.aggregated!.engines];
+    this.onIteration = init.onIteration;
+    const ne = this.engines.length;
+    this.nextT = new Float64Array(ne).fill(Number.POSITIVE_INFINITY);
+    this.handles = this.engines.map(() => []);
+    this.loads = this.engines.map((e) => e.loop.load());
+    this.stats = this.engines.map((e, i) => ({
+      name: e.name,
+      role: e.role,
+      pool: e.pool,
+      gpus: e.gpus,
+      iterations: 0,
+      prefillIterations: 0,
+      decodeIterations: 0,
+      mixedIterations: 0,
+      busyMs: 0,
+      requests: 0,
+      contextTokens: 0,
+      generatedTokens: 0,
+      peakActive: 0,
+      peakKvBlocks: 0,
+      kvTotalBlocks: this.loads[i]!.kvTotalBlocks,
+    }));
+    this.targets = this.engines.map((e, i) => ({ index: e.index, load: () => this.loadOf(i) }));
+    const n = this.reqs.length;
+    this.arrival = new Float64Array(n).fill(Number.NaN);
+    this.firstToken = new Float64Array(n).fill(Number.NaN);
+    this.endMs = new Float64Array(n).fill(Number.NaN);
+    this.paused = new Int32Array(n);
+    this.reused = new Float64Array(n);
+    this.tokenOffset = new Float64Array(n + 1);
+    for (let i = 0; i < n; i++) this.tokenOffset[i + 1] = this.tokenOffset[i]! + this.reqs[i]!.outputTokens;
+    this.tokenTimes = new Float64Array(this.tokenOffset[n]!);
+    const nan = () => new Float64Array(n).fill(Number.NaN);
+    this.stages = {
+      admitWaitMs: nan(),
+      decodeWaitMs: nan(),
+      transferMs: nan(),
+      decodeFirstStepMs: nan(),
+      prefillEngine: new Int32Array(n).fill(-1),
+      decodeEngine: new Int32Array(n).fill(-1),
+    };
+    this.held = new Float64Array(ne);
+    this.assigned = new Float64Array(ne);
+    this.assignedCount = new Int32Array(ne);
+    this.linkFree = new Float64Array(ne);
+    const first = this.plan.concurrency > 0 ? Math.min(this.plan.initiallySubmitted, n) : n;
+    for (let k = 0; k < first; k++) this.pushArrival(this.plan.submitMs[this.plan.order[k]!]!);
+  }
+
+  private readonly onIteration: ((engine: ClusterEngine, s: IterationStats) => void) | undefined;
+
+  /** The load an engine reports, plus (prefill) the blocks it holds for transfers and (decode) those assigned to it. */
+  private loadOf(e: number): InstanceLoad {
+    const l = this.engines[e]!.loop.load();
+    const role = this.engines[e]!.role;
+    if (role === "prefill") return { ...l, kvUsedBlocks: Math.max(l.kvUsedBlocks, this.held[e]!) };
+    if (role === "decode") return { ...l, kvUsedBlocks: Math.max(l.kvUsedBlocks, this.assigned[e]!) };
+    return l;
+  }
+
+  private pushArrival(t: number): void {
+    const i = this.plan.order[this.nextInOrder++]!;
+    this.events.push(t, { kind: EV_ARRIVAL, req: i, engine: -1 });
+  }
+
+  private engineOffset(role: PoolRole): number {
+    return role === "decode" ? this.pools.prefill!.engines.length : 0;
+  }
+
+  private submit(e: number, req: number, sub: SimRequest, t: number, kvReady: boolean): void {
+    const h = this.engines[e]!.loop.submit(sub, t, kvReady ? { kvReady: true } : undefined);
+    const hs = this.handles[e]!;
+    hs[h] = req;
+    this.stats[e]!.requests++;
+    const nt = this.engines[e]!.loop.nextEventTime();
+    this.nextT[e] = nt;
+  }
+
+  /** Runs to the end. Synchronous predictors never wait on the event loop beyond the periodic yields. */
+  async run(opts: ClusterRunOptions = {}): Promise<ClusterResult> {
+    const { signal, onProgress } = opts;
+    const yieldEvery = opts.yieldEveryMs ?? 20;
+    const progressEvery = opts.progressEveryMs ?? 250;
+    let lastYield = performance.now();
+    let lastProgress = lastYield;
+    let sinceCheck = 0;
+    const ne = this.engines.length;
+    const group: number[] = [];
+    const times: (number | PromiseLike<number>)[] = new Array(ne).fill(0);
+    const outstanding = new Map<BatchPredictor, number>();
+    const prefetch = this.engines.map((e) => (DecodeRunPrefetch.applies(e.predictor) ? new DecodeRunPrefetch(e.predictor) : null));
+    if (signal?.aborted) throw cancelled(signal);
+    for (;;) {
+      let tEng = Number.POSITIVE_INFINITY;
+      for (let e = 0; e < ne; e++) if (this.nextT[e]! < tEng) tEng = this.nextT[e]!;
+      const tEv = this.events.peekTime();
+      if (tEv <= tEng && tEv !== Number.POSITIVE_INFINITY) {
+        this.clock = tEv;
+        this.handleEvent(tEv, this.events.pop());
+        continue;
+      }
+      if (tEng === Number.POSITIVE_INFINITY) {
+        // Requests that ended outside a commit (a drain of the last batch in flight) may still come.
+        let more = false;
+        for (let e = 0; e < ne; e++) more = this.takeEnded(e) || more;
+        if (more) continue;
+        break;
+      }
+      this.clock = tEng;
+      group.length = 0;
+      let pending = false;
+      outstanding.clear();
+      /** Waits for the group's outstanding predictions (a remote predictor answers at most maxInFlight at once). */
+      const settle = async (): Promise<void> => {
+        const settled = await Promise.all(group.map((e) => times[e]!));
+        if (signal?.aborted) throw cancelled(signal);
+        group.forEach((e, k) => {
+          times[e] = settled[k]!;
+        });
+        outstanding.clear();
+        pending = false;
+        lastYield = performance.now();
+      };
+      for (let e = 0; e < ne; e++) {
+        if (this.nextT[e] !== tEng) continue;
+        const eng = this.engines[e]!;
+        const batch = eng.loop.schedule(tEng);
+        if (batch === null) {
+          this.takeEnded(e);
+          const nt = eng.loop.nextEventTime();
+          this.nextT[e] = nt > tEng ? nt : Number.POSITIVE_INFINITY;
+          continue;
+        }
+        this.countBatch(e, batch);
+        group.push(e);
+        const held = outstanding.get(eng.predictor) ?? 0;
+        if (pending && held >= (eng.predictor.maxInFlight ?? 1)) await settle();
+        const run = prefetch[e];
+        const v = run !== null && batch.numContext === 0 ? run.timeFor(batch) : eng.predictor.predict(batch);
+        if (isThenable(v)) {
+          pending = true;
+          outstanding.set(eng.predictor, (outstanding.get(eng.predictor) ?? 0) + 1);
+        }
+        times[e] = v;
+      }
+      if (pending) await settle();
+      for (const e of group) {
+        const eng = this.engines[e]!;
+        const ev = eng.loop.commit(checkedTime(times[e], eng));
+        this.afterCommit(e, ev);
+        this.nextT[e] = eng.loop.nextEventTime();
+      }
+      if (++sinceCheck >= 64) {
+        sinceCheck = 0;
+        if (signal?.aborted) throw cancelled(signal);
+        const now = performance.now();
+        if (onProgress !== undefined && now - lastProgress >= progressEvery) {
+          lastProgress = now;
+          onProgress(this.progress());
+        }
+        if (now - lastYield >= yieldEvery) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+          if (signal?.aborted) throw cancelled(signal);
+        }
+      }
+    }
+    // Anything still waiting can never run (e.g. a decode pool too small for a sequence).
+    for (let i = 0; i < this.reqs.length; i++) {
+      if (Number.isNaN(this.endMs[i]!) && !this.errors.has(i)) this.fail(i, this.clock, "the cluster ended with the request unserved");
+    }
+    onProgress?.(this.progress());
+    return this.result();
+  }
+
+  private progress() {
+    return { requestsFinished: this.finished, requestsTotal: this.reqs.length, simTimeMs: this.clock, iterations: this.iterations };
+  }
+
+  private countBatch(e: number, b: SimBatch): void {
+    const s = this.stats[e]!;
+    // Peaks at schedule time: a prefill worker's requests leave in the commit that prefills them.
+    const l = this.engines[e]!.loop.load();
+    if (l.active > s.peakActive) s.peakActive = l.active;
+    if (l.kvUsedBlocks > s.peakKvBlocks) s.peakKvBlocks = l.kvUsedBlocks;
+    if (b.numContext > 0 && b.numGeneration > 0) s.mixedIterations++;
+    else if (b.numContext > 0) s.prefillIterations++;
+    else s.decodeIterations++;
+    s.contextTokens += b.numContextTokens;
+    s.generatedTokens += b.numGeneration;
+  }
+
+  private afterCommit(e: number, ev: LoopEvents): void {
+    const s = this.stats[e]!;
+    s.iterations++;
+    this.iterations++;
+    s.busyMs += ev.endMs - ev.startMs;
+    if (ev.iteration !== null && this.onIteration) this.onIteration(this.engines[e]!, ev.iteration);
+    this.queueDone(e, ev.done);
+  }
+
+  /** Completions become events at their end times (the event objects outlive the commit; their token arrays are fresh). */
+  private queueDone(e: number, done: readonly RequestDoneEvent[]): void {
+    for (const d of done) this.events.push(Math.max(d.endMs, this.clock), { kind: EV_DONE, req: this.handles[e]![d.handle]!, engine: e, done: d });
+  }
+
+  private takeEnded(e: number): boolean {
+    const done = this.engines[e]!.loop.takeEnded();
+    if (done.length === 0) return false;
+    this.queueDone(e, done);
+    this.nextT[e] = this.engines[e]!.loop.nextEventTime();
+    return true;
+  }
+
+  private handleEvent(t: number, ev: ClusterEvent): void {
+    switch (ev.kind) {
+      case EV_ARRIVAL:
+        this.arrive(ev.req, t);
+        break;
+      case EV_DONE:
+        this.requestDone(ev.engine, ev.req, ev.done!, t);
+        break;
+      case EV_TRANSFER_END:
+        this.transferEnd(ev.req, ev.engine, t);
+        break;
+    }
+  }
+
+  private arrive(i: number, t: number): void {
+    this.arrival[i] = t;
+    if (!this.disagg) {
+      const pool = this.pools.aggregated!;
+      const k = pool.router.route(this.reqs[i]!, this.targets);
+      this.stages.admitWaitMs[i] = 0;
+      this.submit(k, i, this.reqs[i]!, t, false);
+      return;
+    }
+    this.admitQueue.push(i);
+    this.drainAdmissions(t);
+  }
+
+  private promptBlocks(i: number, e: number): number {
+    return Math.ceil(this.reqs[i]!.inputLength / this.engines[e]!.tokensPerBlock);
+  }
+
+  private sequenceBlocks(i: number, e: number): number {
+    const r = this.reqs[i]!;
+    return Math.ceil((r.inputLength + r.outputTokens) / this.engines[e]!.tokensPerBlock);
+  }
+
+  /** Hands waiting arrivals to prefill workers with room for their prompt next to the KV they hold. */
+  private drainAdmissions(t: number): void {
+    const pool = this.pools.prefill!;
+    const np = pool.engines.length;
+    while (this.admitHead < this.admitQueue.length) {
+      const i = this.admitQueue[this.admitHead]!;
+      this.eligible.length = 0;
+      let fitsSomewhere = false;
+      for (let p = 0; p < np; p++) {
+        const need = this.promptBlocks(i, p);
+        const total = this.loads[p]!.kvTotalBlocks;
+        if (need <= total) fitsSomewhere = true;
+        if (this.held[p]! + need <= total) this.eligible.push(this.targets[p]!);
+      }
+      if (!fitsSomewhere) {
+        this.admitHead++;
+        this.fail(i, t, `its ${this.reqs[i]!.inputLength}-token prompt needs more KV blocks than a prefill worker has`);
+        continue;
+      }
+      if (this.eligible.length === 0) break;
+      this.admitHead++;
+      const p = this.eligible[pool.router.route(this.reqs[i]!, this.eligible)]!.index;
+      this.stages.admitWaitMs[i] = t - this.arrival[i]!;
+      this.stages.prefillEngine[i] = p;
+      const r = this.reqs[i]!;
+      this.held[p] = this.held[p]! + this.promptBlocks(i, p);
+      this.submit(p, i, { ...r, outputTokens: 1 }, t, false);
+    }
+    if (this.admitHead > 4096 && this.admitHead * 2 > this.admitQueue.length) {
+      this.admitQueue.splice(0, this.admitHead);
+      this.admitHead = 0;
+    }
+  }
+
+  /** Starts the KV transfers of finished prompts, in order, while decode workers have room for the whole sequence. */
+  private drainDecode(t: number): void {
+    const pool = this.pools.decode!;
+    const off = this.engineOffset("decode");
+    const nd = pool.engines.length;
+    let released = false;
+    while (this.decodeHead < this.decodeQueue.length) {
+      const i = this.decodeQueue[this.decodeHead]!;
+      this.eligible.length = 0;
+      let fitsSomewhere = false;
+      for (let d = 0; d < nd; d++) {
+        const e = off + d;
+        const need = this.sequenceBlocks(i, e);
+        const total = this.loads[e]!.kvTotalBlocks;
+        if (need <= total) fitsSomewhere = true;
+        if (this.assigned[e]! + need <= total && this.assignedCount[e]! < (this.engines[e]!.maxActive ?? Number.POSITIVE_INFINITY))
+          this.eligible.push(this.targets[e]!);
+      }
+      const p = this.stages.prefillEngine[i]!;
+      if (!fitsSomewhere) {
+        this.decodeHead++;
+        this.held[p] = this.held[p]! - this.promptBlocks(i, p);
+        released = true;
+        this.fail(i, t, `its ${this.reqs[i]!.inputLength + this.reqs[i]!.outputTokens}-token sequence needs more KV blocks than a decode worker has`);
+        continue;
+      }
+      if (this.eligible.length === 0) break;
+      this.decodeHead++;
+      const d = this.eligible[pool.router.route(this.reqs[i]!, this.eligible)]!.index;
+      const e = off + d;
+      this.assigned[e] = this.assigned[e]! + this.sequenceBlocks(i, e);
+      this.assignedCount[e]!++;
+      this.held[p] = this.held[p]! - this.promptBlocks(i, p);
+      released = true;
+      this.stages.decodeEngine[i] = d;
+      this.stages.decodeWaitMs[i] = t - this.firstToken[i]!;
+      // The sending worker's and the receiving worker's links carry one transfer's bytes at a time (each
+      // at the full per-GPU bandwidth): a transfer waits for both, then takes bytes / bandwidth + latency.
+      const tr = this.transfer!;
+      const link = tr.link(p, d);
+      const wire = kvTransferMs(this.reqs[i]!.inputLength, tr.bytesPerTokenPerRank, { ...link, latencyMs: 0 });
+      const start = Math.max(t, this.linkFree[p]!, this.linkFree[e]!);
+      this.linkFree[p] = this.linkFree[e] = start + wire;
+      const done = start + wire + link.latencyMs;
+      this.stages.transferMs[i] = done - t;
+      this.events.push(done, { kind: EV_TRANSFER_END, req: i, engine: e });
+    }
+    if (this.decodeHead > 4096 && this.decodeHead * 2 > this.decodeQueue.length) {
+      this.decodeQueue.splice(0, this.decodeHead);
+      this.decodeHead = 0;
+    }
+    if (released) this.drainAdmissions(t);
+  }
+
+  private transferEnd(i: number, e: number, t: number): void {
+    this.submit(e, i, this.reqs[i]!, t, true);
+  }
+
+  private requestDone(e: number, i: number, d: RequestDoneEvent, t: number): void {
+    const role = this.engines[e]!.role;
+    this.paused[i] = this.paused[i]! + d.pausedCount;
+    this.reused[i] = this.reused[i]! + d.reusedTokens;
+    if (d.error !== undefined) {
+      if (role === "prefill") this.held[e] = this.held[e]! - this.promptBlocks(i, e);
+      if (role === "decode") {
+        this.assigned[e] = this.assigned[e]! - this.sequenceBlocks(i, e);
+        this.assignedCount[e]!--;
+      }
+      this.fail(i, t, d.error);
+      if (role === "decode") this.drainDecode(t);
+      if (role === "prefill") this.drainAdmissions(t);
+      return;
+    }
+    const base = this.tokenOffset[i]!;
+    if (role === "prefill") {
+      const ft = d.tokenTimesMs[0]!;
+      this.firstToken[i] = ft;
+      this.tokenTimes[base] = ft;
+      if (this.reqs[i]!.outputTokens <= 1) {
+        this.held[e] = this.held[e]! - this.promptBlocks(i, e);
+        this.finish(i, ft);
+        this.drainAdmissions(t);
+        return;
+      }
+      this.decodeQueue.push(i);
+      this.drainDecode(t);
+      return;
+    }
+    if (role === "decode") {
+      this.tokenTimes.set(d.tokenTimesMs, base + 1);
+      const tEnd = this.stages.transferMs[i]! + this.stages.decodeWaitMs[i]! + this.firstToken[i]!;
+      this.stages.decodeFirstStepMs[i] = d.tokenTimesMs.length > 0 ? d.tokenTimesMs[0]! - tEnd : Number.NaN;
+      this.assigned[e] = this.assigned[e]! - this.sequenceBlocks(i, e);
+      this.assignedCount[e]!--;
+      this.finish(i, d.tokenTimesMs.length > 0 ? d.tokenTimesMs[d.tokenTimesMs.length - 1]! : this.firstToken[i]!);
+      this.drainDecode(t);
+      return;
+    }
+    this.tokenTimes.set(d.tokenTimesMs, base);
+    this.firstToken[i] = d.tokenTimesMs[0]!;
+    this.finish(i, d.tokenTimesMs[d.tokenTimesMs.length - 1]!);
+  }
+
+  private finish(i: number, end: number): void {
+    this.endMs[i] = end;
+    this.finished++;
+    if (this.plan.concurrency > 0 && this.nextInOrder < this.reqs.length) this.pushArrival(this.clock);
+  }
+
+  private fail(i: number, t: number, reason: string): void {
+    if (this.errors.has(i)) return;
+    this.errors.set(i, reason);
+    this.endMs[i] = t;
+    this.finished++;
+    if (this.plan.concurrency > 0 && this.nextInOrder < this.reqs.length) this.pushArrival(t);
+  }
+
+  private result(): ClusterResult {
+    const n = this.reqs.length;
+    const records: RequestRecord[] = new Array(n);
+    let simulatedMs = 0;
+    const empty = new Float64Array(0);
+    for (let i = 0; i < n; i++) {
+      const r = this.reqs[i]!;
+      const err = this.errors.get(i);
+      if (err !== undefined) {
+        records[i] = {
+          taskId: r.taskId,
+          inputLength: r.inputLength,
+          outputLength: 0,
+          startMs: 0,
+          firstTokenMs: 0,
+          endMs: 0,
+          ttftMs: 0,
+          tpotMs: 0,
+          e2eMs: 0,
+          tokenTimesMs: empty,
+          pausedCount: this.paused[i]!,
+          reusedTokens: this.reused[i]!,
+          error: err,
+        };
+        continue;
+      }
+      const start = this.arrival[i]!;
+      const first = this.firstToken[i]!;
+      const end = this.endMs[i]!;
+      if (end > simulatedMs) simulatedMs = end;
+      const out = r.outputTokens;
+      records[i] = {
+        taskId: r.taskId,
+        inputLength: r.inputLength,
+        outputLength: out,
+        startMs: start,
+        firstTokenMs: first,
+        endMs: end,
+        ttftMs: first - start,
+        tpotMs: out > 1 ? (end - first) / (out - 1) : 0,
+        e2eMs: end - start,
+        tokenTimesMs: this.tokenTimes.subarray(this.tokenOffset[i]!, this.tokenOffset[i + 1]!),
+        pausedCount: this.paused[i]!,
+        reusedTokens: this.reused[i]!,
+      };
+    }
+    return { records, engines: this.stats, stages: this.stages, simulatedMs, numIterations: this.iterations, numFailed: this.errors.size };
+  }
+}

@@ -1,0 +1,177 @@
+import type { BatchPredictor, SimBatch, SimRequest } from "@servesim/core";
+import { describe, expect, it } from "vitest";
+import { type ClusterEngine, ClusterSim, createRouter, resolveRouter } from "../src/index.js";
+import { ToyLoop } from "./toyLoop.js";
+
+/** 10 ms per iteration with a context request, 2 ms otherwise. */
+const predictor: BatchPredictor = { description: "toy", predict: (b: SimBatch) => (b.numContext > 0 ? 10 : 2) };
+
+const engine = (role: ClusterEngine["role"], index: number, loop: ToyLoop): ClusterEngine => ({
+  name: `${role === "aggregated" ? "instance" : role}[${index}]`,
+  role,
+  pool: role,
+  index,
+  loop,
+  predictor,
+  tokensPerBlock: 16,
+  gpus: 1,
+});
+
+const reqs = (n: number, isl = 32, osl = 4): SimRequest[] => Array.from({ length: n }, (_, i) => ({ taskId: i, inputLength: isl, outputTokens: osl }));
+const allAtOnce = (n: number) => ({ order: Int32Array.from({ length: n }, (_, i) => i), submitMs: new Float64Array(n), initiallySubmitted: n, concurrency: 0 });
+const rr = () => createRouter(resolveRouter("round_robin", {}, "router"), 16, 2);
+
+describe("ClusterSim aggregated", () => {
+  it("round-robins arrivals over two instances that share the clock", async () => {
+    const engines = [engine("aggregated", 0, new ToyLoop(8, 100)), engine("aggregated", 1, new ToyLoop(8, 100))];
+    const sim = new ClusterSim({ requests: reqs(4), plan: allAtOnce(4), aggregated: { role: "aggregated", engines, router: rr() } });
+    const r = await sim.run();
+    // Each instance: two requests; prefill 10 ms (first token), then 3 decode steps of 2 ms.
+    expect(r.records.map((x) => [x.ttftMs, x.endMs])).toEqual([
+      [10, 16],
+      [10, 16],
+      [10, 16],
+      [10, 16],
+    ]);
+    expect(r.engines.map((e) => [e.name, e.requests, e.iterations, e.busyMs])).toEqual([
+      ["instance[0]", 2, 4, 16],
+      ["instance[1]", 2, 4, 16],
+    ]);
+    expect(Array.from(r.records[0]!.tokenTimesMs)).toEqual([10, 12, 14, 16]);
+  });
+
+  it("a concurrency limit applies to the whole cluster", async () => {
+    const engines = [engine("aggregated", 0, new ToyLoop(8, 100)), engine("aggregated", 1, new ToyLoop(8, 100))];
+    const plan = { order: Int32Array.from([0, 1, 2]), submitMs: new Float64Array(3), initiallySubmitted: 1, concurrency: 1 };
+    const r = await new ClusterSim({ requests: reqs(3), plan, aggregated: { role: "aggregated", engines, router: rr() } }).run();
+    expect(r.records.map((x) => [x.startMs, x.endMs])).toEqual([
+      [0, 16],
+      [16, 32],
+      [32, 48],
+    ]);
+  });
+});
+
+describe("ClusterSim disaggregated", () => {
+  const transfer = (latencyMs: number, bandwidth: number) => ({ bytesPerTokenPerRank: 1000, link: () => ({ kind: "rdma" as const, bandwidth, latencyMs }) });
+
+  it("prefills on a prefill worker, transfers the KV, decodes on a decode worker", async () => {
+    const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(8, 100))], router: rr() };
+    const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 100))], router: rr() };
+    // 32 prompt tokens × 1000 B at 1e6 B/s = 32 ms, plus 1 ms.
+    const r = await new ClusterSim({ requests: reqs(1), plan: allAtOnce(1), prefill, decode, transfer: transfer(1, 1e6) }).run();
+    const x = r.records[0]!;
+    expect(x.ttftMs).toBe(10);
+    // Transfer 10 → 43, then three decode steps of 2 ms.
+    expect(Array.from(x.tokenTimesMs)).toEqual([10, 45, 47, 49]);
+    expect(x.tpotMs).toBe(13);
+    expect(r.stages.transferMs[0]).toBe(33);
+    expect(r.stages.decodeWaitMs[0]).toBe(0);
+    expect(r.stages.decodeFirstStepMs[0]).toBe(2);
+    expect(r.engines.map((e) => [e.name, e.requests, e.iterations])).toEqual([
+      ["prefill[0]", 1, 1],
+      ["decode[0]", 1, 3],
+    ]);
+  });
+
+  it("transfers through one worker's link go one after another", async () => {
+    const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(8, 100))], router: rr() };
+    const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 100))], router: rr() };
+    const r = await new ClusterSim({ requests: reqs(2), plan: allAtOnce(2), prefill, decode, transfer: transfer(1, 1e6) }).run();
+    // Both prompts are prefilled by t = 10; each transfer puts 32 ms of bytes on the link, then 1 ms latency.
+    expect(Array.from(r.stages.transferMs)).toEqual([33, 65]);
+    expect(r.records.map((x) => Array.from(x.tokenTimesMs))).toEqual([
+      [10, 45, 47, 49],
+      [10, 77, 79, 81],
+    ]);
+  });
+
+  it("decode admission waits for KV capacity on the decode worker", async () => {
+    // Each sequence needs ceil((32 + 4) / 16) = 3 blocks; the decode worker holds 3: one at a time.
+    const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(8, 100))], router: rr() };
+    const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 3))], router: rr() };
+    const r = await new ClusterSim({ requests: reqs(2), plan: allAtOnce(2), prefill, decode, transfer: transfer(0, 0) }).run();
+    expect(r.records.map((x) => [x.ttftMs, x.endMs])).toEqual([
+      [10, 16],
+      [10, 22],
+    ]);
+    expect(Array.from(r.stages.decodeWaitMs)).toEqual([0, 6]);
+  });
+
+  it("a full decode pool pushes back on prefill: arrivals wait while the prefill worker holds untransferred KV", async () => {
+    // 31-token prompts: 2 blocks each, the prefill worker holds 4; a 35-token sequence needs 3 blocks,
+    // the decode worker holds 3: one sequence at a time.
+    const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(8, 4))], router: rr() };
+    const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 3))], router: rr() };
+    const r = await new ClusterSim({ requests: reqs(4, 31), plan: allAtOnce(4), prefill, decode, transfer: transfer(0, 0) }).run();
+    expect(r.numFailed).toBe(0);
+    // Request 2 enters prefill when request 0's KV leaves (t = 10), request 3 when request 1's does (t = 16).
+    expect(Array.from(r.stages.admitWaitMs)).toEqual([0, 0, 10, 16]);
+    expect(r.records.map((x) => [x.ttftMs, x.endMs])).toEqual([
+      [10, 16],
+      [10, 22],
+      [20, 28],
+      [30, 36],
+    ]);
+    expect(Array.from(r.stages.decodeWaitMs)).toEqual([0, 6, 2, 0]);
+  });
+
+  it("fails a request whose sequence no decode worker can hold", async () => {
+    const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(8, 100))], router: rr() };
+    const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 2))], router: rr() };
+    const r = await new ClusterSim({ requests: reqs(1), plan: allAtOnce(1), prefill, decode, transfer: transfer(0, 0) }).run();
+    expect(r.numFailed).toBe(1);
+    expect(r.records[0]!.error).toBe("its 36-token sequence needs more KV blocks than a decode worker has");
+  });
+});
+
+describe("ClusterSim with an asynchronous predictor", () => {
+  /** Batch time from its shape (so a decode run's step i equals predict() of that step). */
+  const shaped = (b: { numContext: number; numGeneration: number; pastKvLength: ArrayLike<number> }): number =>
+    b.numContext > 0 ? 10 : 2 + 0.001 * Array.from({ length: b.numGeneration }, (_, k) => b.pastKvLength[k]!).reduce((s, x) => s + x, 0);
+  const counting = () => {
+    const calls = { predict: 0, runs: 0, steps: 0 };
+    const p: BatchPredictor = {
+      description: "async",
+      maxInFlight: 8,
+      predict: async (b) => {
+        calls.predict++;
+        return shaped(b);
+      },
+      predictDecodeRun: async (pastKv, count, steps) => {
+        calls.runs++;
+        calls.steps += steps;
+        const base = Array.from({ length: count }, (_, k) => pastKv[k]!);
+        return Array.from({ length: steps }, (_, i) => shaped({ numContext: 0, numGeneration: count, pastKvLength: base.map((x) => x + i) }));
+      },
+    };
+    return { p, calls };
+  };
+  const syncShaped: BatchPredictor = { description: "sync", predict: shaped };
+  const build = (p: BatchPredictor) => {
+    const eng = (role: "prefill" | "decode", i: number): ClusterEngine => ({ ...engine(role, i, new ToyLoop(8, 100)), predictor: p });
+    return new ClusterSim({
+      requests: reqs(6, 31, 40),
+      plan: allAtOnce(6),
+      prefill: { role: "prefill", engines: [eng("prefill", 0)], router: rr() },
+      decode: { role: "decode", engines: [eng("decode", 0), eng("decode", 1)], router: rr() },
+      transfer: { bytesPerTokenPerRank: 0, link: () => ({ kind: "rdma" as const, bandwidth: 0, latencyMs: 0.5 }) },
+    });
+  };
+
+  it("prices decode steps ahead in runs and gives exactly the results of pricing every batch", async () => {
+    const sync = await build(syncShaped).run();
+    const { p, calls } = counting();
+    const pipelined = await build(p).run();
+    expect(pipelined.records.map((r) => Array.from(r.tokenTimesMs))).toEqual(sync.records.map((r) => Array.from(r.tokenTimesMs)));
+    expect(pipelined.numIterations).toBe(sync.numIterations);
+    // Every decode iteration came from a run; far fewer calls than iterations.
+    const decodeIterations = pipelined.engines.filter((e) => e.role === "decode").reduce((s, e) => s + e.iterations, 0);
+    // The one prefill iteration (all six prompts fit one batch) is priced with predict().
+    expect(calls.predict).toBe(1);
+    // 78 decode iterations (two workers × 39 steps) from 8 runs of 4, 8, 16, 32 steps each, 120 steps priced.
+    expect(decodeIterations).toBe(78);
+    expect(calls.runs).toBe(8);
+    expect(calls.steps).toBe(120);
+  });
+});

@@ -1,0 +1,221 @@
+import {
+  type ClusterDescription,
+  type ClusterEngine,
+  type ClusterPool,
+  type ClusterResult,
+  ClusterSim,
+  clusterReportJson,
+  clusterReportText,
+  createRouter,
+  type KvLink,
+  linkBetween,
+  type PoolDescription,
+  placeWorkers,
+} from "@servesim/cluster";
+import { type BatchPredictor, InvalidArgumentError, type IterationStats, type SimulationResult } from "@servesim/core";
+import { createEngineLoop, planArrivals, withHostDeviceTiming } from "@servesim/engine";
+import { buildReportJson, computeMetrics, renderTextReport } from "@servesim/report";
+import type { PredictorConfig } from "@servesim/wire/predictor";
+import { reportInput } from "../reportInput.js";
+import type { ResolvedJob } from "../resolveJob.js";
+import type { JobOutcome, RunJobOptions } from "../runJob.js";
+import type { ResolvedCluster, ResolvedPool } from "./resolveCluster.js";
+
+/** Opens the predictor of one pool's config (embedded: createPredictor; remote: a predictor-service stream). */
+export type ConnectPredictor = (config: PredictorConfig) => Promise<BatchPredictor>;
+
+const instanceName = (p: ResolvedPool, k: number): string => `${p.role === "aggregated" ? "instance" : p.role}[${k}]`;
+
+function parallelismText(p: ResolvedPool): string {
+  const pr = p.job.predictor;
+  const parts = [`TP${pr.tp}`];
+  if (pr.pp > 1) parts.push(`PP${pr.pp}`);
+  if (pr.ep > 1) parts.push(`EP${pr.ep}`);
+  if (pr.config.parallelism?.attentionDp) parts.push("attention DP");
+  return parts.join(" ");
+}
+
+const routerText = (p: { entry: { name: string }; weights: Record<string, number> }): string => {
+  const w = Object.entries(p.weights);
+  return w.length > 0 ? `${p.entry.name} (${w.map(([k, v]) => `${k} ${v}`).join(", ")})` : p.entry.name;
+};
+
+/** One SimulationResult for the whole cluster (trtllm-bench's report reads it). */
+function clusterSimulationResult(r: ClusterResult, first: ResolvedJob): SimulationResult {
+  const sum = (k: "prefillIterations" | "decodeIterations" | "mixedIterations") => r.engines.reduce((s, e) => s + e[k], 0);
+  return {
+    requests: r.records,
+    numIterations: r.numIterations,
+    numPrefillIterations: sum("prefillIterations"),
+    numDecodeIterations: sum("decodeIterations"),
+    numMixedIterations: sum("mixedIterations"),
+    numPaused: r.records.reduce((s, x) => s + x.pausedCount, 0),
+    simulatedMs: r.simulatedMs,
+    numBlocks: r.engines.reduce((s, e) => s + e.kvTotalBlocks, 0),
+    tokensPerBlock: first.engine.tokensPerBlock,
+    reusedBlocks: 0,
+    missedBlocks: 0,
+    numFailed: r.numFailed,
+  };
+}
+
+/**
+ * Runs a cluster job: one EngineLoop per instance (each pool's engine settings), one predictor per pool
+ * (shared by its instances), the arrivals of the job's engine settings applied to the whole cluster.
+ * The outcome carries trtllm-bench's report over every request plus the cluster section; metrics per GPU
+ * count every GPU of the cluster.
+ */
+export async function runResolvedClusterJob(
+  job: ResolvedJob,
+  cluster: ResolvedCluster,
+  connect: ConnectPredictor,
+  opts: RunJobOptions = {},
+): Promise<JobOutcome> {
+  const started = performance.now();
+  const opened: BatchPredictor[] = [];
+  // Each pool's predictor prices device time; its engine profile's timing model makes it wall time.
+  const predictors: BatchPredictor[] = [];
+  try {
+    for (const p of cluster.pools) {
+      const raw = await connect(p.job.predictor.config);
+      opened.push(raw);
+      predictors.push(withHostDeviceTiming(raw, p.job.settings.timing));
+    }
+    const iterations: IterationStats[] | undefined = opts.collectIterations ? [] : undefined;
+    const wantStats = iterations !== undefined || opts.onIteration !== undefined;
+    const onIteration = wantStats
+      ? (e: ClusterEngine, s: IterationStats): void => {
+          const rec = { ...s, engine: e.name };
+          iterations?.push(rec);
+          opts.onIteration?.(rec);
+        }
+      : undefined;
+    const pools: ClusterPool[] = [];
+    const byRole = new Map<string, ClusterPool>();
+    const gpuCounts: number[] = [];
+    cluster.pools.forEach((p, pi) => {
+      const engines: ClusterEngine[] = [];
+      const role = p.role;
+      let pool = byRole.get(role);
+      for (let k = 0; k < p.count; k++) {
+        const index = pool ? pool.engines.length + engines.length : engines.length;
+        engines.push({
+          name: instanceName(p, index),
+          role,
+          pool: p.label,
+          index,
+          loop: createEngineLoop({ ...p.job.engine, ...(wantStats ? { iterationStats: true } : {}) }),
+          predictor: predictors[pi]!,
+          tokensPerBlock: p.job.engine.tokensPerBlock,
+          gpus: p.gpus,
+          maxActive: p.job.engine.maxBatchSize,
+        });
+        gpuCounts.push(p.gpus);
+      }
+      if (pool) pool.engines.push(...engines);
+      else {
+        pool = { role, engines, router: createRouter(role === "aggregated" ? cluster.router : p.router, p.job.engine.tokensPerBlock, p.count) };
+        byRole.set(role, pool);
+        pools.push(pool);
+      }
+    });
+    const aggregated = byRole.get("aggregated");
+    if (aggregated) aggregated.router = createRouter(cluster.router, job.engine.tokensPerBlock, aggregated.engines.length);
+    const placement = placeWorkers(gpuCounts);
+    const links: KvLink[] = [];
+    const prefill = byRole.get("prefill");
+    const decode = byRole.get("decode");
+    let linkOf: ((p: number, d: number) => KvLink) | undefined;
+    if (prefill && decode) {
+      const np = prefill.engines.length;
+      const table = prefill.engines.map((_, p) =>
+        decode.engines.map((_, d) =>
+          cluster.links
+            ? linkBetween(cluster.links, placement[p]!, placement[np + d]!, cluster.linkOverrides)
+            : { kind: "rdma" as const, bandwidth: cluster.linkOverrides.bandwidth ?? 0, latencyMs: cluster.linkOverrides.latencyMs ?? 0 },
+        ),
+      );
+      for (const row of table) for (const l of row) links.push(l);
+      linkOf = (p, d) => table[p]![d]!;
+    }
+    const n = job.requests.length;
+    const plan = planArrivals(job.engine.arrivals, n);
+    if (plan.reactive) {
+      // Processes that react to request ends (a concurrency ceiling over a rate, sessions) submit through
+      // the engine's own driver; the cluster replays planned times and plain closed loops only.
+      throw new InvalidArgumentError("spec.engine", `${job.engine.arrivals.kind} arrivals are not simulated for cluster jobs yet`);
+    }
+    const sim = new ClusterSim({
+      requests: job.requests,
+      plan,
+      ...(aggregated ? { aggregated } : {}),
+      ...(prefill ? { prefill } : {}),
+      ...(decode ? { decode } : {}),
+      ...(linkOf ? { transfer: { bytesPerTokenPerRank: cluster.kvBytesPerTokenPerRank, link: linkOf } } : {}),
+      ...(onIteration ? { onIteration } : {}),
+    });
+    const r = await sim.run({
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onProgress
+        ? {
+            onProgress: (p) =>
+              opts.onProgress!({
+                iterations: p.iterations,
+                requestsFinished: p.requestsFinished,
+                requestsTotal: p.requestsTotal,
+                simTimeMs: p.simTimeMs,
+                warmingUp: false,
+              }),
+          }
+        : {}),
+      ...(opts.progressEveryMs !== undefined ? { progressEveryMs: opts.progressEveryMs } : {}),
+    });
+    const wallMs = performance.now() - started;
+    const result = clusterSimulationResult(r, job);
+    const description = [...new Set(predictors.map((p) => p.description))].join("; ");
+    const input = reportInput(job, result, description, wallMs);
+    const metrics = computeMetrics(result.requests, { worldSize: cluster.totalGpus, percentiles: job.report.percentiles, slos: job.report.slos });
+    const desc: ClusterDescription = {
+      mode: cluster.mode,
+      totalGpus: cluster.totalGpus,
+      pools: cluster.pools.map(
+        (p): PoolDescription => ({
+          role: p.role,
+          label: p.label,
+          instances: p.count,
+          gpusPerInstance: p.gpus,
+          parallelism: parallelismText(p),
+          maxBatchSize: p.job.engine.maxBatchSize,
+          maxNumTokens: p.job.engine.maxNumTokens,
+          router: routerText(p.role === "aggregated" ? cluster.router : p.router),
+        }),
+      ),
+      ...(cluster.mode === "disaggregated" ? { links, kvBytesPerTokenPerRank: cluster.kvBytesPerTokenPerRank } : {}),
+    };
+    let text: string | undefined;
+    let json: Record<string, unknown> | undefined;
+    let jsonText: string | undefined;
+    const clusterJson = (): Record<string, unknown> => (json ??= { ...buildReportJson(metrics, input), cluster: clusterReportJson(desc, r) });
+    const outcome: JobOutcome = {
+      result,
+      records: result.requests,
+      metrics,
+      reportInput: input,
+      get reportText() {
+        return (text ??= `${renderTextReport(metrics, input)}\n${clusterReportText(desc, r)}`);
+      },
+      get reportJson() {
+        return clusterJson();
+      },
+      get reportJsonText() {
+        return (jsonText ??= `${JSON.stringify(clusterJson(), null, 4)}\n`);
+      },
+      wallMs,
+      cluster: r,
+    };
+    if (iterations) outcome.iterations = iterations;
+    return outcome;
+  } finally {
+    if (opts.closePredictors !== false) for (const p of new Set(opened)) await p.close?.();
+  }
+}

@@ -1,0 +1,83 @@
+import { createPredictor } from "@servesim/perf";
+import { describe, expect, it } from "vitest";
+import { resolveJob, runJob } from "../src/index.js";
+import { constant, datasetSpec, invalid, jsonl, llama8bH100, uniform } from "./helpers.js";
+
+const connect = (config: Parameters<typeof createPredictor>[0]) => createPredictor(config);
+// Constant predictor: 10 ms per batch with a context request, 5 ms per decode-only batch.
+const engine = { maxBatchSize: 8, maxNumTokens: 4096, kvNumBlocks: 1000, warmup: 0, disableOverlapScheduler: true };
+
+describe("cluster jobs", () => {
+  it("aggregated: two instances behind round_robin share the load and the clock", async () => {
+    const s = datasetSpec(jsonl(uniform(4, 64, 3)), engine, constant);
+    s.cluster = { aggregated: [{ numWorkers: 2 }] };
+    const job = await resolveJob(s);
+    expect(job.cluster?.totalGpus).toBe(2);
+    const o = await runJob(job, connect, { collectIterations: true });
+    // Each instance prefills its two requests together (10 ms), then two decode steps of 5 ms.
+    expect(o.records.map((r) => [r.ttftMs, r.endMs])).toEqual([
+      [10, 20],
+      [10, 20],
+      [10, 20],
+      [10, 20],
+    ]);
+    expect(o.iterations?.map((i) => i.engine)).toEqual(["instance[0]", "instance[1]", "instance[0]", "instance[1]", "instance[0]", "instance[1]"]);
+    const c = o.reportJson["cluster"] as { mode: string; total_gpus: number; instances: Array<{ name: string; requests: number }> };
+    expect(c.mode).toBe("aggregated");
+    expect(c.instances.map((i) => [i.name, i.requests])).toEqual([
+      ["instance[0]", 2],
+      ["instance[1]", 2],
+    ]);
+    expect(o.reportText).toContain("= CLUSTER");
+    expect(o.reportText).toContain("Mode:                    aggregated (2 instances × 1 GPU; 2 GPUs)");
+  });
+
+  it("disaggregated: first token from the prefill worker, the rest from a decode worker after the transfer", async () => {
+    const s = datasetSpec(jsonl(uniform(2, 64, 3)), engine, constant);
+    s.cluster = {
+      aggregated: [],
+      prefill: { numWorkers: 1, maxBatchSize: 1 },
+      decode: { numWorkers: 1, maxNumTokens: 8 },
+      kvTransfer: { bandwidthBytesPerS: 1e9, latencyMs: 1 },
+    };
+    const job = await resolveJob(s);
+    expect(job.cluster?.mode).toBe("disaggregated");
+    // No model: the transfer moves no bytes (only the latency counts), and the warning says so.
+    expect(job.warnings).toContain("the KV transfer moves no bytes: the job names no model and GPU whose KV size is known (only the fixed latency counts)");
+    const o = await runJob(job, connect);
+    // Request 0: prefill 0-10, transfer 10-11, decode steps at 16 and 21. Request 1: prefill 10-20,
+    // transfer 20-21; the decode worker is mid-step (16-21), so request 1 joins at 21: 26, 31.
+    expect(o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual([
+      [10, 16, 21],
+      [20, 26, 31],
+    ]);
+    const c = o.reportJson["cluster"] as { pools: Array<{ name: string; kv_transfer_ms?: { average: number } }> };
+    expect(c.pools.map((p) => p.name)).toEqual(["prefill", "decode"]);
+    expect(c.pools[1]!.kv_transfer_ms!.average).toBe(1);
+  });
+
+  it("sizes the KV transfer from the model on the decode workers", async () => {
+    const s = datasetSpec(jsonl(uniform(1, 64, 2)), { warmup: 0 }, { ...llama8bH100, parallelism: { tp: 1, pp: 1, ep: 1 } });
+    s.cluster = { aggregated: [], prefill: { numWorkers: 1 }, decode: { numWorkers: 1, parallelism: { tp: 2, pp: 1, ep: 1 } } };
+    const job = await resolveJob(s);
+    // Llama-3.1-8B, BF16 KV, TP2: 32 layers × 2 (K, V) × 4 KV heads × 128 × 2 B = 65,536 B per token per rank.
+    expect(job.cluster?.kvBytesPerTokenPerRank).toBe(65536);
+    expect(job.cluster?.totalGpus).toBe(3);
+    expect(job.cluster?.links?.nvlinkDomain).toBe(8);
+  });
+
+  it("rejects malformed topologies naming the field", async () => {
+    const base = datasetSpec(jsonl(uniform(1, 64, 2)), engine, constant);
+    expect((await invalid(resolveJob({ ...base, cluster: { aggregated: [] } }))).field).toBe("spec.cluster");
+    expect((await invalid(resolveJob({ ...base, cluster: { aggregated: [{ numWorkers: 0 }] } }))).field).toBe("spec.cluster.aggregated[0].num_workers");
+    expect((await invalid(resolveJob({ ...base, cluster: { aggregated: [], prefill: { numWorkers: 1 } } }))).field).toBe("spec.cluster.decode");
+    const e = await invalid(resolveJob({ ...base, cluster: { aggregated: [{ numWorkers: 1 }], router: { type: "random", weights: {} } } }));
+    expect(e.field).toBe("spec.cluster.router.type");
+    const pool = await invalid(resolveJob({ ...base, cluster: { aggregated: [], prefill: { numWorkers: 1, maxBatchSize: 0 }, decode: { numWorkers: 1 } } }));
+    expect(pool.field).toBe("spec.cluster.prefill: spec.engine.max_batch_size");
+    const kv = await invalid(
+      resolveJob({ ...base, cluster: { aggregated: [], prefill: { numWorkers: 1 }, decode: { numWorkers: 1 }, kvTransfer: { latencyMs: -1 } } }),
+    );
+    expect(kv.field).toBe("spec.cluster.kv_transfer.latency_ms");
+  });
+});
