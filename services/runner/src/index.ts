@@ -25,6 +25,7 @@ export { type JobOutcome, type RunJobOptions, runJob, runResolvedJob, toJobResul
 export { resolveTiming, type TimingResolution } from "./timingSpec.js";
 export {
   type AllRowsGroup,
+  type AllRowsLoad,
   type AllRowsOptions,
   type AllRowsPredictor,
   type AllRowsReport,

@@ -83,6 +83,7 @@ interface ValidateFlags {
   ranking?: boolean;
   allRows?: boolean;
   disagg?: boolean;
+  allRowsLoad?: string;
 }
 
 /** `servesim validate`: replays AIConfigurator's silicon measurements and reports the prediction errors. */
@@ -123,6 +124,11 @@ export function validateCommand(io: CliIo = processIo()): Command {
       "--disagg",
       "replay the disaggregated TensorRT-LLM rows that carry worker fields as prefill/decode clusters (filters: model, system, precision, isl, osl, concurrency, id)",
     )
+    .option(
+      "--all-rows-load <load>",
+      "with --all-rows: benchmark (each row's benchmark method: ISL/OSL in [0.8·L, L], warm-up, 10 × concurrency requests) or simple (one length, no warm-up, from t = 0)",
+      "benchmark",
+    )
     .option("-q, --quiet", "no progress bar")
     .action(async (flags: ValidateFlags) =>
       runAction(io, async () => {
@@ -144,11 +150,14 @@ export function validateCommand(io: CliIo = processIo()): Command {
         };
         const progress = new ProgressDisplay(io, flags.quiet ?? false, "validating", "{phase} |{bar}| {percentage}% | {value}/{total} rows");
         if (flags.allRows) {
+          const load = flags.allRowsLoad ?? "benchmark";
+          if (load !== "benchmark" && load !== "simple") throw new CliError(`--all-rows-load: "${load.slice(0, 40)}" is not benchmark or simple`);
           const filter = rowFilter(flags.filter);
           let all: Awaited<ReturnType<typeof validateAllRows>>;
           try {
             all = await validateAllRows(csv, {
               predictors: kinds,
+              load,
               ...(flags.databasePath ? { systemsDir: flags.databasePath } : {}),
               ...(flags.maxRequests !== undefined ? { maxRequests: flags.maxRequests } : {}),
               // TensorRT-LLM's default loop unless --disable-overlap-scheduler.

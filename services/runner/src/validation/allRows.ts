@@ -11,17 +11,29 @@ import {
   withHostDeviceTiming,
 } from "@servesim/engine";
 import { benchHeuristic, createPredictor, gpuFamily, kvCapacity, resolveRun, weightLayout } from "@servesim/perf";
+import { type BenchmarkMethod, benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
 import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
 import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
 
 export type AllRowsPredictor = "roofline" | "aic";
 
+/**
+ * How a row's load is replayed: "benchmark" (default) as the row was measured (its source's benchmark
+ * method: ISL/OSL uniform in [0.8·L, L], 2 × concurrency warm-up, 10 × concurrency measured requests, the
+ * method's engine slots split over attention-DP ranks); "simple": one length, no warm-up, closed loop from
+ * t = 0 with max(waves × concurrency, 64) requests (the first wave inflates TTFT).
+ */
+export type AllRowsLoad = "benchmark" | "simple";
+
 export interface AllRowsOptions {
   predictors: AllRowsPredictor[];
   /** AIConfigurator systems directory (aic). */
   systemsDir?: string;
-  /** Requests per row: max(waves × concurrency, 64) capped at maxRequests (defaults 4 and 1024). */
+  /** Load (default "benchmark"). */
+  load?: AllRowsLoad;
+  /** "simple" load: requests per row max(waves × concurrency, 64) capped at maxRequests (defaults 4 and 1024). */
   waves?: number;
+  /** Caps the measured requests per row (benchmark load: default 10 × concurrency; simple: 1024). */
   maxRequests?: number;
   /** TensorRT-LLM's overlap loop (default true); false: the non-overlap loop. */
   overlap?: boolean;
@@ -40,6 +52,8 @@ export interface AllRowsRow {
   osl: number;
   concurrency: number;
   setup: string;
+  /** The benchmark method the row was replayed with ("simple" for the one-length load). */
+  method: string;
   silicon_ttft_ms: number;
   silicon_tpot_ms: number;
   predicted_ttft_ms: number | null;
@@ -83,7 +97,13 @@ function describeSetup(s: RowSetup): string {
  * GUARANTEED_NO_EVICT, 32-token blocks, KV from GPU memory per rank, the closed loop at the row's
  * concurrency, attention-DP ranks when the row ran with attention DP.
  */
-function rowEngine(r: SiliconRow, s: RowSetup, predictorConfig: ReturnType<typeof rowPredictorConfig>, overlap: boolean): EngineOptions {
+function rowEngine(
+  r: SiliconRow,
+  s: RowSetup,
+  predictorConfig: ReturnType<typeof rowPredictorConfig>,
+  overlap: boolean,
+  method: BenchmarkMethod | null,
+): EngineOptions {
   const run = resolveRun(predictorConfig, predictorConfig.databasePath ? { systemsDir: predictorConfig.databasePath } : {});
   const ranks = s.attentionDp ? s.tp : 1;
   const h = benchHeuristic({
@@ -99,8 +119,12 @@ function rowEngine(r: SiliconRow, s: RowSetup, predictorConfig: ReturnType<typeo
     chunkedPrefill: false,
     ...(run.uniformWeights ? {} : { precisions: run.precisions }),
   });
-  const maxBatchSize = Math.max(h.maxBatchSize, Math.ceil(s.concurrency / ranks));
-  const maxNumTokens = Math.max(h.maxNumTokens, r.isl);
+  // The benchmark method's server gives the client's closed loop method.slots(concurrency) slots, split
+  // over the attention-DP ranks (max_batch_size is per rank); the simple load never lets a request wait.
+  const maxBatchSize = method
+    ? Math.max(1, Math.ceil(method.slots(s.concurrency) / ranks))
+    : Math.max(h.maxBatchSize, Math.ceil(s.concurrency / ranks));
+  const maxNumTokens = Math.max(h.maxNumTokens, r.isl + (method ? maxBatchSize : 0));
   const kv = kvCapacity({ ...run, maxNumTokens, maxBatchSize, tokensPerBlock: 32, layout: weightLayout(run), capSlidingWindows: true });
   const o: EngineOptions = {
     maxBatchSize,
@@ -120,18 +144,17 @@ function rowEngine(r: SiliconRow, s: RowSetup, predictorConfig: ReturnType<typeo
 }
 
 async function replay(
-  r: SiliconRow,
   options: EngineOptions,
   predictor: BatchPredictor,
-  n: number,
+  requests: readonly SimRequest[],
+  warmup: readonly SimRequest[],
   timing: TimingSettings,
 ): Promise<{ ttft: number; tpot: number }> {
-  const requests: SimRequest[] = Array.from({ length: n }, (_, i) => ({ taskId: i, inputLength: r.isl, outputTokens: r.osl }));
   // As jobs run them: attention-DP ranks on the device clock, a single engine with the host/device timing.
   const result =
     (options.attentionDpRanks ?? 1) > 1
-      ? await runAttentionDp(options, requests, predictor)
-      : await runSimulation(new Simulation(options, requests), withHostDeviceTiming(predictor, timing), { yieldEveryMs: 1000 });
+      ? await runAttentionDp(options, requests, predictor, { warmup })
+      : await runSimulation(new Simulation(options, requests, { warmup }), withHostDeviceTiming(predictor, timing), { yieldEveryMs: 1000 });
   let ttft = 0;
   let tpot = 0;
   let ok = 0;
@@ -157,7 +180,7 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
   const rows: AllRowsRow[] = [];
   const total = all.length * opts.predictors.length;
   const waves = opts.waves ?? 4;
-  const cap = opts.maxRequests ?? 1024;
+  const load: AllRowsLoad = opts.load ?? "benchmark";
   for (const kind of opts.predictors) {
     for (const r of all) {
       const c: ParallelColumns | undefined = cols.get(r.id);
@@ -172,6 +195,7 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
         osl: r.osl,
         concurrency: r.concurrency,
         setup: "reason" in setup ? "" : describeSetup(setup),
+        method: load === "benchmark" ? methodForRow(r).name : "simple",
         silicon_ttft_ms: r.ttftMs,
         silicon_tpot_ms: r.tpotMs,
         predicted_ttft_ms: null,
@@ -190,8 +214,23 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
             predictors.set(key, p);
           }
           const predictor = await p;
-          const options = rowEngine(r, setup, cfg, opts.overlap !== false);
-          const n = Math.min(Math.max(waves * setup.concurrency, 64), Math.max(cap, setup.concurrency));
+          const method = load === "benchmark" ? methodForRow(r) : null;
+          const options = rowEngine(r, setup, cfg, opts.overlap !== false, method);
+          let requests: SimRequest[];
+          let warmup: SimRequest[] = [];
+          if (method) {
+            // The whole closed loop (silicon_concurrency for attention-DP rows) is the client's; the
+            // ranks share it in runAttentionDp.
+            const wl = benchmarkWorkload({ isl: r.isl, osl: r.osl, concurrency: setup.concurrency }, method, {
+              ...(opts.maxRequests !== undefined ? { maxRequests: Math.max(opts.maxRequests, setup.concurrency) } : {}),
+            });
+            requests = wl.requests;
+            warmup = wl.warmup;
+          } else {
+            const cap = opts.maxRequests ?? 1024;
+            const n = Math.min(Math.max(waves * setup.concurrency, 64), Math.max(cap, setup.concurrency));
+            requests = Array.from({ length: n }, (_, i) => ({ taskId: i, inputLength: r.isl, outputTokens: r.osl }));
+          }
           const run = resolveRun(cfg, cfg.databasePath ? { systemsDir: cfg.databasePath } : {});
           const timing: TimingSettings = {
             model: opts.overlap === false ? "non-overlap" : "overlap",
@@ -199,7 +238,7 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
             cudaGraphs: TRTLLM_PYTORCH_TIMING.cudaGraphs,
             layers: run.model.numLayers,
           };
-          const res = await replay(r, options, predictor, n, timing);
+          const res = await replay(options, predictor, requests, warmup, timing);
           row.predicted_ttft_ms = res.ttft;
           row.predicted_tpot_ms = res.tpot;
           row.ttft_error_pct = (100 * (res.ttft - r.ttftMs)) / r.ttftMs;
