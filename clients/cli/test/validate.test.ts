@@ -94,13 +94,32 @@ describe("servesim validate", () => {
     expect(r.stdout).toMatch(/roofline\s+all rows: 3 of 5 replayed/);
     expect(r.stdout).toMatch(/1 {2}roofline: model some\/unknown-model not in the catalog/);
     expect(r.stdout).toMatch(/1 {2}roofline: not replayable: config\.parallelism\.tp: DeepSeek-R1 has 128 attention heads, not divisible by TP 36/);
-    const report = JSON.parse(readFileSync(file("m.json"), "utf8")) as { rows: Array<{ id: string; setup: string; reason: string | null }> };
-    expect(report.rows.map((x) => [x.id, x.setup])).toEqual([
-      ["a", "Llama-3.1-8B bf16 TP1 c4"],
-      ["d", "DeepSeek-R1 nvfp4 TP8 ADP8 EP8 c64"],
-      ["e", "DeepSeek-R1 nvfp4 TP8 c8"],
-      ["f", "DeepSeek-R1 nvfp4 TP36 c8"],
-      ["g", ""],
+    const simple = await runCli([
+      "validate",
+      "--silicon",
+      file("m.csv"),
+      "--all-rows",
+      "--all-rows-load",
+      "simple",
+      "--filter",
+      "id=a",
+      "--max-requests",
+      "64",
+      "-q",
+    ]);
+    expect(simple.code).toBe(0);
+    expect(simple.stdout).toMatch(/roofline\s+all rows: 1 of 1 replayed/);
+    const bad = await runCli(["validate", "--silicon", file("m.csv"), "--all-rows", "--all-rows-load", "closed"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--all-rows-load: "closed" is not benchmark or simple');
+    const report = JSON.parse(readFileSync(file("m.json"), "utf8")) as { rows: Array<{ id: string; setup: string; method: string; reason: string | null }> };
+    // fp4 rows of deepseek-ai/DeepSeek-R1 run NVIDIA's NVFP4 checkpoint (attention in bf16); every row its benchmark method.
+    expect(report.rows.map((x) => [x.id, x.setup, x.method])).toEqual([
+      ["a", "Llama-3.1-8B bf16 TP1 c4", "inferencex"],
+      ["d", "nvidia/DeepSeek-R1-0528-FP4 nvfp4 TP8 ADP8 EP8 c64", "inferencex"],
+      ["e", "nvidia/DeepSeek-R1-0528-FP4 nvfp4 TP8 c8", "inferencex"],
+      ["f", "nvidia/DeepSeek-R1-0528-FP4 nvfp4 TP36 c8", "inferencex"],
+      ["g", "", "inferencex"],
     ]);
   });
 });

@@ -4,7 +4,7 @@ export { GPU_CATALOG, type GpuSpec, lookupGpu, toGpuHardware } from "./catalog/g
 export { lookupModel, MODEL_CATALOG, type ModelSpec, paramCount, toModelArchitecture } from "./catalog/models.js";
 export { ConstantPredictor } from "./constant.js";
 export { dtypeFromPrecision, dtypeName, type Precision, parsePrecision, precisionFromDType } from "./dtypes.js";
-export { type GpuFamily, gpuFamily, type Overheads, ZERO_OVERHEADS } from "./efficiency.js";
+export { AIC_EMPIRICAL_EFFICIENCY, type Efficiency, type GpuFamily, gpuFamily, type Overheads, ZERO_OVERHEADS } from "./efficiency.js";
 export { createPredictor, describePredictor, type LocalPredictor, listCatalog, type PredictorOptions, resolvedRunFacts, weightLayout } from "./factory.js";
 export { parseIterationLog } from "./iterationLog.js";
 export { type BenchHeuristic, benchHeuristic, type KvCapacity, kvCapacity } from "./memory.js";

@@ -10,7 +10,7 @@ import {
   TRTLLM_PYTORCH_TIMING,
   withHostDeviceTiming,
 } from "@servesim/engine";
-import { benchHeuristic, createPredictor, gpuFamily, kvCapacity, resolveRun, weightLayout } from "@servesim/perf";
+import { benchHeuristic, createPredictor, type Efficiency, gpuFamily, kvCapacity, resolveRun, weightLayout } from "@servesim/perf";
 import { type BenchmarkMethod, benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
 import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
 import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
@@ -38,6 +38,8 @@ export interface AllRowsOptions {
   /** TensorRT-LLM's overlap loop (default true); false: the non-overlap loop. */
   overlap?: boolean;
   filter?: (r: SiliconRow) => boolean;
+  /** Roofline efficiency factors for every row (default: each GPU family's); fits and experiments. */
+  efficiency?: Efficiency;
   onRow?: (done: number, total: number) => void;
 }
 
@@ -121,9 +123,7 @@ function rowEngine(
   });
   // The benchmark method's server gives the client's closed loop method.slots(concurrency) slots, split
   // over the attention-DP ranks (max_batch_size is per rank); the simple load never lets a request wait.
-  const maxBatchSize = method
-    ? Math.max(1, Math.ceil(method.slots(s.concurrency) / ranks))
-    : Math.max(h.maxBatchSize, Math.ceil(s.concurrency / ranks));
+  const maxBatchSize = method ? Math.max(1, Math.ceil(method.slots(s.concurrency) / ranks)) : Math.max(h.maxBatchSize, Math.ceil(s.concurrency / ranks));
   const maxNumTokens = Math.max(h.maxNumTokens, r.isl + (method ? maxBatchSize : 0));
   const kv = kvCapacity({ ...run, maxNumTokens, maxBatchSize, tokensPerBlock: 32, layout: weightLayout(run), capSlidingWindows: true });
   const o: EngineOptions = {
@@ -210,7 +210,7 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
           const key = JSON.stringify(cfg);
           let p = predictors.get(key);
           if (!p) {
-            p = createPredictor(cfg) as Promise<BatchPredictor>;
+            p = createPredictor(cfg, opts.efficiency ? { efficiency: opts.efficiency } : {}) as Promise<BatchPredictor>;
             predictors.set(key, p);
           }
           const predictor = await p;

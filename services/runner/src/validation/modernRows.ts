@@ -1,4 +1,4 @@
-import { lookupModel, type Precision } from "@servesim/perf";
+import { lookupModel, MODEL_CATALOG, type Precision } from "@servesim/perf";
 import { DType, type PredictorConfig, PredictorKind } from "@servesim/wire/predictor";
 import { parse } from "csv-parse/sync";
 import type { SiliconRow } from "./silicon.js";
@@ -85,7 +85,28 @@ export function rowSetup(r: SiliconRow, cols: ParallelColumns | undefined): RowS
   else return { reason: `precision ${r.precision}` };
   if (r.precision === "fp4" && hit.weight === "mxfp4") weight = "mxfp4";
   const concurrency = dp > 1 ? (cols?.siliconConcurrency ?? r.concurrency * dp) : r.concurrency;
-  return { model: hit.spec.name, weight, tp, ep, moeTp, attentionDp: dp > 1, concurrency };
+  return {
+    model: weight === "nvfp4" && !hit.quant ? (nvfp4Checkpoint(hit.spec.name) ?? hit.spec.name) : hit.spec.name,
+    weight,
+    tp,
+    ep,
+    moeTp,
+    attentionDp: dp > 1,
+    concurrency,
+  };
+}
+
+/**
+ * NVIDIA's NVFP4 checkpoint of a model, when the catalog lists one. An "fp4" row of a base model id
+ * (deepseek-ai/DeepSeek-R1 at fp4) was served from NVIDIA's NVFP4 checkpoint, the only FP4 weights of it
+ * (TensorRT-LLM's and InferenceX's DeepSeek FP4 recipes load nvidia/DeepSeek-R1-0528-FP4): it keeps
+ * attention in bf16 and quantizes the MoE and MLP GEMMs, so the row runs that checkpoint's precisions
+ * rather than NVFP4 everywhere. The first NVFP4 checkpoint with an FP8 KV cache wins, as the rows ran one.
+ */
+function nvfp4Checkpoint(specName: string): string | undefined {
+  const entry = MODEL_CATALOG.find((e) => e.spec.name === specName);
+  const q = entry?.quantizedAliases.filter((a) => a.weight === "nvfp4");
+  return (q?.find((a) => a.kv === "fp8") ?? q?.[0])?.id;
 }
 
 const DTYPE: Record<Precision, DType> = {
