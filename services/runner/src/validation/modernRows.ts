@@ -86,7 +86,7 @@ export function rowSetup(r: SiliconRow, cols: ParallelColumns | undefined): RowS
   if (r.precision === "fp4" && hit.weight === "mxfp4") weight = "mxfp4";
   const concurrency = dp > 1 ? (cols?.siliconConcurrency ?? r.concurrency * dp) : r.concurrency;
   return {
-    model: weight === "nvfp4" && !hit.quant ? (nvfp4Checkpoint(hit.spec.name) ?? hit.spec.name) : hit.spec.name,
+    model: weight === "nvfp4" && hit.weight !== "nvfp4" ? (nvfp4Checkpoint(hit.spec.name) ?? hit.spec.name) : hit.spec.name,
     weight,
     tp,
     ep,
