@@ -39,6 +39,8 @@ const TOP_KEYS = [
   "speculative_config",
   "cuda_graph_config",
   "kv_cache_dtype",
+  "batch_wait_timeout_iters",
+  "batch_wait_max_tokens_ratio",
 ];
 const ATTENTION_DP_KEYS = ["enable_balance", "timeout_iters", "batching_wait_iters"];
 const CUDA_GRAPH_KEYS = ["batch_sizes", "max_batch_size", "enable_padding"];
@@ -170,6 +172,11 @@ export function readLlmApiOptions(path: string): LlmApiOptions {
   if (seq !== undefined) engine.maxSeqLen = seq;
   const chunked = top.boolean("enable_chunked_prefill");
   if (chunked !== undefined) engine.enableChunkedContext = chunked;
+  // Context batch waiting (TensorRT-LLM's llm_args: int and float, both default 0 = off).
+  const waitIters = top.number("batch_wait_timeout_iters", (v) => Number.isSafeInteger(v) && v >= 0 && v <= 2 ** 31 - 1, "an integer in [0, 2147483647]");
+  if (waitIters !== undefined) engine.batchWaitTimeoutIters = waitIters;
+  const waitRatio = top.number("batch_wait_max_tokens_ratio", (v) => Number.isFinite(v) && v >= 0 && v <= 1, "a number in [0, 1]");
+  if (waitRatio !== undefined) engine.batchWaitMaxTokensRatio = waitRatio;
   const disableOverlap = top.boolean("disable_overlap_scheduler");
   if (disableOverlap !== undefined) engine.disableOverlapScheduler = disableOverlap;
   // null turns CUDA graphs off (TensorRT-LLM then launches every iteration eagerly); a mapping keeps them

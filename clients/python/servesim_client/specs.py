@@ -345,6 +345,8 @@ def engine_config(**settings: Any) -> "spb.EngineConfig":
     Arrivals: burstiness (vLLM's; float("inf") for constant gaps), ramp_up (("linear" | "exponential",
     start_rps, end_rps), a dict of those fields or a RampUp), concurrency with request_rate (a ceiling,
     vLLM's max_concurrency), replay_timestamps, trace_speedup, session_mode (closed_loop, independent).
+    Context batch waiting: batch_wait_timeout_iters (int >= 0) and batch_wait_max_tokens_ratio (float in
+    [0, 1]), TensorRT-LLM's LLM API names; contexts are held only with both > 0.
     None leaves a setting at its default."""
     unknown = sorted(set(settings) - _ENGINE_FIELDS)
     if unknown:

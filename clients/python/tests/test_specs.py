@@ -177,6 +177,12 @@ class EngineAndJobSpecTest(unittest.TestCase):
         self.assertEqual(list(e2.speculative.acceptance_rates), [0.8, 0.5])
         self.assertFalse(e2.speculative.HasField("mean_accepted_draft_tokens"))
 
+    def test_batch_waiting(self):
+        e = engine_config(batch_wait_timeout_iters=20, batch_wait_max_tokens_ratio=0.9)
+        self.assertEqual((e.batch_wait_timeout_iters, e.batch_wait_max_tokens_ratio), (20, 0.9))
+        self.assertFalse(engine_config().HasField("batch_wait_timeout_iters"))
+        self.assertTrue(engine_config(batch_wait_max_tokens_ratio=0).HasField("batch_wait_max_tokens_ratio"))
+
     def test_arrival_settings(self):
         e = engine_config(request_rate=8, burstiness=0.5, max_concurrency=16, session_mode="independent")
         self.assertEqual((e.request_rate, e.burstiness, e.concurrency), (8, 0.5, 16))

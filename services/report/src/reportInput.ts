@@ -61,6 +61,8 @@ export interface ReportInput {
     benchmark?: "throughput" | "latency";
     /** Attention-DP ranks (each with its own batch and KV pool); unset or 1: none. */
     attentionDpRanks?: number;
+    /** Context batch waiting in effect (batch_wait_timeout_iters, batch_wait_max_tokens_ratio); unset: none. */
+    batchWait?: { timeoutIters: number; maxTokensRatio: number; maxNumTokens: number };
     /** Speculative decoding; unset: none. */
     speculative?: { kind: string; maxDraftLen: number; meanAccepted: number };
     /** How requests were submitted ("Poisson arrivals at 10 req/s, at most 64 requests in flight"); report.json only. */

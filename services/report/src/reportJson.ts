@@ -145,6 +145,15 @@ export function buildReportJson(m: RunMetrics, input: ReportInput): Record<strin
       ...(s.timingModel !== undefined ? { timing_model: s.timingModel } : {}),
       benchmark: s.benchmark ?? "throughput",
       attention_dp_ranks: s.attentionDpRanks ?? 1,
+      ...(s.batchWait
+        ? {
+            batch_wait: {
+              timeout_iters: s.batchWait.timeoutIters,
+              max_tokens_ratio: s.batchWait.maxTokensRatio,
+              max_num_tokens: s.batchWait.maxNumTokens,
+            },
+          }
+        : {}),
       speculative: s.speculative
         ? { decoding_type: s.speculative.kind, max_draft_len: s.speculative.maxDraftLen, mean_accepted_draft_tokens: s.speculative.meanAccepted }
         : null,

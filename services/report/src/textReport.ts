@@ -191,6 +191,12 @@ export function simulationSection(m: RunMetrics, input: ReportInput): string {
     (s.overlapScheduler !== undefined ? simLine("Overlap Scheduler", s.overlapScheduler ? "on" : "off") : "") +
     (s.timingModel !== undefined ? simLine("Timing Model", s.timingModel) : "") +
     ((s.attentionDpRanks ?? 1) > 1 ? simLine("Attention DP Ranks", `${s.attentionDpRanks} (batch, token budget and KV blocks per rank)`) : "") +
+    (s.batchWait
+      ? simLine(
+          "Batch Waiting",
+          `contexts held up to ${s.batchWait.timeoutIters} iterations or until ${s.batchWait.maxTokensRatio} × ${s.batchWait.maxNumTokens} tokens are scheduled`,
+        )
+      : "") +
     (s.speculative
       ? simLine(
           "Speculative Decoding",

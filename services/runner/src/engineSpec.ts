@@ -336,6 +336,8 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
   // Every rank of the TP group schedules its own batch with its own KV pool (kvCapacity sized it per rank).
   if (attentionDp) options.attentionDpRanks = p.tp;
   if (speculative) options.speculative = speculative.options;
+  const batchWait = resolveBatchWait(e, attentionDp, maxNumTokens, warnings);
+  if (batchWait) options.batchWait = batchWait;
   const out: EngineResolution = {
     options,
     timing: timing.timing,
@@ -353,6 +355,37 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
   if (heuristic) out.heuristic = heuristic;
   if (capacity) out.kvCapacity = capacity;
   return out;
+}
+
+/**
+ * batch_wait_timeout_iters / batch_wait_max_tokens_ratio (context batch waiting, the engine's
+ * batchWaiting.ts), checked. TensorRT-LLM (`PyExecutor._schedule`, tensorrt_llm/_torch/pyexecutor/
+ * py_executor.py) turns waiting on when either knob is > 0 but releases held contexts as soon as either
+ * limit is reached, so with one knob at 0 nothing is ever held; under attention DP it skips waiting (the
+ * ranks' context balancing takes its place). Both cases are warned about; the engine sees the settings
+ * only when they are in effect.
+ */
+function resolveBatchWait(e: EngineConfig | undefined, attentionDp: boolean, maxNumTokens: number, warnings: string[]): EngineOptions["batchWait"] | undefined {
+  const timeoutIters = optionalInt(e?.batchWaitTimeoutIters, `${F}.batch_wait_timeout_iters`, 0, MAX_INT32) ?? 0;
+  const ratio = e?.batchWaitMaxTokensRatio ?? 0;
+  if (!(typeof ratio === "number" && ratio >= 0 && ratio <= 1)) {
+    throw new InvalidArgumentError(`${F}.batch_wait_max_tokens_ratio`, `must be a number in [0, 1] (got ${String(ratio)})`);
+  }
+  if (timeoutIters === 0 && ratio === 0) return undefined;
+  if (attentionDp) {
+    warnings.push("batch_wait_timeout_iters / batch_wait_max_tokens_ratio have no effect under attention DP (TensorRT-LLM skips batch waiting there)");
+    return undefined;
+  }
+  if (timeoutIters === 0 || ratio === 0) {
+    warnings.push(
+      `batch waiting has no effect: ${timeoutIters === 0 ? "batch_wait_timeout_iters" : "batch_wait_max_tokens_ratio"} is 0, and TensorRT-LLM releases held contexts as soon as either limit is reached`,
+    );
+    return undefined;
+  }
+  if (ratio * maxNumTokens < 1) {
+    warnings.push(`batch_wait_max_tokens_ratio ${ratio} × max_num_tokens ${maxNumTokens} is below one token: contexts are never held`);
+  }
+  return { timeoutIters, maxTokensRatio: ratio };
 }
 
 /** cuda_graph_config, checked: batch sizes in [1, 2^20], at most 1024 of them. */

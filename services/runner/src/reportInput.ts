@@ -53,6 +53,15 @@ export function reportInput(job: ResolvedJob, result: SimulationResult, predicto
       timingModel: describeTiming(job.settings.timing),
       benchmark: job.settings.benchmark,
       ...(job.settings.attentionDpRanks > 1 ? { attentionDpRanks: job.settings.attentionDpRanks } : {}),
+      ...(job.engine.batchWait
+        ? {
+            batchWait: {
+              timeoutIters: job.engine.batchWait.timeoutIters,
+              maxTokensRatio: job.engine.batchWait.maxTokensRatio,
+              maxNumTokens: job.engine.maxNumTokens,
+            },
+          }
+        : {}),
       ...(job.settings.speculative
         ? {
             speculative: {

@@ -168,6 +168,24 @@ describe("SubmitJob rejects bad input with INVALID_ARGUMENT naming the field (no
       /smaller than the longest prompt \(100 tokens\)/,
     ],
     [
+      "batch_wait_max_tokens_ratio above 1",
+      { engine: { batchWaitTimeoutIters: 4, batchWaitMaxTokensRatio: 1.5 }, predictor: constant, workload: inlineWorkload([{ input: 4, output: 2 }]) },
+      "spec.engine.batch_wait_max_tokens_ratio",
+      /must be a number in \[0, 1\] \(got 1.5\)/,
+    ],
+    [
+      "batch_wait_max_tokens_ratio NaN",
+      { engine: { batchWaitMaxTokensRatio: Number.NaN }, predictor: constant, workload: inlineWorkload([{ input: 4, output: 2 }]) },
+      "spec.engine.batch_wait_max_tokens_ratio",
+      /must be a number in \[0, 1\] \(got NaN\)/,
+    ],
+    [
+      "batch_wait_timeout_iters above 2^31 - 1",
+      { engine: { batchWaitTimeoutIters: 4294967295 }, predictor: constant, workload: inlineWorkload([{ input: 4, output: 2 }]) },
+      "spec.engine.batch_wait_timeout_iters",
+      /must be an integer in \[0, 2147483647\] \(got 4294967295\)/,
+    ],
+    [
       "pipeline parallelism with attention DP",
       { predictor: { ...constant, parallelism: { tp: 2, pp: 2, ep: 1, attentionDp: true } }, workload: inlineWorkload([{ input: 4, output: 2 }]) },
       "spec.predictor.parallelism.pp",

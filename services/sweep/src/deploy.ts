@@ -50,6 +50,8 @@ export function llmApiOptions(spec: JobSpec, row: SweepRow): Record<string, unkn
   const wholeIteration = spec.predictor?.kind === PredictorKind.PREDICTOR_KIND_CONSTANT || spec.predictor?.kind === PredictorKind.PREDICTOR_KIND_CALIBRATED;
   o["disable_overlap_scheduler"] = e?.disableOverlapScheduler ?? wholeIteration;
   if (e?.disableCudaGraphs === true) o["cuda_graph_config"] = null;
+  if (e?.batchWaitTimeoutIters !== undefined) o["batch_wait_timeout_iters"] = e.batchWaitTimeoutIters;
+  if (e?.batchWaitMaxTokensRatio !== undefined) o["batch_wait_max_tokens_ratio"] = e.batchWaitMaxTokensRatio;
   const kv: Record<string, unknown> = {};
   if (e?.kvCacheFreeGpuMemFraction !== undefined) kv["free_gpu_memory_fraction"] = e.kvCacheFreeGpuMemFraction;
   if (e?.kvCacheMaxTokens !== undefined) kv["max_tokens"] = e.kvCacheMaxTokens;

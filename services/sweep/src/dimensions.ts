@@ -215,6 +215,20 @@ export const DIMENSIONS: readonly Dimension[] = [
     apply: (s, v) => void (engine(s).disableOverlapScheduler = !v),
     label: (v) => (v ? "overlap" : "nooverlap"),
   },
+  {
+    name: "batch_wait_timeout_iters",
+    description: "context batch waiting: iterations new prompts may be held (0: off)",
+    parse: int(0, 2 ** 31 - 1),
+    apply: (s, v) => void (engine(s).batchWaitTimeoutIters = Number(v)),
+    label: (v) => `bwi${v}`,
+  },
+  {
+    name: "batch_wait_max_tokens_ratio",
+    description: "context batch waiting: token fill of max_num_tokens that releases them, in [0, 1] (0: off)",
+    parse: num((x) => x >= 0 && x <= 1, "a number in [0, 1]"),
+    apply: (s, v) => void (engine(s).batchWaitMaxTokensRatio = Number(v)),
+    label: (v) => `bwr${v}`,
+  },
   { name: "concurrency", description: "requests in flight", parse: int(1), apply: (s, v) => void (engine(s).concurrency = Number(v)), label: (v) => `c${v}` },
   {
     name: "request_rate",
