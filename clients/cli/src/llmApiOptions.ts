@@ -14,7 +14,7 @@ import type { PredictorDraft } from "./predictorDraft.js";
 import { dtypeByName } from "./predictorNames.js";
 import { YamlFile, YamlSection } from "./yamlFile.js";
 
-/** What an --extra_llm_api_options file sets (trtllm-bench-compat.md §3); its values override flags. */
+/** What an --extra_llm_api_options file sets (`--extra_llm_api_options`, tensorrt_llm/bench/benchmark/throughput.py; fields of tensorrt_llm/llmapi/llm_args.py); its values override flags. */
 export interface LlmApiOptions {
   engine: Partial<EngineConfig>;
   kvCacheDtype?: DType;

@@ -7,7 +7,7 @@ import { runCli, tempDir } from "./harness.js";
 const dir = tempDir();
 const file = (name: string): string => join(dir, name);
 
-/** §11.2 as a dataset: R0 100/3, R1 200/2, R2 50/2 (distinct token ids). */
+/** Worked example E2 (docs/engine.md) as a dataset: R0 100/3, R1 200/2, R2 50/2 (distinct token ids). */
 writeFileSync(
   file("d.jsonl"),
   `${[
@@ -63,7 +63,7 @@ describe("overlap scheduler flags", () => {
         .trim()
         .split("\n")
         .map((l) => (JSON.parse(l) as { ttft_ms: number }).ttft_ms);
-    // R2 is admitted one iteration later under overlap (spec §11.2 worked with §10).
+    // R2 is admitted one iteration later under overlap (docs/engine.md, overlap scheduler: E2).
     expect(ttft("off.jsonl")).toEqual([10, 10, 25]);
     expect(ttft("on.jsonl")).toEqual([10, 10, 30]);
     expect((JSON.parse(readFileSync(file("on.json"), "utf8")) as { sim: { overlap_scheduler: boolean } }).sim.overlap_scheduler).toBe(true);

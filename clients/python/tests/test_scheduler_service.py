@@ -22,7 +22,7 @@ from servesim_client import (
     scheduler_pb2 as spb,
 )
 
-# trtllm-scheduling.md §11.1 (PR #12700's own check): constant predictor, one request P=128 N=8.
+# Worked example E1 in docs/engine.md (the check of TensorRT-LLM PR #12700): constant predictor, one request P=128 N=8.
 PR12700 = dict(predictor="constant", constant_prefill_time_ms=10, constant_decode_time_ms=5, requests=[(128, 8)], warmup=0)
 
 REPORT_KEYS = {"engine", "world_info", "request_info", "performance", "streaming_metrics", "dataset", "sim"}

@@ -1,4 +1,4 @@
-/** trtllm-bench's `PercentileStats.from_iterable` (trtllm-bench-compat.md §5.3). */
+/** trtllm-bench's `PercentileStats.from_iterable` (tensorrt_llm/bench/dataclasses/statistics.py). */
 export interface PercentileStats {
   p50: number;
   p90: number;

@@ -34,7 +34,8 @@ function perCall(p: LocalPredictor, entries: Parameters<typeof makeBatch>[0], op
 const ctx = (inputLength: number) => ({ context: true, inputLength, pastKvLength: 0 });
 const gen = (pastKvLength: number) => ({ context: false, inputLength: 1, pastKvLength });
 
-// performance-model.md §4.2 test vectors (bf16, window 0), [H100, H200].
+// Per-call times read by hand from the AIConfigurator perf database tables (bf16, window 0), [H100, H200];
+// the lookup mirrors aiconfigurator/sdk/perf_database.py.
 const VECTORS = {
   gemm_m1_qkv: [0.021_020_8, 0.016_848],
   gemm_m4096_qkv: [0.293_912_5, 0.272_414_9],

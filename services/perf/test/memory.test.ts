@@ -7,7 +7,7 @@ import { benchHeuristic, kvCapacity } from "../src/memory.js";
 const llama8b = lookupModel("llama-3.1-8b")!.spec;
 const h100 = lookupGpu("h100_sxm")!;
 
-describe("KV capacity from GPU memory (trtllm-scheduling §8)", () => {
+describe("KV capacity from GPU memory (KvCacheCreator, tensorrt_llm/_torch/pyexecutor/_util.py)", () => {
   it("Llama-3.1-8B bf16 TP1 on H100, 8192 tokens / 2048 requests", () => {
     const c = kvCapacity({ model: llama8b, gpu: h100, tp: 1, pp: 1, weightDtype: "bf16", kvDtype: "bf16", maxNumTokens: 8192, maxBatchSize: 2048 });
     expect(c.weights).toBe(16_060_522_496);
@@ -62,7 +62,7 @@ describe("KV capacity from GPU memory (trtllm-scheduling §8)", () => {
   });
 });
 
-describe("trtllm-bench max_batch_size / max_num_tokens heuristic (§9)", () => {
+describe("trtllm-bench max_batch_size / max_num_tokens heuristic (tensorrt_llm/bench/build/tuning.py)", () => {
   const base = { model: llama8b, tp: 1, pp: 1, deviceMemBytes: h100.memCapacity, avgIsl: 128, avgOsl: 128, maxIsl: 128, chunkedPrefill: false };
 
   it("Llama-3.1-8B BF16 → 2048 / 3840", () => {

@@ -103,7 +103,7 @@ describe("roofline op times", () => {
   });
 });
 
-describe("batch composition (performance-model §3.2)", () => {
+describe("batch composition (per-request aware, docs/performance-models.md)", () => {
   it("mixed batch = dense on all tokens + LM head on sequences + grouped context + generation attention", async () => {
     const p = await roofline(1);
     const k = kernels(1);
@@ -125,7 +125,7 @@ describe("batch composition (performance-model §3.2)", () => {
   it("a skewed batch: grouped+correction and per-request both exceed the averaged price by the causal-area ratio", async () => {
     const batch = makeBatch([ctx(4096), ctx(128)]);
     const g = ComposedPredictor.contextGroup(batch);
-    // (4096² + 128²) / (2·2112²) = 8,396,800 / 4,460,544 (performance-model §10).
+    // (4096² + 128²) / (2·2112²) = 8,396,800 / 4,460,544 (what averaging all lengths, as PR #12700's AIC predictor did, misses).
     expect(g.ratio).toBeCloseTo(8_396_800 / 4_460_544, 12);
     const k = kernels(1);
     const averaged = 32 * k.ctxAttnMs(2, 2112, 0);

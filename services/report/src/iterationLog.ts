@@ -2,7 +2,7 @@ import type { IterationStats } from "@servesim/core";
 import { pyFloatRepr } from "./pyFormat.js";
 
 /**
- * `--iteration_log` lines (trtllm-bench-compat.md §7). trtllm-bench writes each stats dict with
+ * `--iteration_log` lines (written in tensorrt_llm/bench/benchmark/utils/processes.py). trtllm-bench writes each stats dict with
  * `f"{stats}"`, i.e. a Python dict repr. The dict comes from the C++ IterationStats serialised by
  * nlohmann::json, whose objects are std::maps, so keys are sorted at every level; we do the same.
  */

@@ -3,7 +3,7 @@ import { checkPercentiles, checkSlos, DEFAULT_PERCENTILES, type PercentileStats,
 import { computeGoodput, type GoodputMetrics, type LatencyPercentiles, lookupStatistic, maxInterTokenGaps } from "./goodput.js";
 import { interTokenGapDistribution } from "./interTokenGaps.js";
 
-/** One request's trtllm-bench fields (trtllm-bench-compat.md §5.1). Times in ms, rates per second. */
+/** One request's trtllm-bench fields (`RequestRecord` in tensorrt_llm/bench/dataclasses/statistics.py). Times in ms, rates per second. */
 export interface RequestMetrics {
   taskId: number;
   inputLength: number;
@@ -29,7 +29,7 @@ export interface FailureSummary {
   count: number;
 }
 
-/** Run aggregates (trtllm-bench-compat.md §5.2) over the requests that completed. */
+/** Run aggregates (`StatsKeeper.generate_statistics_summary`, tensorrt_llm/bench/dataclasses/reporting.py) over the requests that completed. */
 export interface RunMetrics {
   /** Completed requests (errored ones are excluded from every aggregate). */
   numRequests: number;
@@ -65,11 +65,11 @@ export interface RunMetrics {
   latency: LatencyPercentiles;
   /** The requests meeting every objective (null when the run has none). */
   goodput: GoodputMetrics | null;
-  /** The §5.1 fields of every completed request, built on first access (a million objects for a large run). */
+  /** The per-request fields of every completed request, built on first access (a million objects for a large run). */
   readonly perRequest: RequestMetrics[];
 }
 
-/** The §5.1 fields of one request. */
+/** The per-request fields of one request. */
 export function requestMetrics(r: RequestRecord): RequestMetrics {
   const n = r.outputLength;
   const ttftMs = r.firstTokenMs - r.startMs;

@@ -53,7 +53,7 @@ export interface ReportInput {
     wallMs: number;
     /** Prompt lengths were approximated from text (`--approx-prompt-tokens`). */
     approxPromptTokens?: boolean;
-    /** The overlap scheduler was simulated (trtllm-scheduling.md §10); unset: not shown in the text report. */
+    /** The overlap scheduler was simulated (`PyExecutor._executor_loop_overlap`, tensorrt_llm/_torch/pyexecutor/py_executor.py); unset: not shown in the text report. */
     overlapScheduler?: boolean;
     /** How device times became wall times (docs/timing.md), e.g. "overlap (host ...; CUDA graphs ...)"; unset: not shown. */
     timingModel?: string;

@@ -69,7 +69,7 @@ export function goodputJson(g: GoodputMetrics): Record<string, unknown> {
 }
 
 /**
- * report.json (trtllm-bench-compat.md §6.2): engine, world_info, request_info, performance,
+ * report.json (`ReportUtility.get_statistics_dict`, tensorrt_llm/bench/dataclasses/reporting.py): engine, world_info, request_info, performance,
  * streaming_metrics (always), dataset, then servesim's `sim` and `simulation`.
  */
 export function buildReportJson(m: RunMetrics, input: ReportInput): Record<string, unknown> {

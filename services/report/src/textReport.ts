@@ -4,7 +4,7 @@ import type { RunMetrics } from "./metrics.js";
 import { formatExp, formatFixed } from "./pyFormat.js";
 import { DEFAULT_EMULATED_VERSION, type ReportInput } from "./reportInput.js";
 
-/** trtllm-bench's text report (trtllm-bench-compat.md §6.1) plus servesim's SIMULATION DETAILS. */
+/** trtllm-bench's text report (`ReportUtility` in tensorrt_llm/bench/dataclasses/reporting.py) plus servesim's SIMULATION DETAILS. */
 
 export const RULE = "=".repeat(59);
 

@@ -23,7 +23,7 @@ function record(taskId: number, inputLength: number, startMs: number, times: num
   };
 }
 
-/** trtllm-scheduling.md §11.2: R0 P=100 N=3, R1 P=200 N=2, R2 P=50 N=2, all submitted at 0. */
+/** Worked example E2 (docs/engine.md, max_batch_size 2): R0 P=100 N=3, R1 P=200 N=2, R2 P=50 N=2, all submitted at 0. */
 export const example112: RequestRecord[] = [record(0, 100, 0, [10, 15, 25]), record(1, 200, 0, [10, 15]), record(2, 50, 0, [25, 30])];
 
 export const failedRecord: RequestRecord = {

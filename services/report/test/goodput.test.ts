@@ -6,7 +6,7 @@ import { buildReportJson } from "../src/reportJson.js";
 import { latencySection, renderTextReport } from "../src/textReport.js";
 import { example112, failedRecord, input112 } from "./fixtures.js";
 
-// §11.2: R0 TTFT 10, TPOT 7.5, e2e 25, gaps [5, 10]; R1 TTFT 10, TPOT 5, e2e 15, gap [5];
+// Worked example E2 (docs/engine.md): R0 TTFT 10, TPOT 7.5, e2e 25, gaps [5, 10]; R1 TTFT 10, TPOT 5, e2e 15, gap [5];
 // R2 TTFT 25, TPOT 5, e2e 30, gap [5]. The run lasts 30 ms.
 describe("goodput (requests meeting every objective)", () => {
   it("counts the requests within every threshold, per second and per GPU", () => {

@@ -66,7 +66,7 @@ function engineLike(seed: number, coarse: boolean): ArrayLike<number>[] {
 }
 
 describe("interTokenGapStats: identical to materialising and sorting every gap", () => {
-  it("the §11.2 example and edge cases", () => {
+  it("worked example E2 (docs/engine.md) and edge cases", () => {
     const cases: ArrayLike<number>[][] = [
       [],
       [Float64Array.of(5)],

@@ -25,7 +25,7 @@ describe("percentileStats (nearest rank s[floor(n·p)])", () => {
 });
 
 describe("per-request metrics", () => {
-  it("R0 of §11.2", () => {
+  it("R0 of worked example E2 (docs/engine.md)", () => {
     expect(requestMetrics(example112[0]!)).toEqual({
       taskId: 0,
       inputLength: 100,
@@ -49,7 +49,7 @@ describe("per-request metrics", () => {
   });
 });
 
-describe("run aggregates: trtllm-scheduling.md §11.2", () => {
+describe("run aggregates: worked example E2 (docs/engine.md)", () => {
   const m = computeMetrics(example112, { worldSize: 2 });
 
   it("latency, throughput, concurrency", () => {

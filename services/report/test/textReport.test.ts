@@ -15,7 +15,8 @@ import { example112, failedRecord, input112 } from "./fixtures.js";
 const R = "===========================================================";
 const m = computeMetrics(example112, { worldSize: 1 });
 
-// Golden text written by hand from trtllm-bench-compat.md §6.1 for the §11.2 example.
+// Golden text written by hand from `ReportUtility` (tensorrt_llm/bench/dataclasses/reporting.py) for worked
+// example E2 (docs/engine.md; the same text is shown in docs/datasets-and-reports.md).
 const BACKEND = `${R}
 = PYTORCH BACKEND
 ${R}

@@ -6,7 +6,7 @@ import { constant, inline, spec } from "./helpers.js";
 
 /** spec.engine.disable_overlap_scheduler → EngineOptions.overlap → the report (`PyExecutor._executor_loop_overlap`). */
 describe("EngineConfig.disable_overlap_scheduler", () => {
-  // §11.2: R0 100/3, R1 200/2, R2 50/2 with max_batch_size 2, constant predictor (10 ms with a context, else 5).
+  // Worked example E2 (docs/engine.md): R0 100/3, R1 200/2, R2 50/2 with max_batch_size 2, constant predictor (10 ms with a context, else 5).
   const workload = inline([
     { inputLength: 100, outputTokens: 3 },
     { inputLength: 200, outputTokens: 2 },

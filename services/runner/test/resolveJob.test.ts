@@ -9,7 +9,7 @@ import { constant, datasetSpec, inline, invalid, jsonl, llama8bH100, spec, unifo
 const ds128 = jsonl(uniform(8, 128, 128));
 
 describe("resolveJob defaults", () => {
-  it("Llama-3.1-8B on H100: roofline, trtllm-bench heuristic 2048/3840, KV from GPU memory (spec §8, §9)", async () => {
+  it("Llama-3.1-8B on H100: roofline, trtllm-bench heuristic 2048/3840, KV from GPU memory (KvCacheCreator, get_benchmark_engine_settings)", async () => {
     const job = await resolveJob(datasetSpec(ds128, {}, llama8bH100));
     expect(job.predictor.kind).toBe("roofline");
     expect(job.predictor.config.kind).toBe(PredictorKind.PREDICTOR_KIND_ROOFLINE);

@@ -12,7 +12,7 @@ import { constant, datasetSpec, inline, jsonl, llama8bH100, spec } from "./helpe
 const times = (r: { tokenTimesMs: ArrayLike<number> }): number[] => Array.from(r.tokenTimesMs);
 
 describe("runResolvedJob (constant predictor, the worked examples of docs/engine.md)", () => {
-  it("§11.2: three requests with max_batch_size 2", async () => {
+  it("worked example E2: three requests with max_batch_size 2 (docs/engine.md)", async () => {
     const job = await resolveJob(
       spec({
         engine: { maxBatchSize: 2, maxNumTokens: 8192, warmup: 0 },
@@ -47,7 +47,7 @@ describe("runResolvedJob (constant predictor, the worked examples of docs/engine
     expect(toJobResult(out)).toMatchObject({ numRequests: 3, numFailedRequests: 0, numIterations: 4, reportText: out.reportText });
   });
 
-  it("§11.4: MAX_UTILIZATION pauses, GUARANTEED_NO_EVICT waits (kv_num_blocks 6, tokens_per_block 4, reuse off)", async () => {
+  it("worked example E4 (docs/engine.md): MAX_UTILIZATION pauses, GUARANTEED_NO_EVICT waits (kv_num_blocks 6, tokens_per_block 4, reuse off)", async () => {
     const engine = { maxBatchSize: 4, maxNumTokens: 8192, kvNumBlocks: 6, tokensPerBlock: 4, enableBlockReuse: false, warmup: 0 };
     const workload = inline([
       { inputLength: 8, outputTokens: 6 },

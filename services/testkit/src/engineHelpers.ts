@@ -2,7 +2,7 @@ import { type BatchPredictor, snapshotBatch } from "@servesim/core";
 import type { EngineOptions, IterationStats, SimRequest, SimulationResult } from "@servesim/engine";
 import { Simulation, type SimulationInit } from "@servesim/engine";
 
-/** The spec §11 predictor: 10 ms if the batch has a context request, else 5 ms. */
+/** The worked examples' predictor (docs/engine.md): 10 ms if the batch has a context request, else 5 ms. */
 export const constant10x5 = (): BatchPredictor & { predictDecodeRun(pastKv: ArrayLike<number>, count: number, steps: number): number[] } => ({
   description: "constant (prefill 10 ms, decode 5 ms)",
   predict: (batch) => (batch.numContext > 0 ? 10 : 5),

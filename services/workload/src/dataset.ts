@@ -5,7 +5,7 @@ import { keyIs, NOT_HANDLED, scanUint, skipString, skipValue, skipWs } from "./j
 import { LineSplitter } from "./lineSplitter.js";
 import { computeDatasetMetadata, type DatasetMetadata } from "./metadata.js";
 
-/** How a trtllm-bench JSONL dataset is read (trtllm-bench-compat.md §1). */
+/** How a trtllm-bench JSONL dataset is read (`create_dataset_from_stream` in tensorrt_llm/bench/utils/data.py). */
 export interface DatasetOptions {
   /** Keep only the first N requests; 0 or undefined = all (`--num_requests`). */
   numRequests?: number;

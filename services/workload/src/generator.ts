@@ -6,7 +6,7 @@ import { Pcg64 } from "./rng/pcg64.js";
 import { PythonRandom } from "./rng/pythonRandom.js";
 
 /**
- * `prepare-dataset` synthetic workloads (trtllm-bench-compat.md §2), reproducing TensorRT-LLM's
+ * `prepare-dataset` synthetic workloads (benchmarks/cpp/prepare_dataset.py and benchmarks/cpp/utils/utils.py), reproducing TensorRT-LLM's
  * `prepare_dataset` bit for bit: lengths from NumPy (legacy MT19937 Gaussian for token-norm-dist,
  * PCG64 `integers` for token-unif-dist), token ids from Python's `random`.
  */

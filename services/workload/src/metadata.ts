@@ -1,6 +1,6 @@
 import { type PercentileStats, percentileStats } from "@servesim/core";
 
-/** trtllm-bench's `DatasetMetadata` (trtllm-bench-compat.md §1), in camelCase. */
+/** trtllm-bench's `DatasetMetadata` (tensorrt_llm/bench/dataclasses/general.py), in camelCase. */
 export interface DatasetMetadata {
   islStats: PercentileStats;
   oslStats: PercentileStats;
