@@ -59,7 +59,7 @@ export interface ComposeExtras {
   stages?: () => KernelModel[];
 }
 
-/** Below this the imbalance correction is not applied (SGLang's guard, performance-model.md §3.2). */
+/** Below this the imbalance correction is not applied (SGLang's guard). */
 export const MIN_IMBALANCE_RATIO = 0.4;
 const DENSE_CACHE_LIMIT = 1 << 17;
 const GEN_KEY_S = 1 << 22;
@@ -189,7 +189,7 @@ export function splitByRank(batch: SimBatch, ranks: number): SimBatch[] {
 const DUMMY_RANK_BATCH: SimBatch = { numContext: 0, numGeneration: 1, inputLength: [1], pastKvLength: [0], numContextTokens: 0 };
 
 /**
- * servesim's per-request-aware composition (performance-model.md §3.2):
+ * servesim's per-request-aware composition (docs/performance-models.md):
  * `(dense(T_tok) + logits(n_seq) + Σ_groups count·CA(C) + Σ_groups count·GA(|G|, round(mean p) + 1)) × scale + overheads`.
  * Dense and LM-head totals and generation attention are memoized (n, k fixed per configuration).
  *
@@ -267,7 +267,7 @@ export class ComposedPredictor implements BatchPredictor {
     return (this.p.stepOverheadUs + this.p.perRequestOverheadUs * nseq) / 1000 + this.layerOverheadMs;
   }
 
-  /** Grouped context shape of entries [0, n) (performance-model.md §3.2). */
+  /** Grouped context shape of entries [0, n). */
   static contextGroup(batch: SimBatch): ContextGroup {
     const c = sumContext(batch);
     return groupOf(batch.numContext, c.sumE, c.sumP, c.area);

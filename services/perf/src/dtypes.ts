@@ -12,7 +12,7 @@ export type Precision = "bf16" | "fp16" | "fp8" | "fp8_block" | "nvfp4" | "mxfp4
 
 export const PRECISIONS: readonly Precision[] = ["bf16", "fp16", "fp8", "fp8_block", "nvfp4", "mxfp4", "int4"];
 
-/** Bytes per element (AIC quant table, performance-model.md §5); block scales are not counted. */
+/** Bytes per element (AIC's quant table, aiconfigurator/sdk/common.py); block scales are not counted. */
 export function bytesPerElement(p: Precision): number {
   switch (p) {
     case "bf16":

@@ -32,7 +32,7 @@ export interface Efficiency {
 }
 
 /**
- * AIConfigurator's v0.7 EMPIRICAL mode (performance-model.md §9): SOL ÷ factor, memory ops at 0.8·BW + 3 µs,
+ * AIConfigurator's v0.7 EMPIRICAL mode (aiconfigurator/sdk/operations/util_empirical.py): SOL ÷ factor, memory ops at 0.8·BW + 3 µs,
  * P2P + 10 µs. Used for GPUs without a calibrated family entry.
  */
 export const AIC_EMPIRICAL_EFFICIENCY: Efficiency = {
@@ -92,7 +92,7 @@ export function defaultEfficiency(gpu: GpuSpec): Efficiency {
   return FAMILY_EFFICIENCY[gpuFamily(gpu)] ?? AIC_EMPIRICAL_EFFICIENCY;
 }
 
-/** Host/framework overheads not in any kernel table (performance-model.md §9 knobs), microseconds. */
+/** Host/framework overheads not in any kernel table (AIConfigurator's empirical knobs, aiconfigurator/sdk/operations/util_empirical.py), microseconds. */
 export interface Overheads {
   stepUs: number;
   perRequestUs: number;

@@ -95,7 +95,7 @@ export interface KvCapacity {
 }
 
 /**
- * KV capacity of one GPU from its memory (trtllm-scheduling.md §8):
+ * KV capacity of one GPU from its memory (as KvCacheCreator in tensorrt_llm/_torch/pyexecutor/_util.py):
  * `kv_mem = max(0, total − weights − activations − reserved) × free_gpu_memory_fraction`,
  * tokens = floor(kv_mem / kv_bytes_per_token) (capped by max_tokens), blocks = floor(tokens / tpb).
  */
@@ -183,7 +183,7 @@ export interface BenchHeuristic {
 
 /**
  * trtllm-bench's max_batch_size / max_num_tokens heuristic (`calc_engine_setting` + `finetune_setting`,
- * trtllm-scheduling.md §9). Throws when the model does not fit or leaves no room for one request's KV.
+ * tensorrt_llm/bench/build/tuning.py). Throws when the model does not fit or leaves no room for one request's KV.
  */
 export function benchHeuristic(inp: BenchHeuristicInput): BenchHeuristic {
   const kvFraction = inp.kvFraction ?? 0.9;

@@ -87,7 +87,7 @@ export interface AttentionGroup {
 }
 
 /**
- * The per-forward operator list of one configuration (performance-model.md §2), with TP-sharded shapes.
+ * The per-forward operator list of one configuration (AIConfigurator's op lists, aiconfigurator/sdk/models/), with TP-sharded shapes.
  * Token-count ops are priced at x = T_tok; the LM head at m = n_seq.
  */
 export interface OpPlan {

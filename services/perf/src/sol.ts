@@ -2,7 +2,7 @@ import type { GpuSpec } from "./catalog/gpus.js";
 import { bytesPerElement, computeMultiplier, type Precision, weightBytesPerElement } from "./dtypes.js";
 
 /**
- * Speed-of-light work of each op kind (performance-model.md §5): FLOPs, bytes and the FLOP rate they run
+ * Speed-of-light work of each op kind (AIConfigurator's SOL mode, aiconfigurator/sdk/perf_database.py): FLOPs, bytes and the FLOP rate they run
  * at. Time = max(flops / flopRate, bytes / BW) in seconds. All functions allocate nothing.
  */
 

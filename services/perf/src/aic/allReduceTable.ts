@@ -14,7 +14,7 @@ interface Curve {
 }
 
 /**
- * Custom all-reduce latencies per GPU count (performance-model.md §6.4): duplicates averaged; a spike (an
+ * Custom all-reduce latencies per GPU count (docs/performance-models.md, "Interpolation"): duplicates averaged; a spike (an
  * interior point more than 25 % above both neighbours) is replaced by its 5-point running median, other
  * points keep their measured value (so grid points reproduce the table, and the steep large-message end is
  * not flattened); then a running max (monotone non-decreasing); linear in log2(size) inside; above the

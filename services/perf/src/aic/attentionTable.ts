@@ -77,7 +77,7 @@ export class AttentionTable {
 }
 
 /**
- * Interpolation over one family (performance-model.md §6.2–6.3): along the sequence axis √latency
+ * Interpolation over one family (docs/performance-models.md, "Interpolation"): along the sequence axis √latency
  * (context) or latency (generation) linearly, latency linearly along batch and heads; ragged corners and
  * out-of-range queries hold the utilization (SOL/latency) of the nearest measured point; never below SOL.
  */

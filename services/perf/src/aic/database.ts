@@ -414,7 +414,7 @@ export interface OpenOptions {
 
 /**
  * Opens `<systemsDir>/<device>.yaml`'s `data_dir` and the trtllm tables of `version` under it
- * (performance-model.md §4.1); an empty version is the newest one present for the system. Errors name the
+ * (the layout aiconfigurator/sdk/perf_database.py reads); an empty version is the newest one present for the system. Errors name the
  * missing directory; a missing single table is reported in `missing` and priced by the roofline
  * fallback. The MoE, MLA and NCCL tables are only read when asked for.
  */

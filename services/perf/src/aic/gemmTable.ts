@@ -39,7 +39,7 @@ export function gemmTableDtype(p: Precision): string | undefined {
 }
 
 /**
- * GEMM latencies indexed by dtype → (n, k) → m. Interpolation (performance-model.md §6.1): utilization
+ * GEMM latencies indexed by dtype → (n, k) → m. Interpolation (as aiconfigurator/sdk/perf_database.py does; docs/performance-models.md): utilization
  * (SOL/latency) at the 8 bracketing grid points, linear in m and in log2 n, log2 k, clamped to the hull
  * (so off-grid dims hold the boundary utilization); latency = SOL(query)/util, never below SOL.
  */

@@ -92,7 +92,7 @@ interface GroupViews {
 }
 
 /**
- * Prices a plan's ops from AIC's measured tables (performance-model.md §4–§6). Ops without a table or a
+ * Prices a plan's ops from AIC's measured tables (aiconfigurator/sdk/perf_database.py, operations/*.py). Ops without a table or a
  * usable family fall back to the roofline kernels (source "roofline-fallback"); memory ops use the YAML's
  * empirical `bytes/(factor·BW) + constant` (source "empirical").
  */

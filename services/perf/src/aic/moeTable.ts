@@ -59,7 +59,7 @@ function along(s: Series, x: number, sol: MoeSol, t: SourceTracker): number {
 }
 
 /**
- * MoE latencies per exact key, along num_tokens (performance-model.md §6.5): linear inside, utilization
+ * MoE latencies per exact key, along num_tokens (docs/performance-models.md, "Interpolation"): linear inside, utilization
  * held beyond the measured range. num_tokens is the token count entering the layer over all EP ranks; the
  * latency is the most loaded rank's. Duplicates of a key are averaged, except that TensorRT-LLM's
  * low-latency kernel (`moe_torch_flow_min_latency`) is a grid of its own, preferred up to 128 tokens.

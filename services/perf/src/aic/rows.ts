@@ -1,4 +1,4 @@
-/** Logical rows of AIConfigurator's per-op tables (performance-model.md §4.2); latency in ms per call per layer. */
+/** Logical rows of AIConfigurator's per-op tables (the CSVs aiconfigurator/sdk/perf_database.py loads); latency in ms per call per layer. */
 
 export interface GemmRow {
   /** bfloat16 | fp8 | fp8_block | ... */

@@ -53,7 +53,7 @@ type CatalogGpu = Omit<GpuSpec, "nvlinkDomain" | "interRackBw"> & Partial<Pick<G
 /** NVLink domain and inter-domain bandwidth default to the node's. */
 const withDomains = (g: CatalogGpu): GpuSpec => ({ ...g, nvlinkDomain: g.nvlinkDomain ?? g.numGpusPerNode, interRackBw: g.interRackBw ?? g.interNodeBw });
 
-/** Built-in GPUs: the values of AIConfigurator's system YAMLs (performance-model.md §7). */
+/** Built-in GPUs: the values of AIConfigurator's system YAMLs (aiconfigurator/systems/*.yaml). */
 export const GPU_CATALOG: readonly GpuSpec[] = (<CatalogGpu[]>[
   {
     name: "h100_sxm",

@@ -193,7 +193,7 @@ export function paramGroups(m: ModelSpec): ParamGroups {
 
 /**
  * Parameter count of the main model (MTP layers excluded), the sum of `paramGroups`. For a dense GQA
- * model (performance-model.md §8): `2·V·h + L·(h·H·d + 2·h·K·d + H·d·h + 3·h·I + 2h) + h`, plus QKV bias
+ * model (the checkpoint's weight tensors: embeddings, LM head, per-layer attention, MLP, norms): `2·V·h + L·(h·H·d + 2·h·K·d + H·d·h + 3·h·I + 2h) + h`, plus QKV bias
  * and q/k norms; an MoE layer has `E·3·h·I_e + h·E` (+ shared experts and biases) instead of `3·h·I`.
  */
 export function paramCount(m: ModelSpec): number {

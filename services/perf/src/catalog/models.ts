@@ -168,7 +168,7 @@ const GPT_OSS_EXPERTS = { weight: "mxfp4", kv: "bf16", groups: { qkv: "bf16", o:
 const GPT_OSS_NOTES = ["the clamped SwiGLU (swiglu_limit) costs the same as SwiGLU", "attention sinks add no time"];
 const alternating = (n: number): boolean[] => Array.from({ length: n }, (_, i) => i % 2 === 0);
 
-/** Built-in models (performance-model.md §8; Qwen3-32B and Llama-3.3-70B from their config.json). */
+/** Built-in models (the models' Hugging Face config.json; Qwen3-32B and Llama-3.3-70B from their config.json). */
 export const MODEL_CATALOG: readonly CatalogModelEntry[] = [
   {
     spec: llama("Llama-3.1-8B", 32, 4096, 32, 8, 128, 14336, 128256, 131072),
