@@ -109,7 +109,8 @@ export async function runResolvedClusterJob(
           predictor: predictors[pi]!,
           tokensPerBlock: p.job.engine.tokensPerBlock,
           gpus: p.gpus,
-          maxActive: p.job.engine.maxBatchSize,
+          // max_batch_size is per attention-DP rank.
+          maxActive: p.job.engine.maxBatchSize * (p.job.engine.attentionDpRanks ?? 1),
         });
         gpuCounts.push(p.gpus);
       }
