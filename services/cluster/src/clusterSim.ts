@@ -362,7 +362,8 @@ export class ClusterSim {
         const held = outstanding.get(eng.predictor) ?? 0;
         if (pending && held >= (eng.predictor.maxInFlight ?? 1)) await settle();
         const run = prefetch[e];
-        const v = run !== null && batch.numContext === 0 ? run.timeFor(batch) : eng.predictor.predict(batch);
+        // A decode run carries no attention-DP ranks: an attention-DP instance prices every batch.
+        const v = run !== null && batch.numContext === 0 && batch.attentionDpRank === undefined ? run.timeFor(batch) : eng.predictor.predict(batch);
         if (isThenable(v)) {
           pending = true;
           outstanding.set(eng.predictor, (outstanding.get(eng.predictor) ?? 0) + 1);

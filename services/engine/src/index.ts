@@ -5,6 +5,7 @@ export { ARRIVAL_KINDS, ARRIVAL_PROCESSES, arrivalProcess, planArrivals, validat
 export type { ScheduleArrivals } from "./arrivals/schedules.js";
 export type { SessionTurns } from "./arrivals/sessionLoop.js";
 export { type RampUp, type VllmRateSpec, vllmArrivalTimesMs } from "./arrivals/vllmSchedule.js";
+export { AttentionDpLoop, createAttentionDpLoop } from "./attentionDp/attentionDpLoop.js";
 export { type RankLoad, routeToRanks } from "./attentionDp/router.js";
 export { type AttentionDpRunOptions, runAttentionDp } from "./attentionDp/run.js";
 export type { BatchWaitSettings } from "./batchWaiting.js";

@@ -56,6 +56,32 @@ describe("cluster jobs", () => {
     expect(c.pools[1]!.kv_transfer_ms!.average).toBe(1);
   });
 
+  it("disaggregated with an attention-DP decode worker: its ranks share the requests and every step", async () => {
+    const s = datasetSpec(jsonl(uniform(4, 64, 3)), engine, constant);
+    s.cluster = {
+      aggregated: [],
+      prefill: { numWorkers: 1, maxBatchSize: 4 },
+      decode: { numWorkers: 1, maxBatchSize: 2, maxNumTokens: 8, parallelism: { tp: 2, pp: 1, ep: 1, attentionDp: true } },
+      kvTransfer: { bandwidthBytesPerS: 1e9, latencyMs: 1 },
+    };
+    const job = await resolveJob(s);
+    expect(job.cluster?.totalGpus).toBe(3);
+    const o = await runJob(job, connect, { collectIterations: true });
+    // One prefill of the four prompts (0-10), transfers 10-11; the decode worker's two ranks take two
+    // requests each (max_batch_size 2 per rank) and step together: 11-16, 16-21.
+    expect(o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual([
+      [10, 16, 21],
+      [10, 16, 21],
+      [10, 16, 21],
+      [10, 16, 21],
+    ]);
+    expect(o.iterations?.map((i) => [i.engine, i.numActiveRequests])).toEqual([
+      ["prefill[0]", 4],
+      ["decode[0]", 4],
+      ["decode[0]", 4],
+    ]);
+  });
+
   it("sizes the KV transfer from the model on the decode workers", async () => {
     const s = datasetSpec(jsonl(uniform(1, 64, 2)), { warmup: 0 }, { ...llama8bH100, parallelism: { tp: 1, pp: 1, ep: 1 } });
     s.cluster = { aggregated: [], prefill: { numWorkers: 1 }, decode: { numWorkers: 1, parallelism: { tp: 2, pp: 1, ep: 1 } } };

@@ -35,7 +35,7 @@ describe("disaggregated silicon rows", () => {
     ]);
   });
 
-  it("a row becomes a cluster job: TensorRT-LLM TP = tp × attention-DP ranks, decode slots = bs × ranks", () => {
+  it("a row becomes a cluster job: TensorRT-LLM TP = tp × attention-DP ranks, max_batch_size per rank", () => {
     const a = disaggJobSpec(rows[0]!, { predictor: "aic", systemsDir: "/s" });
     expect(a.cluster?.prefill).toEqual({
       numWorkers: 1,
@@ -59,7 +59,9 @@ describe("disaggregated silicon rows", () => {
     expect(reqs.every((q) => q.inputLength >= 820 && q.inputLength <= 1024 && q.outputTokens >= 820 && q.outputTokens <= 1024)).toBe(true);
     const b = disaggJobSpec(rows[1]!, { predictor: "roofline", fixedLengths: true });
     expect(b.cluster?.prefill?.parallelism).toEqual({ tp: 4, pp: 1, ep: 4, moeTp: 1, attentionDp: true });
-    expect(b.cluster?.decode?.maxBatchSize).toBe(64);
+    expect(b.cluster?.decode?.maxBatchSize).toBe(8);
+    expect(b.cluster?.decode?.maxNumTokens).toBe(8);
+    expect(b.engine?.concurrency).toBe(128);
     expect(b.workload?.synthetic?.numRequests).toBe(1280);
   });
 });

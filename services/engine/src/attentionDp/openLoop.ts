@@ -14,6 +14,7 @@ import { createEngineLoop, type SingleEngineLoop } from "../loop/singleEngineLoo
 import { checkedTime, isThenable } from "../partitioned/driver.js";
 import { mergeIterationStats } from "../partitioned/partition.js";
 import type { EngineOptions, SimRequest, SimulationProgress } from "../types.js";
+import { RankedBatch } from "./attentionDpLoop.js";
 import { type RankLoad, routeToRanks } from "./router.js";
 
 export interface OpenLoopRunOptions {
@@ -22,23 +23,6 @@ export interface OpenLoopRunOptions {
   onProgress?: (p: SimulationProgress) => void;
   progressEveryMs?: number;
   onIteration?: (s: IterationStats) => void;
-}
-
-/** Every rank's batch of one iteration, context entries first, tagged with their rank. */
-class RankedBatch implements SimBatch {
-  numContext = 0;
-  numGeneration = 0;
-  numContextTokens = 0;
-  inputLength: Int32Array;
-  pastKvLength: Int32Array;
-  attentionDpRank: Int32Array;
-  draftTokens?: Int32Array;
-  constructor(capacity: number, drafts: number) {
-    this.inputLength = new Int32Array(capacity);
-    this.pastKvLength = new Int32Array(capacity);
-    this.attentionDpRank = new Int32Array(capacity);
-    if (drafts > 0) this.draftTokens = new Int32Array(capacity).fill(drafts);
-  }
 }
 
 const NO_TIMES = new Float64Array(0);
@@ -119,31 +103,10 @@ export async function runAttentionDpLoops(
       t = Math.max(t, start);
       // Every rank builds its batch at t; an idle rank runs none (the predictor prices a dummy request for it).
       const b = batch;
-      let nc = 0;
-      let ctxTokens = 0;
       const scheduled: Array<SimBatch | null> = loops.map((l) => (l.nextEventTime() <= t ? l.schedule(t) : null));
       for (let k = 0; k < ranks; k++) absorb(k, loops[k]!.takeEnded());
-      let n = 0;
-      for (let k = 0; k < ranks; k++) {
-        const s = scheduled[k];
-        if (!s) continue;
-        for (let i = 0; i < s.numContext; i++) {
-          b.inputLength[n] = s.inputLength[i]!;
-          b.pastKvLength[n] = s.pastKvLength[i]!;
-          b.attentionDpRank[n++] = k;
-          ctxTokens += s.inputLength[i]!;
-        }
-        nc += s.numContext;
-      }
-      for (let k = 0; k < ranks; k++) {
-        const s = scheduled[k];
-        if (!s) continue;
-        for (let i = s.numContext; i < s.numContext + s.numGeneration; i++) {
-          b.inputLength[n] = 1;
-          b.pastKvLength[n] = s.pastKvLength[i]!;
-          b.attentionDpRank[n++] = k;
-        }
-      }
+      const n = b.fill(scheduled);
+      const nc = b.numContext;
       if (n === 0) {
         // Nothing could run at t (every scheduled request failed): wait for the next arrival, if any.
         if (next < known) {
@@ -155,12 +118,9 @@ export async function runAttentionDpLoops(
         if (!busy) break;
         throw new Error("attention DP: ranks have work but none could schedule it");
       }
-      b.numContext = nc;
-      b.numGeneration = n - nc;
       if (nc > 0 && n > nc) kinds.mixed++;
       else if (nc > 0) kinds.prefill++;
       else kinds.decode++;
-      b.numContextTokens = ctxTokens;
       const v = predictor.predict(b);
       const dt = checkedTime(isThenable(v) ? await v : v, predictor);
       if (opts.signal?.aborted) throw cancelled();

@@ -97,11 +97,8 @@ export async function resolveCluster(
   const pools: ResolvedPool[] = [];
   const add = async (role: PoolRole, label: string, p: WorkerPool, field: string, router: RouterChoice): Promise<void> => {
     const job = await resolve(poolSpec(spec, p), field, role);
-    // A cluster instance is one EngineLoop; attention-DP ranks, pipeline stages and draft tokens run under
-    // their own drivers (engine attentionDp/, pipeline/, DraftTokensPredictor), not inside a cluster yet.
-    if ((job.engine.attentionDpRanks ?? 1) > 1) {
-      throw new InvalidArgumentError(`${field}.parallelism.attention_dp`, "attention-DP instances are not simulated inside a cluster yet (run the pool alone)");
-    }
+    // A cluster instance is one EngineLoop (attention-DP ranks: AttentionDpLoop); pipeline stages and draft
+    // tokens run under their own drivers (engine pipeline/, DraftTokensPredictor), not inside a cluster yet.
     if (job.engine.ppSize > 1) throw new InvalidArgumentError(`${field}.parallelism.pp`, "pipeline-parallel instances are not simulated inside a cluster yet");
     if (job.engine.speculative) throw new InvalidArgumentError(`${F}`, "speculative decoding is not simulated inside a cluster yet (spec.engine.speculative)");
     pools.push({ role, label, count: p.numWorkers, job, gpus: job.predictor.tp * job.predictor.pp, router });

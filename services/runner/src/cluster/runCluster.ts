@@ -13,7 +13,7 @@ import {
   placeWorkers,
 } from "@servesim/cluster";
 import { type BatchPredictor, InvalidArgumentError, type IterationStats, type SimulationResult } from "@servesim/core";
-import { createEngineLoop, planArrivals, withHostDeviceTiming } from "@servesim/engine";
+import { createAttentionDpLoop, createEngineLoop, type EngineLoop, planArrivals, withHostDeviceTiming } from "@servesim/engine";
 import { buildReportJson, computeMetrics, renderTextReport } from "@servesim/report";
 import type { PredictorConfig } from "@servesim/wire/predictor";
 import { reportInput } from "../reportInput.js";
@@ -79,7 +79,8 @@ export async function runResolvedClusterJob(
     for (const p of cluster.pools) {
       const raw = await connect(p.job.predictor.config);
       opened.push(raw);
-      predictors.push(withHostDeviceTiming(raw, p.job.settings.timing));
+      // Attention-DP instances are timed on the device clock, as a single attention-DP job (runJob).
+      predictors.push((p.job.engine.attentionDpRanks ?? 1) > 1 ? raw : withHostDeviceTiming(raw, p.job.settings.timing));
     }
     const iterations: IterationStats[] | undefined = opts.collectIterations ? [] : undefined;
     const wantStats = iterations !== undefined || opts.onIteration !== undefined;
@@ -104,11 +105,12 @@ export async function runResolvedClusterJob(
           role,
           pool: p.label,
           index,
-          loop: createEngineLoop({ ...p.job.engine, ...(wantStats ? { iterationStats: true } : {}) }),
+          loop: loopOf(p.job.engine, wantStats),
           predictor: predictors[pi]!,
           tokensPerBlock: p.job.engine.tokensPerBlock,
           gpus: p.gpus,
-          maxActive: p.job.engine.maxBatchSize,
+          // max_batch_size is per attention-DP rank.
+          maxActive: p.job.engine.maxBatchSize * (p.job.engine.attentionDpRanks ?? 1),
         });
         gpuCounts.push(p.gpus);
       }
@@ -218,4 +220,12 @@ export async function runResolvedClusterJob(
   } finally {
     if (opts.closePredictors !== false) for (const p of new Set(opened)) await p.close?.();
   }
+}
+
+/** One instance's EngineLoop: one engine, or its attention-DP ranks behind one loop. */
+function loopOf(engine: ResolvedPool["job"]["engine"], wantStats: boolean): EngineLoop {
+  const { arrivals: _a, ...settings } = engine;
+  const opts = { ...settings, ...(wantStats ? { iterationStats: true } : {}) };
+  const ranks = engine.attentionDpRanks ?? 1;
+  return ranks > 1 ? createAttentionDpLoop({ ...opts, attentionDpRanks: ranks }) : createEngineLoop(opts);
 }

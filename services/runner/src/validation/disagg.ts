@@ -105,9 +105,10 @@ function workerPool(p: DisaggPoolFields, role: "prefill" | "decode", isl: number
   return {
     numWorkers: p.workers,
     parallelism: { tp: gpus, pp: 1, ep: p.moeEp, moeTp: p.moeTp, ...(p.attentionDp > 1 ? { attentionDp: true } : {}) },
-    maxBatchSize: p.batchSize * (role === "decode" ? p.attentionDp : 1),
+    // max_batch_size is per attention-DP rank, as TensorRT-LLM's (every rank an engine of its own).
+    maxBatchSize: p.batchSize,
     // Context servers take whole prompts (chunking off); generation servers one token per request.
-    maxNumTokens: role === "prefill" ? Math.max(isl * p.batchSize, 8192) : Math.max(p.batchSize * p.attentionDp, 1),
+    maxNumTokens: role === "prefill" ? Math.max(isl * p.batchSize, 8192) : Math.max(p.batchSize, 1),
     disableOverlapScheduler: role === "prefill",
   };
 }
@@ -382,7 +383,7 @@ export async function validateDisaggregated(
       not_replayed: [...reasons].map(([reason, rows]) => ({ reason, rows })).sort((a, b) => b.rows - a.rows || a.reason.localeCompare(b.reason)),
       ...sum,
       groups,
-      settings: `closed loop at decode_batch_size × decode_attention_dp_size × decode_num_workers; ${opts.replay?.fixedLengths ? `fixed ISL/OSL, requests max(${opts.replay?.waves ?? 10} × concurrency, 64)` : "each row's benchmark method (inferencex: ISL/OSL uniform in [0.8·L, L], 10 × concurrency requests)"} capped at ${opts.replay?.maxRequests ?? 20_000} (never below 2 × concurrency)${opts.replay?.skipFirstWave === true ? ", the first wave (start-up burst) left out of the means" : ", every request in the means (the start-up burst included)"}; context servers: max_batch_size prefill_batch_size, max_num_tokens max(ISL × batch, 8192), overlap off; generation servers: max_batch_size decode_batch_size × attention-DP ranks, overlap on; GUARANTEED_NO_EVICT, KV from GPU memory (fraction 0.9), FP8 KV`,
+      settings: `closed loop at decode_batch_size × decode_attention_dp_size × decode_num_workers; ${opts.replay?.fixedLengths ? `fixed ISL/OSL, requests max(${opts.replay?.waves ?? 10} × concurrency, 64)` : "each row's benchmark method (inferencex: ISL/OSL uniform in [0.8·L, L], 10 × concurrency requests)"} capped at ${opts.replay?.maxRequests ?? 20_000} (never below 2 × concurrency)${opts.replay?.skipFirstWave === true ? ", the first wave (start-up burst) left out of the means" : ", every request in the means (the start-up burst included)"}; context servers: max_batch_size prefill_batch_size, max_num_tokens max(ISL × batch, 8192), overlap off; generation servers: max_batch_size decode_batch_size per attention-DP rank, overlap on; GUARANTEED_NO_EVICT, KV from GPU memory (fraction 0.9), FP8 KV`,
     },
     rows: out,
   };

@@ -1,0 +1,256 @@
+import type { IterationStats, SimBatch } from "@servesim/core";
+import { InvalidArgumentError } from "@servesim/core";
+import type { EngineLoop, FirstTokenEvent, LoopEvents, LoopLoad, RequestDoneEvent, SubmitOptions } from "../loop/engineLoop.js";
+import { createEngineLoop, type EngineLoopOptions, type SingleEngineLoop } from "../loop/singleEngineLoop.js";
+import { mergeIterationStats } from "../partitioned/partition.js";
+import type { SimRequest } from "../types.js";
+import { validateRequest } from "../validation.js";
+import { type RankLoad, routeToRanks } from "./router.js";
+
+/** Every rank's batch of one iteration, context entries first, tagged with their rank. */
+export class RankedBatch implements SimBatch {
+  numContext = 0;
+  numGeneration = 0;
+  numContextTokens = 0;
+  inputLength: Int32Array;
+  pastKvLength: Int32Array;
+  attentionDpRank: Int32Array;
+  draftTokens?: Int32Array;
+  constructor(capacity: number, drafts: number) {
+    this.inputLength = new Int32Array(capacity);
+    this.pastKvLength = new Int32Array(capacity);
+    this.attentionDpRank = new Int32Array(capacity);
+    if (drafts > 0) this.draftTokens = new Int32Array(capacity).fill(drafts);
+  }
+
+  /**
+   * Fills the batch from the ranks' batches (null: the rank runs nothing), context entries of every rank
+   * first, then the generation entries. Returns the number of entries.
+   */
+  fill(scheduled: ReadonlyArray<SimBatch | null>): number {
+    let n = 0;
+    let nc = 0;
+    let ctxTokens = 0;
+    for (let k = 0; k < scheduled.length; k++) {
+      const s = scheduled[k];
+      if (!s) continue;
+      for (let i = 0; i < s.numContext; i++) {
+        this.inputLength[n] = s.inputLength[i]!;
+        this.pastKvLength[n] = s.pastKvLength[i]!;
+        this.attentionDpRank[n++] = k;
+        ctxTokens += s.inputLength[i]!;
+      }
+      nc += s.numContext;
+    }
+    for (let k = 0; k < scheduled.length; k++) {
+      const s = scheduled[k];
+      if (!s) continue;
+      for (let i = s.numContext; i < s.numContext + s.numGeneration; i++) {
+        this.inputLength[n] = 1;
+        this.pastKvLength[n] = s.pastKvLength[i]!;
+        this.attentionDpRank[n++] = k;
+      }
+    }
+    this.numContext = nc;
+    this.numGeneration = n - nc;
+    this.numContextTokens = ctxTokens;
+    return n;
+  }
+}
+
+/**
+ * One attention-DP engine instance behind the EngineLoop interface, for a caller that owns the clock (a
+ * cluster). It holds one SingleEngineLoop per rank. A submitted request waits at the instance until the
+ * first iteration that starts at or after its submit time; then the requests that have arrived are spread
+ * over the ranks by TensorRT-LLM's attention-DP router with the ranks' live loads, as the executor does
+ * when it fetches new requests (executor_request_queue.py → request_utils.py). Every rank schedules its
+ * batch at the same start; the instance's batch holds every rank's entries tagged with their rank, so a
+ * predictor prices the slowest rank and the MoE communication once; every rank commits that same time
+ * (the ranks wait for each other at every MoE layer). A rank without work runs no batch of its own.
+ */
+export class AttentionDpLoop implements EngineLoop {
+  private readonly ranks: SingleEngineLoop[] = [];
+  private readonly loads: RankLoad[] = [];
+  private readonly tokensPerBlock: number;
+  private readonly batch: RankedBatch;
+  private readonly iterationStats: boolean;
+  /** Submitted, not yet routed: instance handles in submission order (submit times never decrease). */
+  private pending: number[] = [];
+  private pendingHead = 0;
+  private readonly requests: SimRequest[] = [];
+  private readonly submitMs: number[] = [];
+  private readonly kvReady: boolean[] = [];
+  /** Rank-local handle → instance handle, per rank. */
+  private readonly handleOf: number[][] = [];
+  private scheduled: Array<SimBatch | null> = [];
+  private scheduledAt = 0;
+  private isPending = false;
+  private lastSubmitMs = 0;
+  /** End of the last committed iteration: the ranks start their next one together, not before it. */
+  private clock = 0;
+  private iter = 0;
+  private ended: RequestDoneEvent[] = [];
+  private readonly events: LoopEvents = { startMs: 0, endMs: 0, firstTokens: [], done: [], iteration: null };
+
+  constructor(options: EngineLoopOptions & { attentionDpRanks: number }) {
+    const ranks = options.attentionDpRanks;
+    if (!Number.isInteger(ranks) || ranks < 1 || ranks > 1024) {
+      throw new InvalidArgumentError("options.attentionDpRanks", `must be an integer in [1, 1024] (got ${String(ranks)})`);
+    }
+    const { attentionDpRanks: _r, ...settings } = options;
+    for (let k = 0; k < ranks; k++) {
+      this.ranks.push(createEngineLoop(settings));
+      this.loads.push({ requests: 0, tokens: 0 });
+      this.handleOf.push([]);
+    }
+    this.tokensPerBlock = options.tokensPerBlock;
+    this.iterationStats = options.iterationStats === true;
+    this.batch = new RankedBatch(ranks * options.maxBatchSize, options.speculative?.maxDraftLen ?? 0);
+    this.scheduled = this.ranks.map(() => null);
+  }
+
+  /** Number of attention-DP ranks. */
+  get numRanks(): number {
+    return this.ranks.length;
+  }
+
+  submit(req: SimRequest, tMs: number, opts?: SubmitOptions): number {
+    validateRequest(req, "request", this.tokensPerBlock);
+    if (typeof tMs !== "number" || !Number.isFinite(tMs) || tMs < 0) {
+      throw new InvalidArgumentError("tMs", `must be a finite time >= 0 ms (got ${String(tMs)})`);
+    }
+    if (tMs < this.lastSubmitMs) {
+      throw new InvalidArgumentError("tMs", `submit times must not decrease (got ${tMs} after ${this.lastSubmitMs})`);
+    }
+    const kvReady = opts?.kvReady ?? false;
+    if (typeof kvReady !== "boolean") throw new InvalidArgumentError("opts.kvReady", `must be a boolean (got ${String(kvReady)})`);
+    if (kvReady && req.outputTokens < 2) {
+      throw new InvalidArgumentError("request.outputTokens", "a kvReady request's first token is already generated: it needs outputTokens >= 2");
+    }
+    this.lastSubmitMs = tMs;
+    const h = this.requests.length;
+    this.requests.push(req);
+    this.submitMs.push(tMs);
+    this.kvReady.push(kvReady);
+    this.pending.push(h);
+    return h;
+  }
+
+  nextEventTime(): number {
+    let t = this.pendingHead < this.pending.length ? this.submitMs[this.pending[this.pendingHead]!]! : Number.POSITIVE_INFINITY;
+    for (const r of this.ranks) t = Math.min(t, r.nextEventTime());
+    return t === Number.POSITIVE_INFINITY ? t : Math.max(t, this.clock);
+  }
+
+  schedule(tMs: number): SimBatch | null {
+    if (this.isPending) throw new Error("schedule() called again before commit() of the scheduled iteration");
+    if (!(tMs >= this.clock)) throw new Error(`schedule(${String(tMs)}): the iteration cannot start before the loop's clock (${this.clock} ms)`);
+    this.route(tMs);
+    const ranks = this.ranks;
+    let any = false;
+    for (let k = 0; k < ranks.length; k++) {
+      const r = ranks[k]!;
+      const s = r.nextEventTime() <= tMs ? r.schedule(tMs) : null;
+      this.scheduled[k] = s;
+      if (s) any = true;
+      this.absorb(k, r.takeEnded(), this.ended);
+    }
+    if (!any) return null;
+    const n = this.batch.fill(this.scheduled);
+    if (n === 0) throw new Error("attention DP: a rank scheduled an empty batch");
+    this.scheduledAt = tMs;
+    this.isPending = true;
+    return this.batch;
+  }
+
+  commit(deviceMs: number): LoopEvents {
+    if (!this.isPending) throw new Error("commit() called without an iteration from schedule()");
+    this.isPending = false;
+    const ev = this.events;
+    const firstTokens: FirstTokenEvent[] = [];
+    const done: RequestDoneEvent[] = this.ended;
+    this.ended = [];
+    const recs: IterationStats[] = [];
+    let end = this.scheduledAt;
+    for (let k = 0; k < this.ranks.length; k++) {
+      if (!this.scheduled[k]) continue;
+      const e = this.ranks[k]!.commit(deviceMs);
+      end = Math.max(end, e.endMs);
+      const local = this.handleOf[k]!;
+      for (const f of e.firstTokens) firstTokens.push({ handle: local[f.handle]!, timeMs: f.timeMs });
+      this.absorb(k, e.done, done);
+      if (e.iteration) recs.push(e.iteration);
+      this.scheduled[k] = null;
+    }
+    this.clock = end;
+    ev.startMs = this.scheduledAt;
+    ev.endMs = end;
+    ev.firstTokens = firstTokens;
+    ev.done = done;
+    ev.iteration = this.iterationStats && recs.length > 0 ? mergeIterationStats(recs, this.iter) : null;
+    this.iter++;
+    return ev;
+  }
+
+  takeEnded(): RequestDoneEvent[] {
+    for (let k = 0; k < this.ranks.length; k++) this.absorb(k, this.ranks[k]!.takeEnded(), this.ended);
+    const out = this.ended;
+    this.ended = [];
+    return out;
+  }
+
+  load(): LoopLoad {
+    let queued = this.pending.length - this.pendingHead;
+    let active = 0;
+    let kvUsedBlocks = 0;
+    let kvTotalBlocks = 0;
+    for (const r of this.ranks) {
+      const l = r.load();
+      queued += l.queued;
+      active += l.active;
+      kvUsedBlocks += l.kvUsedBlocks;
+      kvTotalBlocks += l.kvTotalBlocks;
+    }
+    return { queued, active, kvUsedBlocks, kvTotalBlocks };
+  }
+
+  /** Routes the requests submitted by `tMs` to the ranks (handed over at `tMs`, the fetch). */
+  private route(tMs: number): void {
+    const p = this.pending;
+    let end = this.pendingHead;
+    while (end < p.length && this.submitMs[p[end]!]! <= tMs) end++;
+    if (end === this.pendingHead) return;
+    const lengths = new Int32Array(end - this.pendingHead);
+    for (let i = this.pendingHead; i < end; i++) lengths[i - this.pendingHead] = this.requests[p[i]!]!.inputLength;
+    const to = routeToRanks(lengths, this.loads);
+    for (let i = this.pendingHead; i < end; i++) {
+      const h = p[i]!;
+      const k = to[i - this.pendingHead]!;
+      const local = this.ranks[k]!.submit(this.requests[h]!, tMs, this.kvReady[h] ? { kvReady: true } : undefined);
+      this.handleOf[k]![local] = h;
+    }
+    this.pendingHead = end;
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > p.length) {
+      this.pending = p.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+  }
+
+  /** Maps rank k's ended requests to instance handles and submit times, and frees their load. */
+  private absorb(k: number, events: readonly RequestDoneEvent[], into: RequestDoneEvent[]): void {
+    if (events.length === 0) return;
+    const local = this.handleOf[k]!;
+    const load = this.loads[k]!;
+    for (const e of events) {
+      const h = local[e.handle]!;
+      load.requests -= 1;
+      load.tokens -= this.requests[h]!.inputLength;
+      into.push({ ...e, handle: h, submitMs: this.submitMs[h]! });
+    }
+  }
+}
+
+/** An attention-DP EngineLoop with `options.attentionDpRanks` ranks (validated: InvalidArgumentError naming the field). */
+export function createAttentionDpLoop(options: EngineLoopOptions & { attentionDpRanks: number }): AttentionDpLoop {
+  return new AttentionDpLoop(options);
+}
