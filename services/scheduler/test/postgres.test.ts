@@ -126,9 +126,10 @@ describe("PostgreSQL job store: several replicas, one queue", () => {
       expect((await cb.submitJob(longJob(2), { requestId: "shared-req-2" })).id).toBe(ids[2]);
       await expect(cb.submitJob(longJob(9), { requestId: "shared-req-2" })).rejects.toMatchObject({ codeName: "ALREADY_EXISTS" });
       for (const id of ids) await until(async () => (await cb.getJob(id)).state === JobState.JOB_STATE_SUCCEEDED);
+      // Each job ran exactly once over both replicas. Which replica claims which job depends on their poll
+      // timing (one replica may take all four short jobs), so the split is not asserted; the takeover test
+      // below shows the other replica working the same queue.
       expect(ran(a) + ran(b)).toBe(4);
-      expect(ran(a)).toBeGreaterThan(0);
-      expect(ran(b)).toBeGreaterThan(0);
       const want = await reference(1);
       expect((await cb.getResult(ids[1]!, { includeRequests: true })).requests).toEqual(want.requests);
       // Another tenant: not found, not listed, its own request_id scope.
