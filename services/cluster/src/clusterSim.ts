@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { BatchPredictor, IterationStats, RequestRecord, SimBatch, SimRequest } from "@servesim/core";
-import { CancelledError, FailedPreconditionError } from "@servesim/core";
+import { CancelledError, FailedPreconditionError, failedRequestRecord } from "@servesim/core";
 import type { EngineLoop, LoopEvents, RequestDoneEvent } from "@servesim/engine";
 import { DecodeRunPrefetch } from "./decodeRunPrefetch.js";
 import { EventHeap } from "./eventHeap.js";
@@ -630,26 +630,11 @@ export class ClusterSim {
     const n = this.reqs.length;
     const records: RequestRecord[] = new Array(n);
     let simulatedMs = 0;
-    const empty = new Float64Array(0);
     for (let i = 0; i < n; i++) {
       const r = this.reqs[i]!;
       const err = this.errors.get(i);
       if (err !== undefined) {
-        records[i] = {
-          taskId: r.taskId,
-          inputLength: r.inputLength,
-          outputLength: 0,
-          startMs: 0,
-          firstTokenMs: 0,
-          endMs: 0,
-          ttftMs: 0,
-          tpotMs: 0,
-          e2eMs: 0,
-          tokenTimesMs: empty,
-          pausedCount: this.paused[i]!,
-          reusedTokens: this.reused[i]!,
-          error: err,
-        };
+        records[i] = failedRequestRecord(r, this.paused[i]!, this.reused[i]!, err);
         continue;
       }
       const start = this.arrival[i]!;

@@ -29,7 +29,7 @@ export {
 } from "./errors.js";
 export { paretoFrontier } from "./pareto.js";
 export { PERCENTILE_KEYS, type PercentileStats, percentileStats, percentileStatsInPlace } from "./percentiles.js";
-export type { IterationStats, RequestRecord, SimRequest, SimulationResult } from "./records.js";
+export { failedRequestRecord, type IterationStats, type RequestRecord, type SimRequest, type SimulationResult } from "./records.js";
 export { correctlyRoundedLog } from "./rng/correctlyRoundedLog.js";
 export { correctlyRoundedPow } from "./rng/correctlyRoundedPow.js";
 export { MT19937 } from "./rng/mt19937.js";

@@ -98,3 +98,24 @@ export interface SimulationResult {
   /** Requests that could never run (RequestRecord.error set). */
   numFailed: number;
 }
+
+const NO_TOKEN_TIMES = new Float64Array(0);
+
+/** The record of a request that failed (unservable, or refused): no tokens, every time 0, the reason. */
+export function failedRequestRecord(q: Pick<SimRequest, "taskId" | "inputLength">, pausedCount: number, reusedTokens: number, error: string): RequestRecord {
+  return {
+    taskId: q.taskId,
+    inputLength: q.inputLength,
+    outputLength: 0,
+    startMs: 0,
+    firstTokenMs: 0,
+    endMs: 0,
+    ttftMs: 0,
+    tpotMs: 0,
+    e2eMs: 0,
+    tokenTimesMs: NO_TOKEN_TIMES,
+    pausedCount,
+    reusedTokens,
+    error,
+  };
+}

@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import {
   type BatchPredictor,
   CancelledError,
+  failedRequestRecord,
   InvalidArgumentError,
   type IterationStats,
   type RequestRecord,
@@ -173,21 +174,7 @@ export async function runAttentionDpLoops(
     const start = times[li]!;
     if (e.error !== undefined) {
       failed++;
-      records[ri] = {
-        taskId: q.taskId,
-        inputLength: q.inputLength,
-        outputLength: 0,
-        startMs: 0,
-        firstTokenMs: 0,
-        endMs: 0,
-        ttftMs: 0,
-        tpotMs: 0,
-        e2eMs: 0,
-        tokenTimesMs: NO_TIMES,
-        pausedCount: e.pausedCount,
-        reusedTokens: e.reusedTokens,
-        error: e.error,
-      };
+      records[ri] = failedRequestRecord(q, e.pausedCount, e.reusedTokens, e.error);
       return;
     }
     const tok = e.tokenTimesMs.map((x) => x - t0);

@@ -1,7 +1,6 @@
+import { failedRequestRecord } from "@servesim/core";
 import type { IterationStats, RequestRecord, SimulationResult } from "../types.js";
 import type { EngineCore } from "./engineCore.js";
-
-const NO_TIMES = new Float64Array(0);
 
 /** Request `r`'s record once every time is known (submitted at `startMs`). */
 export function requestRecord(core: EngineCore, r: number): RequestRecord {
@@ -9,21 +8,7 @@ export function requestRecord(core: EngineCore, r: number): RequestRecord {
   const q = t.requests[r]!;
   const error = t.errors.get(r);
   if (error !== undefined) {
-    return {
-      taskId: q.taskId,
-      inputLength: q.inputLength,
-      outputLength: 0,
-      startMs: 0,
-      firstTokenMs: 0,
-      endMs: 0,
-      ttftMs: 0,
-      tpotMs: 0,
-      e2eMs: 0,
-      tokenTimesMs: NO_TIMES,
-      pausedCount: t.pausedCount[r]!,
-      reusedTokens: t.reusedTokens[r]!,
-      error,
-    };
+    return failedRequestRecord(q, t.pausedCount[r]!, t.reusedTokens[r]!, error);
   }
   const iterEnd = core.ledger.iterEnd;
   const n = t.outputTokens[r]!;
