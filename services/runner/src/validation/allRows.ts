@@ -12,6 +12,7 @@ import {
 } from "@servesim/engine";
 import { benchHeuristic, createPredictor, type Efficiency, gpuFamily, kvCapacity, resolveRun, weightLayout } from "@servesim/perf";
 import { type BenchmarkMethod, benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
+import { meanLatencies } from "./meanLatencies.js";
 import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
 import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
 
@@ -155,17 +156,9 @@ async function replay(
     (options.attentionDpRanks ?? 1) > 1
       ? await runAttentionDp(options, requests, predictor, { warmup })
       : await runSimulation(new Simulation(options, requests, { warmup }), withHostDeviceTiming(predictor, timing), { yieldEveryMs: 1000 });
-  let ttft = 0;
-  let tpot = 0;
-  let ok = 0;
-  for (const q of result.requests) {
-    if (q.error) continue;
-    ttft += q.ttftMs;
-    tpot += q.tpotMs;
-    ok++;
-  }
-  if (ok === 0) throw new Error(result.requests.find((q) => q.error)?.error ?? "no request finished");
-  return { ttft: ttft / ok, tpot: tpot / ok };
+  const m = meanLatencies(result.requests);
+  if (m.finished === 0) throw new Error(result.requests.find((q) => q.error)?.error ?? "no request finished");
+  return { ttft: m.ttftMs, tpot: m.tpotMs };
 }
 
 /**

@@ -6,6 +6,7 @@ import { parse } from "csv-parse/sync";
 import { resolveJob } from "../resolveJob.js";
 import { runJob } from "../runJob.js";
 import { benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
+import { meanLatencies } from "./meanLatencies.js";
 import type { ValidationPredictor } from "./replay.js";
 import { robustOutliers } from "./validate.js";
 
@@ -299,20 +300,10 @@ export async function validateDisaggregated(
           },
           { closePredictors: false, ...(opts.signal ? { signal: opts.signal } : {}) },
         );
-        let ttft = 0;
-        let tpot = 0;
-        let ok = 0;
-        const skip = settings.skipFirstWave === true ? r.concurrency : 0;
-        for (let k = 0; k < outcome.records.length; k++) {
-          const x = outcome.records[k]!;
-          if (x.error || k < skip) continue;
-          ttft += x.ttftMs;
-          tpot += x.tpotMs;
-          ok++;
-        }
-        if (ok === 0) throw new FailedPreconditionError("no request finished");
-        ttft /= ok;
-        tpot /= ok;
+        const m = meanLatencies(outcome.records, settings.skipFirstWave === true ? r.concurrency : 0);
+        if (m.finished === 0) throw new FailedPreconditionError("no request finished");
+        const ttft = m.ttftMs;
+        const tpot = m.tpotMs;
         part.push({
           id: r.id,
           predictor: kind,

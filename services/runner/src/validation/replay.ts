@@ -24,6 +24,7 @@ import {
 } from "@servesim/perf";
 import { DType, type PredictorConfig } from "@servesim/wire/predictor";
 import { type BenchmarkMethod, benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
+import { meanLatencies } from "./meanLatencies.js";
 import type { ReplayableRow } from "./silicon.js";
 
 export type ValidationPredictor = "roofline" | "aic";
@@ -145,16 +146,8 @@ export function replayRow(row: ReplayableRow, predictor: LocalPredictor, setting
   const engine = engineOptionsFor(row, method, wl.concurrency, timing.model === "overlap");
   const timed = withHostDeviceTiming(predictor, timing);
   const result = runSimulationSync(new Simulation(engine, wl.requests, { warmup: wl.warmup }), timed);
-  let ttft = 0;
-  let tpot = 0;
-  let ok = 0;
-  for (const r of result.requests) {
-    if (r.error) continue;
-    ttft += r.ttftMs;
-    tpot += r.tpotMs;
-    ok++;
-  }
-  return { ttftMs: ttft / ok, tpotMs: tpot / ok, requests: ok, iterations: result.numIterations, engine, timing };
+  const m = meanLatencies(result.requests);
+  return { ttftMs: m.ttftMs, tpotMs: m.tpotMs, requests: m.finished, iterations: result.numIterations, engine, timing };
 }
 
 /** Builds (and caches per configuration) the device-time predictor of a row. */
