@@ -4,7 +4,7 @@ import type { EngineLoop, FirstTokenEvent, LoopEvents, LoopLoad, RequestDoneEven
 import type { EngineLoopOptions } from "../loop/singleEngineLoop.js";
 import type { SimRequest } from "../types.js";
 import { validateRequest } from "../validation.js";
-import { createSlotLoop, slotCapacity } from "./slots.js";
+import { createSlotLoop, slotCapacity, slotTokenBudget } from "./slots.js";
 
 /** PipelineLoop's settings: an engine's settings with ppSize > 1 (and optionally attention-DP ranks). */
 export type PipelineLoopOptions = EngineLoopOptions;
@@ -35,6 +35,18 @@ export type PipelineLoopOptions = EngineLoopOptions;
 export class PipelineLoop implements EngineLoop {
   private readonly slots: EngineLoop[] = [];
   private readonly capacity: number;
+  /** Tokens a slot's micro-batch may hold: max_num_tokens per attention-DP rank. */
+  private readonly tokenBudget: number;
+  /** Tokens a generation request puts in a micro-batch (1 + its draft tokens). */
+  private readonly genTokens: number;
+  /** A context may be cut to the budget left (chunked context). */
+  private readonly chunked: boolean;
+  /** Per slot: prompt tokens of its requests without a first token yet, and its requests decoding. */
+  private readonly slotContextTokens: Float64Array;
+  private readonly slotGenerating: Int32Array;
+  /** Per pipeline handle: its slot, and whether it is decoding. */
+  private readonly slotOfRequest: number[] = [];
+  private readonly generating: boolean[] = [];
   private readonly stages: number;
   private readonly tokensPerBlock: number;
   /** End of the last micro-batch of each slot on the last stage (its tokens are back). */
@@ -71,6 +83,11 @@ export class PipelineLoop implements EngineLoop {
       this.handleOf.push([]);
     }
     this.capacity = slotCapacity(options);
+    this.tokenBudget = slotTokenBudget(options);
+    this.genTokens = 1 + (options.speculative?.maxDraftLen ?? 0);
+    this.chunked = options.chunking !== null;
+    this.slotContextTokens = new Float64Array(pp);
+    this.slotGenerating = new Int32Array(pp);
     this.tokensPerBlock = options.tokensPerBlock;
     this.slotEnd = new Float64Array(pp);
     this.stageFree = new Float64Array(pp);
@@ -100,11 +117,13 @@ export class PipelineLoop implements EngineLoop {
 
   /** Slot p can schedule a micro-batch at h: it holds requests, or arrived ones can join it. */
   private hasWork(p: number, h: number): boolean {
-    const slot = this.slots[p]!;
-    if (slot.nextEventTime() <= h) return true;
-    if (this.pendingHead >= this.pending.length || this.submitMs[this.pending[this.pendingHead]!]! > h) return false;
-    const l = slot.load();
-    return l.active + l.queued < this.capacity;
+    if (this.slots[p]!.nextEventTime() <= h) return true;
+    return this.pendingHead < this.pending.length && this.submitMs[this.pending[this.pendingHead]!]! <= h;
+  }
+
+  /** Tokens of the arrived request `id` in its first micro-batch. */
+  private firstTokens(id: number): number {
+    return this.kvReady[id] ? this.genTokens : this.requests[id]!.inputLength;
   }
 
   /**
@@ -180,7 +199,11 @@ export class PipelineLoop implements EngineLoop {
     this.slotEnd[p] = e.endMs;
     const local = this.handleOf[p]!;
     const firstTokens: FirstTokenEvent[] = [];
-    for (const f of e.firstTokens) firstTokens.push({ handle: local[f.handle]!, timeMs: f.timeMs });
+    for (const f of e.firstTokens) {
+      const id = local[f.handle]!;
+      this.decoding(p, id);
+      firstTokens.push({ handle: id, timeMs: f.timeMs });
+    }
     const done = this.ended;
     this.ended = [];
     this.absorb(p, e.done, done);
@@ -216,24 +239,49 @@ export class PipelineLoop implements EngineLoop {
     return { queued, active, kvUsedBlocks, kvTotalBlocks };
   }
 
-  /** Hands the requests that have arrived by h to slot p, in arrival order, while it has room. */
+  /**
+   * Hands the requests that have arrived by h to slot p, in arrival order, while its micro-batch can take them:
+   * fewer than max_batch_size requests and a token budget its own requests (decoding ones, and prompts without a
+   * first token) leave room for (any room with chunked context). A request the micro-batch cannot take waits for
+   * the next micro-batch, as an activated request TensorRT-LLM's micro-batch scheduler leaves out does. A slot with
+   * nothing of its own takes the next request whatever its size (the engine then schedules or fails it).
+   */
   private admit(p: number, h: number): void {
     const slot = this.slots[p]!;
     const l = slot.load();
-    let room = this.capacity - l.active - l.queued;
+    let count = l.active + l.queued;
+    let need = this.slotGenerating[p]! * this.genTokens + this.slotContextTokens[p]!;
     const pending = this.pending;
-    while (room > 0 && this.pendingHead < pending.length) {
+    while (count < this.capacity && this.pendingHead < pending.length) {
       const id = pending[this.pendingHead]!;
       if (this.submitMs[id]! > h) break;
+      const tokens = this.firstTokens(id);
+      if (count > 0 && (this.chunked ? need >= this.tokenBudget : need + tokens > this.tokenBudget)) break;
       const local = slot.submit(this.requests[id]!, h, this.kvReady[id] ? { kvReady: true } : undefined);
       this.handleOf[p]![local] = id;
+      this.slotOfRequest[id] = p;
+      if (this.kvReady[id]) {
+        this.generating[id] = true;
+        this.slotGenerating[p]!++;
+      } else {
+        this.slotContextTokens[p]! += tokens;
+      }
       this.pendingHead++;
-      room--;
+      count++;
+      need += tokens;
     }
     if (this.pendingHead > 1024 && this.pendingHead * 2 > pending.length) {
       this.pending = pending.slice(this.pendingHead);
       this.pendingHead = 0;
     }
+  }
+
+  /** Request `id` (in slot p) has its first token: it decodes from now on. */
+  private decoding(p: number, id: number): void {
+    if (this.generating[id]) return;
+    this.generating[id] = true;
+    this.slotContextTokens[p]! -= this.requests[id]!.inputLength;
+    this.slotGenerating[p]!++;
   }
 
   /** Maps slot p's ended requests to pipeline handles and submit times. */
@@ -242,6 +290,8 @@ export class PipelineLoop implements EngineLoop {
     const local = this.handleOf[p]!;
     for (const e of events) {
       const h = local[e.handle]!;
+      if (this.generating[h]) this.slotGenerating[p]!--;
+      else this.slotContextTokens[p]! -= this.requests[h]!.inputLength;
       into.push({ ...e, handle: h, submitMs: this.submitMs[h]! });
     }
   }

@@ -30,3 +30,8 @@ export function createSlotLoop(options: EngineLoopOptions): EngineLoop {
 export function slotCapacity(options: EngineLoopOptions): number {
   return options.maxBatchSize * (options.attentionDpRanks ?? 1);
 }
+
+/** Tokens a slot's micro-batch holds at most: max_num_tokens per attention-DP rank. */
+export function slotTokenBudget(options: EngineLoopOptions): number {
+  return options.maxNumTokens * (options.attentionDpRanks ?? 1);
+}
