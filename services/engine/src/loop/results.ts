@@ -97,12 +97,14 @@ export function iterationRecord(core: EngineCore, iter: number, completed: numbe
 
 /**
  * The record of a request that left an EngineLoop (`e`), submitted at `startMs` on the run's clock, whose
- * measured run started at `t0` on the loop's clock.
+ * measured run started at `t0` on the loop's clock. Takes over `e.tokenTimesMs`.
  */
 export function doneEventRecord(q: SimRequest, e: RequestDoneEvent, startMs: number, t0: number): RequestRecord {
   if (e.error !== undefined) return failedRequestRecord(q, e.pausedCount, e.reusedTokens, e.error);
-  const tok = e.tokenTimesMs.map((x) => x - t0);
+  // The event's array is its own (RequestDoneEvent.tokenTimesMs is fresh): shifted in place, not copied.
+  const tok = e.tokenTimesMs;
   const n = tok.length;
+  if (t0 !== 0) for (let i = 0; i < n; i++) tok[i]! -= t0;
   const first = tok[0]!;
   const last = tok[n - 1]!;
   return {
