@@ -74,8 +74,8 @@ export class PipelineLoop implements EngineLoop {
 
   constructor(options: PipelineLoopOptions) {
     const pp = options.ppSize;
-    if (!Number.isInteger(pp) || pp < 2 || pp > 1024) {
-      throw new InvalidArgumentError("options.ppSize", `a pipeline-parallel loop needs an integer in [2, 1024] (got ${String(pp)})`);
+    if (!Number.isInteger(pp) || pp < 2 || pp > 4096) {
+      throw new InvalidArgumentError("options.ppSize", `a pipeline-parallel loop needs an integer in [2, 4096] (got ${String(pp)})`);
     }
     this.stages = pp;
     for (let p = 0; p < pp; p++) {
