@@ -141,6 +141,20 @@ describe("pipeline parallelism with arrivals in time (_executor_loop_pp on the s
     expect(r.numBlocks).toBe(400);
   });
 
+  it("with attention DP under a concurrency limit: a request that ends submits the next at its end", async () => {
+    // pp 2, 2 ranks, max_batch_size 1 per rank, concurrency 2, 3 requests of 2 output tokens.
+    // k0 slot 0 H 0: R0 → rank 0, R1 → rank 1, ctx [0,5], [5,10]. k1 slot 1 H 0: nothing.
+    // k2 slot 0 H 10: decode [10,12], [12,14]: R0, R1 done at 14; R2 submitted at 14. k3 slot 1 H 10: nothing yet.
+    // k4 slot 0 H 14 (waits for k2's tokens): R2 ctx [14,19], [19,24]. k5 slot 1: nothing. k6 slot 0 H 24: [24,26], [26,28].
+    const r = await runPipeline(options({ maxBatchSize: 1, attentionDpRanks: 2, arrivals: { kind: "concurrency", concurrency: 2 } }), reqs(3, 2), new Fixed());
+    expect(times(r)).toEqual([
+      [0, 10, 14, 10, 14, 4],
+      [0, 10, 14, 10, 14, 4],
+      [14, 24, 28, 10, 14, 4],
+    ]);
+    expect(r.numIterations).toBe(4);
+  });
+
   it("with attention DP: a micro-batch lasts as long as the slowest rank plus the MoE communication", async () => {
     // R0 (32 tokens) → rank 0, R1 (16) → rank 1: 2 + 32 × 0.25 = 10 ms, 5 per stage: [0,5], [5,10]. Slot 1 has nothing.
     // k2 slot 0 H 10: one token per rank: 2.25 ms, 1.125 per stage: [10,11.125], [11.125,12.25].
