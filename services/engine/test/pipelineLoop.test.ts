@@ -1,4 +1,6 @@
 import type { BatchPredictor, SimBatch } from "@servesim/core";
+import { caseArb } from "@servesim/testkit";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createPipelineLoop, type EngineOptions, type IterationStats, runPipeline, type SimRequest } from "../src/index.js";
 
@@ -185,5 +187,27 @@ describe("pipeline parallelism with arrivals in time (_executor_loop_pp on the s
     expect(loop.nextEventTime()).toBe(15);
     // The 32-token prompt holds 2 blocks of 16 in slot 0's pool (100 blocks); the two slots have 200.
     expect(loop.load()).toEqual({ queued: 0, active: 1, kvUsedBlocks: 2, kvTotalBlocks: 200 });
+  });
+
+  it("random workloads, arrivals, policies, pp 2–3 and 1–2 attention-DP ranks: every request ends, deterministically", async () => {
+    const price = (b: SimBatch): number => 1 + b.numContextTokens * 0.01 + b.numGeneration * 0.1;
+    const pricer: BatchPredictor = { description: "linear", predict: price };
+    await fc.assert(
+      fc.asyncProperty(caseArb(), fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 2 }), async (c, pp, ranks) => {
+        // Each slot (and rank) keeps the pool the case sized for one scheduler.
+        const o: EngineOptions = { ...c.opts, ppSize: pp, numBlocks: c.opts.numBlocks * pp, ...(ranks > 1 ? { attentionDpRanks: ranks } : {}) };
+        if (o.arrivals.kind === "concurrency" && ranks === 1) o.arrivals = { kind: "trace", submitMs: c.requests.map((_, i) => i * 3) };
+        const a = await runPipeline(o, c.requests, pricer, c.warmup ? { warmup: c.warmup } : {});
+        const b = await runPipeline(o, c.requests, pricer, c.warmup ? { warmup: c.warmup } : {});
+        expect(times(a)).toEqual(times(b));
+        a.requests.forEach((r, i) => {
+          if (r.error !== undefined) return;
+          expect(r.outputLength).toBe(c.requests[i]!.outputTokens);
+          expect(r.firstTokenMs).toBeGreaterThanOrEqual(r.startMs);
+          for (let k = 1; k < r.tokenTimesMs.length; k++) expect(r.tokenTimesMs[k]!).toBeGreaterThanOrEqual(r.tokenTimesMs[k - 1]!);
+        });
+      }),
+      { numRuns: 80, seed: 12 },
+    );
   });
 });
