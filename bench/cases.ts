@@ -90,6 +90,18 @@ export function adpBenchSpec(numRequests = 100_000): JobSpec {
   return spec;
 }
 
+/**
+ * Case V: case W with pipeline parallelism 2 (16 GPUs): every stage's attention data-parallel over eight
+ * ranks, two micro-batch slots of 896 per rank, the closed loop of 7,168 on one PipelineLoop (no decode-run
+ * shortcut: every micro-batch is scheduled and priced). The scale check that PP stays linear in requests.
+ */
+export function ppAdpBenchSpec(numRequests = 100_000): JobSpec {
+  const spec = moeBenchSpec(numRequests);
+  spec.name = "bench V";
+  spec.predictor!.parallelism = { tp: 8, pp: 2, ep: 8, attentionDp: true };
+  return spec;
+}
+
 export const SHAPES = {
   /** Cases A, B, C. */
   A: { numRequests: 10_000, isl: 1000, osl: 1000 },

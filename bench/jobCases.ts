@@ -8,7 +8,7 @@
 import { ProgressDisplay, type RunContext, runEmbedded, runOnScheduler, runWithRemotePredictor } from "@servesim/cli";
 import type { BatchPredictor } from "@servesim/core";
 import type { SimulationResult } from "@servesim/engine";
-import { runAttentionDp, runSimulation, Simulation } from "@servesim/engine";
+import { runAttentionDp, runPipeline, runSimulation, Simulation } from "@servesim/engine";
 import { createPredictor } from "@servesim/perf";
 import { computeMetrics, renderReportJson, renderTextReport } from "@servesim/report";
 import { RemotePredictor, type ResolvedJob, reportInput, resolveJob, runJob } from "@servesim/runner";
@@ -34,6 +34,9 @@ export interface SimulateOptions {
 
 /** Engine + predictor only: the measured requests' records (warm-up included, as in a job). */
 export async function simulate(job: ResolvedJob, predictor: BatchPredictor, opts: SimulateOptions = {}): Promise<SimulationResult> {
+  if (job.engine.ppSize > 1) {
+    return runPipeline(job.engine, job.requests, predictor, job.warmup.length > 0 ? { warmup: job.warmup } : {});
+  }
   if ((job.engine.attentionDpRanks ?? 1) > 1) {
     return runAttentionDp(job.engine, job.requests, predictor, {
       ...(job.warmup.length > 0 ? { warmup: job.warmup } : {}),

@@ -13,7 +13,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { adpBenchSpec, benchSpec, clusterBenchSpec, moeBenchSpec, SHAPES } from "./cases.js";
+import { adpBenchSpec, benchSpec, clusterBenchSpec, moeBenchSpec, ppAdpBenchSpec, SHAPES } from "./cases.js";
 import { type CaseResult, load, type Sample, selfPeakRss } from "./measure.js";
 import { renderMarkdown } from "./report.js";
 
@@ -39,7 +39,7 @@ interface Flags {
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "W", "H", "G", "K"], quick: false, dReport: true };
+  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "W", "V", "H", "G", "K"], quick: false, dReport: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -59,7 +59,7 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--d-report") f.dReport = true;
     else if (a === "--no-d-report") f.dReport = false;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,W,H,L,G,K] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
+      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,W,V,H,L,G,K] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -246,6 +246,20 @@ const CASES: CaseDef[] = [
       const spec = adpBenchSpec(flags.quick ? 20_000 : 100_000);
       return {
         samples: await repeatSamples(n, "W", () => embeddedSample(spec, { report: true, plain: false })),
+        servicePeakRss: {},
+        notes: flags.quick ? ["--quick: 20,000 requests"] : [],
+      };
+    },
+  },
+  {
+    id: "V",
+    title: "case W with PP 2 (TP8 EP8 attention DP × PP2, 896 per rank and slot), 100,000 requests, ISL 1024 / OSL 2048, concurrency 7,168, embedded",
+    repeat: 2,
+    async run(n, flags) {
+      const { embeddedSample } = await import("./jobCases.js");
+      const spec = ppAdpBenchSpec(flags.quick ? 20_000 : 100_000);
+      return {
+        samples: await repeatSamples(n, "V", () => embeddedSample(spec, { report: true, plain: false })),
         servicePeakRss: {},
         notes: flags.quick ? ["--quick: 20,000 requests"] : [],
       };

@@ -72,9 +72,9 @@ describe("MoE settings from the command line", () => {
     adp.spec.predictor!.gpu = { name: "h100_sxm" };
     adp.spec.predictor!.weightDtype = 0;
     adp.spec.predictor!.kvCacheDtype = 0;
-    await expect(resolveJob(adp.spec)).rejects.toThrow(
-      /spec\.engine\.request_rate: pipeline parallelism runs requests all at once or under a concurrency limit/,
-    );
+    // PP with Poisson arrivals runs on the pipeline loop.
+    const pp = await resolveJob(adp.spec);
+    expect([pp.engine.ppSize, pp.engine.arrivals.kind]).toEqual([2, "poisson"]);
   });
 
   it("extra_llm_api_options: enable_attention_dp, attention_dp_config, speculative_config, cuda_graph_config and kv_cache_dtype reach the job spec", () => {

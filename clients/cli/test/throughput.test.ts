@@ -217,8 +217,8 @@ describe("servesim throughput (embedded)", () => {
     const tokens = await runCli([...base, "--max-num-tokens", "100", "--max-batch-size", "4"]);
     expect(tokens.code).toBe(2);
     expect(tokens.stderr).toContain("error: spec.engine.max_num_tokens: 100 is smaller than the longest prompt (150 tokens)");
-    const pp = await runCli([...base, "--pp", "2", "--request-rate", "5"]);
-    expect(pp.stderr).toContain("spec.engine.request_rate: pipeline parallelism runs requests all at once or under a concurrency limit");
+    const pp = await runCli([...base, "--pp", "2", "--request-rate", "5", "--concurrency", "2"]);
+    expect(pp.stderr).toContain("spec.engine.concurrency: pipeline parallelism runs open-loop arrivals or a concurrency limit");
     const flag = await runCli([...base, "--max-batch-size", "many"]);
     expect(flag.code).toBe(2);
     const unknown = await runCli([...base, "--frobnicate"]);

@@ -57,7 +57,7 @@ const hasGpu = (c: PredictorConfig): boolean => Boolean(c.gpu?.inline || c.gpu?.
 
 /**
  * Defaults: kind roofline when the job names a model and a GPU, else constant; TP/PP/EP 1; dtypes from
- * the model (quantized checkpoints imply FP8). Rejects PP with attention DP, unknown models and GPUs, and
+ * the model (quantized checkpoints imply FP8). Rejects unknown models and GPUs, and
  * anything the predictor factory would reject, with `spec.predictor.*` field paths.
  */
 /** The optional numbers of a predictor config: finite and >= 0 (scale factors > 0), checked at submission. */
@@ -103,9 +103,6 @@ export function resolvePredictorSpec(spec: PredictorConfig | undefined): Resolve
   const tp = parallelism(given.parallelism?.tp, `${FIELD}.parallelism.tp`);
   const pp = parallelism(given.parallelism?.pp, `${FIELD}.parallelism.pp`);
   const ep = parallelism(given.parallelism?.ep, `${FIELD}.parallelism.ep`);
-  if (pp > 1 && given.parallelism?.attentionDp === true) {
-    throw new InvalidArgumentError(`${FIELD}.parallelism.pp`, `pipeline parallelism (PP ${pp}) together with attention DP is not simulated; use one of them`);
-  }
   const config: PredictorConfig = { ...given, kind: kindValue, parallelism: { ...given.parallelism, tp, pp, ep } };
   const rename = underPredictor(FIELD);
   const systemsDir = config.databasePath.trim() || undefined;

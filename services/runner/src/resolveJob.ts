@@ -187,39 +187,24 @@ export function sharedWorkloadKey(spec: JobSpec): string {
 }
 
 /**
- * The pipeline-parallel and attention-DP runners replay fewer arrival processes than a single engine:
- * pipeline parallelism all at once or a concurrency limit; attention DP every open-loop schedule and a
- * concurrency limit, but not the processes that react to request ends (a ceiling over a rate, sessions).
+ * The pipeline-parallel and attention-DP runners replay every open-loop schedule (all at once, Poisson, gamma,
+ * a trace) and a concurrency limit, but not the processes that react to request ends (a ceiling over a rate,
+ * sessions).
  */
 function checkArrivalsSupported(options: ResolvedJob["engine"]): void {
   const kind = options.arrivals.kind;
-  const field = kind === "sessions" ? "spec.engine.session_mode" : kind === "max_concurrency" ? "spec.engine.concurrency" : "spec.engine.request_rate";
-  if (options.ppSize > 1 && kind !== "all_at_once" && kind !== "concurrency") {
-    throw new InvalidArgumentError(
-      field,
-      `pipeline parallelism runs requests all at once or under a concurrency limit; ${describeKind(kind)} are not simulated with it yet`,
-    );
-  }
-  if ((options.attentionDpRanks ?? 1) > 1 && (kind === "max_concurrency" || kind === "sessions")) {
-    throw new InvalidArgumentError(field, `attention DP runs open-loop arrivals or a concurrency limit; ${describeKind(kind)} are not simulated with it yet`);
+  if (kind !== "max_concurrency" && kind !== "sessions") return;
+  const field = kind === "sessions" ? "spec.engine.session_mode" : "spec.engine.concurrency";
+  const what = options.ppSize > 1 ? "pipeline parallelism" : (options.attentionDpRanks ?? 1) > 1 ? "attention DP" : null;
+  if (what !== null) {
+    throw new InvalidArgumentError(field, `${what} runs open-loop arrivals or a concurrency limit; ${describeKind(kind)} are not simulated with it yet`);
   }
 }
 
-function describeKind(kind: string): string {
-  switch (kind) {
-    case "poisson":
-      return "Poisson arrivals";
-    case "gamma":
-      return "gamma (burstiness / ramp-up) arrivals";
-    case "trace":
-      return "replayed timestamps";
-    case "max_concurrency":
-      return "a concurrency ceiling over a rate or a trace";
-    case "sessions":
-      return "closed-loop multi-turn sessions (session_mode INDEPENDENT runs their turns as requests)";
-    default:
-      return `${kind} arrivals`;
-  }
+function describeKind(kind: "max_concurrency" | "sessions"): string {
+  return kind === "max_concurrency"
+    ? "a concurrency ceiling over a rate or a trace"
+    : "closed-loop multi-turn sessions (session_mode INDEPENDENT runs their turns as requests)";
 }
 
 /**

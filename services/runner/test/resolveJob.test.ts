@@ -222,10 +222,10 @@ describe("resolveJob validation errors name the field", () => {
       "spec.predictor.database_path",
     ],
     [
-      "pp > 1 with attention DP",
-      () => resolveJob(datasetSpec(ds128, {}, { ...llama8bH100, parallelism: { tp: 2, pp: 2, ep: 1, attentionDp: true } })),
-      "spec.predictor.parallelism.pp",
-      /together with attention DP is not simulated/,
+      "pp > 1 with a concurrency ceiling over a rate",
+      () => resolveJob(datasetSpec(ds128, { requestRate: 10, concurrency: 2 }, { ...llama8bH100, parallelism: { tp: 1, pp: 2, ep: 1 } })),
+      "spec.engine.concurrency",
+      /pipeline parallelism runs open-loop arrivals or a concurrency limit/,
     ],
     [
       "TP not dividing the heads",

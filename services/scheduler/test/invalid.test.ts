@@ -186,10 +186,14 @@ describe("SubmitJob rejects bad input with INVALID_ARGUMENT naming the field (no
       /must be an integer in \[0, 2147483647\] \(got 4294967295\)/,
     ],
     [
-      "pipeline parallelism with attention DP",
-      { predictor: { ...constant, parallelism: { tp: 2, pp: 2, ep: 1, attentionDp: true } }, workload: inlineWorkload([{ input: 4, output: 2 }]) },
-      "spec.predictor.parallelism.pp",
-      /together with attention DP is not simulated/,
+      "pipeline parallelism with a concurrency ceiling over a rate",
+      {
+        engine: { requestRate: 10, concurrency: 2 },
+        predictor: { ...constant, parallelism: { tp: 2, pp: 2, ep: 1, attentionDp: true } },
+        workload: inlineWorkload([{ input: 4, output: 2 }]),
+      },
+      "spec.engine.concurrency",
+      /pipeline parallelism runs open-loop arrivals or a concurrency limit/,
     ],
   ];
 

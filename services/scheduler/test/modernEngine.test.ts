@@ -50,4 +50,35 @@ describe("attention DP, speculative decoding and PP over gRPC", () => {
     expect(out.requests).toEqual(local.requests);
     expect(out.result.reportText).toContain("PP2");
   });
+
+  it("PP 2 with Poisson arrivals, and PP 2 × attention DP over 4 ranks, give the embedded records", async () => {
+    const pp = jobSpec({
+      name: "pp poisson",
+      engine: { warmup: 2, requestRate: 40 },
+      predictor: { model: { name: "llama-3.1-8b" }, gpu: { name: "h100_sxm" }, parallelism: { tp: 1, pp: 2, ep: 1 } },
+      workload: inlineWorkload(variedRequests(16, 3)),
+    });
+    const out = await runRemote(pp);
+    const local = await embeddedRun(pp);
+    expect(out.requests).toEqual(local.requests);
+    expect(out.iterations).toEqual(local.iterations);
+    expect(out.requests.length).toBe(16);
+    const adp = jobSpec({
+      name: "pp adp",
+      engine: { warmup: 0, requestRate: 100, maxBatchSize: 4 },
+      predictor: {
+        kind: PredictorKind.PREDICTOR_KIND_ROOFLINE,
+        model: { name: "deepseek-ai/DeepSeek-R1" },
+        gpu: { name: "b200_sxm" },
+        parallelism: { tp: 4, pp: 2, ep: 4, attentionDp: true },
+        weightDtype: DType.D_TYPE_NVFP4,
+      },
+      workload: inlineWorkload(variedRequests(20, 4).map((r) => ({ input: r.input * 8, output: r.output + 4 }))),
+    });
+    const remote = await runRemote(adp);
+    const embedded = await embeddedRun(adp);
+    expect(remote.requests).toEqual(embedded.requests);
+    expect(remote.iterations).toEqual(embedded.iterations);
+    expect(remote.result.reportText).toContain("PP2");
+  });
 });

@@ -76,7 +76,7 @@ export function addRunOptions(cmd: Command, bench: "throughput" | "latency"): Co
     )
     .option("--gpu <name>", "GPU: h100_sxm, h200_sxm, a100_sxm, b200_sxm, l40s or an AIConfigurator system YAML")
     .option("--tp <n>", "tensor parallelism (default 1)", int(1, 4096))
-    .option("--pp <n>", "pipeline parallelism (only 1 in v1)", int(1, 4096))
+    .option("--pp <n>", "pipeline parallelism: micro-batches through pp stages (TensorRT-LLM's _executor_loop_pp)", int(1, 4096))
     .option("--ep <n>", "expert parallelism (MoE models)", int(1, 4096))
     .option("--max-num-tokens <n>", "max tokens per iteration (default: trtllm-bench heuristic)", int(1))
     .option("--max-seq-len <n>", "max sequence length (default: the dataset's longest ISL+OSL)", int(1))

@@ -2,7 +2,6 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import {
   type BatchPredictor,
   CancelledError,
-  failedRequestRecord,
   InvalidArgumentError,
   type IterationStats,
   type RequestRecord,
@@ -11,6 +10,7 @@ import {
 } from "@servesim/core";
 import { planArrivals } from "../arrivals/registry.js";
 import type { RequestDoneEvent } from "../loop/engineLoop.js";
+import { doneEventRecord } from "../loop/results.js";
 import { createEngineLoop, type SingleEngineLoop } from "../loop/singleEngineLoop.js";
 import { checkedTime, isThenable } from "../partitioned/driver.js";
 import { mergeIterationStats } from "../partitioned/partition.js";
@@ -167,36 +167,11 @@ export async function runAttentionDpLoops(
   const records: RequestRecord[] = new Array(requests.length);
   let failed = 0;
   let paused = 0;
-  let endMs = 0;
   order.forEach((ri, li) => {
     const e = out.done[li]!;
-    const q = requests[ri]!;
-    const start = times[li]!;
-    if (e.error !== undefined) {
-      failed++;
-      records[ri] = failedRequestRecord(q, e.pausedCount, e.reusedTokens, e.error);
-      return;
-    }
-    const tok = e.tokenTimesMs.map((x) => x - t0);
-    const n = tok.length;
-    const first = tok[0]!;
-    const last = tok[n - 1]!;
-    endMs = Math.max(endMs, last);
-    paused += e.pausedCount;
-    records[ri] = {
-      taskId: q.taskId,
-      inputLength: q.inputLength,
-      outputLength: n,
-      startMs: start,
-      firstTokenMs: first,
-      endMs: last,
-      ttftMs: first - start,
-      tpotMs: n > 1 ? (last - first) / (n - 1) : 0,
-      e2eMs: last - start,
-      tokenTimesMs: tok,
-      pausedCount: e.pausedCount,
-      reusedTokens: e.reusedTokens,
-    };
+    records[ri] = doneEventRecord(requests[ri]!, e, times[li]!, t0);
+    if (e.error !== undefined) failed++;
+    else paused += e.pausedCount;
   });
   opts.onProgress?.({
     iterations: out.iterations,

@@ -1,6 +1,7 @@
 import { failedRequestRecord } from "@servesim/core";
-import type { IterationStats, RequestRecord, SimulationResult } from "../types.js";
+import type { IterationStats, RequestRecord, SimRequest, SimulationResult } from "../types.js";
 import type { EngineCore } from "./engineCore.js";
+import type { RequestDoneEvent } from "./engineLoop.js";
 
 /** Request `r`'s record once every time is known (submitted at `startMs`). */
 export function requestRecord(core: EngineCore, r: number): RequestRecord {
@@ -91,5 +92,33 @@ export function iterationRecord(core: EngineCore, iter: number, completed: numbe
       missedBlocks: pool.missedBlocks,
       cacheHitRate: hits > 0 ? pool.reusedBlocks / hits : 0,
     },
+  };
+}
+
+/**
+ * The record of a request that left an EngineLoop (`e`), submitted at `startMs` on the run's clock, whose
+ * measured run started at `t0` on the loop's clock. Takes over `e.tokenTimesMs`.
+ */
+export function doneEventRecord(q: SimRequest, e: RequestDoneEvent, startMs: number, t0: number): RequestRecord {
+  if (e.error !== undefined) return failedRequestRecord(q, e.pausedCount, e.reusedTokens, e.error);
+  // The event's array is its own (RequestDoneEvent.tokenTimesMs is fresh): shifted in place, not copied.
+  const tok = e.tokenTimesMs;
+  const n = tok.length;
+  if (t0 !== 0) for (let i = 0; i < n; i++) tok[i]! -= t0;
+  const first = tok[0]!;
+  const last = tok[n - 1]!;
+  return {
+    taskId: q.taskId,
+    inputLength: q.inputLength,
+    outputLength: n,
+    startMs,
+    firstTokenMs: first,
+    endMs: last,
+    ttftMs: first - startMs,
+    tpotMs: n > 1 ? (last - first) / (n - 1) : 0,
+    e2eMs: last - startMs,
+    tokenTimesMs: tok,
+    pausedCount: e.pausedCount,
+    reusedTokens: e.reusedTokens,
   };
 }

@@ -1,7 +1,9 @@
 import type { BatchPredictor, SimulationResult } from "@servesim/core";
+import { arrivalProcess } from "../arrivals/registry.js";
 import { type PartitionedRunOptions, runPartitioned } from "../partitioned/driver.js";
 import { partitionJob } from "../partitioned/partition.js";
 import type { EngineOptions, SimRequest } from "../types.js";
+import { runPipelineLoop } from "./openLoop.js";
 import { PipelineTiming } from "./pipelineTiming.js";
 
 export interface PipelineRunOptions extends PartitionedRunOptions {
@@ -10,9 +12,12 @@ export interface PipelineRunOptions extends PartitionedRunOptions {
 
 /**
  * Runs a job with pipeline parallelism (options.ppSize stages): pp micro-batch slots, each scheduling up
- * to max_batch_size requests (max_batch_size × pp in flight) from its share of the requests and of the
- * KV pool (options.numBlocks / pp blocks: the pool of one GPU holds its stage's layers for every
- * micro-batch), through the stages as PipelineTiming says.
+ * to max_batch_size requests (max_batch_size × pp in flight) with 1/pp of the KV pool (the pool of one GPU
+ * holds its stage's layers for every micro-batch), through the stages as TensorRT-LLM's `_executor_loop_pp`
+ * runs them. Arrivals in time, and attention DP inside every stage, run on one PipelineLoop and one clock
+ * (runPipelineLoop: requests join the micro-batch scheduled next when they have arrived). Requests all at
+ * once or under a concurrency limit without attention DP take the fast path: a Simulation per slot with its
+ * share of the requests (partitionJob), timed through the stages by PipelineTiming.
  */
 export async function runPipeline(
   options: EngineOptions,
@@ -21,6 +26,9 @@ export async function runPipeline(
   opts: PipelineRunOptions = {},
 ): Promise<SimulationResult> {
   const pp = options.ppSize;
+  if ((options.attentionDpRanks ?? 1) > 1 || !arrivalProcess(options.arrivals).clockFree) {
+    return runPipelineLoop(options, requests, predictor, opts);
+  }
   // TensorRT-LLM runs pipeline parallelism with its own loop (_executor_loop_pp), not the overlap loop.
   const { timing: _timing, ...rest } = options;
   const parts = partitionJob(
