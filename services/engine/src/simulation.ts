@@ -228,7 +228,7 @@ export class Simulation implements SteppedRun {
         m = i + 1;
         break;
       }
-      clock += timing.iterationMs(dt);
+      clock += dt;
       if (!atStart && clock >= next) {
         m = i + 1;
         break;
@@ -282,12 +282,11 @@ export class Simulation implements SteppedRun {
   /** The time of the oldest untimed iteration of this phase (already checked). */
   private supplyTime(dtMs: number): void {
     const core = this.core;
-    const ms = core.timing.iterationMs(dtMs);
-    const i = core.ledger.supply(ms);
+    const i = core.ledger.supply(dtMs);
     if (this.waitingHead < this.waitingRecords.length) {
       const rec = this.waitingRecords[this.waitingHead]!;
       if (rec.iter === i) {
-        rec.iterLatencyMS = ms;
+        rec.iterLatencyMS = dtMs;
         rec.simTimeMs = core.ledger.clock;
         this.waitingRecords[this.waitingHead++] = undefined as unknown as IterationStats;
         if (this.waitingHead === this.waitingRecords.length) {

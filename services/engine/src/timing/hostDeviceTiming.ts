@@ -1,6 +1,8 @@
 import type { BatchPredictor, SimBatch } from "@servesim/core";
 import { type CudaGraphSettings, graphBatchSize } from "./cudaGraph.js";
 import { eagerLaunchMs, type HostCostParams } from "./hostCost.js";
+import { timingStrategy } from "./registry.js";
+import type { TimingDef } from "./timingStrategy.js";
 
 /**
  * Which clock the engine runs on.
@@ -16,6 +18,11 @@ import { eagerLaunchMs, type HostCostParams } from "./hostCost.js";
 export type TimingModelName = "whole-iteration" | "non-overlap" | "overlap";
 
 export const TIMING_MODEL_NAMES: readonly TimingModelName[] = ["whole-iteration", "non-overlap", "overlap"];
+
+/** The engine loop (timing/ registry) a host/device timing model runs: it sets the loop's wall-time rule. */
+export function timingLoop(model: Exclude<TimingModelName, "whole-iteration">): TimingDef {
+  return timingStrategy(model === "overlap" ? "overlap" : "non_overlap");
+}
 
 export interface TimingSettings {
   model: TimingModelName;
@@ -63,10 +70,12 @@ class PaddedBatch implements SimBatch {
 }
 
 /**
- * A predictor's device time turned into the iteration's wall time by a timing model: CUDA-graph padding
- * of decode-only batches, eager launch cost, host time added (non-overlap) or hidden behind the device
- * (overlap). The predictor itself returns device time only, so one predictor service serves engines
- * with any host profile. With `whole-iteration` the predictor is returned unchanged.
+ * The one place an iteration's wall time is made: a predictor's device time turned into wall time by a
+ * timing model: CUDA-graph padding of decode-only batches, eager launch cost, and host time combined with
+ * the device time by the loop's rule (`TimingDef.wallMs`: added in the non-overlap loop, hidden behind the
+ * device in the overlap loop). The engine's clock then advances by these times. The predictor itself
+ * returns device time only, so one predictor service serves engines with any host profile. With
+ * `whole-iteration` the predictor is returned unchanged (its times are wall times already).
  */
 export function withHostDeviceTiming(inner: BatchPredictor, s: TimingSettings): BatchPredictor {
   if (s.model === "whole-iteration") return inner;
@@ -76,7 +85,7 @@ export function withHostDeviceTiming(inner: BatchPredictor, s: TimingSettings): 
 class HostDeviceTimedPredictor implements BatchPredictor {
   readonly description: string;
   readonly maxInFlight: number | undefined;
-  private readonly overlap: boolean;
+  private readonly combine: TimingDef["wallMs"];
   private readonly launchMs: number;
   private readonly padded = new PaddedBatch();
   readonly predictDecodeRun: BatchPredictor["predictDecodeRun"];
@@ -87,7 +96,7 @@ class HostDeviceTimedPredictor implements BatchPredictor {
   ) {
     this.description = inner.description;
     this.maxInFlight = inner.maxInFlight;
-    this.overlap = s.model === "overlap";
+    this.combine = timingLoop(s.model as Exclude<TimingModelName, "whole-iteration">).wallMs;
     this.launchMs = eagerLaunchMs(s.layers, s.host);
     this.predictDecodeRun = inner.predictDecodeRun ? (pastKv, count, steps) => this.decodeRun(pastKv, count, steps) : undefined;
   }
@@ -96,7 +105,7 @@ class HostDeviceTimedPredictor implements BatchPredictor {
   private wall(deviceMs: number, eager: boolean, requests: number): number {
     const device = eager && this.launchMs > deviceMs ? this.launchMs : deviceMs;
     const host = (this.s.host.stepUs + this.s.host.perRequestUs * requests) / 1000;
-    return this.overlap ? (host > device ? host : device) : host + device;
+    return this.combine(host, device);
   }
 
   predict(batch: SimBatch): number | Promise<number> {
