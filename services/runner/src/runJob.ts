@@ -68,11 +68,11 @@ export async function runResolvedJob(job: ResolvedJob, predictor: BatchPredictor
   };
   const result =
     (job.engine.attentionDpRanks ?? 1) > 1
-      ? // Attention-DP ranks and pipeline micro-batches are timed on the device clock: the host/CUDA-graph
-        // timing model (per rank, per stage) is not applied to them yet.
-        await runAttentionDp(job.engine, job.requests, predictor, partitioned)
+      ? // Every rank's batch is priced together; the host/device timing takes the busiest rank's host.
+        await runAttentionDp(job.engine, job.requests, withHostDeviceTiming(predictor, job.settings.timing), partitioned)
       : job.engine.ppSize > 1
-        ? await runPipeline(job.engine, job.requests, predictor, partitioned)
+        ? // Pipeline micro-batches are timed on the device clock: the host/device timing (per stage) is not applied to them yet.
+          await runPipeline(job.engine, job.requests, predictor, partitioned)
         : // The predictor prices device time; the engine profile's timing model makes it wall time.
           await runSimulation(
             new Simulation(job.engine, job.requests, {

@@ -88,6 +88,7 @@ class HostDeviceTimedPredictor implements BatchPredictor {
   private readonly combine: TimingDef["wallMs"];
   private readonly launchMs: number;
   private readonly padded = new PaddedBatch();
+  private rankCounts = new Int32Array(8);
   readonly predictDecodeRun: BatchPredictor["predictDecodeRun"];
 
   constructor(
@@ -109,6 +110,7 @@ class HostDeviceTimedPredictor implements BatchPredictor {
   }
 
   predict(batch: SimBatch): number | Promise<number> {
+    if (batch.attentionDpRank !== undefined) return this.predictRanks(batch, batch.attentionDpRank);
     const n = batch.numContext + batch.numGeneration;
     let priced: SimBatch = batch;
     let eager = true;
@@ -119,6 +121,29 @@ class HostDeviceTimedPredictor implements BatchPredictor {
     }
     const t = this.inner.predict(priced);
     return typeof t === "number" ? this.wall(t, eager, n) : t.then((d) => this.wall(d, eager, n));
+  }
+
+  /**
+   * Every attention-DP rank's batch of one iteration: each rank runs its own PyExecutor on its own CPU,
+   * in parallel, and the ranks meet in the MoE collectives, so the iteration waits for the rank with the
+   * most requests; its host time combines with the device time by the loop's rule. A decode-only
+   * iteration replays CUDA graphs when the largest rank batch has one (no padding is priced here).
+   */
+  private predictRanks(batch: SimBatch, rank: ArrayLike<number>): number | Promise<number> {
+    const n = batch.numContext + batch.numGeneration;
+    let ranks = 0;
+    for (let i = 0; i < n; i++) if (rank[i]! >= ranks) ranks = rank[i]! + 1;
+    if (this.rankCounts.length < ranks) this.rankCounts = new Int32Array(ranks);
+    const counts = this.rankCounts;
+    counts.fill(0);
+    let most = 0;
+    for (let i = 0; i < n; i++) {
+      const c = ++counts[rank[i]!]!;
+      if (c > most) most = c;
+    }
+    const eager = batch.numContext > 0 || graphBatchSize(most, this.s.cudaGraphs) === 0;
+    const t = this.inner.predict(batch);
+    return typeof t === "number" ? this.wall(t, eager, most) : t.then((d) => this.wall(d, eager, most));
   }
 
   private decodeRun(pastKv: ArrayLike<number>, count: number, steps: number): number[] | Float64Array | Promise<number[] | Float64Array> {
