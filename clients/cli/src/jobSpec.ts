@@ -49,6 +49,10 @@ export interface ThroughputFlags extends DatasetFlags {
   disableCudaGraphs?: boolean;
   timingModel?: string;
   hostStepUs?: number;
+  serveFrontEnd?: boolean;
+  frontEndPerResponseUs?: number;
+  frontEndPerPromptTokenUs?: number;
+  frontEndPerRequestUs?: number;
   hostPerRequestUs?: number;
   hostLaunchUsPerLayer?: number;
   concurrency?: number;
@@ -332,6 +336,13 @@ export function buildJobSpec(f: ThroughputFlags): BuiltJob {
       ...(f.hostStepUs !== undefined ? { stepUs: f.hostStepUs } : {}),
       ...(f.hostPerRequestUs !== undefined ? { perRequestUs: f.hostPerRequestUs } : {}),
       ...(f.hostLaunchUsPerLayer !== undefined ? { launchUsPerLayer: f.hostLaunchUsPerLayer } : {}),
+    };
+  }
+  if (f.serveFrontEnd === true || f.frontEndPerResponseUs !== undefined || f.frontEndPerPromptTokenUs !== undefined || f.frontEndPerRequestUs !== undefined) {
+    engine.frontEnd = {
+      ...(f.frontEndPerResponseUs !== undefined ? { perResponseUs: f.frontEndPerResponseUs } : {}),
+      ...(f.frontEndPerPromptTokenUs !== undefined ? { perPromptTokenUs: f.frontEndPerPromptTokenUs } : {}),
+      ...(f.frontEndPerRequestUs !== undefined ? { perRequestUs: f.frontEndPerRequestUs } : {}),
     };
   }
   if (f.tokensPerBlock !== undefined) engine.tokensPerBlock = f.tokensPerBlock;

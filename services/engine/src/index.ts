@@ -14,6 +14,7 @@ export { CAPACITY_POLICIES, CAPACITY_POLICY_NAMES, capacityPolicy, capacityPolic
 export { choiceList } from "./choices.js";
 export type { ChunkingPolicyDef } from "./chunking/chunkingPolicy.js";
 export { CHUNKING_POLICIES, CHUNKING_POLICY_NAMES, chunkingPolicy, chunkingPolicyByTrtllmName } from "./chunking/registry.js";
+export { describeFrontEnd, FrontEndServer, type FrontEndSettings, frontEndRequestMs } from "./frontEnd.js";
 export type { EngineLoop, FirstTokenEvent, LoopEvents, LoopLoad, RequestDoneEvent, SubmitOptions } from "./loop/engineLoop.js";
 export { createEngineLoop, type EngineLoopOptions, SingleEngineLoop } from "./loop/singleEngineLoop.js";
 export { createPipelineLoop, PipelineLoop, type PipelineLoopOptions } from "./pipeline/pipelineLoop.js";

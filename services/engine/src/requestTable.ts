@@ -53,6 +53,8 @@ export class RequestTable {
    * the run). Times are kept as iteration indices so they can be filled in once the predictor answers.
    */
   submitIter: Int32Array;
+  /** Time spent in the serving front end before entering the engine (frontEnd.ts); the request starts that much before submitMs. */
+  frontEndWaitMs: Float64Array;
   pausedCount: Int32Array;
   reusedTokens: Float64Array;
   readonly errors = new Map<number, string>();
@@ -87,6 +89,7 @@ export class RequestTable {
     this.tracked = new Uint8Array(n);
     this.submitMs = new Float64Array(n);
     this.submitIter = new Int32Array(n).fill(-1);
+    this.frontEndWaitMs = new Float64Array(n);
     this.pausedCount = new Int32Array(n);
     this.reusedTokens = new Float64Array(n);
     this.firstIter = new Int32Array(n);
@@ -143,6 +146,7 @@ export class RequestTable {
     this.tracked = g8(this.tracked);
     this.submitMs = g64(this.submitMs);
     this.submitIter = g32(this.submitIter, -1);
+    this.frontEndWaitMs = g64(this.frontEndWaitMs);
     this.pausedCount = g32(this.pausedCount);
     this.reusedTokens = g64(this.reusedTokens);
     this.firstIter = g32(this.firstIter);

@@ -1,10 +1,11 @@
 import type { SimBatch } from "@servesim/core";
 import { FailedPreconditionError } from "@servesim/core";
 import type { ArrivalPlan } from "./arrivals/arrivalProcess.js";
-import type { ReactiveArrivals } from "./arrivals/reactive.js";
+import { maxConcurrencyGate, type ReactiveArrivals } from "./arrivals/reactive.js";
 import { arrivalProcess } from "./arrivals/registry.js";
 import { SubmissionQueue } from "./arrivals/submissionQueue.js";
 import { toEngineConfig } from "./engineConfig.js";
+import { FrontEndServer, frontEndIsFree } from "./frontEnd.js";
 import { EngineCore } from "./loop/engineCore.js";
 import { iterationRecord, simulationResult } from "./loop/results.js";
 import { untrackUnsharedPrefixes } from "./prefixSharing.js";
@@ -54,6 +55,8 @@ export class Simulation implements SteppedRun {
   private readonly core: EngineCore;
   private readonly numMeasured: number;
   private readonly plan: ArrivalPlan;
+  /** trtllm-serve's front-end thread (EngineOptions.frontEnd) of the measured run; undefined without. */
+  private readonly frontEnd: FrontEndServer | undefined;
   private readonly onIteration: ((s: IterationStats) => void) | undefined;
   /** Measured arrivals do not depend on the clock (all at once, or a concurrency limit). */
   private readonly clockFreeArrivals: boolean;
@@ -102,8 +105,18 @@ export class Simulation implements SteppedRun {
       };
     }
     const arrivals = arrivalProcess(options.arrivals);
-    this.clockFreeArrivals = arrivals.clockFree;
-    this.plan = arrivals.plan(options.arrivals, requests.length);
+    const plan = arrivals.plan(options.arrivals, requests.length);
+    const frontEnd = options.frontEnd;
+    if (frontEndIsFree(frontEnd)) {
+      this.clockFreeArrivals = arrivals.clockFree;
+      this.plan = plan;
+    } else {
+      // Every submission passes the front end, which delays it by a time: the arrivals react to the clock.
+      const sends = plan.reactive ?? maxConcurrencyGate(plan.order, plan.submitMs, plan.concurrency > 0 ? plan.concurrency : requests.length);
+      this.frontEnd = new FrontEndServer(frontEnd!, requests, core.table.frontEndWaitMs);
+      this.clockFreeArrivals = false;
+      this.plan = { ...plan, reactive: this.frontEnd.gate(sends) };
+    }
     this.later = new SubmissionQueue(this.plan.reactive ? Math.min(requests.length, 1 << 16) : 0);
     if (warmup.length > 0) {
       this.phase = PHASE_WARMUP;
@@ -228,7 +241,7 @@ export class Simulation implements SteppedRun {
         m = i + 1;
         break;
       }
-      clock += timing.iterationMs(dt);
+      clock += dt;
       if (!atStart && clock >= next) {
         m = i + 1;
         break;
@@ -266,7 +279,9 @@ export class Simulation implements SteppedRun {
   result(): SimulationResult {
     if (this.phase !== PHASE_DONE) throw new Error("result() is only available after nextBatch() returned null");
     if (this.pendingTimes > 0) throw new Error(`result(): ${this.pendingTimes} iteration times are still pending`);
-    this.cachedResult ??= simulationResult(this.core, this.numMeasured);
+    const fe = this.frontEnd;
+    if (fe) fe.advance(this.core.ledger.iterEnd, this.core.ledger.responses, this.core.ledger.timed);
+    this.cachedResult ??= simulationResult(this.core, this.numMeasured, fe?.delivered);
     return this.cachedResult;
   }
 
@@ -282,12 +297,11 @@ export class Simulation implements SteppedRun {
   /** The time of the oldest untimed iteration of this phase (already checked). */
   private supplyTime(dtMs: number): void {
     const core = this.core;
-    const ms = core.timing.iterationMs(dtMs);
-    const i = core.ledger.supply(ms);
+    const i = core.ledger.supply(dtMs);
     if (this.waitingHead < this.waitingRecords.length) {
       const rec = this.waitingRecords[this.waitingHead]!;
       if (rec.iter === i) {
-        rec.iterLatencyMS = ms;
+        rec.iterLatencyMS = dtMs;
         rec.simTimeMs = core.ledger.clock;
         this.waitingRecords[this.waitingHead++] = undefined as unknown as IterationStats;
         if (this.waitingHead === this.waitingRecords.length) {
@@ -335,8 +349,11 @@ export class Simulation implements SteppedRun {
 
   private reportEnd(r: number, iter: number): void {
     const core = this.core;
-    // A request failed on release ends at its release: not before its submission.
-    const endMs = Math.max(iter >= 0 ? core.ledger.iterEnd[iter]! : 0, core.table.submitMs[r]!);
+    // A request failed on release ends at its release: not before its submission. Behind the front end, the
+    // client sees the end when the thread has sent the last token's chunk.
+    const fe = this.frontEnd;
+    if (fe) fe.advance(core.ledger.iterEnd, core.ledger.responses, core.ledger.timed);
+    const endMs = Math.max(iter >= 0 ? (fe ? fe.delivered : core.ledger.iterEnd)[iter]! : 0, core.table.submitMs[r]!);
     this.reactive!.ended(r, endMs, this.submitLater);
   }
 

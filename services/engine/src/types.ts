@@ -8,6 +8,7 @@ import type { Arrivals } from "./arrivals/registry.js";
 import type { BatchWaitSettings } from "./batchWaiting.js";
 import type { CapacityPolicy } from "./capacity/registry.js";
 import type { ChunkingPolicy } from "./chunking/registry.js";
+import type { FrontEndSettings } from "./frontEnd.js";
 
 /** Settings of one engine instance (no heuristics here: callers resolve them first). */
 export interface EngineSettings {
@@ -48,6 +49,12 @@ export interface EngineSettings {
    * Default off (TensorRT-LLM's defaults are 0 and 0).
    */
   batchWait?: BatchWaitSettings;
+  /**
+   * The serving front end (trtllm-serve's event loop: tokenization and per-token stream post-processing,
+   * frontEnd.ts) every measured request passes before the engine. Unset or all zero: none (trtllm-bench
+   * feeds the executor directly). Single-engine runs only.
+   */
+  frontEnd?: FrontEndSettings;
 }
 
 /** Fully resolved settings of a whole run: the engine's and how requests arrive. */

@@ -4,6 +4,7 @@ import { capacityPolicy } from "./capacity/registry.js";
 import { choiceList } from "./choices.js";
 import { chunkingPolicy } from "./chunking/registry.js";
 import { timingName } from "./engineConfig.js";
+import { validateFrontEnd } from "./frontEnd.js";
 import { DEFAULT_ENGINE_PROFILE, engineProfile } from "./profiles/registry.js";
 import { queueOrder } from "./queue/registry.js";
 import { timingStrategy } from "./timing/registry.js";
@@ -54,6 +55,7 @@ export function validateSettings(o: EngineSettings, f = "options"): void {
   } else {
     supported(timingName(o, profile), profile.timingStrategies, profile.name, `${f}.overlap`, "timing strategy");
   }
+  if (o.frontEnd !== undefined) validateFrontEnd(o.frontEnd, `${f}.frontEnd`);
   if (o.batchWait !== undefined) {
     const b = o.batchWait;
     if (b === null || typeof b !== "object") throw new InvalidArgumentError(`${f}.batchWait`, "must be an object");

@@ -75,6 +75,17 @@ describe("host/device timing", () => {
     expect(withHostDeviceTiming(d, settings("overlap", { host: big })).predict(decode(8))).toBeCloseTo(5, 12);
   });
 
+  it("attention DP: the busiest rank's host; eager when any rank has a context or the largest rank batch has no graph", () => {
+    const d = new LinearDevice();
+    // Ranks 0, 0, 0, 1: 4 requests at KV 100, device 1 + 0.04 + 0.4 = 1.44 ms; host of rank 0: 0.5 + 3 × 0.01 = 0.53 ms.
+    const ranked: SimBatch = { ...decode(4), attentionDpRank: [0, 0, 0, 1] };
+    expect(withHostDeviceTiming(d, settings("non-overlap")).predict(ranked)).toBeCloseTo(1.44 + 0.53, 12);
+    expect(withHostDeviceTiming(d, settings("overlap")).predict(ranked)).toBeCloseTo(1.44, 12);
+    // 40 requests on rank 0 (no graph of 40): eager; the launches (32 × 0.1 = 3.2 ms) exceed the kernels (1.82 ms).
+    const wide: SimBatch = { ...decode(41, 10), attentionDpRank: [...Array.from({ length: 40 }, () => 0), 1] };
+    expect(withHostDeviceTiming(d, settings("overlap")).predict(wide)).toBeCloseTo(3.2, 12);
+  });
+
   it("an eager iteration costs at least its kernel launches; a captured one does not", () => {
     const d = new LinearDevice();
     const t = withHostDeviceTiming(d, settings("overlap", { host: { stepUs: 0, perRequestUs: 0, launchUsPerLayer: 100 } }));

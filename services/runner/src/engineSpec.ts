@@ -15,6 +15,7 @@ import { type BenchHeuristic, benchHeuristic, type KvCapacity, kvCapacity, weigh
 import { BenchmarkMode, ChunkingPolicy as ChunkingPolicyProto, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
 import type { DatasetMetadata } from "@servesim/workload";
 import { underPredictor, withFieldPath } from "./fields.js";
+import { resolveFrontEnd } from "./frontEndSpec.js";
 import type { ResolvedPredictor } from "./predictorSpec.js";
 import { type ResolvedSpeculative, resolveSpeculative } from "./speculativeSpec.js";
 import { resolveTiming } from "./timingSpec.js";
@@ -338,6 +339,8 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
   if (speculative) options.speculative = speculative.options;
   const batchWait = resolveBatchWait(e, attentionDp, maxNumTokens, warnings);
   if (batchWait) options.batchWait = batchWait;
+  const frontEnd = resolveFrontEnd(e?.frontEnd, attentionDp || p.pp > 1 || speculative !== null);
+  if (frontEnd) options.frontEnd = frontEnd;
   const out: EngineResolution = {
     options,
     timing: timing.timing,

@@ -1,4 +1,4 @@
-import { describeTiming, type SimulationResult } from "@servesim/engine";
+import { describeFrontEnd, describeTiming, type SimulationResult } from "@servesim/engine";
 import type { Precision } from "@servesim/perf";
 import { DEFAULT_EMULATED_VERSION, type ReportInput } from "@servesim/report";
 import type { ResolvedJob } from "./resolveJob.js";
@@ -50,7 +50,7 @@ export function reportInput(job: ResolvedJob, result: SimulationResult, predicto
       wallMs,
       ...(job.approxPromptTokens ? { approxPromptTokens: true } : {}),
       overlapScheduler: job.engine.overlap === true,
-      timingModel: describeTiming(job.settings.timing),
+      timingModel: describeTiming(job.settings.timing) + (job.engine.frontEnd ? `; ${describeFrontEnd(job.engine.frontEnd)}` : ""),
       benchmark: job.settings.benchmark,
       ...(job.settings.attentionDpRanks > 1 ? { attentionDpRanks: job.settings.attentionDpRanks } : {}),
       ...(job.engine.batchWait

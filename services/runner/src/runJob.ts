@@ -67,12 +67,13 @@ export async function runResolvedJob(job: ResolvedJob, predictor: BatchPredictor
     ...(opts.progressEveryMs !== undefined ? { progressEveryMs: opts.progressEveryMs } : {}),
   };
   const result =
-    // Pipeline micro-batches (with or without attention DP in their stages) and attention-DP ranks are timed
-    // on the device clock: the host/CUDA-graph timing model (per rank, per stage) is not applied to them yet.
+    // Pipeline micro-batches (with or without attention DP in their stages) are timed on the device clock:
+    // the host/device timing (per stage) is not applied to them yet.
     job.engine.ppSize > 1
       ? await runPipeline(job.engine, job.requests, predictor, partitioned)
       : (job.engine.attentionDpRanks ?? 1) > 1
-        ? await runAttentionDp(job.engine, job.requests, predictor, partitioned)
+        ? // Every rank's batch is priced together; the host/device timing takes the busiest rank's host.
+          await runAttentionDp(job.engine, job.requests, withHostDeviceTiming(predictor, job.settings.timing), partitioned)
         : // The predictor prices device time; the engine profile's timing model makes it wall time.
           await runSimulation(
             new Simulation(job.engine, job.requests, {

@@ -1,10 +1,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import { makeBatch } from "@servesim/core";
-import { TRTLLM_DEFAULT_CUDA_GRAPHS } from "@servesim/engine";
+import { TRTLLM_DEFAULT_CUDA_GRAPHS, TRTLLM_PYTORCH_TIMING } from "@servesim/engine";
 import { createPredictor, type LocalPredictor } from "@servesim/perf";
 import { sharedDataPath } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
-import { AIC_GAP_ANALYSIS_METHOD, benchmarkWorkload, INFERENCEX_METHOD, inferencexServer, methodForRow } from "../src/validation/benchmarkMethod.js";
+import {
+  AIC_GAP_ANALYSIS_DYNAMO_METHOD,
+  AIC_GAP_ANALYSIS_METHOD,
+  benchmarkWorkload,
+  INFERENCEX_METHOD,
+  inferencexServer,
+  methodForRow,
+} from "../src/validation/benchmarkMethod.js";
 import { formatCoverage, siliconCoverage } from "../src/validation/coverage.js";
 import { inSample, kFold, leaveOneGroupOut } from "../src/validation/folds.js";
 import { engineOptionsFor, predictorConfigFor, replayRow, timingFor } from "../src/validation/replay.js";
@@ -71,6 +78,18 @@ describe("benchmark method", () => {
     expect(INFERENCEX_METHOD.slots(8)).toBe(8);
     expect(AIC_GAP_ANALYSIS_METHOD.slots(8)).toBe(7);
     expect(AIC_GAP_ANALYSIS_METHOD.slots(1)).toBe(1);
+  });
+
+  it("trtllm-serve's front end on trtllm-serve rows, not on rows Dynamo served", () => {
+    const dynamo = methodForRow({
+      source: "source_file=/Users/x/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.2.0rc6.post1/q.csv; image=nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:0.8.0",
+    });
+    expect(dynamo).toBe(AIC_GAP_ANALYSIS_DYNAMO_METHOD);
+    expect(dynamo.slots(8)).toBe(7);
+    const row = selectReplayableRows(rows)[0]!;
+    expect(engineOptionsFor(row, AIC_GAP_ANALYSIS_METHOD, 8, true).frontEnd).toEqual(TRTLLM_PYTORCH_TIMING.serveFrontEnd);
+    expect(engineOptionsFor(row, INFERENCEX_METHOD, 8, true).frontEnd).toEqual(TRTLLM_PYTORCH_TIMING.serveFrontEnd);
+    expect(engineOptionsFor(row, dynamo, 8, true).frontEnd).toBeUndefined();
   });
 
   it("InferenceX's 70B server: max_num_tokens = max(ISL + OSL + 256, 8192), batch waiting (0.9, 20) for 1k/1k below TP 8", () => {
@@ -181,7 +200,7 @@ describe("replay", () => {
     const settings = {
       predictor: "roofline" as const,
       method: { ...INFERENCEX_METHOD, lengthRatio: 1 },
-      timing: { host: { stepUs: 0, perRequestUs: 0, launchUsPerLayer: 0 } },
+      timing: { host: { stepUs: 0, perRequestUs: 0, launchUsPerLayer: 0 }, frontEnd: { perRequestUs: 0, perPromptTokenUs: 0, perResponseUs: 0 } },
     };
     const p = (await createPredictor(predictorConfigFor(single, settings))) as LocalPredictor;
     const r = replayRow(single, p, settings);

@@ -125,6 +125,25 @@ export function addRunOptions(cmd: Command, bench: "throughput" | "latency"): Co
       numberArg((v) => v >= 0 && v <= 1e6, "a number in [0, 1000000]"),
     )
     .option(
+      "--serve-front-end",
+      "send the requests through trtllm-serve's front end (one thread tokenizing prompts and streaming every response; the engine profile's costs), as a streaming client of trtllm-serve sees them",
+    )
+    .option(
+      "--front-end-per-response-us <us>",
+      "front-end time per streamed response, µs (implies --serve-front-end)",
+      numberArg((v) => v >= 0 && v <= 1e6, "a number in [0, 1000000]"),
+    )
+    .option(
+      "--front-end-per-prompt-token-us <us>",
+      "front-end time per prompt token (tokenization), µs (implies --serve-front-end)",
+      numberArg((v) => v >= 0 && v <= 1e6, "a number in [0, 1000000]"),
+    )
+    .option(
+      "--front-end-per-request-us <us>",
+      "front-end time per request, µs (implies --serve-front-end)",
+      numberArg((v) => v >= 0 && v <= 1e6, "a number in [0, 1000000]"),
+    )
+    .option(
       "--concurrency <n>",
       throughput ? "at most N requests in flight (-1 or 0: unlimited, the default)" : "at most N requests in flight (default 1; each still runs alone)",
       int(-1),

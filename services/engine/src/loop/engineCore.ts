@@ -233,12 +233,14 @@ export class EngineCore implements TimingHost {
     const done = timing.finishingState;
     const onFirstToken = this.onFirstToken;
     let completed = 0;
+    let firstTokens = 0;
     for (let i = 0; i < nCtx; i++) {
       const r = ctx[i]!;
       const pos = t.pos[r]! + t.chunk[r]!;
       t.pos[r] = pos;
       t.chunk[r] = 0;
       if (pos === t.promptLen[r]) {
+        firstTokens++;
         state[r] = ST_GENERATION;
         timing.promptCompleted(r);
         if (onFirstToken !== null && t.emitted[r] === 0) onFirstToken(r, iter0);
@@ -281,6 +283,7 @@ export class EngineCore implements TimingHost {
         pool.allocTotalBlocks += takes;
         pool.allocNewBlocks += takes;
       }
+      ledger.responses[iter] = j === 0 ? firstTokens + nGen : nGen;
       const doneHere = iter === last ? completed : 0;
       if (doneHere > 0) timing.completedAt(iter, doneHere);
       if (nCtx > 0 && nGen > 0) this.mixedIterations++;

@@ -3,8 +3,11 @@ import type { IterationStats, RequestRecord, SimRequest, SimulationResult } from
 import type { EngineCore } from "./engineCore.js";
 import type { RequestDoneEvent } from "./engineLoop.js";
 
-/** Request `r`'s record once every time is known (submitted at `startMs`). */
-export function requestRecord(core: EngineCore, r: number): RequestRecord {
+/**
+ * Request `r`'s record once every time is known (submitted at `startMs`). `tokenClock` maps an iteration to
+ * when its tokens reach the client (default: the iteration's end; a front end delays them).
+ */
+export function requestRecord(core: EngineCore, r: number, tokenClock?: Float64Array): RequestRecord {
   const t = core.table;
   const q = t.requests[r]!;
   const error = t.errors.get(r);
@@ -13,9 +16,9 @@ export function requestRecord(core: EngineCore, r: number): RequestRecord {
   }
   const iterEnd = core.ledger.iterEnd;
   const n = t.outputTokens[r]!;
-  const times = t.tokenTimes(r, iterEnd);
+  const times = t.tokenTimes(r, tokenClock ?? iterEnd);
   const submitIter = t.submitIter[r]!;
-  const start = submitIter >= 0 ? iterEnd[submitIter]! : t.submitMs[r]!;
+  const start = submitIter >= 0 ? iterEnd[submitIter]! : t.submitMs[r]! - t.frontEndWaitMs[r]!;
   const first = times[0]!;
   const end = times[n - 1]!;
   return {
@@ -35,9 +38,9 @@ export function requestRecord(core: EngineCore, r: number): RequestRecord {
 }
 
 /** The outcome of a run whose measured requests are [0, numMeasured). */
-export function simulationResult(core: EngineCore, numMeasured: number): SimulationResult {
+export function simulationResult(core: EngineCore, numMeasured: number, tokenClock?: Float64Array): SimulationResult {
   const records: RequestRecord[] = new Array(numMeasured);
-  for (let r = 0; r < numMeasured; r++) records[r] = requestRecord(core, r);
+  for (let r = 0; r < numMeasured; r++) records[r] = requestRecord(core, r, tokenClock);
   const pool = core.kv.pool;
   return {
     requests: records,

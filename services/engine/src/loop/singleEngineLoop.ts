@@ -101,18 +101,17 @@ export class SingleEngineLoop implements EngineLoop {
     return core.build();
   }
 
-  commit(deviceMs: number): LoopEvents {
+  commit(iterMs: number): LoopEvents {
     const core = this.core;
     if (!core.pending) throw new Error("commit() called without an iteration from schedule()");
-    if (typeof deviceMs !== "number" || !Number.isFinite(deviceMs) || deviceMs <= 0) {
+    if (typeof iterMs !== "number" || !Number.isFinite(iterMs) || iterMs <= 0) {
       throw new FailedPreconditionError(
-        `the predictor returned ${String(deviceMs)} ms for iteration ${core.ledger.iterations}; a batch time must be finite and > 0`,
+        `the predictor returned ${String(iterMs)} ms for iteration ${core.ledger.iterations}; a batch time must be finite and > 0`,
       );
     }
     core.commitSteps(1);
-    const ms = core.timing.iterationMs(deviceMs);
     const ledger = core.ledger;
-    ledger.supply(ms);
+    ledger.supply(iterMs);
     const events = this.events;
     events.startMs = ledger.lastStartMs;
     events.endMs = ledger.clock;
@@ -123,7 +122,7 @@ export class SingleEngineLoop implements EngineLoop {
     events.done = this.takeEnded();
     const rec = this.record;
     if (rec !== null) {
-      rec.iterLatencyMS = ms;
+      rec.iterLatencyMS = iterMs;
       rec.simTimeMs = ledger.clock;
       this.record = null;
     }

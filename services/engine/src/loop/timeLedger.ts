@@ -6,6 +6,8 @@
 export class TimeLedger {
   /** End time of iteration i, for i < timed. */
   iterEnd = new Float64Array(1024);
+  /** Requests that received a token (a response) in iteration i, for i < iterations. */
+  responses = new Int32Array(1024);
   /** Iterations committed (timed or not). */
   iterations = 0;
   /** Iterations whose end time is known; the clock is iterEnd[timed - 1] unless the engine idled since. */
@@ -23,6 +25,9 @@ export class TimeLedger {
     const grown = new Float64Array(size);
     grown.set(this.iterEnd);
     this.iterEnd = grown;
+    const responses = new Int32Array(size);
+    responses.set(this.responses);
+    this.responses = responses;
   }
 
   /** The oldest untimed iteration took `ms`; returns its index. */

@@ -1,6 +1,8 @@
 import type { BatchPredictor, SimBatch } from "@servesim/core";
 import { type CudaGraphSettings, graphBatchSize } from "./cudaGraph.js";
 import { eagerLaunchMs, type HostCostParams } from "./hostCost.js";
+import { timingStrategy } from "./registry.js";
+import type { TimingDef } from "./timingStrategy.js";
 
 /**
  * Which clock the engine runs on.
@@ -16,6 +18,11 @@ import { eagerLaunchMs, type HostCostParams } from "./hostCost.js";
 export type TimingModelName = "whole-iteration" | "non-overlap" | "overlap";
 
 export const TIMING_MODEL_NAMES: readonly TimingModelName[] = ["whole-iteration", "non-overlap", "overlap"];
+
+/** The engine loop (timing/ registry) a host/device timing model runs: it sets the loop's wall-time rule. */
+export function timingLoop(model: Exclude<TimingModelName, "whole-iteration">): TimingDef {
+  return timingStrategy(model === "overlap" ? "overlap" : "non_overlap");
+}
 
 export interface TimingSettings {
   model: TimingModelName;
@@ -63,10 +70,12 @@ class PaddedBatch implements SimBatch {
 }
 
 /**
- * A predictor's device time turned into the iteration's wall time by a timing model: CUDA-graph padding
- * of decode-only batches, eager launch cost, host time added (non-overlap) or hidden behind the device
- * (overlap). The predictor itself returns device time only, so one predictor service serves engines
- * with any host profile. With `whole-iteration` the predictor is returned unchanged.
+ * The one place an iteration's wall time is made: a predictor's device time turned into wall time by a
+ * timing model: CUDA-graph padding of decode-only batches, eager launch cost, and host time combined with
+ * the device time by the loop's rule (`TimingDef.wallMs`: added in the non-overlap loop, hidden behind the
+ * device in the overlap loop). The engine's clock then advances by these times. The predictor itself
+ * returns device time only, so one predictor service serves engines with any host profile. With
+ * `whole-iteration` the predictor is returned unchanged (its times are wall times already).
  */
 export function withHostDeviceTiming(inner: BatchPredictor, s: TimingSettings): BatchPredictor {
   if (s.model === "whole-iteration") return inner;
@@ -76,9 +85,10 @@ export function withHostDeviceTiming(inner: BatchPredictor, s: TimingSettings): 
 class HostDeviceTimedPredictor implements BatchPredictor {
   readonly description: string;
   readonly maxInFlight: number | undefined;
-  private readonly overlap: boolean;
+  private readonly combine: TimingDef["wallMs"];
   private readonly launchMs: number;
   private readonly padded = new PaddedBatch();
+  private rankCounts = new Int32Array(8);
   readonly predictDecodeRun: BatchPredictor["predictDecodeRun"];
 
   constructor(
@@ -87,7 +97,7 @@ class HostDeviceTimedPredictor implements BatchPredictor {
   ) {
     this.description = inner.description;
     this.maxInFlight = inner.maxInFlight;
-    this.overlap = s.model === "overlap";
+    this.combine = timingLoop(s.model as Exclude<TimingModelName, "whole-iteration">).wallMs;
     this.launchMs = eagerLaunchMs(s.layers, s.host);
     this.predictDecodeRun = inner.predictDecodeRun ? (pastKv, count, steps) => this.decodeRun(pastKv, count, steps) : undefined;
   }
@@ -96,10 +106,11 @@ class HostDeviceTimedPredictor implements BatchPredictor {
   private wall(deviceMs: number, eager: boolean, requests: number): number {
     const device = eager && this.launchMs > deviceMs ? this.launchMs : deviceMs;
     const host = (this.s.host.stepUs + this.s.host.perRequestUs * requests) / 1000;
-    return this.overlap ? (host > device ? host : device) : host + device;
+    return this.combine(host, device);
   }
 
   predict(batch: SimBatch): number | Promise<number> {
+    if (batch.attentionDpRank !== undefined) return this.predictRanks(batch, batch.attentionDpRank);
     const n = batch.numContext + batch.numGeneration;
     let priced: SimBatch = batch;
     let eager = true;
@@ -110,6 +121,29 @@ class HostDeviceTimedPredictor implements BatchPredictor {
     }
     const t = this.inner.predict(priced);
     return typeof t === "number" ? this.wall(t, eager, n) : t.then((d) => this.wall(d, eager, n));
+  }
+
+  /**
+   * Every attention-DP rank's batch of one iteration: each rank runs its own PyExecutor on its own CPU,
+   * in parallel, and the ranks meet in the MoE collectives, so the iteration waits for the rank with the
+   * most requests; its host time combines with the device time by the loop's rule. A decode-only
+   * iteration replays CUDA graphs when the largest rank batch has one (no padding is priced here).
+   */
+  private predictRanks(batch: SimBatch, rank: ArrayLike<number>): number | Promise<number> {
+    const n = batch.numContext + batch.numGeneration;
+    let ranks = 0;
+    for (let i = 0; i < n; i++) if (rank[i]! >= ranks) ranks = rank[i]! + 1;
+    if (this.rankCounts.length < ranks) this.rankCounts = new Int32Array(ranks);
+    const counts = this.rankCounts;
+    counts.fill(0);
+    let most = 0;
+    for (let i = 0; i < n; i++) {
+      const c = ++counts[rank[i]!]!;
+      if (c > most) most = c;
+    }
+    const eager = batch.numContext > 0 || graphBatchSize(most, this.s.cudaGraphs) === 0;
+    const t = this.inner.predict(batch);
+    return typeof t === "number" ? this.wall(t, eager, most) : t.then((d) => this.wall(d, eager, most));
   }
 
   private decodeRun(pastKv: ArrayLike<number>, count: number, steps: number): number[] | Float64Array | Promise<number[] | Float64Array> {

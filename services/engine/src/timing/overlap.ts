@@ -51,9 +51,6 @@ export class OverlapTiming implements TimingStrategy {
   nowIteration(): number {
     return this.inflightIter >= 0 ? this.inflightIter - 1 : this.host.ledger.iterations - 1;
   }
-  iterationMs(deviceMs: number): number {
-    return deviceMs;
-  }
 
   /**
    * `_process_previous_batch` for the batch in flight: the prompts it completed are stored for reuse
@@ -85,4 +82,6 @@ export const overlap: TimingDef = {
   name: "overlap",
   description: "the next batch is scheduled while the previous one runs on the device (PyExecutor._executor_loop_overlap)",
   create: (host) => new OverlapTiming(host),
+  // The host works on iteration i+1 (and i−1's outputs) while the GPU runs iteration i: the longer one shows.
+  wallMs: (hostMs, deviceMs) => Math.max(hostMs, deviceMs),
 };

@@ -1,3 +1,4 @@
+import type { FrontEndSettings } from "../frontEnd.js";
 import { type CudaGraphSettings, TRTLLM_DEFAULT_CUDA_GRAPHS } from "./cudaGraph.js";
 import { type HostCostParams, ZERO_HOST_COST } from "./hostCost.js";
 import type { TimingModelName } from "./hostDeviceTiming.js";
@@ -14,6 +15,11 @@ export interface TimingProfile {
   cudaGraphs: CudaGraphSettings | null;
   /** Host costs per GPU family ("hopper", "blackwell", ...); `other` for families without a fit. */
   host: Readonly<Record<string, HostCostParams>> & { other: HostCostParams };
+  /**
+   * The serving front end of the engine's server (trtllm-serve, frontEnd.ts), for jobs that say they go
+   * through it (`servesim validate`'s benchmark replays, EngineConfig.front_end); trtllm-bench runs have none.
+   */
+  serveFrontEnd: FrontEndSettings;
 }
 
 /**
@@ -33,6 +39,8 @@ export const TRTLLM_PYTORCH_TIMING: TimingProfile = Object.freeze({
     hopper: Object.freeze({ stepUs: 1000, perRequestUs: 0, launchUsPerLayer: 0 }),
     other: Object.freeze({ stepUs: 1000, perRequestUs: 0, launchUsPerLayer: 0 }),
   }),
+  // validate --fit's in-sample pick (docs/timing.md, "The serving front end").
+  serveFrontEnd: Object.freeze({ perRequestUs: 0, perPromptTokenUs: 2, perResponseUs: 110 }),
 });
 
 /** Host costs of a profile for a GPU family (the family's fit, else `other`). */

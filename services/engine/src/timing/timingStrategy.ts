@@ -14,8 +14,7 @@ export interface TimingHost {
 
 /**
  * How iterations follow each other in time: when the host schedules the next batch relative to the
- * batch on the device, when a finished request's resources are released, and how an iteration's device
- * time becomes wall time. One file per strategy, registered in timing/registry.ts.
+ * batch on the device and when a finished request's resources are released. One file per strategy, registered in timing/registry.ts.
  *
  * The engine calls these hooks at fixed points of its loop; a strategy keeps whatever state it needs
  * (the overlap strategy keeps the batch in flight).
@@ -47,12 +46,17 @@ export interface TimingStrategy {
    * A decode run committed with arrivals in time ends at the first iteration whose schedule sees one.
    */
   readonly schedulesAtBatchStart: boolean;
-  /** Wall time of an iteration that took `deviceMs` on the device. */
-  iterationMs(deviceMs: number): number;
 }
 
+/**
+ * A loop: its scheduling semantics (`create`) and how it turns an iteration's host and device time into
+ * wall time (`wallMs`), which the host/device timing (hostDeviceTiming.ts) applies to the predictor's
+ * device times. The engine's clock advances by the times it is given (wall times).
+ */
 export interface TimingDef {
   readonly name: string;
   readonly description: string;
   create(host: TimingHost): TimingStrategy;
+  /** Wall time of an iteration whose host work takes `hostMs` and whose kernels take `deviceMs`. */
+  wallMs(hostMs: number, deviceMs: number): number;
 }

@@ -79,8 +79,7 @@ export async function runResolvedClusterJob(
     for (const p of cluster.pools) {
       const raw = await connect(p.job.predictor.config);
       opened.push(raw);
-      // Attention-DP instances are timed on the device clock, as a single attention-DP job (runJob).
-      predictors.push((p.job.engine.attentionDpRanks ?? 1) > 1 ? raw : withHostDeviceTiming(raw, p.job.settings.timing));
+      predictors.push(withHostDeviceTiming(raw, p.job.settings.timing));
     }
     const iterations: IterationStats[] | undefined = opts.collectIterations ? [] : undefined;
     const wantStats = iterations !== undefined || opts.onIteration !== undefined;

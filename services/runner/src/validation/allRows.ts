@@ -151,11 +151,12 @@ async function replay(
   warmup: readonly SimRequest[],
   timing: TimingSettings,
 ): Promise<{ ttft: number; tpot: number }> {
-  // As jobs run them: attention-DP ranks on the device clock, a single engine with the host/device timing.
+  // As jobs run them, with the host/device timing (attention DP: the busiest rank's host).
+  const timed = withHostDeviceTiming(predictor, timing);
   const result =
     (options.attentionDpRanks ?? 1) > 1
-      ? await runAttentionDp(options, requests, predictor, { warmup })
-      : await runSimulation(new Simulation(options, requests, { warmup }), withHostDeviceTiming(predictor, timing), { yieldEveryMs: 1000 });
+      ? await runAttentionDp(options, requests, timed, { warmup })
+      : await runSimulation(new Simulation(options, requests, { warmup }), timed, { yieldEveryMs: 1000 });
   const m = meanLatencies(result.requests);
   if (m.finished === 0) throw new Error(result.requests.find((q) => q.error)?.error ?? "no request finished");
   return { ttft: m.ttftMs, tpot: m.tpotMs };

@@ -35,6 +35,12 @@ export interface BenchmarkMethod {
    * defaults (max_num_tokens from trtllm-bench's heuristic, no batch waiting).
    */
   server?: (row: Pick<SiliconRow, "isl" | "osl" | "tp">) => ServerSettings;
+  /**
+   * The server is trtllm-serve, whose Python front end (one event-loop thread tokenizing prompts and
+   * post-processing every streamed response, engine/src/frontEnd.ts) the replay simulates; false for a
+   * server whose front end is not that thread (Dynamo's Rust HTTP front end).
+   */
+  trtllmServeFrontEnd: boolean;
   /** One line for reports. */
   summary: string;
 }
@@ -68,6 +74,7 @@ export const INFERENCEX_METHOD: BenchmarkMethod = Object.freeze({
   warmupPerConcurrency: 2,
   slots: (c: number) => c,
   server: inferencexServer,
+  trtllmServeFrontEnd: true,
   summary:
     "inferencex: closed loop at the row's concurrency, ISL/OSL uniform in [0.8·L, L], 10 × concurrency requests after " +
     "2 × concurrency warm-up, max_batch_size = concurrency, max_num_tokens = max(ISL + OSL + 256, 8192), batch waiting " +
@@ -86,11 +93,26 @@ export const AIC_GAP_ANALYSIS_METHOD: BenchmarkMethod = Object.freeze({
   requestsPerConcurrency: 10,
   warmupPerConcurrency: 2,
   slots: (c: number) => Math.max(1, c - 1),
+  trtllmServeFrontEnd: true,
   summary: "aic-gap-analysis: as inferencex, but the engine runs concurrency − 1 requests, so one request of the closed loop always waits for a slot",
+});
+
+/**
+ * Gap-analysis runs served by NVIDIA Dynamo (`image=nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:...` in
+ * the source): the same client and slots, but requests and streamed tokens pass Dynamo's front end (an
+ * HTTP server and detokenizer written in Rust, in its own process) instead of trtllm-serve's Python event
+ * loop, so the trtllm-serve front end is not simulated for them.
+ */
+export const AIC_GAP_ANALYSIS_DYNAMO_METHOD: BenchmarkMethod = Object.freeze({
+  ...AIC_GAP_ANALYSIS_METHOD,
+  name: "aic-gap-analysis-dynamo",
+  trtllmServeFrontEnd: false,
+  summary: "aic-gap-analysis-dynamo: as aic-gap-analysis, served through Dynamo's front end (trtllm-serve's is not simulated)",
 });
 
 /** Benchmark methods by what a row's `silicon_data_source` contains; the first match wins, else inferencex. */
 export const BENCHMARK_METHODS: ReadonlyArray<{ sourceContains: string; method: BenchmarkMethod }> = [
+  { sourceContains: "image=nvcr.io/nvidia/ai-dynamo/", method: AIC_GAP_ANALYSIS_DYNAMO_METHOD },
   { sourceContains: "aic-auto-gap-analysis", method: AIC_GAP_ANALYSIS_METHOD },
   { sourceContains: "", method: INFERENCEX_METHOD },
 ];

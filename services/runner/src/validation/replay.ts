@@ -1,6 +1,7 @@
 import {
   type CudaGraphSettings,
   type EngineOptions,
+  type FrontEndSettings,
   type HostCostParams,
   hostCostFor,
   runSimulationSync,
@@ -34,6 +35,8 @@ export interface ReplayTiming {
   model?: Exclude<TimingModelName, "whole-iteration">;
   host?: HostCostParams;
   cudaGraphs?: CudaGraphSettings | null;
+  /** trtllm-serve's front end (default: the engine profile's `serveFrontEnd`). */
+  frontEnd?: FrontEndSettings;
 }
 
 export interface ReplaySettings {
@@ -101,7 +104,13 @@ export function timingFor(row: ReplayableRow, t: ReplayTiming = {}): TimingSetti
  * chunking (≥ ISL + max_batch_size), KV blocks from GPU memory, GUARANTEED_NO_EVICT, 32 tokens per block, closed
  * loop at the row's concurrency.
  */
-export function engineOptionsFor(row: ReplayableRow, method: BenchmarkMethod, concurrency: number, overlap: boolean): EngineOptions {
+export function engineOptionsFor(
+  row: ReplayableRow,
+  method: BenchmarkMethod,
+  concurrency: number,
+  overlap: boolean,
+  frontEnd: FrontEndSettings | undefined = method.trtllmServeFrontEnd ? TRTLLM_PYTORCH_TIMING.serveFrontEnd : undefined,
+): EngineOptions {
   const run = rowRun(row);
   const h = benchHeuristic({
     model: run.model,
@@ -131,6 +140,7 @@ export function engineOptionsFor(row: ReplayableRow, method: BenchmarkMethod, co
     enableBlockReuse: false,
     arrivals: { kind: "concurrency", concurrency },
     overlap,
+    ...(frontEnd ? { frontEnd } : {}),
     ...(server.batchWait ? { batchWait: server.batchWait } : {}),
   };
 }
@@ -143,7 +153,8 @@ export function replayRow(row: ReplayableRow, predictor: LocalPredictor, setting
     ...(settings.maxRequests !== undefined ? { maxRequests: settings.maxRequests } : {}),
   });
   const timing = timingFor(row, settings.timing);
-  const engine = engineOptionsFor(row, method, wl.concurrency, timing.model === "overlap");
+  const frontEnd = method.trtllmServeFrontEnd ? (settings.timing?.frontEnd ?? TRTLLM_PYTORCH_TIMING.serveFrontEnd) : undefined;
+  const engine = engineOptionsFor(row, method, wl.concurrency, timing.model === "overlap", frontEnd);
   const timed = withHostDeviceTiming(predictor, timing);
   const result = runSimulationSync(new Simulation(engine, wl.requests, { warmup: wl.warmup }), timed);
   const m = meanLatencies(result.requests);
