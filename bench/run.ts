@@ -64,8 +64,7 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--instructions") f.instructions = true;
     else if (a === "--help" || a === "-h") {
       process.stdout.write(
-        "usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,W,V,H,L,G,K] [--repeat N] [--quick] [--no-d-report] [--instructions] [--write FILE]
-",
+        "usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,W,V,H,L,G,K] [--repeat N] [--quick] [--no-d-report] [--instructions] [--write FILE]\n",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
