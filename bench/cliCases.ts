@@ -6,7 +6,7 @@
  *   G: `servesim sweep` of 1,000 A-sized points (10,000 requests of ISL/OSL 1000 each) on local worker
  *      threads, one per core.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -32,6 +32,22 @@ function nodeStartMs(): Promise<number> {
   });
 }
 
+/**
+ * Instructions executed by `node args` (every thread), counted by valgrind's callgrind: unlike wall or CPU
+ * time it hardly moves with the machine's load. Undefined when valgrind is not installed.
+ */
+function instructionCount(args: string[], env: Record<string, string>): number | undefined {
+  const r = spawnSync("valgrind", ["--tool=callgrind", "--callgrind-out-file=/dev/null", process.execPath, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) return undefined;
+  if (r.status !== 0) throw new Error(`valgrind node ${args[0]} exited ${r.status}: ${r.stderr.toString().slice(-1000)}`);
+  const m = /Collected : (\d+)/.exec(r.stderr.toString());
+  return m ? Number(m[1]) : undefined;
+}
+
 const A_FLAGS = [
   "-m",
   "nvidia/Llama-3.1-8B-Instruct-FP8",
@@ -45,7 +61,7 @@ const A_FLAGS = [
   "-q",
 ];
 
-export async function cliCaseA(cli: string, repeat: number, log: (s: string) => void): Promise<{ samples: Sample[]; notes: string[] }> {
+export async function cliCaseA(cli: string, repeat: number, log: (s: string) => void, instructions = false): Promise<{ samples: Sample[]; notes: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), "servesim-bench-h-"));
   try {
     const env = { SERVESIM_CACHE_DIR: join(dir, "cache") };
@@ -85,6 +101,18 @@ export async function cliCaseA(cli: string, repeat: number, log: (s: string) => 
       log(`  H #${i + 1}: totalMs=${ms.toFixed(1)} (unbundled ${unbundled.toFixed(1)} ms, bare node start ${bare.toFixed(0)} ms)`);
       samples.push({ totalMs: ms, unbundledMs: unbundled, firstRunMs: first, uncachedMs: uncached, nodeStartMs: bare, iterations: 21008 });
     }
+    const counted: string[] = [];
+    if (instructions) {
+      const run = instructionCount([timed, "throughput", "--dataset", dataset, ...A_FLAGS], env);
+      const bare = instructionCount(["-e", "0"], {});
+      if (run === undefined || bare === undefined) counted.push("--instructions: valgrind is not installed, nothing counted");
+      else {
+        log(`  H instructions (callgrind): ${run} (bare node -e 0: ${bare})`);
+        counted.push(
+          `instructions of one run (valgrind callgrind, all threads): ${(run / 1e9).toFixed(2)} G; a bare \`node -e 0\`: ${(bare / 1e9).toFixed(2)} G`,
+        );
+      }
+    }
     const median = (key: string) => [...samples.map((s) => s[key]!)].sort((a, b) => a - b)[samples.length >> 1]!;
     return {
       samples,
@@ -92,6 +120,7 @@ export async function cliCaseA(cli: string, repeat: number, log: (s: string) => 
         `${timed === cli ? "no bundle (run make build): the unbundled CLI" : "clients/cli/bundle/servesim.js"}; the unbundled clients/cli/dist/main.js took ` +
           `${Math.round(median("unbundledMs"))} ms (median, run alternately); first run, parsing the dataset and writing the cache: ${Math.round(first)} ms; ` +
           `with --no-dataset-cache: ${Math.round(uncached)} ms; a bare \`node -e 0\` took ${Math.round(median("nodeStartMs"))} ms (median) beside these runs`,
+        ...counted,
       ],
     };
   } finally {

@@ -8,6 +8,7 @@
  *   node bench/dist/run.js --quick              2 repetitions, smaller case F
  *   node bench/dist/run.js --cases D --no-d-report   D's simulation only
  *   node bench/dist/run.js --write bench/latest.md
+ *   node bench/dist/run.js --cases H --instructions   H also counts instructions (valgrind): load-independent
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -36,10 +37,12 @@ interface Flags {
   child?: string;
   /** Time case D's metrics + reports too (default; --no-d-report skips them). */
   dReport: boolean;
+  /** Case H also counts the instructions of one run under valgrind (callgrind): minutes, but load-independent. */
+  instructions: boolean;
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "W", "V", "H", "G", "K"], quick: false, dReport: true };
+  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "W", "V", "H", "G", "K"], quick: false, dReport: true, instructions: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -58,8 +61,11 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--child") f.child = value();
     else if (a === "--d-report") f.dReport = true;
     else if (a === "--no-d-report") f.dReport = false;
+    else if (a === "--instructions") f.instructions = true;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,W,V,H,L,G,K] [--repeat N] [--quick] [--no-d-report] [--write FILE]\n");
+      process.stdout.write(
+        "usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,W,V,H,L,G,K] [--repeat N] [--quick] [--no-d-report] [--instructions] [--write FILE]\n",
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -269,9 +275,9 @@ const CASES: CaseDef[] = [
     id: "H",
     title: "case A from the CLI: a new process, dataset parse from the cache",
     repeat: 5,
-    async run(n) {
+    async run(n, flags) {
       const { cliCaseA } = await import("./cliCases.js");
-      return { ...(await cliCaseA(cliPath, n, log)), servicePeakRss: {} };
+      return { ...(await cliCaseA(cliPath, n, log, flags.instructions)), servicePeakRss: {} };
     },
   },
   {

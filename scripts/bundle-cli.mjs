@@ -32,7 +32,7 @@ rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: {
     servesim: join(root, "clients", "cli", "dist", "main.js"),
-    // pool.ts starts workers from "./worker.js" next to itself: here, next to the bundle.
+    // The sweep pool starts its workers from "./worker.js" next to its own module (startWorker): here, next to the bundle.
     worker: join(root, "services", "sweep", "dist", "worker.js"),
   },
   outdir,

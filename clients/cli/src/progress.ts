@@ -1,4 +1,5 @@
-import cliProgress from "cli-progress";
+import { createRequire } from "node:module";
+import type cliProgress from "cli-progress";
 import type { CliIo } from "./io.js";
 
 /** What the bar shows (the engine's SimulationProgress or a WatchJob JobProgress). */
@@ -9,6 +10,9 @@ export interface ProgressSnapshot {
   simTimeMs: number;
   warmingUp?: boolean;
 }
+
+// cli-progress is loaded when a bar is first shown: most runs (short, quiet or not on a terminal) show none.
+const loadPackage = createRequire(import.meta.url);
 
 /** Runs shorter than this never show a bar. */
 const SHOW_AFTER_MS = 1000;
@@ -40,7 +44,8 @@ export class ProgressDisplay {
     };
     if (!this.bar) {
       if (Date.now() - this.started < SHOW_AFTER_MS) return;
-      this.bar = new cliProgress.SingleBar(
+      const bars = loadPackage("cli-progress") as typeof cliProgress;
+      this.bar = new bars.SingleBar(
         {
           stream: this.io.stderr as NodeJS.WritableStream,
           format: this.format,
@@ -48,7 +53,7 @@ export class ProgressDisplay {
           clearOnComplete: true,
           fps: 5,
         },
-        cliProgress.Presets.shades_classic,
+        bars.Presets.shades_classic,
       );
       this.bar.start(Math.max(1, p.requestsTotal), p.requestsFinished, payload);
       return;

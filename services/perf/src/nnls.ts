@@ -1,4 +1,11 @@
-import { Matrix, SingularValueDecomposition } from "ml-matrix";
+import { createRequire } from "node:module";
+
+// ml-matrix (about 150 kB of CommonJS) is loaded on the first fit, not when the package is imported:
+// every run imports this module through the predictor registry, few runs fit anything, and loading
+// it cost about a fifth of a command-line throughput run's start.
+const loadPackage = createRequire(import.meta.url);
+let mlMatrix: typeof import("ml-matrix") | undefined;
+const linearAlgebra = (): typeof import("ml-matrix") => (mlMatrix ??= loadPackage("ml-matrix") as typeof import("ml-matrix"));
 
 /**
  * Non-negative least squares (Lawson–Hanson active set): minimize ‖A·x − b‖² subject to x ≥ 0.
@@ -77,6 +84,7 @@ function leastSquaresOn(A: readonly number[][], b: readonly number[], passive: r
   for (let j = 0; j < cols; j++) if (passive[j]) idx.push(j);
   const z = new Array<number>(cols).fill(0);
   if (idx.length === 0 || A.length === 0) return z;
+  const { Matrix, SingularValueDecomposition } = linearAlgebra();
   const sub = new Matrix(A.map((row) => idx.map((j) => row[j]!)));
   const svd = new SingularValueDecomposition(sub, { autoTranspose: true });
   const sol = svd.solve(Matrix.columnVector([...b]));
@@ -90,5 +98,6 @@ function leastSquaresOn(A: readonly number[][], b: readonly number[], passive: r
 /** Numerical rank of a matrix (singular values above max(rows, cols) · ε · σ_max). */
 export function numericalRank(A: readonly number[][]): number {
   if (A.length === 0 || A[0]!.length === 0) return 0;
+  const { Matrix, SingularValueDecomposition } = linearAlgebra();
   return new SingularValueDecomposition(new Matrix(A.map((r) => [...r])), { autoTranspose: true }).rank;
 }

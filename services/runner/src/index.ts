@@ -80,4 +80,5 @@ export {
   validateAgainstSilicon,
 } from "./validation/validate.js";
 export { DEFAULT_WARMUP } from "./warmup.js";
+export { startWorker } from "./workerThread.js";
 export type { ResolvedWorkload } from "./workloadSpec.js";

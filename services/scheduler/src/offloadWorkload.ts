@@ -1,6 +1,5 @@
-import { Worker } from "node:worker_threads";
 import { InvalidArgumentError } from "@servesim/core";
-import { type PackedWorkload, type ResolvedWorkload, type RunnerLimits, unpackWorkload } from "@servesim/runner";
+import { type PackedWorkload, type ResolvedWorkload, type RunnerLimits, startWorker, unpackWorkload } from "@servesim/runner";
 import { JobSpec } from "@servesim/wire/scheduler";
 
 /** Synthetic workloads above this many tokens are generated on a worker thread (the event loop keeps answering health and other calls). */
@@ -14,27 +13,10 @@ export function syntheticTokens(spec: JobSpec): number {
   return s.numRequests * (Number.isFinite(perRequest) ? perRequest : 0);
 }
 
-/** The URL of the worker script: the compiled one, also when this module runs from source (tests). */
-function workerUrl(): URL {
-  return new URL(import.meta.url.endsWith(".ts") ? "../dist/workloadWorker.js" : "./workloadWorker.js", import.meta.url);
-}
-
-/** This process's Node flags without export conditions: the compiled worker imports compiled packages. */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--conditions" || a === "-C") i++;
-    else if (!a.startsWith("--conditions=")) out.push(a);
-  }
-  return out;
-}
-
 /** Resolves a spec's workload on a worker thread; validation errors come back as InvalidArgumentError naming the field. */
 export function resolveWorkloadOffThread(spec: JobSpec, limits: Partial<RunnerLimits>): Promise<ResolvedWorkload> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl(), { workerData: { spec: JobSpec.encode(spec).finish(), limits }, execArgv: workerExecArgv() });
+    const worker = startWorker(import.meta.url, "workloadWorker.js", { spec: JobSpec.encode(spec).finish(), limits });
     worker.once("message", (m: { workload?: PackedWorkload; error?: { name: string; message: string; field?: string; reason?: string } }) => {
       void worker.terminate();
       if (m.workload) return resolve(unpackWorkload(m.workload));

@@ -1,5 +1,4 @@
-import { Worker } from "node:worker_threads";
-import type { RunnerLimits } from "@servesim/runner";
+import { type RunnerLimits, startWorker } from "@servesim/runner";
 import type { ClientOptions } from "@servesim/wire";
 import { JobSpec } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
@@ -8,22 +7,6 @@ import { deserializeError, type FromRunWorker, type RunWorkerInit } from "./work
 
 /** Jobs above this many simulated tokens run on a worker thread (runWorker.ts); smaller ones in the scheduler's thread. */
 export const WORKER_ABOVE_TOKENS = 1_000_000;
-
-function workerUrl(): URL {
-  return new URL(import.meta.url.endsWith(".ts") ? "../dist/runWorker.js" : "./runWorker.js", import.meta.url);
-}
-
-/** This process's Node flags without export conditions: the compiled worker imports compiled packages. */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--conditions" || a === "-C") i++;
-    else if (!a.startsWith("--conditions=")) out.push(a);
-  }
-  return out;
-}
 
 /**
  * Runs a job (its validated spec) on a worker thread against the predictor service: progress and
@@ -35,7 +18,7 @@ export function runOnWorker(
   control: RunControl,
 ): Promise<JobRunOutput> {
   const init: RunWorkerInit = { spec: JobSpec.encode(spec).finish(), limits: opts.limits, predictor: opts.predictor, progressEveryMs: opts.progressEveryMs };
-  const worker = new Worker(workerUrl(), { workerData: init, execArgv: workerExecArgv() });
+  const worker = startWorker(import.meta.url, "runWorker.js", init);
   const log = opts.logger.child({ job: control.id });
   const onAbort = () => {
     const reason = control.signal.reason;

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { CancelledError } from "@servesim/core";
-import { packWorkload, type ResolvedWorkload, type RunnerLimits, resolveSharedWorkload, sharedWorkloadKey } from "@servesim/runner";
+import { packWorkload, type ResolvedWorkload, type RunnerLimits, resolveSharedWorkload, sharedWorkloadKey, startWorker } from "@servesim/runner";
 import { JobSpec } from "@servesim/wire/scheduler";
 import { PredictorCache } from "./predictors.js";
 import { failedRow } from "./row.js";
@@ -54,23 +54,6 @@ export async function sharedWorkloads(
     else keyOf.set(p.id, key);
   }
   return { workloads, keyOf, failed };
-}
-
-/** The URL of the worker script: the compiled one, also when this module runs from source (tests). */
-function workerUrl(): URL {
-  return new URL(import.meta.url.endsWith(".ts") ? "../dist/worker.js" : "./worker.js", import.meta.url);
-}
-
-/** This process's Node flags without export conditions: the compiled worker imports compiled packages. */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--conditions" || a === "-C") i++;
-    else if (!a.startsWith("--conditions=")) out.push(a);
-  }
-  return out;
 }
 
 /**
@@ -144,7 +127,7 @@ export async function runSweepLocal(plan: SweepPlan, opts: LocalSweepOptions = {
         w.postMessage({ point: p, workload: keyOf.get(p.id)! } satisfies ToWorker);
       };
       for (let i = 0; i < threads; i++) {
-        const w = new Worker(workerUrl(), { workerData: init, execArgv: workerExecArgv() });
+        const w = startWorker(import.meta.url, "worker.js", init);
         workers.push(w);
         w.on("message", (msg: { result?: PointResult; error?: string }) => {
           running--;
