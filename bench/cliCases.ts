@@ -7,7 +7,7 @@
  *      threads, one per core.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Sample } from "./measure.js";
@@ -86,7 +86,10 @@ export async function cliCaseA(cli: string, repeat: number, log: (s: string) => 
       ],
       env,
     );
-    const first = await runCliTimed(cli, ["throughput", "--dataset", dataset, ...A_FLAGS], env);
+    const reportJson = join(dir, "report.json");
+    const first = await runCliTimed(cli, ["throughput", "--dataset", dataset, ...A_FLAGS, "--report-json", reportJson], env);
+    // The run's own count, so the table cannot drift from what the engine now does.
+    const iterations = Number(JSON.parse(readFileSync(reportJson, "utf8")).sim.num_iterations);
     const uncached = await runCliTimed(cli, ["throughput", "--dataset", dataset, "--no-dataset-cache", ...A_FLAGS], env);
     log(`  H first run (parse + cache write): ${first.toFixed(0)} ms; without the cache: ${uncached.toFixed(0)} ms`);
     // The bundled CLI (make build writes it) is what case H times; the unbundled dist/main.js runs beside it.
@@ -99,7 +102,7 @@ export async function cliCaseA(cli: string, repeat: number, log: (s: string) => 
       // The machine's state at that moment: a bare Node start (about 40 ms on an idle core).
       const bare = await nodeStartMs();
       log(`  H #${i + 1}: totalMs=${ms.toFixed(1)} (unbundled ${unbundled.toFixed(1)} ms, bare node start ${bare.toFixed(0)} ms)`);
-      samples.push({ totalMs: ms, unbundledMs: unbundled, firstRunMs: first, uncachedMs: uncached, nodeStartMs: bare, iterations: 21008 });
+      samples.push({ totalMs: ms, unbundledMs: unbundled, firstRunMs: first, uncachedMs: uncached, nodeStartMs: bare, iterations });
     }
     const counted: string[] = [];
     if (instructions) {
