@@ -1,4 +1,5 @@
 import type { GpuSpec } from "./catalog/gpus.js";
+import type { GemmKernelClass } from "./gemmKernelClass.js";
 
 /**
  * Fraction of peak FLOP/s and of peak bandwidth an op kind reaches, a minimum kernel time (`floorUs`:
@@ -13,7 +14,10 @@ export interface OpEfficiency {
 
 /** Efficiency factors of the roofline predictor, per op kind. */
 export interface Efficiency {
+  /** GEMMs (the `plain` kernel class, and every class without an entry in gemmKernels). */
   gemm: OpEfficiency;
+  /** GEMMs whose kernel class has factors of its own (gemmKernelClass.ts: low-precision and min-latency kernels). */
+  gemmKernels?: Partial<Record<Exclude<GemmKernelClass, "plain">, OpEfficiency>>;
   /**
    * Multiplier on GEMM/MoE compute efficiency at FP8: FP8 GEMMs realize 1.3–1.7× the bf16 rate, not
    * the nominal 2× (AIC H100 tables at m = 4096: 0.67–0.84 of 2×; 0.75 used).
@@ -90,6 +94,11 @@ const FAMILY_EFFICIENCY: Partial<Record<GpuFamily, Efficiency>> = {
 /** Efficiency factors for a GPU: its family's calibrated set, else AIC's empirical factors. */
 export function defaultEfficiency(gpu: GpuSpec): Efficiency {
   return FAMILY_EFFICIENCY[gpuFamily(gpu)] ?? AIC_EMPIRICAL_EFFICIENCY;
+}
+
+/** The factors of a GEMM of the given kernel class (the class's own, else the GEMM factors). */
+export function gemmEfficiency(e: Efficiency, kind: GemmKernelClass): OpEfficiency {
+  return kind === "plain" ? e.gemm : (e.gemmKernels?.[kind] ?? e.gemm);
 }
 
 /** Host/framework overheads not in any kernel table (AIConfigurator's empirical knobs, aiconfigurator/sdk/operations/util_empirical.py), microseconds. */
