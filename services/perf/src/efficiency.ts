@@ -83,11 +83,15 @@ const FAMILY_EFFICIENCY: Partial<Record<GpuFamily, Efficiency>> = {
    * and launch fitted on the 556 roofline-replayable TensorRT-LLM rows of Blackwell systems (DeepSeek,
    * gpt-oss, Llama-3.1-70B, Qwen3-32B; TPOT loss, 6 candidates): TPOT MAPE 39.5 % with AIC's factors →
    * 28.9 % in-sample, 28.9 % 5-fold, 32.3 % leave-one-model-out (docs/timing.md#blackwell-efficiency).
-   * Small decode GEMMs reach ~60 % of HBM bandwidth and cost at least a kernel's ~8 µs plus a launch.
+   * Small decode GEMMs reach ~60 % of HBM bandwidth and cost at least a kernel's ~8 µs plus a launch;
+   * DeepSeek-V3's min-latency fused-A and router kernels 2 + 2 µs (per kernel class, 557 rows with MTP
+   * rows replayed with MTP: 21.7 → 21.4 % in-sample and 5-fold, 23.1 % leave-one-model-out;
+   * docs/timing.md#gemm-floors-by-kernel-class).
    */
   blackwell: {
     ...AIC_EMPIRICAL_EFFICIENCY,
     gemm: { compute: 0.8, memory: 0.6, floorUs: 8, launchUs: 4 },
+    gemmKernels: { minLatency: { compute: 0.8, memory: 0.6, floorUs: 2, launchUs: 2 } },
   },
 };
 

@@ -20,11 +20,9 @@ export type GemmKernelClass = "plain" | "lowPrecision" | "minLatency";
 /** Largest token count of TensorRT-LLM's DeepSeek-V3 min-latency GEMM templates. */
 export const MIN_LATENCY_MAX_TOKENS = 16;
 
-const MIN_LATENCY_OPS = new Set(["mla_fused_a_gemm", "router_gemm"]);
-
 /** The kernel class of one GEMM call at m rows. */
-export function gemmKernelClass(g: Pick<GemmOp, "op" | "dtype">, m: number): GemmKernelClass {
-  if (MIN_LATENCY_OPS.has(g.op) && g.dtype === "bf16" && m <= MIN_LATENCY_MAX_TOKENS) return "minLatency";
+export function gemmKernelClass(g: Pick<GemmOp, "dtype" | "minLatency">, m: number): GemmKernelClass {
+  if (g.minLatency && g.dtype === "bf16" && m <= MIN_LATENCY_MAX_TOKENS) return "minLatency";
   if (g.dtype === "nvfp4" || g.dtype === "fp8_block") return "lowPrecision";
   return "plain";
 }

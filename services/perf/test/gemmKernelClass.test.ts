@@ -9,14 +9,13 @@ import { RooflineKernels } from "../src/roofline.js";
 
 describe("GEMM kernel classes", () => {
   it("DeepSeek's min-latency kernels up to 16 unquantized tokens, NVFP4/FP8-block GEMMs, the rest plain", () => {
-    expect(gemmKernelClass({ op: "mla_fused_a_gemm", dtype: "bf16" }, 1)).toBe("minLatency");
-    expect(gemmKernelClass({ op: "mla_fused_a_gemm", dtype: "bf16" }, 16)).toBe("minLatency");
-    expect(gemmKernelClass({ op: "mla_fused_a_gemm", dtype: "bf16" }, 17)).toBe("plain");
-    expect(gemmKernelClass({ op: "mla_fused_a_gemm", dtype: "fp8_block" }, 4)).toBe("lowPrecision");
-    expect(gemmKernelClass({ op: "router_gemm", dtype: "bf16" }, 8)).toBe("minLatency");
-    expect(gemmKernelClass({ op: "shared_gate_up_gemm", dtype: "nvfp4" }, 8)).toBe("lowPrecision");
-    expect(gemmKernelClass({ op: "qkv_gemm", dtype: "fp8" }, 8)).toBe("plain");
-    expect(gemmKernelClass({ op: "mla_q_b_gemm", dtype: "bf16" }, 8)).toBe("plain");
+    expect(gemmKernelClass({ dtype: "bf16", minLatency: true }, 1)).toBe("minLatency");
+    expect(gemmKernelClass({ dtype: "bf16", minLatency: true }, 16)).toBe("minLatency");
+    expect(gemmKernelClass({ dtype: "bf16", minLatency: true }, 17)).toBe("plain");
+    expect(gemmKernelClass({ dtype: "fp8_block", minLatency: true }, 4)).toBe("lowPrecision");
+    expect(gemmKernelClass({ dtype: "nvfp4" }, 8)).toBe("lowPrecision");
+    expect(gemmKernelClass({ dtype: "fp8" }, 8)).toBe("plain");
+    expect(gemmKernelClass({ dtype: "bf16" }, 8)).toBe("plain");
   });
 
   it("the roofline prices each GEMM with its class's floor (NVIDIA's DeepSeek-R1 NVFP4 checkpoint on B200, one token)", () => {
@@ -39,6 +38,17 @@ describe("GEMM kernel classes", () => {
     expect(k.gemmOpMs(g("shared_gate_up_gemm"), 1)).toBe(0.05);
     expect(k.gemmOpMs(g("mla_q_b_gemm"), 1)).toBe(0.1);
     expect(k.gemmOpMs(g("mla_fused_a_gemm"), 32)).toBe(0.1);
+  });
+
+  it("only DeepSeek-V3's modeling marks its fused-A and router GEMMs (gpt-oss's router is a plain GEMM)", () => {
+    const marked = (name: string) =>
+      buildPlan(
+        resolveRun(config({ kind: PredictorKind.PREDICTOR_KIND_ROOFLINE, model: { name }, deviceName: "b200_sxm", parallelism: { tp: 8, pp: 1, ep: 8 } })),
+      )
+        .gemms.filter((x) => x.minLatency)
+        .map((x) => x.op);
+    expect(marked("deepseek-ai/DeepSeek-R1")).toEqual(["mla_fused_a_gemm", "router_gemm"]);
+    expect(marked("openai/gpt-oss-120b")).toEqual([]);
   });
 
   it("families without class factors price every GEMM with the GEMM factors", () => {

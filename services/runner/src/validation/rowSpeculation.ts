@@ -20,7 +20,7 @@ const MTP_RUNS: ReadonlyArray<{ modelPath: string; system: string; image: string
  * Per-position acceptance of DeepSeek-R1's MTP drafts in those runs (P(draft i accepted | drafts before it
  * accepted), the same at every position): not recorded in the rows, fitted on them (docs/timing.md#mtp-rows).
  */
-export const ROW_MTP_ACCEPTANCE = 0.6;
+export const ROW_MTP_ACCEPTANCE = 0.8;
 
 /** The MTP a row ran with (its draft count per step), or 0 when its provenance names none. */
 export function rowMtpDrafts(r: SiliconRow, s: Pick<RowSetup, "attentionDp">): number {
