@@ -1,4 +1,5 @@
 import type { GpuSpec } from "./catalog/gpus.js";
+import type { GemmKernelClass } from "./gemmKernelClass.js";
 
 /**
  * Fraction of peak FLOP/s and of peak bandwidth an op kind reaches, a minimum kernel time (`floorUs`:
@@ -13,7 +14,10 @@ export interface OpEfficiency {
 
 /** Efficiency factors of the roofline predictor, per op kind. */
 export interface Efficiency {
+  /** GEMMs (the `plain` kernel class, and every class without an entry in gemmKernels). */
   gemm: OpEfficiency;
+  /** GEMMs whose kernel class has factors of its own (gemmKernelClass.ts: low-precision and min-latency kernels). */
+  gemmKernels?: Partial<Record<Exclude<GemmKernelClass, "plain">, OpEfficiency>>;
   /**
    * Multiplier on GEMM/MoE compute efficiency at FP8: FP8 GEMMs realize 1.3–1.7× the bf16 rate, not
    * the nominal 2× (AIC H100 tables at m = 4096: 0.67–0.84 of 2×; 0.75 used).
@@ -79,17 +83,26 @@ const FAMILY_EFFICIENCY: Partial<Record<GpuFamily, Efficiency>> = {
    * and launch fitted on the 556 roofline-replayable TensorRT-LLM rows of Blackwell systems (DeepSeek,
    * gpt-oss, Llama-3.1-70B, Qwen3-32B; TPOT loss, 6 candidates): TPOT MAPE 39.5 % with AIC's factors →
    * 28.9 % in-sample, 28.9 % 5-fold, 32.3 % leave-one-model-out (docs/timing.md#blackwell-efficiency).
-   * Small decode GEMMs reach ~60 % of HBM bandwidth and cost at least a kernel's ~8 µs plus a launch.
+   * Small decode GEMMs reach ~60 % of HBM bandwidth and cost at least a kernel's ~8 µs plus a launch;
+   * DeepSeek-V3's min-latency fused-A and router kernels 2 + 2 µs (per kernel class, 557 rows with MTP
+   * rows replayed with MTP: 21.7 → 21.4 % in-sample and 5-fold, 23.1 % leave-one-model-out;
+   * docs/timing.md#gemm-floors-by-kernel-class).
    */
   blackwell: {
     ...AIC_EMPIRICAL_EFFICIENCY,
     gemm: { compute: 0.8, memory: 0.6, floorUs: 8, launchUs: 4 },
+    gemmKernels: { minLatency: { compute: 0.8, memory: 0.6, floorUs: 2, launchUs: 2 } },
   },
 };
 
 /** Efficiency factors for a GPU: its family's calibrated set, else AIC's empirical factors. */
 export function defaultEfficiency(gpu: GpuSpec): Efficiency {
   return FAMILY_EFFICIENCY[gpuFamily(gpu)] ?? AIC_EMPIRICAL_EFFICIENCY;
+}
+
+/** The factors of a GEMM of the given kernel class (the class's own, else the GEMM factors). */
+export function gemmEfficiency(e: Efficiency, kind: GemmKernelClass): OpEfficiency {
+  return kind === "plain" ? e.gemm : (e.gemmKernels?.[kind] ?? e.gemm);
 }
 
 /** Host/framework overheads not in any kernel table (AIConfigurator's empirical knobs, aiconfigurator/sdk/operations/util_empirical.py), microseconds. */

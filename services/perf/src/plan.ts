@@ -20,7 +20,15 @@ export interface GemmOp {
    */
   quantizeInput?: boolean;
   module?: "mla";
+  /**
+   * TensorRT-LLM's DeepSeek-V3 modeling runs this GEMM with a min-latency kernel at up to 16 unquantized
+   * tokens (the fused q_a/kv_a projection and the router; gemmKernelClass.ts).
+   */
+  minLatency?: true;
 }
+
+/** Architectures TensorRT-LLM serves with tensorrt_llm/_torch/models/modeling_deepseekv3.py (DeepseekV3Linear, DeepseekV3Gate). */
+const DEEPSEEK_V3_MODELING = new Set(["DeepseekV3ForCausalLM", "KimiK25ForConditionalGeneration"]);
 
 /** An elementwise/memory-bound op: bytes moved per token. */
 export interface MemoryOp {
@@ -169,11 +177,12 @@ export function buildPlan(run: ResolvedRun, scope: PlanScope = {}): OpPlan {
   const memoryOps: MemoryOp[] = [];
   const attention: AttentionGroup[] = [];
   const quantize = (p: Precision): boolean => QUANTIZED_INPUT.has(p);
+  const dsv3 = DEEPSEEK_V3_MODELING.has(m.architecture) ? ({ minLatency: true } as const) : {};
 
   if (m.mla) {
     const { qLoraRank: qr, kvLoraRank: kr, qkNopeHeadDim: nope, qkRopeHeadDim: rope, vHeadDim: v } = m.mla;
     if (qr > 0) {
-      gemms.push({ op: "mla_fused_a_gemm", n: qr + kr + rope, k: h, dtype: q.qkv, scale: L, module: "mla" });
+      gemms.push({ op: "mla_fused_a_gemm", n: qr + kr + rope, k: h, dtype: q.qkv, scale: L, module: "mla", ...dsv3 });
       gemms.push({ op: "mla_q_b_gemm", n: heads * (nope + rope), k: qr, dtype: q.qkv, scale: L, module: "mla" });
     } else {
       gemms.push({ op: "mla_kv_a_gemm", n: kr + rope, k: h, dtype: q.qkv, scale: L, module: "mla" });
@@ -241,7 +250,7 @@ export function buildPlan(run: ResolvedRun, scope: PlanScope = {}): OpPlan {
       distribution: run.moe.distribution,
       eplb: run.moe.eplb,
     };
-    if (m.numExperts >= 128) gemms.push({ op: "router_gemm", n: m.numExperts, k: h, dtype: "bf16", scale: moeL });
+    if (m.numExperts >= 128) gemms.push({ op: "router_gemm", n: m.numExperts, k: h, dtype: "bf16", scale: moeL, ...dsv3 });
     if (m.sharedIntermediate > 0) {
       const sPer = m.sharedIntermediate / attnTp;
       const sq = q.sharedExpert;

@@ -1,7 +1,8 @@
 import type { OpTime } from "@servesim/core";
 import type { KernelModel, OpCost } from "./compose.js";
 import { bytesPerElement, computePrecision, type Precision, weightBytesPerElement } from "./dtypes.js";
-import type { Efficiency, OpEfficiency } from "./efficiency.js";
+import { type Efficiency, gemmEfficiency, type OpEfficiency } from "./efficiency.js";
+import { gemmKernelClass } from "./gemmKernelClass.js";
 import { RankLoadCache } from "./moeLoad.js";
 import type { AttentionGroup, GemmOp, MoeCommOp, MoeOp, OpPlan } from "./plan.js";
 import {
@@ -103,7 +104,7 @@ export class RooflineKernels implements KernelModel {
 
   /** One GEMM call at m rows. */
   gemmMs(g: GemmOp, rate: number, m: number): number {
-    return rooflineMs(gemmFlops(m, g.n, g.k), rate, gemmOpBytes(m, g), this.bw, this.eff.gemm);
+    return rooflineMs(gemmFlops(m, g.n, g.k), rate, gemmOpBytes(m, g), this.bw, gemmEfficiency(this.eff, gemmKernelClass(g, m)));
   }
 
   /** One GEMM call at m rows, at the GEMM's own precision. */

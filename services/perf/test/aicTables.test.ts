@@ -148,4 +148,25 @@ describe.skipIf(!present)("AIC tables (../shared/aic-systems) reproduce the spec
     expect(decode(8).ms).toBeCloseTo(0.0155, 4);
     expect(decode(128).ms).toBeCloseTo(0.0247, 4);
   });
+
+  it("NVFP4 GEMMs at decode-sized m (≤ 64) fall back to the roofline where AIC's torch_flow rows sit on their ~19 µs per-call floor", async () => {
+    const cfg = (kind: PredictorKind) =>
+      config({
+        kind,
+        model: { name: "nvidia/Qwen3-32B-NVFP4" },
+        deviceName: "b200_sxm",
+        databasePath: kind === PredictorKind.PREDICTOR_KIND_AIC ? systemsDir : "",
+        backendVersion: kind === PredictorKind.PREDICTOR_KIND_AIC ? "1.2.0rc5" : "",
+        parallelism: { tp: 1, pp: 1, ep: 1 },
+      });
+    const p = (await createPredictor(cfg(PredictorKind.PREDICTOR_KIND_AIC), noOverheads)) as LocalPredictor;
+    const roof = (await createPredictor(cfg(PredictorKind.PREDICTOR_KIND_ROOFLINE), noOverheads)) as LocalPredictor;
+    const batch = (b: number) => Array.from({ length: b }, () => gen(1023));
+    // Qwen3-32B qkv: n = (64 + 2·8)·128 = 10,240, k = 5,120; the table reads ≈ 0.019 ms at m = 8.
+    const small = perCall(p, batch(8), "qkv_gemm", 64);
+    expect(small.source).toBe("roofline-fallback");
+    expect(small.ms).toBeCloseTo(perCall(roof, batch(8), "qkv_gemm", 64).ms, 12);
+    expect(small.ms).toBeLessThan(0.019);
+    expect(perCall(p, batch(128), "qkv_gemm", 64).source).not.toBe("roofline-fallback");
+  });
 });

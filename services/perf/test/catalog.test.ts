@@ -65,6 +65,11 @@ describe("model catalog", () => {
     expect(lookupModel("gpt-2")).toBeUndefined();
   });
 
+  it("NVIDIA's Qwen3-32B NVFP4 checkpoint: NVFP4 weights and FP8 KV", () => {
+    const r = resolveRun(config({ model: { name: "nvidia/Qwen3-32B-NVFP4" }, deviceName: "b200_sxm" }));
+    expect([r.model.name, r.weightDtype, r.kvDtype]).toEqual(["Qwen3-32B", "nvfp4", "fp8"]);
+  });
+
   it("NVIDIA FP8 checkpoints default to FP8 weights and FP8 KV", () => {
     const r = resolveRun(config({ model: { name: "nvidia/Llama-3.1-8B-Instruct-FP8" }, deviceName: "h100_sxm" }));
     expect([r.model.name, r.weightDtype, r.kvDtype]).toEqual(["Llama-3.1-8B", "fp8", "fp8"]);

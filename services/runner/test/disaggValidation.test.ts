@@ -12,7 +12,7 @@ const CSV = [
   "b,db-dump/x,trtllm,disagg,deepseek-ai/DeepSeek-V3,gb200,fp4,1024,1024,,,1,1,1,1,4,1,4,8,2,1,1,8,1,8,200,9",
   "c,source_file=y,trtllm,disagg,zhipuai/GLM-5,gb200,fp4,8192,1024,,,,,4,1,1,4,1,,,4,1,1,4,1,900,12",
   "d,db-dump/x,trtllm,agg,deepseek-ai/DeepSeek-V3,gb200,fp4,1024,1024,8,8,,,,,,,,,,,,,,,100,5",
-  "e,db-dump/x,trtllm,disagg,nvidia/Qwen3-32B-NVFP4,gb200,fp4,1024,1024,,,1,40,1,1,1,1,1,8,6,4,1,1,1,1,100,5",
+  "e,db-dump/x,trtllm,disagg,acme/Unknown-LM-7B,gb200,fp4,1024,1024,,,1,40,1,1,1,1,1,8,6,4,1,1,1,1,100,5",
 ].join("\n");
 
 describe("disaggregated silicon rows", () => {

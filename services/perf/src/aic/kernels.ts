@@ -36,6 +36,12 @@ const CTX_KEY_S = 1 << 22;
  */
 export const FP8_SMALL_M_MAX = 64;
 
+/**
+ * Largest GEMM m at which AIC's NVFP4 rows are a per-call floor rather than the kernel: see
+ * `AicKernels.nvfp4DecodeGemm`.
+ */
+export const NVFP4_SMALL_M_MAX = 64;
+
 /** The AIC MoE table's moe_dtype of an experts precision (gpt-oss MXFP4 experts run as W4A16). */
 export function moeTableDtype(p: Precision): string | undefined {
   switch (p) {
@@ -220,7 +226,11 @@ export class AicKernels implements KernelModel {
   private gemm(g: GemmOp, dtype: string | undefined, m: number): number {
     if (dtype !== undefined) {
       const v = this.db.gemm!.query(dtype, this.plan.gpu, g.dtype, m, g.n, g.k, this.t);
-      if (v !== undefined) return dtype === "fp8" && m <= FP8_SMALL_M_MAX ? this.fp8DecodeGemm(g, m, v) : v;
+      if (v !== undefined) {
+        if (dtype === "fp8" && m <= FP8_SMALL_M_MAX) return this.fp8DecodeGemm(g, m, v);
+        if (dtype === "nvfp4" && m <= NVFP4_SMALL_M_MAX) return this.nvfp4DecodeGemm(g, m, v);
+        return v;
+      }
     }
     this.t.mark("roofline-fallback");
     return this.fallback.gemmOpMs(g, m);
@@ -240,6 +250,22 @@ export class AicKernels implements KernelModel {
     if (!this.db.gemm!.has("fp8_block")) return perTensor;
     const block = this.db.gemm!.query("fp8_block", this.plan.gpu, g.dtype, m, g.n, g.k, this.t);
     return block === undefined ? perTensor : Math.min(perTensor, block);
+  }
+
+  /**
+   * An NVFP4 GEMM at decode-sized m: the lower of AIC's row and the roofline's low-precision GEMM (marked
+   * as a fallback when it wins). AIC's NVFP4 rows are its `torch_flow` collector (the table's kernel_source):
+   * the Linear's whole torch path timed per call outside CUDA graphs, flat at 18–20 µs on B200/GB200 for
+   * m = 1–64 whatever n (n = 512 to 4,096 at k = 7,168, whose weight read is 0.2–1.8 µs). TensorRT-LLM's
+   * decode runs `nvfp4_gemm` inside CUDA graphs, autotuned per token bucket over CUTLASS, cuBLASLt and, up to 8
+   * tokens, a CUDA-core kernel (`CudaCoreNVFP4Runner`, tensorrt_llm/_torch/custom_ops/torch_custom_ops.py), with
+   * the activation quantization fused into the preceding norm; the tables hold none of those kernels.
+   */
+  private nvfp4DecodeGemm(g: GemmOp, m: number, table: number): number {
+    const sol = this.fallback.gemmOpMs(g, m);
+    if (sol >= table) return table;
+    this.t.mark("roofline-fallback");
+    return sol;
   }
 
   private memoryOpMs(bytes: number): number {

@@ -217,7 +217,9 @@ export const MODEL_CATALOG: readonly CatalogModelEntry[] = [
       qkNorm: true,
     }),
     aliases: ["qwen3-32b", ...withBasenames(["Qwen/Qwen3-32B"])],
-    quantizedAliases: [],
+    // NVIDIA's ModelOpt NVFP4 checkpoint: every linear layer of the blocks NVFP4, an FP8 KV cache (the
+    // recipe of its ModelOpt NVFP4 Qwen3 siblings, e.g. nvidia/Qwen3-235B-A22B-NVFP4's hf_quant_config.json).
+    quantizedAliases: withBasenames(["nvidia/Qwen3-32B-NVFP4", "nvidia/Qwen3-32B-FP4"]).map((id) => ({ id, weight: "nvfp4" as const, kv: "fp8" as const })),
   },
   {
     spec: llama("Mixtral-8x7B", 32, 4096, 32, 8, 128, 14336, 32000, 32768, {

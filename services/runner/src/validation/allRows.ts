@@ -1,5 +1,6 @@
 import type { BatchPredictor } from "@servesim/core";
 import {
+  DraftTokensPredictor,
   type EngineOptions,
   hostCostFor,
   runAttentionDp,
@@ -10,10 +11,12 @@ import {
   TRTLLM_PYTORCH_TIMING,
   withHostDeviceTiming,
 } from "@servesim/engine";
-import { benchHeuristic, createPredictor, type Efficiency, gpuFamily, kvCapacity, resolveRun, weightLayout } from "@servesim/perf";
+import { benchHeuristic, createPredictor, type Efficiency, gpuFamily, kvCapacity, type Overheads, resolveRun, weightLayout } from "@servesim/perf";
 import { type BenchmarkMethod, benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
+import { disaggregatedTwins } from "./disaggTwins.js";
 import { meanLatencies } from "./meanLatencies.js";
 import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
+import { ROW_MTP_ACCEPTANCE, rowMtpDrafts, rowMtpOptions } from "./rowSpeculation.js";
 import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
 
 export type AllRowsPredictor = "roofline" | "aic";
@@ -39,8 +42,12 @@ export interface AllRowsOptions {
   /** TensorRT-LLM's overlap loop (default true); false: the non-overlap loop. */
   overlap?: boolean;
   filter?: (r: SiliconRow) => boolean;
+  /** Per-position acceptance of the MTP drafts of rows that ran MTP (default ROW_MTP_ACCEPTANCE); fits and experiments. */
+  mtpAcceptance?: number;
   /** Roofline efficiency factors for every row (default: each GPU family's); fits and experiments. */
   efficiency?: Efficiency;
+  /** Device overheads for every row (default: each GPU family's); fits and experiments. */
+  overheads?: Overheads;
   onRow?: (done: number, total: number) => void;
 }
 
@@ -90,8 +97,8 @@ const TARGETS: Record<AllRowsPredictor, { tpot: number; ttft: number }> = { aic:
 
 const mape = (xs: readonly number[]): number => (xs.length === 0 ? Number.NaN : xs.reduce((s, x) => s + Math.abs(x), 0) / xs.length);
 
-function describeSetup(s: RowSetup): string {
-  return `${s.model} ${s.weight} TP${s.tp}${s.attentionDp ? ` ADP${s.tp}` : ""}${s.ep > 1 ? ` EP${s.ep}` : ""} c${s.concurrency}`;
+function describeSetup(s: RowSetup, drafts: number): string {
+  return `${s.model} ${s.weight} TP${s.tp}${s.attentionDp ? ` ADP${s.tp}` : ""}${s.ep > 1 ? ` EP${s.ep}` : ""}${drafts > 0 ? ` MTP${drafts}` : ""} c${s.concurrency}`;
 }
 
 /**
@@ -106,6 +113,7 @@ function rowEngine(
   predictorConfig: ReturnType<typeof rowPredictorConfig>,
   overlap: boolean,
   method: BenchmarkMethod | null,
+  speculative: EngineOptions["speculative"],
 ): EngineOptions {
   const run = resolveRun(predictorConfig, predictorConfig.databasePath ? { systemsDir: predictorConfig.databasePath } : {});
   const ranks = s.attentionDp ? s.tp : 1;
@@ -125,8 +133,12 @@ function rowEngine(
   // The benchmark method's server gives the client's closed loop method.slots(concurrency) slots, split
   // over the attention-DP ranks (max_batch_size is per rank); the simple load never lets a request wait.
   const maxBatchSize = method ? Math.max(1, Math.ceil(method.slots(s.concurrency) / ranks)) : Math.max(h.maxBatchSize, Math.ceil(s.concurrency / ranks));
-  const maxNumTokens = Math.max(h.maxNumTokens, r.isl + (method ? maxBatchSize : 0));
-  const kv = kvCapacity({ ...run, maxNumTokens, maxBatchSize, tokensPerBlock: 32, layout: weightLayout(run), capSlidingWindows: true });
+  // A generation request with D drafts puts 1 + D tokens in the budget (InferenceX's MTP scripts size
+  // max_num_tokens as (MTP + 1) × max_batch_size + ISL); the MTP layer holds weights and KV of its own.
+  const drafts = speculative?.maxDraftLen ?? 0;
+  const maxNumTokens = Math.max(h.maxNumTokens, r.isl + (method ? maxBatchSize * (1 + drafts) : 0));
+  const layout = { ...weightLayout(run), ...(drafts > 0 ? { mtpLayers: 1 } : {}) };
+  const kv = kvCapacity({ ...run, maxNumTokens, maxBatchSize, tokensPerBlock: 32, layout, capSlidingWindows: true });
   const o: EngineOptions = {
     maxBatchSize,
     maxNumTokens,
@@ -141,6 +153,7 @@ function rowEngine(
     overlap,
   };
   if (ranks > 1) o.attentionDpRanks = ranks;
+  if (speculative) o.speculative = speculative;
   return o;
 }
 
@@ -151,12 +164,16 @@ async function replay(
   warmup: readonly SimRequest[],
   timing: TimingSettings,
 ): Promise<{ ttft: number; tpot: number }> {
-  // As jobs run them, with the host/device timing (attention DP: the busiest rank's host).
-  const timed = withHostDeviceTiming(predictor, timing);
+  // As jobs run them, with the host/device timing (attention DP: the busiest rank's host). Speculative
+  // steps carry their drafts to the predictor (the attention-DP ranks fill them in themselves).
   const result =
     (options.attentionDpRanks ?? 1) > 1
-      ? await runAttentionDp(options, requests, timed, { warmup })
-      : await runSimulation(new Simulation(options, requests, { warmup }), timed, { yieldEveryMs: 1000 });
+      ? await runAttentionDp(options, requests, withHostDeviceTiming(predictor, timing), { warmup })
+      : await runSimulation(
+          new Simulation(options, requests, { warmup }),
+          withHostDeviceTiming(options.speculative ? new DraftTokensPredictor(predictor, options.speculative.maxDraftLen) : predictor, timing),
+          { yieldEveryMs: 1000 },
+        );
   const m = meanLatencies(result.requests);
   if (m.finished === 0) throw new Error(result.requests.find((q) => q.error)?.error ?? "no request finished");
   return { ttft: m.ttftMs, tpot: m.tpotMs };
@@ -169,6 +186,7 @@ async function replay(
  */
 export async function validateAllRows(csvText: string, opts: AllRowsOptions): Promise<AllRowsReport> {
   const cols = parallelColumns(csvText);
+  const twins = disaggregatedTwins(csvText);
   const all = parseSiliconCsv(csvText).filter((r) => r.backend === "trtllm" && r.mode === "agg" && (opts.filter?.(r) ?? true));
   const predictors = new Map<string, Promise<BatchPredictor>>();
   const rows: AllRowsRow[] = [];
@@ -178,7 +196,12 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
   for (const kind of opts.predictors) {
     for (const r of all) {
       const c: ParallelColumns | undefined = cols.get(r.id);
-      const setup = rowSetup(r, c);
+      const setup: RowSetup | { reason: string } = twins.has(r.id)
+        ? {
+            reason:
+              "a disaggregated run recorded as agg (a disagg row with the same concurrency and TPOT carries its tp_size, the deployment's GPU count, as context and generation TP)",
+          }
+        : rowSetup(r, c);
       const row: AllRowsRow = {
         id: r.id,
         predictor: kind,
@@ -188,7 +211,7 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
         isl: r.isl,
         osl: r.osl,
         concurrency: r.concurrency,
-        setup: "reason" in setup ? "" : describeSetup(setup),
+        setup: "reason" in setup ? "" : describeSetup(setup, rowMtpDrafts(r, setup)),
         method: load === "benchmark" ? methodForRow(r).name : "simple",
         silicon_ttft_ms: r.ttftMs,
         silicon_tpot_ms: r.tpotMs,
@@ -204,12 +227,23 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
           const key = JSON.stringify(cfg);
           let p = predictors.get(key);
           if (!p) {
-            p = createPredictor(cfg, opts.efficiency ? { efficiency: opts.efficiency } : {}) as Promise<BatchPredictor>;
+            p = createPredictor(cfg, {
+              ...(opts.efficiency ? { efficiency: opts.efficiency } : {}),
+              ...(opts.overheads ? { overheads: opts.overheads } : {}),
+            }) as Promise<BatchPredictor>;
             predictors.set(key, p);
           }
           const predictor = await p;
           const method = load === "benchmark" ? methodForRow(r) : null;
-          const options = rowEngine(r, setup, cfg, opts.overlap !== false, method);
+          const drafts = rowMtpDrafts(r, setup);
+          const options = rowEngine(
+            r,
+            setup,
+            cfg,
+            opts.overlap !== false,
+            method,
+            drafts > 0 ? rowMtpOptions(drafts, opts.mtpAcceptance ?? ROW_MTP_ACCEPTANCE) : undefined,
+          );
           let requests: SimRequest[];
           let warmup: SimRequest[] = [];
           if (method) {
