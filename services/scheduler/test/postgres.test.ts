@@ -6,11 +6,11 @@
  * when no PostgreSQL is available.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SchedulerClient } from "@servesim/client";
-import { type TestPostgres, testPostgres } from "@servesim/testkit";
+import { freePort, sql, type TestPostgres, testPostgres } from "@servesim/testkit";
 import { PredictorKind } from "@servesim/wire/predictor";
 import { JobState } from "@servesim/wire/scheduler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -185,4 +185,23 @@ describe("PostgreSQL job store: several replicas, one queue", () => {
       await stop(b);
     }
   }, 180_000);
+});
+
+describe("the tests' PostgreSQL", () => {
+  it("falls back to a throwaway cluster from Debian's binaries when the configured server does not answer", async (t) => {
+    if (!existsSync("/usr/lib/postgresql")) {
+      console.warn("postgres.test: Debian's postgresql package is not installed (.ci/run installs it): fallback not tested");
+      return t.skip();
+    }
+    const closed = await freePort();
+    const own = await testPostgres(`postgres://postgres@127.0.0.1:${closed}/test`);
+    expect(own).toBeDefined();
+    try {
+      expect(own!.kind).toBe("throwaway");
+      expect(new URL(own!.url).port).not.toBe(String(closed));
+      sql(own!.url, "CREATE TABLE fallback_check (x INTEGER); INSERT INTO fallback_check VALUES (1)");
+    } finally {
+      await own!.close();
+    }
+  }, 60_000);
 });
