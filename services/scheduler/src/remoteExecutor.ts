@@ -121,17 +121,16 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
         limits: this.opts.limits,
         ...(dataset ? { datasetStream: dataset } : {}),
       });
-      return { name: spec.name, requestsTotal: 0, pointsTotal: sweep.plan.points.length, sweep };
+      let simulatedTokens = 0;
+      for (const key of sweep.keyOf.values()) simulatedTokens += workloadTokens(sweep.workloads.get(key)!.requests);
+      return { name: spec.name, requestsTotal: 0, pointsTotal: sweep.plan.points.length, sweep, simulatedTokens };
     }
     // A large synthetic workload is generated on a worker thread: the event loop keeps serving.
     const workload = !dataset && syntheticTokens(spec) > OFFLOAD_ABOVE_TOKENS ? await resolveWorkloadOffThread(spec, this.opts.limits) : undefined;
     const job = await resolveJob(spec, { limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}), ...(workload ? { workload } : {}) });
     let outputTokens = 0;
-    let tokens = 0;
-    for (const r of job.requests) {
-      outputTokens += r.outputTokens;
-      tokens += r.inputLength + r.outputTokens;
-    }
+    for (const r of job.requests) outputTokens += r.outputTokens;
+    const tokens = workloadTokens(job.requests);
     const estimatedResultBytes = 96 * job.requests.length + 8 * outputTokens;
     // A large job runs on a worker thread from its (confined) spec; the resolution here only validated it.
     const onWorker = !dataset && tokens > WORKER_ABOVE_TOKENS ? spec : undefined;
@@ -142,6 +141,7 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
       job: onWorker ? undefined : job,
       ...(onWorker ? { spec: onWorker } : {}),
       estimatedResultBytes,
+      simulatedTokens: tokens,
     } as PreparedRemoteJob;
   }
 
@@ -238,4 +238,11 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
   close(): void {
     this.channels.close();
   }
+}
+
+/** Input + output tokens of a workload's requests. */
+function workloadTokens(requests: ReadonlyArray<{ inputLength: number; outputTokens: number }>): number {
+  let n = 0;
+  for (const r of requests) n += r.inputLength + r.outputTokens;
+  return n;
 }

@@ -59,6 +59,7 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       maxQueuedJobs: config.maxQueuedJobs,
       maxTenantJobs: config.maxTenantJobs,
       maxResultBytes: config.maxResultBytes,
+      quota: config.quota,
       resultTtlMs: config.resultTtlMs,
       leaseMs: config.jobLeaseMs,
     });
@@ -69,6 +70,7 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       maxTenantJobs: config.maxTenantJobs,
       maxResultBytes: config.maxResultBytes,
       maxStoredResultBytes: config.maxStoredResultBytes,
+      quota: config.quota,
       maxConcurrentJobs: config.maxConcurrentJobs,
       maxQueuedJobs: config.maxQueuedJobs,
       maxStoredJobs: config.maxStoredJobs,
