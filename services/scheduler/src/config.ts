@@ -200,6 +200,15 @@ export const schedulerSettings = {
     schema: integerSetting(1, 1_000_000),
     default: 1000,
   }),
+  maxJobIterations: setting({
+    env: "SERVESIM_MAX_JOB_ITERATIONS",
+    flag: "max-job-iterations",
+    arg: "<n>",
+    description:
+      "most simulated iterations one job may run (a sweep's points together): INVALID_ARGUMENT at submission when a request's output alone needs more, else the job fails with RESOURCE_EXHAUSTED when it gets there",
+    schema: integerSetting(1),
+    default: 50_000_000,
+  }),
   tenantMaxSubmittedBytes: setting({
     env: "SERVESIM_TENANT_MAX_SUBMITTED_BYTES",
     flag: "tenant-max-submitted-bytes",

@@ -45,6 +45,7 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       predictorRetries: config.predictorRetries,
       limits: { maxRequests: config.maxJobRequests, maxTotalTokens: config.maxJobTokens, maxDatasetBytes: config.maxDatasetBytes },
       maxSweepPoints: config.maxSweepPoints,
+      maxIterations: config.maxJobIterations,
       sweepParallelism: config.sweepParallelism,
       logger,
     });
