@@ -157,7 +157,7 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
     const max = this.opts.maxIterations;
     if (max === undefined) return;
     let longest = 0;
-    for (const r of [...job.warmup, ...job.requests]) if (r.outputTokens > longest) longest = r.outputTokens;
+    for (const list of [job.warmup, job.requests]) for (const r of list) if (r.outputTokens > longest) longest = r.outputTokens;
     const perIteration = 1 + (job.engine.speculative?.maxDraftLen ?? 0);
     const atLeast = Math.ceil(longest / perIteration);
     if (atLeast > max) {
