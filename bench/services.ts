@@ -60,7 +60,9 @@ function waitForListening(child: ChildProcess, name: string): Promise<number> {
 
 /** Starts `servesim serve <service> --host 127.0.0.1 --port 0 …` and waits until it listens. */
 export async function startService(cliPath: string, service: string, extraArgs: string[] = []): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [cliPath, "serve", service, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", ...extraArgs], {
+  // BENCH_SERVICE_NODE_ARGS: Node options for the services only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env["BENCH_SERVICE_NODE_ARGS"] ?? "").split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, cliPath, "serve", service, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const port = await waitForListening(child, `servesim serve ${service}`);

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   latency: async () => (await import("./commands/latency.js")).latencyCommand(),
   "prepare-dataset": async () => (await import("./commands/prepareDataset.js")).prepareDatasetCommand(),
   health: async () => (await import("./commands/health.js")).healthCommand(),
+  jobs: async () => (await import("./commands/jobs.js")).jobsCommand(),
   calibrate: async () => (await import("./commands/calibrate.js")).calibrateCommand(),
   validate: async () => (await import("./commands/validate.js")).validateCommand(),
   catalog: async () => (await import("./commands/catalog.js")).catalogCommand(),

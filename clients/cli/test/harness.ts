@@ -8,6 +8,7 @@ import { normalizeArgv } from "../src/argv.js";
 import { calibrateCommand } from "../src/commands/calibrate.js";
 import { catalogCommand } from "../src/commands/catalog.js";
 import { healthCommand } from "../src/commands/health.js";
+import { jobsCommand } from "../src/commands/jobs.js";
 import { prepareDatasetCommand } from "../src/commands/prepareDataset.js";
 import { searchCommand } from "../src/commands/search.js";
 import { sweepCommand } from "../src/commands/sweep.js";
@@ -38,6 +39,7 @@ export async function runCli(args: string[]): Promise<CliRun> {
     throughputCommand(io),
     prepareDatasetCommand(io),
     healthCommand(io),
+    jobsCommand(io),
     calibrateCommand(io),
     validateCommand(io),
     catalogCommand(io),

@@ -248,4 +248,29 @@ describe("servesim throughput --scheduler-address", () => {
     // One clear line instead of grpc-js's "UNAVAILABLE: round_robin: No connection established. Last error: ...".
     expect(r.stderr).toBe("error: cannot reach the scheduler at 127.0.0.1:1 (connection refused); is `servesim serve scheduler` running there?\n");
   });
+
+  it("servesim jobs follows every ListJobs page: one job per page lists what one big page lists, in order; --state filters", async () => {
+    const client = new SchedulerClient({ address, retries: 0 });
+    try {
+      const all = await client.listJobs();
+      expect(all.length).toBeGreaterThan(2);
+      const paged = await runCli(["jobs", "--scheduler-address", address, "--page-size", "1", "--json"]);
+      expect(paged.code).toBe(0);
+      expect(
+        paged.stdout
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l).id),
+      ).toEqual(all.map((j) => j.id));
+      const succeeded = all.filter((j) => j.state === JobState.JOB_STATE_SUCCEEDED).map((j) => j.id);
+      const table = await runCli(["jobs", "--scheduler-address", address, "--state", "succeeded", "--page-size", "2"]);
+      expect(table.code).toBe(0);
+      const lines = table.stdout.trim().split("\n");
+      expect(lines[0]).toMatch(/^ID\s+STATE\s+REQUESTS\s+CREATED\s+NAME$/);
+      expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(succeeded);
+      expect((await runCli(["jobs", "--scheduler-address", address, "--state", "done"])).code).toBe(2);
+    } finally {
+      client.close();
+    }
+  });
 });

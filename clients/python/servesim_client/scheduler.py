@@ -120,10 +120,33 @@ class SchedulerClient(ServiceClient[spb_grpc.SchedulerServiceStub]):
         """Cancels a queued or running job and returns its state (CANCELLED once it has stopped)."""
         return self._job(self._unary("CancelJob", spb.CancelJobRequest(id=job_id), deadline), "CancelJob")
 
-    def list_jobs(self, states: Optional[Iterable[Union[int, str]]] = None, *, deadline: Optional[float] = None) -> List["spb.Job"]:
-        """Jobs in the given states (names like ``"running"`` or JobState values; all when None)."""
-        request = spb.ListJobsRequest(states=[job_state(s) for s in states or []])
-        return list(self._unary("ListJobs", request, deadline).jobs)
+    def list_jobs(
+        self, states: Optional[Iterable[Union[int, str]]] = None, *, page_size: int = 0, deadline: Optional[float] = None
+    ) -> List["spb.Job"]:
+        """The caller's jobs in the given states (names like ``"running"`` or JobState values; all when
+        None), oldest first: every page of ListJobs, followed to the last."""
+        wanted = [job_state(s) for s in states or []]
+        jobs: List["spb.Job"] = []
+        token = ""
+        while True:
+            page = self.list_jobs_page(wanted, page_size=page_size, page_token=token, deadline=deadline)
+            jobs.extend(page.jobs)
+            token = page.next_page_token
+            if not token:
+                return jobs
+
+    def list_jobs_page(
+        self,
+        states: Optional[Iterable[Union[int, str]]] = None,
+        *,
+        page_size: int = 0,
+        page_token: str = "",
+        deadline: Optional[float] = None,
+    ) -> "spb.ListJobsResponse":
+        """One page of ListJobs; pass its ``next_page_token`` back (with the same states) for the next
+        one ("" after the last)."""
+        request = spb.ListJobsRequest(states=[job_state(s) for s in states or []], page_size=page_size, page_token=page_token)
+        return self._unary("ListJobs", request, deadline)
 
     def watch_job(self, job_id: str, *, min_interval_ms: int = 0, timeout: Optional[float] = None) -> Iterator["spb.WatchJobResponse"]:
         """Progress events, then the final event (a terminal state, with ``result`` set when the job

@@ -164,6 +164,20 @@ class SchedulerServiceTest(support.LiveServiceTestCase):
         self.assertTrue(all(j.state == spb.JOB_STATE_SUCCEEDED for j in succeeded))
         self.assertGreaterEqual(len(self.client.list_jobs()), len(succeeded))
 
+    def test_list_jobs_pages(self):
+        ids = [self.client.submit_job(job_spec(f"paged-{i}", **PR12700)).id for i in range(3)]
+        for job_id in ids:
+            self.client.wait_job(job_id)
+        everything = [j.id for j in self.client.list_jobs()]
+        # One job per page: the client follows next_page_token through every page, in the same order.
+        self.assertEqual([j.id for j in self.client.list_jobs(page_size=1)], everything)
+        first = self.client.list_jobs_page(page_size=1)
+        self.assertEqual(len(first.jobs), 1)
+        self.assertNotEqual(first.next_page_token, "")
+        # A token is tied to its states filter (and caller): used with another filter it is refused.
+        with self.assertRaises(InvalidArgumentError):
+            self.client.list_jobs_page(["running"], page_token=first.next_page_token)
+
     def test_cancel(self):
         job = self.client.submit_job(big_job("to-cancel"))
         cancelled = self.client.cancel_job(job.id)

@@ -235,15 +235,28 @@ export class SchedulerClient {
   }
 
   /** Jobs in the given states (all when none are given). */
-  async listJobs(states?: JobState[], opts?: CallOpts): Promise<Job[]> {
-    const res = await callWithRetry<ListJobsResponse>(
+  /** The caller's jobs (in `states` when given), oldest first: every page of ListJobs, followed to the last. */
+  async listJobs(states?: JobState[], opts?: CallOpts & { pageSize?: number }): Promise<Job[]> {
+    const jobs: Job[] = [];
+    let pageToken = "";
+    do {
+      const page = await this.listJobsPage(states, { ...opts, pageToken });
+      jobs.push(...page.jobs);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    return jobs;
+  }
+
+  /** One page of ListJobs: pass its next_page_token back (with the same states) for the next one; "" after the last. */
+  async listJobsPage(states?: JobState[], opts?: CallOpts & { pageSize?: number; pageToken?: string }): Promise<ListJobsResponse> {
+    return callWithRetry<ListJobsResponse>(
       () => {
         const c = this.pool.pick();
-        return (md, o, cb) => c.listJobs({ states: states ?? [] }, md, o, cb);
+        const request = { states: states ?? [], pageSize: opts?.pageSize ?? 0, pageToken: opts?.pageToken ?? "" };
+        return (md, o, cb) => c.listJobs(request, md, o, cb);
       },
       this.policy("ListJobs", opts),
     );
-    return res.jobs;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "@servesim/core";
 import {
   byteSizeSetting,
@@ -16,6 +17,7 @@ import {
 } from "@servesim/server-common";
 import { resolveAddress, ServesimError } from "@servesim/wire";
 import { z } from "zod";
+import { parseQuotaFile, type QuotaPolicy, quotaPolicy, type TenantQuota } from "./quotas.js";
 
 export const SCHEDULER_SERVICE_NAME = "servesim.v1.SchedulerService";
 
@@ -198,6 +200,46 @@ export const schedulerSettings = {
     schema: integerSetting(1, 1_000_000),
     default: 1000,
   }),
+  maxJobIterations: setting({
+    env: "SERVESIM_MAX_JOB_ITERATIONS",
+    flag: "max-job-iterations",
+    arg: "<n>",
+    description:
+      "most simulated iterations one job may run (a sweep's points together): INVALID_ARGUMENT at submission when a request's output alone needs more, else the job fails with RESOURCE_EXHAUSTED when it gets there",
+    schema: integerSetting(1),
+    default: 50_000_000,
+  }),
+  tenantMaxSubmittedBytes: setting({
+    env: "SERVESIM_TENANT_MAX_SUBMITTED_BYTES",
+    flag: "tenant-max-submitted-bytes",
+    arg: "<bytes>",
+    description: "quota: spec and dataset bytes one tenant may submit per window (SERVESIM_TENANT_QUOTA_WINDOW_MS); more is RESOURCE_EXHAUSTED",
+    schema: byteSizeSetting(1, 2 ** 52),
+    default: 64 * 1024 ** 3,
+  }),
+  tenantMaxSimulatedTokens: setting({
+    env: "SERVESIM_TENANT_MAX_SIMULATED_TOKENS",
+    flag: "tenant-max-simulated-tokens",
+    arg: "<n>",
+    description: "quota: input + output tokens one tenant's jobs may simulate per window (every point of a sweep counts); more is RESOURCE_EXHAUSTED",
+    schema: integerSetting(1),
+    default: 100_000_000_000,
+  }),
+  tenantQuotaWindowMs: setting({
+    env: "SERVESIM_TENANT_QUOTA_WINDOW_MS",
+    flag: "tenant-quota-window-ms",
+    arg: "<ms>",
+    description: "the rolling window of the submitted-bytes and simulated-tokens quotas: a job counts from its acceptance for this long",
+    schema: integerSetting(1000, 365 * DAY_MS),
+    default: DAY_MS,
+  }),
+  tenantQuotaFile: optionalSetting({
+    env: "SERVESIM_TENANT_QUOTA_FILE",
+    flag: "tenant-quota-file",
+    arg: "<path>",
+    description: 'per-tenant quotas: lines "<tenant> submitted_bytes=<n> simulated_tokens=<n>" ("*" for every other tenant; "unlimited" lifts one)',
+    schema: nonEmptySetting("path"),
+  }),
   maxJobTokens: setting({
     env: "SERVESIM_MAX_JOB_TOKENS",
     flag: "max-job-tokens",
@@ -215,7 +257,23 @@ export interface PredictorTls {
   cert?: Buffer;
   key?: Buffer;
 }
-export type SchedulerServerConfig = ServerConfig & SchedulerSettings & { predictorTls?: PredictorTls };
+export type SchedulerServerConfig = ServerConfig & SchedulerSettings & { predictorTls?: PredictorTls; quota: QuotaPolicy };
+
+/** The quota policy of the settings: the defaults, overridden per tenant by the quota file. */
+function tenantQuota(v: SchedulerSettings): QuotaPolicy {
+  const field = "SERVESIM_TENANT_QUOTA_FILE (--tenant-quota-file)";
+  let perTenant: Map<string, TenantQuota> | undefined;
+  if (v.tenantQuotaFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(v.tenantQuotaFile, "utf8");
+    } catch (err) {
+      throw new InvalidArgumentError(field, `cannot read ${v.tenantQuotaFile}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+    }
+    perTenant = parseQuotaFile(text, field);
+  }
+  return quotaPolicy(v.tenantQuotaWindowMs, { submittedBytes: v.tenantMaxSubmittedBytes, simulatedTokens: v.tenantMaxSimulatedTokens }, perTenant);
+}
 
 function predictorTls(v: SchedulerSettings): PredictorTls | undefined {
   const { predictorTlsCa: ca, predictorTlsCert: cert, predictorTlsKey: key } = v;
@@ -235,5 +293,5 @@ function predictorTls(v: SchedulerSettings): PredictorTls | undefined {
 export function loadSchedulerServerConfig(sources: SettingsSources): SchedulerServerConfig {
   const settings = resolveSettings(schedulerSettings, sources);
   const tls = predictorTls(settings);
-  return { ...loadServerConfig(DEFAULT_PORTS.scheduler, sources), ...settings, ...(tls ? { predictorTls: tls } : {}) };
+  return { ...loadServerConfig(DEFAULT_PORTS.scheduler, sources), ...settings, quota: tenantQuota(settings), ...(tls ? { predictorTls: tls } : {}) };
 }

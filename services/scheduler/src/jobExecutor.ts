@@ -12,6 +12,8 @@ export interface PreparedJob {
   pointsTotal?: number;
   /** Lower bound of the result's encoded size (8 bytes per output token), checked against SERVESIM_MAX_RESULT_BYTES at submission. */
   estimatedResultBytes?: number;
+  /** Input + output tokens over every request the job simulates (each point of a sweep), charged to the tenant's quota. */
+  simulatedTokens?: number;
 }
 
 /** What a finished job keeps for GetResult. */

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import {
   CancelledError,
   FailedPreconditionError,
@@ -15,7 +15,9 @@ import type { Logger } from "pino";
 import { ITERATION_RECORD_BYTES, requestRecordBytes, sweepRowBytes, toJobProgress } from "./convert.js";
 import type { JobExecutor, JobRunOutput, PreparedJob, RunProgress } from "./jobExecutor.js";
 import { decodeOutput, encodeOutput, type JobStore, MemoryJobStore, type StoredJob } from "./jobStore.js";
-import type { JobEvent, JobListener, Jobs } from "./jobs.js";
+import type { JobEvent, JobListener, Jobs, ListedJob } from "./jobs.js";
+import { PageTokens } from "./pageTokens.js";
+import { checkQuota, type QuotaPolicy } from "./quotas.js";
 import { checkRequestId, type StreamedDataset, SubmissionIndex, specDigest } from "./submissions.js";
 
 export const SHUTDOWN_REASON = "scheduler shutting down";
@@ -36,6 +38,8 @@ export interface JobManagerOptions {
   maxResultBytes?: number;
   /** Most result bytes kept over all finished jobs; the oldest finished are dropped first (default: unlimited). */
   maxStoredResultBytes?: number;
+  /** Per-tenant quotas on submitted bytes and simulated tokens over a rolling window (default: none). */
+  quota?: QuotaPolicy;
 }
 
 /** Longest job name accepted (names are listed to their tenant by every ListJobs). */
@@ -43,6 +47,8 @@ export const MAX_JOB_NAME_LENGTH = 256;
 
 interface JobEntry<P extends PreparedJob> {
   id: string;
+  /** Submission order in this process (ListJobs pages by it). */
+  seq: number;
   /** The tenant that submitted the job: the only one that sees it. */
   tenant: string;
   /** The submission's fingerprint (request_id deduplication) and the spec's bytes (to run it again after a restart). */
@@ -118,7 +124,9 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
   private readonly queue: JobEntry<P>[] = [];
   private readonly submissions = new SubmissionIndex();
   private running = 0;
+  private lastSeq = 0;
   private accepting = true;
+  readonly pageTokens = new PageTokens(randomBytes(32));
   private readonly sweeper: NodeJS.Timeout;
   private readonly store: JobStore;
 
@@ -146,8 +154,9 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
     if (dataset) return this.submitStreamed(spec, key, dataset, tenant);
     const digest = specDigest(spec);
     const bytes = JobSpec.encode(JobSpec.fromPartial(spec)).finish();
-    if (key === "") return this.enqueue(await this.prepare(spec), "", { tenant, digest, spec: bytes });
-    return this.deduplicated(tenantKey(tenant, key), digest, async () => this.enqueue(await this.prepare(spec), key, { tenant, digest, spec: bytes }));
+    const origin = { tenant, digest, spec: bytes, submittedBytes: bytes.length };
+    if (key === "") return this.enqueue(await this.prepare(spec), "", origin);
+    return this.deduplicated(tenantKey(tenant, key), digest, async () => this.enqueue(await this.prepare(spec), key, origin));
   }
 
   /**
@@ -158,7 +167,8 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
     const prepared = await this.prepare(spec, dataset);
     const digest = `${specDigest(spec)}:${await dataset.drain()}`;
     // The dataset's bytes are not kept: such a job cannot be run again after a restart (see restore).
-    const origin = { tenant, digest, spec: new Uint8Array(0) };
+    const specBytes = JobSpec.encode(JobSpec.fromPartial(spec)).finish().length;
+    const origin = { tenant, digest, spec: new Uint8Array(0), submittedBytes: specBytes + dataset.size };
     if (key === "") return this.enqueue(prepared, "", origin);
     return this.deduplicated(tenantKey(tenant, key), digest, () => this.enqueue(prepared, key, origin));
   }
@@ -181,7 +191,14 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
   async restore(): Promise<{ finished: number; requeued: number; failed: number }> {
     const counts = { finished: 0, requeued: 0, failed: 0 };
     for (const r of this.store.load()) {
-      const e: JobEntry<P> = { ...r, warnings: [...r.warnings], listeners: new Set(), outputStored: r.outputBytes > 0, resultBytes: r.outputBytes };
+      const e: JobEntry<P> = {
+        ...r,
+        seq: ++this.lastSeq,
+        warnings: [...r.warnings],
+        listeners: new Set(),
+        outputStored: r.outputBytes > 0,
+        resultBytes: r.outputBytes,
+      };
       delete (e as Partial<StoredJob>).outputBytes;
       this.jobs.set(e.id, e);
       if (e.requestId) this.submissions.remember(tenantKey(e.tenant, e.requestId), e.digest, e.id);
@@ -261,11 +278,22 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
     }
   }
 
-  private async enqueue(prepared: P, requestId: string, origin: { tenant: string; digest: string; spec: Uint8Array }): Promise<Job> {
+  private async enqueue(
+    prepared: P,
+    requestId: string,
+    { submittedBytes, ...origin }: { tenant: string; digest: string; spec: Uint8Array; submittedBytes: number },
+  ): Promise<Job> {
     this.checkAccepting();
     this.checkQueue();
+    const quota = this.opts.quota;
+    if (quota) {
+      const usage = { submittedBytes, simulatedTokens: prepared.simulatedTokens ?? 0 };
+      const now = Date.now();
+      this.store.charge(origin.tenant, usage, now, now - quota.windowMs, (used) => checkQuota(origin.tenant, used, usage, quota));
+    }
     const entry: JobEntry<P> = {
       id: randomUUID(),
+      seq: ++this.lastSeq,
       ...origin,
       name: prepared.name,
       state: JobState.JOB_STATE_QUEUED,
@@ -300,11 +328,16 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
 
   /** The tenant's jobs (in one of `states` when given), oldest first, at most `limit`. */
   list(states: readonly JobState[] = [], tenant = ANONYMOUS_TENANT, limit = Number.POSITIVE_INFINITY): Job[] {
+    return this.page(states, tenant, 0, limit).map((l) => l.job);
+  }
+
+  page(states: readonly JobState[], tenant: string, afterSeq: number, limit: number): ListedJob[] {
     const wanted = new Set(states);
-    const out: Job[] = [];
+    const out: ListedJob[] = [];
+    // Entries are in submission order (restored ones first, in the store's order).
     for (const e of this.jobs.values()) {
       if (out.length >= limit) break;
-      if (e.tenant === tenant && (wanted.size === 0 || wanted.has(e.state))) out.push(this.view(e));
+      if (e.seq > afterSeq && e.tenant === tenant && (wanted.size === 0 || wanted.has(e.state))) out.push({ seq: e.seq, job: this.view(e) });
     }
     return out;
   }
@@ -535,6 +568,7 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
   /** Drops finished jobs past their TTL, then the oldest finished beyond maxStoredJobs. */
   private sweep(): void {
     const now = Date.now();
+    if (this.opts.quota) this.store.pruneUsage(now - this.opts.quota.windowMs);
     const finished: JobEntry<P>[] = [];
     for (const e of this.jobs.values()) {
       if (!isTerminal(e.state)) continue;

@@ -1,6 +1,7 @@
 import { iterationFromWire, iterationToWire, requestFromWire, requestToWire } from "@servesim/wire";
 import { GetResultResponse, type JobProgress, type JobState } from "@servesim/wire/scheduler";
 import type { JobRunOutput } from "./jobExecutor.js";
+import { MemoryUsageLedger, type TenantUsage } from "./quotas.js";
 
 /** One job as the store keeps it: enough to answer for it, and to run it again after a restart. */
 export interface StoredJob {
@@ -38,6 +39,13 @@ export interface JobStore {
   putOutput(id: string, bytes: Uint8Array): void;
   getOutput(id: string): Uint8Array | undefined;
   delete(id: string): void;
+  /**
+   * One atomic step of quota accounting: `check` sees what `tenant` was charged since `sinceMs` (it
+   * throws to refuse), then `usage` is charged at `atMs`. Charges outlive their jobs (rolling window).
+   */
+  charge(tenant: string, usage: TenantUsage, atMs: number, sinceMs: number, check: (used: TenantUsage) => void): void;
+  /** Forgets charges older than `beforeMs` (out of the window). */
+  pruneUsage(beforeMs: number): void;
   close(): void;
 }
 
@@ -52,6 +60,14 @@ export class MemoryJobStore implements JobStore {
     return undefined;
   }
   delete(): void {}
+  private readonly usage = new MemoryUsageLedger();
+  charge(tenant: string, usage: TenantUsage, atMs: number, sinceMs: number, check: (used: TenantUsage) => void): void {
+    check(this.usage.used(tenant, sinceMs));
+    this.usage.add(tenant, atMs, usage);
+  }
+  pruneUsage(beforeMs: number): void {
+    this.usage.prune(beforeMs);
+  }
   close(): void {}
 }
 

@@ -1,6 +1,13 @@
 import type { Job, JobResult, JobSpec, JobState } from "@servesim/wire/scheduler";
 import type { JobRunOutput } from "./jobExecutor.js";
+import type { PageTokens } from "./pageTokens.js";
 import type { StreamedDataset } from "./submissions.js";
+
+/** One listed job with its submission sequence number (the position a ListJobs page token carries). */
+export interface ListedJob {
+  seq: number;
+  job: Job;
+}
 
 /** What a job's watchers are told: a state change, a progress update, or the final state. */
 export type JobEvent = "state" | "progress" | "final";
@@ -16,7 +23,10 @@ export type JobListener = (event: JobEvent, job: Job, result?: JobResult) => voi
 export interface Jobs {
   submit(spec: JobSpec | undefined, requestId: string | undefined, dataset: StreamedDataset | undefined, tenant: string): Promise<Job>;
   get(id: string, tenant: string): Job | Promise<Job>;
-  list(states: readonly JobState[], tenant: string, limit: number): Job[] | Promise<Job[]>;
+  /** The tenant's jobs (in one of `states` when given) submitted after `afterSeq`, oldest first, at most `limit`. */
+  page(states: readonly JobState[], tenant: string, afterSeq: number, limit: number): ListedJob[] | Promise<ListedJob[]>;
+  /** Seals and opens ListJobs page tokens (its key lives as long as the sequence numbers). */
+  readonly pageTokens: PageTokens;
   output(id: string, tenant: string): { job: Job; output: JobRunOutput } | Promise<{ job: Job; output: JobRunOutput }>;
   result(id: string, tenant: string): JobResult | undefined | Promise<JobResult | undefined>;
   cancel(id: string, reason: string | undefined, tenant: string): Promise<Job>;

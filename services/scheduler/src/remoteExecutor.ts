@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "@servesim/core";
+import { InvalidArgumentError, ResourceExhaustedError } from "@servesim/core";
 import { lookupGpu, lookupModel } from "@servesim/perf";
 import { PredictorChannels, type ResolvedJob, type RunnerLimits, resolveJob, runJob, toJobResult } from "@servesim/runner";
 import { type CatalogNames, confinePredictorConfig, DataRoots } from "@servesim/server-common";
@@ -30,6 +30,8 @@ export interface RemoteExecutorOptions {
   /** Sweep jobs: most points, and points simulated at once. */
   maxSweepPoints?: number;
   sweepParallelism?: number;
+  /** Most simulated iterations one job (each point of a sweep counted together) may run (default: unlimited). */
+  maxIterations?: number;
 }
 
 const CATALOG_NAMES: CatalogNames = {
@@ -121,18 +123,18 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
         limits: this.opts.limits,
         ...(dataset ? { datasetStream: dataset } : {}),
       });
-      return { name: spec.name, requestsTotal: 0, pointsTotal: sweep.plan.points.length, sweep };
+      let simulatedTokens = 0;
+      for (const key of sweep.keyOf.values()) simulatedTokens += workloadTokens(sweep.workloads.get(key)!.requests);
+      return { name: spec.name, requestsTotal: 0, pointsTotal: sweep.plan.points.length, sweep, simulatedTokens };
     }
     // A large synthetic workload is generated on a worker thread: the event loop keeps serving.
     const workload = !dataset && syntheticTokens(spec) > OFFLOAD_ABOVE_TOKENS ? await resolveWorkloadOffThread(spec, this.opts.limits) : undefined;
     const job = await resolveJob(spec, { limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}), ...(workload ? { workload } : {}) });
     let outputTokens = 0;
-    let tokens = 0;
-    for (const r of job.requests) {
-      outputTokens += r.outputTokens;
-      tokens += r.inputLength + r.outputTokens;
-    }
+    for (const r of job.requests) outputTokens += r.outputTokens;
+    const tokens = workloadTokens(job.requests);
     const estimatedResultBytes = 96 * job.requests.length + 8 * outputTokens;
+    this.checkIterationsLowerBound(job);
     // A large job runs on a worker thread from its (confined) spec; the resolution here only validated it.
     const onWorker = !dataset && tokens > WORKER_ABOVE_TOKENS ? spec : undefined;
     return {
@@ -142,10 +144,68 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
       job: onWorker ? undefined : job,
       ...(onWorker ? { spec: onWorker } : {}),
       estimatedResultBytes,
+      simulatedTokens: tokens,
     } as PreparedRemoteJob;
   }
 
+  /**
+   * INVALID_ARGUMENT at submission when the job cannot finish within SERVESIM_MAX_JOB_ITERATIONS: a
+   * request with N output tokens needs at least N iterations (N / (1 + draft length) with speculative
+   * decoding), however the engine batches it.
+   */
+  private checkIterationsLowerBound(job: ResolvedJob): void {
+    const max = this.opts.maxIterations;
+    if (max === undefined) return;
+    let longest = 0;
+    for (const list of [job.warmup, job.requests]) for (const r of list) if (r.outputTokens > longest) longest = r.outputTokens;
+    const perIteration = 1 + (job.engine.speculative?.maxDraftLen ?? 0);
+    const atLeast = Math.ceil(longest / perIteration);
+    if (atLeast > max) {
+      throw new InvalidArgumentError(
+        "spec.workload",
+        `a request of ${longest} output tokens needs at least ${atLeast} iterations, more than SERVESIM_MAX_JOB_ITERATIONS (${max}); simulate shorter outputs`,
+      );
+    }
+  }
+
+  /**
+   * Runs a job, stopped with RESOURCE_EXHAUSTED (the job fails) once it has run more than
+   * SERVESIM_MAX_JOB_ITERATIONS iterations: the limit is checked on every progress report and on the
+   * finished run's count.
+   */
   async run(prepared: PreparedRemoteJob, control: RunControl): Promise<JobRunOutput> {
+    const max = this.opts.maxIterations;
+    if (max === undefined) return this.runToEnd(prepared, control);
+    const limit = new AbortController();
+    let exceeded: ResourceExhaustedError | undefined;
+    const over = (iterations: number) => {
+      if (exceeded || iterations <= max) return;
+      exceeded = new ResourceExhaustedError(
+        `the job ran more than ${max} simulated iterations (SERVESIM_MAX_JOB_ITERATIONS) and was stopped; simulate fewer or shorter requests, or allow larger batches`,
+      );
+      limit.abort(exceeded);
+    };
+    const bounded: RunControl = {
+      ...control,
+      signal: AbortSignal.any([control.signal, limit.signal]),
+      onProgress: (p) => {
+        over(p.iterations);
+        control.onProgress(p);
+      },
+    };
+    let output: JobRunOutput;
+    try {
+      output = await this.runToEnd(prepared, bounded);
+    } catch (err) {
+      if (exceeded && !control.signal.aborted) throw exceeded;
+      throw err;
+    }
+    over(output.result.numIterations);
+    if (exceeded) throw exceeded;
+    return output;
+  }
+
+  private async runToEnd(prepared: PreparedRemoteJob, control: RunControl): Promise<JobRunOutput> {
     if (prepared.sweep) return this.runSweep(prepared.sweep, control);
     if (prepared.spec) {
       return runOnWorker(
@@ -238,4 +298,11 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
   close(): void {
     this.channels.close();
   }
+}
+
+/** Input + output tokens of a workload's requests. */
+function workloadTokens(requests: ReadonlyArray<{ inputLength: number; outputTokens: number }>): number {
+  let n = 0;
+  for (const r of requests) n += r.inputLength + r.outputTokens;
+  return n;
 }

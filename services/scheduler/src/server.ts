@@ -45,6 +45,7 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       predictorRetries: config.predictorRetries,
       limits: { maxRequests: config.maxJobRequests, maxTotalTokens: config.maxJobTokens, maxDatasetBytes: config.maxDatasetBytes },
       maxSweepPoints: config.maxSweepPoints,
+      maxIterations: config.maxJobIterations,
       sweepParallelism: config.sweepParallelism,
       logger,
     });
@@ -59,6 +60,7 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       maxQueuedJobs: config.maxQueuedJobs,
       maxTenantJobs: config.maxTenantJobs,
       maxResultBytes: config.maxResultBytes,
+      quota: config.quota,
       resultTtlMs: config.resultTtlMs,
       leaseMs: config.jobLeaseMs,
     });
@@ -69,6 +71,7 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
       maxTenantJobs: config.maxTenantJobs,
       maxResultBytes: config.maxResultBytes,
       maxStoredResultBytes: config.maxStoredResultBytes,
+      quota: config.quota,
       maxConcurrentJobs: config.maxConcurrentJobs,
       maxQueuedJobs: config.maxQueuedJobs,
       maxStoredJobs: config.maxStoredJobs,

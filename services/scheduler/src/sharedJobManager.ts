@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import {
   AlreadyExistsError,
   CancelledError,
@@ -18,7 +18,9 @@ import { toJobProgress } from "./convert.js";
 import type { JobExecutor, JobRunOutput, PreparedJob, RunProgress } from "./jobExecutor.js";
 import { HAND_BACK_REASON, isTerminal, MAX_JOB_NAME_LENGTH, SHUTDOWN_REASON } from "./jobManager.js";
 import { decodeOutput, encodeOutput } from "./jobStore.js";
-import type { JobListener, Jobs } from "./jobs.js";
+import type { JobListener, Jobs, ListedJob } from "./jobs.js";
+import { PageTokens } from "./pageTokens.js";
+import { checkQuota, type QuotaPolicy } from "./quotas.js";
 import { checkRequestId, type StreamedDataset, specDigest } from "./submissions.js";
 
 export interface SharedJobManagerOptions {
@@ -28,6 +30,8 @@ export interface SharedJobManagerOptions {
   maxQueuedJobs: number;
   maxTenantJobs?: number;
   maxResultBytes?: number;
+  /** Per-tenant quotas on submitted bytes and simulated tokens over a rolling window (default: none). */
+  quota?: QuotaPolicy;
   resultTtlMs: number;
   /** A replica holds a running job for this long without renewing; then another replica takes it over. */
   leaseMs?: number;
@@ -62,11 +66,25 @@ CREATE TABLE IF NOT EXISTS servesim_jobs (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS servesim_jobs_request_id ON servesim_jobs (tenant, request_id) WHERE request_id <> '';
 CREATE INDEX IF NOT EXISTS servesim_jobs_queue ON servesim_jobs (state, seq);
+CREATE INDEX IF NOT EXISTS servesim_jobs_tenant ON servesim_jobs (tenant, seq);
+CREATE TABLE IF NOT EXISTS servesim_tenant_usage (
+  tenant TEXT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  submitted_bytes BIGINT NOT NULL,
+  simulated_tokens BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS servesim_tenant_usage_window ON servesim_tenant_usage (tenant, at_ms);
+CREATE TABLE IF NOT EXISTS servesim_settings (
+  name TEXT PRIMARY KEY,
+  value BYTEA NOT NULL
+);
 `;
 
-const COLUMNS = "id, tenant, name, state, error, created_at_ms, started_at_ms, finished_at_ms, warnings, progress, request_id, digest, owner, cancel_requested";
+const COLUMNS =
+  "seq, id, tenant, name, state, error, created_at_ms, started_at_ms, finished_at_ms, warnings, progress, request_id, digest, owner, cancel_requested";
 
 interface Row {
+  seq: string;
   id: string;
   tenant: string;
   name: string;
@@ -129,6 +147,7 @@ export class SharedJobManager<P extends PreparedJob = PreparedJob> implements Jo
   private claiming = false;
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private tokens: PageTokens | undefined;
 
   private constructor(
     private readonly executor: JobExecutor<P>,
@@ -148,6 +167,10 @@ export class SharedJobManager<P extends PreparedJob = PreparedJob> implements Jo
     try {
       await client.query("SELECT pg_advisory_lock(727274)");
       await client.query(SCHEMA);
+      // One page-token key for every replica: a ListJobs listing continues on whichever replica answers.
+      await client.query("INSERT INTO servesim_settings (name, value) VALUES ('page_token_key', $1) ON CONFLICT DO NOTHING", [randomBytes(32)]);
+      const key = await client.query<{ value: Buffer }>("SELECT value FROM servesim_settings WHERE name = 'page_token_key'");
+      m.tokens = new PageTokens(new Uint8Array(key.rows[0]!.value));
       await client.query("SELECT pg_advisory_unlock(727274)");
     } finally {
       client.release();
@@ -208,22 +231,53 @@ export class SharedJobManager<P extends PreparedJob = PreparedJob> implements Jo
       pointsTotal: prepared.pointsTotal ?? 0,
     };
     const bytes = Buffer.from(JobSpec.encode(JobSpec.fromPartial(spec)).finish());
-    const inserted = await this.pool.query<Row>(
-      `INSERT INTO servesim_jobs (id, tenant, name, state, created_at_ms, warnings, progress, request_id, digest, spec)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
-      [
-        randomUUID(),
-        tenant,
-        prepared.name,
-        JobState.JOB_STATE_QUEUED,
-        Date.now(),
-        JSON.stringify(prepared.warnings ?? []),
-        JSON.stringify(progress),
-        key,
-        digest,
-        bytes,
-      ],
-    );
+    const now = Date.now();
+    const usage = { submittedBytes: bytes.length, simulatedTokens: prepared.simulatedTokens ?? 0 };
+    const client = await this.pool.connect();
+    let inserted: pg.QueryResult<Row>;
+    try {
+      await client.query("BEGIN");
+      const quota = this.opts.quota;
+      if (quota) {
+        // One submission of a tenant at a time over all replicas: the check and the charge are one step.
+        await client.query("SELECT pg_advisory_xact_lock(727275, hashtext($1))", [tenant]);
+        const used = await client.query<{ b: string; t: string }>(
+          "SELECT COALESCE(SUM(submitted_bytes), 0) AS b, COALESCE(SUM(simulated_tokens), 0) AS t FROM servesim_tenant_usage WHERE tenant = $1 AND at_ms >= $2",
+          [tenant, now - quota.windowMs],
+        );
+        checkQuota(tenant, { submittedBytes: Number(used.rows[0]!.b), simulatedTokens: Number(used.rows[0]!.t) }, usage, quota);
+      }
+      inserted = await client.query<Row>(
+        `INSERT INTO servesim_jobs (id, tenant, name, state, created_at_ms, warnings, progress, request_id, digest, spec)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+        [
+          randomUUID(),
+          tenant,
+          prepared.name,
+          JobState.JOB_STATE_QUEUED,
+          now,
+          JSON.stringify(prepared.warnings ?? []),
+          JSON.stringify(progress),
+          key,
+          digest,
+          bytes,
+        ],
+      );
+      if (quota && inserted.rows[0]) {
+        await client.query("INSERT INTO servesim_tenant_usage (tenant, at_ms, submitted_bytes, simulated_tokens) VALUES ($1, $2, $3, $4)", [
+          tenant,
+          now,
+          usage.submittedBytes,
+          usage.simulatedTokens,
+        ]);
+      }
+      await client.query("COMMIT");
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
     const row = inserted.rows[0];
     if (!row) {
       // Another replica stored the same request_id meanwhile.
@@ -255,16 +309,21 @@ export class SharedJobManager<P extends PreparedJob = PreparedJob> implements Jo
     return view(await this.row(id, tenant));
   }
 
-  async list(states: readonly JobState[], tenant: string, limit: number): Promise<Job[]> {
+  get pageTokens(): PageTokens {
+    return this.tokens!;
+  }
+
+  async page(states: readonly JobState[], tenant: string, afterSeq: number, limit: number): Promise<ListedJob[]> {
     const r =
       states.length === 0
-        ? await this.pool.query<Row>(`SELECT ${COLUMNS} FROM servesim_jobs WHERE tenant = $1 ORDER BY seq LIMIT $2`, [tenant, limit])
-        : await this.pool.query<Row>(`SELECT ${COLUMNS} FROM servesim_jobs WHERE tenant = $1 AND state = ANY($2) ORDER BY seq LIMIT $3`, [
+        ? await this.pool.query<Row>(`SELECT ${COLUMNS} FROM servesim_jobs WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [tenant, afterSeq, limit])
+        : await this.pool.query<Row>(`SELECT ${COLUMNS} FROM servesim_jobs WHERE tenant = $1 AND seq > $2 AND state = ANY($3) ORDER BY seq LIMIT $4`, [
             tenant,
+            afterSeq,
             [...states],
             limit,
           ]);
-    return r.rows.map(view);
+    return r.rows.map((row) => ({ seq: Number(row.seq), job: view(row) }));
   }
 
   async output(id: string, tenant: string): Promise<{ job: Job; output: JobRunOutput }> {
@@ -347,6 +406,7 @@ export class SharedJobManager<P extends PreparedJob = PreparedJob> implements Jo
         JobState.JOB_STATE_CANCELLED,
         Date.now() - this.opts.resultTtlMs,
       ]);
+      if (this.opts.quota) await this.pool.query("DELETE FROM servesim_tenant_usage WHERE at_ms < $1", [Date.now() - this.opts.quota.windowMs]);
       while (this.accepting && this.runs.size < this.opts.maxConcurrentJobs) {
         const now = Date.now();
         const claimed = await this.pool.query<Row>(

@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import type { JobStore, StoredJob } from "./jobStore.js";
+import type { TenantUsage } from "./quotas.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -16,6 +17,13 @@ CREATE TABLE IF NOT EXISTS outputs (
   id TEXT PRIMARY KEY,
   bytes BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS tenant_usage (
+  tenant TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  submitted_bytes INTEGER NOT NULL,
+  simulated_tokens INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tenant_usage_window ON tenant_usage (tenant, at_ms);
 `;
 
 /**
@@ -33,6 +41,9 @@ export class SqliteJobStore implements JobStore {
     getOutput: BetterSqlite3.Statement;
     del: BetterSqlite3.Statement;
     delOutput: BetterSqlite3.Statement;
+    used: BetterSqlite3.Statement;
+    charge: BetterSqlite3.Statement;
+    prune: BetterSqlite3.Statement;
   };
 
   constructor(path: string) {
@@ -53,6 +64,11 @@ export class SqliteJobStore implements JobStore {
       getOutput: this.db.prepare("SELECT bytes FROM outputs WHERE id = ?"),
       del: this.db.prepare("DELETE FROM jobs WHERE id = ?"),
       delOutput: this.db.prepare("DELETE FROM outputs WHERE id = ?"),
+      used: this.db.prepare(
+        "SELECT COALESCE(SUM(submitted_bytes), 0) AS b, COALESCE(SUM(simulated_tokens), 0) AS t FROM tenant_usage WHERE tenant = ? AND at_ms >= ?",
+      ),
+      charge: this.db.prepare("INSERT INTO tenant_usage (tenant, at_ms, submitted_bytes, simulated_tokens) VALUES (?, ?, ?, ?)"),
+      prune: this.db.prepare("DELETE FROM tenant_usage WHERE at_ms < ?"),
     };
   }
 
@@ -80,6 +96,18 @@ export class SqliteJobStore implements JobStore {
       this.stmts.del.run(id);
       this.stmts.delOutput.run(id);
     })();
+  }
+
+  charge(tenant: string, usage: TenantUsage, atMs: number, sinceMs: number, check: (used: TenantUsage) => void): void {
+    this.db.transaction(() => {
+      const row = this.stmts.used.get(tenant, sinceMs) as { b: number; t: number };
+      check({ submittedBytes: row.b, simulatedTokens: row.t });
+      this.stmts.charge.run(tenant, atMs, usage.submittedBytes, usage.simulatedTokens);
+    })();
+  }
+
+  pruneUsage(beforeMs: number): void {
+    this.stmts.prune.run(beforeMs);
   }
 
   close(): void {

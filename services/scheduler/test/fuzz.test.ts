@@ -6,10 +6,10 @@
 
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { type Client, credentials, Metadata, makeGenericClientConstructor, status } from "@grpc/grpc-js";
-import { PredictorServiceService } from "@servesim/wire/predictor";
+import { PredictorKind, PredictorServiceService } from "@servesim/wire/predictor";
 import { SchedulerServiceService } from "@servesim/wire/scheduler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPredictor, startScheduler, type TestPredictor, type TestScheduler } from "./harness.js";
+import { inlineWorkload, jobSpec, startPredictor, startScheduler, type TestPredictor, type TestScheduler } from "./harness.js";
 
 /** SERVESIM_FUZZ_CASES scales the run (`make soak` sets a large one). */
 const CASES = Number(process.env["SERVESIM_FUZZ_CASES"] ?? 60);
@@ -192,6 +192,48 @@ describe("raw-byte fuzzing of every RPC", () => {
     expect(o.code).toBe(status.INVALID_ARGUMENT);
     expect(o.details).toMatch(/^message\[1\]\.batch: is not a valid servesim\.v1\.PredictStreamRequest protobuf encoding/);
   });
+});
+
+describe("ListJobs pages under hostile tokens (seeded)", () => {
+  it("random, mutated and oversized page tokens and page sizes: OK or INVALID_ARGUMENT naming page_token, never another status", async () => {
+    const r = rng(20261204);
+    const client = scheduler.client;
+    for (let i = 0; i < 3; i++) {
+      await client.submitJob(
+        jobSpec({
+          name: `fuzz-page-${i}`,
+          predictor: { kind: PredictorKind.PREDICTOR_KIND_CONSTANT, constantPrefillTimeMs: 1, constantDecodeTimeMs: 1 },
+          workload: inlineWorkload([{ input: 4, output: 2 }]),
+        }),
+      );
+    }
+    const real = (await client.listJobsPage([], { pageSize: 1 })).nextPageToken;
+    expect(real).not.toBe("");
+    const mutate = (t: string) => {
+      const chars = [...t];
+      const at = Math.floor(r() * Math.max(1, chars.length));
+      chars[at] = String.fromCharCode(32 + Math.floor(r() * 95));
+      return chars.join("");
+    };
+    for (let i = 0; i < CASES; i++) {
+      const kind = i % 4;
+      const pageToken =
+        kind === 0 ? randomBytes(r, 80).toString("base64url") : kind === 1 ? mutate(real) : kind === 2 ? `${real}${"=".repeat(Math.floor(r() * 600))}` : real;
+      const pageSize = Math.floor(r() * 2 ** 32);
+      const req = Buffer.from(
+        new BinaryWriter()
+          .uint32((2 << 3) | 0)
+          .uint32(pageSize)
+          .uint32((3 << 3) | 2)
+          .string(pageToken)
+          .finish(),
+      );
+      const o = await unaryRaw(sraw, SchedulerServiceService.listJobs.path, req);
+      expectAllowed(o, `ListJobs page_token ${JSON.stringify(pageToken.slice(0, 80))}`);
+      if (o.code !== status.OK) expect(o.details).toMatch(/^page_token: is not a token this scheduler issued/);
+      if (kind === 3) expect(o.code).toBe(status.OK);
+    }
+  }, 120_000);
 });
 
 describe("hostile paths", () => {

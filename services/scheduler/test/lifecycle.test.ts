@@ -190,7 +190,7 @@ describe("job lifecycle", () => {
     expect(report).toMatchObject({ count: 2, jobs: queued.map((j) => j.id), reason: "scheduler shutting down" });
     const finalStates = s.logs.filter((l) => l["state"] === "CANCELLED").map((l) => l["job"]);
     expect(finalStates.sort()).toEqual([running.id, ...queued.map((j) => j.id)].sort());
-    expect((await s.server.manager.list([], "default", 1000)).every((j) => j.state === JobState.JOB_STATE_CANCELLED)).toBe(true);
+    expect((await s.server.manager.page([], "default", 0, 1000)).every(({ job: j }) => j.state === JobState.JOB_STATE_CANCELLED)).toBe(true);
     s.client.close();
   });
 });

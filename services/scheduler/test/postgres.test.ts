@@ -6,11 +6,11 @@
  * when no PostgreSQL is available.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SchedulerClient } from "@servesim/client";
-import { type TestPostgres, testPostgres } from "@servesim/testkit";
+import { freePort, sql, type TestPostgres, testPostgres } from "@servesim/testkit";
 import { PredictorKind } from "@servesim/wire/predictor";
 import { JobState } from "@servesim/wire/scheduler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,7 +19,7 @@ import { inlineWorkload, jobSpec, startPredictor, startScheduler, type TestPredi
 const repoRoot = resolve(import.meta.dirname, "../../..");
 const dir = mkdtempSync(join(tmpdir(), "servesim-pg-test-"));
 const tokens = join(dir, "tokens");
-writeFileSync(tokens, "team-a aaaaaaaaaaaaaaaaaaaaaaaa\nteam-b bbbbbbbbbbbbbbbbbbbbbbbb\n");
+writeFileSync(tokens, "team-a aaaaaaaaaaaaaaaaaaaaaaaa\nteam-b bbbbbbbbbbbbbbbbbbbbbbbb\nteam-c cccccccccccccccccccccccc\n");
 let pg: TestPostgres | undefined;
 let predictor: TestPredictor;
 
@@ -185,4 +185,55 @@ describe("PostgreSQL job store: several replicas, one queue", () => {
       await stop(b);
     }
   }, 180_000);
+});
+
+describe("PostgreSQL job store: quotas and pages shared by the replicas", () => {
+  it("a tenant's simulated-tokens quota counts its jobs on every replica; a ListJobs page token from one replica continues on another", async (t) => {
+    if (!pg) return t.skip();
+    const tokensOf = (i: number) => variedRequests(300 + i, i + 3).reduce((n, r) => n + r.input + r.output, 0);
+    const quotas = join(dir, "quotas");
+    writeFileSync(quotas, `team-c simulated_tokens=${tokensOf(0) + tokensOf(1) + tokensOf(2) - 1}\n`);
+    const [a, b] = [await replica({ SERVESIM_TENANT_QUOTA_FILE: quotas }), await replica({ SERVESIM_TENANT_QUOTA_FILE: quotas })];
+    const [ca, cb] = [a.client("cccccccccccccccccccccccc"), b.client("cccccccccccccccccccccccc")];
+    try {
+      const ids = [(await ca.submitJob(longJob(0))).id, (await cb.submitJob(longJob(1))).id];
+      await expect(ca.submitJob(longJob(2))).rejects.toMatchObject({
+        codeName: "RESOURCE_EXHAUSTED",
+        message: expect.stringContaining(`tenant team-c quota simulated_tokens exceeded: this job needs ${tokensOf(2)}, ${tokensOf(0) + tokensOf(1)} of`),
+      });
+      const first = await ca.listJobsPage([], { pageSize: 1 });
+      const second = await cb.listJobsPage([], { pageSize: 1, pageToken: first.nextPageToken });
+      expect([...first.jobs, ...second.jobs].map((j) => j.id)).toEqual(ids);
+      expect(second.nextPageToken).toBe("");
+      await expect(b.client().listJobsPage([], { pageToken: first.nextPageToken })).rejects.toMatchObject({
+        codeName: "INVALID_ARGUMENT",
+        field: "page_token",
+      });
+      for (const id of ids) await until(async () => (await ca.getJob(id)).state === JobState.JOB_STATE_SUCCEEDED);
+    } finally {
+      ca.close();
+      cb.close();
+      await stop(a);
+      await stop(b);
+    }
+  }, 180_000);
+});
+
+describe("the tests' PostgreSQL", () => {
+  it("falls back to a throwaway cluster from Debian's binaries when the configured server does not answer", async (t) => {
+    if (!existsSync("/usr/lib/postgresql")) {
+      console.warn("postgres.test: Debian's postgresql package is not installed (.ci/run installs it): fallback not tested");
+      return t.skip();
+    }
+    const closed = await freePort();
+    const own = await testPostgres(`postgres://postgres@127.0.0.1:${closed}/test`);
+    expect(own).toBeDefined();
+    try {
+      expect(own!.kind).toBe("throwaway");
+      expect(new URL(own!.url).port).not.toBe(String(closed));
+      sql(own!.url, "CREATE TABLE fallback_check (x INTEGER); INSERT INTO fallback_check VALUES (1)");
+    } finally {
+      await own!.close();
+    }
+  }, 60_000);
 });

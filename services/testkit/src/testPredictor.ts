@@ -1,5 +1,6 @@
 /** Real predictor servers on loopback ephemeral ports, shared by the predictor, scheduler and TS client tests. */
 
+import { type AddressInfo, createServer } from "node:net";
 import type { BatchPredictor, SimBatch } from "@servesim/core";
 import { createPredictor } from "@servesim/perf";
 import type { PredictorBuilder } from "@servesim/predictor-service";
@@ -59,11 +60,15 @@ export async function startPredictor(opts: TestPredictorOptions = {}): Promise<T
 }
 
 /** A port nothing listens on (bound, then released). */
-export async function freePort(): Promise<number> {
-  const p = await startPredictor();
-  const port = p.port;
-  await p.kill();
-  return port;
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 export const constantConfig = (extra: Partial<PredictorConfig> = {}): PredictorConfig => ({
