@@ -13,7 +13,7 @@ import {
   placeWorkers,
 } from "@servesim/cluster";
 import { type BatchPredictor, InvalidArgumentError, type IterationStats, type SimulationResult } from "@servesim/core";
-import { createAttentionDpLoop, createEngineLoop, type EngineLoop, planArrivals, withHostDeviceTiming } from "@servesim/engine";
+import { createAttentionDpLoop, createEngineLoop, DraftTokensPredictor, type EngineLoop, planArrivals, withHostDeviceTiming } from "@servesim/engine";
 import { buildReportJson, computeMetrics, renderTextReport } from "@servesim/report";
 import type { PredictorConfig } from "@servesim/wire/predictor";
 import { reportInput } from "../reportInput.js";
@@ -79,8 +79,14 @@ export async function runResolvedClusterJob(
     for (const p of cluster.pools) {
       const raw = await connect(p.job.predictor.config);
       opened.push(raw);
-      // Attention-DP instances are timed on the device clock, as a single attention-DP job (runJob).
-      predictors.push((p.job.engine.attentionDpRanks ?? 1) > 1 ? raw : withHostDeviceTiming(raw, p.job.settings.timing));
+      // Attention-DP instances are timed on the device clock, as a single attention-DP job (runJob); their
+      // batches carry the draft tokens themselves. A single engine's are added as runJob does.
+      const spec = p.job.engine.speculative;
+      predictors.push(
+        (p.job.engine.attentionDpRanks ?? 1) > 1
+          ? raw
+          : withHostDeviceTiming(spec ? new DraftTokensPredictor(raw, spec.maxDraftLen) : raw, p.job.settings.timing),
+      );
     }
     const iterations: IterationStats[] | undefined = opts.collectIterations ? [] : undefined;
     const wantStats = iterations !== undefined || opts.onIteration !== undefined;
@@ -149,11 +155,13 @@ export async function runResolvedClusterJob(
     }
     const sim = new ClusterSim({
       requests: job.requests,
+      ...(job.warmup.length > 0 ? { warmup: job.warmup } : {}),
       plan,
       ...(aggregated ? { aggregated } : {}),
       ...(prefill ? { prefill } : {}),
       ...(decode ? { decode } : {}),
       ...(linkOf ? { transfer: { bytesPerTokenPerRank: cluster.kvBytesPerTokenPerRank, link: linkOf } } : {}),
+      flow: cluster.flow,
       ...(onIteration ? { onIteration } : {}),
     });
     const r = await sim.run({
@@ -166,7 +174,7 @@ export async function runResolvedClusterJob(
                 requestsFinished: p.requestsFinished,
                 requestsTotal: p.requestsTotal,
                 simTimeMs: p.simTimeMs,
-                warmingUp: false,
+                warmingUp: p.warmingUp,
               }),
           }
         : {}),
