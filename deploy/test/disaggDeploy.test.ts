@@ -17,7 +17,12 @@ const spec = {
     decode: { numWorkers: 3, parallelism: { tp: 8, pp: 1, ep: 8 }, maxBatchSize: 64, maxNumTokens: 64 },
   },
 } as unknown as Parameters<typeof disaggDeployArtifacts>[0];
-const row = { id: "p1", label: "P2×TP4 D3×TP8", settings: {}, metrics: { output_tok_s_per_gpu: 812.5, ttft_avg_ms: 240, tpot_avg_ms: 11.2 } } as unknown as SweepRow;
+const row = {
+  id: "p1",
+  label: "P2×TP4 D3×TP8",
+  settings: {},
+  metrics: { output_tok_s_per_gpu: 812.5, ttft_avg_ms: 240, tpot_avg_ms: 11.2 },
+} as unknown as SweepRow;
 
 describe("disaggregated deployment", () => {
   const a = disaggDeployArtifacts(spec, row, { model: "deepseek-ai/DeepSeek-R1", image: "nvcr.io/nvidia/tensorrt-llm/release:1.2.0rc5", name: "dsr1" });

@@ -1,13 +1,7 @@
 import { CAPACITY_POLICIES, CHUNKING_POLICIES } from "@servesim/engine";
 import { CHUNKING_POLICY_BY_NAME, readSpeculativeConfig, SCHEDULER_POLICY_BY_NAME, SPECULATIVE_CONFIG_KEYS } from "@servesim/wire";
 import type { DType } from "@servesim/wire/predictor";
-import {
-  type AttentionDpConfig,
-  type ChunkingPolicy,
-  type CudaGraphConfig,
-  type EngineConfig,
-  type SchedulerPolicy,
-} from "@servesim/wire/scheduler";
+import type { AttentionDpConfig, ChunkingPolicy, CudaGraphConfig, EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
 import type { PredictorDraft } from "./predictorDraft.js";
 import { dtypeByName } from "./predictorNames.js";
 import { YamlFile, YamlSection } from "./yamlFile.js";
@@ -193,4 +187,3 @@ export function readLlmApiOptions(path: string): LlmApiOptions {
   }
   return out;
 }
-

@@ -241,6 +241,8 @@ export class ClusterSim {
   private readonly assignedCount: Int32Array;
   /** Per engine: when its KV-transfer link is free (prefill: sending, decode: receiving). */
   private readonly linkFree: Float64Array;
+  /** Per engine: end of its last committed iteration. */
+  private readonly lastEnd: Float64Array;
 
   private nextInOrder = 0;
   /** Measured requests (dataset indices [0, measured)); warm-up ones follow. */
@@ -316,6 +318,7 @@ export class ClusterSim {
     this.assigned = new Float64Array(ne);
     this.assignedCount = new Int32Array(ne);
     this.linkFree = new Float64Array(ne);
+    this.lastEnd = new Float64Array(ne);
     if (this.warmupLeft > 0) for (let i = this.measured; i < n; i++) this.events.push(0, { kind: EV_ARRIVAL, req: i, engine: -1 });
     else this.startMeasured(0);
   }
@@ -465,7 +468,8 @@ export class ClusterSim {
    */
   private failUnserved(): boolean {
     for (let i = 0; i < this.reqs.length; i++) {
-      if (!Number.isNaN(this.arrival[i]!) && Number.isNaN(this.endMs[i]!) && !this.errors.has(i)) this.fail(i, this.clock, "the cluster ended with the request unserved");
+      if (!Number.isNaN(this.arrival[i]!) && Number.isNaN(this.endMs[i]!) && !this.errors.has(i))
+        this.fail(i, this.clock, "the cluster ended with the request unserved");
     }
     return this.events.peekTime() !== Number.POSITIVE_INFINITY;
   }
@@ -499,6 +503,7 @@ export class ClusterSim {
     s.iterations++;
     this.iterations++;
     s.busyMs += ev.endMs - ev.startMs;
+    if (ev.endMs > this.lastEnd[e]!) this.lastEnd[e] = ev.endMs;
     if (ev.iteration !== null && this.onIteration && this.warmupLeft === 0) {
       this.onIteration(this.engines[e]!, this.t0 > 0 ? { ...ev.iteration, simTimeMs: ev.iteration.simTimeMs - this.t0 } : ev.iteration);
     }
@@ -640,8 +645,7 @@ export class ClusterSim {
       // The generation server takes a new request (DISAGG_GENERATION_INIT: KV allocated, reception asked
       // for) when its executor loop fetches requests, at its next iteration start
       // (tensorrt_llm/_torch/pyexecutor/py_executor.py); an idle worker takes it at once.
-      const next = this.nextT[e]!;
-      const init = Number.isFinite(next) && next > t ? next : t;
+      const init = this.nextIterationStart(e, t);
       // The sending worker's and the receiving worker's links carry one transfer's bytes at a time (each
       // at the full per-GPU bandwidth): a transfer waits for both, then takes bytes / bandwidth + latency.
       const tr = this.transfer!;
@@ -658,6 +662,14 @@ export class ClusterSim {
       this.decodeHead = 0;
     }
     if (released) this.drainAdmissions(t);
+  }
+
+  /** When an engine's executor loop next fetches requests: now if it is idle, else its next iteration start. */
+  private nextIterationStart(e: number, t: number): number {
+    const last = this.lastEnd[e]!;
+    if (last <= t) return t;
+    const next = this.nextT[e]!;
+    return Number.isFinite(next) ? Math.max(t, next) : last;
   }
 
   private transferDone(i: number, e: number, t: number): void {

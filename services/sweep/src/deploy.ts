@@ -233,7 +233,10 @@ export function disaggDeployArtifacts(spec: JobSpec, row: SweepRow, opts: Disagg
   ];
   const gpusOf = (o: Record<string, unknown>): number => Number(o["tensor_parallel_size"]) * Number(o["pipeline_parallel_size"] ?? 1);
   const urls = roles.map((r) =>
-    Array.from({ length: Number(r.section["num_instances"]) }, (_, k) => `${opts.name}-${r.short}-${k}.${opts.name}-${r.short}.${ns}.svc.cluster.local:${port}`),
+    Array.from(
+      { length: Number(r.section["num_instances"]) },
+      (_, k) => `${opts.name}-${r.short}-${k}.${opts.name}-${r.short}.${ns}.svc.cluster.local:${port}`,
+    ),
   );
   const disaggConfig = disaggServeConfig(spec, opts.model, { context: urls[0]!, generation: urls[1]! });
   const m = row.metrics;
