@@ -29,6 +29,8 @@ export interface ClusterEngine {
    * has a slot and KV for the request, as a generation server schedules a request's KV reception.
    */
   maxActive?: number;
+  /** Price decode-only batches ahead in runs with an asynchronous predictor (default true). */
+  decodeRuns?: boolean;
 }
 
 export interface ClusterPool {
@@ -379,7 +381,7 @@ export class ClusterSim {
     const group: number[] = [];
     const times: (number | PromiseLike<number>)[] = new Array(ne).fill(0);
     const outstanding = new Map<BatchPredictor, number>();
-    const prefetch = this.engines.map((e) => (DecodeRunPrefetch.applies(e.predictor) ? new DecodeRunPrefetch(e.predictor) : null));
+    const prefetch = this.engines.map((e) => (e.decodeRuns !== false && DecodeRunPrefetch.applies(e.predictor) ? new DecodeRunPrefetch(e.predictor) : null));
     if (signal?.aborted) throw cancelled(signal);
     for (;;) {
       let tEng = Number.POSITIVE_INFINITY;

@@ -16,6 +16,7 @@ export type { ChunkingPolicyDef } from "./chunking/chunkingPolicy.js";
 export { CHUNKING_POLICIES, CHUNKING_POLICY_NAMES, chunkingPolicy, chunkingPolicyByTrtllmName } from "./chunking/registry.js";
 export type { EngineLoop, FirstTokenEvent, LoopEvents, LoopLoad, RequestDoneEvent, SubmitOptions } from "./loop/engineLoop.js";
 export { createEngineLoop, type EngineLoopOptions, SingleEngineLoop } from "./loop/singleEngineLoop.js";
+export { createPipelineEngineLoop, PipelineEngineLoop } from "./pipeline/pipelineEngineLoop.js";
 export { type PipelineRunOptions, runPipeline } from "./pipeline/run.js";
 export type { EngineProfile } from "./profiles/engineProfile.js";
 export { DEFAULT_ENGINE_PROFILE, ENGINE_PROFILE_NAMES, ENGINE_PROFILES, engineProfile } from "./profiles/registry.js";

@@ -160,6 +160,39 @@ describe("cluster jobs", () => {
     ]);
   });
 
+  it("a pipeline-parallel instance (PipelineEngineLoop) runs its micro-batches as the single-engine pipeline driver", async () => {
+    const pp = { tp: 1, pp: 2, ep: 1 };
+    const text = jsonl(uniform(6, 64, 3));
+    const single = await runJob(await resolveJob(datasetSpec(text, { ...engine, maxBatchSize: 2 }, { ...constant, parallelism: pp })), connect);
+    const s = datasetSpec(text, { ...engine, maxBatchSize: 2 }, constant);
+    s.cluster = { aggregated: [{ numWorkers: 1, parallelism: pp }] };
+    const job = await resolveJob(s);
+    expect(job.cluster?.totalGpus).toBe(2);
+    const o = await runJob(job, connect);
+    expect(o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual(single.records.map((r) => Array.from(r.tokenTimesMs)));
+    // Two slots of stages 5 ms (a prompt) or 2.5 ms (decode only): the first micro-batches end at 10 and 15.
+    expect(o.records.slice(0, 2).map((r) => r.ttftMs)).toEqual([10, 15]);
+  });
+
+  it("a pipeline-parallel decode pool takes max_batch_size requests per micro-batch", async () => {
+    const s = datasetSpec(jsonl(uniform(4, 64, 3)), engine, constant);
+    s.cluster = {
+      aggregated: [],
+      prefill: { numWorkers: 1, maxBatchSize: 4 },
+      decode: { numWorkers: 1, maxBatchSize: 1, maxNumTokens: 8, parallelism: { tp: 1, pp: 2, ep: 1 } },
+      kvTransfer: { bandwidthBytesPerS: 1e9, latencyMs: 1 },
+    };
+    const o = await runJob(await resolveJob(s), connect, { collectIterations: true });
+    expect(o.result.numFailed).toBe(0);
+    // Two requests decode at once (one per micro-batch slot), the other two after them.
+    expect(
+      (o.reportJson["cluster"] as { instances: Array<{ name: string; peak_active_requests: number }> }).instances.map((i) => [i.name, i.peak_active_requests]),
+    ).toEqual([
+      ["prefill[0]", 4],
+      ["decode[0]", 2],
+    ]);
+  });
+
   it("sizes the KV transfer from the model on the decode workers", async () => {
     const s = datasetSpec(jsonl(uniform(1, 64, 2)), { warmup: 0 }, { ...llama8bH100, parallelism: { tp: 1, pp: 1, ep: 1 } });
     s.cluster = { aggregated: [], prefill: { numWorkers: 1 }, decode: { numWorkers: 1, parallelism: { tp: 2, pp: 1, ep: 1 } } };
@@ -181,6 +214,8 @@ describe("cluster jobs", () => {
     const ho = await invalid(resolveJob({ ...base, cluster: { aggregated: [{ numWorkers: 2 }], requestOverheads: { handoffMs: 1 } } }));
     expect([ho.field, ho.reason]).toEqual(["spec.cluster.request_overheads.handoff_ms", "applies to disaggregated clusters only (prefill and decode pools)"]);
     expect((await invalid(resolveJob({ ...base, cluster: { ...disagg, firstToken: 7 as FirstTokenSource } }))).field).toBe("spec.cluster.first_token");
+    const ppAdp = await invalid(resolveJob({ ...base, cluster: { aggregated: [{ numWorkers: 1, parallelism: { tp: 2, pp: 2, ep: 1, attentionDp: true } }] } }));
+    expect(ppAdp.field).toBe("spec.cluster.aggregated[0]: spec.predictor.parallelism.pp");
     const e = await invalid(resolveJob({ ...base, cluster: { aggregated: [{ numWorkers: 1 }], router: { type: "random", weights: {} } } }));
     expect(e.field).toBe("spec.cluster.router.type");
     const pool = await invalid(resolveJob({ ...base, cluster: { aggregated: [], prefill: { numWorkers: 1, maxBatchSize: 0 }, decode: { numWorkers: 1 } } }));

@@ -131,9 +131,8 @@ export async function resolveCluster(
   const pools: ResolvedPool[] = [];
   const add = async (role: PoolRole, label: string, p: WorkerPool, field: string, router: RouterChoice): Promise<void> => {
     const job = await resolve(poolSpec(spec, p), field, role);
-    // A cluster instance is one EngineLoop (attention-DP ranks: AttentionDpLoop); pipeline stages run under
-    // their own driver (engine pipeline/), not as an EngineLoop yet.
-    if (job.engine.ppSize > 1) throw new InvalidArgumentError(`${field}.parallelism.pp`, "pipeline-parallel instances are not simulated inside a cluster yet");
+    // A cluster instance is one EngineLoop: attention-DP ranks behind an AttentionDpLoop, pipeline stages
+    // behind a PipelineEngineLoop (resolveJob refuses the two together, as for a single engine).
     pools.push({ role, label, count: p.numWorkers, job, gpus: job.predictor.tp * job.predictor.pp, router });
   };
   if (disagg) {

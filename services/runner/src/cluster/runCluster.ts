@@ -13,7 +13,15 @@ import {
   placeWorkers,
 } from "@servesim/cluster";
 import { type BatchPredictor, InvalidArgumentError, type IterationStats, type SimulationResult } from "@servesim/core";
-import { createAttentionDpLoop, createEngineLoop, DraftTokensPredictor, type EngineLoop, planArrivals, withHostDeviceTiming } from "@servesim/engine";
+import {
+  createAttentionDpLoop,
+  createEngineLoop,
+  createPipelineEngineLoop,
+  DraftTokensPredictor,
+  type EngineLoop,
+  planArrivals,
+  withHostDeviceTiming,
+} from "@servesim/engine";
 import { buildReportJson, computeMetrics, renderTextReport } from "@servesim/report";
 import type { PredictorConfig } from "@servesim/wire/predictor";
 import { reportInput } from "../reportInput.js";
@@ -82,8 +90,9 @@ export async function runResolvedClusterJob(
       // Attention-DP instances are timed on the device clock, as a single attention-DP job (runJob); their
       // batches carry the draft tokens themselves. A single engine's are added as runJob does.
       const spec = p.job.engine.speculative;
+      // Pipeline stages are timed on the device clock too, as runPipeline; the loop adds the drafts.
       predictors.push(
-        (p.job.engine.attentionDpRanks ?? 1) > 1
+        (p.job.engine.attentionDpRanks ?? 1) > 1 || p.job.engine.ppSize > 1
           ? raw
           : withHostDeviceTiming(spec ? new DraftTokensPredictor(raw, spec.maxDraftLen) : raw, p.job.settings.timing),
       );
@@ -115,8 +124,10 @@ export async function runResolvedClusterJob(
           predictor: predictors[pi]!,
           tokensPerBlock: p.job.engine.tokensPerBlock,
           gpus: p.gpus,
-          // max_batch_size is per attention-DP rank.
-          maxActive: p.job.engine.maxBatchSize * (p.job.engine.attentionDpRanks ?? 1),
+          // max_batch_size is per attention-DP rank and per pipeline micro-batch.
+          maxActive: p.job.engine.maxBatchSize * (p.job.engine.attentionDpRanks ?? 1) * p.job.engine.ppSize,
+          // Consecutive micro-batches of a pipeline come from different slots: no decode run continues.
+          ...(p.job.engine.ppSize > 1 ? { decodeRuns: false } : {}),
         });
         gpuCounts.push(p.gpus);
       }
@@ -230,10 +241,11 @@ export async function runResolvedClusterJob(
   }
 }
 
-/** One instance's EngineLoop: one engine, or its attention-DP ranks behind one loop. */
+/** One instance's EngineLoop: one engine, its attention-DP ranks or its pipeline stages behind one loop. */
 function loopOf(engine: ResolvedPool["job"]["engine"], wantStats: boolean): EngineLoop {
   const { arrivals: _a, ...settings } = engine;
   const opts = { ...settings, ...(wantStats ? { iterationStats: true } : {}) };
   const ranks = engine.attentionDpRanks ?? 1;
-  return ranks > 1 ? createAttentionDpLoop({ ...opts, attentionDpRanks: ranks }) : createEngineLoop(opts);
+  if (ranks > 1) return createAttentionDpLoop({ ...opts, attentionDpRanks: ranks });
+  return engine.ppSize > 1 ? createPipelineEngineLoop(opts) : createEngineLoop(opts);
 }
