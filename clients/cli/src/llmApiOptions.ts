@@ -1,15 +1,7 @@
 import { CAPACITY_POLICIES, CHUNKING_POLICIES } from "@servesim/engine";
-import { CHUNKING_POLICY_BY_NAME, SCHEDULER_POLICY_BY_NAME } from "@servesim/wire";
+import { CHUNKING_POLICY_BY_NAME, readSpeculativeConfig, SCHEDULER_POLICY_BY_NAME, SPECULATIVE_CONFIG_KEYS } from "@servesim/wire";
 import type { DType } from "@servesim/wire/predictor";
-import {
-  type AttentionDpConfig,
-  type ChunkingPolicy,
-  type CudaGraphConfig,
-  type EngineConfig,
-  type SchedulerPolicy,
-  type SpeculativeConfig,
-  SpeculativeDecoding,
-} from "@servesim/wire/scheduler";
+import type { AttentionDpConfig, ChunkingPolicy, CudaGraphConfig, EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
 import type { PredictorDraft } from "./predictorDraft.js";
 import { dtypeByName } from "./predictorNames.js";
 import { YamlFile, YamlSection } from "./yamlFile.js";
@@ -44,23 +36,6 @@ const TOP_KEYS = [
 ];
 const ATTENTION_DP_KEYS = ["enable_balance", "timeout_iters", "batching_wait_iters"];
 const CUDA_GRAPH_KEYS = ["batch_sizes", "max_batch_size", "enable_padding"];
-/** TensorRT-LLM's speculative_config keys servesim reads, plus its own acceptance model. */
-const SPECULATIVE_KEYS = [
-  "decoding_type",
-  "num_nextn_predict_layers",
-  "max_draft_len",
-  "speculative_model_dir",
-  "speculative_model",
-  "eagle3_one_model",
-  "mean_accepted_draft_tokens",
-  "acceptance_rates",
-  "acceptance_seed",
-];
-const DECODING: Record<string, SpeculativeDecoding> = {
-  MTP: SpeculativeDecoding.SPECULATIVE_DECODING_MTP,
-  EAGLE3: SpeculativeDecoding.SPECULATIVE_DECODING_EAGLE3,
-  EAGLE: SpeculativeDecoding.SPECULATIVE_DECODING_EAGLE3,
-};
 const MOE_KEYS = ["backend", "load_balancer", "max_num_tokens"];
 const KV_KEYS = ["free_gpu_memory_fraction", "max_tokens", "enable_block_reuse", "tokens_per_block", "dtype", "enable_partial_reuse"];
 const SCHEDULER_KEYS = ["capacity_scheduler_policy", "context_chunking_policy"];
@@ -137,8 +112,8 @@ export function readLlmApiOptions(path: string): LlmApiOptions {
   }
   const spec = top.section("speculative_config");
   if (spec) {
-    unknown(spec, SPECULATIVE_KEYS);
-    engine.speculative = speculativeConfig(spec);
+    unknown(spec, SPECULATIVE_CONFIG_KEYS);
+    engine.speculative = readSpeculativeConfig(spec, (key, reason) => spec.file.error([...spec.prefix, key], reason));
   }
   const graphs = top.section("cuda_graph_config");
   if (graphs) {
@@ -210,34 +185,5 @@ export function readLlmApiOptions(path: string): LlmApiOptions {
     const chunking = enumValue(sched, "context_chunking_policy", CHUNKING);
     if (chunking !== undefined) engine.chunkingPolicy = chunking;
   }
-  return out;
-}
-
-/**
- * speculative_config: TensorRT-LLM's decoding_type (MTP, Eagle3), num_nextn_predict_layers / max_draft_len
- * and speculative_model_dir, plus the acceptance model the simulation assumes (servesim's keys:
- * mean_accepted_draft_tokens or acceptance_rates, acceptance_seed).
- */
-function speculativeConfig(s: YamlSection): SpeculativeConfig {
-  const kind = enumValue(s, "decoding_type", DECODING);
-  if (kind === undefined) throw s.file.error([...s.prefix, "decoding_type"], "is required (MTP or Eagle3)");
-  const mtp = kind === SpeculativeDecoding.SPECULATIVE_DECODING_MTP;
-  const draftKey = mtp ? "num_nextn_predict_layers" : "max_draft_len";
-  const len = s.integer(draftKey, 1) ?? (mtp ? s.integer("max_draft_len", 1) : undefined);
-  if (len === undefined) throw s.file.error([...s.prefix, draftKey], "is required (draft tokens per step)");
-  const out: SpeculativeConfig = { decodingType: kind, maxDraftLen: len, draftModel: "", acceptanceRates: [] };
-  const model = s.string("speculative_model_dir") ?? s.string("speculative_model");
-  if (model !== undefined) out.draftModel = model;
-  const mean = s.number("mean_accepted_draft_tokens", (v) => Number.isFinite(v) && v >= 0, "a number >= 0");
-  if (mean !== undefined) out.meanAcceptedDraftTokens = mean;
-  const rates = s.data["acceptance_rates"];
-  if (rates !== undefined && rates !== null) {
-    if (!Array.isArray(rates) || !rates.every((v) => typeof v === "number" && v >= 0 && v <= 1)) {
-      throw s.file.error([...s.prefix, "acceptance_rates"], "must be a list of numbers in [0, 1], one per draft position");
-    }
-    out.acceptanceRates = rates as number[];
-  }
-  const seed = s.integer("acceptance_seed", 0);
-  if (seed !== undefined) out.seed = seed;
   return out;
 }

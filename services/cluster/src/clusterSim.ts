@@ -29,6 +29,8 @@ export interface ClusterEngine {
    * has a slot and KV for the request, as a generation server schedules a request's KV reception.
    */
   maxActive?: number;
+  /** Price decode-only batches ahead in runs with an asynchronous predictor (default true). */
+  decodeRuns?: boolean;
 }
 
 export interface ClusterPool {
@@ -57,6 +59,12 @@ export interface KvTransferModel {
 
 export interface ClusterSimInit {
   requests: readonly SimRequest[];
+  /**
+   * Warm-up requests (trtllm-bench --warmup): all arrive at t = 0 into the empty cluster and run to the
+   * end; then the measured run starts, its clock at 0, with the engines' KV pools (prefix caches) and the
+   * routers' state kept. They get no records, stats or iteration records.
+   */
+  warmup?: readonly SimRequest[];
   plan: ClusterArrivalPlan;
   /** Aggregated serving: one pool of instances that serve whole requests. */
   aggregated?: ClusterPool;
@@ -64,12 +72,35 @@ export interface ClusterSimInit {
   prefill?: ClusterPool;
   decode?: ClusterPool;
   transfer?: KvTransferModel;
+  /** The disaggregated request flow outside the engines (default: DEFAULT_DISAGG_FLOW). */
+  flow?: DisaggFlow;
   onIteration?: (engine: ClusterEngine, s: IterationStats) => void;
 }
 
+/**
+ * How a request travels between the workers of a cluster, outside the engines' iterations.
+ *
+ * `firstToken`: where the client's first token comes from. TensorRT-LLM's disaggregated server
+ * (`tensorrt_llm/serve/openai_disagg_server.py`) sends the context request without streaming, then
+ * streams the generation server's response to the client: the first token reaches the client with the
+ * decode worker's first emission ("generation"). "context": the client sees it when the prefill iteration
+ * ends (a frontend that streams the context response).
+ *
+ * `frontendMs`: arrival → the request reaches a worker (HTTP, tokenization, routing in the frontend).
+ * `handoffMs`: prefill done → the generation request reaches the decode side (the context response back
+ * to the disaggregated server, the generation request out).
+ */
+export interface DisaggFlow {
+  firstToken: "context" | "generation";
+  frontendMs: number;
+  handoffMs: number;
+}
+
+export const DEFAULT_DISAGG_FLOW: DisaggFlow = { firstToken: "context", frontendMs: 0, handoffMs: 0 };
+
 export interface ClusterRunOptions {
   signal?: AbortSignal;
-  onProgress?: (p: { requestsFinished: number; requestsTotal: number; simTimeMs: number; iterations: number }) => void;
+  onProgress?: (p: { requestsFinished: number; requestsTotal: number; simTimeMs: number; iterations: number; warmingUp: boolean }) => void;
   progressEveryMs?: number;
   yieldEveryMs?: number;
 }
@@ -124,6 +155,8 @@ export interface ClusterResult {
 const EV_ARRIVAL = 0;
 const EV_DONE = 1;
 const EV_TRANSFER_END = 2;
+const EV_ADMIT = 3;
+const EV_HANDOFF = 4;
 interface ClusterEvent {
   kind: number;
   /** Dataset index. */
@@ -184,6 +217,11 @@ export class ClusterSim {
   // Per request (dataset index).
   private readonly arrival: Float64Array;
   private readonly firstToken: Float64Array;
+  /** Disaggregated: end of the prefill iteration (the context server's first token). */
+  private readonly prefillEnd: Float64Array;
+  /** Disaggregated: when the KV transfer ended (the request joined the decode worker). */
+  private readonly transferEnd: Float64Array;
+  private readonly flow: DisaggFlow;
   private readonly endMs: Float64Array;
   private readonly paused: Int32Array;
   private readonly reused: Float64Array;
@@ -205,14 +243,24 @@ export class ClusterSim {
   private readonly assignedCount: Int32Array;
   /** Per engine: when its KV-transfer link is free (prefill: sending, decode: receiving). */
   private readonly linkFree: Float64Array;
+  /** Per engine: end of its last committed iteration. */
+  private readonly lastEnd: Float64Array;
 
   private nextInOrder = 0;
+  /** Measured requests (dataset indices [0, measured)); warm-up ones follow. */
+  private readonly measured: number;
+  private warmupLeft: number;
+  /** Start of the measured run on the shared clock (the end of the warm-up). */
+  private t0 = 0;
   private finished = 0;
   private iterations = 0;
   private clock = 0;
 
   constructor(init: ClusterSimInit) {
-    this.reqs = init.requests;
+    const warmup = init.warmup ?? [];
+    this.reqs = warmup.length > 0 ? [...init.requests, ...warmup] : init.requests;
+    this.measured = init.requests.length;
+    this.warmupLeft = warmup.length;
     this.plan = init.plan;
     this.disagg = init.prefill !== undefined;
     if (this.disagg && (init.decode === undefined || init.transfer === undefined))
@@ -223,6 +271,7 @@ export class ClusterSim {
     if (init.prefill) this.pools.prefill = init.prefill;
     if (init.decode) this.pools.decode = init.decode;
     this.transfer = init.transfer;
+    this.flow = init.flow ?? DEFAULT_DISAGG_FLOW;
     this.engines = this.disagg ? [...init.prefill!.engines, ...init.decode!.engines] : [...init.aggregated!.engines];
     this.onIteration = init.onIteration;
     const ne = this.engines.length;
@@ -250,6 +299,8 @@ export class ClusterSim {
     const n = this.reqs.length;
     this.arrival = new Float64Array(n).fill(Number.NaN);
     this.firstToken = new Float64Array(n).fill(Number.NaN);
+    this.prefillEnd = new Float64Array(n).fill(Number.NaN);
+    this.transferEnd = new Float64Array(n).fill(Number.NaN);
     this.endMs = new Float64Array(n).fill(Number.NaN);
     this.paused = new Int32Array(n);
     this.reused = new Float64Array(n);
@@ -269,8 +320,24 @@ export class ClusterSim {
     this.assigned = new Float64Array(ne);
     this.assignedCount = new Int32Array(ne);
     this.linkFree = new Float64Array(ne);
+    this.lastEnd = new Float64Array(ne);
+    if (this.warmupLeft > 0) for (let i = this.measured; i < n; i++) this.events.push(0, { kind: EV_ARRIVAL, req: i, engine: -1 });
+    else this.startMeasured(0);
+  }
+
+  /** The measured run starts at `t0`: its arrivals are planned from there; the stats restart. */
+  private startMeasured(t0: number): void {
+    this.t0 = t0;
+    const n = this.measured;
+    if (t0 > 0) {
+      this.iterations = 0;
+      for (const s of this.stats) {
+        s.iterations = s.prefillIterations = s.decodeIterations = s.mixedIterations = 0;
+        s.busyMs = s.requests = s.contextTokens = s.generatedTokens = s.peakActive = s.peakKvBlocks = 0;
+      }
+    }
     const first = this.plan.concurrency > 0 ? Math.min(this.plan.initiallySubmitted, n) : n;
-    for (let k = 0; k < first; k++) this.pushArrival(this.plan.submitMs[this.plan.order[k]!]!);
+    for (let k = 0; k < first; k++) this.pushArrival(t0 + this.plan.submitMs[this.plan.order[k]!]!);
   }
 
   private readonly onIteration: ((engine: ClusterEngine, s: IterationStats) => void) | undefined;
@@ -314,7 +381,7 @@ export class ClusterSim {
     const group: number[] = [];
     const times: (number | PromiseLike<number>)[] = new Array(ne).fill(0);
     const outstanding = new Map<BatchPredictor, number>();
-    const prefetch = this.engines.map((e) => (DecodeRunPrefetch.applies(e.predictor) ? new DecodeRunPrefetch(e.predictor) : null));
+    const prefetch = this.engines.map((e) => (e.decodeRuns !== false && DecodeRunPrefetch.applies(e.predictor) ? new DecodeRunPrefetch(e.predictor) : null));
     if (signal?.aborted) throw cancelled(signal);
     for (;;) {
       let tEng = Number.POSITIVE_INFINITY;
@@ -329,7 +396,7 @@ export class ClusterSim {
         // Requests that ended outside a commit (a drain of the last batch in flight) may still come.
         let more = false;
         for (let e = 0; e < ne; e++) more = this.takeEnded(e) || more;
-        if (more) continue;
+        if (more || this.failUnserved()) continue;
         break;
       }
       this.clock = tEng;
@@ -392,16 +459,32 @@ export class ClusterSim {
         }
       }
     }
-    // Anything still waiting can never run (e.g. a decode pool too small for a sequence).
-    for (let i = 0; i < this.reqs.length; i++) {
-      if (Number.isNaN(this.endMs[i]!) && !this.errors.has(i)) this.fail(i, this.clock, "the cluster ended with the request unserved");
-    }
     onProgress?.(this.progress());
     return this.result();
   }
 
+  /**
+   * Fails what arrived and can never run (e.g. a decode pool too small for a sequence) once nothing else
+   * can happen. True when that made new work (the next closed-loop arrivals, the measured run after a
+   * stuck warm-up).
+   */
+  private failUnserved(): boolean {
+    for (let i = 0; i < this.reqs.length; i++) {
+      if (!Number.isNaN(this.arrival[i]!) && Number.isNaN(this.endMs[i]!) && !this.errors.has(i))
+        this.fail(i, this.clock, "the cluster ended with the request unserved");
+    }
+    return this.events.peekTime() !== Number.POSITIVE_INFINITY;
+  }
+
   private progress() {
-    return { requestsFinished: this.finished, requestsTotal: this.reqs.length, simTimeMs: this.clock, iterations: this.iterations };
+    const warmingUp = this.warmupLeft > 0;
+    return {
+      requestsFinished: warmingUp ? 0 : this.finished,
+      requestsTotal: this.measured,
+      simTimeMs: warmingUp ? 0 : this.clock - this.t0,
+      iterations: warmingUp ? 0 : this.iterations,
+      warmingUp,
+    };
   }
 
   private countBatch(e: number, b: SimBatch): void {
@@ -422,7 +505,10 @@ export class ClusterSim {
     s.iterations++;
     this.iterations++;
     s.busyMs += ev.endMs - ev.startMs;
-    if (ev.iteration !== null && this.onIteration) this.onIteration(this.engines[e]!, ev.iteration);
+    if (ev.endMs > this.lastEnd[e]!) this.lastEnd[e] = ev.endMs;
+    if (ev.iteration !== null && this.onIteration && this.warmupLeft === 0) {
+      this.onIteration(this.engines[e]!, this.t0 > 0 ? { ...ev.iteration, simTimeMs: ev.iteration.simTimeMs - this.t0 } : ev.iteration);
+    }
     this.queueDone(e, ev.done);
   }
 
@@ -448,17 +534,30 @@ export class ClusterSim {
         this.requestDone(ev.engine, ev.req, ev.done!, t);
         break;
       case EV_TRANSFER_END:
-        this.transferEnd(ev.req, ev.engine, t);
+        this.transferDone(ev.req, ev.engine, t);
+        break;
+      case EV_ADMIT:
+        this.admit(ev.req, t);
+        break;
+      case EV_HANDOFF:
+        this.decodeQueue.push(ev.req);
+        this.drainDecode(t);
         break;
     }
   }
 
   private arrive(i: number, t: number): void {
     this.arrival[i] = t;
+    if (this.flow.frontendMs > 0) this.events.push(t + this.flow.frontendMs, { kind: EV_ADMIT, req: i, engine: -1 });
+    else this.admit(i, t);
+  }
+
+  /** The request reaches the cluster's workers (after the frontend). */
+  private admit(i: number, t: number): void {
     if (!this.disagg) {
       const pool = this.pools.aggregated!;
       const k = pool.router.route(this.reqs[i]!, this.targets);
-      this.stages.admitWaitMs[i] = 0;
+      this.stages.admitWaitMs[i] = t - this.arrival[i]!;
       this.submit(k, i, this.reqs[i]!, t, false);
       return;
     }
@@ -544,13 +643,17 @@ export class ClusterSim {
       this.held[p] = this.held[p]! - this.promptBlocks(i, p);
       released = true;
       this.stages.decodeEngine[i] = d;
-      this.stages.decodeWaitMs[i] = t - this.firstToken[i]!;
+      this.stages.decodeWaitMs[i] = t - this.prefillEnd[i]! - this.flow.handoffMs;
+      // The generation server takes a new request (DISAGG_GENERATION_INIT: KV allocated, reception asked
+      // for) when its executor loop fetches requests, at its next iteration start
+      // (tensorrt_llm/_torch/pyexecutor/py_executor.py); an idle worker takes it at once.
+      const init = this.nextIterationStart(e, t);
       // The sending worker's and the receiving worker's links carry one transfer's bytes at a time (each
       // at the full per-GPU bandwidth): a transfer waits for both, then takes bytes / bandwidth + latency.
       const tr = this.transfer!;
       const link = tr.link(p, d);
       const wire = kvTransferMs(this.reqs[i]!.inputLength, tr.bytesPerTokenPerRank, { ...link, latencyMs: 0 });
-      const start = Math.max(t, this.linkFree[p]!, this.linkFree[e]!);
+      const start = Math.max(init, this.linkFree[p]!, this.linkFree[e]!);
       this.linkFree[p] = this.linkFree[e] = start + wire;
       const done = start + wire + link.latencyMs;
       this.stages.transferMs[i] = done - t;
@@ -563,7 +666,16 @@ export class ClusterSim {
     if (released) this.drainAdmissions(t);
   }
 
-  private transferEnd(i: number, e: number, t: number): void {
+  /** When an engine's executor loop next fetches requests: now if it is idle, else its next iteration start. */
+  private nextIterationStart(e: number, t: number): number {
+    const last = this.lastEnd[e]!;
+    if (last <= t) return t;
+    const next = this.nextT[e]!;
+    return Number.isFinite(next) ? Math.max(t, next) : last;
+  }
+
+  private transferDone(i: number, e: number, t: number): void {
+    this.transferEnd[i] = t;
     this.submit(e, i, this.reqs[i]!, t, true);
   }
 
@@ -585,12 +697,22 @@ export class ClusterSim {
     const base = this.tokenOffset[i]!;
     if (role === "prefill") {
       const ft = d.tokenTimesMs[0]!;
-      this.firstToken[i] = ft;
-      this.tokenTimes[base] = ft;
+      this.prefillEnd[i] = ft;
       if (this.reqs[i]!.outputTokens <= 1) {
+        // Nothing to generate: the context response is the whole answer.
+        this.firstToken[i] = ft;
+        this.tokenTimes[base] = ft;
         this.held[e] = this.held[e]! - this.promptBlocks(i, e);
         this.finish(i, ft);
         this.drainAdmissions(t);
+        return;
+      }
+      if (this.flow.firstToken === "context") {
+        this.firstToken[i] = ft;
+        this.tokenTimes[base] = ft;
+      }
+      if (this.flow.handoffMs > 0) {
+        this.events.push(t + this.flow.handoffMs, { kind: EV_HANDOFF, req: i, engine: e });
         return;
       }
       this.decodeQueue.push(i);
@@ -599,11 +721,16 @@ export class ClusterSim {
     }
     if (role === "decode") {
       this.tokenTimes.set(d.tokenTimesMs, base + 1);
-      const tEnd = this.stages.transferMs[i]! + this.stages.decodeWaitMs[i]! + this.firstToken[i]!;
-      this.stages.decodeFirstStepMs[i] = d.tokenTimesMs.length > 0 ? d.tokenTimesMs[0]! - tEnd : Number.NaN;
+      const first = d.tokenTimesMs.length > 0 ? d.tokenTimesMs[0]! : Number.NaN;
+      if (this.flow.firstToken === "generation") {
+        // The generation server's first response carries the context's token and its own first one.
+        this.firstToken[i] = first;
+        this.tokenTimes[base] = first;
+      }
+      this.stages.decodeFirstStepMs[i] = first - this.transferEnd[i]!;
       this.assigned[e] = this.assigned[e]! - this.sequenceBlocks(i, e);
       this.assignedCount[e]!--;
-      this.finish(i, d.tokenTimesMs.length > 0 ? d.tokenTimesMs[d.tokenTimesMs.length - 1]! : this.firstToken[i]!);
+      this.finish(i, d.tokenTimesMs.length > 0 ? d.tokenTimesMs[d.tokenTimesMs.length - 1]! : this.prefillEnd[i]!);
       this.drainDecode(t);
       return;
     }
@@ -614,32 +741,46 @@ export class ClusterSim {
 
   private finish(i: number, end: number): void {
     this.endMs[i] = end;
+    this.ended(i, this.clock);
+  }
+
+  /** A request left the cluster (finished or failed): the closed loop's next arrival, or the warm-up's end. */
+  private ended(i: number, t: number): void {
+    if (i >= this.measured) {
+      if (--this.warmupLeft === 0) this.startMeasured(t);
+      return;
+    }
     this.finished++;
-    if (this.plan.concurrency > 0 && this.nextInOrder < this.reqs.length) this.pushArrival(this.clock);
+    if (this.plan.concurrency > 0 && this.nextInOrder < this.measured) this.pushArrival(t);
   }
 
   private fail(i: number, t: number, reason: string): void {
     if (this.errors.has(i)) return;
     this.errors.set(i, reason);
     this.endMs[i] = t;
-    this.finished++;
-    if (this.plan.concurrency > 0 && this.nextInOrder < this.reqs.length) this.pushArrival(t);
+    this.ended(i, t);
   }
 
   private result(): ClusterResult {
-    const n = this.reqs.length;
+    const n = this.measured;
+    const t0 = this.t0;
     const records: RequestRecord[] = new Array(n);
     let simulatedMs = 0;
+    let numFailed = 0;
     for (let i = 0; i < n; i++) {
       const r = this.reqs[i]!;
       const err = this.errors.get(i);
       if (err !== undefined) {
+        numFailed++;
         records[i] = failedRequestRecord(r, this.paused[i]!, this.reused[i]!, err);
         continue;
       }
-      const start = this.arrival[i]!;
-      const first = this.firstToken[i]!;
-      const end = this.endMs[i]!;
+      // The measured run's clock starts at the end of the warm-up.
+      const start = this.arrival[i]! - t0;
+      const first = this.firstToken[i]! - t0;
+      const end = this.endMs[i]! - t0;
+      const tokens = this.tokenTimes.subarray(this.tokenOffset[i]!, this.tokenOffset[i + 1]!);
+      if (t0 > 0) for (let k = 0; k < tokens.length; k++) tokens[k] = tokens[k]! - t0;
       if (end > simulatedMs) simulatedMs = end;
       const out = r.outputTokens;
       records[i] = {
@@ -652,11 +793,23 @@ export class ClusterSim {
         ttftMs: first - start,
         tpotMs: out > 1 ? (end - first) / (out - 1) : 0,
         e2eMs: end - start,
-        tokenTimesMs: this.tokenTimes.subarray(this.tokenOffset[i]!, this.tokenOffset[i + 1]!),
+        tokenTimesMs: tokens,
         pausedCount: this.paused[i]!,
         reusedTokens: this.reused[i]!,
       };
     }
-    return { records, engines: this.stats, stages: this.stages, simulatedMs, numIterations: this.iterations, numFailed: this.errors.size };
+    const st = this.stages;
+    const stages: RequestStages =
+      n === this.reqs.length
+        ? st
+        : {
+            admitWaitMs: st.admitWaitMs.subarray(0, n),
+            decodeWaitMs: st.decodeWaitMs.subarray(0, n),
+            transferMs: st.transferMs.subarray(0, n),
+            decodeFirstStepMs: st.decodeFirstStepMs.subarray(0, n),
+            prefillEngine: st.prefillEngine.subarray(0, n),
+            decodeEngine: st.decodeEngine.subarray(0, n),
+          };
+    return { records, engines: this.stats, stages, simulatedMs, numIterations: this.iterations, numFailed };
   }
 }

@@ -7,6 +7,8 @@ export {
   type ClusterRunOptions,
   ClusterSim,
   type ClusterSimInit,
+  DEFAULT_DISAGG_FLOW,
+  type DisaggFlow,
   type EngineStats,
   type KvTransferModel,
   type PoolRole,

@@ -116,12 +116,79 @@ describe("ClusterSim disaggregated", () => {
     expect(Array.from(r.stages.decodeWaitMs)).toEqual([0, 6, 2, 0]);
   });
 
+  it("the generation server's first emission is the client's first token (TensorRT-LLM's disaggregated server)", async () => {
+    const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(8, 100))], router: rr() };
+    const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 100))], router: rr() };
+    const flow = { firstToken: "generation" as const, frontendMs: 0, handoffMs: 0 };
+    const r = await new ClusterSim({ requests: reqs(1), plan: allAtOnce(1), prefill, decode, transfer: transfer(1, 1e6), flow }).run();
+    const x = r.records[0]!;
+    // Prefill ends at 10, the transfer at 43, the first decode step at 45: tokens 1 and 2 reach the client then.
+    expect(Array.from(x.tokenTimesMs)).toEqual([45, 45, 47, 49]);
+    expect([x.ttftMs, x.endMs, x.tpotMs]).toEqual([45, 49, 4 / 3]);
+  });
+
+  it("frontend and hand-off costs delay the prefill and the generation request", async () => {
+    const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(8, 100))], router: rr() };
+    const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 100))], router: rr() };
+    const flow = { firstToken: "generation" as const, frontendMs: 5, handoffMs: 3 };
+    const r = await new ClusterSim({ requests: reqs(1), plan: allAtOnce(1), prefill, decode, transfer: transfer(1, 1e6), flow }).run();
+    // Prefill 5 → 15, generation request at 18, transfer 18 → 51, first decode step 53.
+    expect(Array.from(r.records[0]!.tokenTimesMs)).toEqual([53, 53, 55, 57]);
+    expect(r.stages.admitWaitMs[0]).toBe(5);
+    expect(r.stages.decodeWaitMs[0]).toBe(0);
+    expect(r.stages.transferMs[0]).toBe(33);
+  });
+
+  it("a decode worker takes a generation request at its next iteration start", async () => {
+    const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(1, 100))], router: rr() };
+    const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 100))], router: rr() };
+    const r = await new ClusterSim({ requests: reqs(3, 32, 8), plan: allAtOnce(3), prefill, decode, transfer: transfer(0, 1e9) }).run();
+    // Prefills end at 10, 20, 30 (one at a time); transfers take 0.032 ms. Request 0 decodes from 10.032 in
+    // 2 ms steps; request 1's prompt is done at 20, mid-step (18.032 → 20.032): its reception starts at 20.032.
+    expect(r.stages.transferMs[1]).toBeCloseTo(0.064, 9);
+  });
+
   it("fails a request whose sequence no decode worker can hold", async () => {
     const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(8, 100))], router: rr() };
     const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 2))], router: rr() };
     const r = await new ClusterSim({ requests: reqs(1), plan: allAtOnce(1), prefill, decode, transfer: transfer(0, 0) }).run();
     expect(r.numFailed).toBe(1);
     expect(r.records[0]!.error).toBe("its 36-token sequence needs more KV blocks than a decode worker has");
+  });
+});
+
+describe("ClusterSim warm-up", () => {
+  it("runs the warm-up requests first, then the measured run on a clock restarted at 0", async () => {
+    const engines = [engine("aggregated", 0, new ToyLoop(8, 100))];
+    const sim = new ClusterSim({ requests: reqs(2), warmup: reqs(1, 32, 2), plan: allAtOnce(2), aggregated: { role: "aggregated", engines, router: rr() } });
+    const r = await sim.run();
+    // Warm-up: prefill 0 → 10, one decode step → 12. Measured: both requests from 12 (clock 0).
+    expect(r.records.map((x) => [x.startMs, x.ttftMs, x.endMs])).toEqual([
+      [0, 10, 16],
+      [0, 10, 16],
+    ]);
+    expect(Array.from(r.records[0]!.tokenTimesMs)).toEqual([10, 12, 14, 16]);
+    expect(r.engines.map((e) => [e.requests, e.iterations, e.busyMs])).toEqual([[2, 4, 16]]);
+    expect(r.numIterations).toBe(4);
+    expect(r.simulatedMs).toBe(16);
+  });
+
+  it("warms a disaggregated cluster through both pools", async () => {
+    const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(8, 100))], router: rr() };
+    const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 100))], router: rr() };
+    const r = await new ClusterSim({
+      requests: reqs(1),
+      warmup: reqs(2),
+      plan: allAtOnce(1),
+      prefill,
+      decode,
+      transfer: { bytesPerTokenPerRank: 0, link: () => ({ kind: "rdma" as const, bandwidth: 0, latencyMs: 0 }) },
+    }).run();
+    expect(Array.from(r.records[0]!.tokenTimesMs)).toEqual([10, 12, 14, 16]);
+    expect(r.engines.map((e) => [e.name, e.requests, e.iterations])).toEqual([
+      ["prefill[0]", 1, 1],
+      ["decode[0]", 1, 3],
+    ]);
   });
 });
 

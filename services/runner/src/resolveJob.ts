@@ -234,6 +234,6 @@ async function resolveClusterJob(spec: JobSpec, opts: ResolveOptions): Promise<R
   const head = cluster.pools.find((p) => p.role === "decode") ?? cluster.pools[0]!;
   const warnings = [...cluster.warnings];
   for (const p of cluster.pools) for (const w of p.job.warnings) if (!warnings.includes(w)) warnings.push(w);
-  if ((spec.engine?.warmup ?? 0) > 0) warnings.push("warm-up requests are not simulated for cluster jobs");
-  return { ...head.job, warmup: [], warnings, cluster };
+  // Warm-up requests (picked from the shared workload, the same for every pool) run through the cluster.
+  return { ...head.job, warnings, cluster };
 }

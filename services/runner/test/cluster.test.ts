@@ -1,4 +1,5 @@
 import { createPredictor } from "@servesim/perf";
+import { FirstTokenSource, SpeculativeDecoding } from "@servesim/wire/scheduler";
 import { describe, expect, it } from "vitest";
 import { resolveJob, runJob } from "../src/index.js";
 import { constant, datasetSpec, invalid, jsonl, llama8bH100, uniform } from "./helpers.js";
@@ -32,28 +33,54 @@ describe("cluster jobs", () => {
     expect(o.reportText).toContain("Mode:                    aggregated (2 instances × 1 GPU; 2 GPUs)");
   });
 
-  it("disaggregated: first token from the prefill worker, the rest from a decode worker after the transfer", async () => {
+  it("disaggregated: with first_token context, the first token from the prefill worker, the rest from a decode worker after the transfer", async () => {
     const s = datasetSpec(jsonl(uniform(2, 64, 3)), engine, constant);
     s.cluster = {
       aggregated: [],
       prefill: { numWorkers: 1, maxBatchSize: 1 },
       decode: { numWorkers: 1, maxNumTokens: 8 },
       kvTransfer: { bandwidthBytesPerS: 1e9, latencyMs: 1 },
+      firstToken: FirstTokenSource.FIRST_TOKEN_SOURCE_CONTEXT,
     };
     const job = await resolveJob(s);
     expect(job.cluster?.mode).toBe("disaggregated");
     // No model: the transfer moves no bytes (only the latency counts), and the warning says so.
     expect(job.warnings).toContain("the KV transfer moves no bytes: the job names no model and GPU whose KV size is known (only the fixed latency counts)");
     const o = await runJob(job, connect);
-    // Request 0: prefill 0-10, transfer 10-11, decode steps at 16 and 21. Request 1: prefill 10-20,
-    // transfer 20-21; the decode worker is mid-step (16-21), so request 1 joins at 21: 26, 31.
+    // Request 0: prefill 0-10, transfer 10-11, decode steps at 16 and 21. Request 1: prefill 10-20; the
+    // decode worker is mid-step (16-21) and takes the generation request when that step ends: transfer
+    // 21-22, decode steps at 27 and 32.
     expect(o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual([
       [10, 16, 21],
-      [20, 26, 31],
+      [20, 27, 32],
     ]);
     const c = o.reportJson["cluster"] as { pools: Array<{ name: string; kv_transfer_ms?: { average: number } }> };
     expect(c.pools.map((p) => p.name)).toEqual(["prefill", "decode"]);
-    expect(c.pools[1]!.kv_transfer_ms!.average).toBe(1);
+    // Request 1's transfer time includes the wait for the decode worker's next iteration (20-21).
+    expect(c.pools[1]!.kv_transfer_ms!.average).toBe(1.5);
+  });
+
+  it("disaggregated: by default the client's first token comes with the decode worker's first emission, after a frontend cost", async () => {
+    const s = datasetSpec(jsonl(uniform(2, 64, 3)), engine, constant);
+    s.cluster = {
+      aggregated: [],
+      prefill: { numWorkers: 1, maxBatchSize: 1 },
+      decode: { numWorkers: 1, maxNumTokens: 8 },
+      kvTransfer: { bandwidthBytesPerS: 1e9, latencyMs: 1 },
+      requestOverheads: { frontendMs: 2, handoffMs: 0.5 },
+    };
+    const o = await runJob(await resolveJob(s), connect);
+    // Request 0: frontend 0-2, prefill 2-12, hand-off 12-12.5, transfer -13.5, decode step 13.5-18.5 (tokens
+    // 1 and 2), 23.5. Request 1: prefill 12-22, hand-off -22.5; the decode worker is mid-step (18.5-23.5):
+    // transfer 23.5-24.5, steps at 29.5, 34.5.
+    expect(o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual([
+      [18.5, 18.5, 23.5],
+      [29.5, 29.5, 34.5],
+    ]);
+    expect(o.records.map((r) => [r.startMs, r.ttftMs])).toEqual([
+      [0, 18.5],
+      [0, 29.5],
+    ]);
   });
 
   it("disaggregated with an attention-DP decode worker: its ranks share the requests and every step", async () => {
@@ -68,17 +95,101 @@ describe("cluster jobs", () => {
     expect(job.cluster?.totalGpus).toBe(3);
     const o = await runJob(job, connect, { collectIterations: true });
     // One prefill of the four prompts (0-10), transfers 10-11; the decode worker's two ranks take two
-    // requests each (max_batch_size 2 per rank) and step together: 11-16, 16-21.
+    // requests each (max_batch_size 2 per rank) and step together: 11-16 (the client's first two tokens),
+    // 16-21.
     expect(o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual([
-      [10, 16, 21],
-      [10, 16, 21],
-      [10, 16, 21],
-      [10, 16, 21],
+      [16, 16, 21],
+      [16, 16, 21],
+      [16, 16, 21],
+      [16, 16, 21],
     ]);
     expect(o.iterations?.map((i) => [i.engine, i.numActiveRequests])).toEqual([
       ["prefill[0]", 4],
       ["decode[0]", 4],
       ["decode[0]", 4],
+    ]);
+  });
+
+  it("warm-up requests run through the cluster first; the measured run restarts the clock", async () => {
+    const topology = {
+      aggregated: [],
+      prefill: { numWorkers: 1, maxBatchSize: 1 },
+      decode: { numWorkers: 1, maxNumTokens: 8 },
+      kvTransfer: { bandwidthBytesPerS: 1e9, latencyMs: 1 },
+    };
+    const run = async (warmup: number) => {
+      const s = datasetSpec(jsonl(uniform(2, 64, 5)), { ...engine, warmup }, constant);
+      s.cluster = topology;
+      const job = await resolveJob(s);
+      return { job, o: await runJob(job, connect, { collectIterations: true }) };
+    };
+    const warm = await run(2);
+    const cold = await run(0);
+    expect(warm.job.warmup.length).toBe(2);
+    expect(warm.job.warnings.some((w) => w.includes("warm-up"))).toBe(false);
+    // Nothing of the warm-up shows: the constant predictor makes the measured run that of a cold cluster.
+    expect(warm.o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual(cold.o.records.map((r) => Array.from(r.tokenTimesMs)));
+    expect(warm.o.iterations?.map((i) => [i.engine, i.simTimeMs])).toEqual(cold.o.iterations?.map((i) => [i.engine, i.simTimeMs]));
+    expect(warm.o.result.numIterations).toBe(cold.o.result.numIterations);
+  });
+
+  it("speculative decoding on the decode pool (WorkerPool.speculative): MTP drafts accepted per step", async () => {
+    const s = datasetSpec(jsonl(uniform(2, 64, 5)), engine, constant);
+    s.cluster = {
+      aggregated: [],
+      prefill: { numWorkers: 1, maxBatchSize: 1 },
+      decode: {
+        numWorkers: 1,
+        maxNumTokens: 8,
+        speculative: {
+          decodingType: SpeculativeDecoding.SPECULATIVE_DECODING_MTP,
+          maxDraftLen: 1,
+          meanAcceptedDraftTokens: 1,
+          draftModel: "",
+          acceptanceRates: [],
+        },
+      },
+      kvTransfer: { bandwidthBytesPerS: 1e9, latencyMs: 1 },
+    };
+    const o = await runJob(await resolveJob(s), connect);
+    // Every step verifies one draft and accepts it: two tokens per 5 ms step (the first step's also carry
+    // the context's token).
+    expect(o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual([
+      [16, 16, 16, 21, 21],
+      [27, 27, 27, 32, 32],
+    ]);
+  });
+
+  it("a pipeline-parallel instance (PipelineEngineLoop) runs its micro-batches as the single-engine pipeline driver", async () => {
+    const pp = { tp: 1, pp: 2, ep: 1 };
+    const text = jsonl(uniform(6, 64, 3));
+    const single = await runJob(await resolveJob(datasetSpec(text, { ...engine, maxBatchSize: 2 }, { ...constant, parallelism: pp })), connect);
+    const s = datasetSpec(text, { ...engine, maxBatchSize: 2 }, constant);
+    s.cluster = { aggregated: [{ numWorkers: 1, parallelism: pp }] };
+    const job = await resolveJob(s);
+    expect(job.cluster?.totalGpus).toBe(2);
+    const o = await runJob(job, connect);
+    expect(o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual(single.records.map((r) => Array.from(r.tokenTimesMs)));
+    // Two slots of stages 5 ms (a prompt) or 2.5 ms (decode only): the first micro-batches end at 10 and 15.
+    expect(o.records.slice(0, 2).map((r) => r.ttftMs)).toEqual([10, 15]);
+  });
+
+  it("a pipeline-parallel decode pool takes max_batch_size requests per micro-batch", async () => {
+    const s = datasetSpec(jsonl(uniform(4, 64, 3)), engine, constant);
+    s.cluster = {
+      aggregated: [],
+      prefill: { numWorkers: 1, maxBatchSize: 4 },
+      decode: { numWorkers: 1, maxBatchSize: 1, maxNumTokens: 8, parallelism: { tp: 1, pp: 2, ep: 1 } },
+      kvTransfer: { bandwidthBytesPerS: 1e9, latencyMs: 1 },
+    };
+    const o = await runJob(await resolveJob(s), connect, { collectIterations: true });
+    expect(o.result.numFailed).toBe(0);
+    // Two requests decode at once (one per micro-batch slot), the other two after them.
+    expect(
+      (o.reportJson["cluster"] as { instances: Array<{ name: string; peak_active_requests: number }> }).instances.map((i) => [i.name, i.peak_active_requests]),
+    ).toEqual([
+      ["prefill[0]", 4],
+      ["decode[0]", 2],
     ]);
   });
 
@@ -97,6 +208,14 @@ describe("cluster jobs", () => {
     expect((await invalid(resolveJob({ ...base, cluster: { aggregated: [] } }))).field).toBe("spec.cluster");
     expect((await invalid(resolveJob({ ...base, cluster: { aggregated: [{ numWorkers: 0 }] } }))).field).toBe("spec.cluster.aggregated[0].num_workers");
     expect((await invalid(resolveJob({ ...base, cluster: { aggregated: [], prefill: { numWorkers: 1 } } }))).field).toBe("spec.cluster.decode");
+    const disagg = { aggregated: [], prefill: { numWorkers: 1 }, decode: { numWorkers: 1 } };
+    const oh = await invalid(resolveJob({ ...base, cluster: { ...disagg, requestOverheads: { frontendMs: Number.NaN } } }));
+    expect(oh.field).toBe("spec.cluster.request_overheads.frontend_ms");
+    const ho = await invalid(resolveJob({ ...base, cluster: { aggregated: [{ numWorkers: 2 }], requestOverheads: { handoffMs: 1 } } }));
+    expect([ho.field, ho.reason]).toEqual(["spec.cluster.request_overheads.handoff_ms", "applies to disaggregated clusters only (prefill and decode pools)"]);
+    expect((await invalid(resolveJob({ ...base, cluster: { ...disagg, firstToken: 7 as FirstTokenSource } }))).field).toBe("spec.cluster.first_token");
+    const ppAdp = await invalid(resolveJob({ ...base, cluster: { aggregated: [{ numWorkers: 1, parallelism: { tp: 2, pp: 2, ep: 1, attentionDp: true } }] } }));
+    expect(ppAdp.field).toBe("spec.cluster.aggregated[0]: spec.predictor.parallelism.pp");
     const e = await invalid(resolveJob({ ...base, cluster: { aggregated: [{ numWorkers: 1 }], router: { type: "random", weights: {} } } }));
     expect(e.field).toBe("spec.cluster.router.type");
     const pool = await invalid(resolveJob({ ...base, cluster: { aggregated: [], prefill: { numWorkers: 1, maxBatchSize: 0 }, decode: { numWorkers: 1 } } }));

@@ -156,32 +156,193 @@ export function deployArtifacts(spec: JobSpec, row: SweepRow, opts: DeployOption
   };
 }
 
+/** The LLM API options of a disaggregated candidate's context (prefill) or generation (decode) servers, as simulated. */
+function disaggSection(spec: JobSpec, role: "prefill" | "decode"): Record<string, unknown> {
+  const base = spec.predictor?.parallelism;
+  const p = spec.cluster?.[role];
+  const par = p?.parallelism;
+  const o: Record<string, unknown> = {
+    num_instances: p?.numWorkers ?? 1,
+    tensor_parallel_size: par?.tp || base?.tp || 1,
+  };
+  const pp = par?.pp || base?.pp || 1;
+  if (pp > 1) o["pipeline_parallel_size"] = pp;
+  const ep = par?.ep || base?.ep || 0;
+  if (ep > 1) o["moe_expert_parallel_size"] = ep;
+  if (par?.attentionDp ?? base?.attentionDp) o["enable_attention_dp"] = true;
+  const mbs = p?.maxBatchSize ?? spec.engine?.maxBatchSize;
+  if (mbs !== undefined) o["max_batch_size"] = mbs;
+  const mnt = p?.maxNumTokens ?? spec.engine?.maxNumTokens;
+  if (mnt !== undefined) o["max_num_tokens"] = mnt;
+  if (role === "prefill") o["disable_overlap_scheduler"] = true;
+  o["cache_transceiver_config"] = { backend: "DEFAULT" };
+  return o;
+}
+
 /**
  * A disaggregated candidate as TensorRT-LLM's `trtllm-serve disaggregated -c` config: context_servers and
  * generation_servers with the pools' instance counts, parallelism and budgets as simulated (the same
- * file `servesim throughput --sim-config` reads back). Server URLs are left for the deployment to fill.
+ * file `servesim throughput --sim-config` reads back). Server URLs are left for the deployment to fill
+ * (disaggDeployArtifacts fills them with the workers' in-cluster addresses).
  */
-export function disaggServeConfig(spec: JobSpec, model: string): string {
-  const base = spec.predictor?.parallelism;
-  const section = (role: "prefill" | "decode") => {
-    const p = spec.cluster?.[role];
-    const par = p?.parallelism;
-    const o: Record<string, unknown> = {
-      num_instances: p?.numWorkers ?? 1,
-      tensor_parallel_size: par?.tp || base?.tp || 1,
-    };
-    const pp = par?.pp || base?.pp || 1;
-    if (pp > 1) o["pipeline_parallel_size"] = pp;
-    const ep = par?.ep || base?.ep || 0;
-    if (ep > 1) o["moe_expert_parallel_size"] = ep;
-    if (par?.attentionDp ?? base?.attentionDp) o["enable_attention_dp"] = true;
-    const mbs = p?.maxBatchSize ?? spec.engine?.maxBatchSize;
-    if (mbs !== undefined) o["max_batch_size"] = mbs;
-    const mnt = p?.maxNumTokens ?? spec.engine?.maxNumTokens;
-    if (mnt !== undefined) o["max_num_tokens"] = mnt;
-    if (role === "prefill") o["disable_overlap_scheduler"] = true;
-    o["cache_transceiver_config"] = { backend: "DEFAULT" };
-    return o;
+export function disaggServeConfig(spec: JobSpec, model: string, urls?: { context: string[]; generation: string[] }): string {
+  const ctx = disaggSection(spec, "prefill");
+  const gen = disaggSection(spec, "decode");
+  if (urls) {
+    ctx["urls"] = urls.context;
+    gen["urls"] = urls.generation;
+  }
+  return stringify({ model, backend: "pytorch", ...(urls ? { hostname: "0.0.0.0", port: 8000 } : {}), context_servers: ctx, generation_servers: gen });
+}
+
+export interface DisaggDeployOptions {
+  /** Hugging Face id or checkpoint path given to trtllm-serve. */
+  model: string;
+  /** Container image with trtllm-serve. */
+  image: string;
+  /** Object name prefix: <name>-ctx, <name>-gen (worker sets), <name> (the disaggregated server). */
+  name: string;
+  /** Namespace of the workers' DNS names (default "default"). */
+  namespace?: string;
+  port?: number;
+}
+
+export interface DisaggDeployArtifacts {
+  /** disagg_config.yaml with the workers' URLs. */
+  disaggConfig: string;
+  /** ConfigMap + context and generation StatefulSets with headless Services + the disaggregated server's Deployment and Service. */
+  kubernetes: string;
+  /** GPUs of one context / generation worker (one pod each). */
+  gpusPerWorker: { context: number; generation: number };
+}
+
+/**
+ * Kubernetes objects for a disaggregated candidate: one StatefulSet of context (prefill) workers and one
+ * of generation (decode) workers, each pod a `trtllm-serve` with its pool's LLM API options and GPUs,
+ * behind headless Services that give every worker a stable address; and the disaggregated server
+ * (`trtllm-serve disaggregated -c`, `tensorrt_llm/serve/openai_disagg_server.py`) as a Deployment whose
+ * config lists those addresses, behind the Service clients call. A worker larger than one node needs a
+ * multi-node launcher (e.g. LeaderWorkerSet with MPI), which this manifest does not set up.
+ */
+export function disaggDeployArtifacts(spec: JobSpec, row: SweepRow, opts: DisaggDeployOptions): DisaggDeployArtifacts {
+  const port = opts.port ?? 8000;
+  const ns = opts.namespace ?? "default";
+  const roles = [
+    { role: "prefill" as const, short: "ctx", file: "ctx_extra_llm_api_options.yaml", section: disaggSection(spec, "prefill") },
+    { role: "decode" as const, short: "gen", file: "gen_extra_llm_api_options.yaml", section: disaggSection(spec, "decode") },
+  ];
+  const gpusOf = (o: Record<string, unknown>): number => Number(o["tensor_parallel_size"]) * Number(o["pipeline_parallel_size"] ?? 1);
+  const urls = roles.map((r) =>
+    Array.from(
+      { length: Number(r.section["num_instances"]) },
+      (_, k) => `${opts.name}-${r.short}-${k}.${opts.name}-${r.short}.${ns}.svc.cluster.local:${port}`,
+    ),
+  );
+  const disaggConfig = disaggServeConfig(spec, opts.model, { context: urls[0]!, generation: urls[1]! });
+  const m = row.metrics;
+  const header =
+    `# Chosen by \`servesim search\` for ${opts.model} (${row.label}); predicted by simulation, not measured: ` +
+    `${Number(m["output_tok_s_per_gpu"]).toFixed(1)} output tok/s/GPU, TTFT avg ${Number(m["ttft_avg_ms"]).toFixed(1)} ms, TPOT avg ${Number(m["tpot_avg_ms"]).toFixed(2)} ms.\n`;
+  const data: Record<string, string> = { "disagg_config.yaml": header + disaggConfig };
+  for (const r of roles) {
+    const { num_instances: _n, ...options } = r.section;
+    data[r.file] = header + stringify(options);
+  }
+  const base = { "app.kubernetes.io/name": opts.name, "app.kubernetes.io/managed-by": "servesim-search" };
+  const labelsOf = (component: string) => ({ ...base, "app.kubernetes.io/component": component });
+  const mounts = [
+    { name: "config", mountPath: "/etc/trtllm", readOnly: true },
+    { name: "shm", mountPath: "/dev/shm" },
+  ];
+  const volumes = [
+    { name: "config", configMap: { name: `${opts.name}-config` } },
+    { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "16Gi" } },
+  ];
+  const probes = {
+    readinessProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 10, failureThreshold: 3 },
+    startupProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 10, failureThreshold: 180 },
   };
-  return stringify({ model, backend: "pytorch", context_servers: section("prefill"), generation_servers: section("decode") });
+  const docs: Record<string, unknown>[] = [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${opts.name}-config`, labels: base }, data }];
+  roles.forEach((r) => {
+    const name = `${opts.name}-${r.short}`;
+    const labels = labelsOf(r.role === "prefill" ? "context-server" : "generation-server");
+    const gpus = String(gpusOf(r.section));
+    docs.push(
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name, labels },
+        spec: { clusterIP: "None", selector: labels, ports: [{ name: "http", port, targetPort: "http" }] },
+      },
+      {
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        metadata: { name, labels },
+        spec: {
+          serviceName: name,
+          replicas: Number(r.section["num_instances"]),
+          podManagementPolicy: "Parallel",
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              containers: [
+                {
+                  name: "trtllm-serve",
+                  image: opts.image,
+                  command: ["trtllm-serve"],
+                  args: [opts.model, "--backend", "pytorch", "--host", "0.0.0.0", "--port", String(port), "--extra_llm_api_options", `/etc/trtllm/${r.file}`],
+                  ports: [{ name: "http", containerPort: port }],
+                  resources: { limits: { "nvidia.com/gpu": gpus }, requests: { "nvidia.com/gpu": gpus } },
+                  ...probes,
+                  volumeMounts: mounts,
+                },
+              ],
+              volumes,
+            },
+          },
+        },
+      },
+    );
+  });
+  const serverLabels = labelsOf("disaggregated-server");
+  docs.push(
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: opts.name, labels: serverLabels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: serverLabels },
+        template: {
+          metadata: { labels: serverLabels },
+          spec: {
+            containers: [
+              {
+                name: "trtllm-serve-disaggregated",
+                image: opts.image,
+                command: ["trtllm-serve"],
+                args: ["disaggregated", "-c", "/etc/trtllm/disagg_config.yaml"],
+                ports: [{ name: "http", containerPort: port }],
+                ...probes,
+                volumeMounts: [mounts[0]],
+              },
+            ],
+            volumes: [volumes[0]],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: opts.name, labels: serverLabels },
+      spec: { selector: serverLabels, ports: [{ name: "http", port, targetPort: "http" }] },
+    },
+  );
+  return {
+    disaggConfig,
+    kubernetes: docs.map((d) => stringify(d, { blockQuote: "literal", lineWidth: 0, aliasDuplicateObjects: false })).join("---\n"),
+    gpusPerWorker: { context: gpusOf(roles[0]!.section), generation: gpusOf(roles[1]!.section) },
+  };
 }

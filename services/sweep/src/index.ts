@@ -1,4 +1,14 @@
-export { type DeployArtifacts, type DeployOptions, deployArtifacts, disaggServeConfig, llmApiOptions, serveArgs } from "./deploy.js";
+export {
+  type DeployArtifacts,
+  type DeployOptions,
+  type DisaggDeployArtifacts,
+  type DisaggDeployOptions,
+  deployArtifacts,
+  disaggDeployArtifacts,
+  disaggServeConfig,
+  llmApiOptions,
+  serveArgs,
+} from "./deploy.js";
 export { DIMENSIONS, type Dimension, dimension, pointLabel, type SettingValue } from "./dimensions.js";
 export { CONFIGMAP_LIMIT_BYTES, RESULTS_MOUNT, SWEEP_FILE_MOUNT, type SweepJobOptions, sweepJobObjects, sweepJobYaml } from "./k8s.js";
 export { type LocalSweepOptions, runSweepLocal, sharedWorkloads } from "./pool.js";

@@ -1,4 +1,5 @@
-import type { ClusterSpec, RouterConfig, WorkerPool } from "../gen/ts/servesim/v1/scheduler.js";
+import { type ClusterSpec, FirstTokenSource, type RouterConfig, type WorkerPool } from "../gen/ts/servesim/v1/scheduler.js";
+import { readSpeculativeConfig, SPECULATIVE_CONFIG_KEYS } from "./speculativeYaml.js";
 import { YamlDoc, YamlMap } from "./yamlDoc.js";
 
 /** A cluster topology read from a YAML file, and what in the file was ignored. */
@@ -42,7 +43,16 @@ const POOL_KEYS = [
   "free_gpu_memory_fraction",
   "enable_chunked_context",
   "router",
+  "speculative",
 ];
+
+/** A pool's speculative_config (servesim's `speculative:` key, TensorRT-LLM's `speculative_config:`). */
+function speculative(p: WorkerPool, m: YamlMap, key: string, warnings: string[]): void {
+  const s = m.map(key);
+  if (s === undefined) return;
+  p.speculative = readSpeculativeConfig(s, (k, reason) => m.doc.error([...s.prefix, k], reason));
+  s.unknown(SPECULATIVE_CONFIG_KEYS, warnings);
+}
 
 function pool(m: YamlMap, warnings: string[], withRouter: boolean): WorkerPool {
   const p: WorkerPool = { numWorkers: m.integer("num_workers", 1, MAX_WORKERS) ?? 1 };
@@ -59,6 +69,7 @@ function pool(m: YamlMap, warnings: string[], withRouter: boolean): WorkerPool {
   setPoolLimits(p, m, "max_batch_size", "max_num_tokens", "disable_overlap_scheduler", "enable_chunked_context");
   const f = m.number("free_gpu_memory_fraction", fraction, "a number in (0, 1]");
   if (f !== undefined) p.kvCacheFreeGpuMemFraction = f;
+  speculative(p, m, "speculative", warnings);
   if (withRouter) {
     const r = router(m.map("router"), warnings);
     if (r) p.router = r;
@@ -89,6 +100,11 @@ function kvTransfer(m: YamlMap | undefined, warnings: string[]): ClusterSpec["kv
   return out;
 }
 
+const FIRST_TOKEN: Record<string, FirstTokenSource> = {
+  generation: FirstTokenSource.FIRST_TOKEN_SOURCE_GENERATION,
+  context: FirstTokenSource.FIRST_TOKEN_SOURCE_CONTEXT,
+};
+
 /**
  * servesim's `cluster:` section of a --sim-config:
  *   instances: N                       aggregated shorthand: N instances of the job's engine
@@ -97,6 +113,8 @@ function kvTransfer(m: YamlMap | undefined, warnings: string[]): ClusterSpec["kv
  *   decode: {...}
  *   router: {type, weights}            the aggregated instances' router
  *   kv_transfer: {bandwidth_gb_per_s, latency_us}
+ *   first_token: generation | context  where the client's first token comes from (disaggregated)
+ *   request_overheads: {frontend_ms, handoff_ms}
  */
 export function readClusterSection(s: YamlMap, warnings: string[]): ClusterSpec {
   const spec: ClusterSpec = { aggregated: [] };
@@ -123,7 +141,22 @@ export function readClusterSection(s: YamlMap, warnings: string[]): ClusterSpec 
   if (r) spec.router = r;
   const kv = kvTransfer(s.map("kv_transfer"), warnings);
   if (kv) spec.kvTransfer = kv;
-  s.unknown(["instances", "aggregated", "prefill", "decode", "router", "kv_transfer"], warnings);
+  const ft = s.string("first_token");
+  if (ft !== undefined) {
+    const v = FIRST_TOKEN[ft.trim().toLowerCase()];
+    if (v === undefined) throw s.doc.error([...s.prefix, "first_token"], `must be generation or context (got ${JSON.stringify(ft.slice(0, 64))})`);
+    spec.firstToken = v;
+  }
+  const o = s.map("request_overheads");
+  if (o) {
+    spec.requestOverheads = {};
+    const fe = o.number("frontend_ms", nonNegative, "a number >= 0 (ms)");
+    if (fe !== undefined) spec.requestOverheads.frontendMs = fe;
+    const ho = o.number("handoff_ms", nonNegative, "a number >= 0 (ms)");
+    if (ho !== undefined) spec.requestOverheads.handoffMs = ho;
+    o.unknown(["frontend_ms", "handoff_ms"], warnings);
+  }
+  s.unknown(["instances", "aggregated", "prefill", "decode", "router", "kv_transfer", "first_token", "request_overheads"], warnings);
   return spec;
 }
 
@@ -142,7 +175,6 @@ const TRTLLM_IGNORED = [
   "cuda_graph_config",
   "max_seq_len",
   "kv_cache_dtype",
-  "speculative_config",
   "moe_config",
   "stream_interval",
   "num_postprocess_workers",
@@ -153,7 +185,7 @@ const TRTLLM_IGNORED = [
  * `context_servers` and `generation_servers`, each with num_instances and LLM API options
  * (tensor_parallel_size, pipeline_parallel_size, moe_expert_parallel_size, moe_tensor_parallel_size,
  * enable_attention_dp, max_batch_size, max_num_tokens, disable_overlap_scheduler, enable_chunked_prefill,
- * kv_cache_config.free_gpu_memory_fraction / tokens_per_block, router); top-level options apply to both
+ * kv_cache_config.free_gpu_memory_fraction / tokens_per_block, speculative_config, router); top-level options apply to both
  * sections, as TensorRT-LLM inherits them.
  */
 export function readTrtllmDisaggConfig(doc: YamlDoc): ClusterYaml {
@@ -178,6 +210,7 @@ export function readTrtllmDisaggConfig(doc: YamlDoc): ClusterYaml {
     "router",
     "free_gpu_memory_fraction",
     "context_parallel_size",
+    "speculative_config",
   ];
   const inherited = Object.keys(top.data).filter(
     (k) =>
@@ -218,6 +251,7 @@ export function readTrtllmDisaggConfig(doc: YamlDoc): ClusterYaml {
     const f = kv?.number("free_gpu_memory_fraction", fraction, "a number in (0, 1]") ?? s.number("free_gpu_memory_fraction", fraction, "a number in (0, 1]");
     if (f !== undefined) p.kvCacheFreeGpuMemFraction = f;
     kv?.unknown(["free_gpu_memory_fraction", "tokens_per_block", "enable_block_reuse", "dtype", "max_tokens", "event_buffer_max_size"], warnings);
+    speculative(p, s, "speculative_config", warnings);
     const r = router(s.map("router"), warnings, ["args", "use_tokens", "max_batch_size", "max_num_tokens", "tokens_per_block", "server_role"]);
     if (r) p.router = r;
     for (const k of Object.keys(m.data)) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { FirstTokenSource, SpeculativeDecoding } from "../gen/ts/servesim/v1/scheduler.js";
 import { isTrtllmDisaggConfig, readClusterSection, readClusterYaml, readTrtllmDisaggConfig, YamlDoc } from "../src/index.js";
 
 const section = (text: string) => {
@@ -32,6 +33,36 @@ describe("cluster section of a sim-config", () => {
     expect(cluster.decode).toEqual({ numWorkers: 8, parallelism: { tp: 8, pp: 0, ep: 8 }, maxBatchSize: 256 });
     expect(cluster.kvTransfer).toEqual({ bandwidthBytesPerS: 25e9, latencyMs: 0.02 });
     expect(warnings).toEqual(["sim.yaml line 8: cluster.decode.colour is not a known key; ignored"]);
+  });
+
+  it("reads the first-token source, the request overheads and a pool's speculative decoding", () => {
+    const { cluster, warnings } = section(
+      [
+        "cluster:",
+        "  prefill: {num_workers: 1}",
+        "  decode:",
+        "    num_workers: 2",
+        "    speculative: {decoding_type: MTP, num_nextn_predict_layers: 3, mean_accepted_draft_tokens: 1.8}",
+        "  first_token: context",
+        "  request_overheads: {frontend_ms: 4, handoff_ms: 1.5}",
+      ].join("\n"),
+    );
+    expect(cluster.decode?.speculative).toEqual({
+      decodingType: SpeculativeDecoding.SPECULATIVE_DECODING_MTP,
+      maxDraftLen: 3,
+      draftModel: "",
+      acceptanceRates: [],
+      meanAcceptedDraftTokens: 1.8,
+    });
+    expect(cluster.firstToken).toBe(FirstTokenSource.FIRST_TOKEN_SOURCE_CONTEXT);
+    expect(cluster.requestOverheads).toEqual({ frontendMs: 4, handoffMs: 1.5 });
+    expect(warnings).toEqual([]);
+    expect(() => section("cluster:\n  prefill: {}\n  decode: {}\n  first_token: prefill\n")).toThrow(
+      'sim.yaml line 4: cluster.first_token must be generation or context (got "prefill")',
+    );
+    expect(() => section("cluster:\n  prefill: {}\n  decode:\n    speculative: {decoding_type: Medusa}\n")).toThrow(
+      "sim.yaml line 4: cluster.decode.speculative.decoding_type must be MTP or EAGLE3 or EAGLE",
+    );
   });
 
   it("errors name the file, the line and the key", () => {
@@ -102,6 +133,17 @@ describe("TensorRT-LLM disaggregated serving YAML", () => {
       kvCacheFreeGpuMemFraction: 0.8,
       router: { type: "load_balancing", weights: {} },
     });
+    expect(out.warnings).toEqual([]);
+  });
+
+  it("reads a section's speculative_config (MTP on the generation servers)", () => {
+    const doc = YamlDoc.parse(
+      "context_servers: {num_instances: 1}\ngeneration_servers:\n  num_instances: 2\n  speculative_config: {decoding_type: MTP, num_nextn_predict_layers: 1}\n",
+      "d.yaml",
+    );
+    const out = readTrtllmDisaggConfig(doc);
+    expect(out.cluster.decode?.speculative?.maxDraftLen).toBe(1);
+    expect(out.cluster.prefill?.speculative).toBeUndefined();
     expect(out.warnings).toEqual([]);
   });
 

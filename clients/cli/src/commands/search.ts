@@ -8,6 +8,7 @@ import {
   DEFAULT_TP,
   deployArtifacts,
   dimension,
+  disaggDeployArtifacts,
   disaggServeConfig,
   displayColumns,
   type PointResult,
@@ -175,31 +176,30 @@ export async function runSearch(f: SearchFlags, io: CliIo): Promise<{ rows: Swee
   }
   const point = plan.points.find((p) => p.id === winner.id)!;
   const spec = pointSpec(plan.base, point);
+  const version = String(fixed["backend_version"] ?? "1.2.0rc5");
+  const image = f.image ?? `nvcr.io/nvidia/tensorrt-llm/release:${version}`;
+  const objectName =
+    (f.name ?? "trtllm-serve")
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 40) || "trtllm-serve";
   if (point.settings["topology"] === "disaggregated") {
     const file = join(f.outputDir, "disagg_config.yaml");
     writeFileSync(file, disaggServeConfig(spec, f.model));
+    const k8s = disaggDeployArtifacts(spec, winner, { model: f.model, image, name: objectName });
+    writeFileSync(join(f.outputDir, "k8s.yaml"), k8s.kubernetes);
     out.write(
       `\nchosen: ${winner.label}: a disaggregated cluster of ${topology("disaggregated")!.gpusPerInstance(spec)} GPUs, ` +
         `${Math.round(Number(winner.metrics["output_tok_s_per_gpu"]) * topology("disaggregated")!.gpusPerInstance(spec))} output tok/s in total\n` +
-        `wrote ${file} (trtllm-serve disaggregated -c ${file}; fill in the servers' urls), results.csv/.jsonl\n`,
+        `wrote ${file} (trtllm-serve disaggregated -c ${file}; fill in the servers' urls), ${join(f.outputDir, "k8s.yaml")} ` +
+        `(context and generation worker StatefulSets and the disaggregated server, urls filled in), results.csv/.jsonl\n`,
     );
     return { rows, winner };
   }
   const gpusPerInstance = topology(String(point.settings["topology"] ?? "aggregated"))!.gpusPerInstance(spec);
   const replicas = Math.floor(f.gpus / gpusPerInstance);
-  const version = String(fixed["backend_version"] ?? "1.2.0rc5");
-  const artifacts = deployArtifacts(spec, winner, {
-    model: f.model,
-    replicas,
-    gpusPerInstance,
-    image: f.image ?? `nvcr.io/nvidia/tensorrt-llm/release:${version}`,
-    name:
-      (f.name ?? "trtllm-serve")
-        .toLowerCase()
-        .replace(/[^a-z0-9-]+/g, "-")
-        .replace(/^-+|-+$/g, "")
-        .slice(0, 50) || "trtllm-serve",
-  });
+  const artifacts = deployArtifacts(spec, winner, { model: f.model, replicas, gpusPerInstance, image, name: objectName });
   writeFileSync(join(f.outputDir, "extra_llm_api_options.yaml"), artifacts.extraLlmApiOptions);
   writeFileSync(join(f.outputDir, "serve.sh"), `#!/bin/sh\n# One of ${replicas} instance(s) chosen by servesim search.\nexec ${artifacts.serveCommand}\n`, {
     mode: 0o755,

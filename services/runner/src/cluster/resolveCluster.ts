@@ -1,7 +1,7 @@
-import { type LinkOverrides, type PoolRole, type RouterChoice, resolveRouter, type SystemLinks } from "@servesim/cluster";
+import { type DisaggFlow, type LinkOverrides, type PoolRole, type RouterChoice, resolveRouter, type SystemLinks } from "@servesim/cluster";
 import { InvalidArgumentError } from "@servesim/core";
 import type { Parallelism } from "@servesim/wire/predictor";
-import type { ClusterSpec, JobSpec, RouterConfig, WorkerPool } from "@servesim/wire/scheduler";
+import { type ClusterSpec, FirstTokenSource, type JobSpec, type RouterConfig, type WorkerPool } from "@servesim/wire/scheduler";
 import type { ResolvedJob } from "../resolveJob.js";
 
 /** Most instances in one cluster job (every instance has its own engine state). */
@@ -30,6 +30,8 @@ export interface ResolvedCluster {
   /** Disaggregated: the system's link figures (undefined without a GPU) and the user's overrides. */
   links?: SystemLinks;
   linkOverrides: LinkOverrides;
+  /** The request flow outside the engines (first-token source, frontend and hand-off costs). */
+  flow: DisaggFlow;
   totalGpus: number;
   warnings: string[];
 }
@@ -70,12 +72,44 @@ export function poolSpec(spec: JobSpec, p: WorkerPool): JobSpec {
   if (p.disableOverlapScheduler !== undefined) engine.disableOverlapScheduler = p.disableOverlapScheduler;
   if (p.kvCacheFreeGpuMemFraction !== undefined) engine.kvCacheFreeGpuMemFraction = p.kvCacheFreeGpuMemFraction;
   if (p.enableChunkedContext !== undefined) engine.enableChunkedContext = p.enableChunkedContext;
+  if (p.speculative !== undefined) engine.speculative = p.speculative;
   const out: JobSpec = { ...rest, engine };
   if (spec.predictor) {
     const parallelism = mergeParallelism(spec.predictor.parallelism, p.parallelism);
     out.predictor = { ...spec.predictor, ...(parallelism ? { parallelism } : {}) };
   }
   return out;
+}
+
+const MAX_OVERHEAD_MS = 3_600_000;
+
+function overheadMs(v: number | undefined, field: string): number {
+  if (v === undefined) return 0;
+  if (!(Number.isFinite(v) && v >= 0 && v <= MAX_OVERHEAD_MS)) {
+    throw new InvalidArgumentError(`${F}.request_overheads.${field}`, `must be a number of ms in [0, ${MAX_OVERHEAD_MS}] (got ${v})`);
+  }
+  return v;
+}
+
+/** The request flow: TensorRT-LLM's disaggregated server streams the generation server's response. */
+function resolveFlow(c: ClusterSpec, disagg: boolean): DisaggFlow {
+  const ft = c.firstToken ?? FirstTokenSource.FIRST_TOKEN_SOURCE_UNSPECIFIED;
+  if (!Object.values(FirstTokenSource).includes(ft) || ft === FirstTokenSource.UNRECOGNIZED) {
+    throw new InvalidArgumentError(`${F}.first_token`, `unknown value ${String(ft)}`);
+  }
+  const o = c.requestOverheads;
+  const handoffMs = overheadMs(o?.handoffMs, "handoff_ms");
+  if (!disagg && (handoffMs > 0 || ft !== FirstTokenSource.FIRST_TOKEN_SOURCE_UNSPECIFIED)) {
+    throw new InvalidArgumentError(
+      handoffMs > 0 ? `${F}.request_overheads.handoff_ms` : `${F}.first_token`,
+      "applies to disaggregated clusters only (prefill and decode pools)",
+    );
+  }
+  return {
+    firstToken: ft === FirstTokenSource.FIRST_TOKEN_SOURCE_CONTEXT ? "context" : "generation",
+    frontendMs: overheadMs(o?.frontendMs, "frontend_ms"),
+    handoffMs,
+  };
 }
 
 /**
@@ -97,10 +131,8 @@ export async function resolveCluster(
   const pools: ResolvedPool[] = [];
   const add = async (role: PoolRole, label: string, p: WorkerPool, field: string, router: RouterChoice): Promise<void> => {
     const job = await resolve(poolSpec(spec, p), field, role);
-    // A cluster instance is one EngineLoop (attention-DP ranks: AttentionDpLoop); pipeline stages and draft
-    // tokens run under their own drivers (engine pipeline/, DraftTokensPredictor), not inside a cluster yet.
-    if (job.engine.ppSize > 1) throw new InvalidArgumentError(`${field}.parallelism.pp`, "pipeline-parallel instances are not simulated inside a cluster yet");
-    if (job.engine.speculative) throw new InvalidArgumentError(`${F}`, "speculative decoding is not simulated inside a cluster yet (spec.engine.speculative)");
+    // A cluster instance is one EngineLoop: attention-DP ranks behind an AttentionDpLoop, pipeline stages
+    // behind a PipelineEngineLoop (resolveJob refuses the two together, as for a single engine).
     pools.push({ role, label, count: p.numWorkers, job, gpus: job.predictor.tp * job.predictor.pp, router });
   };
   if (disagg) {
@@ -126,6 +158,7 @@ export async function resolveCluster(
     router: routerOf(c.router, `${F}.router`),
     kvBytesPerTokenPerRank: 0,
     linkOverrides: {},
+    flow: resolveFlow(c, disagg),
     totalGpus: pools.reduce((s, p) => s + p.count * p.gpus, 0),
     warnings,
   };

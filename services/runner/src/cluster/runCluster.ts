@@ -13,7 +13,15 @@ import {
   placeWorkers,
 } from "@servesim/cluster";
 import { type BatchPredictor, InvalidArgumentError, type IterationStats, type SimulationResult } from "@servesim/core";
-import { createAttentionDpLoop, createEngineLoop, type EngineLoop, planArrivals, withHostDeviceTiming } from "@servesim/engine";
+import {
+  createAttentionDpLoop,
+  createEngineLoop,
+  createPipelineEngineLoop,
+  DraftTokensPredictor,
+  type EngineLoop,
+  planArrivals,
+  withHostDeviceTiming,
+} from "@servesim/engine";
 import { buildReportJson, computeMetrics, renderTextReport } from "@servesim/report";
 import type { PredictorConfig } from "@servesim/wire/predictor";
 import { reportInput } from "../reportInput.js";
@@ -79,7 +87,18 @@ export async function runResolvedClusterJob(
     for (const p of cluster.pools) {
       const raw = await connect(p.job.predictor.config);
       opened.push(raw);
-      predictors.push(withHostDeviceTiming(raw, p.job.settings.timing));
+      // Pipeline stages are timed on the device clock, as runPipeline; the loop adds the drafts. Attention-DP
+      // instances get the host/device timing (the busiest rank's host) and carry their draft tokens themselves;
+      // a single engine's drafts are added as runJob does.
+      const spec = p.job.engine.speculative;
+      predictors.push(
+        p.job.engine.ppSize > 1
+          ? raw
+          : withHostDeviceTiming(
+              spec && (p.job.engine.attentionDpRanks ?? 1) <= 1 ? new DraftTokensPredictor(raw, spec.maxDraftLen) : raw,
+              p.job.settings.timing,
+            ),
+      );
     }
     const iterations: IterationStats[] | undefined = opts.collectIterations ? [] : undefined;
     const wantStats = iterations !== undefined || opts.onIteration !== undefined;
@@ -108,8 +127,10 @@ export async function runResolvedClusterJob(
           predictor: predictors[pi]!,
           tokensPerBlock: p.job.engine.tokensPerBlock,
           gpus: p.gpus,
-          // max_batch_size is per attention-DP rank.
-          maxActive: p.job.engine.maxBatchSize * (p.job.engine.attentionDpRanks ?? 1),
+          // max_batch_size is per attention-DP rank and per pipeline micro-batch.
+          maxActive: p.job.engine.maxBatchSize * (p.job.engine.attentionDpRanks ?? 1) * p.job.engine.ppSize,
+          // Consecutive micro-batches of a pipeline come from different slots: no decode run continues.
+          ...(p.job.engine.ppSize > 1 ? { decodeRuns: false } : {}),
         });
         gpuCounts.push(p.gpus);
       }
@@ -148,11 +169,13 @@ export async function runResolvedClusterJob(
     }
     const sim = new ClusterSim({
       requests: job.requests,
+      ...(job.warmup.length > 0 ? { warmup: job.warmup } : {}),
       plan,
       ...(aggregated ? { aggregated } : {}),
       ...(prefill ? { prefill } : {}),
       ...(decode ? { decode } : {}),
       ...(linkOf ? { transfer: { bytesPerTokenPerRank: cluster.kvBytesPerTokenPerRank, link: linkOf } } : {}),
+      flow: cluster.flow,
       ...(onIteration ? { onIteration } : {}),
     });
     const r = await sim.run({
@@ -165,7 +188,7 @@ export async function runResolvedClusterJob(
                 requestsFinished: p.requestsFinished,
                 requestsTotal: p.requestsTotal,
                 simTimeMs: p.simTimeMs,
-                warmingUp: false,
+                warmingUp: p.warmingUp,
               }),
           }
         : {}),
@@ -221,10 +244,11 @@ export async function runResolvedClusterJob(
   }
 }
 
-/** One instance's EngineLoop: one engine, or its attention-DP ranks behind one loop. */
+/** One instance's EngineLoop: one engine, its attention-DP ranks or its pipeline stages behind one loop. */
 function loopOf(engine: ResolvedPool["job"]["engine"], wantStats: boolean): EngineLoop {
   const { arrivals: _a, ...settings } = engine;
   const opts = { ...settings, ...(wantStats ? { iterationStats: true } : {}) };
   const ranks = engine.attentionDpRanks ?? 1;
-  return ranks > 1 ? createAttentionDpLoop({ ...opts, attentionDpRanks: ranks }) : createEngineLoop(opts);
+  if (ranks > 1) return createAttentionDpLoop({ ...opts, attentionDpRanks: ranks });
+  return engine.ppSize > 1 ? createPipelineEngineLoop(opts) : createEngineLoop(opts);
 }

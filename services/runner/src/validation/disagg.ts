@@ -96,7 +96,6 @@ export function disaggSkipReason(r: DisaggRow): string | null {
   if (!(r.ttftMs > 0 && r.tpotMs > 0)) return "no positive TTFT/TPOT measurement";
   if (![r.isl, r.osl].every((v) => Number.isInteger(v) && v > 0)) return "no ISL/OSL";
   if (lookupModel(r.modelPath) === undefined) return "model not in servesim's catalog";
-  if (r.prefill.pp > 1 || r.decode.pp > 1) return "pipeline parallelism";
   return null;
 }
 
@@ -105,7 +104,7 @@ function workerPool(p: DisaggPoolFields, role: "prefill" | "decode", isl: number
   const gpus = p.tp * p.attentionDp;
   return {
     numWorkers: p.workers,
-    parallelism: { tp: gpus, pp: 1, ep: p.moeEp, moeTp: p.moeTp, ...(p.attentionDp > 1 ? { attentionDp: true } : {}) },
+    parallelism: { tp: gpus, pp: p.pp, ep: p.moeEp, moeTp: p.moeTp, ...(p.attentionDp > 1 ? { attentionDp: true } : {}) },
     // max_batch_size is per attention-DP rank, as TensorRT-LLM's (every rank an engine of its own).
     maxBatchSize: p.batchSize,
     // Context servers take whole prompts (chunking off); generation servers one token per request.
