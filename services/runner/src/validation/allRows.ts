@@ -140,7 +140,11 @@ function rowEngine(
     arrivals: { kind: "concurrency", concurrency: s.concurrency },
     overlap,
   };
-  if (ranks > 1) o.attentionDpRanks = ranks;
+  if (ranks > 1) {
+    o.attentionDpRanks = ranks;
+    const balance = method?.attentionDpBalance?.(r.modelPath);
+    if (balance) o.attentionDpBalance = balance;
+  }
   return o;
 }
 

@@ -1,4 +1,4 @@
-import { type BatchWaitSettings, SeededRandom, type SimRequest } from "@servesim/engine";
+import { ADP_BALANCE_DEFAULTS, type AdpBalanceSettings, type BatchWaitSettings, SeededRandom, type SimRequest } from "@servesim/engine";
 import type { SiliconRow } from "./silicon.js";
 
 /**
@@ -41,6 +41,11 @@ export interface BenchmarkMethod {
    * server whose front end is not that thread (Dynamo's Rust HTTP front end).
    */
   trtllmServeFrontEnd: boolean;
+  /**
+   * `attention_dp_config` the source's launch script gave an attention-DP server of this model (undefined:
+   * balancing off, TensorRT-LLM's default).
+   */
+  attentionDpBalance?: (modelPath: string) => AdpBalanceSettings | undefined;
   /** One line for reports. */
   summary: string;
 }
@@ -64,6 +69,20 @@ export function inferencexServer(row: Pick<SiliconRow, "isl" | "osl" | "tp">): S
 }
 
 /**
+ * InferenceX's TensorRT-LLM launch scripts turn attention-DP balancing on whenever they enable attention
+ * DP: `benchmarks/dsr1_fp8_h200_trt.sh`, `dsr1_fp4_b200_trt.sh` (DeepSeek-R1/V3: `attention_dp_config:
+ * {batching_wait_iters: 0, enable_balance: true, timeout_iters: 60}`) and `gptoss_fp4_b200_trt.sh`
+ * (gpt-oss: `enable_balance: true`, TensorRT-LLM's default iteration counts). Other models' scripts do not
+ * run attention DP.
+ */
+export function inferencexAdpBalance(modelPath: string): AdpBalanceSettings | undefined {
+  const m = modelPath.toLowerCase();
+  if (m.includes("deepseek")) return { timeoutIters: 60, batchingWaitIters: 0 };
+  if (m.includes("gpt-oss")) return { ...ADP_BALANCE_DEFAULTS };
+  return undefined;
+}
+
+/**
  * InferenceX's method (the `db-dump/...` and `source_file=<date>.csv` rows): the server launched with
  * `max_batch_size` = the concurrency, so every request of the closed loop has a slot.
  */
@@ -75,10 +94,12 @@ export const INFERENCEX_METHOD: BenchmarkMethod = Object.freeze({
   slots: (c: number) => c,
   server: inferencexServer,
   trtllmServeFrontEnd: true,
+  attentionDpBalance: inferencexAdpBalance,
   summary:
     "inferencex: closed loop at the row's concurrency, ISL/OSL uniform in [0.8·L, L], 10 × concurrency requests after " +
     "2 × concurrency warm-up, max_batch_size = concurrency, max_num_tokens = max(ISL + OSL + 256, 8192), batch waiting " +
-    "(0.9, 20 iterations) for 1k/1k below TP 8, TTFT at the client while streaming",
+    "(0.9, 20 iterations) for 1k/1k below TP 8, attention-DP balancing on attention-DP servers (DeepSeek: timeout 60, no " +
+    "batching wait; gpt-oss: TensorRT-LLM's defaults), TTFT at the client while streaming",
 });
 
 /**
