@@ -15,6 +15,7 @@ import { type BenchmarkMethod, benchmarkWorkload, methodForRow } from "./benchma
 import { meanLatencies } from "./meanLatencies.js";
 import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
 import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
+import { slotSignatures } from "./slotSignature.js";
 
 export type AllRowsPredictor = "roofline" | "aic";
 
@@ -173,7 +174,10 @@ async function replay(
  */
 export async function validateAllRows(csvText: string, opts: AllRowsOptions): Promise<AllRowsReport> {
   const cols = parallelColumns(csvText);
-  const all = parseSiliconCsv(csvText).filter((r) => r.backend === "trtllm" && r.mode === "agg" && (opts.filter?.(r) ?? true));
+  const parsed = parseSiliconCsv(csvText);
+  // Read over the whole CSV: a filter does not change a row's method.
+  const signatures = slotSignatures(parsed);
+  const all = parsed.filter((r) => r.backend === "trtllm" && r.mode === "agg" && (opts.filter?.(r) ?? true));
   const predictors = new Map<string, Promise<BatchPredictor>>();
   const rows: AllRowsRow[] = [];
   const total = all.length * opts.predictors.length;
@@ -193,7 +197,7 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
         osl: r.osl,
         concurrency: r.concurrency,
         setup: "reason" in setup ? "" : describeSetup(setup),
-        method: load === "benchmark" ? methodForRow(r).name : "simple",
+        method: load === "benchmark" ? methodForRow(r, signatures).name : "simple",
         silicon_ttft_ms: r.ttftMs,
         silicon_tpot_ms: r.tpotMs,
         predicted_ttft_ms: null,
@@ -212,7 +216,7 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
             predictors.set(key, p);
           }
           const predictor = await p;
-          const method = load === "benchmark" ? methodForRow(r) : null;
+          const method = load === "benchmark" ? methodForRow(r, signatures) : null;
           const options = rowEngine(r, setup, cfg, opts.overlap !== false, method);
           let requests: SimRequest[];
           let warmup: SimRequest[] = [];

@@ -1,5 +1,6 @@
 import { ADP_BALANCE_DEFAULTS, type AdpBalanceSettings, type BatchWaitSettings, SeededRandom, type SimRequest } from "@servesim/engine";
 import type { SiliconRow } from "./silicon.js";
+import { type SlotSignatures, sourceFile } from "./slotSignature.js";
 
 /**
  * How a silicon row was measured: the client's load and where it read the clock. A replay builds the
@@ -131,6 +132,17 @@ export const AIC_GAP_ANALYSIS_DYNAMO_METHOD: BenchmarkMethod = Object.freeze({
   summary: "aic-gap-analysis-dynamo: as aic-gap-analysis, served through Dynamo's front end (trtllm-serve's is not simulated)",
 });
 
+/**
+ * The gap-analysis collection's runs whose rows show no slot wait (slotSignature.ts: TTFT flat in OSL, as
+ * the Qwen3-32B and Qwen3-235B-A22B files on H100 are): the client's concurrency has as many slots.
+ */
+export const AIC_GAP_ANALYSIS_EVERY_SLOT_METHOD: BenchmarkMethod = Object.freeze({
+  ...AIC_GAP_ANALYSIS_METHOD,
+  name: "aic-gap-analysis-every-slot",
+  slots: (c: number) => c,
+  summary: "aic-gap-analysis (every slot): as inferencex's load, every request of the closed loop has a slot (the source file's TTFT does not grow with OSL)",
+});
+
 /** Benchmark methods by what a row's `silicon_data_source` contains; the first match wins, else inferencex. */
 export const BENCHMARK_METHODS: ReadonlyArray<{ sourceContains: string; method: BenchmarkMethod }> = [
   { sourceContains: "image=nvcr.io/nvidia/ai-dynamo/", method: AIC_GAP_ANALYSIS_DYNAMO_METHOD },
@@ -138,8 +150,14 @@ export const BENCHMARK_METHODS: ReadonlyArray<{ sourceContains: string; method: 
   { sourceContains: "", method: INFERENCEX_METHOD },
 ];
 
-export function methodForRow(row: Pick<SiliconRow, "source">): BenchmarkMethod {
-  return BENCHMARK_METHODS.find((m) => row.source.includes(m.sourceContains))?.method ?? INFERENCEX_METHOD;
+/**
+ * A row's benchmark method; with the signatures of the CSV's source files (slotSignature.ts), a
+ * gap-analysis file whose TTFT is flat in OSL runs with a slot for every request.
+ */
+export function methodForRow(row: Pick<SiliconRow, "source">, signatures?: SlotSignatures): BenchmarkMethod {
+  const method = BENCHMARK_METHODS.find((m) => row.source.includes(m.sourceContains))?.method ?? INFERENCEX_METHOD;
+  if (method === AIC_GAP_ANALYSIS_METHOD && signatures?.get(sourceFile(row.source))?.slotWait === false) return AIC_GAP_ANALYSIS_EVERY_SLOT_METHOD;
+  return method;
 }
 
 export interface BenchmarkWorkload {
