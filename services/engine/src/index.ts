@@ -6,6 +6,7 @@ export type { ScheduleArrivals } from "./arrivals/schedules.js";
 export type { SessionTurns } from "./arrivals/sessionLoop.js";
 export { type RampUp, type VllmRateSpec, vllmArrivalTimesMs } from "./arrivals/vllmSchedule.js";
 export { AttentionDpLoop, createAttentionDpLoop } from "./attentionDp/attentionDpLoop.js";
+export { ADP_BALANCE_DEFAULTS, AdpBalance, type AdpBalanceSettings, type RankCounts } from "./attentionDp/balance.js";
 export { type RankLoad, routeToRanks } from "./attentionDp/router.js";
 export { type AttentionDpRunOptions, runAttentionDp } from "./attentionDp/run.js";
 export type { BatchWaitSettings } from "./batchWaiting.js";

@@ -192,6 +192,22 @@ export class Simulation implements SteppedRun {
   }
 
   /**
+   * What the next nextBatch() would schedule (EngineCore.scheduledCounts), for attention-DP balancing;
+   * { 0, 0 } when no request is active.
+   */
+  scheduledCounts(): { context: number; generation: number } {
+    const core = this.core;
+    if (core.pending || this.phase === PHASE_DONE) return { context: 0, generation: 0 };
+    if (this.reactive) this.feedReactive();
+    return core.scheduledCounts();
+  }
+
+  /** The next batch runs its generation requests without its context requests (attention-DP balancing). */
+  holdContexts(): void {
+    this.core.holdContexts = true;
+  }
+
+  /**
    * After nextBatch(): the number of iterations, this one included, that form a decode run (the same
    * generation requests, every past KV length + 1 per iteration) if no request arrives meanwhile. 1 when
    * the batch has context requests or the next iteration may differ. At most `maxSteps`.

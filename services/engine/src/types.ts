@@ -5,6 +5,7 @@ export type { CapacityPolicy } from "./capacity/registry.js";
 export type { ChunkingPolicy } from "./chunking/registry.js";
 
 import type { Arrivals } from "./arrivals/registry.js";
+import type { AdpBalanceSettings } from "./attentionDp/balance.js";
 import type { BatchWaitSettings } from "./batchWaiting.js";
 import type { CapacityPolicy } from "./capacity/registry.js";
 import type { ChunkingPolicy } from "./chunking/registry.js";
@@ -42,6 +43,11 @@ export interface EngineSettings {
    * the batch of every rank priced together. Unset or 1: one scheduler.
    */
   attentionDpRanks?: number;
+  /**
+   * Attention-DP context balancing (`attention_dp_config.enable_balance` with its `timeout_iters` and
+   * `batching_wait_iters`; attentionDp/balance.ts). Unset: off (TensorRT-LLM's default).
+   */
+  attentionDpBalance?: AdpBalanceSettings;
   /** Speculative decoding (MTP, Eagle3): draft tokens per step and the acceptance model. Unset: none. */
   speculative?: SpeculativeOptions;
   /**

@@ -66,6 +66,16 @@ export function validateSettings(o: EngineSettings, f = "options"): void {
       throw new InvalidArgumentError(`${f}.batchWait.maxTokensRatio`, `must be a number in [0, 1] (got ${String(b.maxTokensRatio)})`);
     }
   }
+  if (o.attentionDpBalance !== undefined) {
+    const b = o.attentionDpBalance;
+    if (b === null || typeof b !== "object") throw new InvalidArgumentError(`${f}.attentionDpBalance`, "must be an object");
+    for (const k of ["timeoutIters", "batchingWaitIters"] as const) {
+      const v = b[k];
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_INT32) {
+        throw new InvalidArgumentError(`${f}.attentionDpBalance.${k}`, `must be an integer in [0, ${MAX_INT32}] (got ${String(v)})`);
+      }
+    }
+  }
   if (o.queueOrder !== undefined) {
     supported(queueOrder(o.queueOrder, `${f}.queueOrder`).name, profile.queueOrders, profile.name, `${f}.queueOrder`, "queue order");
   }

@@ -63,6 +63,17 @@ export function gpuFamily(gpu: GpuSpec): GpuFamily {
 }
 
 /**
+ * Hopper's fused MoE (TensorRT-LLM's CUTLASS grouped GEMMs with permute, activation and finalize,
+ * tensorrt_llm/_torch/modules/fused_moe/fused_moe_cutlass.py) streams the active experts' weights at
+ * ~85 % of HBM bandwidth and costs ~40 µs per layer beyond that (the routing, permute and finalize
+ * kernels), not AIC's empirical 0.4/0.4: fitted to AIC's H100 and H200 MoE tables (1.2.0rc5, 43,254
+ * points of 11 expert shapes, bf16/fp8/fp8_block, balanced and power-law routing; the roofline priced
+ * with the table's own routing): MAPE 62.5 % with 0.4/0.4 → 22.4 % in-sample, 23.6 % leave-one-shape-out
+ * (docs/timing.md#hopper-moe-efficiency).
+ */
+const HOPPER_MOE_EFFICIENCY: OpEfficiency = { compute: 0.5, memory: 0.85, floorUs: 0, launchUs: 40 };
+
+/**
  * Per-family efficiency factors, calibrated once against silicon_sample.csv (429 TensorRT-LLM agg rows:
  * Llama-3.1-8B bf16 and Qwen3-32B fp8 on H100, Llama-3.1-70B fp8 on H200; docs/performance-models.md).
  * Families without silicon data use AIC's empirical factors.
@@ -73,7 +84,7 @@ const FAMILY_EFFICIENCY: Partial<Record<GpuFamily, Efficiency>> = {
     fp8ComputeScale: 0.75,
     contextAttention: { compute: 0.6, memory: 0.6, floorUs: 0, launchUs: 0 },
     generationAttention: { compute: 0.8, memory: 1, floorUs: 0, launchUs: 0 },
-    moe: { compute: 0.4, memory: 0.4, floorUs: 0, launchUs: 0 },
+    moe: HOPPER_MOE_EFFICIENCY,
     memoryOp: { compute: 1, memory: 0.8, floorUs: 0, launchUs: 3 },
     allReduce: { compute: 1, memory: 0.8, floorUs: 0, launchUs: 0 },
     p2p: { compute: 1, memory: 1, floorUs: 0, launchUs: 10 },

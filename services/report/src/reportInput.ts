@@ -63,6 +63,8 @@ export interface ReportInput {
     attentionDpRanks?: number;
     /** Context batch waiting in effect (batch_wait_timeout_iters, batch_wait_max_tokens_ratio); unset: none. */
     batchWait?: { timeoutIters: number; maxTokensRatio: number; maxNumTokens: number };
+    /** Attention-DP context balancing in effect (attention_dp_config.enable_balance); unset: none. */
+    attentionDpBalance?: { timeoutIters: number; batchingWaitIters: number };
     /** Speculative decoding; unset: none. */
     speculative?: { kind: string; maxDraftLen: number; meanAccepted: number };
     /** How requests were submitted ("Poisson arrivals at 10 req/s, at most 64 requests in flight"); report.json only. */

@@ -154,6 +154,9 @@ export function buildReportJson(m: RunMetrics, input: ReportInput): Record<strin
             },
           }
         : {}),
+      ...(s.attentionDpBalance
+        ? { attention_dp_balance: { timeout_iters: s.attentionDpBalance.timeoutIters, batching_wait_iters: s.attentionDpBalance.batchingWaitIters } }
+        : {}),
       speculative: s.speculative
         ? { decoding_type: s.speculative.kind, max_draft_len: s.speculative.maxDraftLen, mean_accepted_draft_tokens: s.speculative.meanAccepted }
         : null,

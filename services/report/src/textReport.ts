@@ -197,6 +197,12 @@ export function simulationSection(m: RunMetrics, input: ReportInput): string {
           `contexts held up to ${s.batchWait.timeoutIters} iterations or until ${s.batchWait.maxTokensRatio} × ${s.batchWait.maxNumTokens} tokens are scheduled`,
         )
       : "") +
+    (s.attentionDpBalance
+      ? simLine(
+          "Attention DP Balance",
+          `contexts wait for every rank (up to ${s.attentionDpBalance.timeoutIters} iterations; ${s.attentionDpBalance.batchingWaitIters} more to batch them)`,
+        )
+      : "") +
     (s.speculative
       ? simLine(
           "Speculative Decoding",

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "@servesim/core";
-import type { CapacityPolicy, ChunkingPolicy, EngineOptions, TimingSettings } from "@servesim/engine";
+import type { AdpBalanceSettings, CapacityPolicy, ChunkingPolicy, EngineOptions, TimingSettings } from "@servesim/engine";
 import {
+  ADP_BALANCE_DEFAULTS,
   CAPACITY_POLICIES,
   CHUNKING_POLICIES,
   CHUNKING_POLICY_NAMES,
@@ -12,7 +13,7 @@ import {
   defaultCudaGraphBatchSizes,
 } from "@servesim/engine";
 import { type BenchHeuristic, benchHeuristic, type KvCapacity, kvCapacity, weightLayout } from "@servesim/perf";
-import { BenchmarkMode, ChunkingPolicy as ChunkingPolicyProto, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
+import { type AttentionDpConfig, BenchmarkMode, ChunkingPolicy as ChunkingPolicyProto, type EngineConfig, SchedulerPolicy } from "@servesim/wire/scheduler";
 import type { DatasetMetadata } from "@servesim/workload";
 import { underPredictor, withFieldPath } from "./fields.js";
 import { resolveFrontEnd } from "./frontEndSpec.js";
@@ -191,12 +192,6 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
         : defaultCudaGraphBatchSizes(cudaGraph.maxBatchSize || DEFAULT_CUDA_GRAPH_MAX_BATCH_SIZE, cudaGraph.enablePadding);
     timing.timing = { ...timing.timing, cudaGraphs: { batchSizes: sizes, enablePadding: cudaGraph.enablePadding } };
   }
-  const adpConfig = e?.attentionDp;
-  if (adpConfig?.enableBalance === true) {
-    warnings.push(
-      "attention_dp_config.enable_balance is not simulated: ranks schedule new requests as soon as the router gives them (no waiting for the other ranks' context requests)",
-    );
-  }
   const reuse = e?.enableBlockReuse ?? true;
 
   // max_batch_size / max_num_tokens.
@@ -337,6 +332,8 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
   // Every rank of the TP group schedules its own batch with its own KV pool (kvCapacity sized it per rank).
   if (attentionDp) options.attentionDpRanks = p.tp;
   if (speculative) options.speculative = speculative.options;
+  const adpBalance = resolveAdpBalance(e?.attentionDp, attentionDp, warnings);
+  if (adpBalance) options.attentionDpBalance = adpBalance;
   const batchWait = resolveBatchWait(e, attentionDp, maxNumTokens, warnings);
   if (batchWait) options.batchWait = batchWait;
   const frontEnd = resolveFrontEnd(e?.frontEnd, attentionDp || p.pp > 1 || speculative !== null);
@@ -358,6 +355,28 @@ export function resolveEngineSpec(inp: EngineInputs): EngineResolution {
   if (heuristic) out.heuristic = heuristic;
   if (capacity) out.kvCapacity = capacity;
   return out;
+}
+
+/**
+ * `attention_dp_config` (AttentionDpConfig in tensorrt_llm/llmapi/llm_args.py): with `enable_balance`
+ * the attention-DP ranks hold context requests until every rank has one (attentionDp/balance.ts);
+ * `timeout_iters` and `batching_wait_iters` default to TensorRT-LLM's 50 and 10. Without attention DP,
+ * or without enable_balance, it does nothing (a warning says so when iteration counts are given).
+ */
+function resolveAdpBalance(c: AttentionDpConfig | undefined, attentionDp: boolean, warnings: string[]): AdpBalanceSettings | undefined {
+  if (c === undefined) return undefined;
+  const timeoutIters = optionalInt(c.timeoutIters, `${F}.attention_dp.timeout_iters`, 0, MAX_INT32) ?? ADP_BALANCE_DEFAULTS.timeoutIters;
+  const batchingWaitIters = optionalInt(c.batchingWaitIters, `${F}.attention_dp.batching_wait_iters`, 0, MAX_INT32) ?? ADP_BALANCE_DEFAULTS.batchingWaitIters;
+  const given = c.timeoutIters !== undefined || c.batchingWaitIters !== undefined;
+  if (c.enableBalance !== true) {
+    if (given) warnings.push("attention_dp_config.timeout_iters / batching_wait_iters have no effect: enable_balance is off");
+    return undefined;
+  }
+  if (!attentionDp) {
+    warnings.push("attention_dp_config.enable_balance has no effect: attention DP is off (enable_attention_dp)");
+    return undefined;
+  }
+  return { timeoutIters, batchingWaitIters };
 }
 
 /**

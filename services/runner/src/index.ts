@@ -34,12 +34,14 @@ export {
   validateAllRows,
 } from "./validation/allRows.js";
 export {
+  AIC_GAP_ANALYSIS_EVERY_SLOT_METHOD,
   AIC_GAP_ANALYSIS_METHOD,
   BENCHMARK_METHODS,
   type BenchmarkMethod,
   type BenchmarkWorkload,
   benchmarkWorkload,
   INFERENCEX_METHOD,
+  inferencexAdpBalance,
   inferencexServer,
   methodForRow,
   type ServerSettings,
@@ -68,6 +70,7 @@ export {
   type ValidationPredictor,
 } from "./validation/replay.js";
 export { notReplayableReason, parseSiliconCsv, type ReplayableRow, type SiliconRow, selectReplayableRows } from "./validation/silicon.js";
+export { type SlotSignature, type SlotSignatures, slotSignatures, sourceFile } from "./validation/slotSignature.js";
 export {
   FIT_CANDIDATES,
   type FitCandidate,

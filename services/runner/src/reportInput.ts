@@ -62,6 +62,7 @@ export function reportInput(job: ResolvedJob, result: SimulationResult, predicto
             },
           }
         : {}),
+      ...(job.engine.attentionDpBalance ? { attentionDpBalance: { ...job.engine.attentionDpBalance } } : {}),
       ...(job.settings.speculative
         ? {
             speculative: {

@@ -62,7 +62,7 @@ describe("speculative_config, attention DP and PP resolved once", () => {
     expect(e6.field).toBe("spec.engine.cuda_graph.batch_sizes[1]");
   });
 
-  it("attention DP: ranks = TP, a KV pool per rank, enable_balance warned about; PP runs its micro-batches", async () => {
+  it("attention DP: ranks = TP, a KV pool per rank, attention_dp_config balancing; PP runs its micro-batches", async () => {
     const adp = await resolveJob(
       spec({
         engine: { warmup: 0, attentionDp: { enableBalance: true } },
@@ -72,7 +72,28 @@ describe("speculative_config, attention DP and PP resolved once", () => {
     );
     expect(adp.engine.attentionDpRanks).toBe(8);
     expect(adp.settings.attentionDpRanks).toBe(8);
-    expect(adp.warnings.join("\n")).toMatch(/attention_dp_config\.enable_balance is not simulated/);
+    expect(adp.engine.attentionDpBalance).toEqual({ timeoutIters: 50, batchingWaitIters: 10 });
+    const tuned = await resolveJob(
+      spec({
+        engine: { warmup: 0, attentionDp: { enableBalance: true, timeoutIters: 4, batchingWaitIters: 0 } },
+        predictor: { ...r1B200, parallelism: { ...r1B200.parallelism, attentionDp: true } },
+        workload: work,
+      }),
+    );
+    expect(tuned.engine.attentionDpBalance).toEqual({ timeoutIters: 4, batchingWaitIters: 0 });
+    const noAdp = await resolveJob(spec({ engine: { warmup: 0, attentionDp: { enableBalance: true } }, predictor: r1B200, workload: work }));
+    expect(noAdp.engine.attentionDpBalance).toBeUndefined();
+    expect(noAdp.warnings.join("\n")).toMatch(/attention_dp_config\.enable_balance has no effect: attention DP is off/);
+    const bad = await invalid(
+      resolveJob(
+        spec({
+          engine: { warmup: 0, attentionDp: { enableBalance: true, timeoutIters: 2 ** 31 } },
+          predictor: { ...r1B200, parallelism: { ...r1B200.parallelism, attentionDp: true } },
+          workload: work,
+        }),
+      ),
+    );
+    expect(bad.field).toBe("spec.engine.attention_dp.timeout_iters");
     const pp = await resolveJob(spec({ engine: { warmup: 0 }, predictor: { ...llama8bH100, parallelism: { tp: 1, pp: 2, ep: 1 } }, workload: work }));
     expect(pp.engine.ppSize).toBe(2);
     const { createPredictor } = await import("@servesim/perf");

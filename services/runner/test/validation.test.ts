@@ -6,16 +6,20 @@ import { sharedDataPath } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
 import {
   AIC_GAP_ANALYSIS_DYNAMO_METHOD,
+  AIC_GAP_ANALYSIS_EVERY_SLOT_METHOD,
   AIC_GAP_ANALYSIS_METHOD,
   benchmarkWorkload,
   INFERENCEX_METHOD,
+  inferencexAdpBalance,
   inferencexServer,
   methodForRow,
 } from "../src/validation/benchmarkMethod.js";
 import { formatCoverage, siliconCoverage } from "../src/validation/coverage.js";
 import { inSample, kFold, leaveOneGroupOut } from "../src/validation/folds.js";
+import { parallelColumns, rowSetup } from "../src/validation/modernRows.js";
 import { engineOptionsFor, predictorConfigFor, replayRow, timingFor } from "../src/validation/replay.js";
 import { parseSiliconCsv, type ReplayableRow, selectReplayableRows } from "../src/validation/silicon.js";
+import { slotSignatures } from "../src/validation/slotSignature.js";
 import { formatValidationTable, robustOutliers, ttftArtefacts, validateAgainstSilicon } from "../src/validation/validate.js";
 
 const HEADER =
@@ -90,6 +94,47 @@ describe("benchmark method", () => {
     expect(engineOptionsFor(row, AIC_GAP_ANALYSIS_METHOD, 8, true).frontEnd).toEqual(TRTLLM_PYTORCH_TIMING.serveFrontEnd);
     expect(engineOptionsFor(row, INFERENCEX_METHOD, 8, true).frontEnd).toEqual(TRTLLM_PYTORCH_TIMING.serveFrontEnd);
     expect(engineOptionsFor(row, dynamo, 8, true).frontEnd).toBeUndefined();
+  });
+
+  it("a gap-analysis file whose TTFT is flat in OSL gives every request a slot (the slope of TTFT over the inter-completion interval)", () => {
+    const src = (f: string) => `source_file=/Users/x/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.0.0rc3/${f}; silicon_concurrency=8`;
+    // wait.csv: TTFT grows by one interval (TPOT × OSL / 8): +8 × (256 − 128) / 8 = +128 ms, ratio 1.
+    // flat.csv: the same TPOTs, TTFT unchanged: ratio 0. one.csv: a single OSL, no signature.
+    const csv = [
+      HEADER,
+      `w1,"${src("wait.csv")}",trtllm,1.0.0rc3,meta-llama/Llama-3.1-8B-Instruct,h100_sxm,,agg,1024,128,,,8,1,1,,100,8`,
+      `w2,"${src("wait.csv")}",trtllm,1.0.0rc3,meta-llama/Llama-3.1-8B-Instruct,h100_sxm,,agg,1024,256,,,8,1,1,,228,8`,
+      `f1,"${src("flat.csv")}",trtllm,1.0.0rc3,Qwen/Qwen3-32B,h100_sxm,,agg,1024,128,,,8,1,1,,100,8`,
+      `f2,"${src("flat.csv")}",trtllm,1.0.0rc3,Qwen/Qwen3-32B,h100_sxm,,agg,1024,256,,,8,1,1,,100,8`,
+      `o1,"${src("one.csv")}",trtllm,1.0.0rc3,Qwen/Qwen3-32B,h100_sxm,,agg,1024,256,,,8,1,1,,100,8`,
+    ].join("\n");
+    const rows = parseSiliconCsv(csv);
+    const sig = slotSignatures(rows);
+    expect(sig.get("/Users/x/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.0.0rc3/wait.csv")).toEqual({ ratio: 1, points: 1, slotWait: true });
+    expect(sig.get("/Users/x/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.0.0rc3/flat.csv")).toEqual({ ratio: 0, points: 1, slotWait: false });
+    expect(sig.has("/Users/x/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.0.0rc3/one.csv")).toBe(false);
+    expect(rows.map((r) => methodForRow(r, sig))).toEqual([
+      AIC_GAP_ANALYSIS_METHOD,
+      AIC_GAP_ANALYSIS_METHOD,
+      AIC_GAP_ANALYSIS_EVERY_SLOT_METHOD,
+      AIC_GAP_ANALYSIS_EVERY_SLOT_METHOD,
+      AIC_GAP_ANALYSIS_METHOD,
+    ]);
+    expect(AIC_GAP_ANALYSIS_EVERY_SLOT_METHOD.slots(8)).toBe(8);
+  });
+
+  it("InferenceX's attention-DP servers balance contexts (DeepSeek: timeout 60, no batching wait; gpt-oss: TensorRT-LLM's defaults)", () => {
+    expect(inferencexAdpBalance("deepseek-ai/DeepSeek-R1")).toEqual({ timeoutIters: 60, batchingWaitIters: 0 });
+    expect(inferencexAdpBalance("openai/gpt-oss-120b")).toEqual({ timeoutIters: 50, batchingWaitIters: 10 });
+    expect(inferencexAdpBalance("meta-llama/Llama-3.1-70B")).toBeUndefined();
+    expect(AIC_GAP_ANALYSIS_METHOD.attentionDpBalance).toBeUndefined();
+  });
+
+  it("an fp8 row of a block-scaled FP8 checkpoint runs fp8_block", () => {
+    const header = `${HEADER},moe_tp_size,moe_ep_size`;
+    const csv = [header, "r,x,trtllm,1.1.0,deepseek-ai/DeepSeek-R1,h200_sxm,fp8,agg,1024,1024,fp8,fp8,8,8,1,1,100,5,1,8"].join("\n");
+    const row = parseSiliconCsv(csv)[0]!;
+    expect(rowSetup(row, parallelColumns(csv).get("r"))).toMatchObject({ weight: "fp8_block", tp: 8, ep: 8, moeTp: 1 });
   });
 
   it("InferenceX's 70B server: max_num_tokens = max(ISL + OSL + 256, 8192), batch waiting (0.9, 20) for 1k/1k below TP 8", () => {

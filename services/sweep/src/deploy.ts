@@ -52,6 +52,14 @@ export function llmApiOptions(spec: JobSpec, row: SweepRow): Record<string, unkn
   if (e?.disableCudaGraphs === true) o["cuda_graph_config"] = null;
   if (e?.batchWaitTimeoutIters !== undefined) o["batch_wait_timeout_iters"] = e.batchWaitTimeoutIters;
   if (e?.batchWaitMaxTokensRatio !== undefined) o["batch_wait_max_tokens_ratio"] = e.batchWaitMaxTokensRatio;
+  const adp = e?.attentionDp;
+  if (adp && (adp.enableBalance !== undefined || adp.timeoutIters !== undefined || adp.batchingWaitIters !== undefined)) {
+    const c: Record<string, unknown> = {};
+    if (adp.enableBalance !== undefined) c["enable_balance"] = adp.enableBalance;
+    if (adp.timeoutIters !== undefined) c["timeout_iters"] = adp.timeoutIters;
+    if (adp.batchingWaitIters !== undefined) c["batching_wait_iters"] = adp.batchingWaitIters;
+    o["attention_dp_config"] = c;
+  }
   const kv: Record<string, unknown> = {};
   if (e?.kvCacheFreeGpuMemFraction !== undefined) kv["free_gpu_memory_fraction"] = e.kvCacheFreeGpuMemFraction;
   if (e?.kvCacheMaxTokens !== undefined) kv["max_tokens"] = e.kvCacheMaxTokens;

@@ -5,6 +5,7 @@ import { createEngineLoop, type EngineLoopOptions, type SingleEngineLoop } from 
 import { mergeIterationStats } from "../partitioned/partition.js";
 import type { SimRequest } from "../types.js";
 import { validateRequest } from "../validation.js";
+import { AdpBalance, balanceRanksAt } from "./balance.js";
 import { type RankLoad, routeToRanks } from "./router.js";
 
 /** Every rank's batch of one iteration, context entries first, tagged with their rank. */
@@ -74,6 +75,8 @@ export class AttentionDpLoop implements EngineLoop {
   private readonly tokensPerBlock: number;
   private readonly batch: RankedBatch;
   private readonly iterationStats: boolean;
+  /** Attention-DP context balancing (null: off). */
+  private readonly balance: AdpBalance | null;
   /** Submitted, not yet routed: instance handles in submission order (submit times never decrease). */
   private pending: number[] = [];
   private pendingHead = 0;
@@ -97,7 +100,8 @@ export class AttentionDpLoop implements EngineLoop {
     if (!Number.isInteger(ranks) || ranks < 1 || ranks > 1024) {
       throw new InvalidArgumentError("options.attentionDpRanks", `must be an integer in [1, 1024] (got ${String(ranks)})`);
     }
-    const { attentionDpRanks: _r, ...settings } = options;
+    const { attentionDpRanks: _r, attentionDpBalance, ...settings } = options;
+    this.balance = attentionDpBalance ? new AdpBalance(attentionDpBalance, options.maxBatchSize) : null;
     for (let k = 0; k < ranks; k++) {
       this.ranks.push(createEngineLoop(settings));
       this.loads.push({ requests: 0, tokens: 0 });
@@ -146,6 +150,7 @@ export class AttentionDpLoop implements EngineLoop {
     if (this.isPending) throw new Error("schedule() called again before commit() of the scheduled iteration");
     if (!(tMs >= this.clock)) throw new Error(`schedule(${String(tMs)}): the iteration cannot start before the loop's clock (${this.clock} ms)`);
     this.route(tMs);
+    if (this.balance) balanceRanksAt(this.ranks, tMs, this.balance);
     const ranks = this.ranks;
     let any = false;
     for (let k = 0; k < ranks.length; k++) {

@@ -1,6 +1,7 @@
 import type { BatchPredictor, SimBatch } from "@servesim/core";
 import { FailedPreconditionError } from "@servesim/core";
 import { checkedTime, isThenable, type PartitionState, type PartitionTiming, type StepOutcome, takeMergedRecords } from "../partitioned/driver.js";
+import { type AdpBalance, IDLE_RANK, type RankCounts } from "./balance.js";
 
 /** Every rank's batch of one iteration, context entries first, each entry tagged with its rank. */
 class RankedBatch implements SimBatch {
@@ -39,15 +40,47 @@ export class LockstepTiming implements PartitionTiming {
   /** The predictor's symmetric decode runs matched its per-rank price (null: not checked yet). */
   private symmetricOk: boolean | null = null;
 
+  /** Per-rank counts of the balancing step (reused). */
+  private readonly counts: RankCounts[] = [];
+
   constructor(
     private readonly ranks: number,
     maxBatchSize: number,
     private readonly decodeRuns: boolean,
     private readonly draftTokens = 0,
+    /** Attention-DP context balancing (null: off). */
+    private readonly balance: AdpBalance | null = null,
   ) {
     this.batch = new RankedBatch(ranks * maxBatchSize);
     if (draftTokens > 0) this.batch.draftTokens = new Int32Array(ranks * maxBatchSize).fill(draftTokens);
     this.basePast = new Int32Array(ranks * maxBatchSize);
+  }
+
+  /**
+   * Balancing (attentionDp/balance.ts): the ranks about to build say what they would schedule, a rank
+   * with a batch waiting (warm-up boundary) counts with that batch, a finished rank runs the dummy; when
+   * the contexts wait, every building rank holds its own.
+   */
+  beforeBuild(states: PartitionState[]): void {
+    const balance = this.balance;
+    if (!balance) return;
+    const counts = this.counts;
+    counts.length = 0;
+    let building = false;
+    let any = false;
+    for (const s of states) {
+      let c: RankCounts = IDLE_RANK;
+      if (s.batch !== null) c = { context: s.batch.numContext, generation: s.batch.numGeneration };
+      else if (!s.done && s.sim) {
+        const v = s.sim.scheduledCounts();
+        if (v.context + v.generation > 0) c = v;
+        building = true;
+      }
+      if (c !== IDLE_RANK) any = true;
+      counts.push(c);
+    }
+    if (!building || !any || balance.admit(counts)) return;
+    for (const s of states) if (s.batch === null && !s.done && s.sim) s.sim.holdContexts();
   }
 
   reset(): void {
@@ -150,6 +183,8 @@ export class LockstepTiming implements PartitionTiming {
       if (k === 1) sim.commit(times[0]!);
       else if (sim.commitDecodeRun(times, k) !== k) throw new Error("attention DP: a rank committed a shorter decode run than the others");
     }
+    // The rest of a decode run: iterations without context requests that the balancing also counts.
+    if (k > 1) this.balance?.decodeSteps(k - 1);
     let end = this.clock;
     for (let i = 0; i < k; i++) end += times[i]!;
     this.clock = end;

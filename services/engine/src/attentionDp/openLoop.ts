@@ -16,6 +16,7 @@ import { checkedTime, isThenable } from "../partitioned/driver.js";
 import { mergeIterationStats } from "../partitioned/partition.js";
 import type { EngineOptions, SimRequest, SimulationProgress } from "../types.js";
 import { RankedBatch } from "./attentionDpLoop.js";
+import { AdpBalance, balanceRanksAt } from "./balance.js";
 import { type RankLoad, routeToRanks } from "./router.js";
 
 export interface OpenLoopRunOptions {
@@ -44,12 +45,13 @@ export async function runAttentionDpLoops(
   opts: OpenLoopRunOptions = {},
 ): Promise<SimulationResult> {
   const ranks = options.attentionDpRanks ?? 1;
-  const { arrivals, attentionDpRanks: _r, ...settings } = options;
+  const { arrivals, attentionDpRanks: _r, attentionDpBalance, ...settings } = options;
   const drafts = options.speculative?.maxDraftLen ?? 0;
   const loops: SingleEngineLoop[] = [];
   for (let k = 0; k < ranks; k++) loops.push(createEngineLoop({ ...settings, iterationStats: opts.onIteration !== undefined }));
   const batch = new RankedBatch(ranks * options.maxBatchSize, drafts);
   const loads: RankLoad[] = loops.map(() => ({ requests: 0, tokens: 0 }));
+  const balance = attentionDpBalance ? new AdpBalance(attentionDpBalance, options.maxBatchSize) : null;
   const onIteration = opts.onIteration;
   let lastYield = performance.now();
   let lastProgress = lastYield;
@@ -104,6 +106,7 @@ export async function runAttentionDpLoops(
       t = Math.max(t, start);
       // Every rank builds its batch at t; an idle rank runs none (the predictor prices a dummy request for it).
       const b = batch;
+      if (balance) balanceRanksAt(loops, t, balance);
       const scheduled: Array<SimBatch | null> = loops.map((l) => (l.nextEventTime() <= t ? l.schedule(t) : null));
       for (let k = 0; k < ranks; k++) absorb(k, loops[k]!.takeEnded());
       const n = b.fill(scheduled);

@@ -3,6 +3,7 @@ import { arrivalProcess } from "../arrivals/registry.js";
 import { type PartitionedRunOptions, runPartitioned } from "../partitioned/driver.js";
 import { partitionJob } from "../partitioned/partition.js";
 import type { EngineOptions, SimRequest } from "../types.js";
+import { AdpBalance } from "./balance.js";
 import { LockstepTiming } from "./lockstep.js";
 import { runAttentionDpLoops } from "./openLoop.js";
 
@@ -40,7 +41,8 @@ export async function runAttentionDp(
   }
   const parts = partitionJob(options, requests, opts.warmup ?? [], ranks, options.numBlocks, "attention DP");
   const drafts = options.speculative?.maxDraftLen ?? 0;
-  const timing = new LockstepTiming(ranks, options.maxBatchSize, opts.decodeRuns !== false && drafts === 0, drafts);
+  const balance = options.attentionDpBalance ? new AdpBalance(options.attentionDpBalance, options.maxBatchSize) : null;
+  const timing = new LockstepTiming(ranks, options.maxBatchSize, opts.decodeRuns !== false && drafts === 0, drafts, balance);
   return runPartitioned(parts, requests.length, predictor, timing, opts);
 }
 

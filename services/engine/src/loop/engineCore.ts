@@ -67,6 +67,13 @@ export class EngineCore implements TimingHost {
   readonly maxBatchSize: number;
   /** Context batch waiting (null: off). */
   private readonly batchWaiting: BatchWaiting | null;
+  /**
+   * Set by the attention-DP ranks' balancing (attentionDp/balance.ts) before build(): the next batch runs
+   * its generation requests without the context requests it scheduled.
+   */
+  holdContexts = false;
+  /** The pending batch held back its context requests (no decode run: the next iteration may differ). */
+  private contextsHeld = false;
 
   /** Every submitted request is due whenever the engine looks (all at once, a concurrency limit, a warm-up). */
   clockFree = false;
@@ -152,6 +159,14 @@ export class EngineCore implements TimingHost {
         const genTokens = micro.generationCount * this.cfg.genTokens;
         if (!this.batchWaiting.release(this.table, micro.context, micro.contextCount, genTokens)) micro.contextCount = 0;
       }
+      this.contextsHeld = false;
+      if (this.holdContexts) {
+        this.holdContexts = false;
+        if (micro.contextCount > 0 && micro.generationCount > 0) {
+          micro.contextCount = 0;
+          this.contextsHeld = true;
+        }
+      }
       if (cap.pausedCount > 0) {
         let anyFailed = false;
         for (let i = 0; i < cap.pausedCount; i++) anyFailed = this.failures.pause(cap.paused[i]!) || anyFailed;
@@ -175,6 +190,22 @@ export class EngineCore implements TimingHost {
   }
 
   /**
+   * The context and generation requests the next build() would schedule at the current time (steps 1-4:
+   * fetch, capacity and micro-batch scheduling), without building it; { 0, 0 } when no request is active.
+   * Attention-DP balancing compares every rank's counts before the ranks build; build() repeats these
+   * steps on the same state and schedules the same requests.
+   */
+  scheduledCounts(): { context: number; generation: number } {
+    const adm = this.admission;
+    adm.release(this.timing.scheduleTimeMs(), this.clockFree, this.unservable, this.reject);
+    adm.activate();
+    if (adm.activeCount === 0) return { context: 0, generation: 0 };
+    this.capacity.schedule(adm.active, adm.activeCount);
+    this.micro.schedule(this.capacity.fitting, this.capacity.fittingCount);
+    return { context: this.micro.contextCount, generation: this.micro.generationCount };
+  }
+
+  /**
    * After build(): the number of iterations, this one included, that form a decode run (the same
    * generation requests, every past KV length + 1 per iteration) if no request arrives meanwhile. 1 when
    * the batch has context requests, the next iteration may differ, or the capacity policy does not
@@ -190,6 +221,7 @@ export class EngineCore implements TimingHost {
         micro.contextCount > 0 ||
         micro.generationCount === 0 ||
         this.batchWaiting?.holding === true ||
+        this.contextsHeld ||
         this.capacity.pausedCount > 0 ||
         this.admission.transfersWaiting > 0 ||
         this.timing.blocksDecodeRun()

@@ -101,6 +101,23 @@ export class SingleEngineLoop implements EngineLoop {
     return core.build();
   }
 
+  /**
+   * What schedule(tMs) would schedule (EngineCore.scheduledCounts), for attention-DP balancing; call only
+   * when nextEventTime() <= tMs.
+   */
+  scheduledCounts(tMs: number): { context: number; generation: number } {
+    const core = this.core;
+    if (core.pending) throw new Error("scheduledCounts() called before commit() of the scheduled iteration");
+    if (!(tMs >= core.ledger.clock)) throw new Error(`scheduledCounts(${String(tMs)}): before the loop's clock (${core.ledger.clock} ms)`);
+    if (tMs !== Infinity) core.ledger.clock = tMs;
+    return core.scheduledCounts();
+  }
+
+  /** The next schedule() runs its generation requests without its context requests (attention-DP balancing). */
+  holdContexts(): void {
+    this.core.holdContexts = true;
+  }
+
   commit(iterMs: number): LoopEvents {
     const core = this.core;
     if (!core.pending) throw new Error("commit() called without an iteration from schedule()");

@@ -37,6 +37,8 @@ export interface StepOutcome {
  */
 export interface PartitionTiming {
   step(states: PartitionState[], ready: number[], predictor: BatchPredictor, measured: boolean): StepOutcome | Promise<StepOutcome>;
+  /** Before the partitions without a batch build their next one (attention-DP balancing). */
+  beforeBuild?(states: PartitionState[]): void;
   /** The measured run starts: the clock restarts at 0. */
   reset(): void;
 }
@@ -108,6 +110,7 @@ export async function runPartitioned(
   if (signal?.aborted) throw cancelled(signal);
   const ready: number[] = [];
   for (;;) {
+    timing.beforeBuild?.(states);
     let anyWarm = false;
     for (const s of states) {
       if (s.done || s.batch !== null) {

@@ -87,7 +87,7 @@ export function partitionJob(
     const warm: SimRequest[] = [];
     for (let i = 0; i < warmup.length; i++) if (warmRanks[i] === p) warm.push(warmup[i]!);
     const arrivals: EngineOptions["arrivals"] = limits ? { kind: "concurrency", concurrency: Math.max(1, limits[p]!) } : { kind: "all_at_once" };
-    const { attentionDpRanks: _ranks, ...rest } = options;
+    const { attentionDpRanks: _ranks, attentionDpBalance: _balance, ...rest } = options;
     out.push({ requests: reqs, warmup: warm, index: Int32Array.from(idx), options: { ...rest, ppSize: 1, numBlocks, arrivals } });
   }
   return out;

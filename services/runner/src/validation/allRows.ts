@@ -18,6 +18,7 @@ import { meanLatencies } from "./meanLatencies.js";
 import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
 import { ROW_MTP_ACCEPTANCE, rowMtpDrafts, rowMtpOptions } from "./rowSpeculation.js";
 import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
+import { slotSignatures } from "./slotSignature.js";
 
 export type AllRowsPredictor = "roofline" | "aic";
 
@@ -152,7 +153,11 @@ function rowEngine(
     arrivals: { kind: "concurrency", concurrency: s.concurrency },
     overlap,
   };
-  if (ranks > 1) o.attentionDpRanks = ranks;
+  if (ranks > 1) {
+    o.attentionDpRanks = ranks;
+    const balance = method?.attentionDpBalance?.(r.modelPath);
+    if (balance) o.attentionDpBalance = balance;
+  }
   if (speculative) o.speculative = speculative;
   return o;
 }
@@ -186,8 +191,11 @@ async function replay(
  */
 export async function validateAllRows(csvText: string, opts: AllRowsOptions): Promise<AllRowsReport> {
   const cols = parallelColumns(csvText);
+  const parsed = parseSiliconCsv(csvText);
+  // Read over the whole CSV: a filter does not change a row's method.
+  const signatures = slotSignatures(parsed);
   const twins = disaggregatedTwins(csvText);
-  const all = parseSiliconCsv(csvText).filter((r) => r.backend === "trtllm" && r.mode === "agg" && (opts.filter?.(r) ?? true));
+  const all = parsed.filter((r) => r.backend === "trtllm" && r.mode === "agg" && (opts.filter?.(r) ?? true));
   const predictors = new Map<string, Promise<BatchPredictor>>();
   const rows: AllRowsRow[] = [];
   const total = all.length * opts.predictors.length;
@@ -212,7 +220,7 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
         osl: r.osl,
         concurrency: r.concurrency,
         setup: "reason" in setup ? "" : describeSetup(setup, rowMtpDrafts(r, setup)),
-        method: load === "benchmark" ? methodForRow(r).name : "simple",
+        method: load === "benchmark" ? methodForRow(r, signatures).name : "simple",
         silicon_ttft_ms: r.ttftMs,
         silicon_tpot_ms: r.tpotMs,
         predicted_ttft_ms: null,
@@ -234,7 +242,7 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
             predictors.set(key, p);
           }
           const predictor = await p;
-          const method = load === "benchmark" ? methodForRow(r) : null;
+          const method = load === "benchmark" ? methodForRow(r, signatures) : null;
           const drafts = rowMtpDrafts(r, setup);
           const options = rowEngine(
             r,

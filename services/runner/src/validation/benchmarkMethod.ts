@@ -1,5 +1,6 @@
-import { type BatchWaitSettings, SeededRandom, type SimRequest } from "@servesim/engine";
+import { ADP_BALANCE_DEFAULTS, type AdpBalanceSettings, type BatchWaitSettings, SeededRandom, type SimRequest } from "@servesim/engine";
 import type { SiliconRow } from "./silicon.js";
+import { type SlotSignatures, sourceFile } from "./slotSignature.js";
 
 /**
  * How a silicon row was measured: the client's load and where it read the clock. A replay builds the
@@ -41,6 +42,11 @@ export interface BenchmarkMethod {
    * server whose front end is not that thread (Dynamo's Rust HTTP front end).
    */
   trtllmServeFrontEnd: boolean;
+  /**
+   * `attention_dp_config` the source's launch script gave an attention-DP server of this model (undefined:
+   * balancing off, TensorRT-LLM's default).
+   */
+  attentionDpBalance?: (modelPath: string) => AdpBalanceSettings | undefined;
   /** One line for reports. */
   summary: string;
 }
@@ -64,6 +70,20 @@ export function inferencexServer(row: Pick<SiliconRow, "isl" | "osl" | "tp">): S
 }
 
 /**
+ * InferenceX's TensorRT-LLM launch scripts turn attention-DP balancing on whenever they enable attention
+ * DP: `benchmarks/dsr1_fp8_h200_trt.sh`, `dsr1_fp4_b200_trt.sh` (DeepSeek-R1/V3: `attention_dp_config:
+ * {batching_wait_iters: 0, enable_balance: true, timeout_iters: 60}`) and `gptoss_fp4_b200_trt.sh`
+ * (gpt-oss: `enable_balance: true`, TensorRT-LLM's default iteration counts). Other models' scripts do not
+ * run attention DP.
+ */
+export function inferencexAdpBalance(modelPath: string): AdpBalanceSettings | undefined {
+  const m = modelPath.toLowerCase();
+  if (m.includes("deepseek")) return { timeoutIters: 60, batchingWaitIters: 0 };
+  if (m.includes("gpt-oss")) return { ...ADP_BALANCE_DEFAULTS };
+  return undefined;
+}
+
+/**
  * InferenceX's method (the `db-dump/...` and `source_file=<date>.csv` rows): the server launched with
  * `max_batch_size` = the concurrency, so every request of the closed loop has a slot.
  */
@@ -75,10 +95,12 @@ export const INFERENCEX_METHOD: BenchmarkMethod = Object.freeze({
   slots: (c: number) => c,
   server: inferencexServer,
   trtllmServeFrontEnd: true,
+  attentionDpBalance: inferencexAdpBalance,
   summary:
     "inferencex: closed loop at the row's concurrency, ISL/OSL uniform in [0.8·L, L], 10 × concurrency requests after " +
     "2 × concurrency warm-up, max_batch_size = concurrency, max_num_tokens = max(ISL + OSL + 256, 8192), batch waiting " +
-    "(0.9, 20 iterations) for 1k/1k below TP 8, TTFT at the client while streaming",
+    "(0.9, 20 iterations) for 1k/1k below TP 8, attention-DP balancing on attention-DP servers (DeepSeek: timeout 60, no " +
+    "batching wait; gpt-oss: TensorRT-LLM's defaults), TTFT at the client while streaming",
 });
 
 /**
@@ -110,6 +132,17 @@ export const AIC_GAP_ANALYSIS_DYNAMO_METHOD: BenchmarkMethod = Object.freeze({
   summary: "aic-gap-analysis-dynamo: as aic-gap-analysis, served through Dynamo's front end (trtllm-serve's is not simulated)",
 });
 
+/**
+ * The gap-analysis collection's runs whose rows show no slot wait (slotSignature.ts: TTFT flat in OSL, as
+ * the Qwen3-32B and Qwen3-235B-A22B files on H100 are): the client's concurrency has as many slots.
+ */
+export const AIC_GAP_ANALYSIS_EVERY_SLOT_METHOD: BenchmarkMethod = Object.freeze({
+  ...AIC_GAP_ANALYSIS_METHOD,
+  name: "aic-gap-analysis-every-slot",
+  slots: (c: number) => c,
+  summary: "aic-gap-analysis (every slot): as inferencex's load, every request of the closed loop has a slot (the source file's TTFT does not grow with OSL)",
+});
+
 /** Benchmark methods by what a row's `silicon_data_source` contains; the first match wins, else inferencex. */
 export const BENCHMARK_METHODS: ReadonlyArray<{ sourceContains: string; method: BenchmarkMethod }> = [
   { sourceContains: "image=nvcr.io/nvidia/ai-dynamo/", method: AIC_GAP_ANALYSIS_DYNAMO_METHOD },
@@ -117,8 +150,14 @@ export const BENCHMARK_METHODS: ReadonlyArray<{ sourceContains: string; method: 
   { sourceContains: "", method: INFERENCEX_METHOD },
 ];
 
-export function methodForRow(row: Pick<SiliconRow, "source">): BenchmarkMethod {
-  return BENCHMARK_METHODS.find((m) => row.source.includes(m.sourceContains))?.method ?? INFERENCEX_METHOD;
+/**
+ * A row's benchmark method; with the signatures of the CSV's source files (slotSignature.ts), a
+ * gap-analysis file whose TTFT is flat in OSL runs with a slot for every request.
+ */
+export function methodForRow(row: Pick<SiliconRow, "source">, signatures?: SlotSignatures): BenchmarkMethod {
+  const method = BENCHMARK_METHODS.find((m) => row.source.includes(m.sourceContains))?.method ?? INFERENCEX_METHOD;
+  if (method === AIC_GAP_ANALYSIS_METHOD && signatures?.get(sourceFile(row.source))?.slotWait === false) return AIC_GAP_ANALYSIS_EVERY_SLOT_METHOD;
+  return method;
 }
 
 export interface BenchmarkWorkload {

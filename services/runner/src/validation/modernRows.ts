@@ -53,7 +53,8 @@ const QUANT: Record<string, Precision> = { fp8: "fp8", fp8_block: "fp8_block", n
  * per-rank batch in batch_size: the closed loop is silicon_concurrency (batch_size × DP ranks when the
  * source does not name it); servesim's TP is the DP ranks × the attention TP (which must be 1). Weights:
  * gemm_quant_mode when given, else the precision column ("fp4" is the checkpoint's 4-bit format: MXFP4 for
- * gpt-oss, NVFP4 otherwise); quantized rows run an FP8 KV cache.
+ * gpt-oss, NVFP4 otherwise; "fp8" of a block-scaled FP8 checkpoint is fp8_block); quantized rows run an FP8
+ * KV cache.
  */
 export function rowSetup(r: SiliconRow, cols: ParallelColumns | undefined): RowSetup | { reason: string } {
   if (r.backend !== "trtllm") return { reason: `backend ${r.backend || "(none)"}` };
@@ -84,6 +85,9 @@ export function rowSetup(r: SiliconRow, cols: ParallelColumns | undefined): RowS
   else if (QUANT[r.precision]) weight = QUANT[r.precision]!;
   else return { reason: `precision ${r.precision}` };
   if (r.precision === "fp4" && hit.weight === "mxfp4") weight = "mxfp4";
+  // "fp8" names the checkpoint's FP8 weights; a model whose FP8 checkpoint is block-scaled (DeepSeek-R1/V3,
+  // Qwen3-235B-A22B-FP8: 128 × 128 weight scales) runs TensorRT-LLM's FP8 block-scale GEMMs and MoE.
+  if (weight === "fp8" && hit.weight === "fp8_block") weight = "fp8_block";
   const concurrency = dp > 1 ? (cols?.siliconConcurrency ?? r.concurrency * dp) : r.concurrency;
   return {
     model: weight === "nvfp4" && hit.weight !== "nvfp4" ? (nvfp4Checkpoint(hit.spec.name) ?? hit.spec.name) : hit.spec.name,

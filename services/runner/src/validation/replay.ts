@@ -27,6 +27,7 @@ import { DType, type PredictorConfig } from "@servesim/wire/predictor";
 import { type BenchmarkMethod, benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
 import { meanLatencies } from "./meanLatencies.js";
 import type { ReplayableRow } from "./silicon.js";
+import type { SlotSignatures } from "./slotSignature.js";
 
 export type ValidationPredictor = "roofline" | "aic";
 
@@ -50,6 +51,8 @@ export interface ReplaySettings {
   timing?: ReplayTiming;
   /** Replaces the row's benchmark method (tests, experiments). */
   method?: BenchmarkMethod;
+  /** The CSV's source-file signatures that refine the row's method (slotSignature.ts). */
+  slotSignatures?: SlotSignatures;
   /** Caps the measured requests per row (default: the method's count). */
   maxRequests?: number;
   seed?: number;
@@ -147,7 +150,7 @@ export function engineOptionsFor(
 
 /** Replays one row the way it was measured and returns the mean TTFT and TPOT over its measured requests. */
 export function replayRow(row: ReplayableRow, predictor: LocalPredictor, settings: ReplaySettings): ReplayResult {
-  const method = settings.method ?? methodForRow(row);
+  const method = settings.method ?? methodForRow(row, settings.slotSignatures);
   const wl = benchmarkWorkload(row, method, {
     ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
     ...(settings.maxRequests !== undefined ? { maxRequests: settings.maxRequests } : {}),

@@ -6,6 +6,7 @@ import { type CandidateErrors, type FoldResult, inSample, kFold, leaveOneGroupOu
 import type { ReplaySettings, ReplayTiming, ValidationPredictor } from "./replay.js";
 import { RowPredictors, replayRow, timingFor } from "./replay.js";
 import { parseSiliconCsv, type ReplayableRow, type SiliconRow, selectReplayableRows } from "./silicon.js";
+import { slotSignatures } from "./slotSignature.js";
 
 /** One replayed silicon row (JSON keys are snake_case for the report file). */
 export interface ValidationRow {
@@ -160,6 +161,8 @@ export async function validateAgainstSilicon(csvText: string, opts: ValidateOpti
   const all = parseSiliconCsv(csvText);
   const coverage = siliconCoverage(all);
   const rows = selectReplayableRows(all).filter((r) => opts.filter?.(r) ?? true);
+  // Read over the whole CSV: a filter does not change a row's method.
+  const signatures = slotSignatures(all);
   const artefacts = ttftArtefacts(rows);
   const candidates = opts.fit?.candidates ?? [undefined];
   const out: ValidationRow[] = [];
@@ -169,7 +172,7 @@ export async function validateAgainstSilicon(csvText: string, opts: ValidateOpti
   let done = 0;
   const tick = () => opts.onRow?.(++done, total);
   for (const predictor of opts.predictors) {
-    const base: ReplaySettings = { predictor, ...(opts.replay ?? {}) };
+    const base: ReplaySettings = { predictor, slotSignatures: signatures, ...(opts.replay ?? {}) };
     if (opts.systemsDir !== undefined) base.systemsDir = opts.systemsDir;
     if (opts.backendVersion !== undefined) base.backendVersion = opts.backendVersion;
     const preds: { ttft: Float64Array; tpot: Float64Array }[] = [];
@@ -248,7 +251,7 @@ export async function validateAgainstSilicon(csvText: string, opts: ValidateOpti
     });
     out.push(...part);
   }
-  const methods = [...new Set(rows.map((r) => (opts.replay?.method ?? methodForRow(r)).summary))];
+  const methods = [...new Set(rows.map((r) => (opts.replay?.method ?? methodForRow(r, signatures)).summary))];
   return summarize(out, opts, coverage, fits, {
     method: methods.join("; "),
     timing: timingText,
