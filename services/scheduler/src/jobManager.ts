@@ -570,18 +570,24 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
     const now = Date.now();
     if (this.opts.quota) this.store.pruneUsage(now - this.opts.quota.windowMs);
     const finished: JobEntry<P>[] = [];
+    let kept = 0;
     for (const e of this.jobs.values()) {
       if (!isTerminal(e.state)) continue;
       if (now - e.finishedAtMs >= this.opts.resultTtlMs) this.drop(e);
-      else finished.push(e);
+      else {
+        finished.push(e);
+        kept += e.resultBytes ?? 0;
+      }
     }
+    const maxBytes = this.opts.maxStoredResultBytes;
+    // Every finish sweeps: the usual sweep, with nothing over either limit, skips sorting thousands of jobs.
+    if (finished.length <= this.opts.maxStoredJobs && (maxBytes === undefined || kept <= maxBytes)) return;
     finished.sort((a, b) => a.finishedAtMs - b.finishedAtMs);
     let first = 0;
     if (finished.length > this.opts.maxStoredJobs) {
       first = finished.length - this.opts.maxStoredJobs;
       for (const e of finished.slice(0, first)) this.drop(e);
     }
-    const maxBytes = this.opts.maxStoredResultBytes;
     if (maxBytes !== undefined) {
       let total = 0;
       for (let i = first; i < finished.length; i++) total += finished[i]!.resultBytes ?? 0;

@@ -8,7 +8,8 @@ import type { PredictorConfig } from "@servesim/wire/predictor";
 import type { JobSpec, SweepPoint } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
 import type { JobExecutor, JobRunOutput, PreparedJob, RunControl } from "./jobExecutor.js";
-import { OFFLOAD_ABOVE_TOKENS, resolveWorkloadOffThread, syntheticTokens } from "./offloadWorkload.js";
+import { type JobSummary, summarizeJob } from "./jobSummary.js";
+import { OFFLOAD_ABOVE_TOKENS, resolveJobOffThread, syntheticTokens } from "./offloadWorkload.js";
 import { runOnWorker, WORKER_ABOVE_TOKENS } from "./workerRun.js";
 
 export interface RemoteExecutorOptions {
@@ -127,24 +128,29 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
       for (const key of sweep.keyOf.values()) simulatedTokens += workloadTokens(sweep.workloads.get(key)!.requests);
       return { name: spec.name, requestsTotal: 0, pointsTotal: sweep.plan.points.length, sweep, simulatedTokens };
     }
-    // A large synthetic workload is generated on a worker thread: the event loop keeps serving.
-    const workload = !dataset && syntheticTokens(spec) > OFFLOAD_ABOVE_TOKENS ? await resolveWorkloadOffThread(spec, this.opts.limits) : undefined;
-    const job = await resolveJob(spec, { limits: this.opts.limits, ...(dataset ? { datasetStream: dataset } : {}), ...(workload ? { workload } : {}) });
-    let outputTokens = 0;
-    for (const r of job.requests) outputTokens += r.outputTokens;
-    const tokens = workloadTokens(job.requests);
-    const estimatedResultBytes = 96 * job.requests.length + 8 * outputTokens;
-    this.checkIterationsLowerBound(job);
+    // A large synthetic workload is generated and the spec validated on a worker thread: the event loop keeps serving.
+    const offloaded =
+      !dataset && syntheticTokens(spec) > OFFLOAD_ABOVE_TOKENS ? await resolveJobOffThread(spec, this.opts.limits, WORKER_ABOVE_TOKENS) : undefined;
+    const job =
+      offloaded && !offloaded.workload
+        ? undefined
+        : await resolveJob(spec, {
+            limits: this.opts.limits,
+            ...(dataset ? { datasetStream: dataset } : {}),
+            ...(offloaded?.workload ? { workload: offloaded.workload } : {}),
+          });
+    const summary = job ? summarizeJob(job) : offloaded!.summary;
+    this.checkIterationsLowerBound(summary);
     // A large job runs on a worker thread from its (confined) spec; the resolution here only validated it.
-    const onWorker = !dataset && tokens > WORKER_ABOVE_TOKENS ? spec : undefined;
+    const onWorker = !dataset && summary.simulatedTokens > WORKER_ABOVE_TOKENS ? spec : undefined;
     return {
-      name: job.name,
-      requestsTotal: job.requests.length,
-      warnings: job.warnings,
+      name: summary.name,
+      requestsTotal: summary.requestsTotal,
+      warnings: summary.warnings,
       job: onWorker ? undefined : job,
       ...(onWorker ? { spec: onWorker } : {}),
-      estimatedResultBytes,
-      simulatedTokens: tokens,
+      estimatedResultBytes: 96 * summary.requestsTotal + 8 * summary.outputTokens,
+      simulatedTokens: summary.simulatedTokens,
     } as PreparedRemoteJob;
   }
 
@@ -153,12 +159,11 @@ export class RemoteExecutor implements JobExecutor<PreparedRemoteJob> {
    * request with N output tokens needs at least N iterations (N / (1 + draft length) with speculative
    * decoding), however the engine batches it.
    */
-  private checkIterationsLowerBound(job: ResolvedJob): void {
+  private checkIterationsLowerBound(summary: JobSummary): void {
     const max = this.opts.maxIterations;
     if (max === undefined) return;
-    let longest = 0;
-    for (const list of [job.warmup, job.requests]) for (const r of list) if (r.outputTokens > longest) longest = r.outputTokens;
-    const perIteration = 1 + (job.engine.speculative?.maxDraftLen ?? 0);
+    const longest = summary.longestOutput;
+    const perIteration = 1 + summary.maxDraftLen;
     const atLeast = Math.ceil(longest / perIteration);
     if (atLeast > max) {
       throw new InvalidArgumentError(

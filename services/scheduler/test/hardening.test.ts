@@ -190,31 +190,57 @@ describe("SQLite job store", () => {
 });
 
 describe("workload resolution off the event loop", () => {
-  it("a large synthetic workload resolved on a worker thread equals the in-thread resolution, and the event loop keeps turning", async () => {
-    const { resolveWorkloadOffThread, syntheticTokens, OFFLOAD_ABOVE_TOKENS } = await import("../src/offloadWorkload.js");
-    const { resolveSharedWorkload } = await import("@servesim/runner");
+  it("a large synthetic job validated on a worker thread has the in-thread resolution's summary and workload, and the event loop keeps turning", async () => {
+    const { resolveJobOffThread, syntheticTokens, OFFLOAD_ABOVE_TOKENS } = await import("../src/offloadWorkload.js");
+    const { summarizeJob } = await import("../src/jobSummary.js");
+    const { resolveJob, resolveSharedWorkload } = await import("@servesim/runner");
     const { JobSpec: Spec, Distribution } = await import("@servesim/wire/scheduler");
     const s = Spec.fromPartial({
       name: "big",
+      engine: { numRequests: 2500, warmup: 3 },
       predictor: { kind: 1 },
       workload: {
-        synthetic: { distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST, numRequests: 3000, inputMean: 1000, inputStdev: 100, outputMean: 1, seed: 7 },
+        synthetic: {
+          distribution: Distribution.DISTRIBUTION_TOKEN_NORM_DIST,
+          numRequests: 3000,
+          inputMean: 1000,
+          inputStdev: 100,
+          outputMean: 5,
+          outputStdev: 2,
+          seed: 7,
+        },
       },
     });
     expect(syntheticTokens(s)).toBeGreaterThan(OFFLOAD_ABOVE_TOKENS);
+    const local = await resolveJob(s);
+    const want = summarizeJob(local);
+    expect(want.requestsTotal).toBe(2500);
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
-    const off = await resolveWorkloadOffThread(s, {});
+    // Above the run-worker threshold: the summary only, no requests back on this thread.
+    const large = await resolveJobOffThread(s, {}, want.simulatedTokens - 1);
     clearInterval(timer);
-    const local = (await resolveSharedWorkload(s)).workload;
-    expect(off.requests.map((r) => [r.inputLength, r.outputTokens])).toEqual(local.requests.map((r) => [r.inputLength, r.outputTokens]));
-    expect(off.metadata).toEqual(local.metadata);
+    expect(large).toEqual({ summary: want });
     expect(ticks).toBeGreaterThan(0);
-    const bad = await resolveWorkloadOffThread(Spec.fromPartial({ ...s, workload: { synthetic: { ...s.workload!.synthetic!, inputMean: 1e12 } } }), {}).catch(
+    // At or below it: the shared workload too, from which this thread resolves the same job.
+    const small = await resolveJobOffThread(s, {}, want.simulatedTokens);
+    expect(small.summary).toEqual(want);
+    const sharedHere = (await resolveSharedWorkload(s)).workload;
+    expect(small.workload!.requests.map((r) => [r.inputLength, r.outputTokens])).toEqual(sharedHere.requests.map((r) => [r.inputLength, r.outputTokens]));
+    expect(small.workload!.metadata).toEqual(sharedHere.metadata);
+    const again = await resolveJob(s, { workload: small.workload! });
+    expect(again.requests).toEqual(local.requests);
+    expect(again.warmup).toEqual(local.warmup);
+    expect(again.engine).toEqual(local.engine);
+    const bad = await resolveJobOffThread(Spec.fromPartial({ ...s, workload: { synthetic: { ...s.workload!.synthetic!, inputMean: 1e12 } } }), {}, 0).catch(
       (e: unknown) => e,
     );
     expect(bad).toBeInstanceOf(InvalidArgumentError);
     expect((bad as InvalidArgumentError).field).toBe("spec.workload.synthetic.input_mean");
+    // Engine settings are validated on the worker as well.
+    const badEngine = await resolveJobOffThread(Spec.fromPartial({ ...s, engine: { warmup: 1_000_000_000 } }), {}, 0).catch((e: unknown) => e);
+    expect(badEngine).toBeInstanceOf(InvalidArgumentError);
+    expect((badEngine as InvalidArgumentError).field).toBe("spec.engine.warmup");
   });
 });
 
