@@ -18,7 +18,6 @@ export { CHUNKING_POLICIES, CHUNKING_POLICY_NAMES, chunkingPolicy, chunkingPolic
 export { describeFrontEnd, FrontEndServer, type FrontEndSettings, frontEndRequestMs } from "./frontEnd.js";
 export type { EngineLoop, FirstTokenEvent, LoopEvents, LoopLoad, RequestDoneEvent, SubmitOptions } from "./loop/engineLoop.js";
 export { createEngineLoop, type EngineLoopOptions, SingleEngineLoop } from "./loop/singleEngineLoop.js";
-export { createPipelineEngineLoop, PipelineEngineLoop } from "./pipeline/pipelineEngineLoop.js";
 export { createPipelineLoop, PipelineLoop, type PipelineLoopOptions } from "./pipeline/pipelineLoop.js";
 export { type PipelineRunOptions, runPipeline } from "./pipeline/run.js";
 export type { EngineProfile } from "./profiles/engineProfile.js";

@@ -160,18 +160,68 @@ describe("cluster jobs", () => {
     ]);
   });
 
-  it("a pipeline-parallel instance (PipelineEngineLoop) runs its micro-batches as the single-engine pipeline driver", async () => {
+  it("a pipeline-parallel instance (PipelineLoop) gives the single-engine pipeline run's records", async () => {
     const pp = { tp: 1, pp: 2, ep: 1 };
     const text = jsonl(uniform(6, 64, 3));
-    const single = await runJob(await resolveJob(datasetSpec(text, { ...engine, maxBatchSize: 2 }, { ...constant, parallelism: pp })), connect);
-    const s = datasetSpec(text, { ...engine, maxBatchSize: 2 }, constant);
+    // Poisson arrivals: the single engine runs the same PipelineLoop (runPipeline → runPipelineLoop).
+    const poisson = { ...engine, maxBatchSize: 2, requestRate: 100, seed: 3 };
+    const single = await runJob(await resolveJob(datasetSpec(text, poisson, { ...constant, parallelism: pp })), connect);
+    const s = datasetSpec(text, poisson, constant);
     s.cluster = { aggregated: [{ numWorkers: 1, parallelism: pp }] };
     const job = await resolveJob(s);
     expect(job.cluster?.totalGpus).toBe(2);
     const o = await runJob(job, connect);
-    expect(o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual(single.records.map((r) => Array.from(r.tokenTimesMs)));
-    // Two slots of stages 5 ms (a prompt) or 2.5 ms (decode only): the first micro-batches end at 10 and 15.
-    expect(o.records.slice(0, 2).map((r) => r.ttftMs)).toEqual([10, 15]);
+    const times = o.records.map((r) => Array.from(r.tokenTimesMs));
+    expect(times).toEqual(single.records.map((r) => Array.from(r.tokenTimesMs)));
+    // Stages of 5 ms (a micro-batch with a prompt) or 2.5 ms (decode only).
+    expect(times).toEqual([
+      [10, 15, 25],
+      [25, 35, 40],
+      [35, 40, 52.5],
+      [47.5, 55, 60],
+      [47.5, 55, 60],
+      [52.5, 57.5, 62.5],
+    ]);
+    // All at once, micro-batch k takes the first max_batch_size requests no slot holds (TensorRT-LLM's fetch
+    // into the micro-batch scheduled next): 0-1 in slot 0 (tokens at 10), 2-3 in slot 1 (15); 4-5 wait for
+    // slot 0's room and prefill together when 0-1 are done (32.5). The single engine's clock-free fast path
+    // (runPipeline's partitionJob, requests dealt to the slots up front) puts 4 and 5 in different slots.
+    const burst = datasetSpec(text, { ...engine, maxBatchSize: 2 }, constant);
+    burst.cluster = { aggregated: [{ numWorkers: 1, parallelism: pp }] };
+    const b = await runJob(await resolveJob(burst), connect);
+    expect(b.records.map((r) => Array.from(r.tokenTimesMs))).toEqual([
+      [10, 17.5, 22.5],
+      [10, 17.5, 22.5],
+      [15, 20, 25],
+      [15, 20, 25],
+      [32.5, 37.5, 42.5],
+      [32.5, 37.5, 42.5],
+    ]);
+  });
+
+  it("pipeline parallelism with attention DP in a pool: one instance gives the single-engine run's records", async () => {
+    const par = { tp: 2, pp: 2, ep: 1, attentionDp: true };
+    const text = jsonl(uniform(6, 64, 3));
+    // max_batch_size 1 per attention-DP rank: a slot's micro-batch takes max_batch_size × ranks = 2 requests, one
+    // per rank, so with the constant predictor the times are those of the PP test's max_batch_size 2.
+    const poisson = { ...engine, maxBatchSize: 1, requestRate: 100, seed: 3 };
+    const single = await runJob(await resolveJob(datasetSpec(text, poisson, { ...constant, parallelism: par })), connect);
+    const s = datasetSpec(text, poisson, constant);
+    s.cluster = { aggregated: [{ numWorkers: 1, parallelism: par }] };
+    const job = await resolveJob(s);
+    expect(job.cluster?.totalGpus).toBe(4);
+    const o = await runJob(job, connect);
+    const times = o.records.map((r) => Array.from(r.tokenTimesMs));
+    expect(times).toEqual(single.records.map((r) => Array.from(r.tokenTimesMs)));
+    expect(times).toEqual([
+      [10, 15, 25],
+      [25, 35, 40],
+      [35, 40, 52.5],
+      [47.5, 55, 60],
+      [47.5, 55, 60],
+      [52.5, 57.5, 62.5],
+    ]);
+    expect(o.reportText).toContain("attention DP");
   });
 
   it("a pipeline-parallel decode pool takes max_batch_size requests per micro-batch", async () => {
@@ -214,8 +264,6 @@ describe("cluster jobs", () => {
     const ho = await invalid(resolveJob({ ...base, cluster: { aggregated: [{ numWorkers: 2 }], requestOverheads: { handoffMs: 1 } } }));
     expect([ho.field, ho.reason]).toEqual(["spec.cluster.request_overheads.handoff_ms", "applies to disaggregated clusters only (prefill and decode pools)"]);
     expect((await invalid(resolveJob({ ...base, cluster: { ...disagg, firstToken: 7 as FirstTokenSource } }))).field).toBe("spec.cluster.first_token");
-    const ppAdp = await invalid(resolveJob({ ...base, cluster: { aggregated: [{ numWorkers: 1, parallelism: { tp: 2, pp: 2, ep: 1, attentionDp: true } }] } }));
-    expect(ppAdp.field).toBe("spec.cluster.aggregated[0]: spec.predictor.parallelism.pp");
     const e = await invalid(resolveJob({ ...base, cluster: { aggregated: [{ numWorkers: 1 }], router: { type: "random", weights: {} } } }));
     expect(e.field).toBe("spec.cluster.router.type");
     const pool = await invalid(resolveJob({ ...base, cluster: { aggregated: [], prefill: { numWorkers: 1, maxBatchSize: 0 }, decode: { numWorkers: 1 } } }));

@@ -132,7 +132,7 @@ export async function resolveCluster(
   const add = async (role: PoolRole, label: string, p: WorkerPool, field: string, router: RouterChoice): Promise<void> => {
     const job = await resolve(poolSpec(spec, p), field, role);
     // A cluster instance is one EngineLoop: attention-DP ranks behind an AttentionDpLoop, pipeline stages
-    // behind a PipelineEngineLoop (resolveJob refuses the two together, as for a single engine).
+    // (with attention DP in every stage when both are on) behind a PipelineLoop, as for a single engine.
     pools.push({ role, label, count: p.numWorkers, job, gpus: job.predictor.tp * job.predictor.pp, router });
   };
   if (disagg) {

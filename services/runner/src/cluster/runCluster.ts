@@ -16,7 +16,7 @@ import { type BatchPredictor, InvalidArgumentError, type IterationStats, type Si
 import {
   createAttentionDpLoop,
   createEngineLoop,
-  createPipelineEngineLoop,
+  createPipelineLoop,
   DraftTokensPredictor,
   type EngineLoop,
   planArrivals,
@@ -87,18 +87,12 @@ export async function runResolvedClusterJob(
     for (const p of cluster.pools) {
       const raw = await connect(p.job.predictor.config);
       opened.push(raw);
-      // Pipeline stages are timed on the device clock, as runPipeline; the loop adds the drafts. Attention-DP
-      // instances get the host/device timing (the busiest rank's host) and carry their draft tokens themselves;
-      // a single engine's drafts are added as runJob does.
+      // Attention-DP batches carry their draft tokens themselves; other batches get them here, as runJob does.
+      // Pipeline stages (with or without attention DP in them) are timed on the device clock, as runPipeline;
+      // other instances get the host/device timing (an attention-DP instance: the busiest rank's host).
       const spec = p.job.engine.speculative;
-      predictors.push(
-        p.job.engine.ppSize > 1
-          ? raw
-          : withHostDeviceTiming(
-              spec && (p.job.engine.attentionDpRanks ?? 1) <= 1 ? new DraftTokensPredictor(raw, spec.maxDraftLen) : raw,
-              p.job.settings.timing,
-            ),
-      );
+      const drafted = spec && (p.job.engine.attentionDpRanks ?? 1) <= 1 ? new DraftTokensPredictor(raw, spec.maxDraftLen) : raw;
+      predictors.push(p.job.engine.ppSize > 1 ? drafted : withHostDeviceTiming(drafted, p.job.settings.timing));
     }
     const iterations: IterationStats[] | undefined = opts.collectIterations ? [] : undefined;
     const wantStats = iterations !== undefined || opts.onIteration !== undefined;
@@ -244,11 +238,14 @@ export async function runResolvedClusterJob(
   }
 }
 
-/** One instance's EngineLoop: one engine, its attention-DP ranks or its pipeline stages behind one loop. */
+/**
+ * One instance's EngineLoop: one engine, its attention-DP ranks, or its pipeline stages (with attention DP in
+ * every stage when both are on) — the PipelineLoop a single-engine pipeline job with arrivals in time runs.
+ */
 function loopOf(engine: ResolvedPool["job"]["engine"], wantStats: boolean): EngineLoop {
   const { arrivals: _a, ...settings } = engine;
   const opts = { ...settings, ...(wantStats ? { iterationStats: true } : {}) };
+  if (engine.ppSize > 1) return createPipelineLoop(opts);
   const ranks = engine.attentionDpRanks ?? 1;
-  if (ranks > 1) return createAttentionDpLoop({ ...opts, attentionDpRanks: ranks });
-  return engine.ppSize > 1 ? createPipelineEngineLoop(opts) : createEngineLoop(opts);
+  return ranks > 1 ? createAttentionDpLoop({ ...opts, attentionDpRanks: ranks }) : createEngineLoop(opts);
 }
