@@ -1,6 +1,14 @@
 import type { IterationStats, SimBatch } from "@servesim/core";
 import { InvalidArgumentError } from "@servesim/core";
-import type { EngineLoop, FirstTokenEvent, LoopEvents, LoopLoad, RequestDoneEvent, SubmitOptions } from "../loop/engineLoop.js";
+import {
+  type EngineLoop,
+  type FirstTokenEvent,
+  type LoopEvents,
+  type LoopLoad,
+  type RequestDoneEvent,
+  type SubmitOptions,
+  sumLoads,
+} from "../loop/engineLoop.js";
 import { createEngineLoop, type EngineLoopOptions, type SingleEngineLoop } from "../loop/singleEngineLoop.js";
 import { mergeIterationStats } from "../partitioned/partition.js";
 import type { SimRequest } from "../types.js";
@@ -205,18 +213,7 @@ export class AttentionDpLoop implements EngineLoop {
   }
 
   load(): LoopLoad {
-    let queued = this.pending.length - this.pendingHead;
-    let active = 0;
-    let kvUsedBlocks = 0;
-    let kvTotalBlocks = 0;
-    for (const r of this.ranks) {
-      const l = r.load();
-      queued += l.queued;
-      active += l.active;
-      kvUsedBlocks += l.kvUsedBlocks;
-      kvTotalBlocks += l.kvTotalBlocks;
-    }
-    return { queued, active, kvUsedBlocks, kvTotalBlocks };
+    return sumLoads(this.ranks, this.pending.length - this.pendingHead);
   }
 
   /** Routes the requests submitted by `tMs` to the ranks (handed over at `tMs`, the fetch). */

@@ -63,6 +63,22 @@ export interface LoopLoad {
   kvTotalBlocks: number;
 }
 
+/** The load of a loop made of inner loops (attention-DP ranks, pipeline slots): theirs summed, plus its own queue. */
+export function sumLoads(inner: readonly EngineLoop[], ownQueued: number): LoopLoad {
+  let queued = ownQueued;
+  let active = 0;
+  let kvUsedBlocks = 0;
+  let kvTotalBlocks = 0;
+  for (const loop of inner) {
+    const l = loop.load();
+    queued += l.queued;
+    active += l.active;
+    kvUsedBlocks += l.kvUsedBlocks;
+    kvTotalBlocks += l.kvTotalBlocks;
+  }
+  return { queued, active, kvUsedBlocks, kvTotalBlocks };
+}
+
 /** One request that produced its first token in this loop. */
 export interface FirstTokenEvent {
   handle: number;

@@ -1,6 +1,14 @@
 import type { IterationStats, SimBatch } from "@servesim/core";
 import { InvalidArgumentError } from "@servesim/core";
-import type { EngineLoop, FirstTokenEvent, LoopEvents, LoopLoad, RequestDoneEvent, SubmitOptions } from "../loop/engineLoop.js";
+import {
+  type EngineLoop,
+  type FirstTokenEvent,
+  type LoopEvents,
+  type LoopLoad,
+  type RequestDoneEvent,
+  type SubmitOptions,
+  sumLoads,
+} from "../loop/engineLoop.js";
 import type { EngineLoopOptions } from "../loop/singleEngineLoop.js";
 import type { SimRequest } from "../types.js";
 import { validateRequest } from "../validation.js";
@@ -225,18 +233,7 @@ export class PipelineLoop implements EngineLoop {
   }
 
   load(): LoopLoad {
-    let queued = this.pending.length - this.pendingHead;
-    let active = 0;
-    let kvUsedBlocks = 0;
-    let kvTotalBlocks = 0;
-    for (const s of this.slots) {
-      const l = s.load();
-      queued += l.queued;
-      active += l.active;
-      kvUsedBlocks += l.kvUsedBlocks;
-      kvTotalBlocks += l.kvTotalBlocks;
-    }
-    return { queued, active, kvUsedBlocks, kvTotalBlocks };
+    return sumLoads(this.slots, this.pending.length - this.pendingHead);
   }
 
   /**
