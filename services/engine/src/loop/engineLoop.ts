@@ -1,4 +1,5 @@
-import type { IterationStats, SimBatch, SimRequest } from "@servesim/core";
+import { InvalidArgumentError, type IterationStats, type SimBatch, type SimRequest } from "@servesim/core";
+import { validateRequest } from "../validation.js";
 
 /**
  * One serving-engine instance on a simulated clock that the caller owns.
@@ -61,6 +62,26 @@ export interface LoopLoad {
   active: number;
   kvUsedBlocks: number;
   kvTotalBlocks: number;
+}
+
+/**
+ * The checks every EngineLoop.submit makes (the request, a non-decreasing submit time, the kvReady flag);
+ * returns the request's kvReady.
+ */
+export function checkSubmit(req: SimRequest, tMs: number, lastSubmitMs: number, tokensPerBlock: number, opts?: SubmitOptions): boolean {
+  validateRequest(req, "request", tokensPerBlock);
+  if (typeof tMs !== "number" || !Number.isFinite(tMs) || tMs < 0) {
+    throw new InvalidArgumentError("tMs", `must be a finite time >= 0 ms (got ${String(tMs)})`);
+  }
+  if (tMs < lastSubmitMs) {
+    throw new InvalidArgumentError("tMs", `submit times must not decrease (got ${tMs} after ${lastSubmitMs})`);
+  }
+  const kvReady = opts?.kvReady ?? false;
+  if (typeof kvReady !== "boolean") throw new InvalidArgumentError("opts.kvReady", `must be a boolean (got ${String(kvReady)})`);
+  if (kvReady && req.outputTokens < 2) {
+    throw new InvalidArgumentError("request.outputTokens", "a kvReady request's first token is already generated: it needs outputTokens >= 2");
+  }
+  return kvReady;
 }
 
 /** The load of a loop made of inner loops (attention-DP ranks, pipeline slots): theirs summed, plus its own queue. */

@@ -2,9 +2,9 @@ import type { SimBatch } from "@servesim/core";
 import { FailedPreconditionError, InvalidArgumentError } from "@servesim/core";
 import { toEngineConfig } from "../engineConfig.js";
 import type { EngineSettings, IterationStats, SimRequest } from "../types.js";
-import { validateRequest, validateSettings } from "../validation.js";
+import { validateSettings } from "../validation.js";
 import { EngineCore } from "./engineCore.js";
-import type { EngineLoop, FirstTokenEvent, LoopEvents, LoopLoad, RequestDoneEvent, SubmitOptions } from "./engineLoop.js";
+import { checkSubmit, type EngineLoop, type FirstTokenEvent, type LoopEvents, type LoopLoad, type RequestDoneEvent, type SubmitOptions } from "./engineLoop.js";
 import { iterationRecord } from "./results.js";
 
 export interface EngineLoopOptions extends EngineSettings {
@@ -52,18 +52,7 @@ export class SingleEngineLoop implements EngineLoop {
   }
 
   submit(req: SimRequest, tMs: number, opts?: SubmitOptions): number {
-    validateRequest(req, "request", this.tokensPerBlock);
-    if (typeof tMs !== "number" || !Number.isFinite(tMs) || tMs < 0) {
-      throw new InvalidArgumentError("tMs", `must be a finite time >= 0 ms (got ${String(tMs)})`);
-    }
-    if (tMs < this.lastSubmitMs) {
-      throw new InvalidArgumentError("tMs", `submit times must not decrease (got ${tMs} after ${this.lastSubmitMs})`);
-    }
-    const kvReady = opts?.kvReady ?? false;
-    if (typeof kvReady !== "boolean") throw new InvalidArgumentError("opts.kvReady", `must be a boolean (got ${String(kvReady)})`);
-    if (kvReady && req.outputTokens < 2) {
-      throw new InvalidArgumentError("request.outputTokens", "a kvReady request's first token is already generated: it needs outputTokens >= 2");
-    }
+    const kvReady = checkSubmit(req, tMs, this.lastSubmitMs, this.tokensPerBlock, opts);
     const core = this.core;
     const t = core.table;
     const r = t.add(req, core.cfg.reuse);

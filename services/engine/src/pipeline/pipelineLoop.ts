@@ -1,6 +1,7 @@
 import type { IterationStats, SimBatch } from "@servesim/core";
 import { InvalidArgumentError } from "@servesim/core";
 import {
+  checkSubmit,
   type EngineLoop,
   type FirstTokenEvent,
   type LoopEvents,
@@ -11,7 +12,6 @@ import {
 } from "../loop/engineLoop.js";
 import type { EngineLoopOptions } from "../loop/singleEngineLoop.js";
 import type { SimRequest } from "../types.js";
-import { validateRequest } from "../validation.js";
 import { createSlotLoop, slotCapacity, slotTokenBudget } from "./slots.js";
 
 /** PipelineLoop's settings: an engine's settings with ppSize > 1 (and optionally attention-DP ranks). */
@@ -102,18 +102,7 @@ export class PipelineLoop implements EngineLoop {
   }
 
   submit(req: SimRequest, tMs: number, opts?: SubmitOptions): number {
-    validateRequest(req, "request", this.tokensPerBlock);
-    if (typeof tMs !== "number" || !Number.isFinite(tMs) || tMs < 0) {
-      throw new InvalidArgumentError("tMs", `must be a finite time >= 0 ms (got ${String(tMs)})`);
-    }
-    if (tMs < this.lastSubmitMs) {
-      throw new InvalidArgumentError("tMs", `submit times must not decrease (got ${tMs} after ${this.lastSubmitMs})`);
-    }
-    const kvReady = opts?.kvReady ?? false;
-    if (typeof kvReady !== "boolean") throw new InvalidArgumentError("opts.kvReady", `must be a boolean (got ${String(kvReady)})`);
-    if (kvReady && req.outputTokens < 2) {
-      throw new InvalidArgumentError("request.outputTokens", "a kvReady request's first token is already generated: it needs outputTokens >= 2");
-    }
+    const kvReady = checkSubmit(req, tMs, this.lastSubmitMs, this.tokensPerBlock, opts);
     this.lastSubmitMs = tMs;
     const h = this.requests.length;
     this.requests.push(req);
