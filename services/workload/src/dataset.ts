@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import type { SimRequest } from "@servesim/core";
 import { BlockKeyBuilder, blockStateH1, blockStateH2, InvalidArgumentError, KeySlabs } from "@servesim/core";
 import { keyIs, NOT_HANDLED, scanUint, skipString, skipValue, skipWs } from "./jsonScan.js";
-import { LineSplitter } from "./lineSplitter.js";
+import { readLines, readLinesSync } from "./lineSplitter.js";
 import { computeDatasetMetadata, type DatasetMetadata } from "./metadata.js";
 
 /** How a trtllm-bench JSONL dataset is read (`create_dataset_from_stream` in tensorrt_llm/bench/utils/data.py). */
@@ -469,21 +469,7 @@ function grow(a: Int32Array): Int32Array<ArrayBuffer> {
 export function parseDatasetText(text: string, options: DatasetOptions & { datasetPath?: string | null } = {}): Dataset {
   const path = options.datasetPath ?? null;
   const reader = new DatasetReader(path ?? "dataset", path, options);
-  return readBytes(reader, path ?? "dataset", [Buffer.from(text, "utf8")]);
-}
-
-/** Feeds byte chunks to a reader line by line; stops reading once the reader is full. */
-function readBytes(reader: DatasetReader, label: string, chunks: Iterable<Uint8Array>): Dataset {
-  const lines = new LineSplitter(label, (buf, start, end) => {
-    reader.addLineBytes(buf, start, end);
-    if (reader.full) lines.stop();
-  });
-  for (const chunk of chunks) {
-    lines.push(chunk);
-    if (lines.done) break;
-  }
-  lines.end();
-  return reader.finish();
+  return readLinesSync(reader, path ?? "dataset", [Buffer.from(text, "utf8")]);
 }
 
 /** Reads a dataset from a stream of byte chunks (a file, an upload) with constant memory besides the requests kept. */
@@ -493,17 +479,7 @@ export async function readDatasetStream(
   datasetPath: string | null,
   options: DatasetOptions = {},
 ): Promise<Dataset> {
-  const reader = new DatasetReader(label, datasetPath, options);
-  const lines = new LineSplitter(label, (buf, start, end) => {
-    reader.addLineBytes(buf, start, end);
-    if (reader.full) lines.stop();
-  });
-  for await (const chunk of chunks) {
-    lines.push(chunk);
-    if (lines.done) break;
-  }
-  lines.end();
-  return reader.finish();
+  return readLines(new DatasetReader(label, datasetPath, options), label, chunks);
 }
 
 /** Chunk size of file reads. */

@@ -89,3 +89,40 @@ export class LineSplitter {
     this.carryLen = need;
   }
 }
+
+/** A parser fed one line at a time that can say it wants no more lines. */
+export interface LineReader<T> {
+  addLineBytes(buf: Uint8Array, start: number, end: number): void;
+  readonly full: boolean;
+  finish(): T;
+}
+
+function splitterFor<T>(reader: LineReader<T>, label: string): LineSplitter {
+  const lines = new LineSplitter(label, (buf, start, end) => {
+    reader.addLineBytes(buf, start, end);
+    if (reader.full) lines.stop();
+  });
+  return lines;
+}
+
+/** Feeds byte chunks to a reader line by line; stops reading once the reader is full. */
+export function readLinesSync<T>(reader: LineReader<T>, label: string, chunks: Iterable<Uint8Array>): T {
+  const lines = splitterFor(reader, label);
+  for (const chunk of chunks) {
+    lines.push(chunk);
+    if (lines.done) break;
+  }
+  lines.end();
+  return reader.finish();
+}
+
+/** As readLinesSync, from a stream: chunks after the reader is full are not read. */
+export async function readLines<T>(reader: LineReader<T>, label: string, chunks: AsyncIterable<Uint8Array>): Promise<T> {
+  const lines = splitterFor(reader, label);
+  for await (const chunk of chunks) {
+    lines.push(chunk);
+    if (lines.done) break;
+  }
+  lines.end();
+  return reader.finish();
+}

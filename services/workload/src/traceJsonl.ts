@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "@servesim/core";
 import { PROMPT_NEEDS_TOKENS } from "./dataset.js";
-import { LineSplitter } from "./lineSplitter.js";
+import { readLines } from "./lineSplitter.js";
 import { TraceWorkloadBuilder, type TraceWorkloadOptions, type Workload } from "./traceWorkload.js";
 
 export interface TraceJsonlOptions extends TraceWorkloadOptions {
@@ -127,15 +127,5 @@ export async function readTraceJsonl(
   datasetPath: string | null,
   options: TraceJsonlOptions = {},
 ): Promise<Workload> {
-  const reader = new TraceJsonlReader(label, datasetPath, options);
-  const lines = new LineSplitter(label, (buf, start, end) => {
-    reader.addLineBytes(buf, start, end);
-    if (reader.full) lines.stop();
-  });
-  for await (const chunk of chunks) {
-    lines.push(chunk);
-    if (lines.done) break;
-  }
-  lines.end();
-  return reader.finish();
+  return readLines(new TraceJsonlReader(label, datasetPath, options), label, chunks);
 }
