@@ -219,6 +219,10 @@ export function buildPlan(run: ResolvedRun, scope: PlanScope = {}): OpPlan {
     const group = (window: number, count: number): AttentionGroup => ({ kind: "gqa", count, heads, kvHeads, headDim: d, window, mla: null });
     if (sliding > 0) attention.push(group(m.slidingWindow, sliding));
     if (L - sliding > 0 || sliding === 0) attention.push(group(0, L - sliding));
+    // Qwen3-style per-head RMSNorm of q and k: TensorRT-LLM's QKNormRoPEAttention runs it with the rotary
+    // embedding as one kernel per layer before attention (fused_qk_norm_rope), reading and writing q and k;
+    // models without it fuse the rotary embedding into the attention kernel.
+    if (m.qkNorm) memoryOps.push({ op: "qk_norm_rope", bytesPerToken: 2 * (heads + kvHeads) * d * 2, scale: L });
   }
 
   memoryOps.unshift(
