@@ -42,7 +42,12 @@ interface Flags {
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "W", "V", "H", "G", "K", "R"], quick: false, dReport: true, instructions: false };
+  const f: Flags = {
+    cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "W", "V", "H", "G", "K", "R"],
+    quick: false,
+    dReport: true,
+    instructions: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -201,14 +206,15 @@ const CASES: CaseDef[] = [
   },
   {
     id: "R",
-    title: "cluster pricing: 8-instance aggregated and 2 + 6 disaggregated Llama-3.1-8B H100 clusters, predictor service in another process, sequential vs pipelined",
+    title:
+      "cluster pricing: 8-instance aggregated and 2 + 6 disaggregated Llama-3.1-8B H100 clusters, predictor service in another process, sequential vs pipelined",
     repeat: 3,
     async run(n) {
       const { clusterPricingSample } = await import("./clusterPricing.js");
       const { startService } = await import("./services.js");
       const predictor = await startService(cliPath, "predictor");
       try {
-        const samples = await repeatSamples(n, "R", () => clusterPricingSample(predictor.address));
+        const samples = await repeatSamples(n, "R", (i) => clusterPricingSample(predictor.address, i));
         return { samples, servicePeakRss: { predictor: predictor.peakRss() ?? Number.NaN }, notes: [] };
       } finally {
         await predictor.stop();

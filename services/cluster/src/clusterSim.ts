@@ -468,14 +468,8 @@ export class ClusterSim {
       for (let e = 0; e < ne; e++) {
         if (this.nextT[e] !== tEng) continue;
         const eng = this.engines[e]!;
-        const batch = eng.loop.schedule(tEng);
-        if (batch === null) {
-          this.takeEnded(e, tEng);
-          const nt = eng.loop.nextEventTime();
-          this.nextT[e] = nt > tEng ? nt : Number.POSITIVE_INFINITY;
-          continue;
-        }
-        this.countBatch(e, batch);
+        const batch = this.schedule(e, tEng);
+        if (batch === null) continue;
         group.push(e);
         const held = outstanding.get(eng.predictor) ?? 0;
         if (pending && held >= (eng.predictor.maxInFlight ?? 1)) await settle();
@@ -500,6 +494,20 @@ export class ClusterSim {
     }
     onProgress?.(this.progress());
     return this.result();
+  }
+
+  /** Engine e's iteration starting at `t`, counted; null when it has nothing to run then (its requests that ended are queued). */
+  private schedule(e: number, t: number): SimBatch | null {
+    const loop = this.engines[e]!.loop;
+    const batch = loop.schedule(t);
+    if (batch === null) {
+      this.takeEnded(e, t);
+      const nt = loop.nextEventTime();
+      this.nextT[e] = nt > t ? nt : Number.POSITIVE_INFINITY;
+      return null;
+    }
+    this.countBatch(e, batch);
+    return batch;
   }
 
   /** The time of engine e's batch: a step of a prefetched decode run when one applies, else the predictor's answer. */
@@ -562,14 +570,8 @@ export class ClusterSim {
     let pass = 0;
     while (this.nextT[e]! < horizon && !this.aheadStop) {
       const t = this.nextT[e]!;
-      const batch = eng.loop.schedule(t);
-      if (batch === null) {
-        this.takeEnded(e, t);
-        const nt = eng.loop.nextEventTime();
-        this.nextT[e] = nt > t ? nt : Number.POSITIVE_INFINITY;
-        continue;
-      }
-      this.countBatch(e, batch);
+      const batch = this.schedule(e, t);
+      if (batch === null) continue;
       pass = t === lastT ? pass + 1 : 0;
       lastT = t;
       let time: number;
