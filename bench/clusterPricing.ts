@@ -86,6 +86,8 @@ export async function clusterPricingSample(address: string, rep: number): Promis
       sample[`${name}${mode}InFlight`] = c.inFlightSum / c.calls;
       sample[`${name}Iterations`] = run.value.result.numIterations;
       if (mode === "Pipe") sample[`${name}AheadIterations`] = run.value.cluster!.pricing.aheadIterations;
+      if (sample[`${name}SeqMs`] !== undefined && sample[`${name}PipeMs`] !== undefined)
+        sample[`${name}Ratio`] = sample[`${name}SeqMs`]! / sample[`${name}PipeMs`]!;
       // The two modes must agree exactly (a cheap check of what the tests assert).
       const text = JSON.stringify(run.value.records.map((r) => [r.startMs, r.endMs, r.ttftMs]));
       if (records === "") records = text;
