@@ -1,7 +1,8 @@
 /**
  * Case R: a cluster job priced by the predictor service in another process, the instances' batches priced
  * one group at a time (sequential) and concurrently (pipelined, docs/cluster.md "Pricing"), in the same
- * run. Every prediction call is counted with the calls outstanding when it was made.
+ * run. Every prediction call is counted with the calls outstanding when it was made, and the cluster counts
+ * the round trips on its critical path (ClusterResult.pricing.rounds).
  */
 import type { BatchPredictor } from "@servesim/core";
 import { RemotePredictor, resolveJob, runJob } from "@servesim/runner";
@@ -85,6 +86,7 @@ export async function clusterPricingSample(address: string, rep: number): Promis
       sample[`${name}${mode}Calls`] = c.calls;
       sample[`${name}${mode}InFlight`] = c.inFlightSum / c.calls;
       sample[`${name}Iterations`] = run.value.result.numIterations;
+      sample[`${name}${mode}Rounds`] = run.value.cluster!.pricing.rounds;
       if (mode === "Pipe") sample[`${name}AheadIterations`] = run.value.cluster!.pricing.aheadIterations;
       if (sample[`${name}SeqMs`] !== undefined && sample[`${name}PipeMs`] !== undefined)
         sample[`${name}Ratio`] = sample[`${name}SeqMs`]! / sample[`${name}PipeMs`]!;

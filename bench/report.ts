@@ -155,17 +155,19 @@ export function renderMarkdown(results: CaseResult[], info: RunInfo): string {
     lines.push(
       "Case R, cluster pricing (medians): each shape run with the instances' batches priced one group at a time (sequential) and",
       "concurrently between arrivals (pipelined), same run; calls = predictions sent (batches and decode runs), in flight = mean",
-      "calls outstanding when one was sent; the ratio is the median of the repetitions' paired ratios.",
+      "calls outstanding when one was sent; the ratio is the median of the repetitions' paired ratios; round trips on the critical",
+      "path = the walk's waits for a group's predictions plus, per stretch run ahead, the most one instance waited for.",
       "",
-      "| shape | iterations | run ahead | sequential | pipelined | sequential / pipelined | calls (seq / pipe) | in flight (seq / pipe) |",
-      "|---|---|---|---|---|---|---|---|",
+      "| shape | iterations | run ahead | sequential | pipelined | sequential / pipelined | calls (seq / pipe) | in flight (seq / pipe) | round trips on the critical path (seq / pipe) |",
+      "|---|---|---|---|---|---|---|---|---|",
     );
     for (const shape of ["aggAll", "aggPoisson", "disagg"]) {
       const seq = m("R", `${shape}SeqMs`);
       const pipe = m("R", `${shape}PipeMs`);
       lines.push(
         `| ${shape} | ${rate(m("R", `${shape}Iterations`))} | ${rate(m("R", `${shape}AheadIterations`))} | ${ms(seq)} | ${ms(pipe)} | ${ratio(m("R", `${shape}Ratio`))} | ` +
-          `${rate(m("R", `${shape}SeqCalls`))} / ${rate(m("R", `${shape}PipeCalls`))} | ${m("R", `${shape}SeqInFlight`).toFixed(2)} / ${m("R", `${shape}PipeInFlight`).toFixed(2)} |`,
+          `${rate(m("R", `${shape}SeqCalls`))} / ${rate(m("R", `${shape}PipeCalls`))} | ${m("R", `${shape}SeqInFlight`).toFixed(2)} / ${m("R", `${shape}PipeInFlight`).toFixed(2)} | ` +
+          `${rate(m("R", `${shape}SeqRounds`))} / ${rate(m("R", `${shape}PipeRounds`))} |`,
       );
     }
     lines.push("");

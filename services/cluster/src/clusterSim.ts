@@ -121,6 +121,11 @@ export interface PricingStats {
   aheadIterations: number;
   /** Most predictions outstanding at once. */
   peakInFlight: number;
+  /**
+   * Round trips on the critical path: waits of the walk for a group's predictions, plus, per stretch run
+   * ahead, the most predictions one instance waited for in it (the instances wait side by side).
+   */
+  rounds: number;
 }
 
 /** What one engine did over the run. */
@@ -277,7 +282,7 @@ export class ClusterSim {
 
   // Pricing.
   private prefetch: (DecodeRunPrefetch | null)[] = [];
-  private readonly pricing: PricingStats = { aheadPhases: 0, aheadIterations: 0, peakInFlight: 0 };
+  private readonly pricing: PricingStats = { aheadPhases: 0, aheadIterations: 0, peakInFlight: 0, rounds: 0 };
   /** While instances run ahead: their iteration records, emitted afterwards in the walk's order. */
   private aheadLog: { t: number; pass: number; e: number; s: IterationStats }[] | null = null;
   /** Set when a running-ahead instance failed: the others stop at their next step. */
@@ -456,6 +461,7 @@ export class ClusterSim {
       outstanding.clear();
       /** Waits for the group's outstanding predictions (a remote predictor answers at most maxInFlight at once). */
       const settle = async (): Promise<void> => {
+        this.pricing.rounds++;
         const settled = await Promise.all(group.map((e) => times[e]!));
         if (signal?.aborted) throw cancelled(signal);
         group.forEach((e, k) => {
@@ -546,26 +552,34 @@ export class ClusterSim {
     this.aheadStop = false;
     let failure: unknown;
     const chains: Promise<void>[] = [];
+    let rounds = 0;
     for (let e = 0; e < this.engines.length; e++) {
       if (this.nextT[e]! >= horizon) continue;
       chains.push(
-        this.engineAhead(e, horizon, gate, tick).catch((err: unknown) => {
-          if (!this.aheadStop) failure = err;
-          this.aheadStop = true;
-        }),
+        this.engineAhead(e, horizon, gate, tick).then(
+          (waits) => {
+            if (waits > rounds) rounds = waits;
+          },
+          (err: unknown) => {
+            if (!this.aheadStop) failure = err;
+            this.aheadStop = true;
+          },
+        ),
       );
     }
     await Promise.all(chains);
+    this.pricing.rounds += rounds;
     this.aheadLog = null;
     if (this.aheadStop) throw failure;
     log.sort((a, b) => a.t - b.t || a.pass - b.pass || a.e - b.e);
     for (const r of log) this.onIteration!(this.engines[r.e]!, r.s);
   }
 
-  /** One instance's iterations that start before `horizon` (see runAhead). */
-  private async engineAhead(e: number, horizon: number, gate: PricingGate, tick: () => void | Promise<void>): Promise<void> {
+  /** One instance's iterations that start before `horizon` (see runAhead); returns how many predictions it waited for. */
+  private async engineAhead(e: number, horizon: number, gate: PricingGate, tick: () => void | Promise<void>): Promise<number> {
     const eng = this.engines[e]!;
     const gated = eng.predictor.maxInFlight !== undefined;
+    let waits = 0;
     let lastT = Number.NaN;
     let pass = 0;
     while (this.nextT[e]! < horizon && !this.aheadStop) {
@@ -580,6 +594,7 @@ export class ClusterSim {
         if (wait !== undefined) await wait;
         try {
           const v = this.price(e, batch);
+          if (isThenable(v)) waits++;
           time = isThenable(v) ? await v : v;
         } finally {
           gate.release(eng.predictor);
@@ -587,9 +602,10 @@ export class ClusterSim {
         if (gate.peak > this.pricing.peakInFlight) this.pricing.peakInFlight = gate.peak;
       } else {
         const v = this.price(e, batch);
+        if (isThenable(v)) waits++;
         time = isThenable(v) ? await v : v;
       }
-      if (this.aheadStop) return;
+      if (this.aheadStop) return waits;
       const ev = eng.loop.commit(checkedTime(time, eng));
       this.pricing.aheadIterations++;
       this.afterCommit(e, ev, t, pass);
@@ -597,6 +613,7 @@ export class ClusterSim {
       const w = tick();
       if (w !== undefined) await w;
     }
+    return waits;
   }
 
   /**
