@@ -52,6 +52,15 @@ const CASES: Array<[string, () => JobSpec, boolean]> = [
   ["aggregated round_robin, all at once", () => aggregated("round_robin", {}), true],
   ["aggregated least_loaded, Poisson arrivals", () => aggregated("least_loaded", { requestRate: 400, seed: 7 }), true],
   ["aggregated kv_aware, closed loop with warm-up", () => aggregated("kv_aware", { concurrency: 24, warmup: 10 }), true],
+  [
+    "aggregated round_robin, pipeline-parallel instances next to plain ones, Poisson arrivals",
+    () => {
+      const s = aggregated("round_robin", { requestRate: 400, seed: 3 });
+      s.cluster!.aggregated = [{ numWorkers: 2, parallelism: { tp: 1, pp: 2, ep: 1 } }, { numWorkers: 2 }];
+      return s;
+    },
+    true,
+  ],
   ["disaggregated, Poisson arrivals", () => disaggregated({ requestRate: 300, seed: 5 }), false],
 ];
 
