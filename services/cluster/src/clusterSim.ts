@@ -482,9 +482,10 @@ export class ClusterSim {
         const v = this.price(e, batch);
         if (isThenable(v)) {
           pending = true;
-          const now = (outstanding.get(eng.predictor) ?? 0) + 1;
-          outstanding.set(eng.predictor, now);
-          if (now > this.pricing.peakInFlight) this.pricing.peakInFlight = now;
+          outstanding.set(eng.predictor, (outstanding.get(eng.predictor) ?? 0) + 1);
+          let all = 0;
+          for (const k of outstanding.values()) all += k;
+          if (all > this.pricing.peakInFlight) this.pricing.peakInFlight = all;
         }
         times[e] = v;
       }
