@@ -150,6 +150,29 @@ export function renderMarkdown(results: CaseResult[], info: RunInfo): string {
     targets.push(["V peak RSS ≤ 4 GiB", mib(mv.peakRssBytes), verdict(mv.peakRssBytes <= 4 * GiB)]);
   }
 
+  const mr = by.get("R");
+  if (mr) {
+    lines.push(
+      "Case R, cluster pricing (medians): each shape run with the instances' batches priced one group at a time (sequential) and",
+      "concurrently between arrivals (pipelined), same run; calls = predictions sent (batches and decode runs), in flight = mean",
+      "calls outstanding when one was sent; the ratio is the median of the repetitions' paired ratios; round trips on the critical",
+      "path = the walk's waits for a group's predictions plus, per stretch run ahead, the most one instance waited for.",
+      "",
+      "| shape | iterations | run ahead | sequential | pipelined | sequential / pipelined | calls (seq / pipe) | in flight (seq / pipe) | round trips on the critical path (seq / pipe) |",
+      "|---|---|---|---|---|---|---|---|---|",
+    );
+    for (const shape of ["aggAll", "aggPoisson", "disagg"]) {
+      const seq = m("R", `${shape}SeqMs`);
+      const pipe = m("R", `${shape}PipeMs`);
+      lines.push(
+        `| ${shape} | ${rate(m("R", `${shape}Iterations`))} | ${rate(m("R", `${shape}AheadIterations`))} | ${ms(seq)} | ${ms(pipe)} | ${ratio(m("R", `${shape}Ratio`))} | ` +
+          `${rate(m("R", `${shape}SeqCalls`))} / ${rate(m("R", `${shape}PipeCalls`))} | ${m("R", `${shape}SeqInFlight`).toFixed(2)} / ${m("R", `${shape}PipeInFlight`).toFixed(2)} | ` +
+          `${rate(m("R", `${shape}SeqRounds`))} / ${rate(m("R", `${shape}PipeRounds`))} |`,
+      );
+    }
+    lines.push("");
+  }
+
   if (targets.length > 0) {
     lines.push("| target | this run | |", "|---|---|---|");
     for (const [t, v, ok] of targets) lines.push(`| ${t} | ${v} | ${ok} |`);

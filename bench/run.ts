@@ -42,7 +42,12 @@ interface Flags {
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "W", "V", "H", "G", "K"], quick: false, dReport: true, instructions: false };
+  const f: Flags = {
+    cases: ["A", "B", "C", "D", "E", "F", "S", "P", "Q", "M", "W", "V", "H", "G", "K", "R"],
+    quick: false,
+    dReport: true,
+    instructions: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -64,7 +69,7 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--instructions") f.instructions = true;
     else if (a === "--help" || a === "-h") {
       process.stdout.write(
-        "usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,W,V,H,L,G,K] [--repeat N] [--quick] [--no-d-report] [--instructions] [--write FILE]\n",
+        "usage: node bench/dist/run.js [--cases A,B,C,D,E,F,S,P,Q,M,W,V,H,L,G,K,R] [--repeat N] [--quick] [--no-d-report] [--instructions] [--write FILE]\n",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
@@ -197,6 +202,25 @@ const CASES: CaseDef[] = [
       const { clusterSample } = await import("./jobCases.js");
       const spec = clusterBenchSpec(flags.quick ? 20_000 : 200_000);
       return { samples: await repeatSamples(n, "K", () => clusterSample(spec)), servicePeakRss: {}, notes: flags.quick ? ["--quick: 20,000 requests"] : [] };
+    },
+  },
+  {
+    id: "R",
+    title:
+      "cluster pricing: 8-instance aggregated and 2 + 6 disaggregated Llama-3.1-8B H100 clusters, predictor service in another process, sequential vs pipelined",
+    repeat: 3,
+    async run(n) {
+      const { clusterPricingSample } = await import("./clusterPricing.js");
+      const { startService } = await import("./services.js");
+      const predictor = await startService(cliPath, "predictor");
+      try {
+        // A first pass, not counted: the predictor service's and this process's JIT warm up.
+        await clusterPricingSample(predictor.address, 0);
+        const samples = await repeatSamples(n, "R", (i) => clusterPricingSample(predictor.address, i));
+        return { samples, servicePeakRss: { predictor: predictor.peakRss() ?? Number.NaN }, notes: ["one uncounted pass first (JIT warm-up)"] };
+      } finally {
+        await predictor.stop();
+      }
     },
   },
   {

@@ -5,6 +5,7 @@ import type { EngineLoop, LoopEvents, RequestDoneEvent } from "@servesim/engine"
 import { DecodeRunPrefetch } from "./decodeRunPrefetch.js";
 import { EventHeap } from "./eventHeap.js";
 import { type KvLink, kvTransferMs } from "./kvTransfer.js";
+import { PricingGate } from "./pricingGate.js";
 import type { InstanceLoad, Router, RoutingTarget } from "./routers/router.js";
 
 export type PoolRole = "aggregated" | "prefill" | "decode";
@@ -103,6 +104,28 @@ export interface ClusterRunOptions {
   onProgress?: (p: { requestsFinished: number; requestsTotal: number; simTimeMs: number; iterations: number; warmingUp: boolean }) => void;
   progressEveryMs?: number;
   yieldEveryMs?: number;
+  /**
+   * Price the batches of independent instances concurrently (default true): see ClusterSim.runAhead.
+   * The results are the same either way; false prices one group of instances at a time.
+   */
+  pipelined?: boolean;
+  /** Predictions the job keeps outstanding at most, over all its predictors (default 64). */
+  maxInFlight?: number;
+}
+
+/** How the cluster's batches were priced. */
+export interface PricingStats {
+  /** Stretches between two arrivals in which the instances ran ahead independently. */
+  aheadPhases: number;
+  /** Iterations scheduled and priced in those stretches. */
+  aheadIterations: number;
+  /** Most predictions outstanding at once. */
+  peakInFlight: number;
+  /**
+   * Round trips on the critical path: waits of the walk for a group's predictions, plus, per stretch run
+   * ahead, the most predictions one instance waited for in it (the instances wait side by side).
+   */
+  rounds: number;
 }
 
 /** What one engine did over the run. */
@@ -150,6 +173,7 @@ export interface ClusterResult {
   simulatedMs: number;
   numIterations: number;
   numFailed: number;
+  pricing: PricingStats;
 }
 
 const EV_ARRIVAL = 0;
@@ -255,6 +279,14 @@ export class ClusterSim {
   private finished = 0;
   private iterations = 0;
   private clock = 0;
+
+  // Pricing.
+  private prefetch: (DecodeRunPrefetch | null)[] = [];
+  private readonly pricing: PricingStats = { aheadPhases: 0, aheadIterations: 0, peakInFlight: 0, rounds: 0 };
+  /** While instances run ahead: their iteration records, emitted afterwards in the walk's order. */
+  private aheadLog: { t: number; pass: number; e: number; s: IterationStats }[] | null = null;
+  /** Set when a running-ahead instance failed: the others stop at their next step. */
+  private aheadStop = false;
 
   constructor(init: ClusterSimInit) {
     const warmup = init.warmup ?? [];
@@ -381,7 +413,26 @@ export class ClusterSim {
     const group: number[] = [];
     const times: (number | PromiseLike<number>)[] = new Array(ne).fill(0);
     const outstanding = new Map<BatchPredictor, number>();
-    const prefetch = this.engines.map((e) => (e.decodeRuns !== false && DecodeRunPrefetch.applies(e.predictor) ? new DecodeRunPrefetch(e.predictor) : null));
+    this.prefetch = this.engines.map((e) => (e.decodeRuns !== false && DecodeRunPrefetch.applies(e.predictor) ? new DecodeRunPrefetch(e.predictor) : null));
+    // Running ahead pays off only when a prediction can be waited for (an asynchronous predictor).
+    const pipelined = opts.pipelined !== false && this.engines.some((e) => (e.predictor.maxInFlight ?? 1) > 1);
+    const gate = new PricingGate(Math.max(1, Math.floor(opts.maxInFlight ?? 64)));
+    /** Every 64 iterations: cancellation, progress, and a turn of the event loop now and then. */
+    const tick = (): void | Promise<void> => {
+      if (++sinceCheck < 64) return;
+      sinceCheck = 0;
+      if (signal?.aborted) throw cancelled(signal);
+      const now = performance.now();
+      if (onProgress !== undefined && now - lastProgress >= progressEvery) {
+        lastProgress = now;
+        onProgress(this.progress());
+      }
+      if (now - lastYield < yieldEvery) return;
+      return yieldToEventLoop().then(() => {
+        lastYield = performance.now();
+        if (signal?.aborted) throw cancelled(signal);
+      });
+    };
     if (signal?.aborted) throw cancelled(signal);
     for (;;) {
       let tEng = Number.POSITIVE_INFINITY;
@@ -395,16 +446,22 @@ export class ClusterSim {
       if (tEng === Number.POSITIVE_INFINITY) {
         // Requests that ended outside a commit (a drain of the last batch in flight) may still come.
         let more = false;
-        for (let e = 0; e < ne; e++) more = this.takeEnded(e) || more;
+        for (let e = 0; e < ne; e++) more = this.takeEnded(e, this.clock) || more;
         if (more || this.failUnserved()) continue;
         break;
       }
       this.clock = tEng;
+      if (pipelined && this.decoupled()) {
+        await this.runAhead(tEv, gate, tick);
+        lastYield = performance.now();
+        continue;
+      }
       group.length = 0;
       let pending = false;
       outstanding.clear();
       /** Waits for the group's outstanding predictions (a remote predictor answers at most maxInFlight at once). */
       const settle = async (): Promise<void> => {
+        this.pricing.rounds++;
         const settled = await Promise.all(group.map((e) => times[e]!));
         if (signal?.aborted) throw cancelled(signal);
         group.forEach((e, k) => {
@@ -417,23 +474,18 @@ export class ClusterSim {
       for (let e = 0; e < ne; e++) {
         if (this.nextT[e] !== tEng) continue;
         const eng = this.engines[e]!;
-        const batch = eng.loop.schedule(tEng);
-        if (batch === null) {
-          this.takeEnded(e);
-          const nt = eng.loop.nextEventTime();
-          this.nextT[e] = nt > tEng ? nt : Number.POSITIVE_INFINITY;
-          continue;
-        }
-        this.countBatch(e, batch);
+        const batch = this.schedule(e, tEng);
+        if (batch === null) continue;
         group.push(e);
         const held = outstanding.get(eng.predictor) ?? 0;
         if (pending && held >= (eng.predictor.maxInFlight ?? 1)) await settle();
-        const run = prefetch[e];
-        // A decode run carries no attention-DP ranks: an attention-DP instance prices every batch.
-        const v = run !== null && batch.numContext === 0 && batch.attentionDpRank === undefined ? run.timeFor(batch) : eng.predictor.predict(batch);
+        const v = this.price(e, batch);
         if (isThenable(v)) {
           pending = true;
           outstanding.set(eng.predictor, (outstanding.get(eng.predictor) ?? 0) + 1);
+          let all = 0;
+          for (const k of outstanding.values()) all += k;
+          if (all > this.pricing.peakInFlight) this.pricing.peakInFlight = all;
         }
         times[e] = v;
       }
@@ -441,26 +493,128 @@ export class ClusterSim {
       for (const e of group) {
         const eng = this.engines[e]!;
         const ev = eng.loop.commit(checkedTime(times[e], eng));
-        this.afterCommit(e, ev);
+        this.afterCommit(e, ev, tEng, 0);
         this.nextT[e] = eng.loop.nextEventTime();
       }
-      if (++sinceCheck >= 64) {
-        sinceCheck = 0;
-        if (signal?.aborted) throw cancelled(signal);
-        const now = performance.now();
-        if (onProgress !== undefined && now - lastProgress >= progressEvery) {
-          lastProgress = now;
-          onProgress(this.progress());
-        }
-        if (now - lastYield >= yieldEvery) {
-          await yieldToEventLoop();
-          lastYield = performance.now();
-          if (signal?.aborted) throw cancelled(signal);
-        }
-      }
+      const w = tick();
+      if (w !== undefined) await w;
     }
     onProgress?.(this.progress());
     return this.result();
+  }
+
+  /** Engine e's iteration starting at `t`, counted; null when it has nothing to run then (its requests that ended are queued). */
+  private schedule(e: number, t: number): SimBatch | null {
+    const loop = this.engines[e]!.loop;
+    const batch = loop.schedule(t);
+    if (batch === null) {
+      this.takeEnded(e, t);
+      const nt = loop.nextEventTime();
+      this.nextT[e] = nt > t ? nt : Number.POSITIVE_INFINITY;
+      return null;
+    }
+    this.countBatch(e, batch);
+    return batch;
+  }
+
+  /** The time of engine e's batch: a step of a prefetched decode run when one applies, else the predictor's answer. */
+  private price(e: number, batch: SimBatch): number | PromiseLike<number> {
+    const run = this.prefetch[e];
+    // A decode run carries no attention-DP ranks: an attention-DP instance prices every batch.
+    return run !== null && batch.numContext === 0 && batch.attentionDpRank === undefined ? run.timeFor(batch) : this.engines[e]!.predictor.predict(batch);
+  }
+
+  /**
+   * Nothing that happens before the next arrival can reach another instance: aggregated serving after
+   * the warm-up, once no request's end brings a new arrival (an open loop, or a closed loop whose last
+   * request has arrived). A request's end then only completes its record, and only an arrival (routed
+   * on the instances' loads) touches an instance.
+   */
+  private decoupled(): boolean {
+    return !this.disagg && this.warmupLeft === 0 && (this.plan.concurrency <= 0 || this.nextInOrder >= this.measured);
+  }
+
+  /**
+   * Conservative parallel simulation between two arrivals. While decoupled() holds, an instance whose
+   * next iteration starts before the next event (`horizon`) depends only on its own state until then:
+   * no submit can reach it (the next arrival is at `horizon` or later), and the events its neighbours'
+   * iterations make (request ends) touch no instance. So every such instance runs its iterations up to
+   * the horizon on its own, all of them at once, each with one prediction outstanding (at most a
+   * predictor's maxInFlight and the job's limit in all), and the walk resumes at the horizon with the
+   * state the sequential walk would have there: the same iterations were scheduled and committed, each
+   * instance's in the same order, request ends handled (their order does not matter: they only write
+   * records), and the iteration records emitted in the walk's order (start time, then the instance's
+   * pass at that time, then the instance).
+   */
+  private async runAhead(horizon: number, gate: PricingGate, tick: () => void | Promise<void>): Promise<void> {
+    this.pricing.aheadPhases++;
+    const log: { t: number; pass: number; e: number; s: IterationStats }[] = [];
+    this.aheadLog = log;
+    this.aheadStop = false;
+    let failure: unknown;
+    const chains: Promise<void>[] = [];
+    let rounds = 0;
+    for (let e = 0; e < this.engines.length; e++) {
+      if (this.nextT[e]! >= horizon) continue;
+      chains.push(
+        this.engineAhead(e, horizon, gate, tick).then(
+          (waits) => {
+            if (waits > rounds) rounds = waits;
+          },
+          (err: unknown) => {
+            if (!this.aheadStop) failure = err;
+            this.aheadStop = true;
+          },
+        ),
+      );
+    }
+    await Promise.all(chains);
+    this.pricing.rounds += rounds;
+    this.aheadLog = null;
+    if (this.aheadStop) throw failure;
+    log.sort((a, b) => a.t - b.t || a.pass - b.pass || a.e - b.e);
+    for (const r of log) this.onIteration!(this.engines[r.e]!, r.s);
+  }
+
+  /** One instance's iterations that start before `horizon` (see runAhead); returns how many predictions it waited for. */
+  private async engineAhead(e: number, horizon: number, gate: PricingGate, tick: () => void | Promise<void>): Promise<number> {
+    const eng = this.engines[e]!;
+    const gated = eng.predictor.maxInFlight !== undefined;
+    let waits = 0;
+    let lastT = Number.NaN;
+    let pass = 0;
+    while (this.nextT[e]! < horizon && !this.aheadStop) {
+      const t = this.nextT[e]!;
+      const batch = this.schedule(e, t);
+      if (batch === null) continue;
+      pass = t === lastT ? pass + 1 : 0;
+      lastT = t;
+      let time: number;
+      if (gated) {
+        const wait = gate.acquire(eng.predictor);
+        if (wait !== undefined) await wait;
+        try {
+          const v = this.price(e, batch);
+          if (isThenable(v)) waits++;
+          time = isThenable(v) ? await v : v;
+        } finally {
+          gate.release(eng.predictor);
+        }
+        if (gate.peak > this.pricing.peakInFlight) this.pricing.peakInFlight = gate.peak;
+      } else {
+        const v = this.price(e, batch);
+        if (isThenable(v)) waits++;
+        time = isThenable(v) ? await v : v;
+      }
+      if (this.aheadStop) return waits;
+      const ev = eng.loop.commit(checkedTime(time, eng));
+      this.pricing.aheadIterations++;
+      this.afterCommit(e, ev, t, pass);
+      this.nextT[e] = eng.loop.nextEventTime();
+      const w = tick();
+      if (w !== undefined) await w;
+    }
+    return waits;
   }
 
   /**
@@ -500,27 +654,39 @@ export class ClusterSim {
     s.generatedTokens += b.numGeneration;
   }
 
-  private afterCommit(e: number, ev: LoopEvents): void {
+  /** `t`: the iteration's start (the walk's clock at its commit); `pass`: how many iterations of `e` started at `t` before it. */
+  private afterCommit(e: number, ev: LoopEvents, t: number, pass: number): void {
     const s = this.stats[e]!;
     s.iterations++;
     this.iterations++;
     s.busyMs += ev.endMs - ev.startMs;
     if (ev.endMs > this.lastEnd[e]!) this.lastEnd[e] = ev.endMs;
     if (ev.iteration !== null && this.onIteration && this.warmupLeft === 0) {
-      this.onIteration(this.engines[e]!, this.t0 > 0 ? { ...ev.iteration, simTimeMs: ev.iteration.simTimeMs - this.t0 } : ev.iteration);
+      const s = this.t0 > 0 ? { ...ev.iteration, simTimeMs: ev.iteration.simTimeMs - this.t0 } : ev.iteration;
+      if (this.aheadLog !== null) this.aheadLog.push({ t, pass, e, s });
+      else this.onIteration(this.engines[e]!, s);
     }
-    this.queueDone(e, ev.done);
+    this.queueDone(e, ev.done, t);
   }
 
-  /** Completions become events at their end times (the event objects outlive the commit; their token arrays are fresh). */
-  private queueDone(e: number, done: readonly RequestDoneEvent[]): void {
-    for (const d of done) this.events.push(Math.max(d.endMs, this.clock), { kind: EV_DONE, req: this.handles[e]![d.handle]!, engine: e, done: d });
+  /**
+   * Completions become events at their end times (the event objects outlive the commit; their token
+   * arrays are fresh); `t` is the walk's clock. While instances run ahead, a request's end only completes
+   * its record (runAhead), so it is handled at once.
+   */
+  private queueDone(e: number, done: readonly RequestDoneEvent[], t: number): void {
+    for (const d of done) {
+      const at = Math.max(d.endMs, t);
+      const req = this.handles[e]![d.handle]!;
+      if (this.aheadLog !== null) this.requestDone(e, req, d, at);
+      else this.events.push(at, { kind: EV_DONE, req, engine: e, done: d });
+    }
   }
 
-  private takeEnded(e: number): boolean {
+  private takeEnded(e: number, t: number): boolean {
     const done = this.engines[e]!.loop.takeEnded();
     if (done.length === 0) return false;
-    this.queueDone(e, done);
+    this.queueDone(e, done, t);
     this.nextT[e] = this.engines[e]!.loop.nextEventTime();
     return true;
   }
@@ -810,6 +976,6 @@ export class ClusterSim {
             prefillEngine: st.prefillEngine.subarray(0, n),
             decodeEngine: st.decodeEngine.subarray(0, n),
           };
-    return { records, engines: this.stats, stages, simulatedMs, numIterations: this.iterations, numFailed };
+    return { records, engines: this.stats, stages, simulatedMs, numIterations: this.iterations, numFailed, pricing: { ...this.pricing } };
   }
 }

@@ -12,6 +12,7 @@ export {
   type EngineStats,
   type KvTransferModel,
   type PoolRole,
+  type PricingStats,
   type RequestStages,
 } from "./clusterSim.js";
 export { type KvLink, kvTransferMs, type LinkKind, type LinkOverrides, linkBetween, type Placement, placeWorkers, type SystemLinks } from "./kvTransfer.js";

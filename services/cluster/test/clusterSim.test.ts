@@ -242,3 +242,49 @@ describe("ClusterSim with an asynchronous predictor", () => {
     expect(calls.steps).toBe(120);
   });
 });
+
+describe("ClusterSim running ahead", () => {
+  /** Answers later, like a remote predictor; 2 ms per decode batch plus 1 ms per context request. */
+  const later = (onCall?: () => void): BatchPredictor => ({
+    description: "async toy",
+    maxInFlight: 4,
+    predict: (b: SimBatch) => {
+      onCall?.();
+      return new Promise<number>((resolve) => queueMicrotask(() => resolve(price(b))));
+    },
+  });
+  const price = (b: SimBatch) => 2 + b.numContext;
+  const cluster = (p: BatchPredictor, n: number) => {
+    const engines = [0, 1, 2].map((k) => ({ ...engine("aggregated", k, new ToyLoop(4, 1000)), predictor: p }));
+    const requests = Array.from({ length: n }, (_, i) => ({ taskId: i, inputLength: 32, outputTokens: 5 + ((i * 7) % 23) }));
+    const submitMs = Float64Array.from({ length: n }, (_, i) => 3 * i);
+    const plan = { order: Int32Array.from({ length: n }, (_, i) => i), submitMs, initiallySubmitted: n, concurrency: 0 };
+    return new ClusterSim({
+      requests,
+      plan,
+      aggregated: { role: "aggregated", engines, router: createRouter(resolveRouter("least_loaded", {}, "router"), 16, 3) },
+    });
+  };
+
+  it("gives the sequential walk's records, and counts what it ran ahead", async () => {
+    const ref = await cluster({ description: "sync toy", predict: price }, 60).run();
+    const seq = await cluster(later(), 60).run({ pipelined: false });
+    const ahead = await cluster(later(), 60).run();
+    expect(seq.records).toEqual(ref.records);
+    expect(ahead.records).toEqual(ref.records);
+    expect(ahead.engines).toEqual(ref.engines);
+    expect(seq.pricing.aheadPhases).toBe(0);
+    expect(ahead.pricing.aheadPhases).toBeGreaterThan(0);
+    expect(ahead.pricing.aheadIterations).toBe(ahead.numIterations);
+    expect(ahead.pricing.peakInFlight).toBeLessThanOrEqual(3);
+  });
+
+  it("a cancellation while instances run ahead stops the run", async () => {
+    const ac = new AbortController();
+    let calls = 0;
+    const p = later(() => {
+      if (++calls === 40) ac.abort("stop");
+    });
+    await expect(cluster(p, 200).run({ signal: ac.signal })).rejects.toThrow("simulation cancelled: stop");
+  });
+});

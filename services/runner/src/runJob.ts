@@ -21,6 +21,11 @@ export interface RunJobOptions {
   collectIterations?: boolean;
   /** runJob: close the predictors it opened at the end (default true; false when the caller shares them). */
   closePredictors?: boolean;
+  /**
+   * Cluster jobs: price the batches of independent instances concurrently (default true; the results are
+   * the same, docs/cluster.md "Pricing"). false prices one group of instances at a time.
+   */
+  pipelinedCluster?: boolean;
 }
 
 /** Everything a finished job produced. */

@@ -187,6 +187,7 @@ export async function runResolvedClusterJob(
           }
         : {}),
       ...(opts.progressEveryMs !== undefined ? { progressEveryMs: opts.progressEveryMs } : {}),
+      ...(opts.pipelinedCluster !== undefined ? { pipelined: opts.pipelinedCluster } : {}),
     });
     const wallMs = performance.now() - started;
     const result = clusterSimulationResult(r, job);
