@@ -1,17 +1,8 @@
 import type { IterationStats, SimBatch } from "@servesim/core";
 import { InvalidArgumentError } from "@servesim/core";
-import {
-  checkSubmit,
-  type EngineLoop,
-  type FirstTokenEvent,
-  type LoopEvents,
-  type LoopLoad,
-  type RequestDoneEvent,
-  type SubmitOptions,
-  sumLoads,
-} from "../loop/engineLoop.js";
+import { CompositeLoop } from "../loop/compositeLoop.js";
+import type { EngineLoop, FirstTokenEvent, LoopEvents, RequestDoneEvent } from "../loop/engineLoop.js";
 import type { EngineLoopOptions } from "../loop/singleEngineLoop.js";
-import type { SimRequest } from "../types.js";
 import { createSlotLoop, slotCapacity, slotTokenBudget } from "./slots.js";
 
 /** PipelineLoop's settings: an engine's settings with ppSize > 1 (and optionally attention-DP ranks). */
@@ -40,8 +31,8 @@ export type PipelineLoopOptions = EngineLoopOptions;
  * is scheduled. The one difference: a request that the slot's token budget or KV pool cannot take now waits for
  * that slot's next turn rather than for the next micro-batch.
  */
-export class PipelineLoop implements EngineLoop {
-  private readonly slots: EngineLoop[] = [];
+export class PipelineLoop extends CompositeLoop {
+  private readonly slots: EngineLoop[] = this.inner;
   private readonly capacity: number;
   /** Tokens a slot's micro-batch may hold: max_num_tokens per attention-DP rank. */
   private readonly tokenBudget: number;
@@ -52,11 +43,9 @@ export class PipelineLoop implements EngineLoop {
   /** Per slot: prompt tokens of its requests without a first token yet, and its requests decoding. */
   private readonly slotContextTokens: Float64Array;
   private readonly slotGenerating: Int32Array;
-  /** Per pipeline handle: its slot, and whether it is decoding. */
-  private readonly slotOfRequest: number[] = [];
+  /** Per pipeline handle: whether it is decoding. */
   private readonly generating: boolean[] = [];
   private readonly stages: number;
-  private readonly tokensPerBlock: number;
   /** End of the last micro-batch of each slot on the last stage (its tokens are back). */
   private readonly slotEnd: Float64Array;
   /** When each stage finishes the micro-batch it works on. */
@@ -65,57 +54,33 @@ export class PipelineLoop implements EngineLoop {
   private nextSlot = 0;
   /** Start of the last loop iteration that scheduled a micro-batch (H). */
   private host = 0;
-  private lastSubmitMs = 0;
-  /** Submitted, not yet in a slot: pipeline handles in submission order. */
-  private pending: number[] = [];
-  private pendingHead = 0;
-  private readonly requests: SimRequest[] = [];
-  private readonly submitMs: number[] = [];
-  private readonly kvReady: boolean[] = [];
-  /** Slot-local handle → pipeline handle, per slot. */
-  private readonly handleOf: number[][] = [];
   private scheduledSlot = -1;
   private scheduledAt = 0;
   private iter = 0;
-  private ended: RequestDoneEvent[] = [];
   private readonly events: LoopEvents = { startMs: 0, endMs: 0, firstTokens: [], done: [], iteration: null };
 
   constructor(options: PipelineLoopOptions) {
+    super(options.tokensPerBlock);
     const pp = options.ppSize;
     if (!Number.isInteger(pp) || pp < 2 || pp > 4096) {
       throw new InvalidArgumentError("options.ppSize", `a pipeline-parallel loop needs an integer in [2, 4096] (got ${String(pp)})`);
     }
     this.stages = pp;
-    for (let p = 0; p < pp; p++) {
-      this.slots.push(createSlotLoop(options));
-      this.handleOf.push([]);
-    }
+    for (let p = 0; p < pp; p++) this.addInner(createSlotLoop(options));
     this.capacity = slotCapacity(options);
     this.tokenBudget = slotTokenBudget(options);
     this.genTokens = 1 + (options.speculative?.maxDraftLen ?? 0);
     this.chunked = options.chunking !== null;
     this.slotContextTokens = new Float64Array(pp);
     this.slotGenerating = new Int32Array(pp);
-    this.tokensPerBlock = options.tokensPerBlock;
     this.slotEnd = new Float64Array(pp);
     this.stageFree = new Float64Array(pp);
-  }
-
-  submit(req: SimRequest, tMs: number, opts?: SubmitOptions): number {
-    const kvReady = checkSubmit(req, tMs, this.lastSubmitMs, this.tokensPerBlock, opts);
-    this.lastSubmitMs = tMs;
-    const h = this.requests.length;
-    this.requests.push(req);
-    this.submitMs.push(tMs);
-    this.kvReady.push(kvReady);
-    this.pending.push(h);
-    return h;
   }
 
   /** Slot p can schedule a micro-batch at h: it holds requests, or arrived ones can join it. */
   private hasWork(p: number, h: number): boolean {
     if (this.slots[p]!.nextEventTime() <= h) return true;
-    return this.pendingHead < this.pending.length && this.submitMs[this.pending[this.pendingHead]!]! <= h;
+    return this.nextPendingMs() <= h;
   }
 
   /** Tokens of the arrived request `id` in its first micro-batch. */
@@ -149,8 +114,8 @@ export class PipelineLoop implements EngineLoop {
   nextEventTime(): number {
     const w = this.walk(Number.POSITIVE_INFINITY);
     if (w.slot >= 0) return w.at;
-    if (this.pendingHead < this.pending.length) return Math.max(w.at, this.submitMs[this.pending[this.pendingHead]!]!);
-    return Number.POSITIVE_INFINITY;
+    const next = this.nextPendingMs();
+    return next === Number.POSITIVE_INFINITY ? next : Math.max(w.at, next);
   }
 
   schedule(tMs: number): SimBatch | null {
@@ -214,17 +179,6 @@ export class PipelineLoop implements EngineLoop {
     return ev;
   }
 
-  takeEnded(): RequestDoneEvent[] {
-    for (let p = 0; p < this.slots.length; p++) this.absorb(p, this.slots[p]!.takeEnded(), this.ended);
-    const out = this.ended;
-    this.ended = [];
-    return out;
-  }
-
-  load(): LoopLoad {
-    return sumLoads(this.slots, this.pending.length - this.pendingHead);
-  }
-
   /**
    * Hands the requests that have arrived by h to slot p, in arrival order, while its micro-batch can take them:
    * fewer than max_batch_size requests and a token budget its own requests (decoding ones, and prompts without a
@@ -243,9 +197,7 @@ export class PipelineLoop implements EngineLoop {
       if (this.submitMs[id]! > h) break;
       const tokens = this.firstTokens(id);
       if (count > 0 && (this.chunked ? need >= this.tokenBudget : need + tokens > this.tokenBudget)) break;
-      const local = slot.submit(this.requests[id]!, h, this.kvReady[id] ? { kvReady: true } : undefined);
-      this.handleOf[p]![local] = id;
-      this.slotOfRequest[id] = p;
+      this.handOver(p, id, h);
       if (this.kvReady[id]) {
         this.generating[id] = true;
         this.slotGenerating[p]!++;
@@ -256,10 +208,7 @@ export class PipelineLoop implements EngineLoop {
       count++;
       need += tokens;
     }
-    if (this.pendingHead > 1024 && this.pendingHead * 2 > pending.length) {
-      this.pending = pending.slice(this.pendingHead);
-      this.pendingHead = 0;
-    }
+    this.compactPending();
   }
 
   /** Request `id` (in slot p) has its first token: it decodes from now on. */
@@ -271,7 +220,7 @@ export class PipelineLoop implements EngineLoop {
   }
 
   /** Maps slot p's ended requests to pipeline handles and submit times. */
-  private absorb(p: number, events: readonly RequestDoneEvent[], into: RequestDoneEvent[]): void {
+  protected absorb(p: number, events: readonly RequestDoneEvent[], into: RequestDoneEvent[]): void {
     if (events.length === 0) return;
     const local = this.handleOf[p]!;
     for (const e of events) {
