@@ -210,4 +210,50 @@ describe("pipeline parallelism with arrivals in time (_executor_loop_pp on the s
       { numRuns: 80, seed: 12 },
     );
   });
+
+  it("decode runs (a slot skips its scheduler through a decode run) change nothing: every arrival mode, pp 2–3, 1–2 ranks", async () => {
+    // Prices depend on every KV length, so a wrong batch in a run shows in the times.
+    const pricer = (seen: string[]): BatchPredictor => ({
+      description: "kv-dependent",
+      predict: (b: SimBatch): number => {
+        let kv = 0;
+        for (let i = 0; i < b.numContext + b.numGeneration; i++) kv += b.pastKvLength[i]! * (1 + (b.attentionDpRank?.[i] ?? 0));
+        seen.push(`${b.numContext}/${b.numGeneration}/${kv}`);
+        return 1 + b.numContextTokens * 0.01 + b.numGeneration * 0.1 + kv * 1e-4;
+      },
+    });
+    const key = (r: Awaited<ReturnType<typeof runPipeline>>) => [
+      r.requests.map((q) => [q.taskId, q.error ?? null, q.startMs, Array.from(q.tokenTimesMs), q.pausedCount]),
+      r.numIterations,
+      r.numPrefillIterations,
+      r.numDecodeIterations,
+      r.numMixedIterations,
+      r.simulatedMs,
+      r.numFailed,
+    ];
+    await fc.assert(
+      fc.asyncProperty(caseArb(), fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 2 }), async (c, pp, ranks) => {
+        const o: EngineOptions = { ...c.opts, ppSize: pp, numBlocks: c.opts.numBlocks * pp, ...(ranks > 1 ? { attentionDpRanks: ranks } : {}) };
+        const warm = c.warmup ? { warmup: c.warmup } : {};
+        const seenRuns: string[] = [];
+        const seenPlain: string[] = [];
+        const a = await runPipeline(o, c.requests, pricer(seenRuns), warm);
+        const b = await runPipeline(o, c.requests, pricer(seenPlain), { ...warm, decodeRuns: false });
+        expect(key(a)).toEqual(key(b));
+        expect(seenRuns).toEqual(seenPlain);
+      }),
+      { numRuns: 150, seed: 5 },
+    );
+  });
+
+  it("decode runs under a closed loop with attention DP: long decodes give the plain path's records", async () => {
+    const o = options({ maxBatchSize: 4, attentionDpRanks: 2, ppSize: 3, numBlocks: 3000, arrivals: { kind: "concurrency", concurrency: 10 } });
+    const rs = Array.from({ length: 30 }, (_, i) => req(i, 16 + (i % 5) * 8, 40 + (i % 7) * 13));
+    const p: BatchPredictor = { description: "kv", predict: (b) => 1 + b.numContextTokens * 0.01 + b.numGeneration * 0.1 + b.pastKvLength[0]! * 1e-3 };
+    const a = await runPipeline(o, rs, p);
+    const b = await runPipeline(o, rs, p, { decodeRuns: false });
+    expect(times(a)).toEqual(times(b));
+    expect(a.requests.map((q) => Array.from(q.tokenTimesMs))).toEqual(b.requests.map((q) => Array.from(q.tokenTimesMs)));
+    expect([a.numIterations, a.simulatedMs]).toEqual([b.numIterations, b.simulatedMs]);
+  });
 });

@@ -164,6 +164,47 @@ export class AttentionDpLoop extends CompositeLoop {
     return ev;
   }
 
+  /**
+   * After schedule(): the iterations, this one included, in which every rank that scheduled runs a decode run
+   * (SingleEngineLoop.decodeRunLength, the shortest rank's) if nothing is submitted meanwhile; 1 with context
+   * balancing or iteration records on. At most `maxSteps`.
+   */
+  decodeRunLength(maxSteps: number): number {
+    if (!this.isPending) throw new Error("decodeRunLength() needs an iteration from schedule()");
+    if (this.balance !== null || this.iterationStats) return 1;
+    let k = maxSteps;
+    for (let r = 0; r < this.ranks.length && k > 1; r++) if (this.scheduled[r]) k = this.ranks[r]!.decodeRunLength(k);
+    return Math.max(1, k);
+  }
+
+  /**
+   * commit() for the first `steps` iterations of the decode run that starts with the scheduled iteration
+   * (SingleEngineLoop.commitRun on every rank that scheduled). Returns the last iteration's events.
+   */
+  commitRun(startMs: ArrayLike<number>, iterMs: ArrayLike<number>, steps: number): LoopEvents {
+    if (!this.isPending) throw new Error("commitRun() called without an iteration from schedule()");
+    this.isPending = false;
+    const done: RequestDoneEvent[] = this.ended;
+    this.ended = [];
+    let end = this.scheduledAt;
+    for (let k = 0; k < this.ranks.length; k++) {
+      if (!this.scheduled[k]) continue;
+      const e = this.ranks[k]!.commitRun(startMs, iterMs, steps);
+      end = Math.max(end, e.endMs);
+      this.absorb(k, e.done, done);
+      this.scheduled[k] = null;
+    }
+    this.clock = end;
+    const ev = this.events;
+    ev.startMs = startMs[steps - 1]!;
+    ev.endMs = end;
+    ev.firstTokens = [];
+    ev.done = done;
+    ev.iteration = null;
+    this.iter += steps;
+    return ev;
+  }
+
   /** Routes the requests submitted by `tMs` to the ranks (handed over at `tMs`, the fetch). */
   private route(tMs: number): void {
     const p = this.pending;

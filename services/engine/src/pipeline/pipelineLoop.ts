@@ -1,12 +1,31 @@
 import type { IterationStats, SimBatch } from "@servesim/core";
 import { InvalidArgumentError } from "@servesim/core";
 import { CompositeLoop } from "../loop/compositeLoop.js";
-import type { EngineLoop, FirstTokenEvent, LoopEvents, RequestDoneEvent } from "../loop/engineLoop.js";
+import type { DecodeRunLoop, FirstTokenEvent, LoopEvents, RequestDoneEvent } from "../loop/engineLoop.js";
 import type { EngineLoopOptions } from "../loop/singleEngineLoop.js";
 import { createSlotLoop, slotCapacity, slotTokenBudget } from "./slots.js";
 
 /** PipelineLoop's settings: an engine's settings with ppSize > 1 (and optionally attention-DP ranks). */
-export type PipelineLoopOptions = EngineLoopOptions;
+export interface PipelineLoopOptions extends EngineLoopOptions {
+  /**
+   * Let a slot skip its scheduler through a decode run (default false; the results are the same). While a slot's
+   * run lasts, load() reports the slot's KV blocks as of the run's start: a caller that routes on load() (a
+   * cluster) leaves this off.
+   */
+  decodeRuns?: boolean;
+}
+
+/** A slot's decode run is cut into pieces of at most this many micro-batches. */
+const MAX_RUN = 4096;
+
+/** A slot's decode run in progress: its batch (KV lengths + 1 per micro-batch) and each micro-batch's start and time. */
+interface SlotRun {
+  batch: SimBatch;
+  length: number;
+  step: number;
+  readonly startMs: Float64Array;
+  readonly iterMs: Float64Array;
+}
 
 /**
  * One pipeline-parallel engine instance behind the EngineLoop interface, on a clock the caller owns: TensorRT-LLM's
@@ -32,7 +51,10 @@ export type PipelineLoopOptions = EngineLoopOptions;
  * that slot's next turn rather than for the next micro-batch.
  */
 export class PipelineLoop extends CompositeLoop {
-  private readonly slots: EngineLoop[] = this.inner;
+  private readonly slots: DecodeRunLoop[] = [];
+  private readonly decodeRuns: boolean;
+  /** Per slot: its decode run in progress (length 0: none). */
+  private readonly runs: SlotRun[] = [];
   private readonly capacity: number;
   /** Tokens a slot's micro-batch may hold: max_num_tokens per attention-DP rank. */
   private readonly tokenBudget: number;
@@ -66,7 +88,12 @@ export class PipelineLoop extends CompositeLoop {
       throw new InvalidArgumentError("options.ppSize", `a pipeline-parallel loop needs an integer in [2, 4096] (got ${String(pp)})`);
     }
     this.stages = pp;
-    for (let p = 0; p < pp; p++) this.addInner(createSlotLoop(options));
+    for (let p = 0; p < pp; p++) {
+      const slot = createSlotLoop(options);
+      this.slots.push(slot);
+      this.addInner(slot);
+    }
+    this.decodeRuns = options.decodeRuns === true && options.iterationStats !== true;
     this.capacity = slotCapacity(options);
     this.tokenBudget = slotTokenBudget(options);
     this.genTokens = 1 + (options.speculative?.maxDraftLen ?? 0);
@@ -132,6 +159,12 @@ export class PipelineLoop extends CompositeLoop {
         p = this.nextSlot;
         if (!this.hasWork(p, tMs)) return null;
       }
+      const run = this.runs[p];
+      if (run !== undefined && run.length > 0) {
+        // A request that has arrived may join this slot: back to its scheduler.
+        if (this.nextPendingMs() <= tMs) this.endRun(p);
+        else return this.runStep(p, run, tMs);
+      }
       this.admit(p, tMs);
       const slot = this.slots[p]!;
       const b = slot.nextEventTime() <= tMs ? slot.schedule(tMs) : null;
@@ -139,6 +172,7 @@ export class PipelineLoop extends CompositeLoop {
       this.nextSlot = (p + 1) % pp;
       this.host = Math.max(this.host, w.at);
       if (b === null) continue;
+      if (this.decodeRuns && b.numContext === 0) this.startRun(p, b, slot.decodeRunLength(MAX_RUN));
       this.host = tMs;
       this.scheduledSlot = p;
       this.scheduledAt = tMs;
@@ -157,6 +191,8 @@ export class PipelineLoop extends CompositeLoop {
       t = Math.max(t, this.stageFree[s]!) + stage;
       this.stageFree[s] = t;
     }
+    const run = this.runs[p];
+    if (run !== undefined && run.length > 0) return this.commitRunStep(p, run, t);
     const e = this.slots[p]!.commit(t - this.scheduledAt);
     this.slotEnd[p] = e.endMs;
     const local = this.handleOf[p]!;
@@ -177,6 +213,71 @@ export class PipelineLoop extends CompositeLoop {
     ev.iteration = e.iteration ? renumber(e.iteration, this.iter) : null;
     this.iter++;
     return ev;
+  }
+
+  /** Slot p's batch `b`, just scheduled, starts a decode run of `length` micro-batches (nothing when length is 1). */
+  private startRun(p: number, b: SimBatch, length: number): void {
+    if (length <= 1) return;
+    let run = this.runs[p];
+    if (run === undefined) {
+      run = { batch: b, length: 0, step: 0, startMs: new Float64Array(MAX_RUN), iterMs: new Float64Array(MAX_RUN) };
+      this.runs[p] = run;
+    }
+    run.batch = b;
+    run.length = length;
+    run.step = 0;
+  }
+
+  /**
+   * The next micro-batch of slot p's decode run, at tMs: what the slot's scheduler would build (no request has
+   * arrived to join it, none of its requests ends before the run's last micro-batch): the same requests, every
+   * KV length + 1.
+   */
+  private runStep(p: number, run: SlotRun, tMs: number): SimBatch {
+    const b = run.batch;
+    const past = b.pastKvLength as Int32Array;
+    const n = b.numGeneration;
+    for (let i = 0; i < n; i++) past[i]!++;
+    this.nextSlot = (p + 1) % this.stages;
+    this.host = tMs;
+    this.scheduledSlot = p;
+    this.scheduledAt = tMs;
+    return b;
+  }
+
+  /** Records the micro-batch of slot p's run that ends at t; the run's last one commits the run to the slot. */
+  private commitRunStep(p: number, run: SlotRun, t: number): LoopEvents {
+    const start = this.scheduledAt;
+    const i = run.step;
+    run.startMs[i] = start;
+    const dt = t - start;
+    run.iterMs[i] = dt;
+    run.step = i + 1;
+    const done = this.ended;
+    this.ended = [];
+    if (run.step === run.length) {
+      this.slotEnd[p] = this.endRun(p, done);
+    } else {
+      // As the slot's clock computes the end (start + time).
+      this.slotEnd[p] = start + dt;
+    }
+    const ev = this.events;
+    ev.startMs = start;
+    ev.endMs = this.slotEnd[p]!;
+    ev.firstTokens = [];
+    ev.done = done;
+    ev.iteration = null;
+    this.iter++;
+    return ev;
+  }
+
+  /** Commits the micro-batches of slot p's run done so far to the slot; returns their end. */
+  private endRun(p: number, into: RequestDoneEvent[] = this.ended): number {
+    const run = this.runs[p]!;
+    const e = this.slots[p]!.commitRun(run.startMs, run.iterMs, run.step);
+    run.length = 0;
+    this.absorb(p, e.done, into);
+    return e.endMs;
   }
 
   /**

@@ -10,6 +10,8 @@ import { PipelineTiming } from "./pipelineTiming.js";
 
 export interface PipelineRunOptions extends PartitionedRunOptions {
   warmup?: readonly SimRequest[];
+  /** On the pipeline loop, let slots skip their schedulers through decode runs (default true; the results are the same). */
+  decodeRuns?: boolean;
 }
 
 /**
@@ -29,26 +31,28 @@ export async function runPipeline(
 ): Promise<SimulationResult> {
   const pp = options.ppSize;
   if ((options.attentionDpRanks ?? 1) > 1 || !arrivalProcess(options.arrivals).clockFree) {
-    const { arrivals: _a, ...settings } = options;
+    const { arrivals: _a, ...loopSettings } = options;
     // An attention-DP slot's batch carries its drafts; a plain slot's batch gets them here.
     const drafts = options.speculative?.maxDraftLen ?? 0;
     const priced = drafts > 0 && (options.attentionDpRanks ?? 1) <= 1 ? new DraftTokensPredictor(predictor, drafts) : predictor;
     const setup = {
       what: "pipeline parallelism",
       stallLimit: 4 * pp + 4,
-      createLoop: (iterationStats: boolean) => new PipelineLoop({ ...settings, iterationStats }),
+      createLoop: (iterationStats: boolean) => new PipelineLoop({ ...loopSettings, iterationStats, decodeRuns: opts.decodeRuns !== false }),
     };
-    return runOnLoop(setup, options, requests, priced, opts);
+    const { decodeRuns: _d, ...loopOpts } = opts;
+    return runOnLoop(setup, options, requests, priced, loopOpts);
   }
   // TensorRT-LLM runs pipeline parallelism with its own loop (_executor_loop_pp), not the overlap loop.
-  const { timing: _timing, ...rest } = options;
+  const { timing: _timing, ...settings } = options;
   const parts = partitionJob(
-    { ...rest, overlap: false },
+    { ...settings, overlap: false },
     requests,
     opts.warmup ?? [],
     pp,
     Math.max(1, Math.floor(options.numBlocks / pp)),
     "pipeline parallelism",
   );
-  return runPartitioned(parts, requests.length, predictor, new PipelineTiming(pp, pp, options.speculative?.maxDraftLen ?? 0), opts);
+  const { decodeRuns: _d, ...rest } = opts;
+  return runPartitioned(parts, requests.length, predictor, new PipelineTiming(pp, pp, options.speculative?.maxDraftLen ?? 0), rest);
 }
