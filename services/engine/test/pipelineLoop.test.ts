@@ -256,4 +256,30 @@ describe("pipeline parallelism with arrivals in time (_executor_loop_pp on the s
     expect(a.requests.map((q) => Array.from(q.tokenTimesMs))).toEqual(b.requests.map((q) => Array.from(q.tokenTimesMs)));
     expect([a.numIterations, a.simulatedMs]).toEqual([b.numIterations, b.simulatedMs]);
   });
+
+  it("stage times follow the predictor's per-stage times (uneven layer split): the slowest stage sets the period", async () => {
+    // Stage 0 a quarter of every micro-batch, stage 1 three quarters (10 ms context: 2.5 + 7.5; 4 ms decode: 1 + 3).
+    // pp 2, max_batch_size 1, R0 and R1 at 0 with 2 output tokens. k0 slot 0 H 0: R0 ctx [0,2.5], [2.5,10].
+    // k1 slot 1 H 0: R1 ctx [2.5,5], stage 1 waits for k0: [10,17.5]. k2 slot 0 H 10: R0 gen [10,11], [17.5,20.5].
+    // k3 slot 1 H 17.5: R1 gen [17.5,18.5], stage 1 waits for k2: [20.5,23.5]. (Equal shares: R0 at 17, R1 at 19.)
+    const uneven = (): BatchPredictor => {
+      const p = new Fixed();
+      return Object.assign(p, { pipelineStages: 2, stageMs: (_b: SimBatch, s: number) => (s === 0 ? 1 : 3) });
+    };
+    const expected = [
+      [10, 20.5],
+      [17.5, 23.5],
+    ];
+    const tokens = (r: Awaited<ReturnType<typeof runPipeline>>) => r.requests.map((q) => Array.from(q.tokenTimesMs));
+    const loop = await runPipeline(options({ maxBatchSize: 1, arrivals: { kind: "trace", submitMs: [0, 0] } }), reqs(2, 2), uneven());
+    expect(tokens(loop)).toEqual(expected);
+    const fast = await runPipeline(options({ maxBatchSize: 1 }), reqs(2, 2), uneven());
+    expect(tokens(fast)).toEqual(expected);
+    // A predictor that prices another number of stages (or none) leaves equal shares.
+    const other = Object.assign(new Fixed(), { pipelineStages: 3, stageMs: () => 1 });
+    expect(tokens(await runPipeline(options({ maxBatchSize: 1 }), reqs(2, 2), other))).toEqual([
+      [10, 17],
+      [15, 19],
+    ]);
+  });
 });

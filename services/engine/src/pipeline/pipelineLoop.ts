@@ -4,6 +4,7 @@ import { CompositeLoop } from "../loop/compositeLoop.js";
 import type { DecodeRunLoop, FirstTokenEvent, LoopEvents, RequestDoneEvent } from "../loop/engineLoop.js";
 import type { EngineLoopOptions } from "../loop/singleEngineLoop.js";
 import { createSlotLoop, slotCapacity, slotTokenBudget } from "./slots.js";
+import { type StageSplit, stageTimes } from "./stageSplit.js";
 
 /** PipelineLoop's settings: an engine's settings with ppSize > 1 (and optionally attention-DP ranks). */
 export interface PipelineLoopOptions extends EngineLoopOptions {
@@ -13,6 +14,8 @@ export interface PipelineLoopOptions extends EngineLoopOptions {
    * cluster) leaves this off.
    */
   decodeRuns?: boolean;
+  /** How a micro-batch's time divides over the stages (null or absent: equally). */
+  stageSplit?: StageSplit | null;
 }
 
 /** A slot's decode run is cut into pieces of at most this many micro-batches. */
@@ -38,7 +41,7 @@ interface SlotRun {
  * stage, pp micro-batches are in flight and a micro-batch's requests are schedulable again in the next micro-batch
  * of their slot. A stage works on one micro-batch at a time: micro-batch k enters stage s when it has left stage
  * s − 1 and micro-batch k − 1 has left stage s. The predictor prices a micro-batch over the whole model (every
- * stage's layers and the hand-offs) and the stages share that time equally; bubbles come from micro-batches of
+ * stage's layers and the hand-offs) and the stages take their shares of it (stageSplit.ts); bubbles come from micro-batches of
  * different sizes, slots with nothing to run and arrivals that find the pipeline empty. An empty slot is passed
  * over (TensorRT-LLM's `_can_queue` is false: the slot holds no micro-batch).
  *
@@ -53,6 +56,10 @@ interface SlotRun {
 export class PipelineLoop extends CompositeLoop {
   private readonly slots: DecodeRunLoop[] = [];
   private readonly decodeRuns: boolean;
+  private readonly split: StageSplit | null;
+  private readonly stageMs: Float64Array;
+  /** The batch schedule() returned (valid until commit()). */
+  private scheduledBatch: SimBatch | null = null;
   /** Per slot: its decode run in progress (length 0: none). */
   private readonly runs: SlotRun[] = [];
   private readonly capacity: number;
@@ -88,12 +95,18 @@ export class PipelineLoop extends CompositeLoop {
       throw new InvalidArgumentError("options.ppSize", `a pipeline-parallel loop needs an integer in [2, 4096] (got ${String(pp)})`);
     }
     this.stages = pp;
+    const { decodeRuns: _d, stageSplit: _s, ...slotOptions } = options;
     for (let p = 0; p < pp; p++) {
-      const slot = createSlotLoop(options);
+      const slot = createSlotLoop(slotOptions);
       this.slots.push(slot);
       this.addInner(slot);
     }
     this.decodeRuns = options.decodeRuns === true && options.iterationStats !== true;
+    this.split = options.stageSplit ?? null;
+    if (this.split !== null && this.split.stages !== pp) {
+      throw new InvalidArgumentError("options.stageSplit", `splits ${this.split.stages} stages, the pipeline has ${pp}`);
+    }
+    this.stageMs = new Float64Array(pp);
     this.capacity = slotCapacity(options);
     this.tokenBudget = slotTokenBudget(options);
     this.genTokens = 1 + (options.speculative?.maxDraftLen ?? 0);
@@ -176,6 +189,7 @@ export class PipelineLoop extends CompositeLoop {
       this.host = tMs;
       this.scheduledSlot = p;
       this.scheduledAt = tMs;
+      this.scheduledBatch = b;
       return b;
     }
     return null;
@@ -185,10 +199,12 @@ export class PipelineLoop extends CompositeLoop {
     const p = this.scheduledSlot;
     if (p < 0) throw new Error("commit() called without an iteration from schedule()");
     this.scheduledSlot = -1;
-    const stage = deviceMs / this.stages;
+    const stageMs = this.stageMs;
+    stageTimes(this.split, this.scheduledBatch!, deviceMs, stageMs);
+    this.scheduledBatch = null;
     let t = this.scheduledAt;
     for (let s = 0; s < this.stages; s++) {
-      t = Math.max(t, this.stageFree[s]!) + stage;
+      t = Math.max(t, this.stageFree[s]!) + stageMs[s]!;
       this.stageFree[s] = t;
     }
     const run = this.runs[p];
@@ -242,6 +258,7 @@ export class PipelineLoop extends CompositeLoop {
     this.host = tMs;
     this.scheduledSlot = p;
     this.scheduledAt = tMs;
+    this.scheduledBatch = b;
     return b;
   }
 
