@@ -63,6 +63,13 @@ export interface BatchPredictor {
    * predictor that pipelines them, answering in call order). Default 1: one at a time.
    */
   readonly maxInFlight?: number;
+  /**
+   * Optional, pipeline parallelism: the kernel time of the batch on pipeline stage `stage` (its layers, the
+   * embedding on the first, the LM head on the last, the activation send on every stage but the last), for
+   * `pipelineStages` stages. The engine splits predict()'s time over the stages in these proportions.
+   */
+  stageMs?(batch: SimBatch, stage: number): number;
+  readonly pipelineStages?: number;
   /** Releases connections or caches. */
   close?(): void | Promise<void>;
 }

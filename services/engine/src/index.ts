@@ -20,6 +20,7 @@ export type { EngineLoop, FirstTokenEvent, LoopEvents, LoopLoad, RequestDoneEven
 export { createEngineLoop, type EngineLoopOptions, SingleEngineLoop } from "./loop/singleEngineLoop.js";
 export { createPipelineLoop, PipelineLoop, type PipelineLoopOptions } from "./pipeline/pipelineLoop.js";
 export { type PipelineRunOptions, runPipeline } from "./pipeline/run.js";
+export { StageSplit, stageSplitOf } from "./pipeline/stageSplit.js";
 export type { EngineProfile } from "./profiles/engineProfile.js";
 export { DEFAULT_ENGINE_PROFILE, ENGINE_PROFILE_NAMES, ENGINE_PROFILES, engineProfile } from "./profiles/registry.js";
 export type { QueueOrderDef, WaitingQueue } from "./queue/queueOrder.js";

@@ -223,14 +223,14 @@ export class RequestTable {
   localTokenTimes(r: number, iterEnd: Float64Array): Float64Array {
     const base = this.tokenBase[r]!;
     const e = this.emitted[r]!;
-    const times = new Float64Array(Math.max(0, e - base));
-    if (this.irregularFlag[r] === 1) {
-      const iters = this.irregular.get(r)!;
-      for (let k = base; k < e; k++) times[k - base] = iterEnd[iters[k]!]!;
-    } else {
+    if (this.irregularFlag[r] !== 1) {
+      // One token per iteration from its first: a copy of consecutive iteration ends.
       const f = this.firstIter[r]!;
-      for (let k = base; k < e; k++) times[k - base] = iterEnd[f + k]!;
+      return iterEnd.slice(f + base, f + Math.max(base, e));
     }
+    const times = new Float64Array(Math.max(0, e - base));
+    const iters = this.irregular.get(r)!;
+    for (let k = base; k < e; k++) times[k - base] = iterEnd[iters[k]!]!;
     return times;
   }
 

@@ -210,4 +210,76 @@ describe("pipeline parallelism with arrivals in time (_executor_loop_pp on the s
       { numRuns: 80, seed: 12 },
     );
   });
+
+  it("decode runs (a slot skips its scheduler through a decode run) change nothing: every arrival mode, pp 2–3, 1–2 ranks", async () => {
+    // Prices depend on every KV length, so a wrong batch in a run shows in the times.
+    const pricer = (seen: string[]): BatchPredictor => ({
+      description: "kv-dependent",
+      predict: (b: SimBatch): number => {
+        let kv = 0;
+        for (let i = 0; i < b.numContext + b.numGeneration; i++) kv += b.pastKvLength[i]! * (1 + (b.attentionDpRank?.[i] ?? 0));
+        seen.push(`${b.numContext}/${b.numGeneration}/${kv}`);
+        return 1 + b.numContextTokens * 0.01 + b.numGeneration * 0.1 + kv * 1e-4;
+      },
+    });
+    const key = (r: Awaited<ReturnType<typeof runPipeline>>) => [
+      r.requests.map((q) => [q.taskId, q.error ?? null, q.startMs, Array.from(q.tokenTimesMs), q.pausedCount]),
+      r.numIterations,
+      r.numPrefillIterations,
+      r.numDecodeIterations,
+      r.numMixedIterations,
+      r.simulatedMs,
+      r.numFailed,
+    ];
+    await fc.assert(
+      fc.asyncProperty(caseArb(), fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 2 }), async (c, pp, ranks) => {
+        const o: EngineOptions = { ...c.opts, ppSize: pp, numBlocks: c.opts.numBlocks * pp, ...(ranks > 1 ? { attentionDpRanks: ranks } : {}) };
+        const warm = c.warmup ? { warmup: c.warmup } : {};
+        const seenRuns: string[] = [];
+        const seenPlain: string[] = [];
+        const a = await runPipeline(o, c.requests, pricer(seenRuns), warm);
+        const b = await runPipeline(o, c.requests, pricer(seenPlain), { ...warm, decodeRuns: false });
+        expect(key(a)).toEqual(key(b));
+        expect(seenRuns).toEqual(seenPlain);
+      }),
+      { numRuns: 150, seed: 5 },
+    );
+  });
+
+  it("decode runs under a closed loop with attention DP: long decodes give the plain path's records", async () => {
+    const o = options({ maxBatchSize: 4, attentionDpRanks: 2, ppSize: 3, numBlocks: 3000, arrivals: { kind: "concurrency", concurrency: 10 } });
+    const rs = Array.from({ length: 30 }, (_, i) => req(i, 16 + (i % 5) * 8, 40 + (i % 7) * 13));
+    const p: BatchPredictor = { description: "kv", predict: (b) => 1 + b.numContextTokens * 0.01 + b.numGeneration * 0.1 + b.pastKvLength[0]! * 1e-3 };
+    const a = await runPipeline(o, rs, p);
+    const b = await runPipeline(o, rs, p, { decodeRuns: false });
+    expect(times(a)).toEqual(times(b));
+    expect(a.requests.map((q) => Array.from(q.tokenTimesMs))).toEqual(b.requests.map((q) => Array.from(q.tokenTimesMs)));
+    expect([a.numIterations, a.simulatedMs]).toEqual([b.numIterations, b.simulatedMs]);
+  });
+
+  it("stage times follow the predictor's per-stage times (uneven layer split): the slowest stage sets the period", async () => {
+    // Stage 0 a quarter of every micro-batch, stage 1 three quarters (10 ms context: 2.5 + 7.5; 4 ms decode: 1 + 3).
+    // pp 2, max_batch_size 1, R0 and R1 at 0 with 2 output tokens. k0 slot 0 H 0: R0 ctx [0,2.5], [2.5,10].
+    // k1 slot 1 H 0: R1 ctx [2.5,5], stage 1 waits for k0: [10,17.5]. k2 slot 0 H 10: R0 gen [10,11], [17.5,20.5].
+    // k3 slot 1 H 17.5: R1 gen [17.5,18.5], stage 1 waits for k2: [20.5,23.5]. (Equal shares: R0 at 17, R1 at 19.)
+    const uneven = (): BatchPredictor => {
+      const p = new Fixed();
+      return Object.assign(p, { pipelineStages: 2, stageMs: (_b: SimBatch, s: number) => (s === 0 ? 1 : 3) });
+    };
+    const expected = [
+      [10, 20.5],
+      [17.5, 23.5],
+    ];
+    const tokens = (r: Awaited<ReturnType<typeof runPipeline>>) => r.requests.map((q) => Array.from(q.tokenTimesMs));
+    const loop = await runPipeline(options({ maxBatchSize: 1, arrivals: { kind: "trace", submitMs: [0, 0] } }), reqs(2, 2), uneven());
+    expect(tokens(loop)).toEqual(expected);
+    const fast = await runPipeline(options({ maxBatchSize: 1 }), reqs(2, 2), uneven());
+    expect(tokens(fast)).toEqual(expected);
+    // A predictor that prices another number of stages (or none) leaves equal shares.
+    const other = Object.assign(new Fixed(), { pipelineStages: 3, stageMs: () => 1 });
+    expect(tokens(await runPipeline(options({ maxBatchSize: 1 }), reqs(2, 2), other))).toEqual([
+      [10, 17],
+      [15, 19],
+    ]);
+  });
 });

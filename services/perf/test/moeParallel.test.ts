@@ -7,6 +7,7 @@ import { ZERO_OVERHEADS } from "../src/efficiency.js";
 import { createPredictor } from "../src/factory.js";
 import { powerLawRankLoad } from "../src/moeLoad.js";
 import { buildPlan } from "../src/plan.js";
+import { stageScopes } from "../src/predictors/roofline.js";
 import { resolveRun } from "../src/resolve.js";
 import { causalArea, genKeys, mlaBmmFlops, mlaCtxFlops, mlaGenBytes, mlaGenFlops, windowCtxAttnFlops } from "../src/sol.js";
 
@@ -213,6 +214,32 @@ describe("composition: attention DP, MTP draft layers, pipeline stages", () => {
     const b = makeBatch([ctx(1000), gen(300), gen(900)]);
     expect(p.stageMs(b, 0) + p.stageMs(b, 1)).toBeCloseTo(p.predict(b), 9);
     expect(() => p.stageMs(b, 2)).toThrow(/stage/);
+  });
+
+  it("pipeline stages: TensorRT-LLM's layer split (the first L mod pp stages one layer more), DeepSeek's dense layers on the first", async () => {
+    // DeepSeek-R1: 61 layers, first_k_dense_replace 3.
+    const scopes = (pp: number) => stageScopes(resolveRun(ds({ parallelism: { tp: 8, pp, ep: 8 } }))).map((s) => [s.from, s.to, s.embedding, s.p2pCalls]);
+    expect(scopes(2)).toEqual([
+      [0, 31, true, 1],
+      [31, 61, false, 0],
+    ]);
+    expect(scopes(4)).toEqual([
+      [0, 16, true, 1],
+      [16, 31, false, 1],
+      [31, 46, false, 1],
+      [46, 61, false, 0],
+    ]);
+    const run = resolveRun(ds({ parallelism: { tp: 8, pp: 2, ep: 8 } }));
+    const [first, last] = stageScopes(run).map((s) => buildPlan(run, s));
+    // Stage 0: 3 dense + 28 MoE layers; stage 1: 30 MoE layers.
+    expect([first!.layers, first!.moe!.scale, last!.layers, last!.moe!.scale]).toEqual([31, 28, 30, 30]);
+    expect(first!.gemms.find((g) => g.op === "gate_ffn1_gemm")!.scale).toBe(3);
+    expect(last!.gemms.some((g) => g.op === "gate_ffn1_gemm")).toBe(false);
+    // Decode: the last stage (30 MoE layers and the LM head) is slower than the first (3 cheap dense layers in its 31).
+    const p = await roofline(ds({ parallelism: { tp: 8, pp: 2, ep: 8 } }));
+    const b = makeBatch(Array.from({ length: 64 }, () => gen(2000)));
+    expect(p.stageMs(b, 1)).toBeGreaterThan(p.stageMs(b, 0));
+    expect(p.stageMs(b, 0) + p.stageMs(b, 1)).toBeCloseTo(p.predict(b), 9);
   });
 
   it("EPLB balances the expert load: a compute-bound MoE layer is cheaper than on the power law's busiest rank", async () => {

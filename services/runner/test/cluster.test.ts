@@ -163,7 +163,7 @@ describe("cluster jobs", () => {
   it("a pipeline-parallel instance (PipelineLoop) gives the single-engine pipeline run's records", async () => {
     const pp = { tp: 1, pp: 2, ep: 1 };
     const text = jsonl(uniform(6, 64, 3));
-    // Poisson arrivals: the single engine runs the same PipelineLoop (runPipeline → runPipelineLoop).
+    // Poisson arrivals: the single engine runs the same PipelineLoop (runPipeline → runOnLoop).
     const poisson = { ...engine, maxBatchSize: 2, requestRate: 100, seed: 3 };
     const single = await runJob(await resolveJob(datasetSpec(text, poisson, { ...constant, parallelism: pp })), connect);
     const s = datasetSpec(text, poisson, constant);

@@ -1,18 +1,9 @@
 import type { IterationStats, SimBatch } from "@servesim/core";
 import { InvalidArgumentError } from "@servesim/core";
-import {
-  checkSubmit,
-  type EngineLoop,
-  type FirstTokenEvent,
-  type LoopEvents,
-  type LoopLoad,
-  type RequestDoneEvent,
-  type SubmitOptions,
-  sumLoads,
-} from "../loop/engineLoop.js";
+import { CompositeLoop } from "../loop/compositeLoop.js";
+import type { FirstTokenEvent, LoopEvents, RequestDoneEvent } from "../loop/engineLoop.js";
 import { createEngineLoop, type EngineLoopOptions, type SingleEngineLoop } from "../loop/singleEngineLoop.js";
 import { mergeIterationStats } from "../partitioned/partition.js";
-import type { SimRequest } from "../types.js";
 import { AdpBalance, balanceRanksAt } from "./balance.js";
 import { type RankLoad, routeToRanks } from "./router.js";
 
@@ -77,30 +68,19 @@ export class RankedBatch implements SimBatch {
  * predictor prices the slowest rank and the MoE communication once; every rank commits that same time
  * (the ranks wait for each other at every MoE layer). A rank without work runs no batch of its own.
  */
-export class AttentionDpLoop implements EngineLoop {
+export class AttentionDpLoop extends CompositeLoop {
   private readonly ranks: SingleEngineLoop[] = [];
   private readonly loads: RankLoad[] = [];
-  private readonly tokensPerBlock: number;
   private readonly batch: RankedBatch;
   private readonly iterationStats: boolean;
   /** Attention-DP context balancing (null: off). */
   private readonly balance: AdpBalance | null;
-  /** Submitted, not yet routed: instance handles in submission order (submit times never decrease). */
-  private pending: number[] = [];
-  private pendingHead = 0;
-  private readonly requests: SimRequest[] = [];
-  private readonly submitMs: number[] = [];
-  private readonly kvReady: boolean[] = [];
-  /** Rank-local handle → instance handle, per rank. */
-  private readonly handleOf: number[][] = [];
   private scheduled: Array<SimBatch | null> = [];
   private scheduledAt = 0;
   private isPending = false;
-  private lastSubmitMs = 0;
   /** End of the last committed iteration: the ranks start their next one together, not before it. */
   private clock = 0;
   private iter = 0;
-  private ended: RequestDoneEvent[] = [];
   private readonly events: LoopEvents = { startMs: 0, endMs: 0, firstTokens: [], done: [], iteration: null };
 
   constructor(options: EngineLoopOptions & { attentionDpRanks: number }) {
@@ -108,14 +88,15 @@ export class AttentionDpLoop implements EngineLoop {
     if (!Number.isInteger(ranks) || ranks < 1 || ranks > 1024) {
       throw new InvalidArgumentError("options.attentionDpRanks", `must be an integer in [1, 1024] (got ${String(ranks)})`);
     }
+    super(options.tokensPerBlock);
     const { attentionDpRanks: _r, attentionDpBalance, ...settings } = options;
     this.balance = attentionDpBalance ? new AdpBalance(attentionDpBalance, options.maxBatchSize) : null;
     for (let k = 0; k < ranks; k++) {
-      this.ranks.push(createEngineLoop(settings));
+      const rank = createEngineLoop(settings);
+      this.ranks.push(rank);
+      this.addInner(rank);
       this.loads.push({ requests: 0, tokens: 0 });
-      this.handleOf.push([]);
     }
-    this.tokensPerBlock = options.tokensPerBlock;
     this.iterationStats = options.iterationStats === true;
     this.batch = new RankedBatch(ranks * options.maxBatchSize, options.speculative?.maxDraftLen ?? 0);
     this.scheduled = this.ranks.map(() => null);
@@ -126,19 +107,8 @@ export class AttentionDpLoop implements EngineLoop {
     return this.ranks.length;
   }
 
-  submit(req: SimRequest, tMs: number, opts?: SubmitOptions): number {
-    const kvReady = checkSubmit(req, tMs, this.lastSubmitMs, this.tokensPerBlock, opts);
-    this.lastSubmitMs = tMs;
-    const h = this.requests.length;
-    this.requests.push(req);
-    this.submitMs.push(tMs);
-    this.kvReady.push(kvReady);
-    this.pending.push(h);
-    return h;
-  }
-
   nextEventTime(): number {
-    let t = this.pendingHead < this.pending.length ? this.submitMs[this.pending[this.pendingHead]!]! : Number.POSITIVE_INFINITY;
+    let t = this.nextPendingMs();
     for (const r of this.ranks) t = Math.min(t, r.nextEventTime());
     return t === Number.POSITIVE_INFINITY ? t : Math.max(t, this.clock);
   }
@@ -194,15 +164,45 @@ export class AttentionDpLoop implements EngineLoop {
     return ev;
   }
 
-  takeEnded(): RequestDoneEvent[] {
-    for (let k = 0; k < this.ranks.length; k++) this.absorb(k, this.ranks[k]!.takeEnded(), this.ended);
-    const out = this.ended;
-    this.ended = [];
-    return out;
+  /**
+   * After schedule(): the iterations, this one included, in which every rank that scheduled runs a decode run
+   * (SingleEngineLoop.decodeRunLength, the shortest rank's) if nothing is submitted meanwhile; 1 with context
+   * balancing or iteration records on. At most `maxSteps`.
+   */
+  decodeRunLength(maxSteps: number): number {
+    if (!this.isPending) throw new Error("decodeRunLength() needs an iteration from schedule()");
+    if (this.balance !== null || this.iterationStats) return 1;
+    let k = maxSteps;
+    for (let r = 0; r < this.ranks.length && k > 1; r++) if (this.scheduled[r]) k = this.ranks[r]!.decodeRunLength(k);
+    return Math.max(1, k);
   }
 
-  load(): LoopLoad {
-    return sumLoads(this.ranks, this.pending.length - this.pendingHead);
+  /**
+   * commit() for the first `steps` iterations of the decode run that starts with the scheduled iteration
+   * (SingleEngineLoop.commitRun on every rank that scheduled). Returns the last iteration's events.
+   */
+  commitRun(startMs: ArrayLike<number>, iterMs: ArrayLike<number>, steps: number): LoopEvents {
+    if (!this.isPending) throw new Error("commitRun() called without an iteration from schedule()");
+    this.isPending = false;
+    const done: RequestDoneEvent[] = this.ended;
+    this.ended = [];
+    let end = this.scheduledAt;
+    for (let k = 0; k < this.ranks.length; k++) {
+      if (!this.scheduled[k]) continue;
+      const e = this.ranks[k]!.commitRun(startMs, iterMs, steps);
+      end = Math.max(end, e.endMs);
+      this.absorb(k, e.done, done);
+      this.scheduled[k] = null;
+    }
+    this.clock = end;
+    const ev = this.events;
+    ev.startMs = startMs[steps - 1]!;
+    ev.endMs = end;
+    ev.firstTokens = [];
+    ev.done = done;
+    ev.iteration = null;
+    this.iter += steps;
+    return ev;
   }
 
   /** Routes the requests submitted by `tMs` to the ranks (handed over at `tMs`, the fetch). */
@@ -214,21 +214,13 @@ export class AttentionDpLoop implements EngineLoop {
     const lengths = new Int32Array(end - this.pendingHead);
     for (let i = this.pendingHead; i < end; i++) lengths[i - this.pendingHead] = this.requests[p[i]!]!.inputLength;
     const to = routeToRanks(lengths, this.loads);
-    for (let i = this.pendingHead; i < end; i++) {
-      const h = p[i]!;
-      const k = to[i - this.pendingHead]!;
-      const local = this.ranks[k]!.submit(this.requests[h]!, tMs, this.kvReady[h] ? { kvReady: true } : undefined);
-      this.handleOf[k]![local] = h;
-    }
+    for (let i = this.pendingHead; i < end; i++) this.handOver(to[i - this.pendingHead]!, p[i]!, tMs);
     this.pendingHead = end;
-    if (this.pendingHead > 1024 && this.pendingHead * 2 > p.length) {
-      this.pending = p.slice(this.pendingHead);
-      this.pendingHead = 0;
-    }
+    this.compactPending();
   }
 
   /** Maps rank k's ended requests to instance handles and submit times, and frees their load. */
-  private absorb(k: number, events: readonly RequestDoneEvent[], into: RequestDoneEvent[]): void {
+  protected absorb(k: number, events: readonly RequestDoneEvent[], into: RequestDoneEvent[]): void {
     if (events.length === 0) return;
     const local = this.handleOf[k]!;
     const load = this.loads[k]!;

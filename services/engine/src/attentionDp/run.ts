@@ -1,11 +1,12 @@
 import type { BatchPredictor, SimulationResult } from "@servesim/core";
 import { arrivalProcess } from "../arrivals/registry.js";
+import { runOnLoop } from "../loop/openLoop.js";
 import { type PartitionedRunOptions, runPartitioned } from "../partitioned/driver.js";
 import { partitionJob } from "../partitioned/partition.js";
 import type { EngineOptions, SimRequest } from "../types.js";
+import { AttentionDpLoop } from "./attentionDpLoop.js";
 import { AdpBalance } from "./balance.js";
 import { LockstepTiming } from "./lockstep.js";
-import { runAttentionDpLoops } from "./openLoop.js";
 
 export interface AttentionDpRunOptions extends PartitionedRunOptions {
   warmup?: readonly SimRequest[];
@@ -17,7 +18,7 @@ export interface AttentionDpRunOptions extends PartitionedRunOptions {
  * Runs a job with attention data parallelism: options.attentionDpRanks ranks, each with max_batch_size,
  * max_num_tokens and a KV pool of options.numBlocks blocks of its own; requests routed as TensorRT-LLM's
  * request queue does; iterations in lockstep: an EngineLoop per rank with the router fed live loads
- * (runAttentionDpLoops), or, for requests all alike arriving all at once or in a closed loop, a
+ * (an AttentionDpLoop driven by runOnLoop), or, for requests all alike arriving all at once or in a closed loop, a
  * Simulation per rank (partitionJob, LockstepTiming, with decode runs). The records come back in
  * dataset order; the iteration records sum the ranks' counts.
  */
@@ -37,7 +38,13 @@ export async function runAttentionDp(
   const overlap = options.overlap === true || options.timing === "overlap";
   if (!arrivalProcess(options.arrivals).clockFree || (!overlap && !uniform(requests, opts.warmup ?? []))) {
     const { decodeRuns: _d, ...rest } = opts;
-    return runAttentionDpLoops(options, requests, predictor, rest);
+    const { arrivals: _a, ...settings } = options;
+    const setup = {
+      what: "attention DP",
+      stallLimit: 4,
+      createLoop: (iterationStats: boolean) => new AttentionDpLoop({ ...settings, attentionDpRanks: ranks, iterationStats }),
+    };
+    return runOnLoop(setup, options, requests, predictor, rest);
   }
   const parts = partitionJob(options, requests, opts.warmup ?? [], ranks, options.numBlocks, "attention DP");
   const drafts = options.speculative?.maxDraftLen ?? 0;

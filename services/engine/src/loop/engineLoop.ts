@@ -47,6 +47,17 @@ export interface EngineLoop {
   load(): LoopLoad;
 }
 
+/**
+ * An EngineLoop that can commit a decode run in one step (SingleEngineLoop, AttentionDpLoop): after schedule(),
+ * decodeRunLength() says how many iterations keep the same generation requests (every KV length + 1) if nothing is
+ * submitted meanwhile, and commitRun() completes the first `steps` of them with each one's start and time, as
+ * `steps` schedule()/commit() pairs would.
+ */
+export interface DecodeRunLoop extends EngineLoop {
+  decodeRunLength(maxSteps: number): number;
+  commitRun(startMs: ArrayLike<number>, iterMs: ArrayLike<number>, steps: number): LoopEvents;
+}
+
 export interface SubmitOptions {
   /**
    * The prompt's KV cache is already filled and its first token generated elsewhere (disaggregated

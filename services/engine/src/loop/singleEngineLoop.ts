@@ -27,6 +27,7 @@ export class SingleEngineLoop implements EngineLoop {
   private ended: number[] = [];
   private readonly firstTokenRequests: number[] = [];
   private record: IterationStats | null = null;
+  private readonly iterationStats: boolean;
   private readonly events: LoopEvents = { startMs: 0, endMs: 0, firstTokens: [], done: [], iteration: null };
 
   constructor(options: EngineLoopOptions) {
@@ -38,6 +39,7 @@ export class SingleEngineLoop implements EngineLoop {
     this.tokensPerBlock = cfg.tokensPerBlock;
     const core = new EngineCore(cfg, { requests: [], countBelow: Infinity, mayTrackLater: true, queueCapacity: 16 });
     this.core = core;
+    this.iterationStats = options.iterationStats === true;
     core.onEnded = (r, iter) => {
       this.ended.push(r, iter);
     };
@@ -133,6 +135,51 @@ export class SingleEngineLoop implements EngineLoop {
       this.record = null;
     }
     events.iteration = rec;
+    return events;
+  }
+
+  /**
+   * After schedule(): the iterations, this one included, that form a decode run (the same generation requests,
+   * every KV length + 1 per iteration) if nothing is submitted meanwhile (EngineCore.decodeRunLength); 1 without
+   * one, and with iteration records on (a run has no per-iteration record). At most `maxSteps`.
+   */
+  decodeRunLength(maxSteps: number): number {
+    const core = this.core;
+    if (!core.pending) throw new Error("decodeRunLength() needs an iteration from schedule()");
+    return this.iterationStats ? 1 : core.decodeRunLength(maxSteps);
+  }
+
+  /**
+   * Completes the first `steps` iterations (≤ decodeRunLength()) of the decode run that starts with the scheduled
+   * iteration, iteration i starting at `startMs[i]` (the first at the schedule() time) and taking `iterMs[i]`:
+   * the same state, times and events as schedule(startMs[i]) and commit(iterMs[i]) for each in turn. Nothing may
+   * be submitted meanwhile. The events are those of the last iteration (no first tokens in a decode run).
+   */
+  commitRun(startMs: ArrayLike<number>, iterMs: ArrayLike<number>, steps: number): LoopEvents {
+    const core = this.core;
+    if (!core.pending) throw new Error("commitRun() called without an iteration from schedule()");
+    const k = this.decodeRunLength(0x7fffffff);
+    if (!Number.isInteger(steps) || steps < 1 || steps > k) throw new Error(`commitRun(): ${String(steps)} iterations, but this decode run has ${k}`);
+    for (let i = 0; i < steps; i++) {
+      const dt = iterMs[i]!;
+      if (typeof dt !== "number" || !Number.isFinite(dt) || dt <= 0) {
+        throw new FailedPreconditionError(
+          `the predictor returned ${String(dt)} ms for iteration ${core.ledger.iterations + i}; a batch time must be finite and > 0`,
+        );
+      }
+    }
+    core.commitSteps(steps);
+    const ledger = core.ledger;
+    for (let i = 0; i < steps; i++) {
+      ledger.clock = startMs[i]!;
+      ledger.supply(iterMs[i]!);
+    }
+    const events = this.events;
+    events.startMs = ledger.lastStartMs;
+    events.endMs = ledger.clock;
+    events.firstTokens = [];
+    events.done = this.takeEnded();
+    events.iteration = null;
     return events;
   }
 

@@ -1,21 +1,34 @@
 import type { IterationStats, SimBatch } from "@servesim/core";
 import { InvalidArgumentError } from "@servesim/core";
-import {
-  checkSubmit,
-  type EngineLoop,
-  type FirstTokenEvent,
-  type LoopEvents,
-  type LoopLoad,
-  type RequestDoneEvent,
-  type SubmitOptions,
-  sumLoads,
-} from "../loop/engineLoop.js";
+import { CompositeLoop } from "../loop/compositeLoop.js";
+import type { DecodeRunLoop, FirstTokenEvent, LoopEvents, RequestDoneEvent } from "../loop/engineLoop.js";
 import type { EngineLoopOptions } from "../loop/singleEngineLoop.js";
-import type { SimRequest } from "../types.js";
 import { createSlotLoop, slotCapacity, slotTokenBudget } from "./slots.js";
+import { type StageSplit, stageTimes } from "./stageSplit.js";
 
 /** PipelineLoop's settings: an engine's settings with ppSize > 1 (and optionally attention-DP ranks). */
-export type PipelineLoopOptions = EngineLoopOptions;
+export interface PipelineLoopOptions extends EngineLoopOptions {
+  /**
+   * Let a slot skip its scheduler through a decode run (default false; the results are the same). While a slot's
+   * run lasts, load() reports the slot's KV blocks as of the run's start: a caller that routes on load() (a
+   * cluster) leaves this off.
+   */
+  decodeRuns?: boolean;
+  /** How a micro-batch's time divides over the stages (null or absent: equally). */
+  stageSplit?: StageSplit | null;
+}
+
+/** A slot's decode run is cut into pieces of at most this many micro-batches. */
+const MAX_RUN = 4096;
+
+/** A slot's decode run in progress: its batch (KV lengths + 1 per micro-batch) and each micro-batch's start and time. */
+interface SlotRun {
+  batch: SimBatch;
+  length: number;
+  step: number;
+  readonly startMs: Float64Array;
+  readonly iterMs: Float64Array;
+}
 
 /**
  * One pipeline-parallel engine instance behind the EngineLoop interface, on a clock the caller owns: TensorRT-LLM's
@@ -28,7 +41,7 @@ export type PipelineLoopOptions = EngineLoopOptions;
  * stage, pp micro-batches are in flight and a micro-batch's requests are schedulable again in the next micro-batch
  * of their slot. A stage works on one micro-batch at a time: micro-batch k enters stage s when it has left stage
  * s − 1 and micro-batch k − 1 has left stage s. The predictor prices a micro-batch over the whole model (every
- * stage's layers and the hand-offs) and the stages share that time equally; bubbles come from micro-batches of
+ * stage's layers and the hand-offs) and the stages take their shares of it (stageSplit.ts); bubbles come from micro-batches of
  * different sizes, slots with nothing to run and arrivals that find the pipeline empty. An empty slot is passed
  * over (TensorRT-LLM's `_can_queue` is false: the slot holds no micro-batch).
  *
@@ -40,8 +53,15 @@ export type PipelineLoopOptions = EngineLoopOptions;
  * is scheduled. The one difference: a request that the slot's token budget or KV pool cannot take now waits for
  * that slot's next turn rather than for the next micro-batch.
  */
-export class PipelineLoop implements EngineLoop {
-  private readonly slots: EngineLoop[] = [];
+export class PipelineLoop extends CompositeLoop {
+  private readonly slots: DecodeRunLoop[] = [];
+  private readonly decodeRuns: boolean;
+  private readonly split: StageSplit | null;
+  private readonly stageMs: Float64Array;
+  /** The batch schedule() returned (valid until commit()). */
+  private scheduledBatch: SimBatch | null = null;
+  /** Per slot: its decode run in progress (length 0: none). */
+  private readonly runs: SlotRun[] = [];
   private readonly capacity: number;
   /** Tokens a slot's micro-batch may hold: max_num_tokens per attention-DP rank. */
   private readonly tokenBudget: number;
@@ -52,11 +72,9 @@ export class PipelineLoop implements EngineLoop {
   /** Per slot: prompt tokens of its requests without a first token yet, and its requests decoding. */
   private readonly slotContextTokens: Float64Array;
   private readonly slotGenerating: Int32Array;
-  /** Per pipeline handle: its slot, and whether it is decoding. */
-  private readonly slotOfRequest: number[] = [];
+  /** Per pipeline handle: whether it is decoding. */
   private readonly generating: boolean[] = [];
   private readonly stages: number;
-  private readonly tokensPerBlock: number;
   /** End of the last micro-batch of each slot on the last stage (its tokens are back). */
   private readonly slotEnd: Float64Array;
   /** When each stage finishes the micro-batch it works on. */
@@ -65,57 +83,44 @@ export class PipelineLoop implements EngineLoop {
   private nextSlot = 0;
   /** Start of the last loop iteration that scheduled a micro-batch (H). */
   private host = 0;
-  private lastSubmitMs = 0;
-  /** Submitted, not yet in a slot: pipeline handles in submission order. */
-  private pending: number[] = [];
-  private pendingHead = 0;
-  private readonly requests: SimRequest[] = [];
-  private readonly submitMs: number[] = [];
-  private readonly kvReady: boolean[] = [];
-  /** Slot-local handle → pipeline handle, per slot. */
-  private readonly handleOf: number[][] = [];
   private scheduledSlot = -1;
   private scheduledAt = 0;
   private iter = 0;
-  private ended: RequestDoneEvent[] = [];
   private readonly events: LoopEvents = { startMs: 0, endMs: 0, firstTokens: [], done: [], iteration: null };
 
   constructor(options: PipelineLoopOptions) {
+    super(options.tokensPerBlock);
     const pp = options.ppSize;
     if (!Number.isInteger(pp) || pp < 2 || pp > 4096) {
       throw new InvalidArgumentError("options.ppSize", `a pipeline-parallel loop needs an integer in [2, 4096] (got ${String(pp)})`);
     }
     this.stages = pp;
+    const { decodeRuns: _d, stageSplit: _s, ...slotOptions } = options;
     for (let p = 0; p < pp; p++) {
-      this.slots.push(createSlotLoop(options));
-      this.handleOf.push([]);
+      const slot = createSlotLoop(slotOptions);
+      this.slots.push(slot);
+      this.addInner(slot);
     }
+    this.decodeRuns = options.decodeRuns === true && options.iterationStats !== true;
+    this.split = options.stageSplit ?? null;
+    if (this.split !== null && this.split.stages !== pp) {
+      throw new InvalidArgumentError("options.stageSplit", `splits ${this.split.stages} stages, the pipeline has ${pp}`);
+    }
+    this.stageMs = new Float64Array(pp);
     this.capacity = slotCapacity(options);
     this.tokenBudget = slotTokenBudget(options);
     this.genTokens = 1 + (options.speculative?.maxDraftLen ?? 0);
     this.chunked = options.chunking !== null;
     this.slotContextTokens = new Float64Array(pp);
     this.slotGenerating = new Int32Array(pp);
-    this.tokensPerBlock = options.tokensPerBlock;
     this.slotEnd = new Float64Array(pp);
     this.stageFree = new Float64Array(pp);
-  }
-
-  submit(req: SimRequest, tMs: number, opts?: SubmitOptions): number {
-    const kvReady = checkSubmit(req, tMs, this.lastSubmitMs, this.tokensPerBlock, opts);
-    this.lastSubmitMs = tMs;
-    const h = this.requests.length;
-    this.requests.push(req);
-    this.submitMs.push(tMs);
-    this.kvReady.push(kvReady);
-    this.pending.push(h);
-    return h;
   }
 
   /** Slot p can schedule a micro-batch at h: it holds requests, or arrived ones can join it. */
   private hasWork(p: number, h: number): boolean {
     if (this.slots[p]!.nextEventTime() <= h) return true;
-    return this.pendingHead < this.pending.length && this.submitMs[this.pending[this.pendingHead]!]! <= h;
+    return this.nextPendingMs() <= h;
   }
 
   /** Tokens of the arrived request `id` in its first micro-batch. */
@@ -149,8 +154,8 @@ export class PipelineLoop implements EngineLoop {
   nextEventTime(): number {
     const w = this.walk(Number.POSITIVE_INFINITY);
     if (w.slot >= 0) return w.at;
-    if (this.pendingHead < this.pending.length) return Math.max(w.at, this.submitMs[this.pending[this.pendingHead]!]!);
-    return Number.POSITIVE_INFINITY;
+    const next = this.nextPendingMs();
+    return next === Number.POSITIVE_INFINITY ? next : Math.max(w.at, next);
   }
 
   schedule(tMs: number): SimBatch | null {
@@ -167,6 +172,12 @@ export class PipelineLoop implements EngineLoop {
         p = this.nextSlot;
         if (!this.hasWork(p, tMs)) return null;
       }
+      const run = this.runs[p];
+      if (run !== undefined && run.length > 0) {
+        // A request that has arrived may join this slot: back to its scheduler.
+        if (this.nextPendingMs() <= tMs) this.endRun(p);
+        else return this.runStep(p, run, tMs);
+      }
       this.admit(p, tMs);
       const slot = this.slots[p]!;
       const b = slot.nextEventTime() <= tMs ? slot.schedule(tMs) : null;
@@ -174,9 +185,11 @@ export class PipelineLoop implements EngineLoop {
       this.nextSlot = (p + 1) % pp;
       this.host = Math.max(this.host, w.at);
       if (b === null) continue;
+      if (this.decodeRuns && b.numContext === 0) this.startRun(p, b, slot.decodeRunLength(MAX_RUN));
       this.host = tMs;
       this.scheduledSlot = p;
       this.scheduledAt = tMs;
+      this.scheduledBatch = b;
       return b;
     }
     return null;
@@ -186,12 +199,16 @@ export class PipelineLoop implements EngineLoop {
     const p = this.scheduledSlot;
     if (p < 0) throw new Error("commit() called without an iteration from schedule()");
     this.scheduledSlot = -1;
-    const stage = deviceMs / this.stages;
+    const stageMs = this.stageMs;
+    stageTimes(this.split, this.scheduledBatch!, deviceMs, stageMs);
+    this.scheduledBatch = null;
     let t = this.scheduledAt;
     for (let s = 0; s < this.stages; s++) {
-      t = Math.max(t, this.stageFree[s]!) + stage;
+      t = Math.max(t, this.stageFree[s]!) + stageMs[s]!;
       this.stageFree[s] = t;
     }
+    const run = this.runs[p];
+    if (run !== undefined && run.length > 0) return this.commitRunStep(p, run, t);
     const e = this.slots[p]!.commit(t - this.scheduledAt);
     this.slotEnd[p] = e.endMs;
     const local = this.handleOf[p]!;
@@ -214,15 +231,70 @@ export class PipelineLoop implements EngineLoop {
     return ev;
   }
 
-  takeEnded(): RequestDoneEvent[] {
-    for (let p = 0; p < this.slots.length; p++) this.absorb(p, this.slots[p]!.takeEnded(), this.ended);
-    const out = this.ended;
-    this.ended = [];
-    return out;
+  /** Slot p's batch `b`, just scheduled, starts a decode run of `length` micro-batches (nothing when length is 1). */
+  private startRun(p: number, b: SimBatch, length: number): void {
+    if (length <= 1) return;
+    let run = this.runs[p];
+    if (run === undefined) {
+      run = { batch: b, length: 0, step: 0, startMs: new Float64Array(MAX_RUN), iterMs: new Float64Array(MAX_RUN) };
+      this.runs[p] = run;
+    }
+    run.batch = b;
+    run.length = length;
+    run.step = 0;
   }
 
-  load(): LoopLoad {
-    return sumLoads(this.slots, this.pending.length - this.pendingHead);
+  /**
+   * The next micro-batch of slot p's decode run, at tMs: what the slot's scheduler would build (no request has
+   * arrived to join it, none of its requests ends before the run's last micro-batch): the same requests, every
+   * KV length + 1.
+   */
+  private runStep(p: number, run: SlotRun, tMs: number): SimBatch {
+    const b = run.batch;
+    const past = b.pastKvLength as Int32Array;
+    const n = b.numGeneration;
+    for (let i = 0; i < n; i++) past[i]!++;
+    this.nextSlot = (p + 1) % this.stages;
+    this.host = tMs;
+    this.scheduledSlot = p;
+    this.scheduledAt = tMs;
+    this.scheduledBatch = b;
+    return b;
+  }
+
+  /** Records the micro-batch of slot p's run that ends at t; the run's last one commits the run to the slot. */
+  private commitRunStep(p: number, run: SlotRun, t: number): LoopEvents {
+    const start = this.scheduledAt;
+    const i = run.step;
+    run.startMs[i] = start;
+    const dt = t - start;
+    run.iterMs[i] = dt;
+    run.step = i + 1;
+    const done = this.ended;
+    this.ended = [];
+    if (run.step === run.length) {
+      this.slotEnd[p] = this.endRun(p, done);
+    } else {
+      // As the slot's clock computes the end (start + time).
+      this.slotEnd[p] = start + dt;
+    }
+    const ev = this.events;
+    ev.startMs = start;
+    ev.endMs = this.slotEnd[p]!;
+    ev.firstTokens = [];
+    ev.done = done;
+    ev.iteration = null;
+    this.iter++;
+    return ev;
+  }
+
+  /** Commits the micro-batches of slot p's run done so far to the slot; returns their end. */
+  private endRun(p: number, into: RequestDoneEvent[] = this.ended): number {
+    const run = this.runs[p]!;
+    const e = this.slots[p]!.commitRun(run.startMs, run.iterMs, run.step);
+    run.length = 0;
+    this.absorb(p, e.done, into);
+    return e.endMs;
   }
 
   /**
@@ -243,9 +315,7 @@ export class PipelineLoop implements EngineLoop {
       if (this.submitMs[id]! > h) break;
       const tokens = this.firstTokens(id);
       if (count > 0 && (this.chunked ? need >= this.tokenBudget : need + tokens > this.tokenBudget)) break;
-      const local = slot.submit(this.requests[id]!, h, this.kvReady[id] ? { kvReady: true } : undefined);
-      this.handleOf[p]![local] = id;
-      this.slotOfRequest[id] = p;
+      this.handOver(p, id, h);
       if (this.kvReady[id]) {
         this.generating[id] = true;
         this.slotGenerating[p]!++;
@@ -256,10 +326,7 @@ export class PipelineLoop implements EngineLoop {
       count++;
       need += tokens;
     }
-    if (this.pendingHead > 1024 && this.pendingHead * 2 > pending.length) {
-      this.pending = pending.slice(this.pendingHead);
-      this.pendingHead = 0;
-    }
+    this.compactPending();
   }
 
   /** Request `id` (in slot p) has its first token: it decodes from now on. */
@@ -271,7 +338,7 @@ export class PipelineLoop implements EngineLoop {
   }
 
   /** Maps slot p's ended requests to pipeline handles and submit times. */
-  private absorb(p: number, events: readonly RequestDoneEvent[], into: RequestDoneEvent[]): void {
+  protected absorb(p: number, events: readonly RequestDoneEvent[], into: RequestDoneEvent[]): void {
     if (events.length === 0) return;
     const local = this.handleOf[p]!;
     for (const e of events) {

@@ -1,5 +1,6 @@
 import type { BatchPredictor, IterationStats, SimBatch } from "@servesim/core";
 import { checkedTime, isThenable, type PartitionState, type PartitionTiming, type StepOutcome } from "../partitioned/driver.js";
+import { type StageSplit, stageTimes } from "./stageSplit.js";
 
 /**
  * Pipeline parallelism as TensorRT-LLM's PyTorch executor runs it (`_executor_loop_pp` in
@@ -8,19 +9,22 @@ import { checkedTime, isThenable, type PartitionState, type PartitionTiming, typ
  * micro-batch at a time, so micro-batch m enters stage s when it has left stage s − 1 and micro-batch
  * m − 1 has left stage s; its tokens come out of the last stage. A micro-batch is scheduled again once its
  * previous tokens are back (the slot's last end). The predictor prices a micro-batch over the whole model
- * (every stage's layers and the hand-offs); the stages hold ceil(L / pp) layers each and share that time
- * equally. Bubbles appear when micro-batches differ in size or a slot has nothing to run.
+ * (every stage's layers and the hand-offs); the stages take their shares of it (stageSplit.ts: the predictor's
+ * per-stage times, else equal shares). Bubbles appear when micro-batches differ in size or a slot has nothing to run.
  */
 export class PipelineTiming implements PartitionTiming {
   private readonly stageFree: Float64Array;
   private readonly slotEnd: Float64Array;
   private iter = 0;
+  private readonly stageMs: Float64Array;
 
   constructor(
     private readonly stages: number,
     slots: number,
     private readonly draftTokens = 0,
+    private readonly split: StageSplit | null = null,
   ) {
+    this.stageMs = new Float64Array(stages);
     this.stageFree = new Float64Array(stages);
     this.slotEnd = new Float64Array(slots);
   }
@@ -53,11 +57,12 @@ export class PipelineTiming implements PartitionTiming {
     for (const p of ready) {
       const st = states[p]!;
       const b = st.batch!;
-      const v = predictor.predict(this.withDrafts(b));
-      const stage = checkedTime(isThenable(v) ? await v : v, predictor) / S;
+      const priced = this.withDrafts(b);
+      const v = predictor.predict(priced);
+      stageTimes(this.split, priced, checkedTime(isThenable(v) ? await v : v, predictor), this.stageMs);
       let t = Math.max(this.stageFree[0]!, this.slotEnd[p]!);
       for (let s = 0; s < S; s++) {
-        t = Math.max(t, this.stageFree[s]!) + stage;
+        t = Math.max(t, this.stageFree[s]!) + this.stageMs[s]!;
         this.stageFree[s] = t;
       }
       const dt = t - this.slotEnd[p]!;

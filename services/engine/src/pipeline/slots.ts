@@ -1,5 +1,5 @@
 import { AttentionDpLoop } from "../attentionDp/attentionDpLoop.js";
-import type { EngineLoop } from "../loop/engineLoop.js";
+import type { DecodeRunLoop } from "../loop/engineLoop.js";
 import { createEngineLoop, type EngineLoopOptions } from "../loop/singleEngineLoop.js";
 
 /**
@@ -14,7 +14,7 @@ import { createEngineLoop, type EngineLoopOptions } from "../loop/singleEngineLo
  * every rank's batch (SimBatch.attentionDpRank set): the slowest rank's attention plus the MoE layers over all
  * ranks' tokens, as the ranks wait for each other at every MoE layer of every stage.
  */
-export function createSlotLoop(options: EngineLoopOptions): EngineLoop {
+export function createSlotLoop(options: EngineLoopOptions): DecodeRunLoop {
   const { timing: _timing, attentionDpRanks, ...rest } = options;
   const settings: EngineLoopOptions = {
     ...rest,

@@ -7,16 +7,26 @@ import { RooflineKernels } from "../roofline.js";
 import { definePredictor, type PredictorEntry, type PredictorOptions } from "./entry.js";
 import { composeParams, systemsDirOf } from "./params.js";
 
-/** The layers of each pipeline stage: ceil(L/pp) per stage, the first embeds, each but the last sends on. */
+/**
+ * The layers of each pipeline stage as TensorRT-LLM's Mapping.pp_layers splits them (tensorrt_llm/mapping.py:
+ * torch.tensor_split of the layer indices): contiguous, floor(L / pp) each and one more on each of the first
+ * L mod pp stages. The first stage embeds, each but the last sends its activations on, the last runs the LM head;
+ * a stage's dense and MoE layers are the model's in its range (DeepSeek's first_k_dense_replace dense layers sit
+ * on the first stage).
+ */
 export function stageScopes(run: ResolvedRun): PlanScope[] {
   if (run.pp <= 1) return [{}];
-  const per = Math.ceil(run.model.numLayers / run.pp);
-  return Array.from({ length: run.pp }, (_, i) => ({
-    from: Math.min(run.model.numLayers, i * per),
-    to: Math.min(run.model.numLayers, (i + 1) * per),
-    embedding: i === 0,
-    p2pCalls: i < run.pp - 1 ? 1 : 0,
-  }));
+  const L = run.model.numLayers;
+  const base = Math.floor(L / run.pp);
+  const extra = L % run.pp;
+  const scopes: PlanScope[] = [];
+  let from = 0;
+  for (let i = 0; i < run.pp; i++) {
+    const to = from + base + (i < extra ? 1 : 0);
+    scopes.push({ from, to, embedding: i === 0, p2pCalls: i < run.pp - 1 ? 1 : 0 });
+    from = to;
+  }
+  return scopes;
 }
 
 /** Attention-DP ranks, the draft layer's kernels and the pipeline stages' kernels of a run. */

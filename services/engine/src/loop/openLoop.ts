@@ -1,38 +1,43 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { type BatchPredictor, CancelledError, InvalidArgumentError, type RequestRecord, type SimulationResult } from "@servesim/core";
 import { planArrivals } from "../arrivals/registry.js";
-import type { RequestDoneEvent } from "../loop/engineLoop.js";
-import { doneEventRecord } from "../loop/results.js";
 import { checkedTime, isThenable, type PartitionedRunOptions } from "../partitioned/driver.js";
-import { DraftTokensPredictor } from "../speculative/draftTokens.js";
 import type { EngineOptions, SimRequest } from "../types.js";
-import { PipelineLoop } from "./pipelineLoop.js";
+import type { EngineLoop, RequestDoneEvent } from "./engineLoop.js";
+import { doneEventRecord } from "./results.js";
 
-export interface PipelineLoopRunOptions extends PartitionedRunOptions {
+export interface LoopRunOptions extends PartitionedRunOptions {
   warmup?: readonly SimRequest[];
 }
 
+/** What runOnLoop needs to know of the loop it drives. */
+export interface LoopDriverSetup {
+  /** Builds the loop; `iterationStats` is on when the caller wants iteration records. */
+  createLoop(iterationStats: boolean): EngineLoop;
+  /** Names the mechanism in errors ("pipeline parallelism", "attention DP"). */
+  what: string;
+  /** Consecutive schedule() calls that may return null before the run is declared stuck. */
+  stallLimit: number;
+}
+
 /**
- * Runs a pipeline-parallel job on one PipelineLoop and one clock: requests arrive at their times (Poisson, gamma,
- * a trace, all at once) or, under a concurrency limit, each when a request ends; every loop iteration admits the
- * requests that have arrived at its micro-batch boundary. Warm-up requests run first, all at once; the measured
- * run's clock starts when they are done. Used for arrivals in time and for PP with attention DP.
+ * Runs a job on one composite EngineLoop (a PipelineLoop, an AttentionDpLoop) and one clock: requests arrive at
+ * their times (Poisson, gamma, a trace, all at once) or, under a concurrency limit, each when a request ends; the
+ * loop fetches the requests that have arrived when it schedules an iteration. Warm-up requests run first, all at
+ * once; the measured run's clock starts when they are done. The predictor prices what schedule() returns.
  */
-export async function runPipelineLoop(
+export async function runOnLoop(
+  setup: LoopDriverSetup,
   options: EngineOptions,
   requests: readonly SimRequest[],
-  predictor: BatchPredictor,
-  opts: PipelineLoopRunOptions = {},
+  priced: BatchPredictor,
+  opts: LoopRunOptions = {},
 ): Promise<SimulationResult> {
-  const { arrivals, ...settings } = options;
-  const plan = planArrivals(arrivals, requests.length);
+  const plan = planArrivals(options.arrivals, requests.length);
   // Processes that react to request ends (arrivals/reactive.ts) are only fed by Simulation.
-  if (plan.reactive) throw new InvalidArgumentError("options.arrivals.kind", `${arrivals.kind} is not simulated with pipeline parallelism`);
+  if (plan.reactive) throw new InvalidArgumentError("options.arrivals.kind", `${options.arrivals.kind} is not simulated with ${setup.what}`);
   const onIteration = opts.onIteration;
-  const loop = new PipelineLoop({ ...settings, iterationStats: onIteration !== undefined });
-  // An attention-DP slot's batch carries its drafts; a plain slot's batch gets them here.
-  const drafts = options.speculative?.maxDraftLen ?? 0;
-  const priced = drafts > 0 && (options.attentionDpRanks ?? 1) <= 1 ? new DraftTokensPredictor(predictor, drafts) : predictor;
+  const loop = setup.createLoop(onIteration !== undefined);
   let lastYield = performance.now();
   let lastProgress = lastYield;
 
@@ -73,15 +78,18 @@ export async function runPipelineLoop(
       if (t === Number.POSITIVE_INFINITY) {
         absorb(loop.takeEnded());
         if (finished < list.length && loop.nextEventTime() === Number.POSITIVE_INFINITY) {
-          throw new Error(`pipeline: ${list.length - finished} requests neither finished nor schedulable`);
+          throw new Error(`${setup.what}: ${list.length - finished} requests neither finished nor schedulable`);
         }
         continue;
       }
       const b = loop.schedule(t);
+      const before = finished;
       absorb(loop.takeEnded());
       if (b === null) {
-        // A slot's requests all failed on admission; anything else means the loop made no progress.
-        if (++stalls > 4 * options.ppSize + 4) throw new Error(`pipeline: no micro-batch could be scheduled at ${t} ms`);
+        // Every request scheduled failed on admission (progress), or a composite loop passed over an inner loop
+        // with nothing to run; repeated without either, the loop is stuck.
+        stalls = finished > before ? 0 : stalls + 1;
+        if (stalls > setup.stallLimit) throw new Error(`${setup.what}: no iteration could be scheduled at ${t} ms`);
         continue;
       }
       stalls = 0;
