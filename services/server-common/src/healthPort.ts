@@ -28,6 +28,7 @@ export class HealthPort {
     private readonly worker: Worker,
     readonly port: number,
   ) {
+    this.send({ type: "beat" });
     this.beat = setInterval(() => this.send({ type: "beat" }), BEAT_MS);
     this.beat.unref();
   }

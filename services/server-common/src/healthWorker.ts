@@ -36,8 +36,13 @@ const server = new Server();
 impl.addToServer(server);
 
 parentPort!.on("message", (m: ToHealthWorker) => {
-  if (m.type === "beat") lastBeat = performance.now();
-  else if (m.type === "status") {
+  // Any message shows the main thread's event loop turning.
+  lastBeat = performance.now();
+  if (stalled) {
+    stalled = false;
+    apply();
+  }
+  if (m.type === "status") {
     for (const [name, status] of Object.entries(m.statuses)) wanted.set(name, status);
     apply();
   } else if (m.type === "stop") {

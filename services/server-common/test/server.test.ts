@@ -171,6 +171,8 @@ describe("the dedicated health port (SERVESIM_HEALTH_PORT)", () => {
     expect(port).not.toBe(s.handle.port);
     const h = healthClient(port);
     try {
+      // The statuses reach the health thread as messages: SERVING shortly after the server is up.
+      for (const until = Date.now() + 5000; (await h.check("")) !== "SERVING" && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
       expect(await h.check("")).toBe("SERVING");
       expect(await h.check("test.v1.Work")).toBe("SERVING");
       const grpc = import.meta.resolve("@grpc/grpc-js").replace(/^file:\/\//, "");
