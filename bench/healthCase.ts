@@ -89,11 +89,17 @@ function probeOnWorker(address: string, durationMs: number): Promise<number[]> {
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-export async function healthCaseL(
-  cliPath: string,
-  repeat: number,
-  log: (s: string) => void,
-): Promise<{ samples: Sample[]; servicePeakRss: Record<string, number>; notes: string[] }> {
+/** p50 / p99 / max of one prober's latencies (ms). */
+function percentiles(latencies: number[]): { p50: number; p99: number; max: number; n: number } {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { p50: pct(sorted, 50), p99: pct(sorted, 99), max: sorted[sorted.length - 1]!, n: sorted.length };
+}
+
+/**
+ * One rep against one build: fresh services, 200 clients for DURATION_MS and the huge job, a prober on
+ * the scheduler's port and, when the build has one, another on its dedicated health port.
+ */
+async function oneRep(cliPath: string, healthPort: boolean): Promise<Sample> {
   const predictor = await startService(cliPath, "predictor");
   const scheduler = await startService(cliPath, "scheduler", [
     "--predictor-address",
@@ -102,59 +108,88 @@ export async function healthCaseL(
     "100000",
     "--max-tenant-jobs",
     "100000",
+    ...(healthPort ? ["--health-port", "0"] : []),
   ]);
-  const samples: Sample[] = [];
   try {
-    for (let r = 0; r < repeat; r++) {
-      const clients = Array.from({ length: 20 }, () => new SchedulerClient({ address: scheduler.address, retries: 0 }));
-      // One Check before the load: the connection is up.
-      const warm = healthClient(scheduler.address);
-      await check(warm);
-      warm.close();
-      const end = Date.now() + DURATION_MS;
-      let calls = 0;
-      let errors = 0;
-      const worker = async (i: number) => {
-        const c = clients[i % clients.length]!;
-        while (Date.now() < end) {
-          try {
-            const job = await c.submitJob(small(i));
-            await c.getJob(job.id);
-            if (i % 10 === 0) await c.listJobs();
-            calls += 2;
-          } catch {
-            errors++;
-          }
+    const port = scheduler.healthPort;
+    const clients = Array.from({ length: 20 }, () => new SchedulerClient({ address: scheduler.address, retries: 0 }));
+    // One Check before the load: the connection is up.
+    const warm = healthClient(scheduler.address);
+    await check(warm);
+    warm.close();
+    const end = Date.now() + DURATION_MS;
+    let calls = 0;
+    let errors = 0;
+    const worker = async (i: number) => {
+      const c = clients[i % clients.length]!;
+      while (Date.now() < end) {
+        try {
+          const job = await c.submitJob(small(i));
+          await c.getJob(job.id);
+          if (i % 10 === 0) await c.listJobs();
+          calls += 2;
+        } catch {
+          errors++;
         }
-      };
-      const prober = probeOnWorker(scheduler.address, DURATION_MS);
-      const big = process.env["BENCH_L_NO_HUGE"] ? Promise.resolve() : clients[0]!.submitJob(huge).catch(() => undefined);
-      const [latencies] = await Promise.all([prober, ...Array.from({ length: CLIENTS }, (_, i) => worker(i)), big]);
-      for (const c of clients) c.close();
-      latencies.sort((a, b) => a - b);
-      const s = {
-        healthP50Ms: pct(latencies, 50),
-        healthP99Ms: pct(latencies, 99),
-        healthMaxMs: latencies[latencies.length - 1]!,
-        probes: latencies.length,
-        calls,
-        errors,
-      };
-      log(
-        `L #${r + 1}: health p50 ${s.healthP50Ms.toFixed(1)} ms, p99 ${s.healthP99Ms.toFixed(1)} ms, max ${s.healthMaxMs.toFixed(1)} ms; ${calls} calls by ${CLIENTS} clients`,
-      );
-      samples.push(s);
-    }
+      }
+    };
+    const probers = [probeOnWorker(scheduler.address, DURATION_MS), port === undefined ? Promise.resolve([]) : probeOnWorker(`127.0.0.1:${port}`, DURATION_MS)];
+    const big = process.env["BENCH_L_NO_HUGE"] ? Promise.resolve() : clients[0]!.submitJob(huge).catch(() => undefined);
+    const [main, dedicated] = await Promise.all([Promise.all(probers), ...Array.from({ length: CLIENTS }, (_, i) => worker(i)), big]).then(([p]) => p);
+    for (const c of clients) c.close();
+    const m = percentiles(main);
+    const out: Sample = { mainP50Ms: m.p50, mainP99Ms: m.p99, mainMaxMs: m.max, probes: m.n, calls, errors };
+    // What an orchestrator probes: the dedicated port when there is one, else the service's port.
+    const h = dedicated.length > 0 ? percentiles(dedicated) : m;
+    return { ...out, healthP50Ms: h.p50, healthP99Ms: h.p99, healthMaxMs: h.max, dedicatedPort: dedicated.length > 0 ? 1 : 0 };
   } finally {
     await scheduler.stop();
     await predictor.stop();
   }
-  const med = (k: string) => [...samples.map((x) => x[k]!)].sort((a, b) => a - b)[Math.floor(samples.length / 2)]!.toFixed(1);
-  return {
-    samples,
-    servicePeakRss: {},
-    notes: [
-      `${CLIENTS} concurrent clients for ${DURATION_MS / 1000} s plus one 100M-token synthetic job; health Check latency (medians over reps): p50 ${med("healthP50Ms")} ms, p99 ${med("healthP99Ms")} ms, max ${med("healthMaxMs")} ms; ${med("calls")} calls completed`,
-    ],
-  };
+}
+
+const fmt = (s: Sample) =>
+  `health p50 ${s["healthP50Ms"]!.toFixed(1)} ms, p99 ${s["healthP99Ms"]!.toFixed(1)} ms, max ${s["healthMaxMs"]!.toFixed(1)} ms` +
+  (s["dedicatedPort"]
+    ? ` (dedicated port; service port p50 ${s["mainP50Ms"]!.toFixed(1)}, p99 ${s["mainP99Ms"]!.toFixed(1)}, max ${s["mainMaxMs"]!.toFixed(1)} ms)`
+    : "") +
+  `; ${s["calls"]} calls by ${CLIENTS} clients`;
+
+const median = (samples: Sample[], k: string) => [...samples.map((x) => x[k]!)].sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+
+/**
+ * Case L. With BENCH_L_BASELINE_CLI (another build's CLI, e.g. a copied bundle's servesim.js) each rep
+ * runs the baseline and then this build, back to back, so both see the same machine load.
+ */
+export async function healthCaseL(
+  cliPath: string,
+  repeat: number,
+  log: (s: string) => void,
+): Promise<{ samples: Sample[]; servicePeakRss: Record<string, number>; notes: string[] }> {
+  const baselineCli = process.env["BENCH_L_BASELINE_CLI"];
+  const samples: Sample[] = [];
+  const baseline: Sample[] = [];
+  for (let r = 0; r < repeat; r++) {
+    if (baselineCli) {
+      // The baseline may predate --health-port.
+      baseline.push(await oneRep(baselineCli, false));
+      log(`L #${r + 1} baseline: ${fmt(baseline[baseline.length - 1]!)}`);
+    }
+    samples.push(await oneRep(cliPath, !process.env["BENCH_L_NO_HEALTH_PORT"]));
+    log(`L #${r + 1}: ${fmt(samples[samples.length - 1]!)}`);
+  }
+  const med = (set: Sample[], k: string) => median(set, k).toFixed(1);
+  const notes = [
+    `${CLIENTS} concurrent clients for ${DURATION_MS / 1000} s plus one 100M-token synthetic job; health Check latency (medians over reps): p50 ${med(samples, "healthP50Ms")} ms, p99 ${med(samples, "healthP99Ms")} ms, max ${med(samples, "healthMaxMs")} ms` +
+      (median(samples, "dedicatedPort")
+        ? ` on the dedicated health port (service port: p50 ${med(samples, "mainP50Ms")}, p99 ${med(samples, "mainP99Ms")}, max ${med(samples, "mainMaxMs")} ms)`
+        : "") +
+      `; ${med(samples, "calls")} calls completed`,
+  ];
+  if (baselineCli) {
+    notes.push(
+      `baseline ${baselineCli} in the same run, rep by rep: health p50 ${med(baseline, "healthP50Ms")} ms, p99 ${med(baseline, "healthP99Ms")} ms, max ${med(baseline, "healthMaxMs")} ms; ${med(baseline, "calls")} calls; this build / baseline p99 ${(median(samples, "healthP99Ms") / median(baseline, "healthP99Ms")).toFixed(2)}×, service port p99 ${(median(samples, "mainP99Ms") / median(baseline, "mainP99Ms")).toFixed(2)}×`,
+    );
+  }
+  return { samples, servicePeakRss: {}, notes };
 }

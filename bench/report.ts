@@ -111,6 +111,15 @@ export function renderMarkdown(results: CaseResult[], info: RunInfo): string {
   if (by.has("E")) targets.push(["E ≤ 2 s wall", ms(m("E", "totalMs")), verdict(m("E", "totalMs") <= 2000)]);
   if (by.has("H")) targets.push(["H (case A from the CLI) ≤ 0.4 s wall", ms(m("H", "totalMs")), verdict(m("H", "totalMs") <= 400)]);
   if (by.has("G")) targets.push(["G (1,000-point sweep) ≤ 60 s wall", ms(m("G", "totalMs")), verdict(m("G", "totalMs") <= 60_000)]);
+  if (by.has("L")) {
+    // What an orchestrator probes: the dedicated health port when the scheduler has one (see bench/healthCase.ts).
+    const p99 = m("L", "healthP99Ms");
+    targets.push([
+      "L: scheduler health p99 ≤ 50 ms under 200 clients",
+      `${p99.toFixed(1)} ms (p50 ${m("L", "healthP50Ms").toFixed(1)} ms)`,
+      verdict(p99 <= 50),
+    ]);
+  }
   if (by.has("A") && by.has("S")) {
     // 4× the requests: a per-request cost ratio ≤ ~1 means linear (or better).
     const per = (key: string) => m("S", key) / 4 / m("A", key);

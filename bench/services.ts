@@ -10,6 +10,8 @@ import { createInterface } from "node:readline";
 export interface ServiceProcess {
   name: string;
   address: string;
+  /** The dedicated grpc.health.v1 port, when the service was started with one (--health-port). */
+  healthPort?: number;
   pid: number;
   /** Peak resident set of the process so far, in bytes (Linux VmHWM), or null elsewhere. */
   peakRss(): number | null;
@@ -28,8 +30,8 @@ export function processPeakRss(pid: number): number | null {
   }
 }
 
-function waitForListening(child: ChildProcess, name: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
+function waitForListening(child: ChildProcess, name: string): Promise<{ port: number; healthPort?: number }> {
+  return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const stderr: string[] = [];
     child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
@@ -41,15 +43,15 @@ function waitForListening(child: ChildProcess, name: string): Promise<number> {
     };
     child.once("exit", (code) => fail(new Error(`${name} exited with code ${code} before listening: ${stderr.join("").trim()}`)));
     lines.on("line", (line) => {
-      let entry: { msg?: string; port?: number };
+      let entry: { msg?: string; port?: number; healthPort?: number };
       try {
-        entry = JSON.parse(line) as { msg?: string; port?: number };
+        entry = JSON.parse(line) as { msg?: string; port?: number; healthPort?: number };
       } catch {
         return;
       }
       if (entry.msg === "listening" && typeof entry.port === "number") {
         clearTimeout(timer);
-        resolve(entry.port);
+        resolve({ port: entry.port, ...(typeof entry.healthPort === "number" ? { healthPort: entry.healthPort } : {}) });
         // Keep draining stdout so the service never blocks on a full pipe.
         lines.removeAllListeners("line");
         lines.on("line", () => undefined);
@@ -65,11 +67,12 @@ export async function startService(cliPath: string, service: string, extraArgs: 
   const child = spawn(process.execPath, [...nodeArgs, cliPath, "serve", service, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const port = await waitForListening(child, `servesim serve ${service}`);
+  const { port, healthPort } = await waitForListening(child, `servesim serve ${service}`);
   const pid = child.pid!;
   return {
     name: service,
     address: `127.0.0.1:${port}`,
+    ...(healthPort !== undefined ? { healthPort } : {}),
     pid,
     peakRss: () => processPeakRss(pid),
     stop: () =>

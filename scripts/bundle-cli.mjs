@@ -34,6 +34,8 @@ await build({
     servesim: join(root, "clients", "cli", "dist", "main.js"),
     // The sweep pool starts its workers from "./worker.js" next to its own module (startWorker): here, next to the bundle.
     worker: join(root, "services", "sweep", "dist", "worker.js"),
+    // The dedicated health port's thread (--health-port), started the same way.
+    healthWorker: join(root, "services", "server-common", "dist", "healthWorker.js"),
   },
   outdir,
   bundle: true,

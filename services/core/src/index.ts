@@ -52,3 +52,4 @@ export {
   type SloMetric,
   statisticLabel,
 } from "./slo.js";
+export { startWorker, workerExecArgv, workerScriptUrl } from "./workerThread.js";

@@ -1,3 +1,4 @@
+export { startWorker } from "@servesim/core";
 export { MAX_CLUSTER_INSTANCES, poolSpec, type ResolvedCluster, type ResolvedPool } from "./cluster/resolveCluster.js";
 export { type ConnectPredictor, runResolvedClusterJob } from "./cluster/runCluster.js";
 export { type EngineResolution, type KvSource, reuseBlockSize, type Source } from "./engineSpec.js";
@@ -83,5 +84,4 @@ export {
   validateAgainstSilicon,
 } from "./validation/validate.js";
 export { DEFAULT_WARMUP } from "./warmup.js";
-export { startWorker } from "./workerThread.js";
 export type { ResolvedWorkload } from "./workloadSpec.js";

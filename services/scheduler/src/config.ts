@@ -17,7 +17,7 @@ import {
 } from "@servesim/server-common";
 import { resolveAddress, ServesimError } from "@servesim/wire";
 import { z } from "zod";
-import { parseQuotaFile, type QuotaPolicy, quotaPolicy, type TenantQuota } from "./quotas.js";
+import { parseQuotaClaims, parseQuotaFile, type QuotaPolicy, quotaPolicy, type TenantQuota } from "./quotas.js";
 
 export const SCHEDULER_SERVICE_NAME = "servesim.v1.SchedulerService";
 
@@ -240,6 +240,14 @@ export const schedulerSettings = {
     description: 'per-tenant quotas: lines "<tenant> submitted_bytes=<n> simulated_tokens=<n>" ("*" for every other tenant; "unlimited" lifts one)',
     schema: nonEmptySetting("path"),
   }),
+  tenantQuotaJwtClaims: optionalSetting({
+    env: "SERVESIM_TENANT_QUOTA_JWT_CLAIMS",
+    flag: "tenant-quota-jwt-claims",
+    arg: "<quota>=<claim>,...",
+    description:
+      'per-caller quotas from the verified JWT: "simulated_tokens=<claim>,submitted_bytes=<claim>"; a claim the token carries overrides the quota file and the defaults',
+    schema: nonEmptySetting("list"),
+  }),
   maxJobTokens: setting({
     env: "SERVESIM_MAX_JOB_TOKENS",
     flag: "max-job-tokens",
@@ -259,7 +267,7 @@ export interface PredictorTls {
 }
 export type SchedulerServerConfig = ServerConfig & SchedulerSettings & { predictorTls?: PredictorTls; quota: QuotaPolicy };
 
-/** The quota policy of the settings: the defaults, overridden per tenant by the quota file. */
+/** The quota policy of the settings: the defaults, overridden per tenant by the quota file and per caller by JWT claims. */
 function tenantQuota(v: SchedulerSettings): QuotaPolicy {
   const field = "SERVESIM_TENANT_QUOTA_FILE (--tenant-quota-file)";
   let perTenant: Map<string, TenantQuota> | undefined;
@@ -272,7 +280,9 @@ function tenantQuota(v: SchedulerSettings): QuotaPolicy {
     }
     perTenant = parseQuotaFile(text, field);
   }
-  return quotaPolicy(v.tenantQuotaWindowMs, { submittedBytes: v.tenantMaxSubmittedBytes, simulatedTokens: v.tenantMaxSimulatedTokens }, perTenant);
+  const claims =
+    v.tenantQuotaJwtClaims === undefined ? undefined : parseQuotaClaims(v.tenantQuotaJwtClaims, "SERVESIM_TENANT_QUOTA_JWT_CLAIMS (--tenant-quota-jwt-claims)");
+  return quotaPolicy(v.tenantQuotaWindowMs, { submittedBytes: v.tenantMaxSubmittedBytes, simulatedTokens: v.tenantMaxSimulatedTokens }, perTenant, claims);
 }
 
 function predictorTls(v: SchedulerSettings): PredictorTls | undefined {

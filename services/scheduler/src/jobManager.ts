@@ -10,14 +10,14 @@ import {
   UnavailableError,
 } from "@servesim/core";
 import { ServesimError } from "@servesim/wire";
-import { type Job, type JobProgress, type JobResult, JobSpec, JobState } from "@servesim/wire/scheduler";
+import { Job, type JobProgress, type JobResult, JobSpec, JobState } from "@servesim/wire/scheduler";
 import type { Logger } from "pino";
 import { ITERATION_RECORD_BYTES, requestRecordBytes, sweepRowBytes, toJobProgress } from "./convert.js";
 import type { JobExecutor, JobRunOutput, PreparedJob, RunProgress } from "./jobExecutor.js";
 import { decodeOutput, encodeOutput, type JobStore, MemoryJobStore, type StoredJob } from "./jobStore.js";
 import type { JobEvent, JobListener, Jobs, ListedJob } from "./jobs.js";
 import { PageTokens } from "./pageTokens.js";
-import { checkQuota, type QuotaPolicy } from "./quotas.js";
+import { checkQuota, type QuotaPolicy, type TenantQuota } from "./quotas.js";
 import { checkRequestId, type StreamedDataset, SubmissionIndex, specDigest } from "./submissions.js";
 
 export const SHUTDOWN_REASON = "scheduler shutting down";
@@ -76,6 +76,17 @@ interface JobEntry<P extends PreparedJob> {
   listeners: Set<JobListener>;
   /** Stopped by a shutdown and put back in the store's queue (durable store). */
   handedBack?: boolean;
+  /** Forgotten (its tenant's list drops it lazily). */
+  dropped?: boolean;
+  /** The job as ListJobs last listed it, and its encoded size, while nothing it shows changed. */
+  listed?: { state: JobState; progress: JobProgress; error: string; startedAtMs: number; finishedAtMs: number; job: Job; bytes: number };
+}
+
+/** One tenant's jobs in submission order (dropped ones removed lazily) and how many are queued or running. */
+interface TenantJobs<P extends PreparedJob> {
+  entries: JobEntry<P>[];
+  dropped: number;
+  active: number;
 }
 
 /** Upper bound of a run output's encoded size (what GetResult sends and a store keeps). */
@@ -121,6 +132,14 @@ function failureReason(err: unknown, logger: Logger): string {
  */
 export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
   private readonly jobs = new Map<string, JobEntry<P>>();
+  /**
+   * The same jobs by tenant, and the finished ones in the order they finished with their result bytes:
+   * a submission's per-tenant check, a ListJobs page and a sweep cost what they touch, not a scan of
+   * every job (a busy scheduler keeps thousands, and every scan held up health checks).
+   */
+  private readonly tenants = new Map<string, TenantJobs<P>>();
+  private readonly finished = new Set<JobEntry<P>>();
+  private finishedBytes = 0;
   private readonly queue: JobEntry<P>[] = [];
   private readonly submissions = new SubmissionIndex();
   private running = 0;
@@ -144,17 +163,24 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
    * With a request_id, a repeated submission of the same spec returns the job the first one created
    * (while that job is kept); the same request_id with another spec fails with ALREADY_EXISTS.
    */
-  async submit(spec: JobSpec | undefined, requestId?: string, dataset?: StreamedDataset, tenant = ANONYMOUS_TENANT): Promise<Job> {
+  async submit(
+    spec: JobSpec | undefined,
+    requestId?: string,
+    dataset?: StreamedDataset,
+    tenant = ANONYMOUS_TENANT,
+    claims?: Readonly<Record<string, unknown>>,
+  ): Promise<Job> {
     if (spec === undefined) throw new InvalidArgumentError("spec", "is required");
+    const allowance = this.opts.quota?.quotaOf(tenant, claims);
     if (typeof spec.name === "string" && spec.name.length > MAX_JOB_NAME_LENGTH) {
       throw new InvalidArgumentError("spec.name", `must be at most ${MAX_JOB_NAME_LENGTH} characters (got ${spec.name.length})`);
     }
     const key = checkRequestId(requestId);
     this.checkTenantQuota(tenant);
-    if (dataset) return this.submitStreamed(spec, key, dataset, tenant);
+    if (dataset) return this.submitStreamed(spec, key, dataset, tenant, allowance);
     const digest = specDigest(spec);
     const bytes = JobSpec.encode(JobSpec.fromPartial(spec)).finish();
-    const origin = { tenant, digest, spec: bytes, submittedBytes: bytes.length };
+    const origin = { tenant, digest, spec: bytes, submittedBytes: bytes.length, allowance };
     if (key === "") return this.enqueue(await this.prepare(spec), "", origin);
     return this.deduplicated(tenantKey(tenant, key), digest, async () => this.enqueue(await this.prepare(spec), key, origin));
   }
@@ -163,12 +189,12 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
    * A job whose dataset follows in chunks: the dataset is read as it arrives (and drained to the end so
    * the digest covers all of it); the request_id check comes once the whole upload is known.
    */
-  private async submitStreamed(spec: JobSpec, key: string, dataset: StreamedDataset, tenant: string): Promise<Job> {
+  private async submitStreamed(spec: JobSpec, key: string, dataset: StreamedDataset, tenant: string, allowance: TenantQuota | undefined): Promise<Job> {
     const prepared = await this.prepare(spec, dataset);
     const digest = `${specDigest(spec)}:${await dataset.drain()}`;
     // The dataset's bytes are not kept: such a job cannot be run again after a restart (see restore).
     const specBytes = JobSpec.encode(JobSpec.fromPartial(spec)).finish().length;
-    const origin = { tenant, digest, spec: new Uint8Array(0), submittedBytes: specBytes + dataset.size };
+    const origin = { tenant, digest, spec: new Uint8Array(0), submittedBytes: specBytes + dataset.size, allowance };
     if (key === "") return this.enqueue(prepared, "", origin);
     return this.deduplicated(tenantKey(tenant, key), digest, () => this.enqueue(prepared, key, origin));
   }
@@ -177,8 +203,7 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
   private checkTenantQuota(tenant: string): void {
     const max = this.opts.maxTenantJobs;
     if (max === undefined) return;
-    let active = 0;
-    for (const e of this.jobs.values()) if (e.tenant === tenant && !isTerminal(e.state)) active++;
+    const active = this.tenants.get(tenant)?.active ?? 0;
     if (active >= max)
       throw new ResourceExhaustedError(`tenant ${tenant} already has ${active} queued or running jobs (SERVESIM_MAX_TENANT_JOBS ${max}); retry later`);
   }
@@ -200,9 +225,10 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
         resultBytes: r.outputBytes,
       };
       delete (e as Partial<StoredJob>).outputBytes;
-      this.jobs.set(e.id, e);
+      this.add(e);
       if (e.requestId) this.submissions.remember(tenantKey(e.tenant, e.requestId), e.digest, e.id);
       if (isTerminal(e.state)) {
+        this.addFinished(e);
         counts.finished++;
         continue;
       }
@@ -220,6 +246,10 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
         counts.failed++;
       }
     }
+    // The sweep drops the earliest finished first: restored jobs in the order they finished.
+    const byFinish = [...this.finished].sort((a, b) => a.finishedAtMs - b.finishedAtMs);
+    this.finished.clear();
+    for (const e of byFinish) this.finished.add(e);
     if (counts.finished + counts.requeued + counts.failed > 0) this.opts.logger.info(counts, "jobs restored from the store");
     this.pump();
     return counts;
@@ -281,15 +311,15 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
   private async enqueue(
     prepared: P,
     requestId: string,
-    { submittedBytes, ...origin }: { tenant: string; digest: string; spec: Uint8Array; submittedBytes: number },
+    { submittedBytes, allowance, ...origin }: { tenant: string; digest: string; spec: Uint8Array; submittedBytes: number; allowance: TenantQuota | undefined },
   ): Promise<Job> {
     this.checkAccepting();
     this.checkQueue();
     const quota = this.opts.quota;
-    if (quota) {
+    if (quota && allowance) {
       const usage = { submittedBytes, simulatedTokens: prepared.simulatedTokens ?? 0 };
       const now = Date.now();
-      this.store.charge(origin.tenant, usage, now, now - quota.windowMs, (used) => checkQuota(origin.tenant, used, usage, quota));
+      this.store.charge(origin.tenant, usage, now, now - quota.windowMs, (used) => checkQuota(origin.tenant, used, usage, allowance, quota.windowMs));
     }
     const entry: JobEntry<P> = {
       id: randomUUID(),
@@ -314,7 +344,7 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
       prepared,
       listeners: new Set(),
     };
-    this.jobs.set(entry.id, entry);
+    this.add(entry);
     this.queue.push(entry);
     this.persist(entry);
     this.log(entry, { requests: prepared.requestsTotal, queuePosition: this.queue.length, ...(requestId ? { requestId } : {}) });
@@ -334,12 +364,32 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
   page(states: readonly JobState[], tenant: string, afterSeq: number, limit: number): ListedJob[] {
     const wanted = new Set(states);
     const out: ListedJob[] = [];
-    // Entries are in submission order (restored ones first, in the store's order).
-    for (const e of this.jobs.values()) {
-      if (out.length >= limit) break;
-      if (e.seq > afterSeq && e.tenant === tenant && (wanted.size === 0 || wanted.has(e.state))) out.push({ seq: e.seq, job: this.view(e) });
+    const entries = this.tenants.get(tenant)?.entries ?? [];
+    // Entries are in submission order (restored ones first, in the store's order): start after afterSeq.
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (entries[mid]!.seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < entries.length && out.length < limit; i++) {
+      const e = entries[i]!;
+      if (!e.dropped && (wanted.size === 0 || wanted.has(e.state))) out.push(this.listed(e));
     }
     return out;
+  }
+
+  /** A job as ListJobs shows it, with its encoded size, reused while the job has not changed. */
+  private listed(e: JobEntry<P>): ListedJob {
+    const c = e.listed;
+    if (c && c.state === e.state && c.progress === e.progress && c.error === e.error && c.startedAtMs === e.startedAtMs && c.finishedAtMs === e.finishedAtMs) {
+      return { seq: e.seq, job: c.job, bytes: c.bytes };
+    }
+    const job = this.view(e);
+    const bytes = Job.encode(job).finish().length;
+    e.listed = { state: e.state, progress: e.progress, error: e.error, startedAtMs: e.startedAtMs, finishedAtMs: e.finishedAtMs, job, bytes };
+    return { seq: e.seq, job, bytes };
   }
 
   /** The output of a succeeded job (FAILED_PRECONDITION for any other state). */
@@ -531,6 +581,7 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
   }
 
   private finish(e: JobEntry<P>, state: JobState, error: string): void {
+    if (!isTerminal(e.state)) this.tenants.get(e.tenant)!.active--;
     e.state = state;
     e.error = error;
     e.finishedAtMs = Date.now();
@@ -543,6 +594,7 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
       e.outputStored = true;
     }
     this.persist(e, outputBytes);
+    this.addFinished(e);
     const extra: Record<string, unknown> = { ...e.progress };
     if (e.startedAtMs > 0) extra["runMs"] = e.finishedAtMs - e.startedAtMs;
     this.log(e, extra);
@@ -565,43 +617,47 @@ export class JobManager<P extends PreparedJob = PreparedJob> implements Jobs {
     this.opts.logger[level](fields, `job ${state.toLowerCase()}`);
   }
 
-  /** Drops finished jobs past their TTL, then the oldest finished beyond maxStoredJobs. */
+  /** Drops finished jobs past their TTL, then the earliest finished beyond maxStoredJobs and maxStoredResultBytes. */
   private sweep(): void {
     const now = Date.now();
     if (this.opts.quota) this.store.pruneUsage(now - this.opts.quota.windowMs);
-    const finished: JobEntry<P>[] = [];
-    let kept = 0;
-    for (const e of this.jobs.values()) {
-      if (!isTerminal(e.state)) continue;
-      if (now - e.finishedAtMs >= this.opts.resultTtlMs) this.drop(e);
-      else {
-        finished.push(e);
-        kept += e.resultBytes ?? 0;
-      }
+    // In finish order: the expired ones come first.
+    for (const e of this.finished) {
+      if (now - e.finishedAtMs < this.opts.resultTtlMs) break;
+      this.drop(e);
     }
+    const earliest = () => this.finished.values().next().value as JobEntry<P>;
+    while (this.finished.size > this.opts.maxStoredJobs) this.drop(earliest());
     const maxBytes = this.opts.maxStoredResultBytes;
-    // Every finish sweeps: the usual sweep, with nothing over either limit, skips sorting thousands of jobs.
-    if (finished.length <= this.opts.maxStoredJobs && (maxBytes === undefined || kept <= maxBytes)) return;
-    finished.sort((a, b) => a.finishedAtMs - b.finishedAtMs);
-    let first = 0;
-    if (finished.length > this.opts.maxStoredJobs) {
-      first = finished.length - this.opts.maxStoredJobs;
-      for (const e of finished.slice(0, first)) this.drop(e);
-    }
-    if (maxBytes !== undefined) {
-      let total = 0;
-      for (let i = first; i < finished.length; i++) total += finished[i]!.resultBytes ?? 0;
-      // The newest finished job stays even when it alone is over the budget (its client is about to read it).
-      for (let i = first; i < finished.length - 1 && total > maxBytes; i++) {
-        total -= finished[i]!.resultBytes ?? 0;
-        this.drop(finished[i]!);
-      }
-    }
+    // The newest finished job stays even when it alone is over the budget (its client is about to read it).
+    if (maxBytes !== undefined) while (this.finishedBytes > maxBytes && this.finished.size > 1) this.drop(earliest());
+  }
+
+  private add(e: JobEntry<P>): void {
+    this.jobs.set(e.id, e);
+    let t = this.tenants.get(e.tenant);
+    if (!t) this.tenants.set(e.tenant, (t = { entries: [], dropped: 0, active: 0 }));
+    t.entries.push(e);
+    if (!isTerminal(e.state)) t.active++;
+  }
+
+  private addFinished(e: JobEntry<P>): void {
+    this.finished.add(e);
+    this.finishedBytes += e.resultBytes ?? 0;
   }
 
   /** Forgets a finished job, and its request_id with it. */
   private drop(e: JobEntry<P>): void {
     this.jobs.delete(e.id);
+    if (this.finished.delete(e)) this.finishedBytes -= e.resultBytes ?? 0;
+    e.dropped = true;
+    const t = this.tenants.get(e.tenant)!;
+    // Compact once most of the tenant's list is dropped (amortized O(1) per job).
+    if (++t.dropped * 2 > t.entries.length) {
+      t.entries = t.entries.filter((x) => !x.dropped);
+      t.dropped = 0;
+      if (t.entries.length === 0) this.tenants.delete(e.tenant);
+    }
     if (this.store.durable) this.store.delete(e.id);
     if (e.requestId) this.submissions.forget(tenantKey(e.tenant, e.requestId), e.id);
   }

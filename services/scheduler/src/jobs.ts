@@ -7,6 +7,8 @@ import type { StreamedDataset } from "./submissions.js";
 export interface ListedJob {
   seq: number;
   job: Job;
+  /** The job's encoded size, when the manager keeps it (else the handler encodes the job to bound the page). */
+  bytes?: number;
 }
 
 /** What a job's watchers are told: a state change, a progress update, or the final state. */
@@ -21,7 +23,14 @@ export type JobListener = (event: JobEvent, job: Job, result?: JobResult) => voi
  * to a tenant: another tenant's job is NOT_FOUND.
  */
 export interface Jobs {
-  submit(spec: JobSpec | undefined, requestId: string | undefined, dataset: StreamedDataset | undefined, tenant: string): Promise<Job>;
+  /** `claims`: the caller's verified JWT claims that may override its quotas (QuotaPolicy.claimNames). */
+  submit(
+    spec: JobSpec | undefined,
+    requestId: string | undefined,
+    dataset: StreamedDataset | undefined,
+    tenant: string,
+    claims?: Readonly<Record<string, unknown>>,
+  ): Promise<Job>;
   get(id: string, tenant: string): Job | Promise<Job>;
   /** The tenant's jobs (in one of `states` when given) submitted after `afterSeq`, oldest first, at most `limit`. */
   page(states: readonly JobState[], tenant: string, afterSeq: number, limit: number): ListedJob[] | Promise<ListedJob[]>;

@@ -85,7 +85,7 @@ export async function startSchedulerServer(config: SchedulerServerConfig, logger
   const service = createSchedulerService({
     manager,
     logger,
-    authenticator: createAuthenticator(config),
+    authenticator: createAuthenticator(config, config.quota.claimNames),
     maxDatasetBytes: config.maxDatasetBytes,
     maxListJobs: config.maxListJobs,
     ...(registry ? { registry } : {}),

@@ -186,8 +186,15 @@ export class SharedJobManager<P extends PreparedJob = PreparedJob> implements Jo
     return this.replica;
   }
 
-  async submit(spec: JobSpec | undefined, requestId: string | undefined, dataset: StreamedDataset | undefined, tenant: string): Promise<Job> {
+  async submit(
+    spec: JobSpec | undefined,
+    requestId: string | undefined,
+    dataset: StreamedDataset | undefined,
+    tenant: string,
+    claims?: Readonly<Record<string, unknown>>,
+  ): Promise<Job> {
     if (spec === undefined) throw new InvalidArgumentError("spec", "is required");
+    const allowance = this.opts.quota?.quotaOf(tenant, claims);
     if (!this.accepting) throw new UnavailableError(`${SHUTDOWN_REASON}; submit the job to another replica`);
     if (dataset) {
       throw new FailedPreconditionError(
@@ -245,7 +252,7 @@ export class SharedJobManager<P extends PreparedJob = PreparedJob> implements Jo
           "SELECT COALESCE(SUM(submitted_bytes), 0) AS b, COALESCE(SUM(simulated_tokens), 0) AS t FROM servesim_tenant_usage WHERE tenant = $1 AND at_ms >= $2",
           [tenant, now - quota.windowMs],
         );
-        checkQuota(tenant, { submittedBytes: Number(used.rows[0]!.b), simulatedTokens: Number(used.rows[0]!.t) }, usage, quota);
+        checkQuota(tenant, { submittedBytes: Number(used.rows[0]!.b), simulatedTokens: Number(used.rows[0]!.t) }, usage, allowance!, quota.windowMs);
       }
       inserted = await client.query<Row>(
         `INSERT INTO servesim_jobs (id, tenant, name, state, created_at_ms, warnings, progress, request_id, digest, spec)

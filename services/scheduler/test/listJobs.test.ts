@@ -85,4 +85,61 @@ describe("ListJobs pages", () => {
     expect(p2.nextPageToken).toBe("");
     await m.shutdown();
   });
+
+  it("pages, the per-tenant job count and the sweep follow jobs as they finish and are dropped (the indexes the scheduler keeps)", async () => {
+    // Jobs named "fail…" fail at once; the others stay queued or running until shutdown.
+    const failing: JobExecutor = {
+      ...executor,
+      run: (job, control) =>
+        job.name.startsWith("fail")
+          ? Promise.reject(new Error("boom"))
+          : new Promise((_, reject) => control.signal.addEventListener("abort", () => reject(control.signal.reason))),
+    };
+    const m = new JobManager(failing, {
+      maxConcurrentJobs: 100,
+      maxQueuedJobs: 100,
+      maxStoredJobs: 3,
+      maxTenantJobs: 2,
+      resultTtlMs: 3_600_000,
+      logger: silentLogger(),
+    });
+    const deps: SchedulerDeps = { manager: m, maxListJobs: 1000, maxDatasetBytes: 1 << 20 };
+    const call = (tenant: string, req: Partial<ListJobsRequest>) =>
+      listJobs(deps, { states: [], pageSize: 0, pageToken: "", ...req }, { principal: { tenant, subject: tenant } } as CallContext);
+    const settle = () => new Promise((r) => setTimeout(r, 20));
+    // Six failing jobs of team-a, interleaved with team-b's: only the last 3 finished are kept (maxStoredJobs):
+    // failb4, fail5, failb5.
+    for (let i = 0; i < 6; i++) {
+      await m.submit(spec(`fail${i}`), undefined, undefined, "team-a");
+      await m.submit(spec(`failb${i}`), undefined, undefined, "team-b");
+      await settle();
+    }
+    expect(names((await call("team-a", {})).jobs)).toEqual(["fail5"]);
+    expect(names((await call("team-b", {})).jobs)).toEqual(["failb4", "failb5"]);
+    // Finished jobs free the tenant's count: two running jobs fit in SERVESIM_MAX_TENANT_JOBS 2, a third does not.
+    await m.submit(spec("run0"), undefined, undefined, "team-a");
+    await m.submit(spec("run1"), undefined, undefined, "team-a");
+    expect(await codeOf(m.submit(spec("run2"), undefined, undefined, "team-a"))).toBe("ResourceExhaustedError:undefined");
+    const p1 = await call("team-a", { pageSize: 1 });
+    const p2 = await call("team-a", { pageSize: 1, pageToken: p1.nextPageToken });
+    const p3 = await call("team-a", { pageSize: 1, pageToken: p2.nextPageToken });
+    expect([names(p1.jobs), names(p2.jobs), names(p3.jobs), p3.nextPageToken]).toEqual([["fail5"], ["run0"], ["run1"], ""]);
+    // A job's listed form follows its state (the cached encoding is redone when it changes).
+    expect((await call("team-a", { states: [JobState.JOB_STATE_RUNNING] })).jobs.map((j) => [j.name, j.state])).toEqual([
+      ["run0", JobState.JOB_STATE_RUNNING],
+      ["run1", JobState.JOB_STATE_RUNNING],
+    ]);
+    await m.cancel(p2.jobs[0]!.id, "test", "team-a");
+    expect((await call("team-a", {})).jobs.map((j) => [j.name, j.state])).toEqual([
+      ["fail5", JobState.JOB_STATE_FAILED],
+      ["run0", JobState.JOB_STATE_CANCELLED],
+      ["run1", JobState.JOB_STATE_RUNNING],
+    ]);
+    // The cancelled job left the count: room for one more.
+    expect(await codeOf(m.submit(spec("run2"), undefined, undefined, "team-a"))).toBe("accepted");
+    // And the sweep now keeps the 3 latest finished over both tenants: fail5, failb5, run0.
+    expect(names((await call("team-b", {})).jobs)).toEqual(["failb5"]);
+    expect(names((await call("team-a", {})).jobs)).toEqual(["fail5", "run0", "run1", "run2"]);
+    await m.shutdown();
+  });
 });

@@ -9,6 +9,8 @@ import type { ServerConfig } from "./config.js";
 export interface Principal {
   tenant: string;
   subject: string;
+  /** The verified JWT's claims the service asked to keep (createAuthenticator's keepClaims) that the token carries. */
+  claims?: Readonly<Record<string, unknown>>;
 }
 
 /** The principal of every call when authentication is off: one shared tenant. */
@@ -60,11 +62,12 @@ function bearerOf(metadata: Metadata): string | undefined {
 
 /**
  * The authenticator a configuration asks for: a static token file, JWTs verified against a JWKS file
- * (issuer, audience, expiry; the tenant from a claim), client certificates (tenant = CN), or any mix
+ * (issuer, audience, expiry; the tenant from a claim, and the claims named in `keepClaims` kept on the
+ * principal), client certificates (tenant = CN), or any mix
  * (a bearer token is tried against the token file, then as a JWT; without one, the certificate).
  * With none configured every call is ANONYMOUS.
  */
-export function createAuthenticator(config: ServerConfig): Authenticator {
+export function createAuthenticator(config: ServerConfig, keepClaims: readonly string[] = []): Authenticator {
   const tokens =
     config.authTokenFile === undefined
       ? undefined
@@ -101,7 +104,10 @@ export function createAuthenticator(config: ServerConfig): Authenticator {
             });
             const tenant = payload[claim];
             if (typeof tenant !== "string" || !TENANT.test(tenant)) throw new UnauthenticatedError(`the token's ${claim} claim is not a tenant name`);
-            return { tenant, subject: `jwt:${typeof payload.sub === "string" ? payload.sub.slice(0, 128) : tenant}` };
+            const subject = `jwt:${typeof payload.sub === "string" ? payload.sub.slice(0, 128) : tenant}`;
+            const kept = keepClaims.filter((k) => payload[k] !== undefined);
+            if (kept.length === 0) return { tenant, subject };
+            return { tenant, subject, claims: Object.fromEntries(kept.map((k) => [k, payload[k]])) };
           } catch (err) {
             if (err instanceof UnauthenticatedError) throw err;
             throw new UnauthenticatedError("invalid or expired token");

@@ -177,6 +177,22 @@ export function serverSettings(defaultPort: number) {
       schema: integerSetting(0, DAY_MS),
       default: 10_000,
     }),
+    healthPort: optionalSetting({
+      env: "SERVESIM_HEALTH_PORT",
+      flag: "health-port",
+      arg: "<port>",
+      description:
+        "also serve grpc.health.v1 (only) on this port, plaintext, from a thread of its own: a busy service answers its probes at once (0: any free port)",
+      schema: integerSetting(0, 65535),
+    }),
+    healthStallMs: setting({
+      env: "SERVESIM_HEALTH_STALL_MS",
+      flag: "health-stall-ms",
+      arg: "<ms>",
+      description: "the health port reports NOT_SERVING once the service's event loop has not turned for this long",
+      schema: integerSetting(200, DAY_MS),
+      default: 10_000,
+    }),
     shutdownDelayMs: setting({
       env: "SERVESIM_SHUTDOWN_DELAY_MS",
       flag: "shutdown-delay-ms",

@@ -1,5 +1,6 @@
 import type { Server, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from "grpc-health-check";
+import type { HealthPort } from "./healthPort.js";
 
 export type { ServingStatus };
 export { healthProtoPath };
@@ -20,6 +21,7 @@ export class HealthService {
   private readonly impl: HealthImplementation;
   private readonly names: readonly string[];
   private readonly watches = new Set<EndableCall>();
+  private mirror: HealthPort | undefined;
 
   constructor(serviceNames: readonly string[]) {
     this.names = ["", ...serviceNames];
@@ -43,13 +45,20 @@ export class HealthService {
     });
   }
 
+  /** The dedicated health port, told every status set from now on. */
+  mirrorTo(port: HealthPort): void {
+    this.mirror = port;
+  }
+
   /** Sets the status of the server ("") and of every service. */
   setAll(status: ServingStatus): void {
     for (const n of this.names) this.impl.setStatus(n, status);
+    this.mirror?.setStatuses(Object.fromEntries(this.names.map((n) => [n, status])));
   }
 
   setStatus(service: string, status: ServingStatus): void {
     this.impl.setStatus(service, status);
+    this.mirror?.setStatuses({ [service]: status });
   }
 
   /** Ends every open Watch stream (after they have been told NOT_SERVING). */

@@ -3,6 +3,7 @@ import { descriptorSetPath } from "@servesim/wire";
 import type { Logger } from "pino";
 import type { ServerConfig } from "./config.js";
 import { HealthService } from "./health.js";
+import { HealthPort } from "./healthPort.js";
 import { addReflection } from "./reflection.js";
 
 /** One gRPC service hosted by the server. */
@@ -95,9 +96,30 @@ export async function startGrpcServer(opts: StartServerOptions): Promise<ServerH
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, credentials(config), (err, bound) => (err ? reject(new Error(`cannot listen on ${address}: ${err.message}`)) : resolve(bound)));
   });
+  let healthPort: HealthPort | undefined;
+  if (config.healthPort !== undefined) {
+    try {
+      healthPort = await HealthPort.start({ host: config.host, port: config.healthPort, names: ["", ...names], stallMs: config.healthStallMs });
+    } catch (err) {
+      server.forceShutdown();
+      throw err;
+    }
+    health.mirrorTo(healthPort);
+  }
   health.setAll("SERVING");
   const auth = { tokens: config.authTokenFile !== undefined, jwt: config.authJwksFile !== undefined, mtls: config.authMtls ?? false };
-  logger.info({ host: config.host, port, tls: config.tls !== undefined, mtls: config.tls?.ca !== undefined, auth, services: names }, "listening");
+  logger.info(
+    {
+      host: config.host,
+      port,
+      ...(healthPort ? { healthPort: healthPort.port } : {}),
+      tls: config.tls !== undefined,
+      mtls: config.tls?.ca !== undefined,
+      auth,
+      services: names,
+    },
+    "listening",
+  );
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -108,6 +130,7 @@ export async function startGrpcServer(opts: StartServerOptions): Promise<ServerH
   const finish = async () => {
     if (stopped) return;
     stopped = true;
+    await healthPort?.stop();
     for (const s of services) {
       try {
         await s.close?.();

@@ -137,6 +137,74 @@ describe("startGrpcServer", () => {
   });
 });
 
+/**
+ * A prober on a thread of its own: Check on `port` every 20 ms for `ms` from its first answer ("ready"),
+ * each answer's status (1 SERVING, 2 NOT_SERVING) with the wall-clock time it arrived.
+ */
+const PROBER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { credentials, makeGenericClientConstructor, Metadata } = require(workerData.grpc);
+const client = new (makeGenericClientConstructor({}, "h"))("127.0.0.1:" + workerData.port, credentials.createInsecure());
+const out = [];
+let end;
+(async () => {
+  while (end === undefined || Date.now() < end) {
+    const status = await new Promise((resolve) => client.makeUnaryRequest("/grpc.health.v1.Health/Check", (b) => b, (b) => b, Buffer.alloc(0), new Metadata(), (err, b) => resolve(err ? -1 : (b[1] ?? 0))));
+    out.push([Date.now(), status]);
+    if (end === undefined) {
+      end = Date.now() + workerData.ms;
+      parentPort.postMessage("ready");
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  client.close();
+  parentPort.postMessage(out);
+})();
+`;
+
+describe("the dedicated health port (SERVESIM_HEALTH_PORT)", () => {
+  it("answers from its own thread while the event loop is blocked, NOT_SERVING once it stalls past SERVESIM_HEALTH_STALL_MS, and follows shutdown", async () => {
+    const { Worker } = await import("node:worker_threads");
+    const s = await startWorkServer(async () => ({}), { SERVESIM_HEALTH_PORT: "0", SERVESIM_HEALTH_STALL_MS: "1000", SERVESIM_SHUTDOWN_DELAY_MS: "2000" });
+    const port = s.lines.find((l) => l.msg === "listening")?.healthPort as number;
+    expect(port).toBeGreaterThan(0);
+    expect(port).not.toBe(s.handle.port);
+    const h = healthClient(port);
+    try {
+      // The statuses reach the health thread as messages: SERVING shortly after the server is up.
+      for (const until = Date.now() + 5000; (await h.check("")) !== "SERVING" && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+      expect(await h.check("")).toBe("SERVING");
+      expect(await h.check("test.v1.Work")).toBe("SERVING");
+      const grpc = import.meta.resolve("@grpc/grpc-js").replace(/^file:\/\//, "");
+      const prober = new Worker(PROBER, { eval: true, workerData: { port, ms: 5000, grpc } });
+      await new Promise((resolve) => prober.once("message", resolve));
+      const probes = new Promise<Array<[number, number]>>((resolve) => prober.once("message", resolve));
+      // Block this thread's event loop for 3 s (the machine may be loaded: margins of 0.5–1 s around the 1 s stall).
+      const from = Date.now();
+      while (Date.now() - from < 3000);
+      const to = Date.now();
+      const seen = await probes;
+      await prober.terminate();
+      const during = seen.filter(([t]) => t > from && t < to);
+      // Answered while the loop was blocked: SERVING first, NOT_SERVING once the stall passed 1 s.
+      expect(during.length).toBeGreaterThanOrEqual(5);
+      expect(during.filter(([t, st]) => t < from + 500 && st !== 1)).toEqual([]);
+      expect(during.filter(([t, st]) => t > from + 2000 && st !== 2)).toEqual([]);
+      expect(during.filter(([t]) => t > from + 2000).length).toBeGreaterThan(0);
+      expect(seen.filter(([t, st]) => t > to + 1000 && st !== 1)).toEqual([]);
+      // Shutdown: NOT_SERVING on the health port too during the shutdown delay.
+      const stopping = s.handle.shutdown();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await h.check("")).toBe("NOT_SERVING");
+      await stopping;
+    } finally {
+      h.close();
+      s.client.close();
+      await s.handle.shutdown();
+    }
+  });
+});
+
 describe("descriptorSetPath", () => {
   it("finds the descriptor set generated into @servesim/wire", () => {
     expect(descriptorSetPath()).toMatch(/services\/wire\/gen\/servesim\.binpb$/);

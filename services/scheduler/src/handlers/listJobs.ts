@@ -35,8 +35,8 @@ export async function listJobs(deps: SchedulerDeps, req: ListJobsRequest, ctx: C
   const jobs: Job[] = [];
   let bytes = 0;
   let lastSeq = afterSeq;
-  for (const { seq, job } of listed.slice(0, pageSize)) {
-    const size = Job.encode(job).finish().length + 8;
+  for (const { seq, job, bytes: encoded } of listed.slice(0, pageSize)) {
+    const size = (encoded ?? Job.encode(job).finish().length) + 8;
     if (jobs.length > 0 && bytes + size > MAX_LIST_JOBS_BYTES) break;
     jobs.push(job);
     bytes += size;

@@ -8,5 +8,5 @@ export async function submitJob(deps: SchedulerDeps, req: SubmitJobRequest, ctx:
   if (req.spec?.workload?.dataset?.streamed === true) {
     throw new InvalidArgumentError("spec.workload.dataset.streamed", "a streamed dataset is sent with SubmitJobStream (its bytes follow the job)");
   }
-  return { job: await deps.manager.submit(req.spec, req.requestId, undefined, ctx.principal.tenant) };
+  return { job: await deps.manager.submit(req.spec, req.requestId, undefined, ctx.principal.tenant, ctx.principal.claims) };
 }

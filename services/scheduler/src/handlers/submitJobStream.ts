@@ -50,7 +50,7 @@ export async function submitJobStream(
     );
   }
   const dataset = new StreamedDataset(datasetChunks(messages), deps.maxDatasetBytes);
-  const job = await deps.manager.submit(spec, requestId, dataset, ctx.principal.tenant);
+  const job = await deps.manager.submit(spec, requestId, dataset, ctx.principal.tenant, ctx.principal.claims);
   ctx.logger.debug({ job: job.id, bytes: dataset.size }, "dataset received");
   return { job };
 }

@@ -26,7 +26,7 @@ export function workerScriptUrl(callerUrl: string, script: string): URL {
 /**
  * Starts the worker thread that runs `script` (the compiled file name, e.g. "worker.js") of the caller's
  * package, with `workerData`. The scheduler's job and workload workers and the sweep's pool start theirs
- * here.
+ * here, and server-common its health thread.
  */
 export function startWorker(callerUrl: string, script: string, workerData: unknown): Worker {
   return new Worker(workerScriptUrl(callerUrl, script), { workerData, execArgv: workerExecArgv() });
