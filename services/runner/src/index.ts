@@ -41,6 +41,7 @@ export {
   type BenchmarkWorkload,
   benchmarkWorkload,
   INFERENCEX_METHOD,
+  INFERENCEX_NO_WARMUP_METHOD,
   inferencexAdpBalance,
   inferencexServer,
   methodForRow,

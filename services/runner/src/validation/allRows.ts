@@ -14,6 +14,7 @@ import {
 import { benchHeuristic, createPredictor, type Efficiency, gpuFamily, kvCapacity, type Overheads, resolveRun, weightLayout } from "@servesim/perf";
 import { type BenchmarkMethod, benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
 import { disaggregatedTwins } from "./disaggTwins.js";
+import { inferencexMaxNumTokens } from "./inferencexLaunch.js";
 import { meanLatencies } from "./meanLatencies.js";
 import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
 import { ROW_MTP_ACCEPTANCE, rowMtpDrafts, rowMtpOptions } from "./rowSpeculation.js";
@@ -137,7 +138,9 @@ function rowEngine(
   // A generation request with D drafts puts 1 + D tokens in the budget (InferenceX's MTP scripts size
   // max_num_tokens as (MTP + 1) × max_batch_size + ISL); the MTP layer holds weights and KV of its own.
   const drafts = speculative?.maxDraftLen ?? 0;
-  const maxNumTokens = Math.max(h.maxNumTokens, r.isl + (method ? maxBatchSize * (1 + drafts) : 0));
+  // InferenceX's launch script's max_num_tokens where the row's script is known (inferencexLaunch.ts).
+  const launched = method?.name.startsWith("inferencex") ? inferencexMaxNumTokens(r, s.concurrency, ranks, drafts) : undefined;
+  const maxNumTokens = launched ?? Math.max(h.maxNumTokens, r.isl + (method ? maxBatchSize * (1 + drafts) : 0));
   const layout = { ...weightLayout(run), ...(drafts > 0 ? { mtpLayers: 1 } : {}) };
   const kv = kvCapacity({ ...run, maxNumTokens, maxBatchSize, tokensPerBlock: 32, layout, capSlidingWindows: true });
   const o: EngineOptions = {
