@@ -18,6 +18,7 @@ import { inferencexMaxNumTokens } from "./inferencexLaunch.js";
 import { meanLatencies } from "./meanLatencies.js";
 import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
 import { ROW_MTP_ACCEPTANCE, rowMtpDrafts, rowMtpOptions } from "./rowSpeculation.js";
+import { relistedRuns } from "./relistedRuns.js";
 import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
 import { slotSignatures } from "./slotSignature.js";
 
@@ -198,6 +199,7 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
   // Read over the whole CSV: a filter does not change a row's method.
   const signatures = slotSignatures(parsed);
   const twins = disaggregatedTwins(csvText);
+  const relisted = relistedRuns(parsed, cols);
   const all = parsed.filter((r) => r.backend === "trtllm" && r.mode === "agg" && (opts.filter?.(r) ?? true));
   const predictors = new Map<string, Promise<BatchPredictor>>();
   const rows: AllRowsRow[] = [];
@@ -206,13 +208,15 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
   const load: AllRowsLoad = opts.load ?? "benchmark";
   for (const kind of opts.predictors) {
     for (const r of all) {
-      const c: ParallelColumns | undefined = cols.get(r.id);
+      // A measurement listed again under a layout no node of the system holds replays with the layout that ran.
+      const layout = relisted.get(r.id) ?? r;
+      const c: ParallelColumns | undefined = cols.get(layout.id);
       const setup: RowSetup | { reason: string } = twins.has(r.id)
         ? {
             reason:
               "a disaggregated run recorded as agg (a disagg row with the same concurrency and TPOT carries its tp_size, the deployment's GPU count, as context and generation TP)",
           }
-        : rowSetup(r, c);
+        : rowSetup(layout, c);
       const row: AllRowsRow = {
         id: r.id,
         predictor: kind,
