@@ -17,8 +17,8 @@ import { disaggregatedTwins } from "./disaggTwins.js";
 import { inferencexMaxNumTokens } from "./inferencexLaunch.js";
 import { meanLatencies } from "./meanLatencies.js";
 import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
-import { ROW_MTP_ACCEPTANCE, rowMtpDrafts, rowMtpOptions } from "./rowSpeculation.js";
 import { relistedRuns } from "./relistedRuns.js";
+import { ROW_MTP_ACCEPTANCE, rowMtpDrafts, rowMtpOptions } from "./rowSpeculation.js";
 import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
 import { slotSignatures } from "./slotSignature.js";
 

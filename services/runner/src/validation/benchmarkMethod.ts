@@ -113,7 +113,8 @@ export const INFERENCEX_NO_WARMUP_METHOD: BenchmarkMethod = Object.freeze({
   ...INFERENCEX_METHOD,
   name: "inferencex-no-warmup",
   warmupPerConcurrency: 0,
-  summary: "inferencex-no-warmup: as inferencex, without the warm-up (InferenceX's client before 2026-01-21): the measured run opens with the whole closed loop at once",
+  summary:
+    "inferencex-no-warmup: as inferencex, without the warm-up (InferenceX's client before 2026-01-21): the measured run opens with the whole closed loop at once",
 });
 
 /**

@@ -28,7 +28,16 @@ export function relistedRuns(rows: readonly SiliconRow[], cols: ReadonlyMap<stri
     if (r.backend !== "trtllm" || r.mode !== "agg") continue;
     const c = cols.get(r.id)?.siliconConcurrency;
     if (c == null) continue;
-    const k = [r.modelPath, r.system, r.precision, r.isl, r.osl, c, r.ttftMs.toPrecision(SAME_MEASUREMENT_DIGITS), r.tpotMs.toPrecision(SAME_MEASUREMENT_DIGITS)].join("|");
+    const k = [
+      r.modelPath,
+      r.system,
+      r.precision,
+      r.isl,
+      r.osl,
+      c,
+      r.ttftMs.toPrecision(SAME_MEASUREMENT_DIGITS),
+      r.tpotMs.toPrecision(SAME_MEASUREMENT_DIGITS),
+    ].join("|");
     const list = groups.get(k) ?? [];
     list.push(r);
     groups.set(k, list);

@@ -35,7 +35,11 @@ export function rowMtpDrafts(r: SiliconRow, s: Pick<RowSetup, "attentionDp">): n
   if (!methodForRow(r).name.startsWith("inferencex")) return 0;
   const measured = measuredDate(r.source);
   const run = MTP_RUNS.find(
-    (m) => m.modelPath === r.modelPath && m.system === r.system && (m.image === undefined || m.image === r.backendVersion) && (m.measured === undefined || m.measured === measured),
+    (m) =>
+      m.modelPath === r.modelPath &&
+      m.system === r.system &&
+      (m.image === undefined || m.image === r.backendVersion) &&
+      (m.measured === undefined || m.measured === measured),
   );
   if (!run) return 0;
   return s.attentionDp ? run.draftsWithAttentionDp : run.drafts;
