@@ -17,7 +17,7 @@ import { disaggregatedTwins } from "./disaggTwins.js";
 import { inferencexMaxNumTokens } from "./inferencexLaunch.js";
 import { meanLatencies } from "./meanLatencies.js";
 import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
-import { relistedRuns } from "./relistedRuns.js";
+import { relistedLayouts } from "./relistedRuns.js";
 import { ROW_MTP_ACCEPTANCE, rowMtpDrafts, rowMtpOptions } from "./rowSpeculation.js";
 import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
 import { slotSignatures } from "./slotSignature.js";
@@ -199,7 +199,7 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
   // Read over the whole CSV: a filter does not change a row's method.
   const signatures = slotSignatures(parsed);
   const twins = disaggregatedTwins(csvText);
-  const relisted = relistedRuns(parsed, cols);
+  const relisted = relistedLayouts(parsed, cols);
   const all = parsed.filter((r) => r.backend === "trtllm" && r.mode === "agg" && (opts.filter?.(r) ?? true));
   const predictors = new Map<string, Promise<BatchPredictor>>();
   const rows: AllRowsRow[] = [];
@@ -208,9 +208,10 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
   const load: AllRowsLoad = opts.load ?? "benchmark";
   for (const kind of opts.predictors) {
     for (const r of all) {
-      // A measurement listed again under a layout no node of the system holds replays with the layout that ran.
-      const layout = relisted.get(r.id) ?? r;
-      const c: ParallelColumns | undefined = cols.get(layout.id);
+      // A run listed as TP × EP beyond one node replays with the layout that ran (relistedRuns.ts).
+      const relayout = relisted.get(r.id);
+      const layout = relayout?.row ?? r;
+      const c: ParallelColumns | undefined = relayout?.cols ?? cols.get(r.id);
       const setup: RowSetup | { reason: string } = twins.has(r.id)
         ? {
             reason:

@@ -1,53 +1,42 @@
 import type { ParallelColumns } from "./modernRows.js";
 import type { SiliconRow } from "./silicon.js";
 
-/** Significant digits to which two rows' TTFT and TPOT must agree to be one measurement listed twice. */
-const SAME_MEASUREMENT_DIGITS = 9;
-
 /** GPUs of one HGX node (the `*_sxm` systems): an aggregated row listing more cannot be one node's run. */
 const HGX_NODE_GPUS = 8;
 
 const gpus = (r: SiliconRow): number => Math.max(1, r.tp) * Math.max(1, r.attentionDp) * Math.max(1, r.pp);
-const beyondNode = (r: SiliconRow): boolean => r.system.endsWith("_sxm") && gpus(r) > HGX_NODE_GPUS;
+
+/** The layout a row's run had, where the row lists it in another convention. */
+export interface RunLayout {
+  row: SiliconRow;
+  cols: ParallelColumns;
+}
 
 /**
- * Aggregated rows that list another row's measurement under a larger parallel layout, by row id → the
- * row whose layout the run had.
+ * Aggregated rows that list their run's layout as TP × EP, by row id → the layout that ran.
  *
- * InferenceX's 2026-04-06 collection lists runs of its 2026-03-25 collection again, with the same
- * measured TTFT and TPOT to the last digits but the layout rewritten: TP 8 EP 8 as tp_size 64 with MoE
- * TP 8 × EP 8, attention DP 8 as 64 ranks (DeepSeek-R1 on H200 and B200, measured 2026-01-14). An
- * 8-GPU node cannot have run 64 ranks; two rows with one measurement are one run, and the one that
- * fits on the node is the layout that ran. Rows are matched on model, system, precision, ISL, OSL,
- * silicon_concurrency and both latencies; only a row beyond one HGX node is remapped (two layouts that
- * both fit say nothing about which one ran).
+ * InferenceX's 2026-04-06 collection and its database dumps write an expert-parallel run's layout as
+ * tp_size (or attention_dp_size) = TP × EP, moe_tp_size = TP, moe_ep_size = EP: a TP 8 EP 8 run as
+ * tp_size 64 with MoE TP 8 × EP 8, attention DP 8 as 64 ranks. The 2026-04-06 collection lists runs of the
+ * 2026-03-25 collection again that way, with the same TTFT and TPOT to the last digits: all 38 such pairs
+ * in silicon_sample.csv (DeepSeek-R1 on H200 and B200) pair a row of that form with a row of TP (or ranks)
+ * = moe_tp_size and MoE EP = moe_ep_size. An 8-GPU node cannot have run 64 ranks, so a row on an HGX
+ * system (`*_sxm`) beyond one node whose TP (or ranks) is MoE TP × EP replays with TP (or ranks) = MoE TP
+ * and its experts over moe_ep_size ranks.
  */
-export function relistedRuns(rows: readonly SiliconRow[], cols: ReadonlyMap<string, ParallelColumns>): Map<string, SiliconRow> {
-  const groups = new Map<string, SiliconRow[]>();
+export function relistedLayouts(rows: readonly SiliconRow[], cols: ReadonlyMap<string, ParallelColumns>): Map<string, RunLayout> {
+  const out = new Map<string, RunLayout>();
   for (const r of rows) {
-    if (r.backend !== "trtllm" || r.mode !== "agg") continue;
-    const c = cols.get(r.id)?.siliconConcurrency;
-    if (c == null) continue;
-    const k = [
-      r.modelPath,
-      r.system,
-      r.precision,
-      r.isl,
-      r.osl,
-      c,
-      r.ttftMs.toPrecision(SAME_MEASUREMENT_DIGITS),
-      r.tpotMs.toPrecision(SAME_MEASUREMENT_DIGITS),
-    ].join("|");
-    const list = groups.get(k) ?? [];
-    list.push(r);
-    groups.set(k, list);
-  }
-  const out = new Map<string, SiliconRow>();
-  for (const list of groups.values()) {
-    if (list.length < 2) continue;
-    const smallest = list.reduce((a, b) => (gpus(b) < gpus(a) ? b : a));
-    if (beyondNode(smallest)) continue;
-    for (const r of list) if (beyondNode(r)) out.set(r.id, smallest);
+    const c = cols.get(r.id);
+    if (!c || r.backend !== "trtllm" || r.mode !== "agg" || !r.system.endsWith("_sxm") || gpus(r) <= HGX_NODE_GPUS) continue;
+    const adp = r.attentionDp > 1;
+    const listed = adp ? r.attentionDp : r.tp;
+    if (c.moeTp <= 1 || c.moeEp <= 1 || c.moeTp * c.moeEp !== listed || c.moeTp % c.moeEp !== 0) continue;
+    const ran = c.moeTp;
+    out.set(r.id, {
+      row: { ...r, tp: adp ? r.tp : ran, attentionDp: adp ? ran : r.attentionDp },
+      cols: { ...c, moeTp: ran / c.moeEp, moeEp: c.moeEp },
+    });
   }
   return out;
 }
