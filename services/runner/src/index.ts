@@ -42,6 +42,7 @@ export {
   type BenchmarkWorkload,
   benchmarkWorkload,
   INFERENCEX_METHOD,
+  INFERENCEX_NO_WARMUP_METHOD,
   inferencexAdpBalance,
   inferencexServer,
   methodForRow,

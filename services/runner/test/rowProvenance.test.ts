@@ -52,6 +52,24 @@ describe("rows that ran MTP", () => {
     expect(rowMtpDrafts(byId.h200!, { attentionDp: false })).toBe(0);
   });
 
+  it("InferenceX's DeepSeek-R1 rows of the 2026-01-14 sweep of the -mtp configs ran MTP on H200 and B200", () => {
+    const sweep = parseSiliconCsv(
+      [
+        "id,silicon_data_source,backend,backend_version,model_path,system,precision,mode,isl,osl,batch_size,tp_size,pp_size,attention_dp_size,silicon_ttft_ms,silicon_tpot_ms",
+        `h200mtp,"source_file=2026-03-25.csv; silicon_concurrency=64; measured=2026-01-14T22:26:21Z",trtllm,1.1.0rc2.post2,${R1},h200_sxm,fp8,agg,1024,8192,64,8,1,1,1200,19.4`,
+        `h200plain,"source_file=2026-03-25.csv; silicon_concurrency=64; measured=2026-01-28T06:18:44Z",trtllm,1.1.0rc2.post2,${R1},h200_sxm,fp8,agg,1024,8192,64,8,1,1,1200,32.2`,
+        `b200mtp,"source_file=2026-04-06.csv; silicon_concurrency=8; measured=2026-01-14T00:00:00.000Z",trtllm,1.1.0rc2.post2,${R1},b200_sxm,fp4,agg,1024,1024,8,8,1,1,220,6`,
+        `v3,"source_file=2026-04-06.csv; silicon_concurrency=8; measured=2026-01-14T00:00:00.000Z",trtllm,1.1.0rc2.post2,deepseek-ai/DeepSeek-V3,h200_sxm,fp8,agg,1024,1024,8,8,1,1,220,6`,
+      ].join("\n"),
+    );
+    const [h200mtp, h200plain, b200mtp, v3] = sweep;
+    expect(rowMtpDrafts(h200mtp!, { attentionDp: false })).toBe(3);
+    expect(rowMtpDrafts(h200mtp!, { attentionDp: true })).toBe(1);
+    expect(rowMtpDrafts(b200mtp!, { attentionDp: false })).toBe(3);
+    expect(rowMtpDrafts(h200plain!, { attentionDp: false })).toBe(0);
+    expect(rowMtpDrafts(v3!, { attentionDp: false })).toBe(0);
+  });
+
   it("the engine's MTP options carry one acceptance rate per draft", () => {
     expect(rowMtpOptions(3, ROW_MTP_ACCEPTANCE)).toEqual({
       kind: "mtp",

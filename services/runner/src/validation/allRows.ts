@@ -14,8 +14,10 @@ import {
 import { benchHeuristic, createPredictor, type Efficiency, gpuFamily, kvCapacity, type Overheads, resolveRun, weightLayout } from "@servesim/perf";
 import { type BenchmarkMethod, benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
 import { disaggregatedTwins } from "./disaggTwins.js";
+import { inferencexMaxNumTokens } from "./inferencexLaunch.js";
 import { meanLatencies } from "./meanLatencies.js";
 import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfig, rowSetup } from "./modernRows.js";
+import { relistedLayouts } from "./relistedRuns.js";
 import { ROW_MTP_ACCEPTANCE, rowMtpDrafts, rowMtpOptions } from "./rowSpeculation.js";
 import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
 import { slotSignatures } from "./slotSignature.js";
@@ -137,7 +139,9 @@ function rowEngine(
   // A generation request with D drafts puts 1 + D tokens in the budget (InferenceX's MTP scripts size
   // max_num_tokens as (MTP + 1) × max_batch_size + ISL); the MTP layer holds weights and KV of its own.
   const drafts = speculative?.maxDraftLen ?? 0;
-  const maxNumTokens = Math.max(h.maxNumTokens, r.isl + (method ? maxBatchSize * (1 + drafts) : 0));
+  // InferenceX's launch script's max_num_tokens where the row's script is known (inferencexLaunch.ts).
+  const launched = method?.name.startsWith("inferencex") ? inferencexMaxNumTokens(r, s.concurrency, ranks, drafts) : undefined;
+  const maxNumTokens = launched ?? Math.max(h.maxNumTokens, r.isl + (method ? maxBatchSize * (1 + drafts) : 0));
   const layout = { ...weightLayout(run), ...(drafts > 0 ? { mtpLayers: 1 } : {}) };
   const kv = kvCapacity({ ...run, maxNumTokens, maxBatchSize, tokensPerBlock: 32, layout, capSlidingWindows: true });
   const o: EngineOptions = {
@@ -195,6 +199,7 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
   // Read over the whole CSV: a filter does not change a row's method.
   const signatures = slotSignatures(parsed);
   const twins = disaggregatedTwins(csvText);
+  const relisted = relistedLayouts(parsed, cols);
   const all = parsed.filter((r) => r.backend === "trtllm" && r.mode === "agg" && (opts.filter?.(r) ?? true));
   const predictors = new Map<string, Promise<BatchPredictor>>();
   const rows: AllRowsRow[] = [];
@@ -203,13 +208,16 @@ export async function validateAllRows(csvText: string, opts: AllRowsOptions): Pr
   const load: AllRowsLoad = opts.load ?? "benchmark";
   for (const kind of opts.predictors) {
     for (const r of all) {
-      const c: ParallelColumns | undefined = cols.get(r.id);
+      // A run listed as TP × EP beyond one node replays with the layout that ran (relistedRuns.ts).
+      const relayout = relisted.get(r.id);
+      const layout = relayout?.row ?? r;
+      const c: ParallelColumns | undefined = relayout?.cols ?? cols.get(r.id);
       const setup: RowSetup | { reason: string } = twins.has(r.id)
         ? {
             reason:
               "a disaggregated run recorded as agg (a disagg row with the same concurrency and TPOT carries its tp_size, the deployment's GPU count, as context and generation TP)",
           }
-        : rowSetup(r, c);
+        : rowSetup(layout, c);
       const row: AllRowsRow = {
         id: r.id,
         predictor: kind,

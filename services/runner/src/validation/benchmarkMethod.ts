@@ -1,4 +1,5 @@
 import { ADP_BALANCE_DEFAULTS, type AdpBalanceSettings, type BatchWaitSettings, SeededRandom, type SimRequest } from "@servesim/engine";
+import { inferencexWarmedUp } from "./inferencexLaunch.js";
 import type { SiliconRow } from "./silicon.js";
 import { type SlotSignatures, sourceFile } from "./slotSignature.js";
 
@@ -104,6 +105,19 @@ export const INFERENCEX_METHOD: BenchmarkMethod = Object.freeze({
 });
 
 /**
+ * InferenceX's method before its client warmed up (rows measured before 2026-01-21, inferencexLaunch.ts): the
+ * same load without the 2 × concurrency warm-up, so the measured run opens with the whole closed loop
+ * arriving at once.
+ */
+export const INFERENCEX_NO_WARMUP_METHOD: BenchmarkMethod = Object.freeze({
+  ...INFERENCEX_METHOD,
+  name: "inferencex-no-warmup",
+  warmupPerConcurrency: 0,
+  summary:
+    "inferencex-no-warmup: as inferencex, without the warm-up (InferenceX's client before 2026-01-21): the measured run opens with the whole closed loop at once",
+});
+
+/**
  * AIConfigurator's gap-analysis runs (`source_file=.../aic-auto-gap-analysis/...`): the same client, but
  * the measured TTFT carries one inter-completion interval (≈ TPOT × OSL / concurrency) at every
  * concurrency: the signature of a closed loop in which one request always waits for a slot, i.e. the
@@ -152,11 +166,13 @@ export const BENCHMARK_METHODS: ReadonlyArray<{ sourceContains: string; method: 
 
 /**
  * A row's benchmark method; with the signatures of the CSV's source files (slotSignature.ts), a
- * gap-analysis file whose TTFT is flat in OSL runs with a slot for every request.
+ * gap-analysis file whose TTFT is flat in OSL runs with a slot for every request; an InferenceX row
+ * measured before its client warmed up runs without the warm-up.
  */
 export function methodForRow(row: Pick<SiliconRow, "source">, signatures?: SlotSignatures): BenchmarkMethod {
   const method = BENCHMARK_METHODS.find((m) => row.source.includes(m.sourceContains))?.method ?? INFERENCEX_METHOD;
   if (method === AIC_GAP_ANALYSIS_METHOD && signatures?.get(sourceFile(row.source))?.slotWait === false) return AIC_GAP_ANALYSIS_EVERY_SLOT_METHOD;
+  if (method === INFERENCEX_METHOD && !inferencexWarmedUp(row)) return INFERENCEX_NO_WARMUP_METHOD;
   return method;
 }
 
