@@ -181,14 +181,18 @@ describe.each(targets)("$name", ({ objects, namespace }) => {
   });
 
   describe.each(["predictor", "scheduler"] as const)("%s", (role) => {
-    it("listens on its grpc port: SERVESIM_PORT = containerPort = every probe's port", () => {
+    it("listens on its grpc port (SERVESIM_PORT = containerPort) and is probed on its health port (SERVESIM_HEALTH_PORT = containerPort = every probe's port)", () => {
       const { container: c } = serving(objects, role);
       const port = grpcPort(c);
       expect(port).toBe(role === "predictor" ? 50051 : 50052);
-      expect(effectiveEnv(objects, c)["SERVESIM_PORT"]).toBe(String(port));
+      const env = effectiveEnv(objects, c);
+      expect(env["SERVESIM_PORT"]).toBe(String(port));
+      const health = (c.ports ?? []).find((p) => p.name === "health")?.containerPort;
+      expect(health).toBe(role === "predictor" ? 50061 : 50062);
+      expect(env["SERVESIM_HEALTH_PORT"]).toBe(String(health));
       for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) {
         expect(probe?.grpc, "native grpc probe").toBeDefined();
-        expect(probePort(c, probe!)).toBe(port);
+        expect(probePort(c, probe!)).toBe(health);
       }
       expect(["", SERVICE_NAMES[role]]).toContain(c.readinessProbe!.grpc!.service ?? "");
     });
