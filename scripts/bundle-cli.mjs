@@ -13,7 +13,7 @@
  * Run after `tsc -b` (npm run build, make build).
  */
 import { createHash } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -53,8 +53,13 @@ await build({
   define: { "import.meta.url": "__servesimUrl" },
   banner: { js: ['"use strict";', 'const __servesimUrl = require("node:url").pathToFileURL(__filename).href;'].join("\n") },
 });
+// esbuild escapes non-ASCII characters in code but keeps them in comments: escaped there too, the script
+// is ASCII, which the launcher reads as Latin-1 (Node 20's UTF-8 file read is far slower) and V8 keeps
+// as a one-byte string.
+const ascii = readFileSync(cli, "utf8").replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+writeFileSync(cli, ascii);
 // The code cache's key: a cache compiled from another build of servesim.cjs is never offered to V8.
-const bundleId = createHash("sha256").update(readFileSync(cli)).digest("hex").slice(0, 16);
+const bundleId = createHash("sha256").update(ascii).digest("hex").slice(0, 16);
 await build({
   ...common,
   stdin: {

@@ -6,13 +6,15 @@
  * the bundle is CommonJS and compiled here as Node's CommonJS loader would (the same wrapper, require,
  * module and __filename), with dynamic import() served by Node's default loader.
  *
- * One cache file per bundle build (its content hash, `bundleId`), Node build and command: the cache is
- * written at exit when it was missing or V8 rejected it (other V8 flags, another Node). A cache that
- * cannot be read or written is ignored; SERVESIM_CACHE_DIR=off turns it off with the dataset cache.
+ * One cache file per bundle build (its content hash, `bundleId`), Node build and command, in the code/
+ * folder of the CLI's cache directory: written at exit when it was missing or V8 rejected it (other V8
+ * flags, another Node), and then the files of other builds are removed. A cache that cannot be read or
+ * written is ignored; SERVESIM_CACHE_DIR=off turns it off with the dataset cache.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { isAscii } from "node:buffer";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Script, constants as vmConstants } from "node:vm";
 import { cacheDir } from "./cacheDir.js";
 
@@ -28,7 +30,9 @@ export function codeCachePath(bundleId: string, argv: readonly string[], dir = c
 
 /** Compiles and runs the CommonJS script `file` (with its code cache at `cachePath`, when given). */
 export function runCommonJs(file: string, cachePath: string | undefined): void {
-  let source = readFileSync(file, "utf8");
+  const bytes = readFileSync(file);
+  // The bundle step writes the script in ASCII: read as Latin-1 it needs no UTF-8 decoding.
+  let source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
   // The wrapper goes before the first line, where a hashbang may no longer stand: keep the line, not the #!.
   if (source.startsWith("#!")) source = `//${source.slice(2)}`;
   let cachedData: Buffer | undefined;
@@ -54,7 +58,11 @@ export function runCommonJs(file: string, cachePath: string | undefined): void {
 
 function writeCodeCache(path: string, script: Script): void {
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    const dir = dirname(path);
+    mkdirSync(dir, { recursive: true });
+    // Caches of other builds of the bundle are of no more use (each rebuild would otherwise leave ~1 MB per command).
+    const build = `${basename(path).split("-", 1)[0]}-`;
+    for (const f of readdirSync(dir)) if (!f.startsWith(build)) rmSync(join(dir, f), { force: true });
     const tmp = `${path}.${process.pid}.tmp`;
     writeFileSync(tmp, script.createCachedData());
     renameSync(tmp, path);

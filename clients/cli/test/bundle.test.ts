@@ -26,7 +26,7 @@ describe.skipIf(!existsSync(bundle))("the bundled CLI (clients/cli/bundle/serves
     expect(readFileSync(join(dir, "bundle.jsonl"), "utf8")).toBe(readFileSync(join(dir, "modules.jsonl"), "utf8"));
   });
 
-  it("keeps one code cache per command, runs the same from it, and replaces a cache V8 rejects", async () => {
+  it("keeps one code cache per command, runs the same from it, replaces a cache V8 rejects and drops other builds' caches", async () => {
     const cache = join(dir, "cache");
     const env = { ...process.env, SERVESIM_CACHE_DIR: cache };
     const data = join(dir, "c.jsonl");
@@ -42,8 +42,11 @@ describe.skipIf(!existsSync(bundle))("the bundled CLI (clients/cli/bundle/serves
     await run(process.execPath, [bundle, ...args, ...json("cached")], { env });
     expect(statSync(file).mtimeMs).toBe(written);
     writeFileSync(file, "not a code cache");
+    const otherBuild = join(cache, "code", files[0]!.replace(/^[0-9a-f]{16}/, "0".repeat(16)));
+    writeFileSync(otherBuild, "a cache of another build");
     await run(process.execPath, [bundle, ...args, ...json("rejected")], { env });
     expect(statSync(file).size).toBeGreaterThan(1000);
+    expect(existsSync(otherBuild)).toBe(false);
     const cold = readFileSync(join(dir, "cold.jsonl"), "utf8");
     expect(readFileSync(join(dir, "cached.jsonl"), "utf8")).toBe(cold);
     expect(readFileSync(join(dir, "rejected.jsonl"), "utf8")).toBe(cold);
