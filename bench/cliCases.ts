@@ -118,7 +118,9 @@ export async function cliCaseA(cli: string, repeat: number, log: (s: string) => 
         if (process.env["NODE_EXTRA_CA_CERTS"]) {
           const plain = instructionCount(["-e", "0"], { NODE_EXTRA_CA_CERTS: "" });
           if (plain !== undefined)
-            counted.push(`NODE_EXTRA_CA_CERTS is set: a bare \`node -e 0\` without it is ${(plain / 1e9).toFixed(2)} G, so ${((bare - plain) / 1e9).toFixed(2)} G of each count is that file's parse`);
+            counted.push(
+              `NODE_EXTRA_CA_CERTS is set: a bare \`node -e 0\` without it is ${(plain / 1e9).toFixed(2)} G, so ${((bare - plain) / 1e9).toFixed(2)} G of each count is that file's parse`,
+            );
         }
       }
     }
