@@ -114,6 +114,14 @@ export async function cliCaseA(cli: string, repeat: number, log: (s: string) => 
         counted.push(
           `instructions of one run (valgrind callgrind, all threads): ${(run / 1e9).toFixed(2)} G; a bare \`node -e 0\`: ${(bare / 1e9).toFixed(2)} G`,
         );
+        // Node parses NODE_EXTRA_CA_CERTS at every start, before any script: part of every count above when set.
+        if (process.env["NODE_EXTRA_CA_CERTS"]) {
+          const plain = instructionCount(["-e", "0"], { NODE_EXTRA_CA_CERTS: "" });
+          if (plain !== undefined)
+            counted.push(
+              `NODE_EXTRA_CA_CERTS is set: a bare \`node -e 0\` without it is ${(plain / 1e9).toFixed(2)} G, so ${((bare - plain) / 1e9).toFixed(2)} G of each count is that file's parse`,
+            );
+        }
       }
     }
     const median = (key: string) => [...samples.map((s) => s[key]!)].sort((a, b) => a - b)[samples.length >> 1]!;

@@ -9,11 +9,11 @@
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { type PackedWorkload, packWorkload, type ResolvedWorkload, reuseBlockSize, unpackWorkload } from "@servesim/runner";
 import { DatasetWorkload, type JobSpec } from "@servesim/wire/scheduler";
 import { PACKED_FIELDS, type PackedRequests } from "@servesim/workload";
+import { cacheDir } from "./cacheDir.js";
 
 const MAGIC = "servesim-dataset-cache 2\n";
 const ARRAYS: Record<
@@ -35,13 +35,6 @@ const ARRAYS: Record<
   tails: Int32Array,
   blockSize: Float64Array,
 };
-
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dir = env["SERVESIM_CACHE_DIR"];
-  if (dir !== undefined && dir.trim().toLowerCase() === "off") return undefined;
-  if (dir) return resolve(dir);
-  return join(env["XDG_CACHE_HOME"] || join(homedir(), ".cache"), "servesim");
-}
 
 /**
  * The cache file of a dataset as it is now on disk, read as the spec reads it (format, trace settings,

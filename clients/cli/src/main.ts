@@ -45,6 +45,10 @@ const program = new Command("servesim")
 // The first argument that is no option names the command (trtllm-bench's global options come after it).
 const named = argv.slice(2).find((a) => !a.startsWith("-"));
 const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
-for (const name of wanted) program.addCommand(await COMMANDS[name]!());
 
-await program.parseAsync(argv);
+// No top-level await: the bundle is CommonJS (scripts/bundle-cli.mjs), so that V8's code cache can serve it.
+// A rejection is left unhandled, which prints it and exits 1 as an uncaught error at the top level did.
+void (async () => {
+  for (const name of wanted) program.addCommand(await COMMANDS[name]!());
+  await program.parseAsync(argv);
+})();

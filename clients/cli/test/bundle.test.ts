@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -24,6 +24,34 @@ describe.skipIf(!existsSync(bundle))("the bundled CLI (clients/cli/bundle/serves
     const ref = await runCli([...args, "--request-json", join(dir, "modules.jsonl")]);
     expect(ref.code).toBe(0);
     expect(readFileSync(join(dir, "bundle.jsonl"), "utf8")).toBe(readFileSync(join(dir, "modules.jsonl"), "utf8"));
+  });
+
+  it("keeps one code cache per command, runs the same from it, replaces a cache V8 rejects and drops other builds' caches", async () => {
+    const cache = join(dir, "cache");
+    const env = { ...process.env, SERVESIM_CACHE_DIR: cache };
+    const data = join(dir, "c.jsonl");
+    writeFileSync(data, '{"input_length":64,"output_length":4}\n{"input_length":8,"output_length":3}\n');
+    const args = ["throughput", "--dataset", data, "-m", "llama-3.1-8b", "--predictor", "constant", "--warmup", "0", "-q"];
+    const json = (n: string) => ["--request-json", join(dir, `${n}.jsonl`)];
+    await run(process.execPath, [bundle, ...args, ...json("cold")], { env });
+    const files = readdirSync(join(cache, "code"));
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+-throughput\.v8$/);
+    const file = join(cache, "code", files[0]!);
+    const written = statSync(file).mtimeMs;
+    await run(process.execPath, [bundle, ...args, ...json("cached")], { env });
+    expect(statSync(file).mtimeMs).toBe(written);
+    writeFileSync(file, "not a code cache");
+    const otherBuild = join(cache, "code", files[0]!.replace(/^[0-9a-f]{16}/, "0".repeat(16)));
+    writeFileSync(otherBuild, "a cache of another build");
+    await run(process.execPath, [bundle, ...args, ...json("rejected")], { env });
+    expect(statSync(file).size).toBeGreaterThan(1000);
+    expect(existsSync(otherBuild)).toBe(false);
+    const cold = readFileSync(join(dir, "cold.jsonl"), "utf8");
+    expect(readFileSync(join(dir, "cached.jsonl"), "utf8")).toBe(cold);
+    expect(readFileSync(join(dir, "rejected.jsonl"), "utf8")).toBe(cold);
+    await run(process.execPath, [bundle, "--version"], { env });
+    expect(readdirSync(join(cache, "code")).sort()).toEqual([files[0], files[0]!.replace(/-throughput\.v8$/, "--.v8")].sort());
   });
 });
 
