@@ -2,7 +2,8 @@
  * Bundles the compiled CLI (clients/cli/dist) into clients/cli/bundle/:
  *   servesim.cjs  the whole CLI as one CommonJS script (commands loaded on demand inside it);
  *   servesim.js   the launcher: runs servesim.cjs with V8's code cache (clients/cli/src/codeCache.ts);
- *   worker.js     the sweep's worker-thread entry (an ES module, with the chunks it loads on demand).
+ *   worker.js     the sweep's worker-thread entry (an ES module, with the chunks it loads on demand);
+ *   healthWorker.js  the dedicated health port's thread (--health-port), an ES module too.
  * One script instead of about 200 modules to resolve, read and compile cuts a run's start-up, and the
  * code cache the compilation that is left (make bench case H). CommonJS because Node 20 caches compiled
  * code only for scripts, not for ES modules.
