@@ -7,6 +7,7 @@ import { resolveJob } from "../resolveJob.js";
 import { runJob } from "../runJob.js";
 import { benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
 import { meanLatencies } from "./meanLatencies.js";
+import { fitRequestOverhead, formatOverheadFit, type OverheadFit } from "./overheadFit.js";
 import type { ValidationPredictor } from "./replay.js";
 import { robustOutliers } from "./validate.js";
 
@@ -252,6 +253,8 @@ export interface DisaggValidationReport {
     tpot_mape: Record<string, number>;
     ttft_mape: Record<string, number>;
     groups: DisaggGroup[];
+    /** With `fitOverheads`: the per-request overhead fitted per predictor (overheadFit.ts). */
+    overhead_fit?: Record<string, OverheadFit>;
     settings: string;
   };
   rows: DisaggValidationRow[];
@@ -274,6 +277,8 @@ export async function validateDisaggregated(
     backendVersion?: string;
     replay?: Pick<DisaggReplaySettings, "waves" | "maxRequests" | "skipFirstWave" | "fixedLengths">;
     filter?: (r: DisaggRow) => boolean;
+    /** Fit the per-request overhead (frontend and hand-off) on the replayed rows. */
+    fitOverheads?: boolean;
     onRow?: (done: number, total: number) => void;
     signal?: AbortSignal;
   },
@@ -384,6 +389,9 @@ export async function validateDisaggregated(
       not_replayed: [...reasons].map(([reason, rows]) => ({ reason, rows })).sort((a, b) => b.rows - a.rows || a.reason.localeCompare(b.reason)),
       ...sum,
       groups,
+      ...(opts.fitOverheads
+        ? { overhead_fit: Object.fromEntries(opts.predictors.map((k) => [k, fitRequestOverhead(out.filter((r) => r.predictor === k))])) }
+        : {}),
       settings: `closed loop at decode_batch_size × decode_attention_dp_size × decode_num_workers; ${opts.replay?.fixedLengths ? `fixed ISL/OSL, requests max(${opts.replay?.waves ?? 10} × concurrency, 64)` : "each row's benchmark method (inferencex: ISL/OSL uniform in [0.8·L, L], 10 × concurrency requests)"} capped at ${opts.replay?.maxRequests ?? 20_000} (never below 2 × concurrency)${opts.replay?.skipFirstWave === true ? ", the first wave (start-up burst) left out of the means" : ", every request in the means (the start-up burst included)"}; context servers: max_batch_size max(prefill_batch_size, ⌊16384 / ISL⌋), max_num_tokens max(ISL × batch, 16384), overlap off; generation servers: max_batch_size decode_batch_size per attention-DP rank, overlap on; GUARANTEED_NO_EVICT, KV from GPU memory (fraction 0.9), FP8 KV`,
     },
     rows: out,
@@ -418,6 +426,7 @@ export function formatDisaggValidation(r: DisaggValidationReport): string {
       `${k.padEnd(10)} overall: TPOT MAPE ${fmt(s.tpot_mape_all[k]!, 5)} % (without robust outliers ${fmt(s.tpot_mape[k]!, 5)} %), TTFT MAPE ${fmt(s.ttft_mape_all[k]!, 5)} % (without robust outliers ${fmt(s.ttft_mape[k]!, 5)} %)`,
     );
   }
+  for (const [k, f] of Object.entries(s.overhead_fit ?? {})) L.push(...formatOverheadFit(k, f));
   L.push(`settings: ${s.settings}`);
   return L.join("\n");
 }
