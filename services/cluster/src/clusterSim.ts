@@ -82,10 +82,11 @@ export interface ClusterSimInit {
  * How a request travels between the workers of a cluster, outside the engines' iterations.
  *
  * `firstToken`: where the client's first token comes from. TensorRT-LLM's disaggregated server
- * (`tensorrt_llm/serve/openai_disagg_server.py`) sends the context request without streaming, then
- * streams the generation server's response to the client: the first token reaches the client with the
- * decode worker's first emission ("generation"). "context": the client sees it when the prefill iteration
- * ends (a frontend that streams the context response).
+ * (`tensorrt_llm/serve/openai_disagg_server.py`) and Dynamo's frontend send the context request without
+ * streaming, then stream the generation server's response to the client: the first token reaches the
+ * client with the decode worker's first emission ("generation"), the context's token, which the generation
+ * server sends when it first schedules the request. "context": the client sees it when the prefill
+ * iteration ends (a frontend that streams the context response).
  *
  * `frontendMs`: arrival → the request reaches a worker (HTTP, tokenization, routing in the frontend).
  * `handoffMs`: prefill done → the generation request reaches the decode side (the context response back
@@ -245,6 +246,8 @@ export class ClusterSim {
   private readonly prefillEnd: Float64Array;
   /** Disaggregated: when the KV transfer ended (the request joined the decode worker). */
   private readonly transferEnd: Float64Array;
+  /** When the decode worker first schedules a transferred request (its executor loop's next iteration start). */
+  private readonly generationStart: Float64Array;
   private readonly flow: DisaggFlow;
   private readonly endMs: Float64Array;
   private readonly paused: Int32Array;
@@ -333,6 +336,7 @@ export class ClusterSim {
     this.firstToken = new Float64Array(n).fill(Number.NaN);
     this.prefillEnd = new Float64Array(n).fill(Number.NaN);
     this.transferEnd = new Float64Array(n).fill(Number.NaN);
+    this.generationStart = new Float64Array(n).fill(Number.NaN);
     this.endMs = new Float64Array(n).fill(Number.NaN);
     this.paused = new Int32Array(n);
     this.reused = new Float64Array(n);
@@ -842,6 +846,7 @@ export class ClusterSim {
 
   private transferDone(i: number, e: number, t: number): void {
     this.transferEnd[i] = t;
+    this.generationStart[i] = this.nextIterationStart(e, t);
     this.submit(e, i, this.reqs[i]!, t, true);
   }
 
@@ -889,9 +894,12 @@ export class ClusterSim {
       this.tokenTimes.set(d.tokenTimesMs, base + 1);
       const first = d.tokenTimesMs.length > 0 ? d.tokenTimesMs[0]! : Number.NaN;
       if (this.flow.firstToken === "generation") {
-        // The generation server's first response carries the context's token and its own first one.
-        this.firstToken[i] = first;
-        this.tokenTimes[base] = first;
+        // The generation server returns the context's token as soon as it schedules the request, before
+        // that iteration's forward step (_handle_first_token_response in
+        // tensorrt_llm/_torch/pyexecutor/py_executor.py); its own tokens follow.
+        const emitted = Math.min(this.generationStart[i]!, first);
+        this.firstToken[i] = emitted;
+        this.tokenTimes[base] = emitted;
       }
       this.stages.decodeFirstStepMs[i] = first - this.transferEnd[i]!;
       this.assigned[e] = this.assigned[e]! - this.sequenceBlocks(i, e);

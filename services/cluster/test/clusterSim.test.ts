@@ -116,15 +116,16 @@ describe("ClusterSim disaggregated", () => {
     expect(Array.from(r.stages.decodeWaitMs)).toEqual([0, 6, 2, 0]);
   });
 
-  it("the generation server's first emission is the client's first token (TensorRT-LLM's disaggregated server)", async () => {
+  it("the generation server's first emission, the context's token when it schedules the request, is the client's first token", async () => {
     const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(8, 100))], router: rr() };
     const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 100))], router: rr() };
     const flow = { firstToken: "generation" as const, frontendMs: 0, handoffMs: 0 };
     const r = await new ClusterSim({ requests: reqs(1), plan: allAtOnce(1), prefill, decode, transfer: transfer(1, 1e6), flow }).run();
     const x = r.records[0]!;
-    // Prefill ends at 10, the transfer at 43, the first decode step at 45: tokens 1 and 2 reach the client then.
-    expect(Array.from(x.tokenTimesMs)).toEqual([45, 45, 47, 49]);
-    expect([x.ttftMs, x.endMs, x.tpotMs]).toEqual([45, 49, 4 / 3]);
+    // Prefill ends at 10, the transfer at 43: the idle decode worker schedules the request at once and sends
+    // the context's token before its first decode step (ends at 45).
+    expect(Array.from(x.tokenTimesMs)).toEqual([43, 45, 47, 49]);
+    expect([x.ttftMs, x.endMs, x.tpotMs]).toEqual([43, 49, 2]);
   });
 
   it("frontend and hand-off costs delay the prefill and the generation request", async () => {
@@ -132,8 +133,8 @@ describe("ClusterSim disaggregated", () => {
     const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 100))], router: rr() };
     const flow = { firstToken: "generation" as const, frontendMs: 5, handoffMs: 3 };
     const r = await new ClusterSim({ requests: reqs(1), plan: allAtOnce(1), prefill, decode, transfer: transfer(1, 1e6), flow }).run();
-    // Prefill 5 → 15, generation request at 18, transfer 18 → 51, first decode step 53.
-    expect(Array.from(r.records[0]!.tokenTimesMs)).toEqual([53, 53, 55, 57]);
+    // Prefill 5 → 15, generation request at 18, transfer 18 → 51 (the context's token), first decode step 53.
+    expect(Array.from(r.records[0]!.tokenTimesMs)).toEqual([51, 53, 55, 57]);
     expect(r.stages.admitWaitMs[0]).toBe(5);
     expect(r.stages.decodeWaitMs[0]).toBe(0);
     expect(r.stages.transferMs[0]).toBe(33);
@@ -146,6 +147,18 @@ describe("ClusterSim disaggregated", () => {
     // Prefills end at 10, 20, 30 (one at a time); transfers take 0.032 ms. Request 0 decodes from 10.032 in
     // 2 ms steps; request 1's prompt is done at 20, mid-step (18.032 → 20.032): its reception starts at 20.032.
     expect(r.stages.transferMs[1]).toBeCloseTo(0.064, 9);
+  });
+
+  it("a busy decode worker sends the context's token at its next iteration start after the transfer", async () => {
+    const prefill = { role: "prefill" as const, engines: [engine("prefill", 0, new ToyLoop(1, 100))], router: rr() };
+    const decode = { role: "decode" as const, engines: [engine("decode", 0, new ToyLoop(8, 100))], router: rr() };
+    const flow = { firstToken: "generation" as const, frontendMs: 0, handoffMs: 0 };
+    const r = await new ClusterSim({ requests: reqs(3, 32, 8), plan: allAtOnce(3), prefill, decode, transfer: transfer(0, 1e9), flow }).run();
+    // Request 1's KV arrives at 20.064, mid-step (20.032 → 22.032): the decode worker schedules it at 22.032
+    // and its first decode step ends at 24.032.
+    const x = r.records[1]!;
+    expect(x.ttftMs).toBeCloseTo(22.032, 9);
+    expect(x.tokenTimesMs[1]).toBeCloseTo(24.032, 9);
   });
 
   it("fails a request whose sequence no decode worker can hold", async () => {

@@ -61,6 +61,14 @@ export {
 } from "./validation/disagg.js";
 export { type CandidateErrors, type FoldResult, inSample, kFold, leaveOneGroupOut, pickCandidate } from "./validation/folds.js";
 export {
+  fitRequestOverhead,
+  formatOverheadFit,
+  OVERHEAD_CANDIDATES_MS,
+  type OverheadFit,
+  type OverheadFitResult,
+  type OverheadFitRow,
+} from "./validation/overheadFit.js";
+export {
   engineOptionsFor,
   predictorConfigFor,
   type ReplayResult,

@@ -40,8 +40,9 @@ describe("disaggregated silicon rows", () => {
     expect(a.cluster?.prefill).toEqual({
       numWorkers: 1,
       parallelism: { tp: 4, pp: 1, ep: 4, moeTp: 1 },
-      maxBatchSize: 1,
-      maxNumTokens: 8192,
+      // The context server's token budget (16,384) holds 16 prompts of 1,024 tokens.
+      maxBatchSize: 16,
+      maxNumTokens: 16384,
       disableOverlapScheduler: true,
     });
     expect(a.cluster?.decode).toEqual({

@@ -109,7 +109,7 @@ export function validateCommand(io: CliIo = processIo()): Command {
     .option("--disable-cuda-graphs", "replay without CUDA graphs (default: TensorRT-LLM's default sizes)")
     .option(
       "--fit",
-      `fit host and device parameters (${FIT_CANDIDATES.length} candidates, each replayed on every row): in-sample, 5-fold by row and leave-one-model-out MAPEs`,
+      `fit host and device parameters (${FIT_CANDIDATES.length} candidates, each replayed on every row); with --disagg, the per-request overhead (frontend and hand-off, 0–500 ms) added to every TTFT: in-sample, 5-fold by row and leave-one-model-out MAPEs`,
     )
     .option("--json <file>", "write every replayed row and the summary as JSON")
     .option(
@@ -248,6 +248,7 @@ async function validateDisagg(io: CliIo, flags: ValidateFlags, kinds: Validation
       ...(flags.backendVersion ? { backendVersion: flags.backendVersion } : {}),
       replay: flags.maxRequests !== undefined ? { maxRequests: flags.maxRequests } : {},
       filter: disaggFilter(flags.filter),
+      ...(flags.fit ? { fitOverheads: true } : {}),
       onRow: (done, total) => progress.update({ requestsFinished: done, requestsTotal: total, iterations: 0, simTimeMs: 0 }),
     });
   } catch (e) {

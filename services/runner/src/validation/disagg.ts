@@ -7,6 +7,7 @@ import { resolveJob } from "../resolveJob.js";
 import { runJob } from "../runJob.js";
 import { benchmarkWorkload, methodForRow } from "./benchmarkMethod.js";
 import { meanLatencies } from "./meanLatencies.js";
+import { fitRequestOverhead, formatOverheadFit, type OverheadFit } from "./overheadFit.js";
 import type { ValidationPredictor } from "./replay.js";
 import { robustOutliers } from "./validate.js";
 
@@ -99,16 +100,27 @@ export function disaggSkipReason(r: DisaggRow): string | null {
   return null;
 }
 
+/**
+ * The token budget of the measured context servers. The rows give only AIConfigurator's prefill_batch_size
+ * (1 in every row), not the servers' own limits; the InferenceX disaggregated deployments the rows come from
+ * (the YAML recipes under srt-slurm's `recipes/trtllm/`, `trtllm_config.prefill`) size their
+ * context servers by tokens: max_num_tokens 8,192–16,896 and max_batch_size = max_num_tokens / ISL (8–16
+ * prompts per rank at 1k, 1–2 at 8k).
+ */
+export const CONTEXT_SERVER_TOKENS = 16_384;
+
 /** The workers of one pool as a cluster pool: TensorRT-LLM's tensor_parallel_size is tp × attention-DP ranks. */
 function workerPool(p: DisaggPoolFields, role: "prefill" | "decode", isl: number) {
   const gpus = p.tp * p.attentionDp;
+  // A context server batches as many whole prompts as its token budget holds (chunking off).
+  const prefillBatch = Math.max(p.batchSize, Math.floor(CONTEXT_SERVER_TOKENS / isl));
   return {
     numWorkers: p.workers,
     parallelism: { tp: gpus, pp: p.pp, ep: p.moeEp, moeTp: p.moeTp, ...(p.attentionDp > 1 ? { attentionDp: true } : {}) },
     // max_batch_size is per attention-DP rank, as TensorRT-LLM's (every rank an engine of its own).
-    maxBatchSize: p.batchSize,
-    // Context servers take whole prompts (chunking off); generation servers one token per request.
-    maxNumTokens: role === "prefill" ? Math.max(isl * p.batchSize, 8192) : Math.max(p.batchSize, 1),
+    maxBatchSize: role === "prefill" ? prefillBatch : p.batchSize,
+    // Generation servers take one token per request.
+    maxNumTokens: role === "prefill" ? Math.max(isl * prefillBatch, CONTEXT_SERVER_TOKENS) : Math.max(p.batchSize, 1),
     disableOverlapScheduler: role === "prefill",
   };
 }
@@ -241,6 +253,8 @@ export interface DisaggValidationReport {
     tpot_mape: Record<string, number>;
     ttft_mape: Record<string, number>;
     groups: DisaggGroup[];
+    /** With `fitOverheads`: the per-request overhead fitted per predictor (overheadFit.ts). */
+    overhead_fit?: Record<string, OverheadFit>;
     settings: string;
   };
   rows: DisaggValidationRow[];
@@ -263,6 +277,8 @@ export async function validateDisaggregated(
     backendVersion?: string;
     replay?: Pick<DisaggReplaySettings, "waves" | "maxRequests" | "skipFirstWave" | "fixedLengths">;
     filter?: (r: DisaggRow) => boolean;
+    /** Fit the per-request overhead (frontend and hand-off) on the replayed rows. */
+    fitOverheads?: boolean;
     onRow?: (done: number, total: number) => void;
     signal?: AbortSignal;
   },
@@ -373,7 +389,10 @@ export async function validateDisaggregated(
       not_replayed: [...reasons].map(([reason, rows]) => ({ reason, rows })).sort((a, b) => b.rows - a.rows || a.reason.localeCompare(b.reason)),
       ...sum,
       groups,
-      settings: `closed loop at decode_batch_size × decode_attention_dp_size × decode_num_workers; ${opts.replay?.fixedLengths ? `fixed ISL/OSL, requests max(${opts.replay?.waves ?? 10} × concurrency, 64)` : "each row's benchmark method (inferencex: ISL/OSL uniform in [0.8·L, L], 10 × concurrency requests)"} capped at ${opts.replay?.maxRequests ?? 20_000} (never below 2 × concurrency)${opts.replay?.skipFirstWave === true ? ", the first wave (start-up burst) left out of the means" : ", every request in the means (the start-up burst included)"}; context servers: max_batch_size prefill_batch_size, max_num_tokens max(ISL × batch, 8192), overlap off; generation servers: max_batch_size decode_batch_size per attention-DP rank, overlap on; GUARANTEED_NO_EVICT, KV from GPU memory (fraction 0.9), FP8 KV`,
+      ...(opts.fitOverheads
+        ? { overhead_fit: Object.fromEntries(opts.predictors.map((k) => [k, fitRequestOverhead(out.filter((r) => r.predictor === k))])) }
+        : {}),
+      settings: `closed loop at decode_batch_size × decode_attention_dp_size × decode_num_workers; ${opts.replay?.fixedLengths ? `fixed ISL/OSL, requests max(${opts.replay?.waves ?? 10} × concurrency, 64)` : "each row's benchmark method (inferencex: ISL/OSL uniform in [0.8·L, L], 10 × concurrency requests)"} capped at ${opts.replay?.maxRequests ?? 20_000} (never below 2 × concurrency)${opts.replay?.skipFirstWave === true ? ", the first wave (start-up burst) left out of the means" : ", every request in the means (the start-up burst included)"}; context servers: max_batch_size max(prefill_batch_size, ⌊16384 / ISL⌋), max_num_tokens max(ISL × batch, 16384), overlap off; generation servers: max_batch_size decode_batch_size per attention-DP rank, overlap on; GUARANTEED_NO_EVICT, KV from GPU memory (fraction 0.9), FP8 KV`,
     },
     rows: out,
   };
@@ -407,6 +426,7 @@ export function formatDisaggValidation(r: DisaggValidationReport): string {
       `${k.padEnd(10)} overall: TPOT MAPE ${fmt(s.tpot_mape_all[k]!, 5)} % (without robust outliers ${fmt(s.tpot_mape[k]!, 5)} %), TTFT MAPE ${fmt(s.ttft_mape_all[k]!, 5)} % (without robust outliers ${fmt(s.ttft_mape[k]!, 5)} %)`,
     );
   }
+  for (const [k, f] of Object.entries(s.overhead_fit ?? {})) L.push(...formatOverheadFit(k, f));
   L.push(`settings: ${s.settings}`);
   return L.join("\n");
 }
