@@ -19,6 +19,7 @@ import { type ParallelColumns, parallelColumns, type RowSetup, rowPredictorConfi
 import { ROW_MTP_ACCEPTANCE, rowMtpDrafts, rowMtpOptions } from "./rowSpeculation.js";
 import { parseSiliconCsv, type SiliconRow } from "./silicon.js";
 import { slotSignatures } from "./slotSignature.js";
+import { unsquareParallelism } from "./squaredParallelism.js";
 
 export type AllRowsPredictor = "roofline" | "aic";
 
@@ -190,8 +191,8 @@ async function replay(
  * of model × system × precision over every replayed row (no exclusions).
  */
 export async function validateAllRows(csvText: string, opts: AllRowsOptions): Promise<AllRowsReport> {
-  const cols = parallelColumns(csvText);
-  const parsed = parseSiliconCsv(csvText);
+  // Rows of collections that list MoE parallelism squared are read back as they ran (squaredParallelism.ts).
+  const { rows: parsed, cols } = unsquareParallelism(parseSiliconCsv(csvText), parallelColumns(csvText));
   // Read over the whole CSV: a filter does not change a row's method.
   const signatures = slotSignatures(parsed);
   const twins = disaggregatedTwins(csvText);
