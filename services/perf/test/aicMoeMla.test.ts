@@ -138,7 +138,16 @@ describe.skipIf(!present)("AIC MLA, MoE and NCCL tables (b200_sxm)", () => {
     const p = await aic({ model: { name: "openai/gpt-oss-120b" }, parallelism: { tp: 1, pp: 1, ep: 1 } });
     const b = makeBatch(Array.from({ length: 16 }, () => gen(1000)));
     const m = op(p, b, "moe");
-    const shape = { hidden_size: 2880, inter_size: 2880, topk: 4, num_experts: 128, moe_tp_size: 1, moe_ep_size: 1, distribution: "power_law_1.2", num_tokens: 16 };
+    const shape = {
+      hidden_size: 2880,
+      inter_size: 2880,
+      topk: 4,
+      num_experts: 128,
+      moe_tp_size: 1,
+      moe_ep_size: 1,
+      distribution: "power_law_1.2",
+      num_tokens: 16,
+    };
     expect(m.source).toBe("table");
     expect(m.ms / 36).toBeCloseTo(await raw("b200_sxm/moe/trtllm/1.3.0rc20/moe_perf.parquet", { moe_dtype: "w4a8_mxfp4_mxfp8", ...shape }), 9);
     const hopper = await aic({ model: { name: "openai/gpt-oss-120b" }, deviceName: "h200_sxm", parallelism: { tp: 1, pp: 1, ep: 1 } });

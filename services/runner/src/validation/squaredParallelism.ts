@@ -12,7 +12,7 @@ export function collectionOf(source: string): string {
 
 /** MoE rows whose listed world (TP × attention DP) is moe_tp_size × moe_ep_size. */
 function squaredShape(r: SiliconRow, c: ParallelColumns | undefined): c is ParallelColumns {
-  const dp = r.attentionDp > 1 ? r.attentionDp : 1;
+  const dp = Math.max(1, r.attentionDp);
   return c !== undefined && r.backend === "trtllm" && r.mode === "agg" && c.moeEp > 1 && c.moeTp > 0 && r.tp * dp === c.moeTp * c.moeEp;
 }
 
@@ -32,7 +32,7 @@ export function squaredParallelismRows(rows: readonly SiliconRow[], cols: Readon
   for (const r of rows) {
     const c = cols.get(r.id);
     const node = lookupGpu(r.system)?.numGpusPerNode ?? 0;
-    const world = r.tp * (r.attentionDp > 1 ? r.attentionDp : 1);
+    const world = r.tp * Math.max(1, r.attentionDp);
     if (node > 0 && world > node && squaredShape(r, c)) squared.add(collectionOf(r.source));
   }
   const ids = new Set<string>();
