@@ -134,24 +134,26 @@ describe.skipIf(!present)("AIC MLA, MoE and NCCL tables (b200_sxm)", () => {
     expect(comm.ms).toBeGreaterThan(0);
   });
 
-  it("gpt-oss: MXFP4 experts from the w4a16_mxfp4 curves, sliding-window attention from the window-128 family", async () => {
+  it("gpt-oss: MXFP4 experts with MXFP8 activations on Blackwell (w4a8_mxfp4_mxfp8), bf16 on Hopper (w4a16_mxfp4); sliding-window attention from the window-128 family", async () => {
     const p = await aic({ model: { name: "openai/gpt-oss-120b" }, parallelism: { tp: 1, pp: 1, ep: 1 } });
     const b = makeBatch(Array.from({ length: 16 }, () => gen(1000)));
     const m = op(p, b, "moe");
-    expect(m.ms / 36).toBeCloseTo(
-      await raw("b200_sxm/moe/trtllm/1.3.0rc20/moe_perf.parquet", {
-        moe_dtype: "w4a16_mxfp4",
-        hidden_size: 2880,
-        inter_size: 2880,
-        topk: 4,
-        num_experts: 128,
-        moe_tp_size: 1,
-        moe_ep_size: 1,
-        distribution: "power_law_1.2",
-        num_tokens: 16,
-      }),
-      9,
-    );
+    const shape = {
+      hidden_size: 2880,
+      inter_size: 2880,
+      topk: 4,
+      num_experts: 128,
+      moe_tp_size: 1,
+      moe_ep_size: 1,
+      distribution: "power_law_1.2",
+      num_tokens: 16,
+    };
+    expect(m.source).toBe("table");
+    expect(m.ms / 36).toBeCloseTo(await raw("b200_sxm/moe/trtllm/1.3.0rc20/moe_perf.parquet", { moe_dtype: "w4a8_mxfp4_mxfp8", ...shape }), 9);
+    const hopper = await aic({ model: { name: "openai/gpt-oss-120b" }, deviceName: "h200_sxm", parallelism: { tp: 1, pp: 1, ep: 1 } });
+    const h = op(hopper, b, "moe");
+    expect(h.source).toBe("table");
+    expect(h.ms / 36).toBeCloseTo(await raw("h200_sxm/moe/trtllm/1.3.0rc20/moe_perf.parquet", { moe_dtype: "w4a16_mxfp4", ...shape }), 9);
     expect(op(p, b, "generation_attention").source).not.toBe("roofline-fallback");
     expect(
       describePredictor(

@@ -1,6 +1,7 @@
 import type { OpTime } from "@servesim/core";
 import type { KernelModel, OpCost } from "../compose.js";
 import type { Precision } from "../dtypes.js";
+import { type GpuFamily, gpuFamily } from "../efficiency.js";
 import { SourceTracker } from "../opSource.js";
 import type { AttentionGroup, GemmOp, MoeCommOp, OpPlan } from "../plan.js";
 import type { MoeDistribution } from "../resolve.js";
@@ -42,22 +43,27 @@ export const FP8_SMALL_M_MAX = 64;
  */
 export const NVFP4_SMALL_M_MAX = 64;
 
-/** The AIC MoE table's moe_dtype of an experts precision (gpt-oss MXFP4 experts run as W4A16). */
-export function moeTableDtype(p: Precision): string | undefined {
+/**
+ * The AIC MoE table's moe_dtypes of an experts precision on a GPU family, preferred first. gpt-oss's MXFP4
+ * experts run with MXFP8 activations on Blackwell (W4A8_MXFP4_MXFP8, the CUTLASS and TRTLLM MoE backends) and
+ * with bf16 activations on Hopper (W4A16_MXFP4; TensorRT-LLM's examples/models/core/gpt_oss/README.md, "MoE
+ * Support Matrix"); a table without the Blackwell rows falls back to the W4A16 ones.
+ */
+export function moeTableDtypes(p: Precision, family: GpuFamily): string[] {
   switch (p) {
     case "bf16":
     case "fp16":
-      return "bfloat16";
+      return ["bfloat16"];
     case "fp8":
-      return "fp8";
+      return ["fp8"];
     case "fp8_block":
-      return "fp8_block";
+      return ["fp8_block"];
     case "nvfp4":
-      return "nvfp4";
+      return ["nvfp4"];
     case "mxfp4":
-      return "w4a16_mxfp4";
+      return family === "blackwell" ? ["w4a8_mxfp4_mxfp8", "w4a16_mxfp4"] : ["w4a16_mxfp4"];
     default:
-      return undefined;
+      return [];
   }
 }
 
@@ -136,23 +142,26 @@ export class AicKernels implements KernelModel {
     const moduleMla = this.views.some((v) => v.module);
     this.gemmPriced = plan.gemms.map((g) => !(moduleMla && g.module === "mla"));
     const m = plan.moe;
-    const moeDtype = m ? moeTableDtype(m.dtype) : undefined;
-    this.moeQuery =
-      m && moeDtype
-        ? db.moe?.view(
-            {
-              dtype: moeDtype,
-              hidden: m.hidden,
-              inter: m.inter,
-              topK: m.topK,
-              experts: m.experts,
-              moeTp: m.moeTp,
-              moeEp: m.moeEp,
-              distribution: moeTableDistribution(m.distribution, m.eplb),
-            },
-            (x) => this.moeSolMs(x),
+    const family = gpuFamily(gpu);
+    this.moeQuery = m
+      ? moeTableDtypes(m.dtype, family)
+          .map((dtype) =>
+            db.moe?.view(
+              {
+                dtype,
+                hidden: m.hidden,
+                inter: m.inter,
+                topK: m.topK,
+                experts: m.experts,
+                moeTp: m.moeTp,
+                moeEp: m.moeEp,
+                distribution: moeTableDistribution(m.distribution, m.eplb),
+              },
+              (x) => this.moeSolMs(x),
+            ),
           )
-        : undefined;
+          .find((v) => v !== undefined)
+      : undefined;
     this.memBwEff = gpu.memBwEmpiricalScalingFactor;
     this.memConstMs = gpu.memEmpiricalConstantLatency * 1000;
   }
