@@ -33,6 +33,7 @@ import {
   windowCtxAttnBytes,
   windowCtxAttnFlops,
 } from "./sol.js";
+import { type TokenOpCosts, type TokenPart, tokenOpsMs } from "./tokenOps.js";
 
 /** Roofline time of one call: max(FLOPs/(peak·eff), bytes/(BW·eff), floor) + launch, in ms. */
 function rooflineMs(flops: number, rate: number, bytes: number, bw: number, e: OpEfficiency): number {
@@ -58,11 +59,8 @@ function gemmOpBytes(m: number, g: GemmOp): number {
   return activationBytes(g.dtype) * (m * g.k) + 2 * m * g.n + weightBytesPerElement(g.dtype) * g.n * g.k;
 }
 
-/** The rank-local and MoE parts of one forward's token-count ops, priced at x (rank) and X (MoE) tokens. */
-export type TokenPart = "all" | "rank" | "moe";
-
 /** Speed-of-light × efficiency pricing of every op of a plan (the roofline predictor's kernels). */
-export class RooflineKernels implements KernelModel {
+export class RooflineKernels implements KernelModel, TokenOpCosts {
   readonly layers: number;
   readonly groups: readonly AttentionGroup[];
   readonly plan: OpPlan;
@@ -194,29 +192,12 @@ export class RooflineKernels implements KernelModel {
     return xMax * c.remoteRanks * (c.dispatchBytesPerToken + c.combineBytesPerToken);
   }
 
+  planGemmMs(i: number, g: GemmOp, m: number): number {
+    return this.gemmMs(g, this.gemmRates[i]!, m);
+  }
+
   private tokenOps(x: number, part: TokenPart, X: number, xMax: number): number {
-    const p = this.plan;
-    let t = 0;
-    if (part !== "moe") {
-      for (let i = 0; i < p.gemms.length; i++) {
-        const g = p.gemms[i]!;
-        t += g.scale * this.gemmMs(g, this.gemmRates[i]!, x);
-        if (g.quantizeInput) t += g.scale * this.quantizeMs(g, x);
-      }
-      for (let i = 0; i < p.memoryOps.length; i++) {
-        const o = p.memoryOps[i]!;
-        t += o.scale * this.memoryOpMs(x * o.bytesPerToken);
-      }
-    }
-    if (part !== "rank") {
-      if (p.moe) t += p.moe.scale * this.moeMs(X);
-      if (p.moeComm) t += p.moeComm.scale * this.moeCommMs(p.moeComm, X, xMax);
-    }
-    if (part !== "moe") {
-      if (p.allReduceCalls > 0) t += p.allReduceCalls * this.allReduceMs(x * p.allReduceElementsPerToken);
-      if (p.p2pCalls > 0) t += p.p2pCalls * this.p2pMs(x * p.p2pBytesPerToken);
-    }
-    return t;
+    return tokenOpsMs(this.plan, this, x, part, X, xMax);
   }
 
   denseMs(x: number): number {

@@ -5,7 +5,7 @@ import { type GpuFamily, gpuFamily } from "../efficiency.js";
 import { SourceTracker } from "../opSource.js";
 import type { AttentionGroup, GemmOp, MoeCommOp, OpPlan } from "../plan.js";
 import type { MoeDistribution } from "../resolve.js";
-import type { RooflineKernels, TokenPart } from "../roofline.js";
+import type { RooflineKernels } from "../roofline.js";
 import {
   allReduceBytes,
   ctxAttnSolMs,
@@ -24,6 +24,7 @@ import {
   windowCtxAttnBytes,
   windowCtxAttnFlops,
 } from "../sol.js";
+import { type TokenOpCosts, type TokenPart, tokenOpsMs } from "../tokenOps.js";
 import type { AttentionView } from "./attentionTable.js";
 import type { AicDatabase } from "./database.js";
 import { gemmTableDtype } from "./gemmTable.js";
@@ -108,7 +109,7 @@ interface GroupViews {
  * usable family fall back to the roofline kernels (source "roofline-fallback"); memory ops use the YAML's
  * empirical `bytes/(factor·BW) + constant` (source "empirical").
  */
-export class AicKernels implements KernelModel {
+export class AicKernels implements KernelModel, TokenOpCosts {
   readonly layers: number;
   readonly groups: readonly AttentionGroup[];
   private readonly plan: OpPlan;
@@ -277,22 +278,22 @@ export class AicKernels implements KernelModel {
     return sol;
   }
 
-  private memoryOpMs(bytes: number): number {
+  memoryOpMs(bytes: number): number {
     return (1000 * bytes) / (this.plan.gpu.memBw * this.memBwEff) + this.memConstMs;
   }
 
   /** An activation quantization kernel (memory-bound: the empirical memory formula). */
-  private quantizeMs(g: GemmOp, x: number): number {
+  quantizeMs(g: GemmOp, x: number): number {
     return this.memoryOpMs(x * g.k * (2 + (g.dtype === "nvfp4" ? 0.5 + 1 / 16 : 1 + 4 / 128)));
   }
 
-  private moe(x: number): number {
+  moeMs(x: number): number {
     if (this.moeQuery) return this.moeQuery(x, this.t);
     this.t.mark("roofline-fallback");
     return this.fallback.moeMs(x);
   }
 
-  private allReduce(elements: number): number {
+  allReduceMs(elements: number): number {
     const v = this.db.allReduce?.query(this.plan.gpu, this.plan.attnTp, elements, this.t);
     if (v !== undefined) return v;
     this.t.mark("roofline-fallback");
@@ -303,7 +304,7 @@ export class AicKernels implements KernelModel {
    * One MoE layer's dispatch + combine under attention DP. All-gather/reduce-scatter from the NCCL tables
    * (message size in half elements); the all-to-all kernels have no tables here: speed of light.
    */
-  private moeComm(c: MoeCommOp, X: number, xMax: number): number {
+  moeCommMs(c: MoeCommOp, X: number, xMax: number): number {
     const nccl = this.db.nccl;
     if (c.kind === "allgather" && nccl) {
       const ag = nccl.get("all_gather")?.query(this.plan.gpu, c.gpus, (X * c.dispatchBytesPerToken) / 2, this.t);
@@ -319,34 +320,16 @@ export class AicKernels implements KernelModel {
     return (1000 * gatherBytes(totalBytes, gpus)) / linkBandwidth(this.plan.gpu, gpus);
   }
 
-  private p2pMs(bytes: number): number {
+  p2pMs(bytes: number): number {
     return (1000 * bytes) / this.plan.gpu.interNodeBw + this.plan.gpu.p2pLatency * 1000;
   }
 
+  planGemmMs(i: number, g: GemmOp, m: number): number {
+    return this.gemmPriced[i] ? this.gemm(g, this.gemmDtypes[i], m) : Number.NaN;
+  }
+
   private tokenOps(x: number, part: TokenPart, X: number, xMax: number): number {
-    const p = this.plan;
-    let total = 0;
-    if (part !== "moe") {
-      for (let i = 0; i < p.gemms.length; i++) {
-        if (!this.gemmPriced[i]) continue;
-        const g = p.gemms[i]!;
-        total += g.scale * this.gemm(g, this.gemmDtypes[i], x);
-        if (g.quantizeInput) total += g.scale * this.quantizeMs(g, x);
-      }
-      for (let i = 0; i < p.memoryOps.length; i++) {
-        const o = p.memoryOps[i]!;
-        total += o.scale * this.memoryOpMs(x * o.bytesPerToken);
-      }
-    }
-    if (part !== "rank") {
-      if (p.moe) total += p.moe.scale * this.moe(X);
-      if (p.moeComm) total += p.moeComm.scale * this.moeComm(p.moeComm, X, xMax);
-    }
-    if (part !== "moe") {
-      if (p.allReduceCalls > 0) total += p.allReduceCalls * this.allReduce(x * p.allReduceElementsPerToken);
-      if (p.p2pCalls > 0) total += p.p2pCalls * this.p2pMs(x * p.p2pBytesPerToken);
-    }
-    return total;
+    return tokenOpsMs(this.plan, this, x, part, X, xMax);
   }
 
   denseMs(x: number): number {
@@ -390,14 +373,14 @@ export class AicKernels implements KernelModel {
       if (p.moe) {
         const m = p.moe;
         this.t.reset();
-        const ms = this.moe(X);
+        const ms = this.moeMs(X);
         const fb = this.fallback.moeFlopsBytes(X);
         out.push({ op: m.op, source: this.t.source, ms: m.scale * ms, flops: m.scale * fb.flops, bytes: m.scale * fb.bytes });
       }
       if (p.moeComm) {
         const c = p.moeComm;
         this.t.reset();
-        const ms = this.moeComm(c, X, xMax);
+        const ms = this.moeCommMs(c, X, xMax);
         out.push({
           op: `moe_${c.kind}`,
           source: this.t.source === "roofline-fallback" && c.kind !== "allgather" ? "sol" : this.t.source,
@@ -411,7 +394,7 @@ export class AicKernels implements KernelModel {
       if (p.allReduceCalls > 0) {
         const elements = x * p.allReduceElementsPerToken;
         this.t.reset();
-        const ms = this.allReduce(elements);
+        const ms = this.allReduceMs(elements);
         out.push({
           op: "all_reduce",
           source: this.t.source,
