@@ -10,6 +10,7 @@ export {
   RemotePredictor,
   type RemotePredictorOptions,
   type RemotePredictorStreamOptions,
+  readStageTimes,
 } from "./remotePredictor.js";
 export { reportInput } from "./reportInput.js";
 export {

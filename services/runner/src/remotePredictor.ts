@@ -74,7 +74,7 @@ function serializeMessage(m: Partial<PredictStreamRequest>): Buffer {
  * Checks an answer's stage_ms (hostile input) and copies it into `out`: none (the service's predictor does not
  * price stages: zeros, the engine's equal shares) or exactly one finite, non-negative time per stage.
  */
-function readStageTimes(stageMs: readonly number[], out: Float64Array): ServesimError | undefined {
+export function readStageTimes(stageMs: readonly number[], out: Float64Array): ServesimError | undefined {
   if (stageMs.length === 0) {
     out.fill(0);
     return undefined;
