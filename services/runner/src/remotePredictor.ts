@@ -11,6 +11,7 @@ import {
   isRetryable,
   ServesimError,
   serializeBatchRequest,
+  stageTimesError,
   toServesimError,
 } from "@servesim/wire";
 import {
@@ -71,22 +72,13 @@ function serializeMessage(m: Partial<PredictStreamRequest>): Buffer {
 }
 
 /**
- * Checks an answer's stage_ms (hostile input) and copies it into `out`: none (the service's predictor does not
- * price stages: zeros, the engine's equal shares) or exactly one finite, non-negative time per stage.
+ * Copies an answer's stage_ms into `out` once checked (stageTimesError): none gives zeros, the engine's equal shares.
  */
 export function readStageTimes(stageMs: readonly number[], out: Float64Array): ServesimError | undefined {
-  if (stageMs.length === 0) {
-    out.fill(0);
-    return undefined;
-  }
-  if (stageMs.length !== out.length) {
-    return new ServesimError(Status.INTERNAL, `predictor answered ${stageMs.length} stage times for a pipeline of ${out.length} stages`);
-  }
-  for (let s = 0; s < out.length; s++) {
-    const v = stageMs[s]!;
-    if (!Number.isFinite(v) || v < 0) return new ServesimError(Status.INTERNAL, `predictor answered ${String(v)} ms for pipeline stage ${s}; stage times must be finite and >= 0`);
-    out[s] = v;
-  }
+  const bad = stageTimesError(stageMs, out.length);
+  if (bad) return bad;
+  if (stageMs.length === 0) out.fill(0);
+  else out.set(stageMs);
   return undefined;
 }
 
