@@ -29,7 +29,9 @@ export async function priceStaged(predictor: BatchPredictor, batch: SimBatch): P
   const timeMs = checkedTime(predictor, await predictor.predictStages(batch, out), batch.numContext, batch.numGeneration);
   for (let s = 0; s < stages; s++) {
     if (!Number.isFinite(out[s]) || out[s]! < 0) {
-      throw new FailedPreconditionError(`predictor "${predictor.description}" returned ${String(out[s])} ms for pipeline stage ${s}; stage times must be finite and >= 0`);
+      throw new FailedPreconditionError(
+        `predictor "${predictor.description}" returned ${String(out[s])} ms for pipeline stage ${s}; stage times must be finite and >= 0`,
+      );
     }
   }
   return { timeMs, stageMs: Array.from(out) };

@@ -161,7 +161,9 @@ export class RemotePredictor implements BatchPredictor {
    */
   predictStages(batch: SimBatch, stageMs: Float64Array): Promise<number> {
     if (stageMs.length !== this.pipelineStages) {
-      return Promise.reject(new ServesimError(Status.INVALID_ARGUMENT, `stageMs holds ${stageMs.length} stages; the predictor's pipeline has ${String(this.pipelineStages)}`));
+      return Promise.reject(
+        new ServesimError(Status.INVALID_ARGUMENT, `stageMs holds ${stageMs.length} stages; the predictor's pipeline has ${String(this.pipelineStages)}`),
+      );
     }
     return this.priceBatch(batch, stageMs);
   }

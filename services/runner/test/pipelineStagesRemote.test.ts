@@ -84,7 +84,10 @@ describe("pipeline stage times over the predictor service", () => {
     } finally {
       await remote.close();
     }
-    const flat = await RemotePredictor.connect({ address: server.address, config: (await resolveJob(spec({ engine: { warmup: 0 }, predictor: r1(1), workload: work }))).predictor.config });
+    const flat = await RemotePredictor.connect({
+      address: server.address,
+      config: (await resolveJob(spec({ engine: { warmup: 0 }, predictor: r1(1), workload: work }))).predictor.config,
+    });
     expect(flat.pipelineStages).toBeUndefined();
     await flat.close();
   });

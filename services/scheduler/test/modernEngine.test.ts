@@ -84,7 +84,10 @@ describe("attention DP, speculative decoding and PP over gRPC", () => {
 
   it("PP 2 and 3 on an uneven layer split (DeepSeek-R1's 61 layers), arrivals in time and all at once: the embedded records", async () => {
     for (const pp of [2, 3]) {
-      for (const engine of [{ warmup: 0, requestRate: 200, seed: 9, maxBatchSize: 4 }, { warmup: 0, maxBatchSize: 4 }]) {
+      for (const engine of [
+        { warmup: 0, requestRate: 200, seed: 9, maxBatchSize: 4 },
+        { warmup: 0, maxBatchSize: 4 },
+      ]) {
         const spec = jobSpec({
           name: `pp${pp}`,
           engine,

@@ -8,7 +8,7 @@ export { CHUNKING_POLICY_BY_NAME, nameOf, SCHEDULER_POLICY_BY_NAME } from "./nam
 export { iterationFromWire, iterationToWire, requestFromWire, requestToWire } from "./records.js";
 export { backoffMs, backoffSleep, callWithRetry } from "./retry.js";
 export { sloFromWire, sloToWire } from "./slos.js";
-export { stageTimesError } from "./stageTimes.js";
 export { readSpeculativeConfig, SPECULATIVE_CONFIG_KEYS, type YamlKeyReader } from "./speculativeYaml.js";
+export { stageTimesError } from "./stageTimes.js";
 export { encodeBatch, serializeBatchRequest } from "./wireBatch.js";
 export { YamlDoc, YamlMap } from "./yamlDoc.js";

@@ -13,7 +13,8 @@ export function stageTimesError(stageMs: readonly number[], stages: number): Ser
   }
   for (let s = 0; s < stages; s++) {
     const v = stageMs[s]!;
-    if (!Number.isFinite(v) || v < 0) return new ServesimError(Status.INTERNAL, `predictor answered ${String(v)} ms for pipeline stage ${s}; stage times must be finite and >= 0`);
+    if (!Number.isFinite(v) || v < 0)
+      return new ServesimError(Status.INTERNAL, `predictor answered ${String(v)} ms for pipeline stage ${s}; stage times must be finite and >= 0`);
   }
   return undefined;
 }
