@@ -4,6 +4,7 @@ import unittest
 
 import support
 from servesim_client import (
+    InternalError,
     InvalidArgumentError,
     NotFoundError,
     PredictorClient,
@@ -92,6 +93,26 @@ class PredictorServiceTest(support.LiveServiceTestCase):
         self.assertGreater(self.client.predict(config, batch).time_ms, 0)
         balanced = predictor_config("roofline", model="deepseek-r1", gpu="b200_sxm", tp=8, ep=8, moe_distribution="balanced", eplb=True)
         self.assertEqual(balanced.moe.distribution, "balanced")
+
+    def test_pipeline_stage_times(self):
+        # DeepSeek-R1's 61 layers over 3 stages: 21/20/20; the last stage also runs the LM head.
+        config = predictor_config("roofline", model="deepseek-r1", gpu="b200_sxm", tp=8, pp=3, ep=8)
+        p = self.client.predict(config, [context_entry(512), generation_entry(900)])
+        self.assertEqual(len(p.stage_ms), 3)
+        self.assertEqual(len(set(p.stage_ms)), 3)
+        self.assertTrue(all(v > 0 for v in p.stage_ms))
+        flat = predictor_config("roofline", model="deepseek-r1", gpu="b200_sxm", tp=8, ep=8)
+        self.assertEqual(self.client.predict(flat, [context_entry(512)]).stage_ms, [])
+
+    def test_stage_times_are_checked(self):
+        from servesim_client.predictor import _checked_stage_times
+
+        self.assertEqual(_checked_stage_times([1.0, 2.0], 2), [1.0, 2.0])
+        self.assertEqual(_checked_stage_times([], 2), [])
+        for bad, message in (([1.0], "1 stage times for a pipeline of 2"), ([1.0, float("nan")], "stage 1"), ([-1.0, 2.0], "stage 0")):
+            with self.assertRaises(InternalError) as e:
+                _checked_stage_times(bad, 2)
+            self.assertIn(message, e.exception.details)
 
     def test_describe(self):
         d = self.client.describe_predictor(predictor_config("roofline", model="llama-3.1-8b", gpu="h100_sxm"))

@@ -1,5 +1,5 @@
 import type { OpTime, SimBatch } from "@servesim/core";
-import { type ClientOptions, ClientPool, callWithRetry, DEFAULT_DEADLINE_MS, encodeBatch } from "@servesim/wire";
+import { type ClientOptions, ClientPool, callWithRetry, DEFAULT_DEADLINE_MS, encodeBatch, stageTimesError } from "@servesim/wire";
 import {
   type DescribePredictorResponse,
   type ListCatalogResponse,
@@ -33,8 +33,16 @@ export class PredictorClient {
     };
   }
 
-  /** Prices one engine batch; the breakdown is empty unless requested (and the predictor has one). */
-  async predict(config: PredictorConfig, batch: SimBatch, opts?: CallOpts & { includeBreakdown?: boolean }): Promise<{ timeMs: number; breakdown: OpTime[] }> {
+  /**
+   * Prices one engine batch; the breakdown is empty unless requested (and the predictor has one). With pipeline
+   * parallelism (config.parallelism.pp > 1) `stageMs` holds each stage's kernel time (checked: none, or pp finite,
+   * non-negative values; else INTERNAL).
+   */
+  async predict(
+    config: PredictorConfig,
+    batch: SimBatch,
+    opts?: CallOpts & { includeBreakdown?: boolean },
+  ): Promise<{ timeMs: number; breakdown: OpTime[]; stageMs: number[] }> {
     const request = { config, batch: encodeBatch(batch), includeBreakdown: opts?.includeBreakdown ?? false };
     const res = await callWithRetry<PredictResponse>(
       () => {
@@ -43,7 +51,9 @@ export class PredictorClient {
       },
       this.policy("Predict", opts),
     );
-    return { timeMs: res.timeMs, breakdown: res.breakdown.map((o) => ({ ...o })) };
+    const bad = stageTimesError(res.stageMs, Math.max(1, config.parallelism?.pp ?? 1));
+    if (bad) throw bad;
+    return { timeMs: res.timeMs, breakdown: res.breakdown.map((o) => ({ ...o })), stageMs: [...res.stageMs] };
   }
 
   /** The replica's predictor kinds, models and GPUs; with `databasePath` (a server path) also its AIC table sets. */

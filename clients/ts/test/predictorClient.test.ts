@@ -34,6 +34,15 @@ describe("PredictorClient", () => {
     expect(timeMs).toBeGreaterThan(0);
   });
 
+  it("predict returns a pipeline's stage times (llama-3.1-8b's 32 layers over 3 stages: 11/11/10), none without", async () => {
+    const [batch] = sampleBatches();
+    const { stageMs } = await client.predict({ ...rooflineConfig(), parallelism: { tp: 1, pp: 3, ep: 1 } }, batch!);
+    expect(stageMs).toHaveLength(3);
+    expect(stageMs.every((v) => Number.isFinite(v) && v > 0)).toBe(true);
+    expect(new Set(stageMs).size).toBe(3);
+    expect((await client.predict(rooflineConfig(), batch!)).stageMs).toEqual([]);
+  });
+
   it("listCatalog and describePredictor", async () => {
     const catalog = await client.listCatalog();
     expect(catalog.predictors).toContain(PredictorKind.PREDICTOR_KIND_CONSTANT);

@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { BatchPredictor, IterationStats, RequestRecord, SimBatch, SimRequest } from "@servesim/core";
 import { CancelledError, FailedPreconditionError, failedRequestRecord } from "@servesim/core";
-import type { EngineLoop, LoopEvents, RequestDoneEvent } from "@servesim/engine";
+import { type EngineLoop, type LoopEvents, priceOn, type RequestDoneEvent } from "@servesim/engine";
 import { DecodeRunPrefetch } from "./decodeRunPrefetch.js";
 import { EventHeap } from "./eventHeap.js";
 import { type KvLink, kvTransferMs } from "./kvTransfer.js";
@@ -524,8 +524,9 @@ export class ClusterSim {
   /** The time of engine e's batch: a step of a prefetched decode run when one applies, else the predictor's answer. */
   private price(e: number, batch: SimBatch): number | PromiseLike<number> {
     const run = this.prefetch[e];
+    const eng = this.engines[e]!;
     // A decode run carries no attention-DP ranks: an attention-DP instance prices every batch.
-    return run !== null && batch.numContext === 0 && batch.attentionDpRank === undefined ? run.timeFor(batch) : this.engines[e]!.predictor.predict(batch);
+    return run !== null && batch.numContext === 0 && batch.attentionDpRank === undefined ? run.timeFor(batch) : priceOn(eng.loop, eng.predictor, batch);
   }
 
   /**

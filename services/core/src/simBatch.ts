@@ -64,11 +64,14 @@ export interface BatchPredictor {
    */
   readonly maxInFlight?: number;
   /**
-   * Optional, pipeline parallelism: the kernel time of the batch on pipeline stage `stage` (its layers, the
-   * embedding on the first, the LM head on the last, the activation send on every stage but the last), for
-   * `pipelineStages` stages. The engine splits predict()'s time over the stages in these proportions.
+   * Optional, pipeline parallelism: prices the batch exactly as predict() does and, before it returns or
+   * resolves, writes into `stageMs` (length `pipelineStages`) the kernel time of the batch on each stage (its
+   * layers, the embedding on the first, the LM head on the last, the activation send on every stage but the
+   * last). The engine splits the returned time over the stages in these proportions. The time and the stage
+   * times come together so that an asynchronous predictor (the remote one) answers both in one message.
    */
-  stageMs?(batch: SimBatch, stage: number): number;
+  predictStages?(batch: SimBatch, stageMs: Float64Array): number | Promise<number>;
+  /** Stages predictStages() prices (absent or 1: none). */
   readonly pipelineStages?: number;
   /** Releases connections or caches. */
   close?(): void | Promise<void>;

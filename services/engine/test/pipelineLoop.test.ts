@@ -264,7 +264,11 @@ describe("pipeline parallelism with arrivals in time (_executor_loop_pp on the s
     // k3 slot 1 H 17.5: R1 gen [17.5,18.5], stage 1 waits for k2: [20.5,23.5]. (Equal shares: R0 at 17, R1 at 19.)
     const uneven = (): BatchPredictor => {
       const p = new Fixed();
-      return Object.assign(p, { pipelineStages: 2, stageMs: (_b: SimBatch, s: number) => (s === 0 ? 1 : 3) });
+      const predictStages = (b: SimBatch, out: Float64Array): number => {
+        out.set([1, 3]);
+        return p.predict(b);
+      };
+      return Object.assign(p, { pipelineStages: 2, predictStages });
     };
     const expected = [
       [10, 20.5],
@@ -276,7 +280,8 @@ describe("pipeline parallelism with arrivals in time (_executor_loop_pp on the s
     const fast = await runPipeline(options({ maxBatchSize: 1 }), reqs(2, 2), uneven());
     expect(tokens(fast)).toEqual(expected);
     // A predictor that prices another number of stages (or none) leaves equal shares.
-    const other = Object.assign(new Fixed(), { pipelineStages: 3, stageMs: () => 1 });
+    const three = new Fixed();
+    const other = Object.assign(three, { pipelineStages: 3, predictStages: (b: SimBatch, out: Float64Array) => (out.fill(1), three.predict(b)) });
     expect(tokens(await runPipeline(options({ maxBatchSize: 1 }), reqs(2, 2), other))).toEqual([
       [10, 17],
       [15, 19],

@@ -456,6 +456,14 @@ export class ComposedPredictor implements BatchPredictor {
     return this.addAttention(km.denseMs(s.tokens) + (last ? km.logitsMs(s.nseq) : 0), km, batch, s, false);
   }
 
+  /** predict() of the batch, with stageMs() of every stage written into `out` (BatchPredictor.predictStages). */
+  predictStages(batch: SimBatch, out: Float64Array): number {
+    const stages = this.pipelineStages;
+    if (out.length !== stages) throw new InvalidArgumentError("stageMs", `must hold ${stages} stages (got ${out.length})`);
+    for (let s = 0; s < stages; s++) out[s] = this.stageMs(batch, s);
+    return this.predict(batch);
+  }
+
   /** Pipeline stages (1 without pipeline parallelism). */
   get pipelineStages(): number {
     this.stageModels ??= this.stageFactory ? this.stageFactory() : [this.km];

@@ -5,7 +5,7 @@ import { type CallContext, createCallContext, requestErrorOf, toServiceError } f
 import { type DecodeRunLimits, type DecodeRunSpec, decodeDecodeRun, decodeRunBatches, decodeSimBatch } from "@servesim/wire";
 import type { PredictStreamRequest, PredictStreamResponse } from "@servesim/wire/predictor";
 import type { Logger } from "pino";
-import { breakdownOf, priceBatch, priceDecodeRun } from "./pricing.js";
+import { breakdownOf, priceBatch, priceDecodeRun, priceStaged } from "./pricing.js";
 import { type PredictorDeps, predictorFor } from "./serviceDeps.js";
 
 /** Messages read ahead of the one being priced before the stream is paused (HTTP/2 flow control then pushes back). */
@@ -139,9 +139,9 @@ export class PredictStreamSession {
     if (message.config !== undefined) throw new InvalidArgumentError("config", "only the first message of a stream may carry a config");
     if (message.batch !== undefined) {
       const batch = decodeSimBatch(message.batch, this.deps.limits, "batch");
-      const timeMs = await priceBatch(predictor, batch);
+      const { timeMs, stageMs } = await priceStaged(predictor, batch);
       const breakdown = message.includeBreakdown ? await breakdownOf(predictor, batch) : [];
-      return { sequence: message.sequence, timeMs, breakdown, stepTimesMs: [] };
+      return { sequence: message.sequence, timeMs, breakdown, stepTimesMs: [], stageMs };
     }
     if (message.decodeRun !== undefined) {
       const run = decodeDecodeRun(message.decodeRun, this.deps.limits, "decode_run");
@@ -150,7 +150,7 @@ export class PredictStreamSession {
         : await this.priceStepByStep(predictor, run);
       let total = 0;
       for (let i = 0; i < stepTimesMs.length; i++) total += stepTimesMs[i]!;
-      return { sequence: message.sequence, timeMs: total, breakdown: [], stepTimesMs };
+      return { sequence: message.sequence, timeMs: total, breakdown: [], stepTimesMs, stageMs: [] };
     }
     throw new InvalidArgumentError("message", "carries neither batch nor decode_run");
   }

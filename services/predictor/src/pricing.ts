@@ -19,6 +19,25 @@ export async function priceBatch(predictor: BatchPredictor, batch: SimBatch): Pr
 }
 
 /**
+ * priceBatch's time and, with pipeline parallelism, the batch's stage times (BatchPredictor.predictStages; empty
+ * without pipeline stages): what a Predict response and a PredictStream batch answer carry.
+ */
+export async function priceStaged(predictor: BatchPredictor, batch: SimBatch): Promise<{ timeMs: number; stageMs: number[] }> {
+  const stages = predictor.pipelineStages ?? 1;
+  if (stages <= 1 || typeof predictor.predictStages !== "function") return { timeMs: await priceBatch(predictor, batch), stageMs: [] };
+  const out = new Float64Array(stages);
+  const timeMs = checkedTime(predictor, await predictor.predictStages(batch, out), batch.numContext, batch.numGeneration);
+  for (let s = 0; s < stages; s++) {
+    if (!Number.isFinite(out[s]) || out[s]! < 0) {
+      throw new FailedPreconditionError(
+        `predictor "${predictor.description}" returned ${String(out[s])} ms for pipeline stage ${s}; stage times must be finite and >= 0`,
+      );
+    }
+  }
+  return { timeMs, stageMs: Array.from(out) };
+}
+
+/**
  * A decode run's step times from the predictor's own `predictDecodeRun` (O(requests + steps); each
  * element equals predict() of its step by that method's contract), each checked like priceBatch's.
  */

@@ -30,6 +30,20 @@ describe("PredictorService: MoE models, attention DP and draft tokens", () => {
     expect(remote.breakdown.map((o) => o.op)).toEqual(expect.arrayContaining(["moe", "moe_allgather", "generation_attention"]));
   });
 
+  it("Predict answers a pipeline's stage times (stage_ms: the library's predictStages), none without pipeline parallelism", async () => {
+    // 61 layers over 3 stages: 21/20/20 (Mapping.pp_layers).
+    const pp3 = config({ model: { name: "deepseek-ai/DeepSeek-R1" }, deviceName: "b200_sxm", parallelism: { tp: 8, pp: 3, ep: 8 } });
+    const batch = wireBatch([ctx(512), gen(900), gen(300)]);
+    const remote = await predict(s.client, { config: pp3, batch });
+    const local = await createPredictor(pp3);
+    const stages = new Float64Array(3);
+    expect(remote.timeMs).toBe(await local.predictStages!(decodeSimBatch(batch, { maxEntries: 100 }), stages));
+    expect(remote.stageMs).toEqual(Array.from(stages));
+    expect(new Set(remote.stageMs).size).toBe(3);
+    const flat = await predict(s.client, { config: { ...pp3, parallelism: { tp: 8, pp: 1, ep: 8 } }, batch });
+    expect(flat.stageMs).toEqual([]);
+  });
+
   it("rejects a rank outside the TP size and a draft count out of range, naming the field", async () => {
     const batch = wireBatch([gen(900), gen(300)]);
     batch.facts = { attentionDpRank: [0, 8], numDraftTokens: [] };

@@ -137,6 +137,23 @@ describe("Predict failures", () => {
     }
   });
 
+  it("answers FAILED_PRECONDITION when a predictor returns a pipeline stage time that is not finite and >= 0", async () => {
+    for (const bad of [Number.NaN, -1, Infinity]) {
+      const predictStages = (_b: unknown, out: Float64Array) => {
+        out.set([1, bad]);
+        return 3;
+      };
+      const s = await startTestServer({ build: async () => ({ description: "broken", predict: () => 3, pipelineStages: 2, predictStages }) });
+      try {
+        const err = await callError(predict(s.client, { config: constantConfig(), batch: wireBatch([gen(1)]) }));
+        expect(err.code).toBe(status.FAILED_PRECONDITION);
+        expect(err.details).toContain(`predictor "broken" returned ${bad} ms for pipeline stage 1`);
+      } finally {
+        await s.stop();
+      }
+    }
+  });
+
   it("answers INTERNAL without the error's message, and logs it with its stack", async () => {
     const s = await startTestServer({
       build: async () => ({

@@ -11,6 +11,7 @@ export {
   RemotePredictor,
   type RemotePredictorOptions,
   type RemotePredictorStreamOptions,
+  readStageTimes,
 } from "./remotePredictor.js";
 export { reportInput } from "./reportInput.js";
 export {

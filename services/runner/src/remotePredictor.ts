@@ -11,6 +11,7 @@ import {
   isRetryable,
   ServesimError,
   serializeBatchRequest,
+  stageTimesError,
   toServesimError,
 } from "@servesim/wire";
 import {
@@ -71,6 +72,17 @@ function serializeMessage(m: Partial<PredictStreamRequest>): Buffer {
 }
 
 /**
+ * Copies an answer's stage_ms into `out` once checked (stageTimesError): none gives zeros, the engine's equal shares.
+ */
+export function readStageTimes(stageMs: readonly number[], out: Float64Array): ServesimError | undefined {
+  const bad = stageTimesError(stageMs, out.length);
+  if (bad) return bad;
+  if (stageMs.length === 0) out.fill(0);
+  else out.set(stageMs);
+  return undefined;
+}
+
+/**
  * A BatchPredictor backed by the predictor service over one PredictStream: the first message carries
  * the config, then batches and decode runs, up to `maxInFlight` of them unanswered; the service answers
  * in order. When the stream fails with UNAVAILABLE (a replica restarted or was killed), is cancelled by
@@ -81,6 +93,8 @@ function serializeMessage(m: Partial<PredictStreamRequest>): Buffer {
 export class RemotePredictor implements BatchPredictor {
   readonly description: string;
   readonly maxInFlight: number;
+  /** The config's pipeline stages (parallelism.pp) when more than one: batch answers carry their stage times. */
+  readonly pipelineStages: number | undefined;
   private readonly messageDeadlineMs: number;
   private readonly retries: number;
   private stream: Stream | undefined;
@@ -106,6 +120,8 @@ export class RemotePredictor implements BatchPredictor {
     this.messageDeadlineMs = opts.messageDeadlineMs ?? client.deadlineMs ?? DEFAULT_DEADLINE_MS;
     this.retries = opts.retries ?? client.retries ?? DEFAULT_RETRIES;
     this.maxInFlight = Math.max(1, Math.floor(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT));
+    const pp = config.parallelism?.pp ?? 1;
+    this.pipelineStages = pp > 1 ? pp : undefined;
     opts.signal?.addEventListener("abort", this.onAbort, { once: true });
   }
 
@@ -136,6 +152,23 @@ export class RemotePredictor implements BatchPredictor {
 
   /** Prices one batch (copied now: the engine reuses its arrays). */
   predict(batch: SimBatch): Promise<number> {
+    return this.priceBatch(batch, null);
+  }
+
+  /**
+   * Prices one batch and writes its stage times (the answer's stage_ms) into `stageMs` when the answer comes;
+   * all zeros (the engine's equal shares) when the service's predictor does not price stages (no stage_ms).
+   */
+  predictStages(batch: SimBatch, stageMs: Float64Array): Promise<number> {
+    if (stageMs.length !== this.pipelineStages) {
+      return Promise.reject(
+        new ServesimError(Status.INVALID_ARGUMENT, `stageMs holds ${stageMs.length} stages; the predictor's pipeline has ${String(this.pipelineStages)}`),
+      );
+    }
+    return this.priceBatch(batch, stageMs);
+  }
+
+  private priceBatch(batch: SimBatch, stageMs: Float64Array | null): Promise<number> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
     const sequence = ++this.sequence;
@@ -143,6 +176,10 @@ export class RemotePredictor implements BatchPredictor {
     return this.counted(
       new Promise<number>((resolve, reject) => {
         this.send(bytes, sequence, "batch", reject, (r) => {
+          if (stageMs !== null) {
+            const bad = readStageTimes(r.stageMs, stageMs);
+            if (bad) return bad;
+          }
           resolve(r.timeMs);
           return undefined;
         });

@@ -81,4 +81,31 @@ describe("attention DP, speculative decoding and PP over gRPC", () => {
     expect(remote.iterations).toEqual(embedded.iterations);
     expect(remote.result.reportText).toContain("PP2");
   });
+
+  it("PP 2 and 3 on an uneven layer split (DeepSeek-R1's 61 layers), arrivals in time and all at once: the embedded records", async () => {
+    for (const pp of [2, 3]) {
+      for (const engine of [
+        { warmup: 0, requestRate: 200, seed: 9, maxBatchSize: 4 },
+        { warmup: 0, maxBatchSize: 4 },
+      ]) {
+        const spec = jobSpec({
+          name: `pp${pp}`,
+          engine,
+          predictor: {
+            kind: PredictorKind.PREDICTOR_KIND_ROOFLINE,
+            model: { name: "deepseek-ai/DeepSeek-R1" },
+            gpu: { name: "b200_sxm" },
+            parallelism: { tp: 8, pp, ep: 8 },
+            weightDtype: DType.D_TYPE_NVFP4,
+          },
+          workload: inlineWorkload(variedRequests(16, pp).map((r) => ({ input: r.input * 4, output: r.output + 4 }))),
+        });
+        const remote = await runRemote(spec);
+        const embedded = await embeddedRun(spec);
+        expect(remote.requests).toEqual(embedded.requests);
+        expect(remote.iterations).toEqual(embedded.iterations);
+        expect(remote.result.reportText).toContain(`PP${pp}`);
+      }
+    }
+  });
 });

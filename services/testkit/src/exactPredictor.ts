@@ -48,11 +48,12 @@ export function asyncPredictor(inner: BatchPredictor, maxInFlight: number, withR
   let outstanding = 0;
   let calls = 0;
   const state = { maxOutstanding: 0 };
-  const later = <T>(v: T): Promise<T> => {
+  const later = <T>(v: T, onAnswer?: () => void): Promise<T> => {
     outstanding++;
     state.maxOutstanding = Math.max(state.maxOutstanding, outstanding);
     const settle = (resolve: (x: T) => void) => () => {
       outstanding--;
+      onAnswer?.();
       resolve(v);
     };
     return new Promise<T>((resolve) => (++calls % 3 === 0 ? setImmediate(settle(resolve)) : queueMicrotask(settle(resolve))));
@@ -65,6 +66,16 @@ export function asyncPredictor(inner: BatchPredictor, maxInFlight: number, withR
     },
     predict: (b) => later(inner.predict(b) as number),
   };
+  if (inner.predictStages) {
+    const staged = inner.predictStages.bind(inner);
+    // Like the remote predictor, the stage times arrive with the answer, not when asked for.
+    p.predictStages = (b, out) => {
+      const answer = new Float64Array(out.length);
+      const t = staged(b, answer) as number;
+      return later(t, () => out.set(answer));
+    };
+    Object.defineProperty(p, "pipelineStages", { value: inner.pipelineStages, enumerable: true });
+  }
   if (withRuns && inner.predictDecodeRun) {
     const run = inner.predictDecodeRun.bind(inner);
     p.predictDecodeRun = (pastKv, count, steps) => later(run(pastKv, count, steps) as number[]);

@@ -9,5 +9,6 @@ export { iterationFromWire, iterationToWire, requestFromWire, requestToWire } fr
 export { backoffMs, backoffSleep, callWithRetry } from "./retry.js";
 export { sloFromWire, sloToWire } from "./slos.js";
 export { readSpeculativeConfig, SPECULATIVE_CONFIG_KEYS, type YamlKeyReader } from "./speculativeYaml.js";
+export { stageTimesError } from "./stageTimes.js";
 export { encodeBatch, serializeBatchRequest } from "./wireBatch.js";
 export { YamlDoc, YamlMap } from "./yamlDoc.js";

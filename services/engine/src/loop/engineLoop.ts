@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type IterationStats, type SimBatch, type SimRequest } from "@servesim/core";
+import { type BatchPredictor, InvalidArgumentError, type IterationStats, type SimBatch, type SimRequest } from "@servesim/core";
 import { validateRequest } from "../validation.js";
 
 /**
@@ -37,6 +37,11 @@ export interface EngineLoop {
    * Returns what happened, with simulated times; the object is reused by the next commit().
    */
   commit(deviceMs: number): LoopEvents;
+  /**
+   * Optional: prices the batch schedule() returned with `predictor`, for a loop that needs more of the predictor
+   * than the batch's time (a pipeline: its stages' times, stageSplit.ts). Callers price through priceOn().
+   */
+  price?(predictor: BatchPredictor, batch: SimBatch): number | Promise<number>;
   /**
    * Requests that ended outside a commit() and were not reported yet: a schedule() that returned null may
    * fail requests on release or (overlap strategy) process the last batch in flight. Call it when
@@ -153,4 +158,9 @@ export interface LoopEvents {
   done: RequestDoneEvent[];
   /** The iteration's record (TensorRT-LLM iteration-stats names) when the loop was built with `iterationStats`. */
   iteration: IterationStats | null;
+}
+
+/** The device time of the batch `loop` scheduled: the loop prices it when it has its own way (EngineLoop.price). */
+export function priceOn(loop: EngineLoop, predictor: BatchPredictor, batch: SimBatch): number | Promise<number> {
+  return loop.price ? loop.price(predictor, batch) : predictor.predict(batch);
 }

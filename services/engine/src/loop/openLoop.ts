@@ -3,7 +3,7 @@ import { type BatchPredictor, CancelledError, InvalidArgumentError, type Request
 import { planArrivals } from "../arrivals/registry.js";
 import { checkedTime, isThenable, type PartitionedRunOptions } from "../partitioned/driver.js";
 import type { EngineOptions, SimRequest } from "../types.js";
-import type { EngineLoop, RequestDoneEvent } from "./engineLoop.js";
+import { type EngineLoop, priceOn, type RequestDoneEvent } from "./engineLoop.js";
 import { doneEventRecord } from "./results.js";
 
 export interface LoopRunOptions extends PartitionedRunOptions {
@@ -96,7 +96,7 @@ export async function runOnLoop(
       if (b.numContext > 0 && b.numGeneration > 0) kinds.mixed++;
       else if (b.numContext > 0) kinds.prefill++;
       else kinds.decode++;
-      const v = priced.predict(b);
+      const v = priceOn(loop, priced, b);
       const dt = checkedTime(isThenable(v) ? await v : v, priced);
       if (opts.signal?.aborted) throw new CancelledError("simulation cancelled");
       const ev = loop.commit(dt);

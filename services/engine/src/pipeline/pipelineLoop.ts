@@ -1,10 +1,10 @@
-import type { IterationStats, SimBatch } from "@servesim/core";
+import type { BatchPredictor, IterationStats, SimBatch } from "@servesim/core";
 import { InvalidArgumentError } from "@servesim/core";
 import { CompositeLoop } from "../loop/compositeLoop.js";
 import type { DecodeRunLoop, FirstTokenEvent, LoopEvents, RequestDoneEvent } from "../loop/engineLoop.js";
 import type { EngineLoopOptions } from "../loop/singleEngineLoop.js";
 import { createSlotLoop, slotCapacity, slotTokenBudget } from "./slots.js";
-import { type StageSplit, stageTimes } from "./stageSplit.js";
+import { StageSplit } from "./stageSplit.js";
 
 /** PipelineLoop's settings: an engine's settings with ppSize > 1 (and optionally attention-DP ranks). */
 export interface PipelineLoopOptions extends EngineLoopOptions {
@@ -14,8 +14,6 @@ export interface PipelineLoopOptions extends EngineLoopOptions {
    * cluster) leaves this off.
    */
   decodeRuns?: boolean;
-  /** How a micro-batch's time divides over the stages (null or absent: equally). */
-  stageSplit?: StageSplit | null;
 }
 
 /** A slot's decode run is cut into pieces of at most this many micro-batches. */
@@ -56,10 +54,8 @@ interface SlotRun {
 export class PipelineLoop extends CompositeLoop {
   private readonly slots: DecodeRunLoop[] = [];
   private readonly decodeRuns: boolean;
-  private readonly split: StageSplit | null;
+  private readonly split: StageSplit;
   private readonly stageMs: Float64Array;
-  /** The batch schedule() returned (valid until commit()). */
-  private scheduledBatch: SimBatch | null = null;
   /** Per slot: its decode run in progress (length 0: none). */
   private readonly runs: SlotRun[] = [];
   private readonly capacity: number;
@@ -95,17 +91,14 @@ export class PipelineLoop extends CompositeLoop {
       throw new InvalidArgumentError("options.ppSize", `a pipeline-parallel loop needs an integer in [2, 4096] (got ${String(pp)})`);
     }
     this.stages = pp;
-    const { decodeRuns: _d, stageSplit: _s, ...slotOptions } = options;
+    const { decodeRuns: _d, ...slotOptions } = options;
     for (let p = 0; p < pp; p++) {
       const slot = createSlotLoop(slotOptions);
       this.slots.push(slot);
       this.addInner(slot);
     }
     this.decodeRuns = options.decodeRuns === true && options.iterationStats !== true;
-    this.split = options.stageSplit ?? null;
-    if (this.split !== null && this.split.stages !== pp) {
-      throw new InvalidArgumentError("options.stageSplit", `splits ${this.split.stages} stages, the pipeline has ${pp}`);
-    }
+    this.split = new StageSplit(pp);
     this.stageMs = new Float64Array(pp);
     this.capacity = slotCapacity(options);
     this.tokenBudget = slotTokenBudget(options);
@@ -189,10 +182,14 @@ export class PipelineLoop extends CompositeLoop {
       this.host = tMs;
       this.scheduledSlot = p;
       this.scheduledAt = tMs;
-      this.scheduledBatch = b;
       return b;
     }
     return null;
+  }
+
+  /** Prices the scheduled micro-batch with its stage times when the predictor has them (stageSplit.ts). */
+  price(predictor: BatchPredictor, batch: SimBatch): number | Promise<number> {
+    return this.split.price(predictor, batch);
   }
 
   commit(deviceMs: number): LoopEvents {
@@ -200,8 +197,7 @@ export class PipelineLoop extends CompositeLoop {
     if (p < 0) throw new Error("commit() called without an iteration from schedule()");
     this.scheduledSlot = -1;
     const stageMs = this.stageMs;
-    stageTimes(this.split, this.scheduledBatch!, deviceMs, stageMs);
-    this.scheduledBatch = null;
+    this.split.split(deviceMs, stageMs);
     let t = this.scheduledAt;
     for (let s = 0; s < this.stages; s++) {
       t = Math.max(t, this.stageFree[s]!) + stageMs[s]!;
@@ -258,7 +254,6 @@ export class PipelineLoop extends CompositeLoop {
     this.host = tMs;
     this.scheduledSlot = p;
     this.scheduledAt = tMs;
-    this.scheduledBatch = b;
     return b;
   }
 

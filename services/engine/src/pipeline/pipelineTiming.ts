@@ -1,6 +1,6 @@
 import type { BatchPredictor, IterationStats, SimBatch } from "@servesim/core";
 import { checkedTime, isThenable, type PartitionState, type PartitionTiming, type StepOutcome } from "../partitioned/driver.js";
-import { type StageSplit, stageTimes } from "./stageSplit.js";
+import { StageSplit } from "./stageSplit.js";
 
 /**
  * Pipeline parallelism as TensorRT-LLM's PyTorch executor runs it (`_executor_loop_pp` in
@@ -17,13 +17,14 @@ export class PipelineTiming implements PartitionTiming {
   private readonly slotEnd: Float64Array;
   private iter = 0;
   private readonly stageMs: Float64Array;
+  private readonly split: StageSplit;
 
   constructor(
     private readonly stages: number,
     slots: number,
     private readonly draftTokens = 0,
-    private readonly split: StageSplit | null = null,
   ) {
+    this.split = new StageSplit(stages);
     this.stageMs = new Float64Array(stages);
     this.stageFree = new Float64Array(stages);
     this.slotEnd = new Float64Array(slots);
@@ -58,8 +59,8 @@ export class PipelineTiming implements PartitionTiming {
       const st = states[p]!;
       const b = st.batch!;
       const priced = this.withDrafts(b);
-      const v = predictor.predict(priced);
-      stageTimes(this.split, priced, checkedTime(isThenable(v) ? await v : v, predictor), this.stageMs);
+      const v = this.split.price(predictor, priced);
+      this.split.split(checkedTime(isThenable(v) ? await v : v, predictor), this.stageMs);
       let t = Math.max(this.stageFree[0]!, this.slotEnd[p]!);
       for (let s = 0; s < S; s++) {
         t = Math.max(t, this.stageFree[s]!) + this.stageMs[s]!;

@@ -7,7 +7,6 @@ import { DraftTokensPredictor } from "../speculative/draftTokens.js";
 import type { EngineOptions, SimRequest } from "../types.js";
 import { PipelineLoop } from "./pipelineLoop.js";
 import { PipelineTiming } from "./pipelineTiming.js";
-import { stageSplitOf } from "./stageSplit.js";
 
 export interface PipelineRunOptions extends PartitionedRunOptions {
   warmup?: readonly SimRequest[];
@@ -31,7 +30,6 @@ export async function runPipeline(
   opts: PipelineRunOptions = {},
 ): Promise<SimulationResult> {
   const pp = options.ppSize;
-  const stageSplit = stageSplitOf(predictor, pp);
   if ((options.attentionDpRanks ?? 1) > 1 || !arrivalProcess(options.arrivals).clockFree) {
     const { arrivals: _a, ...loopSettings } = options;
     // An attention-DP slot's batch carries its drafts; a plain slot's batch gets them here.
@@ -40,7 +38,7 @@ export async function runPipeline(
     const setup = {
       what: "pipeline parallelism",
       stallLimit: 4 * pp + 4,
-      createLoop: (iterationStats: boolean) => new PipelineLoop({ ...loopSettings, iterationStats, decodeRuns: opts.decodeRuns !== false, stageSplit }),
+      createLoop: (iterationStats: boolean) => new PipelineLoop({ ...loopSettings, iterationStats, decodeRuns: opts.decodeRuns !== false }),
     };
     const { decodeRuns: _d, ...loopOpts } = opts;
     return runOnLoop(setup, options, requests, priced, loopOpts);
@@ -56,5 +54,5 @@ export async function runPipeline(
     "pipeline parallelism",
   );
   const { decodeRuns: _d, ...rest } = opts;
-  return runPartitioned(parts, requests.length, predictor, new PipelineTiming(pp, pp, options.speculative?.maxDraftLen ?? 0, stageSplit), rest);
+  return runPartitioned(parts, requests.length, predictor, new PipelineTiming(pp, pp, options.speculative?.maxDraftLen ?? 0), rest);
 }

@@ -41,6 +41,15 @@ export class DraftTokensPredictor implements BatchPredictor {
     return this.inner.predict(this.view(b));
   }
 
+  get pipelineStages(): number | undefined {
+    return typeof this.inner.predictStages === "function" ? this.inner.pipelineStages : undefined;
+  }
+
+  predictStages(b: SimBatch, stageMs: Float64Array): number | Promise<number> {
+    if (!this.inner.predictStages) throw new Error(`predictor "${this.inner.description}" does not price pipeline stages`);
+    return this.inner.predictStages(this.view(b), stageMs);
+  }
+
   breakdown(b: SimBatch): OpTime[] | Promise<OpTime[]> {
     if (!this.inner.breakdown) throw new Error(`predictor "${this.inner.description}" has no breakdown`);
     return this.inner.breakdown(this.view(b));

@@ -20,7 +20,6 @@ import {
   DraftTokensPredictor,
   type EngineLoop,
   planArrivals,
-  stageSplitOf,
   withHostDeviceTiming,
 } from "@servesim/engine";
 import { buildReportJson, computeMetrics, renderTextReport } from "@servesim/report";
@@ -118,7 +117,7 @@ export async function runResolvedClusterJob(
           role,
           pool: p.label,
           index,
-          loop: loopOf(p.job.engine, wantStats, opened[pi]!),
+          loop: loopOf(p.job.engine, wantStats),
           predictor: predictors[pi]!,
           tokensPerBlock: p.job.engine.tokensPerBlock,
           gpus: p.gpus,
@@ -244,11 +243,11 @@ export async function runResolvedClusterJob(
  * One instance's EngineLoop: one engine, its attention-DP ranks, or its pipeline stages (with attention DP in
  * every stage when both are on) — the PipelineLoop a single-engine pipeline job with arrivals in time runs.
  */
-function loopOf(engine: ResolvedPool["job"]["engine"], wantStats: boolean, predictor: BatchPredictor): EngineLoop {
+function loopOf(engine: ResolvedPool["job"]["engine"], wantStats: boolean): EngineLoop {
   const { arrivals: _a, ...settings } = engine;
   const opts = { ...settings, ...(wantStats ? { iterationStats: true } : {}) };
-  // The stages' shares of a micro-batch's time come from the pool's predictor (its per-stage times).
-  if (engine.ppSize > 1) return createPipelineLoop({ ...opts, stageSplit: stageSplitOf(predictor, engine.ppSize) });
+  // The stages' shares of a micro-batch's time come with its price (PipelineLoop.price: the predictor's stage times).
+  if (engine.ppSize > 1) return createPipelineLoop(opts);
   const ranks = engine.attentionDpRanks ?? 1;
   return ranks > 1 ? createAttentionDpLoop({ ...opts, attentionDpRanks: ranks }) : createEngineLoop(opts);
 }
