@@ -60,7 +60,7 @@ describe("cluster jobs", () => {
     expect(c.pools[1]!.kv_transfer_ms!.average).toBe(1.5);
   });
 
-  it("disaggregated: by default the client's first token comes with the decode worker's first emission, after a frontend cost", async () => {
+  it("disaggregated: by default the client's first token comes from the decode worker when it first schedules the request, after a frontend cost", async () => {
     const s = datasetSpec(jsonl(uniform(2, 64, 3)), engine, constant);
     s.cluster = {
       aggregated: [],
@@ -70,16 +70,17 @@ describe("cluster jobs", () => {
       requestOverheads: { frontendMs: 2, handoffMs: 0.5 },
     };
     const o = await runJob(await resolveJob(s), connect);
-    // Request 0: frontend 0-2, prefill 2-12, hand-off 12-12.5, transfer -13.5, decode step 13.5-18.5 (tokens
-    // 1 and 2), 23.5. Request 1: prefill 12-22, hand-off -22.5; the decode worker is mid-step (18.5-23.5):
-    // transfer 23.5-24.5, steps at 29.5, 34.5.
+    // Request 0: frontend 0-2, prefill 2-12, hand-off 12-12.5, transfer -13.5; the decode worker schedules it
+    // at 13.5 and sends the context's token then (TensorRT-LLM's _handle_first_token_response), steps end at
+    // 18.5 and 23.5. Request 1: prefill 12-22, hand-off -22.5; the decode worker is mid-step (18.5-23.5):
+    // transfer 23.5-24.5, first scheduled at 24.5, steps at 29.5, 34.5.
     expect(o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual([
-      [18.5, 18.5, 23.5],
-      [29.5, 29.5, 34.5],
+      [13.5, 18.5, 23.5],
+      [24.5, 29.5, 34.5],
     ]);
     expect(o.records.map((r) => [r.startMs, r.ttftMs])).toEqual([
-      [0, 18.5],
-      [0, 29.5],
+      [0, 13.5],
+      [0, 24.5],
     ]);
   });
 
@@ -95,13 +96,13 @@ describe("cluster jobs", () => {
     expect(job.cluster?.totalGpus).toBe(3);
     const o = await runJob(job, connect, { collectIterations: true });
     // One prefill of the four prompts (0-10), transfers 10-11; the decode worker's two ranks take two
-    // requests each (max_batch_size 2 per rank) and step together: 11-16 (the client's first two tokens),
-    // 16-21.
+    // requests each (max_batch_size 2 per rank), send the context's token when they schedule them (11) and
+    // step together: 11-16, 16-21.
     expect(o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual([
-      [16, 16, 21],
-      [16, 16, 21],
-      [16, 16, 21],
-      [16, 16, 21],
+      [11, 16, 21],
+      [11, 16, 21],
+      [11, 16, 21],
+      [11, 16, 21],
     ]);
     expect(o.iterations?.map((i) => [i.engine, i.numActiveRequests])).toEqual([
       ["prefill[0]", 4],
@@ -152,11 +153,11 @@ describe("cluster jobs", () => {
       kvTransfer: { bandwidthBytesPerS: 1e9, latencyMs: 1 },
     };
     const o = await runJob(await resolveJob(s), connect);
-    // Every step verifies one draft and accepts it: two tokens per 5 ms step (the first step's also carry
-    // the context's token).
+    // The context's token when the decode worker schedules the request (11, 22), then every step verifies one
+    // draft and accepts it: two tokens per 5 ms step.
     expect(o.records.map((r) => Array.from(r.tokenTimesMs))).toEqual([
-      [16, 16, 16, 21, 21],
-      [27, 27, 27, 32, 32],
+      [11, 16, 16, 21, 21],
+      [22, 27, 27, 32, 32],
     ]);
   });
 
