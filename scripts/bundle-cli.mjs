@@ -52,12 +52,25 @@ await build({
   format: "cjs",
   // Each module's import.meta.url becomes the script's: files are found next to the bundle, as before.
   define: { "import.meta.url": "__servesimUrl" },
-  banner: { js: ['"use strict";', 'const __servesimUrl = require("node:url").pathToFileURL(__filename).href;'].join("\n") },
+  banner: {
+    js: [
+      '"use strict";',
+      'const __servesimUrl = require("node:url").pathToFileURL(__filename).href;',
+      // import() of a package left external goes through the launcher's own import(): functions V8 restores from
+      // the code cache lose a vm.Script's dynamic-import callback ("A dynamic import callback was not specified").
+      "const __servesimImport = globalThis.__servesimImport ?? ((specifier) => import(specifier));",
+    ].join("\n"),
+  },
 });
 // esbuild escapes non-ASCII characters in code but keeps them in comments: escaped there too, the script
 // is ASCII, which the launcher reads as Latin-1 (Node 20's UTF-8 file read is far slower) and V8 keeps
 // as a one-byte string.
-const ascii = readFileSync(cli, "utf8").replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+const ascii = readFileSync(cli, "utf8")
+  .replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`)
+  .replace(/\bimport\("/g, '__servesimImport("');
+// Every other import() would run in the cached script and fail there: only the banner's may remain.
+const left = ascii.match(/\bimport\(/g)?.length ?? 0;
+if (left !== 1) throw new Error(`bundle-cli: ${left - 1} dynamic import() calls with a computed specifier left in servesim.cjs`);
 writeFileSync(cli, ascii);
 // The code cache's key: a cache compiled from another build of servesim.cjs is never offered to V8.
 const bundleId = createHash("sha256").update(ascii).digest("hex").slice(0, 16);

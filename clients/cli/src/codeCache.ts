@@ -4,7 +4,7 @@
  * command deserializes it instead of parsing and compiling the 2.6 MB script and each function again
  * (make bench case H: −14 % of a run's instructions). Node 20 has no compile cache for ES modules, so
  * the bundle is CommonJS and compiled here as Node's CommonJS loader would (the same wrapper, require,
- * module and __filename), with dynamic import() served by Node's default loader.
+ * module and __filename); its dynamic import() calls go through this module's own import().
  *
  * One cache file per bundle build (its content hash, `bundleId`), Node build and command, in the code/
  * folder of the CLI's cache directory: written at exit when it was missing or V8 rejected it (other V8
@@ -15,7 +15,7 @@ import { isAscii } from "node:buffer";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
-import { Script, constants as vmConstants } from "node:vm";
+import { Script } from "node:vm";
 import { cacheDir } from "./cacheDir.js";
 
 /** The cache file for this run, or undefined without a cache directory. */
@@ -30,6 +30,9 @@ export function codeCachePath(bundleId: string, argv: readonly string[], dir = c
 
 /** Compiles and runs the CommonJS script `file` (with its code cache at `cachePath`, when given). */
 export function runCommonJs(file: string, cachePath: string | undefined): void {
+  // The script's import() calls (rewritten by the bundle step) come here: a module's import() keeps working
+  // in functions V8 restores from the code cache, a vm.Script's does not.
+  (globalThis as { __servesimImport?: (specifier: string) => Promise<unknown> }).__servesimImport = (specifier) => import(specifier);
   const bytes = readFileSync(file);
   // The bundle step writes the script in ASCII: read as Latin-1 it needs no UTF-8 decoding.
   let source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
@@ -46,7 +49,6 @@ export function runCommonJs(file: string, cachePath: string | undefined): void {
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
     cachedData,
-    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (cachePath !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
     // At exit the cache holds every function the command compiled, not only the top level.

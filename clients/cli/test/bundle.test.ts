@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { tinyTokenizerJson } from "@servesim/testkit";
 import { describe, expect, it } from "vitest";
 import { repoRoot, runCli, tempDir } from "./harness.js";
 
@@ -52,6 +53,31 @@ describe.skipIf(!existsSync(bundle))("the bundled CLI (clients/cli/bundle/serves
     expect(readFileSync(join(dir, "rejected.jsonl"), "utf8")).toBe(cold);
     await run(process.execPath, [bundle, "--version"], { env });
     expect(readdirSync(join(cache, "code")).sort()).toEqual([files[0], files[0]!.replace(/-throughput\.v8$/, "--.v8")].sort());
+  });
+
+  it("loads the packages it imports on demand from cached code too (prepare-dataset sharegpt imports its JSON parser)", async () => {
+    const env = { ...process.env, SERVESIM_CACHE_DIR: join(dir, "cache-import") };
+    writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tinyTokenizerJson()));
+    const conversations = [
+      {
+        id: "a",
+        conversations: [
+          { from: "human", value: "hello world" },
+          { from: "gpt", value: "Hi! well" },
+        ],
+      },
+    ];
+    writeFileSync(join(dir, "sharegpt.json"), JSON.stringify(conversations));
+    const args = ["prepare-dataset", "sharegpt", "--input", join(dir, "sharegpt.json"), "--tokenizer", join(dir, "tokenizer.json")];
+    const outputs: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await run(process.execPath, [bundle, ...args], { env });
+      expect(r.stderr).toBe("wrote 1 requests from 1 conversations\n");
+      outputs.push(r.stdout);
+    }
+    expect(outputs[0]).toBe('{"task_id":0,"input_ids":[261,259,260,111,114,108,100],"output_tokens":7}\n');
+    expect(outputs[1]).toBe(outputs[0]);
+    expect(readdirSync(join(dir, "cache-import", "code"))).toHaveLength(1);
   });
 });
 
